@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+/** One lab host as written to lab/.state/hosts.json: everything a test needs to reach it over SSH. */
+export interface LabHost {
+  name: string;
+  /** "netns": a network namespace on this machine running sshd; "vm": a qemu guest with Debian's cloud kernel. */
+  kind: "netns" | "vm";
+  /** Address and port the SSH client connects to from the root namespace. */
+  address: string;
+  port: number;
+  username: string;
+  privateKeyPath: string;
+  /** The host's public key as an OpenSSH line ("ssh-ed25519 AAAA…"). */
+  hostPublicKey: string;
+  /** The host's address on the lab underlay (10.247.0.0/24): what overlays between hosts use. */
+  underlayAddress: string;
+  /** Interface on the underlay inside the host: the parent for macvlan/ipvlan/vlan, the dev for vxlan. */
+  underlayInterface: string;
+  /** Where sshd writes its log (netns hosts): tests count accepted connections in it. */
+  sshdLogPath?: string;
+  /** Namespace name on this machine (netns hosts). */
+  netns?: string;
+  /** Process id of sshd (netns) or qemu (vm). */
+  pid?: number;
+  /** Set on a host reachable only through another lab host. */
+  via?: string;
+}
+
+export interface LabState {
+  prefix: string;
+  subnet: string;
+  /** Address of this machine (root namespace) on the underlay. */
+  rootAddress: string;
+  clientKeyPath: string;
+  hosts: LabHost[];
+}
+
+export const repoRoot = path.resolve(import.meta.dirname, "..");
+export const defaultStateDir = path.join(repoRoot, "lab", ".state");
+export const stateDir = process.env.NETDEV_LAB_STATE_DIR ?? defaultStateDir;
+export const hostsFile = path.join(stateDir, "hosts.json");
+
+export function readLabState(file = hostsFile): LabState {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as LabState;
+  } catch (error) {
+    throw new Error(`no lab state at ${file}: run \`npm run lab -- up\` first (${(error as Error).message})`);
+  }
+}
+
+export function labHost(state: LabState, name: string): LabHost {
+  const host = state.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`lab has no host named ${name}; hosts: ${state.hosts.map((h) => h.name).join(", ")}`);
+  return host;
+}

@@ -1,0 +1,62 @@
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { connection } from "../../test/support/lab-hosts";
+import { SshPool } from "./pool";
+import { quoteArg, quoteArgv } from "./quote";
+
+describe("quoteArg", () => {
+  it("leaves plain words alone and single-quotes everything else", () => {
+    expect(quoteArg("eth0")).toBe("eth0");
+    expect(quoteArg("10.0.0.1/24")).toBe("10.0.0.1/24");
+    expect(quoteArg("")).toBe("''");
+    expect(quoteArg("a b")).toBe("'a b'");
+    expect(quoteArg("it's")).toBe(`'it'\\''s'`);
+    expect(quoteArg("$(reboot)")).toBe("'$(reboot)'");
+    expect(quoteArg("a\nb")).toBe("'a\nb'");
+  });
+
+  it("refuses NUL, which no remote argv can carry", () => {
+    expect(() => quoteArg("a\0b")).toThrow(/NUL/);
+  });
+
+  it("refuses an empty command", () => {
+    expect(() => quoteArgv([])).toThrow(/empty/);
+  });
+});
+
+describe("quoting on a real host", () => {
+  const pool = new SshPool();
+  afterAll(() => pool.closeAll());
+  const h1 = connection("h1");
+  const printed = async (value: string) => (await pool.run(h1, ["printf", "%s", value])).toString();
+
+  it.each([
+    ["spaces", "name with  spaces"],
+    ["single quotes", "it's 'quoted'"],
+    ["double quotes", 'say "hi"'],
+    ["command substitution", "$(touch /tmp/netdev-pwned)`id`"],
+    ["variables", "$HOME ${PATH} $1"],
+    ["newlines and tabs", "line1\nline2\ttab\r\n"],
+    ["glob and redirection", "* ? [a] > /tmp/x < /etc/passwd | cat & ; #"],
+    ["backslashes", "\\ \\\\ \\n"],
+    ["leading dash", "-n"],
+    ["unicode", "ünïcødé 名前 🙂"],
+  ])("round-trips %s unchanged", async (_label, value) => {
+    expect(await printed(value)).toBe(value);
+  });
+
+  it("round-trips arbitrary strings through printf %s unchanged (property)", async () => {
+    const noNul = (s: string) => !s.includes("\0");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ unit: "binary-ascii", maxLength: 64 }), fc.string({ unit: "grapheme", maxLength: 32 }), fc.string({ maxLength: 64 })).filter(noNul),
+        async (value) => {
+          expect(await printed(value)).toBe(value);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    const { exitCode } = await pool.exec(h1, ["test", "-e", "/tmp/netdev-pwned"]);
+    expect(exitCode).toBe(1);
+  });
+});

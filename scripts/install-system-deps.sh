@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab and the tests need, only those missing.
+set -euo pipefail
+
+packages=(openssh-server iproute2 iputils-ping procps psmisc)
+if [ "${NETDEV_WITH_VM:-1}" = "1" ]; then
+  packages+=(qemu-system-x86 busybox-static cpio kmod dropbear-bin)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-system-deps: missing ${missing[*]}; run as root (apt-get install)" >&2
+  exit 1
+fi
+echo "install-system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# sshd must not start in the root namespace: the lab starts its own per host.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "lab/**/*.test.ts"],
+    globalSetup: ["test/support/global-setup.ts"],
+    // Lab hosts are shared by every file; the SSH pool queues channels, so files may run side by side.
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 240_000,
+    reporters: ["default"],
+  },
+});
