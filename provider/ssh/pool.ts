@@ -52,6 +52,9 @@ export class SshPool {
   /** Idle connections close after this long so `pulumi up` and test processes exit promptly. */
   idleCloseMs = Number(process.env.NETDEV_SSH_IDLE_MS ?? 2000);
 
+  /** Commands started through this pool (tests check that validation sends none). */
+  commandsStarted = 0;
+
   /** Completed SSH handshakes per endpoint (user@host:port) since the process started. */
   handshakes(endpoint?: string): number {
     if (endpoint !== undefined) return this.handshakeCounts.get(endpoint) ?? 0;
@@ -64,6 +67,7 @@ export class SshPool {
   async exec(connection: Connection, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const command = quoteArgv(argv);
     const wire = `${command}${EXIT_TRAILER}`;
+    this.commandsStarted++;
     const secrets = secretsOf(connection);
     // A channel that could not even be opened ran nothing, so it is safe to retry on a new connection.
     for (let attempt = 0; ; attempt++) {

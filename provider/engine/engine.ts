@@ -1,0 +1,341 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { connectionSchema, type Connection } from "../ssh/connection";
+import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName } from "./fields";
+import { HostShell, StepError } from "./host";
+import type { LinkState } from "./iplink";
+import type { CommonFields, DeviceKind, Step } from "./kind";
+
+/** Bumped when the shape of outputs changes; read/delete run the code stored in state and must understand older ones. */
+export const SCHEMA_VERSION = 1;
+
+/** Pulumi's marker for a value not known during preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Devices this provider creates carry this tag in their ifalias: delete never touches another's device. */
+const OWNER_PREFIX = "netdev#";
+
+export const commonShape = {
+  connection: connectionSchema,
+  name: interfaceName,
+  netns: namespaceName.optional(),
+  mtu: mtu.optional(),
+  up: z.boolean().default(true),
+  macAddress: macAddress.optional(),
+  addresses: addressList.optional(),
+  master: interfaceName.optional(),
+  alias: aliasText.optional(),
+  /** Take over an existing device of this name and kind instead of failing (pulumi import does not work for dynamic providers). */
+  adopt: z.boolean().default(false),
+};
+
+const REPLACE_ALWAYS = ["name", "netns"];
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export interface DeviceOutputs extends Record<string, unknown> {
+  schemaVersion: number;
+  ifindex: number;
+  operState: string;
+  hwAddress: string;
+  linkMtu: number;
+  kindInfo: Record<string, unknown>;
+}
+
+function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(normalizeForCompare(a)) === JSON.stringify(normalizeForCompare(b));
+}
+
+function normalizeForCompare(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalizeForCompare);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined && v !== null)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, normalizeForCompare(v)]),
+    );
+  }
+  return value;
+}
+
+/** Where a connection lands: changing it moves the device to another host. */
+function hostIdentity(connection: unknown): string {
+  const chain: string[] = [];
+  let current = connection as Partial<Connection> | undefined;
+  while (current) {
+    chain.push(`${current.host}:${current.port ?? 22}`);
+    current = current.jumpHost;
+  }
+  return chain.join("<");
+}
+
+export function ownerToken(id: string): string {
+  return id.slice(id.lastIndexOf("#") + 1);
+}
+
+function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
+  if (!ifalias?.startsWith(OWNER_PREFIX)) return { alias: ifalias || undefined };
+  const rest = ifalias.slice(OWNER_PREFIX.length);
+  const space = rest.indexOf(" ");
+  return space < 0 ? { token: rest } : { token: rest.slice(0, space), alias: rest.slice(space + 1) };
+}
+
+export class DeviceEngine<Shape extends z.ZodRawShape> {
+  readonly schema: z.ZodType<Record<string, unknown>>;
+
+  constructor(readonly kind: DeviceKind<Shape>) {
+    const object = z.strictObject({ ...commonShape, ...kind.fields });
+    this.schema = object.superRefine((parsed, ctx) => {
+      const value = parsed as unknown as CommonFields;
+      const problem = kind.refine?.(parsed as never);
+      if (problem) ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+      if (value.master !== undefined && value.master === value.name) ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
+    }) as unknown as z.ZodType<Record<string, unknown>>;
+  }
+
+  private get fieldNames(): string[] {
+    return [...Object.keys(commonShape), ...Object.keys(this.kind.fields)];
+  }
+
+  /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    const { __provider: _provider, ...raw } = news;
+    const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
+    const result = this.schema.safeParse(raw);
+    if (result.success) return { inputs: result.data, failures: [] };
+    const failures = result.error.issues
+      .filter((issue) => !unknownKeys.has(String(issue.path[0])))
+      .map((issue) => {
+        const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
+        const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
+        const where = issue.path.length ? issue.path.join(".") : property;
+        return { property, reason: `${this.kind.resourceType} ${where}: ${issue.message}` };
+      });
+    return { inputs: raw, failures };
+  }
+
+  /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
+  parse(inputs: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean } {
+    const { failures, inputs: parsed } = this.check(inputs);
+    if (failures.length) throw new Error(`invalid ${this.kind.resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
+    if (Object.values(parsed).some(containsUnknown)) throw new Error(`${this.kind.resourceType}: inputs still unknown at apply time`);
+    return parsed as never;
+  }
+
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const replaceKeys = new Set([...REPLACE_ALWAYS, ...this.kind.replaceOn]);
+    const changed: string[] = [];
+    const replaces: string[] = [];
+    for (const key of this.fieldNames) {
+      if (key === "adopt") continue;
+      const before = olds[key];
+      const after = news[key];
+      if (key === "connection") {
+        if (containsUnknown(after) || hostIdentity(before) !== hostIdentity(after)) replaces.push(key);
+        else if (!sameValue(before, after)) changed.push(key);
+        continue;
+      }
+      if (containsUnknown(after) || !sameValue(before, after)) {
+        changed.push(key);
+        if (replaceKeys.has(key)) replaces.push(key);
+      }
+    }
+    // The device's name is fixed, so old and new cannot exist side by side.
+    return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+  }
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: DeviceOutputs }> {
+    const inputs = this.parse(rawInputs);
+    const host = new HostShell(inputs.connection);
+    const token = randomBytes(6).toString("hex");
+    const id = `${host.endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
+    const where = this.where(host, inputs);
+    if (inputs.netns) await host.ensureNetns(inputs.netns);
+    const existing = await host.readLink(inputs.netns, inputs.name);
+    if (existing) {
+      if (!inputs.adopt) {
+        throw new Error(`${where} already exists (a ${existing.infoKind ?? "plain"} device); set adopt: true to take it over, or choose another name`);
+      }
+      if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
+        throw new Error(`cannot adopt ${where}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
+      }
+      const owner = splitAlias(existing.ifalias).token;
+      if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
+      await this.converge(host, inputs, existing, token, undefined);
+    } else {
+      await this.kind.prepare?.(inputs as never, host);
+      const custom = this.kind.createStep?.(inputs as never);
+      const add: Step = custom ?? {
+        field: "create",
+        tool: "ip",
+        netns: inputs.netns,
+        args: ["link", "add", "name", inputs.name, ...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : []), ...this.kind.createArgs(inputs as never)],
+      };
+      try {
+        await host.apply(add, where);
+      } catch (error) {
+        if (error instanceof StepError && /Unknown device type/i.test(error.stderr)) {
+          throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
+        }
+        throw error;
+      }
+      try {
+        const steps = [
+          ...(custom ? this.mtuAndMacSteps(inputs) : []),
+          ...this.tagAndAttachSteps(inputs, token),
+          ...(this.kind.afterCreate?.(inputs as never) ?? []),
+          ...this.addressSteps(inputs, [], undefined),
+          this.upStep(inputs),
+        ];
+        for (const step of steps) await host.apply(step, where);
+      } catch (error) {
+        // Nothing may leak: a device that could not be fully configured is removed again.
+        await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+        throw error;
+      }
+    }
+    const outs = await this.observe(host, inputs, id);
+    if (!outs) throw new Error(`${where} vanished right after it was created`);
+    return { id, outs: outs.outs };
+  }
+
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
+    const state = this.stateFrom(props);
+    const host = new HostShell(state.connection);
+    const observed = await this.observe(host, state, id);
+    // An empty id tells the engine the device is gone; any other answer must carry the id.
+    if (!observed) return { id: "", props: {} };
+    return { id, props: observed.outs, inputs: observed.inputs };
+  }
+
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: DeviceOutputs }> {
+    const inputs = this.parse(news);
+    const previous = this.stateFrom(olds);
+    const host = new HostShell(inputs.connection);
+    const where = this.where(host, inputs);
+    const link = await host.readLink(inputs.netns, inputs.name);
+    if (!link || splitAlias(link.ifalias).token !== ownerToken(id)) {
+      throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
+    }
+    await this.converge(host, inputs, link, ownerToken(id), previous);
+    const outs = await this.observe(host, inputs, id);
+    if (!outs) throw new Error(`${where} vanished during the update`);
+    return { outs: outs.outs };
+  }
+
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    const state = this.stateFrom(props);
+    const host = new HostShell(state.connection);
+    const link = await host.readLink(state.netns, state.name);
+    if (!link) return;
+    const owner = splitAlias(link.ifalias).token;
+    if (owner !== ownerToken(id)) {
+      throw new Error(
+        `refusing to delete ${this.where(host, state)}: it is not the device this resource created (owner tag ${owner ?? "none"}, expected ${ownerToken(id)}). ` +
+          "Remove it by hand, or drop it from the stack with `pulumi state delete`.",
+      );
+    }
+    await host.apply({ field: "delete", tool: "ip", netns: state.netns, args: ["link", "del", "dev", state.name] }, this.where(host, state));
+  }
+
+  private where(host: HostShell, inputs: CommonFields): string {
+    return `${this.kind.resourceType} ${inputs.name}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
+  }
+
+  /** State written by this or an older schema version, with the connection parsed. */
+  private stateFrom(props: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection } {
+    const connection = connectionSchema.parse(props.connection);
+    return { ...props, connection, up: props.up !== false } as never;
+  }
+
+  private mtuAndMacSteps(inputs: CommonFields): Step[] {
+    const steps: Step[] = [];
+    if (inputs.mtu !== undefined) steps.push({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(inputs.mtu)] });
+    if (inputs.macAddress !== undefined) steps.push({ field: "macAddress", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "address", inputs.macAddress] });
+    return steps;
+  }
+
+  private tagAndAttachSteps(inputs: CommonFields, token: string): Step[] {
+    const steps: Step[] = [{ field: "alias", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", this.aliasValue(inputs, token)] }];
+    if (inputs.master) steps.push({ field: "master", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "master", inputs.master] });
+    return steps;
+  }
+
+  private aliasValue(inputs: CommonFields, token: string): string {
+    return `${OWNER_PREFIX}${token}${inputs.alias ? ` ${inputs.alias}` : ""}`;
+  }
+
+  private upStep(inputs: CommonFields): Step {
+    return { field: "up", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, inputs.up ? "up" : "down"] };
+  }
+
+  private addressSteps(inputs: CommonFields, actual: string[], previous: CommonFields | undefined): Step[] {
+    // Only addresses this resource manages are removed: ones it declared before, or all when it declares a list.
+    const desired = inputs.addresses;
+    const managedBefore = previous?.addresses ?? [];
+    const toAdd = (desired ?? []).filter((a) => !actual.includes(a));
+    const toRemove = desired !== undefined ? actual.filter((a) => !desired.includes(a)) : actual.filter((a) => managedBefore.includes(a));
+    return [
+      ...toRemove.map((a): Step => ({ field: "addresses", tool: "ip", netns: inputs.netns, args: ["addr", "del", a, "dev", inputs.name] })),
+      ...toAdd.map((a): Step => ({ field: "addresses", tool: "ip", netns: inputs.netns, args: ["addr", "add", a, "dev", inputs.name] })),
+    ];
+  }
+
+  /** Applies in place whatever differs between the inputs and the device as it is. */
+  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined): Promise<void> {
+    const where = this.where(host, inputs);
+    const ns = inputs.netns;
+    const dev = inputs.name;
+    const steps: Step[] = [];
+    if (inputs.mtu !== undefined && inputs.mtu !== link.mtu) steps.push({ field: "mtu", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "mtu", String(inputs.mtu)] });
+    if (inputs.macAddress !== undefined && inputs.macAddress !== link.address) steps.push({ field: "macAddress", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "address", inputs.macAddress] });
+    if (link.ifalias !== this.aliasValue(inputs, token)) steps.push({ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] });
+    if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
+    if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
+    const kindActual = await this.kind.read(link, host, ns, inputs as never);
+    steps.push(...this.kind.update(inputs as never, kindActual));
+    steps.push(...this.addressSteps(inputs, link.addresses, previous));
+    if (inputs.up !== link.up) steps.push(this.upStep(inputs));
+    for (const step of steps) await host.apply(step, where);
+  }
+
+  /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
+  private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
+    const link = await host.readLink(state.netns, state.name);
+    if (!link || splitAlias(link.ifalias).token !== ownerToken(id)) return undefined;
+    const kindActual = await this.kind.read(link, host, state.netns, state as never);
+    const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);
+    const inputs: Record<string, unknown> = {
+      ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])),
+      mtu: managed("mtu", link.mtu),
+      macAddress: managed("macAddress", link.address),
+      addresses: managed("addresses", link.addresses),
+      master: state.master === undefined ? undefined : (link.master ?? null),
+      alias: state.alias === undefined ? undefined : splitAlias(link.ifalias).alias,
+      up: link.up,
+      ...Object.fromEntries(Object.keys(this.kind.fields).map((key) => [key, managed(key, kindActual[key])])),
+    };
+    for (const key of Object.keys(inputs)) if (inputs[key] === undefined) delete inputs[key];
+    const outs: DeviceOutputs = {
+      ...inputs,
+      schemaVersion: SCHEMA_VERSION,
+      ifindex: link.ifindex,
+      operState: link.operstate,
+      hwAddress: link.address,
+      linkMtu: link.mtu,
+      kindInfo: link.infoData,
+    };
+    return { outs, inputs };
+  }
+}

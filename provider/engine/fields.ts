@@ -1,0 +1,122 @@
+import { z } from "zod";
+
+/**
+ * Field validators shared by every device kind. Each refuses anything that could be read as
+ * an option or as shell syntax before a command is ever built.
+ */
+
+// IFNAMSIZ is 16 with the NUL: 1-15 bytes, no '/', ':' (alias syntax) or whitespace, not '.' or '..'.
+export const interfaceName = z
+  .string()
+  .min(1, "must not be empty")
+  .max(15, "must be at most 15 characters (the kernel's IFNAMSIZ)")
+  .regex(/^[A-Za-z0-9_.@+-]+$/, "may only contain letters, digits and _ . @ + - (no '/', ':', whitespace or shell characters)")
+  .refine((name) => name !== "." && name !== "..", "must not be '.' or '..'")
+  .refine((name) => !name.startsWith("-"), "must not start with '-'");
+
+export const namespaceName = z
+  .string()
+  .min(1)
+  .max(64, "must be at most 64 characters")
+  .regex(/^[A-Za-z0-9_.-]+$/, "may only contain letters, digits and _ . -")
+  .refine((name) => name !== "." && name !== ".." && !name.startsWith("-"), "must not be '.', '..' or start with '-'");
+
+export const macAddress = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, "must be a MAC address like 02:00:00:aa:bb:cc")
+  .transform((mac) => mac.toLowerCase())
+  .refine((mac) => (parseInt(mac.slice(0, 2), 16) & 1) === 0, "must be a unicast MAC address (the low bit of the first byte clear)");
+
+export const mtu = z.number().int().min(68, "must be at least 68").max(65535, "must be at most 65535");
+
+function expandIpv6(address: string): number[] | undefined {
+  const [head, tail, ...rest] = address.split("::");
+  if (rest.length > 0) return undefined;
+  const parse = (part: string | undefined) => (part ? part.split(":") : []);
+  let groups = [...parse(head)];
+  let tailGroups = parse(tail);
+  const last = (tail === undefined ? groups : tailGroups).at(-1);
+  const v4 = last && last.includes(".") ? canonicalIpv4(last) : undefined;
+  if (last && last.includes(".")) {
+    if (!v4) return undefined;
+    const octets = v4.split(".").map(Number);
+    const replaced = [((octets[0]! << 8) | octets[1]!).toString(16), ((octets[2]! << 8) | octets[3]!).toString(16)];
+    if (tail === undefined) groups = [...groups.slice(0, -1), ...replaced];
+    else tailGroups = [...tailGroups.slice(0, -1), ...replaced];
+  }
+  if (tail === undefined && groups.length !== 8) return undefined;
+  if (tail !== undefined && groups.length + tailGroups.length > 7) return undefined;
+  const all = tail === undefined ? groups : [...groups, ...Array(8 - groups.length - tailGroups.length).fill("0"), ...tailGroups];
+  if (!all.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return undefined;
+  return all.map((g) => parseInt(g, 16));
+}
+
+function canonicalIpv4(address: string): string | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.map(Number).join(".");
+}
+
+/** RFC 5952 text form, as iproute2 prints it: lowercase, longest zero run compressed. */
+function canonicalIpv6(address: string): string | undefined {
+  const groups = expandIpv6(address);
+  if (!groups) return undefined;
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
+/** An IP address (v4 or v6) in canonical text form, or undefined when it is not one. */
+export function canonicalIp(address: string): string | undefined {
+  return address.includes(":") ? canonicalIpv6(address) : canonicalIpv4(address);
+}
+
+export const ipAddress = z
+  .string()
+  .transform((value, ctx) => {
+    const canonical = canonicalIp(value);
+    if (!canonical) {
+      ctx.addIssue({ code: "custom", message: `"${value}" is not an IPv4 or IPv6 address` });
+      return z.NEVER;
+    }
+    return canonical;
+  });
+
+/** "address/prefix", canonicalised so it compares equal to what `ip -json addr` reports. */
+export const cidr = z.string().transform((value, ctx) => {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  const canonical = match ? canonicalIp(match[1]!) : undefined;
+  const prefix = match ? Number(match[2]) : NaN;
+  const max = match && match[1]!.includes(":") ? 128 : 32;
+  if (!canonical || !(prefix >= 0 && prefix <= max)) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not an address in CIDR form like 10.0.0.1/24 or fd00::1/64` });
+    return z.NEVER;
+  }
+  return `${canonical}/${prefix}`;
+});
+
+export const addressList = z
+  .array(cidr)
+  .transform((list) => [...new Set(list)].sort())
+  .describe("addresses in CIDR form");
+
+/** Free text the kernel stores (ifalias): printable, no newlines, bounded. */
+export const aliasText = z
+  .string()
+  .max(200, "must be at most 200 characters")
+  .regex(/^[^\0-\x1f\x7f]*$/, "must not contain control characters or newlines");

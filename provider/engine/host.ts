@@ -1,0 +1,66 @@
+import type { Connection } from "../ssh/connection";
+import { RemoteCommandError } from "../ssh/errors";
+import { sshPool } from "../ssh/pool";
+import { parseLinks, type LinkState } from "./iplink";
+import type { Step } from "./kind";
+
+/** A failed step: says which input it was applying, on which host, and what `ip` answered. */
+export class StepError extends Error {
+  override name = "StepError";
+  constructor(
+    readonly field: string,
+    readonly host: string,
+    readonly stderr: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs ip/bridge commands on one host over the pooled SSH connection. */
+export class HostShell {
+  constructor(readonly connection: Connection) {}
+
+  get endpoint(): string {
+    return `${this.connection.user}@${this.connection.host}:${this.connection.port}`;
+  }
+
+  argv(step: Omit<Step, "field">): string[] {
+    return step.netns ? [step.tool, "-n", step.netns, ...step.args] : [step.tool, ...step.args];
+  }
+
+  async run(step: Omit<Step, "field">): Promise<string> {
+    return sshPool().run(this.connection, this.argv(step));
+  }
+
+  /** Runs a step, turning a failure into a StepError that names the input field. */
+  async apply(step: Step, device: string): Promise<void> {
+    try {
+      await this.run(step);
+    } catch (error) {
+      if (!(error instanceof RemoteCommandError)) throw error;
+      const stderr = error.stderr.trim();
+      throw new StepError(step.field, this.endpoint, stderr, `${device} on ${this.endpoint}: setting ${step.field} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
+    }
+  }
+
+  /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
+  async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
+    const result = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] }));
+    if (result.exitCode !== 0) {
+      if (/does not exist|Cannot find device/i.test(result.stderr)) return undefined;
+      if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
+      throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
+    }
+    return parseLinks(result.stdout)[0];
+  }
+
+  /** Creates the named namespace on the host unless it exists. */
+  async ensureNetns(netns: string): Promise<void> {
+    const result = await sshPool().exec(this.connection, ["ip", "netns", "add", netns]);
+    if (result.exitCode !== 0 && !/File exists/i.test(result.stderr)) {
+      throw new StepError("netns", this.endpoint, result.stderr.trim(), `creating namespace ${netns} on ${this.endpoint} failed: ${result.stderr.trim()}`);
+    }
+    if (result.exitCode === 0) await this.run({ tool: "ip", netns, args: ["link", "set", "lo", "up"] });
+  }
+}

@@ -1,0 +1,60 @@
+import type { z } from "zod";
+import type { LinkState } from "./iplink";
+import type { HostShell } from "./host";
+
+/** One command to run on the host; `field` names the input it serves, for error messages. */
+export interface Step {
+  field: string;
+  tool: "ip" | "bridge";
+  /** Namespace on the host to run it in (ip/bridge -n); undefined for the host's own. */
+  netns?: string;
+  args: string[];
+}
+
+/**
+ * A device kind: everything the generic engine needs to know about one `type` of `ip link`.
+ * Modelled on vishvananda/netlink's link.go: shared attributes live in the engine, each kind
+ * adds a few flat fields.
+ */
+export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  /** Resource class name, e.g. "Bridge". */
+  resourceType: string;
+  /** linkinfo.info_kind values that `ip -details` reports for this kind (adoption checks it). */
+  infoKinds: string[];
+  /** Kernel feature named when `ip link add` answers "Unknown device type". */
+  kernelFeature: string;
+  /** The kind's own inputs (zod shape), merged with the common ones. */
+  fields: Shape;
+  /** Cross-field rules, each returning an error message keyed by field. */
+  refine?: (inputs: z.output<z.ZodObject<Shape>>) => { field: string; message: string } | undefined;
+  /** Kind fields whose change requires a new device. */
+  replaceOn: Array<keyof Shape & string>;
+  /** What follows `ip link add name <name> [mtu] [address]`: typically ["type", kind, …]. */
+  createArgs(inputs: z.output<z.ZodObject<Shape>> & CommonFields): string[];
+  /** For kinds not made by `ip link add` (tun/tap): the whole create step; mtu and MAC are then set after it. */
+  createStep?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step;
+  /** Work on the host before creating, e.g. a namespace the device's other end goes into. */
+  prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: HostShell): Promise<void>;
+  /** Extra steps after the device exists (peer config, FDB entries). */
+  afterCreate?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
+  /** Steps that move kind fields from `actual` to `desired` in place. */
+  update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>): Step[];
+  /** The kind fields as they are on the host, in input form, for drift detection. */
+  read(link: LinkState, host: HostShell, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
+}
+
+/** Inputs every kind shares, after parsing. */
+export interface CommonFields {
+  name: string;
+  netns?: string;
+  mtu?: number;
+  up: boolean;
+  macAddress?: string;
+  addresses?: string[];
+  master?: string;
+  alias?: string;
+}
+
+export function defineKind<Shape extends z.ZodRawShape>(kind: DeviceKind<Shape>): DeviceKind<Shape> {
+  return kind;
+}

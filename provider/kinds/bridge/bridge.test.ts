@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { sshPool } from "../../ssh/pool";
+import { engineFor } from "..";
+import { connectionInput } from "../../../test/support/lab-hosts";
+import { expectRejected, hostLink, runLifecycle } from "../../../test/support/lifecycle";
+
+afterAll(() => sshPool().closeAll());
+
+describe("Bridge on a netns lab host", () => {
+  it("goes through the whole lifecycle", async () => {
+    await runLifecycle({
+      type: "Bridge",
+      host: "h1",
+      inputs: { name: "ndbr0", stp: false, forwardDelay: 1500, addresses: ["192.168.77.1/24"], alias: "lab bridge" },
+      verifyCreated(link, outs) {
+        expect(link.linkinfo.info_data.stp_state).toBe(0);
+        expect(link.linkinfo.info_data.forward_delay).toBe(1500);
+        expect(link.addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)).toContain("192.168.77.1/24");
+        expect(link.ifalias).toMatch(/ lab bridge$/);
+        expect(link.flags).toContain("UP");
+        expect(outs.alias).toBe("lab bridge");
+      },
+      inPlace: [
+        { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },
+        { patch: { mtu: 1400, stp: true, forwardDelay: 1000, helloTime: 300 }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ stp_state: 1, forward_delay: 1000, hello_time: 300 }) },
+        { patch: { mtu: 1400, addresses: ["192.168.77.2/24", "fd77::1/64"] }, verify: (link) => expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => `${a.local}/${a.prefixlen}`).sort()).toEqual(["192.168.77.2/24", "fd77::1/64"]) },
+        { patch: { mtu: 1400, up: false, alias: "renamed" }, verify: (link) => {
+          expect(link.flags).not.toContain("UP");
+          expect(link.ifalias).toMatch(/ renamed$/);
+        } },
+        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000 }, verify: (link) => {
+          expect(link.address).toBe("02:00:00:00:77:01");
+          expect(link.linkinfo.info_data).toMatchObject({ mcast_snooping: 0, ageing_time: 6000 });
+        } },
+      ],
+      replace: { patch: { name: "ndbr0", netns: "ndtest" }, verify: (link) => expect(link.linkinfo.info_kind).toBe("bridge") },
+      outOfBandCreate: ["ip", "-n", "ndtest", "link", "add", "ndbr0", "type", "bridge"],
+    });
+  });
+
+  it("refuses bad inputs with the field named, sending no command", () => {
+    expectRejected("Bridge", "h1", { name: "ndbr1" }, [
+      [{ name: "" }, "name"],
+      [{ name: "a-very-long-name0" }, "name"],
+      [{ name: "br/0" }, "name"],
+      [{ name: "br0;reboot" }, "name"],
+      [{ name: "$(reboot)" }, "name"],
+      [{ name: ".." }, "name"],
+      [{ name: "br 0" }, "name"],
+      [{ mtu: 10 }, "mtu"],
+      [{ macAddress: "01:00:5e:00:00:01" }, "macAddress"],
+      [{ macAddress: "zz:00:00:00:00:00" }, "macAddress"],
+      [{ addresses: ["10.0.0.1"] }, "addresses"],
+      [{ addresses: ["300.0.0.1/24"] }, "addresses"],
+      [{ master: "ndbr1" }, "master"],
+      [{ alias: "line\nbreak" }, "alias"],
+      [{ netns: "../etc" }, "netns"],
+      [{ vlanDefaultPvid: 5000 }, "vlanDefaultPvid"],
+      [{ stpp: true }, "stpp"],
+      [{ connection: { ...connectionInput("h1"), host: "-oProxyCommand=x" } }, "connection"],
+      [{ connection: { ...connectionInput("h1"), hostKey: "not a key" } }, "connection"],
+    ]);
+  });
+
+  it("create with invalid inputs fails before any command is sent", async () => {
+    const before = sshPool().commandsStarted;
+    await expect(engineFor("Bridge").create({ connection: connectionInput("h1"), name: "bad name" })).rejects.toThrow(/name/);
+    expect(sshPool().commandsStarted).toBe(before);
+  });
+
+  it("a create that fails half-way removes the device and names the field", async () => {
+    const engine = engineFor("Bridge");
+    const { inputs } = engine.check({ connection: connectionInput("h2"), name: "ndbr2", master: "no-such-br" });
+    await expect(engine.create(inputs)).rejects.toThrow(/setting master failed.*no-such-br/);
+    expect(await hostLink("h2", undefined, "ndbr2")).toBeUndefined();
+  });
+
+  it("refuses to delete a device it did not create", async () => {
+    const engine = engineFor("Bridge");
+    const { inputs } = engine.check({ connection: connectionInput("h2"), name: "ndbr3" });
+    const { id, outs } = await engine.create(inputs);
+    await expect(engine.delete(`${id.split("#")[0]}#000000000000`, outs)).rejects.toThrow(/refusing to delete/);
+    await engine.delete(id, outs);
+    expect(await hostLink("h2", undefined, "ndbr3")).toBeUndefined();
+  });
+});

@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { sshPool } from "../../ssh/pool";
+import { defineKind } from "../../engine/kind";
+
+/**
+ * A persistent tun (layer 3) or tap (layer 2) device, for a VPN daemon or a VM to open.
+ * `ip tuntap` cannot change a device in place, so every tun field forces a replacement.
+ */
+export const tunKind = defineKind({
+  resourceType: "TunDevice",
+  infoKinds: ["tun"],
+  kernelFeature: "tun",
+  fields: {
+    mode: z.enum(["tun", "tap"]),
+    /** uid allowed to open the device without CAP_NET_ADMIN. */
+    owner: z.number().int().min(0).max(4_294_967_294).optional(),
+    /** gid allowed to open the device. */
+    group: z.number().int().min(0).max(4_294_967_294).optional(),
+    multiQueue: z.boolean().default(false),
+    vnetHdr: z.boolean().default(false),
+    /** Prefix each packet with the 4-byte packet information header (IFF_NO_PI off). */
+    packetInfo: z.boolean().default(false),
+  },
+  replaceOn: ["mode", "owner", "group", "multiQueue", "vnetHdr", "packetInfo"],
+  createArgs: () => [],
+  createStep: (inputs) => ({
+    field: "create",
+    tool: "ip",
+    netns: inputs.netns,
+    args: [
+      "tuntap", "add", "dev", inputs.name, "mode", inputs.mode,
+      ...(inputs.owner !== undefined ? ["user", String(inputs.owner)] : []),
+      ...(inputs.group !== undefined ? ["group", String(inputs.group)] : []),
+      ...(inputs.multiQueue ? ["multi_queue"] : []),
+      ...(inputs.vnetHdr ? ["vnet_hdr"] : []),
+      ...(inputs.packetInfo ? ["pi"] : []),
+    ],
+  }),
+  update: () => [],
+  async read(link, host, netns) {
+    const data = link.infoData;
+    // ip prints owner and group as names; sysfs has the numbers, which is what the inputs hold.
+    const files = ["owner", "group"].map((f) => `/sys/class/net/${link.ifname}/${f}`);
+    const out = await sshPool().run(host.connection, netns ? ["ip", "netns", "exec", netns, "cat", ...files] : ["cat", ...files]);
+    const [owner, group] = out.trim().split("\n").map(Number);
+    return {
+      mode: data.type,
+      owner: owner === -1 || owner === undefined ? undefined : owner,
+      group: group === -1 || group === undefined ? undefined : group,
+      multiQueue: data.multi_queue,
+      vnetHdr: data.vnet_hdr,
+      packetInfo: data.pi,
+    };
+  },
+});

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { interfaceName } from "../../engine/fields";
+import { defineKind } from "../../engine/kind";
+
+/** An 802.1Q (or 802.1ad, "QinQ") VLAN sub-interface of a parent. Needs the kernel's 8021q. */
+export const vlanKind = defineKind({
+  resourceType: "Vlan",
+  infoKinds: ["vlan"],
+  kernelFeature: "802.1Q VLAN (8021q)",
+  fields: {
+    parent: interfaceName,
+    vlanId: z.number().int().min(1, "must be 1-4094 (0 and 4095 are reserved)").max(4094, "must be 1-4094 (0 and 4095 are reserved)"),
+    protocol: z.enum(["802.1Q", "802.1ad"]).default("802.1Q"),
+  },
+  replaceOn: ["parent", "vlanId", "protocol"],
+  createArgs: (inputs) => ["link", inputs.parent, "type", "vlan", "protocol", inputs.protocol, "id", String(inputs.vlanId)],
+  update: () => [],
+  async read(link) {
+    const data = link.infoData as { protocol?: string; id?: number };
+    return { parent: link.link, vlanId: data.id, protocol: data.protocol };
+  },
+});

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { interfaceName, ipAddress } from "../../engine/fields";
+import { defineKind, type Step } from "../../engine/kind";
+import { sshPool } from "../../ssh/pool";
+
+const ALL_ZERO_MAC = "00:00:00:00:00:00";
+
+/**
+ * A VXLAN tunnel endpoint (VTEP). dstPort defaults to 4789, the IANA port; Linux's own
+ * default is 8472, so set it explicitly to talk to older peers. Unicast meshes list their
+ * `peers`: each becomes an all-zero FDB entry (head-end replication of broadcast, unknown
+ * unicast and multicast), changed in place. The MTU must leave 50 bytes (IPv4 underlay) or
+ * 70 (IPv6) below the underlay's for the encapsulation.
+ */
+export const vxlanKind = defineKind({
+  resourceType: "VxlanTunnel",
+  infoKinds: ["vxlan"],
+  kernelFeature: "vxlan",
+  fields: {
+    vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)"),
+    dstPort: z.number().int().min(1).max(65535).default(4789),
+    local: ipAddress.optional(),
+    remote: ipAddress.optional(),
+    group: ipAddress.optional(),
+    /** Underlay device: where multicast joins happen and packets leave. */
+    dev: interfaceName.optional(),
+    ttl: z.number().int().min(1).max(255).optional(),
+    tos: z.number().int().min(0).max(255).optional(),
+    learning: z.boolean().default(true),
+    udpCsum: z.boolean().optional(),
+    srcPortRange: z.object({ low: z.number().int().min(1).max(65535), high: z.number().int().min(1).max(65535) }).refine((r) => r.low <= r.high, "low must not exceed high").optional(),
+    /** Unicast flood list: underlay addresses of the other VTEPs. */
+    peers: z.array(ipAddress).transform((list) => [...new Set(list)].sort()).optional(),
+  },
+  refine: (inputs) => {
+    if (inputs.remote && inputs.group) return { field: "group", message: "remote and group are exclusive: a VTEP is point-to-point or multicast, not both" };
+    if (inputs.group && !inputs.dev) return { field: "dev", message: "a multicast group needs the underlay dev to join it on" };
+    if (inputs.group && !isMulticast(inputs.group)) return { field: "group", message: "must be a multicast address (224.0.0.0/4 or ff00::/8)" };
+    if (inputs.remote && inputs.peers?.length) return { field: "peers", message: "peers (a flood list) and remote (a single peer) are exclusive" };
+    return undefined;
+  },
+  replaceOn: ["vni", "dstPort", "local", "remote", "group", "dev", "udpCsum", "srcPortRange", "learning", "ttl", "tos"],
+  createArgs: (inputs) => [
+    "type", "vxlan", "id", String(inputs.vni), "dstport", String(inputs.dstPort),
+    ...(inputs.local ? ["local", inputs.local] : []),
+    ...(inputs.remote ? ["remote", inputs.remote] : []),
+    ...(inputs.group ? ["group", inputs.group] : []),
+    ...(inputs.dev ? ["dev", inputs.dev] : []),
+    ...(inputs.ttl !== undefined ? ["ttl", String(inputs.ttl)] : []),
+    ...(inputs.tos !== undefined ? ["tos", String(inputs.tos)] : []),
+    inputs.learning ? "learning" : "nolearning",
+    ...(inputs.udpCsum === undefined ? [] : [inputs.udpCsum ? "udpcsum" : "noudpcsum"]),
+    ...(inputs.srcPortRange ? ["srcport", String(inputs.srcPortRange.low), String(inputs.srcPortRange.high)] : []),
+  ],
+  afterCreate: (inputs) => peerSteps(inputs.name, inputs.netns, inputs.peers ?? [], []),
+  update: (desired, actual) => (desired.peers ? peerSteps(desired.name, desired.netns, desired.peers, (actual.peers as string[]) ?? []) : []),
+  async read(link, host, netns) {
+    const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
+    const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }));
+    const peers = (JSON.parse(fdb.trim() || "[]") as Array<{ mac: string; dst?: string }>)
+      .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
+      .map((entry) => entry.dst!)
+      .sort();
+    return {
+      vni: data.id,
+      dstPort: data.port,
+      local: data.local ?? data.local6,
+      remote: data.remote ?? data.remote6,
+      group: data.group ?? data.group6,
+      dev: data.link,
+      ttl: data.ttl === 0 || data.ttl === undefined ? undefined : data.ttl,
+      tos: typeof data.tos === "string" ? parseInt(data.tos, 16) : data.tos,
+      learning: data.learning,
+      udpCsum: data.udp_csum,
+      srcPortRange: data.port_range,
+      peers,
+    };
+  },
+});
+
+function isMulticast(address: string): boolean {
+  if (address.includes(":")) return address.toLowerCase().startsWith("ff");
+  const first = Number(address.split(".")[0]);
+  return first >= 224 && first <= 239;
+}
+
+function peerSteps(dev: string, netns: string | undefined, desired: string[], actual: string[]): Step[] {
+  return [
+    ...actual.filter((p) => !desired.includes(p)).map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "del", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
+    ...desired.filter((p) => !actual.includes(p)).map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "append", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
+  ];
+}
