@@ -172,6 +172,12 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       }
       const owner = splitAlias(existing.ifalias).token;
       if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
+      const actual = await this.kind.read(existing, host, inputs.netns, inputs as never);
+      const fixed = this.kind.replaceOn.filter((key) => inputs[key] !== undefined && !sameValue(inputs[key], actual[key]));
+      if (fixed.length) {
+        const detail = fixed.map((key) => `${key} is ${JSON.stringify(actual[key])} on the host, ${JSON.stringify(inputs[key])} in the inputs`).join("; ");
+        throw new Error(`cannot adopt ${where}: ${detail}, and these cannot change in place; match the inputs to the device, or delete it first`);
+      }
       await this.converge(host, inputs, existing, token, undefined);
     } else {
       await this.kind.prepare?.(inputs as never, host);

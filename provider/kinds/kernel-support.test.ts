@@ -1,0 +1,33 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { sshPool } from "../ssh/pool";
+import { engineFor } from ".";
+import { connectionInput, host } from "../../test/support/lab-hosts";
+import { expectRejected, hostLink } from "../../test/support/lifecycle";
+
+afterAll(() => sshPool().closeAll());
+
+// This machine's kernel has neither ipvlan nor 8021q; netns lab hosts share it.
+describe("kinds the netns hosts' kernel lacks", () => {
+  it.each([
+    ["Ipvlan", { name: "ndipv0", mode: "l2" }, /kernel on root@10\.247\.0\.11:22 lacks ipvlan support/],
+    ["Vlan", { name: "ndvl0", vlanId: 10 }, /kernel on root@10\.247\.0\.11:22 lacks 802\.1Q VLAN \(8021q\) support/],
+  ])("%s fails with a clear error and leaves nothing", async (type, inputs, message) => {
+    const engine = engineFor(type);
+    const checked = engine.check({ connection: connectionInput("h1"), parent: host("h1").underlayInterface, ...inputs });
+    expect(checked.failures).toEqual([]);
+    await expect(engine.create(checked.inputs)).rejects.toThrow(message);
+    expect(await hostLink("h1", undefined, inputs.name)).toBeUndefined();
+  });
+
+  it("Ipvlan and Vlan refuse bad inputs with the field named", () => {
+    expectRejected("Vlan", "h1", { name: "ndvl1", parent: "eth0", vlanId: 10 }, [
+      [{ vlanId: 0 }, "vlanId"],
+      [{ vlanId: 4095 }, "vlanId"],
+      [{ protocol: "802.1x" }, "protocol"],
+    ]);
+    expectRejected("Ipvlan", "h1", { name: "ndipv1", parent: "eth0" }, [
+      [{ mode: "l4" }, "mode"],
+      [{ flag: "promisc" }, "flag"],
+    ]);
+  });
+});
