@@ -5,7 +5,7 @@ import { labDown, labUp } from "../../lab/lab";
  * same shape was already up (a developer's `npm run lab -- up`), which is then left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  const vms = Number(process.env.NETDEV_TEST_VMS ?? 0);
+  const vms = Number(process.env.NETDEV_TEST_VMS ?? 1);
   const started = Date.now();
   const { existsSync } = await import("node:fs");
   const { hostsFile } = await import("../../lab/hosts");

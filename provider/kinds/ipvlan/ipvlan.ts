@@ -20,8 +20,8 @@ export const ipvlanKind = defineKind({
   createArgs: (inputs) => ["link", inputs.parent, "type", "ipvlan", "mode", inputs.mode, inputs.flag],
   update: () => [],
   async read(link) {
-    const data = link.infoData as { mode?: string; flags?: string | string[] };
-    const flags = Array.isArray(data.flags) ? data.flags : data.flags ? [data.flags] : [];
-    return { parent: link.link, mode: data.mode, flag: flags.find((f) => ["private", "vepa"].includes(f)) ?? "bridge" };
+    // iproute2 reports the flag as a boolean key: {"mode":"l3","private":true}; bridge has none.
+    const data = link.infoData as { mode?: string; private?: boolean; vepa?: boolean };
+    return { parent: link.link, mode: data.mode, flag: data.private ? "private" : data.vepa ? "vepa" : "bridge" };
   },
 });

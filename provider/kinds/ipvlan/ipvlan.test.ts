@@ -1,0 +1,37 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { sshPool } from "../../ssh/pool";
+import { host } from "../../../test/support/lab-hosts";
+import { runLifecycle } from "../../../test/support/lifecycle";
+
+afterAll(() => sshPool().closeAll());
+
+// ipvlan needs a kernel with the module: the full-kernel VM lab host has it.
+describe("Ipvlan on a VM lab host", () => {
+  it.each([
+    ["l2", "bridge"],
+    ["l3", "private"],
+    ["l3s", "vepa"],
+  ])("goes through the whole lifecycle in mode %s (%s)", async (mode, flag) => {
+    const parent = host("vm1").underlayInterface;
+    await runLifecycle({
+      type: "Ipvlan",
+      host: "vm1",
+      inputs: { name: `ndipv${mode}`, parent, mode, flag, addresses: ["192.168.80.1/24"] },
+      verifyCreated(link) {
+        expect(link.link).toBe(parent);
+        expect(link.linkinfo.info_data.mode).toBe(mode);
+        // ipvlan shares the parent's MAC
+        expect(link.address).toBe(link.address);
+      },
+      inPlace: [
+        { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },
+        { patch: { mtu: 1400, addresses: ["192.168.80.2/24"], alias: "ipvlan test" }, verify: (link) => {
+          expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => a.local)).toEqual(["192.168.80.2"]);
+          expect(link.ifalias).toMatch(/ ipvlan test$/);
+        } },
+      ],
+      replace: { patch: { mode: mode === "l2" ? "l3" : "l2", flag: "bridge" }, verify: (link) => expect(link.linkinfo.info_data.mode).toBe(mode === "l2" ? "l3" : "l2") },
+      outOfBandCreate: ["ip", "link", "add", `ndipv${mode}`, "link", parent, "type", "ipvlan", "mode", mode === "l2" ? "l3" : "l2", "bridge"],
+    });
+  });
+});
