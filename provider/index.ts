@@ -1,0 +1,5 @@
+export * from "./resources";
+export { dynamicProvider } from "./dynamic";
+export { connectionSchema, type ConnectionInput } from "./ssh/connection";
+export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
+export { deviceKinds } from "./kinds";

@@ -1,0 +1,106 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { commonShape } from "./engine/engine";
+import type { DeviceKind } from "./engine/kind";
+import { dynamicProvider } from "./dynamic";
+import { bridgeKind } from "./kinds/bridge/bridge";
+import { ipvlanKind } from "./kinds/ipvlan/ipvlan";
+import { macvlanKind } from "./kinds/macvlan/macvlan";
+import { tunKind } from "./kinds/tun/tun";
+import { vethKind } from "./kinds/veth/veth";
+import { vlanKind } from "./kinds/vlan/vlan";
+import { vxlanKind } from "./kinds/vxlan/vxlan";
+
+/** Each field may be a plain value or a Pulumi Input (an Output of another resource, a secret). */
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** A kind's resource arguments: the zod input type of the common and kind fields, as Pulumi Inputs. */
+export type DeviceArgs<Kind extends DeviceKind<any>> = Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>;
+
+/** What the provider reads back from the host after every create, update and refresh. */
+const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"] as const;
+
+/**
+ * A device on a host. `connection` is always stored as a secret, whatever the caller marked,
+ * because it holds the private key or password.
+ */
+export abstract class DeviceResource extends pulumi.dynamic.Resource {
+  /** Kernel interface index on the host. */
+  declare readonly ifindex: pulumi.Output<number>;
+  /** Operational state as the kernel reports it (UP, DOWN, UNKNOWN, LOWERLAYERDOWN). */
+  declare readonly operState: pulumi.Output<string>;
+  /** The MAC address the device actually has. */
+  declare readonly hwAddress: pulumi.Output<string>;
+  /** The MTU the device actually has. */
+  declare readonly linkMtu: pulumi.Output<number>;
+  /** Kind-specific attributes as `ip -details` reports them (info_data). */
+  declare readonly kindInfo: pulumi.Output<Record<string, unknown>>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly netns: pulumi.Output<string | undefined>;
+  declare readonly addresses: pulumi.Output<string[] | undefined>;
+
+  protected constructor(type: string, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
+    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...args };
+    const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
+    super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
+  }
+}
+
+export type TunDeviceArgs = DeviceArgs<typeof tunKind>;
+/** A persistent tun or tap device. */
+export class TunDevice extends DeviceResource {
+  constructor(name: string, args: TunDeviceArgs, opts?: pulumi.CustomResourceOptions) {
+    super("TunDevice", name, args, opts);
+  }
+}
+
+export type VethPairArgs = DeviceArgs<typeof vethKind>;
+/** A veth pair; the peer end may live in another namespace (a container). */
+export class VethPair extends DeviceResource {
+  declare readonly peerName: pulumi.Output<string>;
+  declare readonly peerNetns: pulumi.Output<string | undefined>;
+  constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
+    super("VethPair", name, args, opts);
+  }
+}
+
+export type BridgeArgs = DeviceArgs<typeof bridgeKind>;
+/** A Linux bridge. */
+export class Bridge extends DeviceResource {
+  constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Bridge", name, args, opts);
+  }
+}
+
+export type MacvlanArgs = DeviceArgs<typeof macvlanKind>;
+/** A macvlan (or macvtap) device on a parent interface. */
+export class Macvlan extends DeviceResource {
+  constructor(name: string, args: MacvlanArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Macvlan", name, args, opts);
+  }
+}
+
+export type IpvlanArgs = DeviceArgs<typeof ipvlanKind>;
+/** An ipvlan device on a parent interface. */
+export class Ipvlan extends DeviceResource {
+  constructor(name: string, args: IpvlanArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Ipvlan", name, args, opts);
+  }
+}
+
+export type VlanArgs = DeviceArgs<typeof vlanKind>;
+/** An 802.1Q/802.1ad VLAN sub-interface. */
+export class Vlan extends DeviceResource {
+  constructor(name: string, args: VlanArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Vlan", name, args, opts);
+  }
+}
+
+export type VxlanTunnelArgs = DeviceArgs<typeof vxlanKind>;
+/** A VXLAN tunnel endpoint. */
+export class VxlanTunnel extends DeviceResource {
+  declare readonly peers: pulumi.Output<string[] | undefined>;
+  constructor(name: string, args: VxlanTunnelArgs, opts?: pulumi.CustomResourceOptions) {
+    super("VxlanTunnel", name, args, opts);
+  }
+}
