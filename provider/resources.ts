@@ -11,8 +11,13 @@ import { vethKind } from "./kinds/veth/veth";
 import { vlanKind } from "./kinds/vlan/vlan";
 import { vxlanKind } from "./kinds/vxlan/vxlan";
 
-/** Each field may be a plain value or a Pulumi Input (an Output of another resource, a secret). */
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+/** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
+type DeepInput<T> = T extends string | number | boolean | null | undefined
+  ? pulumi.Input<T>
+  : T extends ReadonlyArray<infer Item>
+    ? pulumi.Input<Array<DeepInput<Item>>>
+    : pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>;
+type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
 
 /** A kind's resource arguments: the zod input type of the common and kind fields, as Pulumi Inputs. */
 export type DeviceArgs<Kind extends DeviceKind<any>> = Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>;

@@ -21,8 +21,12 @@ node_bin="$(scripts/ensure-node.sh)"
 export PATH="$node_bin:$PATH"
 node --version
 
-step "npm ci"
-npm ci --no-audit --no-fund
+step "npm install (locked versions)"
+# Not `npm ci`: the registry reachable here answers 404 for other platforms' optional
+# packages (@rollup/rollup-android-*, …), so the lockfile cannot list them and `npm ci`
+# refuses it as out of sync. `npm install --no-save` installs the locked versions and
+# leaves package-lock.json untouched.
+npm install --no-save --no-audit --no-fund
 
 if [ -x scripts/install-pulumi.sh ] && [ "${NETDEV_SKIP_PULUMI:-0}" != 1 ]; then
   step "Pulumi CLI (built from Go modules when not cached)"
@@ -31,17 +35,22 @@ if [ -x scripts/install-pulumi.sh ] && [ "${NETDEV_SKIP_PULUMI:-0}" != 1 ]; then
   pulumi version
 fi
 
-step "type check and build"
-npm run --silent typecheck
+step "build and type check (examples import the built package by name)"
 npm run --silent build
+npm run --silent typecheck
 
+lab_was_up=0
+[ -f lab/.state/hosts.json ] && lab_was_up=1
 step "tests (lab up, all suites, lab down)"
 npx vitest run "$@"
 
-step "leak check"
-leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true)"
-if [ -n "$leftovers" ]; then
-  echo "lab namespaces left behind: $leftovers" >&2
-  exit 1
+# A lab that a developer had up before is reused and left up; otherwise nothing may remain.
+if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
+  step "leak check"
+  leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true; ip -br link | grep -E '^ndlab' || true; pgrep -af 'qemu-system|lab/.state' || true)"
+  if [ -n "$leftovers" ]; then
+    echo "left behind by the tests: $leftovers" >&2
+    exit 1
+  fi
 fi
 step "done"
