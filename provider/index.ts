@@ -3,3 +3,4 @@ export { dynamicProvider } from "./dynamic";
 export { connectionSchema, type ConnectionInput } from "./ssh/connection";
 export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
 export { deviceKinds } from "./kinds";
+export * from "./components";

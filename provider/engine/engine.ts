@@ -5,12 +5,10 @@ import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName }
 import { HostShell, StepError } from "./host";
 import type { LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
+import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
 
 /** Bumped when the shape of outputs changes; read/delete run the code stored in state and must understand older ones. */
 export const SCHEMA_VERSION = 1;
-
-/** Pulumi's marker for a value not known during preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Devices this provider creates carry this tag in their ifalias: delete never touches another's device. */
 const OWNER_PREFIX = "netdev#";
@@ -31,11 +29,6 @@ export const commonShape = {
 
 const REPLACE_ALWAYS = ["name", "netns"];
 
-export interface CheckFailure {
-  property: string;
-  reason: string;
-}
-
 export interface DeviceOutputs extends Record<string, unknown> {
   schemaVersion: number;
   ifindex: number;
@@ -45,14 +38,7 @@ export interface DeviceOutputs extends Record<string, unknown> {
   kindInfo: Record<string, unknown>;
 }
 
-function containsUnknown(value: unknown): boolean {
-  if (value === UNKNOWN) return true;
-  if (Array.isArray(value)) return value.some(containsUnknown);
-  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
-  return false;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
+export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(normalizeForCompare(a)) === JSON.stringify(normalizeForCompare(b));
 }
 
@@ -67,21 +53,6 @@ function normalizeForCompare(value: unknown): unknown {
     );
   }
   return value;
-}
-
-/** Where a connection lands: changing it moves the device to another host. */
-function hostIdentity(connection: unknown): string {
-  const chain: string[] = [];
-  let current = connection as Partial<Connection> | undefined;
-  while (current) {
-    chain.push(`${current.host}:${current.port ?? 22}`);
-    current = current.jumpHost;
-  }
-  return chain.join("<");
-}
-
-export function ownerToken(id: string): string {
-  return id.slice(id.lastIndexOf("#") + 1);
 }
 
 function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
@@ -110,27 +81,12 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
 
   /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    const { __provider: _provider, ...raw } = news;
-    const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
-    const result = this.schema.safeParse(raw);
-    if (result.success) return { inputs: result.data, failures: [] };
-    const failures = result.error.issues
-      .filter((issue) => !unknownKeys.has(String(issue.path[0])))
-      .map((issue) => {
-        const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
-        const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
-        const where = issue.path.length ? issue.path.join(".") : property;
-        return { property, reason: `${this.kind.resourceType} ${where}: ${issue.message}` };
-      });
-    return { inputs: raw, failures };
+    return checkInputs(this.schema, this.kind.resourceType, news);
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
   parse(inputs: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean } {
-    const { failures, inputs: parsed } = this.check(inputs);
-    if (failures.length) throw new Error(`invalid ${this.kind.resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
-    if (Object.values(parsed).some(containsUnknown)) throw new Error(`${this.kind.resourceType}: inputs still unknown at apply time`);
-    return parsed as never;
+    return parseInputs(this.schema, this.kind.resourceType, inputs) as never;
   }
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -182,14 +138,26 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     } else {
       await this.kind.prepare?.(inputs as never, host);
       const custom = this.kind.createStep?.(inputs as never);
+      const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
+      // A device on a parent is made beside the parent and moved into its namespace under a
+      // temporary name: older kernels refuse the move when the host has a device of that name.
+      const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
+      const temporaryName = `ndtmp${token.slice(0, 10)}`;
       const add: Step = custom ?? {
         field: "create",
         tool: "ip",
-        netns: inputs.netns,
-        args: ["link", "add", "name", inputs.name, ...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : []), ...this.kind.createArgs(inputs as never)],
+        netns: viaHost ? undefined : inputs.netns,
+        args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
       };
       try {
         await host.apply(add, where);
+        if (viaHost) {
+          const rename: Step = { field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] };
+          await host.apply(rename, where).catch(async (error: unknown) => {
+            await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
+            throw error;
+          });
+        }
       } catch (error) {
         if (error instanceof StepError && /Unknown device type/i.test(error.stderr)) {
           throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
@@ -310,7 +278,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
     if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
     const kindActual = await this.kind.read(link, host, ns, inputs as never);
-    steps.push(...this.kind.update(inputs as never, kindActual));
+    steps.push(...this.kind.update(inputs as never, kindActual, previous as Record<string, unknown> | undefined));
     steps.push(...this.addressSteps(inputs, link.addresses, previous));
     if (inputs.up !== link.up) steps.push(this.upStep(inputs));
     for (const step of steps) await host.apply(step, where);

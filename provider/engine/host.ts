@@ -40,7 +40,7 @@ export class HostShell {
     } catch (error) {
       if (!(error instanceof RemoteCommandError)) throw error;
       const stderr = error.stderr.trim();
-      throw new StepError(step.field, this.endpoint, stderr, `${device} on ${this.endpoint}: setting ${step.field} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
+      throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
     }
   }
 
@@ -53,6 +53,16 @@ export class HostShell {
       throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
     }
     return parseLinks(result.stdout)[0];
+  }
+
+  /**
+   * The parent (lower) device's name. A macvlan/ipvlan/vlan moved into a namespace keeps its
+   * parent in the host's namespace; `ip` then reports only the parent's ifindex.
+   */
+  async parentOf(link: LinkState): Promise<string | undefined> {
+    if (link.link !== undefined || link.linkIndex === undefined) return link.link;
+    const links = parseLinks(await this.run({ tool: "ip", args: ["-json", "link", "show"] }));
+    return links.find((l) => l.ifindex === link.linkIndex)?.ifname;
   }
 
   /** Creates the named namespace on the host unless it exists. */

@@ -11,6 +11,8 @@ export interface LinkState {
   ifalias?: string;
   /** Name of the parent link (macvlan, vlan, ipvlan), when in the same namespace. */
   link?: string;
+  /** ifindex of the parent when it lives in another namespace (link_netnsid set). */
+  linkIndex?: number;
   infoKind?: string;
   infoData: Record<string, unknown>;
   /** Global and host-scope addresses in CIDR form (link-local IPv6 the kernel adds is left out). */
@@ -34,6 +36,8 @@ interface RawLink {
   master?: string;
   ifalias?: string;
   link?: string | null;
+  link_index?: number;
+  link_netnsid?: number;
   linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
   addr_info?: RawAddrInfo[];
 }
@@ -50,6 +54,7 @@ export function parseLinks(json: string): LinkState[] {
     master: link.master,
     ifalias: link.ifalias,
     link: link.link ?? undefined,
+    linkIndex: link.link_netnsid !== undefined ? link.link_index : undefined,
     infoKind: link.linkinfo?.info_kind,
     infoData: link.linkinfo?.info_data ?? {},
     addresses: (link.addr_info ?? [])

@@ -21,6 +21,11 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   resourceType: string;
   /** linkinfo.info_kind values that `ip -details` reports for this kind (adoption checks it). */
   infoKinds: string[];
+  /**
+   * Set for kinds stacked on a parent interface (macvlan, ipvlan, vlan). With `netns`, the
+   * device is made in the host's namespace, where the parent is, and moved into `netns`.
+   */
+  hasParent?: boolean;
   /** Kernel feature named when `ip link add` answers "Unknown device type". */
   kernelFeature: string;
   /** The kind's own inputs (zod shape), merged with the common ones. */
@@ -37,8 +42,8 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: HostShell): Promise<void>;
   /** Extra steps after the device exists (peer config, FDB entries). */
   afterCreate?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
-  /** Steps that move kind fields from `actual` to `desired` in place. */
-  update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>): Step[];
+  /** Steps that move kind fields from `actual` to `desired` in place; `previous` is the last applied state, if any. */
+  update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>, previous?: Record<string, unknown>): Step[];
   /** The kind fields as they are on the host, in input form, for drift detection. */
   read(link: LinkState, host: HostShell, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
 }

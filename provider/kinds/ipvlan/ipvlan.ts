@@ -10,6 +10,7 @@ import { defineKind } from "../../engine/kind";
 export const ipvlanKind = defineKind({
   resourceType: "Ipvlan",
   infoKinds: ["ipvlan"],
+  hasParent: true,
   kernelFeature: "ipvlan",
   fields: {
     parent: interfaceName,
@@ -19,9 +20,9 @@ export const ipvlanKind = defineKind({
   replaceOn: ["parent", "mode", "flag"],
   createArgs: (inputs) => ["link", inputs.parent, "type", "ipvlan", "mode", inputs.mode, inputs.flag],
   update: () => [],
-  async read(link) {
+  async read(link, host) {
     // iproute2 reports the flag as a boolean key: {"mode":"l3","private":true}; bridge has none.
     const data = link.infoData as { mode?: string; private?: boolean; vepa?: boolean };
-    return { parent: link.link, mode: data.mode, flag: data.private ? "private" : data.vepa ? "vepa" : "bridge" };
+    return { parent: await host.parentOf(link), mode: data.mode, flag: data.private ? "private" : data.vepa ? "vepa" : "bridge" };
   },
 });

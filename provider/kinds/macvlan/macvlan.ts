@@ -11,6 +11,7 @@ import { defineKind } from "../../engine/kind";
 export const macvlanKind = defineKind({
   resourceType: "Macvlan",
   infoKinds: ["macvlan", "macvtap"],
+  hasParent: true,
   kernelFeature: "macvlan",
   fields: {
     parent: interfaceName,
@@ -24,7 +25,7 @@ export const macvlanKind = defineKind({
     desired.mode !== actual.mode
       ? [{ field: "mode", tool: "ip", netns: desired.netns, args: ["link", "set", "dev", desired.name, "type", desired.tap ? "macvtap" : "macvlan", "mode", desired.mode] }]
       : [],
-  async read(link) {
-    return { parent: link.link, mode: link.infoData.mode, tap: link.infoKind === "macvtap" };
+  async read(link, host) {
+    return { parent: await host.parentOf(link), mode: link.infoData.mode, tap: link.infoKind === "macvtap" };
   },
 });

@@ -6,6 +6,7 @@ import { defineKind } from "../../engine/kind";
 export const vlanKind = defineKind({
   resourceType: "Vlan",
   infoKinds: ["vlan"],
+  hasParent: true,
   kernelFeature: "802.1Q VLAN (8021q)",
   fields: {
     parent: interfaceName,
@@ -15,8 +16,8 @@ export const vlanKind = defineKind({
   replaceOn: ["parent", "vlanId", "protocol"],
   createArgs: (inputs) => ["link", inputs.parent, "type", "vlan", "protocol", inputs.protocol, "id", String(inputs.vlanId)],
   update: () => [],
-  async read(link) {
+  async read(link, host) {
     const data = link.infoData as { protocol?: string; id?: number };
-    return { parent: link.link, vlanId: data.id, protocol: data.protocol };
+    return { parent: await host.parentOf(link), vlanId: data.id, protocol: data.protocol };
   },
 });

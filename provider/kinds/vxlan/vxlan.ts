@@ -53,7 +53,12 @@ export const vxlanKind = defineKind({
     ...(inputs.srcPortRange ? ["srcport", String(inputs.srcPortRange.low), String(inputs.srcPortRange.high)] : []),
   ],
   afterCreate: (inputs) => peerSteps(inputs.name, inputs.netns, inputs.peers ?? [], []),
-  update: (desired, actual) => (desired.peers ? peerSteps(desired.name, desired.netns, desired.peers, (actual.peers as string[]) ?? []) : []),
+  update(desired, actual, previous) {
+    const present = (actual.peers as string[] | undefined) ?? [];
+    // Omitting peers stops managing them: the entries this resource added before are removed.
+    const wanted = desired.peers ?? present.filter((p) => !((previous?.peers as string[] | undefined) ?? []).includes(p));
+    return peerSteps(desired.name, desired.netns, wanted, present);
+  },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
     const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }));

@@ -1,0 +1,58 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+
+/** The components' wiring under Pulumi's mocks: constructors run (and so do plans), provider methods never do. */
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "project",
+    "stack",
+    false,
+  );
+});
+
+const connection = { host: "10.0.0.1", user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` };
+
+describe("components under mocks", () => {
+  it("VxlanOverlay registers a bridge and a VTEP per host; Attachment a namespace, veth and route; MacvlanNetwork per member", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const { Attachment } = await import("./attachment");
+    const { MacvlanNetwork } = await import("./lower-network");
+    const overlay = new VxlanOverlay("ov", {
+      vni: 9,
+      hosts: [
+        { name: "a", connection, underlayAddress: "10.0.0.1" },
+        { name: "b", connection: { ...connection, host: "10.0.0.2" }, underlayAddress: "10.0.0.2" },
+      ],
+    });
+    new Attachment("att", { connection, namespace: "c1", bridge: "vxbr9", address: "192.168.0.1/24", gateway: "192.168.0.254" }, { dependsOn: [overlay] });
+    new MacvlanNetwork("mv", { connection, parent: "eth0", members: [{ namespace: "m1" }] });
+    const mtu = await new Promise((resolve) => overlay.mtu.apply(resolve));
+    expect(mtu).toBe(1450);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const names = registered.map((r) => `${r.type}:${r.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "netdev:index:VxlanOverlay:ov",
+        "pulumi-nodejs:dynamic/netdev:Bridge:ov-a-bridge",
+        "pulumi-nodejs:dynamic/netdev:VxlanTunnel:ov-b-vtep",
+        "netdev:index:Attachment:att",
+        "pulumi-nodejs:dynamic/netdev:NetworkNamespace:att-netns",
+        "pulumi-nodejs:dynamic/netdev:VethPair:att-veth",
+        "pulumi-nodejs:dynamic/netdev:Route:att-route",
+        "pulumi-nodejs:dynamic/netdev:NetworkNamespace:mv-m1-netns",
+        "pulumi-nodejs:dynamic/netdev:Macvlan:mv-m1-link",
+      ]),
+    );
+    const vtep = registered.find((r) => r.name === "ov-a-vtep")!;
+    expect(vtep.inputs).toMatchObject({ peers: ["10.0.0.2"], master: "vxbr9", mtu: 1450 });
+  });
+});

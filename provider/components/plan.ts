@@ -1,0 +1,28 @@
+/**
+ * A plan: what a component wires up, as plain data. Each item is one resource: its type (a
+ * device kind from provider/kinds, or NetworkNamespace or Route), a key unique within the plan (the Pulumi
+ * resource name suffix), its inputs exactly as that type's engine `check` takes them, and the
+ * keys of the items it must come after. Items are listed in creation order; delete in reverse.
+ *
+ * Planning functions are pure: no host is touched, so tests can check them directly and can
+ * apply a plan through the engines (`componentEngineFor(item.type).create(item.inputs)`).
+ */
+export interface PlanItem<C = unknown> {
+  key: string;
+  type: string;
+  inputs: Record<string, unknown> & { connection: C };
+  dependsOn: string[];
+}
+
+/** Pulumi's marker for a value not known during preview. */
+export { UNKNOWN, containsUnknown } from "../engine/validation";
+
+/** Checks a plan's internal consistency: unique keys, dependencies listed earlier. */
+export function assertPlanOrder(items: PlanItem[]): void {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(item.key)) throw new Error(`plan has two items keyed ${item.key}`);
+    for (const dep of item.dependsOn) if (!seen.has(dep)) throw new Error(`plan item ${item.key} depends on ${dep}, which is not listed before it`);
+    seen.add(item.key);
+  }
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { engineFor } from "../kinds";
+import { planAttachment } from "./attachment";
+import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
+import { assertPlanOrder } from "./plan";
+import { componentEngineFor } from "./runtime-additions";
+import { overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
+
+const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
+const hosts = [1, 2, 3].map((n) => ({ name: `h${n}`, connection: conn(n), underlayAddress: `10.247.0.1${n}` }));
+
+describe("planVxlanOverlay (pure)", () => {
+  it("MTU is the smallest underlay MTU minus 50 (IPv4) or 70 (IPv6), unless given", () => {
+    expect(overlayMtu([{ underlayAddress: "10.0.0.1" }])).toBe(1450);
+    expect(overlayMtu([{ underlayAddress: "10.0.0.1", underlayMtu: 9000 }, { underlayAddress: "10.0.0.2", underlayMtu: 1500 }])).toBe(1450);
+    expect(overlayMtu([{ underlayAddress: "fd00::1" }])).toBe(1430);
+    expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).mtu).toBe(1450);
+    expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, mtu: 1400 }).mtu).toBe(1400);
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h) => ({ ...h, underlayMtu: 9000 })) });
+    for (const item of plan.items) expect(item.inputs.mtu).toBe(8950);
+  });
+
+  it("VTEP MACs are deterministic, locally administered unicast, distinct per host and per overlay", () => {
+    const a = vtepMac("o", 7, "h1");
+    expect(vtepMac("o", 7, "h1")).toBe(a);
+    expect(vtepMac("o", 7, "h2")).not.toBe(a);
+    expect(vtepMac("other", 7, "h1")).not.toBe(a);
+    expect(vtepMac("o", 8, "h1")).not.toBe(a);
+    for (const mac of [a, vtepMac("o", 7, "h2"), vtepMac("x", 1, "y")]) {
+      expect(mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      const first = parseInt(mac.slice(0, 2), 16);
+      expect(first & 1).toBe(0);
+      expect(first & 2).toBe(2);
+    }
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts });
+    expect(plan.hosts.map((h) => h.vtepMac)).toEqual(["h1", "h2", "h3"].map((h) => vtepMac("o", 7, h)));
+  });
+
+  it("unicast: every VTEP lists every other host as a peer, is enslaved to the bridge, and the plan passes the engines' check", () => {
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts, bridgeName: "br7", vtepName: "vx7" });
+    assertPlanOrder(plan.items);
+    expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual(["h1-bridge:Bridge", "h1-vtep:VxlanTunnel", "h2-bridge:Bridge", "h2-vtep:VxlanTunnel", "h3-bridge:Bridge", "h3-vtep:VxlanTunnel"]);
+    const vtep = (h: string) => plan.items.find((i) => i.key === `${h}-vtep`)!.inputs;
+    expect(vtep("h1").peers).toEqual(["10.247.0.12", "10.247.0.13"]);
+    expect(vtep("h2").peers).toEqual(["10.247.0.11", "10.247.0.13"]);
+    expect(vtep("h3")).toMatchObject({ master: "br7", name: "vx7", local: "10.247.0.13", dstPort: 4789, vni: 7 });
+    for (const item of plan.items) expect(engineFor(item.type).check(item.inputs).failures).toEqual([]);
+  });
+
+  it("adding or removing a host changes only the other VTEPs' peers, in place", () => {
+    const before = planVxlanOverlay({ overlayId: "o", vni: 7, hosts });
+    const h4 = { name: "h4", connection: conn(4), underlayAddress: "10.247.0.14" };
+    for (const after of [planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [...hosts, h4] }), planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.slice(0, 2) })]) {
+      for (const old of before.items) {
+        const next = after.items.find((i) => i.key === old.key);
+        if (!next) continue;
+        const engine = engineFor(old.type);
+        const diff = engine.diff(engine.check(old.inputs).inputs, engine.check(next.inputs).inputs);
+        expect(diff.replaces, old.key).toEqual([]);
+        if (old.type === "Bridge") expect(diff.changes).toBe(false);
+        else expect(diff.changes).toBe(true);
+      }
+    }
+  });
+
+  it("multicast: group and dev on every VTEP, no peers; refuses hosts without underlayDev and mixed families", () => {
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h) => ({ ...h, underlayDev: "eth0" })), mode: { type: "multicast", group: "239.1.1.1" } });
+    for (const item of plan.items.filter((i) => i.type === "VxlanTunnel")) {
+      expect(item.inputs).toMatchObject({ group: "239.1.1.1", dev: "eth0" });
+      expect(item.inputs.peers).toBeUndefined();
+      expect(engineFor("VxlanTunnel").check(item.inputs).failures).toEqual([]);
+    }
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts, mode: { type: "multicast", group: "239.1.1.1" } })).toThrow(/underlayDev/);
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [hosts[0]!, { ...hosts[1]!, underlayAddress: "fd00::2" }] })).toThrow(/mix/);
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [hosts[0]!, hosts[0]!] })).toThrow(/twice/);
+  });
+});
+
+describe("planAttachment and lower networks (pure)", () => {
+  it("attachment: namespace, veth on the bridge with eth0 inside, default route; all pass check", () => {
+    const plan = planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "192.168.100.1/24", gateway: "192.168.100.254", mtu: 1450 });
+    assertPlanOrder(plan.items);
+    expect(plan.items.map((i) => i.type)).toEqual(["NetworkNamespace", "VethPair", "Route"]);
+    expect(plan.hostEnd).toMatch(/^ve[0-9a-f]{8}$/);
+    expect(plan.items[1]!.inputs).toMatchObject({ name: plan.hostEnd, master: "br0", peerName: "eth0", peerNetns: "c1", mtu: 1450, peerMtu: 1450, peerAddresses: ["192.168.100.1/24"] });
+    for (const item of plan.items) expect(componentEngineFor(item.type).check(item.inputs).failures).toEqual([]);
+    expect(planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items.map((i) => i.type)).toEqual(["VethPair"]);
+  });
+
+  it("macvlan/ipvlan networks: one namespace and one moved device per member; mode carried; checks pass", () => {
+    const items = planMacvlanNetwork({ connection: conn(1), parent: "eth0", mode: "private", members: [{ namespace: "a", address: "10.1.0.1/24" }, { namespace: "b", address: "10.1.0.2/24", gateway: "10.1.0.254" }] });
+    assertPlanOrder(items);
+    expect(items.map((i) => i.type)).toEqual(["NetworkNamespace", "Macvlan", "NetworkNamespace", "Macvlan", "Route"]);
+    expect(items[1]!.inputs).toMatchObject({ name: "eth0", netns: "a", parent: "eth0", mode: "private", addresses: ["10.1.0.1/24"] });
+    for (const item of items) expect(componentEngineFor(item.type).check(item.inputs).failures).toEqual([]);
+    const ipv = planIpvlanNetwork({ connection: conn(1), parent: "eth1", mode: "l3", members: [{ namespace: "a" }] });
+    expect(ipv[1]!.inputs).toMatchObject({ mode: "l3", flag: "bridge" });
+    expect(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "a" }, { namespace: "a" }] })).toThrow(/twice/);
+  });
+});

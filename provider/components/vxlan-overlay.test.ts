@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectionInput, host } from "../../test/support/lab-hosts";
+import { planAttachment } from "./attachment";
+import { applyPlan, destroyApplied, exec, floodPeers, pingEventually, pingFrom, removeLeftovers, type Applied } from "../../test/support/components";
+import { componentEngineFor } from "./runtime-additions";
+import { planVxlanOverlay, type OverlayHost } from "./vxlan-overlay";
+
+/**
+ * A unicast VXLAN overlay on the netns lab hosts h1-h3 (then vm1 joins and leaves), applied
+ * through the engines exactly as the plan says, with a namespace per host on the bridge.
+ */
+const VNI = 4711;
+const BRIDGE = "ndobr4711";
+const VTEP = "ndovx4711";
+const NETNS = "ndo-ov";
+const OVERLAY_ID = "ndo-overlay-test";
+const hostNames = ["h1", "h2", "h3"];
+const allHosts = [...hostNames, "vm1"];
+const overlayIp = (i: number) => `192.168.100.${i + 1}`;
+
+function overlayHost(name: string): OverlayHost {
+  const lab = host(name);
+  return { name, connection: connectionInput(name), underlayAddress: lab.underlayAddress, underlayDev: lab.underlayInterface };
+}
+
+describe("VxlanOverlay (unicast) across lab hosts", () => {
+  const devices = new Map<string, Applied>();
+  const attachments = new Map<string, Applied[]>();
+  let mtu = 0;
+
+  async function cleanup() {
+    for (const name of allHosts) {
+      await destroyApplied(attachments.get(name) ?? []).catch(() => undefined);
+      for (const key of [`${name}-vtep`, `${name}-bridge`]) {
+        const a = devices.get(key);
+        if (a) await destroyApplied([a]).catch(() => undefined);
+        devices.delete(key);
+      }
+      await removeLeftovers(name, [VTEP, BRIDGE, planAttachment({ connection: null, namespace: NETNS, bridge: BRIDGE }).hostEnd], [NETNS]);
+    }
+  }
+
+  async function attach(name: string, index: number) {
+    const plan = planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${overlayIp(index)}/24`, mtu });
+    attachments.set(name, await applyPlan(plan.items));
+  }
+
+  beforeAll(async () => {
+    await cleanup();
+    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: hostNames.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
+    mtu = plan.mtu;
+    for (const a of await applyPlan(plan.items)) devices.set(a.item.key, a);
+    for (const [i, name] of hostNames.entries()) await attach(name, i);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cleanup();
+  }, 120_000);
+
+  it("pins the VTEP MAC and the overlay MTU (underlay 1500 − 50) on bridge and VTEP", async () => {
+    expect(mtu).toBe(1450);
+    for (const name of hostNames) {
+      const vtep = devices.get(`${name}-vtep`)!;
+      expect(vtep.outs.hwAddress).toBe(vtep.item.inputs.macAddress);
+      expect(vtep.outs.linkMtu).toBe(1450);
+      expect(devices.get(`${name}-bridge`)!.outs.linkMtu).toBe(1450);
+      expect(await floodPeers(name, VTEP)).toEqual(hostNames.filter((h) => h !== name).map((h) => host(h).underlayAddress).sort());
+    }
+  });
+
+  it("every namespace pings every other across hosts", async () => {
+    for (const [i, from] of hostNames.entries()) {
+      for (const [j] of hostNames.entries()) {
+        if (i === j) continue;
+        expect(await pingEventually(from, NETNS, overlayIp(j)), `${from} → ${overlayIp(j)}`).toBe(true);
+      }
+    }
+  });
+
+  it("a do-not-fragment ping at the overlay MTU passes; one byte more fails", async () => {
+    expect(await pingFrom("h1", NETNS, overlayIp(1), ["-M", "do", "-s", String(mtu - 28)])).toBe(true);
+    expect(await pingFrom("h1", NETNS, overlayIp(2), ["-M", "do", "-s", String(mtu - 28)])).toBe(true);
+    expect(await pingFrom("h1", NETNS, overlayIp(1), ["-M", "do", "-s", String(mtu - 27)])).toBe(false);
+  });
+
+  it("adding vm1 changes only the others' peers in place; traffic reaches the VM's namespace", async () => {
+    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: allHosts.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
+    expect(plan.mtu).toBe(mtu);
+    for (const name of hostNames) {
+      for (const key of [`${name}-bridge`, `${name}-vtep`]) {
+        const current = devices.get(key)!;
+        const next = plan.items.find((i) => i.key === key)!;
+        const engine = componentEngineFor(next.type);
+        const checked = engine.check(next.inputs).inputs;
+        const diff = engine.diff(current.outs, checked);
+        expect(diff.replaces, key).toEqual([]);
+        if (!diff.changes) continue;
+        expect(next.type).toBe("VxlanTunnel");
+        const ifindex = current.outs.ifindex;
+        const { outs } = await engine.update(current.id, current.outs, checked);
+        expect(outs.ifindex, "same device, updated in place").toBe(ifindex);
+        devices.set(key, { ...current, item: next, outs });
+      }
+      expect(await floodPeers(name, VTEP)).toContain(host("vm1").underlayAddress);
+    }
+    for (const a of await applyPlan(plan.items.filter((i) => i.key.startsWith("vm1-")))) devices.set(a.item.key, a);
+    expect(await floodPeers("vm1", VTEP)).toEqual(hostNames.map((h) => host(h).underlayAddress).sort());
+    await attach("vm1", 3);
+    expect(await pingEventually("h1", NETNS, overlayIp(3))).toBe(true);
+    expect(await pingEventually("vm1", NETNS, overlayIp(2))).toBe(true);
+  });
+
+  it("removing vm1 drops its FDB entries from the others (in place); the rest still talk", async () => {
+    await destroyApplied(attachments.get("vm1") ?? []);
+    attachments.delete("vm1");
+    await destroyApplied([devices.get("vm1-vtep")!, devices.get("vm1-bridge")!]);
+    devices.delete("vm1-vtep");
+    devices.delete("vm1-bridge");
+    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: hostNames.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
+    for (const name of hostNames) {
+      const current = devices.get(`${name}-vtep`)!;
+      const next = plan.items.find((i) => i.key === `${name}-vtep`)!;
+      const engine = componentEngineFor("VxlanTunnel");
+      const checked = engine.check(next.inputs).inputs;
+      expect(engine.diff(current.outs, checked)).toMatchObject({ changes: true, replaces: [] });
+      const { outs } = await engine.update(current.id, current.outs, checked);
+      devices.set(`${name}-vtep`, { ...current, item: next, outs });
+      expect(await floodPeers(name, VTEP)).not.toContain(host("vm1").underlayAddress);
+    }
+    expect((await exec("vm1", ["ip", "link", "show", "dev", VTEP])).exitCode).not.toBe(0);
+    expect(await pingEventually("h3", NETNS, overlayIp(0))).toBe(true);
+  });
+});

@@ -1,0 +1,61 @@
+import type { z } from "zod";
+import type { Connection } from "../ssh/connection";
+
+/** Pulumi's marker for a value not known during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+/**
+ * Validates a resource's inputs: nothing touches a host. Fields unknown during preview are
+ * skipped (checked again at create/update); each failure names its top-level field.
+ */
+export function checkInputs(schema: z.ZodType, resourceType: string, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+  const { __provider: _provider, ...raw } = news;
+  const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
+  const result = schema.safeParse(raw);
+  if (result.success) return { inputs: result.data as Record<string, unknown>, failures: [] };
+  const failures = result.error.issues
+    .filter((issue) => !unknownKeys.has(String(issue.path[0])))
+    .map((issue) => {
+      const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
+      const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
+      const where = issue.path.length ? issue.path.join(".") : property;
+      return { property, reason: `${resourceType} ${where}: ${issue.message}` };
+    });
+  return { inputs: raw, failures };
+}
+
+/** Inputs that must be complete (create/update): one error naming every bad field. */
+export function parseInputs(schema: z.ZodType, resourceType: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const { failures, inputs: parsed } = checkInputs(schema, resourceType, inputs);
+  if (failures.length) throw new Error(`invalid ${resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
+  if (Object.values(parsed).some(containsUnknown)) throw new Error(`${resourceType}: inputs still unknown at apply time`);
+  return parsed;
+}
+
+/** Where a connection lands (host, port, jump chain): changing it moves the resource to another host. */
+export function hostIdentity(connection: unknown): string {
+  const chain: string[] = [];
+  let current = connection as Partial<Connection> | undefined;
+  while (current) {
+    chain.push(`${current.host}:${current.port ?? 22}`);
+    current = current.jumpHost;
+  }
+  return chain.join("<");
+}
+
+/** The owner token at the end of a resource id ("…#<token>"). */
+export function ownerToken(id: string): string {
+  return id.slice(id.lastIndexOf("#") + 1);
+}
