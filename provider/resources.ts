@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { commonShape } from "./engine/engine";
 import type { DeviceKind } from "./engine/kind";
+import type { ConnectionInput } from "./ssh/connection";
 import { dynamicProvider } from "./dynamic";
 import { bridgeKind } from "./kinds/bridge/bridge";
 import { ipvlanKind } from "./kinds/ipvlan/ipvlan";
@@ -18,6 +19,9 @@ type DeepInput<T> = T extends string | number | boolean | null | undefined
     ? pulumi.Input<Array<DeepInput<Item>>>
     : pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>;
 type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
+
+/** How to reach a host, as resource arguments take it: any field may be an Output or a secret. */
+export type ConnectionArgs = DeepInput<ConnectionInput>;
 
 /** A kind's resource arguments: the zod input type of the common and kind fields, as Pulumi Inputs. */
 export type DeviceArgs<Kind extends DeviceKind<any>> = Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>;

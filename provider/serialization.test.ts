@@ -21,7 +21,6 @@ describe("dynamic providers survive Pulumi's closure serialization", () => {
   let report: Record<string, { bytes: number; containsSecrets: boolean }>;
 
   beforeAll(async () => {
-    await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: repoRoot });
     program = programDir();
     serializedDir = mkdtempSync(path.join(os.tmpdir(), "netdev-serialized-"));
     const { stdout } = await execa("node", [path.join(repoRoot, "test/fixtures/serialize-providers.cjs"), serializedDir], { cwd: program });

@@ -1,3 +1,4 @@
+import type { ConnectionArgs } from "../resources";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../ssh/connection";
@@ -61,7 +62,7 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
   return { hostEnd, items };
 }
 
-export type AttachmentArgs = AttachmentPlanArgs<pulumi.Input<ConnectionInput>>;
+export type AttachmentArgs = AttachmentPlanArgs<ConnectionArgs>;
 
 /** Plugs a namespace into a bridge through a veth pair, with an address and an optional default route. */
 export class Attachment extends pulumi.ComponentResource {

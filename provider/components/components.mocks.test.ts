@@ -35,7 +35,7 @@ describe("components under mocks", () => {
     });
     new Attachment("att", { connection, namespace: "c1", bridge: "vxbr9", address: "192.168.0.1/24", gateway: "192.168.0.254" }, { dependsOn: [overlay] });
     new MacvlanNetwork("mv", { connection, parent: "eth0", members: [{ namespace: "m1" }] });
-    const mtu = await new Promise((resolve) => overlay.mtu.apply(resolve));
+    const mtu = overlay.mtu;
     expect(mtu).toBe(1450);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const names = registered.map((r) => `${r.type}:${r.name}`);

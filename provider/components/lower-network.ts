@@ -1,3 +1,4 @@
+import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../ssh/connection";
 import { materialize } from "./materialize";
@@ -81,7 +82,7 @@ export function planIpvlanNetwork<C>(args: IpvlanNetworkPlanArgs<C>): PlanItem<C
 /** Namespaces on a parent interface through macvlan, in one call. */
 export class MacvlanNetwork extends pulumi.ComponentResource {
   readonly resources: Record<string, pulumi.CustomResource>;
-  constructor(name: string, args: MacvlanNetworkPlanArgs<pulumi.Input<ConnectionInput>>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: MacvlanNetworkPlanArgs<ConnectionArgs>, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:MacvlanNetwork", name, {}, opts);
     this.resources = materialize(name, planMacvlanNetwork(args), this);
     this.registerOutputs({});
@@ -91,7 +92,7 @@ export class MacvlanNetwork extends pulumi.ComponentResource {
 /** Namespaces on a parent interface through ipvlan, in one call. */
 export class IpvlanNetwork extends pulumi.ComponentResource {
   readonly resources: Record<string, pulumi.CustomResource>;
-  constructor(name: string, args: IpvlanNetworkPlanArgs<pulumi.Input<ConnectionInput>>, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: IpvlanNetworkPlanArgs<ConnectionArgs>, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:IpvlanNetwork", name, {}, opts);
     this.resources = materialize(name, planIpvlanNetwork(args), this);
     this.registerOutputs({});

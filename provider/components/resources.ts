@@ -1,3 +1,4 @@
+import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../ssh/connection";
 import { dynamicProvider } from "../dynamic";
@@ -13,7 +14,7 @@ abstract class ComponentLevelResource extends pulumi.dynamic.Resource {
 }
 
 export interface NetworkNamespaceArgs {
-  connection: In<ConnectionInput>;
+  connection: ConnectionArgs;
   name: In<string>;
   adopt?: In<boolean>;
   force?: In<boolean>;
@@ -29,7 +30,7 @@ export class NetworkNamespace extends ComponentLevelResource {
 }
 
 export interface RouteArgs {
-  connection: In<ConnectionInput>;
+  connection: ConnectionArgs;
   netns?: In<string>;
   destination: In<string>;
   via?: In<string>;

@@ -1,3 +1,4 @@
+import type { ConnectionArgs } from "../resources";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "../ssh/connection";
@@ -125,7 +126,7 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   return { mtu, hosts, items };
 }
 
-export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<pulumi.Input<ConnectionInput>>, "overlayId"> {}
+export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<ConnectionArgs>, "overlayId"> {}
 
 /**
  * A VXLAN overlay spanning several hosts: one bridge and one VTEP per host (see
@@ -133,7 +134,8 @@ export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<pulumi.Input
  * VTEP MAC, for Attachments to plug namespaces into.
  */
 export class VxlanOverlay extends pulumi.ComponentResource {
-  readonly mtu: pulumi.Output<number>;
+  /** The overlay MTU, known when the program runs (it follows from the inputs): pass it to Attachments. */
+  readonly mtu: number;
   readonly hosts: pulumi.Output<Record<string, OverlayHostPlan>>;
   readonly resources: Record<string, pulumi.CustomResource>;
 
@@ -141,7 +143,7 @@ export class VxlanOverlay extends pulumi.ComponentResource {
     super("netdev:index:VxlanOverlay", name, {}, opts);
     const plan = planVxlanOverlay({ ...args, overlayId: name });
     this.resources = materialize(name, plan.items, this);
-    this.mtu = pulumi.output(plan.mtu);
+    this.mtu = plan.mtu;
     this.hosts = pulumi.output(Object.fromEntries(plan.hosts.map((h) => [h.name, h])));
     this.registerOutputs({ mtu: this.mtu, hosts: this.hosts });
   }

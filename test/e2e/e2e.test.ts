@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { labStack } from "../../lab/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
 import { acceptedConnections, host } from "../support/lab-hosts";
@@ -35,28 +35,9 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
   };
 
   beforeAll(async () => {
-    home = mkdtempSync(path.join(os.tmpdir(), "netdev-e2e-"));
-    const workDir = path.join(home, "program");
-    mkdirSync(path.join(workDir, "node_modules", "@pulumi"), { recursive: true });
-    for (const f of ["Pulumi.yaml", "index.js"]) symlinkSync(path.join(repoRoot, "test/e2e/stack", f), path.join(workDir, f));
-    symlinkSync(repoRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
-    symlinkSync(path.join(repoRoot, "node_modules", "@pulumi", "pulumi"), path.join(workDir, "node_modules", "@pulumi", "pulumi"));
-    await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: repoRoot });
-    mkdirSync(path.join(home, "state"));
     spec = { hosts: { h1: host("h1"), h2: host("h2") }, devices: [] };
     process.env.NETDEV_E2E_SPEC = JSON.stringify(spec);
-    stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "e2e", workDir },
-      {
-        envVars: {
-          PULUMI_HOME: path.join(home, "pulumi-home"),
-          PULUMI_BACKEND_URL: `file://${path.join(home, "state")}`,
-          PULUMI_CONFIG_PASSPHRASE: "e2e-test",
-          PULUMI_SKIP_UPDATE_CHECK: "true",
-          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        },
-      },
-    );
+    ({ stack, home } = await labStack(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml", "index.js"], "e2e"));
   }, 180_000);
 
   afterAll(async () => {

@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { labStack } from "../../lab/stack";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
 import { host } from "../support/lab-hosts";
@@ -25,27 +24,8 @@ describe("examples run as stacks on lab hosts", () => {
   });
 
   it.each(cases)("examples/$example: up, preview without changes, destroy", async ({ example, host: hostName, config, devices }) => {
-    const home = mkdtempSync(path.join(os.tmpdir(), `netdev-example-${example}-`));
-    const workDir = path.join(home, "program");
-    mkdirSync(path.join(workDir, "node_modules", "@pulumi"), { recursive: true });
-    // Copied, not linked: ts-node resolves imports from a file's real path.
-    for (const f of ["Pulumi.yaml", "index.ts", "package.json"]) copyFileSync(path.join(repoRoot, "examples", example, f), path.join(workDir, f));
-    symlinkSync(repoRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
-    symlinkSync(path.join(repoRoot, "node_modules", "@pulumi", "pulumi"), path.join(workDir, "node_modules", "@pulumi", "pulumi"));
-    mkdirSync(path.join(home, "state"));
+    const { stack } = await labStack(path.join(repoRoot, "examples", example), ["Pulumi.yaml", "index.ts", "package.json"]);
     const lab = host(hostName);
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "lab", workDir },
-      {
-        envVars: {
-          PULUMI_HOME: path.join(home, "pulumi-home"),
-          PULUMI_BACKEND_URL: `file://${path.join(home, "state")}`,
-          PULUMI_CONFIG_PASSPHRASE: "example-test",
-          PULUMI_SKIP_UPDATE_CHECK: "true",
-          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        },
-      },
-    );
     await stack.setAllConfig({
       "netdev:host": { value: lab.address },
       "netdev:port": { value: String(lab.port) },

@@ -5,6 +5,9 @@ import { labDown, labUp } from "../../lab/lab";
  * same shape was already up (a developer's `npm run lab -- up`), which is then left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  // Serialized providers and the e2e stacks load the built package (dist/), as users' programs do.
+  const { execa } = await import("execa");
+  await execa("npm", ["run", "--silent", "build"], { cwd: new URL("../..", import.meta.url).pathname, stdio: "inherit" });
   const vms = Number(process.env.NETDEV_TEST_VMS ?? 1);
   const started = Date.now();
   const { existsSync } = await import("node:fs");
