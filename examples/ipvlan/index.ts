@@ -1,22 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Ipvlan } from "pulumi-netdev";
+import { Ipvlan, connectionFromConfig } from "pulumi-netdev";
 
 // pulumi config set netdev:host 10.0.0.11
 // pulumi config set netdev:hostKey "ssh-ed25519 AAAA…"       (ssh-keyscan -t ed25519 HOST)
 // pulumi config set --secret netdev:privateKey < ~/.ssh/id_ed25519
-const netdev = new pulumi.Config("netdev");
+const connection = connectionFromConfig();
 const config = new pulumi.Config();
-const connection = {
-  host: netdev.require("host"),
-  port: netdev.getNumber("port") ?? 22,
-  user: netdev.get("user") ?? "root",
-  privateKey: netdev.requireSecret("privateKey"),
-  hostKey: netdev.require("hostKey"),
-};
 
 // ipvlan shares the parent's MAC: use it where the switch port allows one MAC only.
+// Every ipvlan on one parent runs in the same mode and flag (the kernel keeps them per parent:
+// creating one in another mode switches its siblings too), so pick one per parent.
 const parent = config.get("parent") ?? "eth0";
-const l2 = new Ipvlan("ipvl2", { connection, name: "ipvl2", parent, mode: "l2", addresses: ["192.168.70.10/24"] });
-const l3 = new Ipvlan("ipvl3", { connection, name: "ipvl3", parent, mode: "l3", flag: "private", netns: "routed" });
+const l3 = new Ipvlan("ipvl3", { connection, name: "ipvl3", parent, mode: "l3", addresses: ["192.168.70.10/24"] });
+new Ipvlan("ipvl3-routed", { connection, name: "ipvl3r", parent, mode: "l3", netns: "routed", addresses: ["192.168.70.11/24"] });
 
-export const sharedMac = l2.hwAddress;
+export const sharedMac = l3.hwAddress;

@@ -1,18 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Macvlan } from "pulumi-netdev";
+import { Macvlan, connectionFromConfig } from "pulumi-netdev";
 
 // pulumi config set netdev:host 10.0.0.11
 // pulumi config set netdev:hostKey "ssh-ed25519 AAAA…"       (ssh-keyscan -t ed25519 HOST)
 // pulumi config set --secret netdev:privateKey < ~/.ssh/id_ed25519
-const netdev = new pulumi.Config("netdev");
+const connection = connectionFromConfig();
 const config = new pulumi.Config();
-const connection = {
-  host: netdev.require("host"),
-  port: netdev.getNumber("port") ?? 22,
-  user: netdev.get("user") ?? "root",
-  privateKey: netdev.requireSecret("privateKey"),
-  hostKey: netdev.require("hostKey"),
-};
 
 // Two endpoints with their own MACs on eth0; bridge mode lets them talk to each other.
 const parent = config.get("parent") ?? "eth0";

@@ -1,3 +1,4 @@
+import { scratchParent } from "../../test/support/lifecycle";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionInput, host } from "../../test/support/lab-hosts";
 import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
@@ -44,17 +45,23 @@ describe("MacvlanNetwork on h1's underlay interface", () => {
 describe("IpvlanNetwork on vm1 (full kernel)", () => {
   const namespaces = ["ndo-iv-a", "ndo-iv-b"];
   let applied: Applied[] = [];
-  beforeAll(async () => removeLeftovers("vm1", [], namespaces));
+  // Its own parent: ipvlan keeps one mode per parent, shared with other tests' ipvlans.
+  let parent: Awaited<ReturnType<typeof scratchParent>>;
+  beforeAll(async () => {
+    await removeLeftovers("vm1", [], namespaces);
+    parent = await scratchParent("vm1", "ndoivpar");
+  });
   afterAll(async () => {
     await destroyApplied(applied).catch(() => undefined);
     await removeLeftovers("vm1", [], namespaces);
+    await parent?.remove();
   });
 
   it("l2 bridge: sibling namespaces reach each other", async () => {
     applied = await applyPlan(
       planIpvlanNetwork({
         connection: connectionInput("vm1"),
-        parent: host("vm1").underlayInterface,
+        parent: parent.name,
         mode: "l2",
         members: namespaces.map((namespace, i) => ({ namespace, address: `192.168.102.${i + 1}/24` })),
       }),

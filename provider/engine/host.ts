@@ -39,7 +39,8 @@ export class HostShell {
       await this.run(step);
     } catch (error) {
       if (!(error instanceof RemoteCommandError)) throw error;
-      const stderr = error.stderr.trim();
+      // No exit code: the command was cut off or never started; the error says which.
+      const stderr = error.exitCode === null ? error.message : error.stderr.trim();
       throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
     }
   }

@@ -83,7 +83,8 @@ export class SshPool {
           continue;
         }
         // sshd frees a session slot only once it has reaped the previous command, so right
-        // after one closes it may still refuse a new channel: nothing ran, so wait and retry.
+        // after one closes it may still refuse a new channel (and dropbear, under load, an exec
+        // request): nothing ran, so wait and retry.
         if (attempt < 8 && isChannelRefusal(error)) {
           await sleep(20 * 2 ** attempt);
           continue;
@@ -271,8 +272,9 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The server refused the channel or its exec request: the command never ran. */
 function isChannelRefusal(error: unknown): boolean {
-  return /Channel open failure/i.test(errorMessage(error));
+  return /Channel open failure|Unable to exec/i.test(errorMessage(error));
 }
 
 function isConnectionLoss(error: unknown): boolean {

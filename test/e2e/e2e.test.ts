@@ -93,8 +93,22 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     expect(shown).toContain("4dabf18193072939515e22adb298388d");
   }, 120_000);
 
+  it("adopts an existing device with adopt: true (pulumi import does not work for dynamic providers)", async () => {
+    await execa("ip", ["-n", host("h1").netns!, "link", "add", "ndeadopt", "type", "bridge"]);
+    const before = (await hostLink("h1", undefined, "ndeadopt")).ifindex;
+    const adopted: Device = { type: "Bridge", resourceName: "adopted", host: "h1", inputs: { name: "ndeadopt", mtu: 1400, adopt: true } };
+    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200), adopted]);
+    const up = await stack.up();
+    expect(up.summary.resourceChanges?.create).toBe(1);
+    const link = await hostLink("h1", undefined, "ndeadopt");
+    expect(link.ifindex).toBe(before);
+    expect(link.mtu).toBe(1400);
+    expect(link.ifalias).toMatch(/^netdev#/);
+  }, 300_000);
+
   it("fails a bad resource with a readable message and leaves the others intact", async () => {
-    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200), { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } }]);
+    const adopted: Device = { type: "Bridge", resourceName: "adopted", host: "h1", inputs: { name: "ndeadopt", mtu: 1400, adopt: true } };
+    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200), adopted, { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } }]);
     const error = await stack.up().catch((e: unknown) => e);
     expect(String(error)).toMatch(/no-such-parent/);
     expect(await hostLink("h1", undefined, "ndebad")).toBeUndefined();
@@ -105,5 +119,6 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     await stack.destroy();
     for (let i = 0; i < BRIDGES; i++) expect(await hostLink("h1", undefined, `nde${i}`)).toBeUndefined();
     expect(await hostLink("h2", undefined, "ndevx")).toBeUndefined();
+    expect(await hostLink("h1", undefined, "ndeadopt"), "the adopted device is owned, so destroyed").toBeUndefined();
   }, 300_000);
 });

@@ -3,7 +3,8 @@ import path from "node:path";
 import { labStack } from "../../lab/stack";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
-import { host } from "../support/lab-hosts";
+import { sshPool } from "../../provider/ssh/pool";
+import { connection, host } from "../support/lab-hosts";
 import { hostLink } from "../support/lifecycle";
 
 /** Every example under examples/ is a real stack: up on a lab host, no changes on preview, destroy. */
@@ -13,7 +14,7 @@ const cases: Array<{ example: string; host: string; config?: Record<string, stri
   { example: "bridge", host: "h3", devices: [[undefined, "br0"]] },
   { example: "macvlan", host: "h3", config: { parent: "eth0" }, devices: [["app1", "mv1"], ["app2", "mv2"], [undefined, "mvtap0"]] },
   { example: "vxlan", host: "h3", config: { underlayAddress: "10.247.0.13", underlayDev: "eth0", peers: '["10.247.0.11","10.247.0.12"]' }, devices: [[undefined, "vx42"]] },
-  { example: "ipvlan", host: "vm1", config: { parent: "eth1" }, devices: [[undefined, "ipvl2"], ["routed", "ipvl3"]] },
+  { example: "ipvlan", host: "vm1", config: { parent: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
   { example: "vlan", host: "vm1", config: { parent: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
 ];
 
@@ -24,6 +25,8 @@ describe("examples run as stacks on lab hosts", () => {
   });
 
   it.each(cases)("examples/$example: up, preview without changes, destroy", async ({ example, host: hostName, config, devices }) => {
+    // What an earlier, failed run may have left behind.
+    for (const [netns, name] of devices) await sshPool().exec(connection(hostName), ["ip", ...(netns ? ["-n", netns] : []), "link", "del", "dev", name]);
     const { stack } = await labStack(path.join(repoRoot, "examples", example), ["Pulumi.yaml", "index.ts", "package.json"]);
     const lab = host(hostName);
     await stack.setAllConfig({

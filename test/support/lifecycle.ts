@@ -144,3 +144,17 @@ export function expectRejected(type: string, host: string, base: Props, cases: A
   }
   expect(sshPool().commandsStarted).toBe(before);
 }
+
+/**
+ * A veth pair on a lab host whose first end serves as a test's own parent interface: ipvlan
+ * keeps its mode per parent, so test files sharing one parent would switch each other's mode.
+ */
+export async function scratchParent(hostName: string, name: string): Promise<{ name: string; remove: () => Promise<void> }> {
+  const pool = sshPool();
+  await pool.exec(connection(hostName), ["ip", "link", "del", "dev", name]);
+  await pool.run(connection(hostName), ["ip", "link", "add", name, "type", "veth", "peer", "name", `${name}p`]);
+  // Both ends up, or the parent has no carrier and nothing on it passes traffic.
+  await pool.run(connection(hostName), ["ip", "link", "set", "dev", name, "up"]);
+  await pool.run(connection(hostName), ["ip", "link", "set", "dev", `${name}p`, "up"]);
+  return { name, remove: async () => void (await pool.exec(connection(hostName), ["ip", "link", "del", "dev", name])) };
+}

@@ -1,9 +1,15 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
-import { host } from "../../../test/support/lab-hosts";
-import { runLifecycle } from "../../../test/support/lifecycle";
+import { runLifecycle, scratchParent } from "../../../test/support/lifecycle";
 
-afterAll(() => sshPool().closeAll());
+let parentDevice: Awaited<ReturnType<typeof scratchParent>>;
+beforeAll(async () => {
+  parentDevice = await scratchParent("vm1", "ndipvpar");
+});
+afterAll(async () => {
+  await parentDevice?.remove();
+  sshPool().closeAll();
+});
 
 // ipvlan needs a kernel with the module: the full-kernel VM lab host has it.
 describe("Ipvlan on a VM lab host", () => {
@@ -12,7 +18,7 @@ describe("Ipvlan on a VM lab host", () => {
     ["l3", "private"],
     ["l3s", "vepa"],
   ])("goes through the whole lifecycle in mode %s (%s)", async (mode, flag) => {
-    const parent = host("vm1").underlayInterface;
+    const parent = parentDevice.name;
     await runLifecycle({
       type: "Ipvlan",
       host: "vm1",
