@@ -1,7 +1,6 @@
 import type { ConnectionArgs } from "../resources";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionInput } from "../ssh/connection";
 import { materialize } from "./materialize";
 import type { PlanItem } from "./plan";
 

@@ -1,6 +1,5 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionInput } from "../ssh/connection";
 import { materialize } from "./materialize";
 import type { PlanItem } from "./plan";
 

@@ -1,6 +1,5 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionInput } from "../ssh/connection";
 import { dynamicProvider } from "../dynamic";
 
 type In<T> = pulumi.Input<T>;
