@@ -46,7 +46,9 @@ npx vitest run "$@"
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
 if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
   step "leak check"
-  leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true; ip -br link | grep -E '^ndlab' || true; pgrep -af 'qemu-system|lab/.state' || true)"
+  # Zombies (state Z) are dead already: a killed qemu waits there until PID 1 reaps it.
+  leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true; ip -br link | grep -E '^ndlab' || true
+    ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state' | grep -v -e '^Z' -e 'grep -E' || true)"
   if [ -n "$leftovers" ]; then
     echo "left behind by the tests: $leftovers" >&2
     exit 1

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
 import { engineFor } from "..";
-import { connectionInput } from "../../../test/support/lab-hosts";
+import { connection, connectionInput } from "../../../test/support/lab-hosts";
 import { expectRejected, hostLink, runLifecycle } from "../../../test/support/lifecycle";
 
 afterAll(() => sshPool().closeAll());
@@ -82,5 +82,30 @@ describe("Bridge on a netns lab host", () => {
     await expect(engine.delete(`${id.split("#")[0]}#000000000000`, outs)).rejects.toThrow(/refusing to delete/);
     await engine.delete(id, outs);
     expect(await hostLink("h2", undefined, "ndbr3")).toBeUndefined();
+  });
+});
+
+// This machine's kernel lacks CONFIG_BRIDGE_VLAN_FILTERING; Debian's (the VM host) has it.
+describe("Bridge VLAN filtering on the VM lab host", () => {
+  it("creates with filtering and a default PVID, and switches filtering off in place", async () => {
+    const engine = engineFor("Bridge");
+    await sshPool().exec(connection("vm1"), ["ip", "link", "del", "dev", "ndbrvf"]);
+    const created = engine.check({ connection: connectionInput("vm1"), name: "ndbrvf", vlanFiltering: true, vlanDefaultPvid: 10 });
+    expect(created.failures).toEqual([]);
+    const { id, outs } = await engine.create(created.inputs);
+    try {
+      const link = await hostLink("vm1", undefined, "ndbrvf");
+      expect(link.linkinfo.info_data).toMatchObject({ vlan_filtering: 1, vlan_default_pvid: 10 });
+      expect(engine.diff((await engine.read(id, outs)).props, created.inputs).changes).toBe(false);
+      const off = engine.check({ connection: connectionInput("vm1"), name: "ndbrvf", vlanFiltering: false, vlanDefaultPvid: 10 });
+      expect(engine.diff(outs, off.inputs)).toMatchObject({ changes: true, replaces: [] });
+      await engine.update(id, outs, off.inputs);
+      const after = await hostLink("vm1", undefined, "ndbrvf");
+      expect(after.linkinfo.info_data.vlan_filtering).toBe(0);
+      expect(after.ifindex).toBe(link.ifindex);
+    } finally {
+      await engine.delete(id, outs);
+    }
+    expect(await hostLink("vm1", undefined, "ndbrvf")).toBeUndefined();
   });
 });
