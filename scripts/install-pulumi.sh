@@ -85,7 +85,11 @@ if complete "$bin_dir" && [ "$(cat "$install_dir/stamp" 2>/dev/null)" = "$want_s
 fi
 
 # 3. Build.
-command -v go >/dev/null 2>&1 || die "go is needed to build the Pulumi CLI (none on PATH)"
+# Go lives in /usr/local/go on these machines; a non-login shell (CI) may not have it on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null 2>&1 || die "go is needed to build the Pulumi CLI (none on PATH or in /usr/local/go)"
 mkdir -p "$tools_root"
 # Leftovers of builds that were killed (the EXIT trap did not run).
 find "$tools_root" -mindepth 1 -maxdepth 1 -name ".pulumi-v*.tmp.*" -mmin +240 \
