@@ -41,7 +41,14 @@ npm run --silent typecheck
 lab_was_up=0
 [ -f lab/.state/hosts.json ] && lab_was_up=1
 step "tests (lab up, all suites, lab down)"
-npx vitest run "$@"
+results="$(mktemp -d)/vitest.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# A plain closing line that any CI reader understands.
+if [ -s "$results" ]; then
+  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results"
+fi
+[ "$status" = 0 ] || exit "$status"
 
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
 if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then

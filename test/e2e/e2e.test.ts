@@ -45,14 +45,14 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
   }, 180_000);
 
   it("creates 20 bridges on one host over one SSH handshake, plus a VTEP elsewhere", async () => {
-    await setDevices([...bridges(), vxlan(100)]);
+    await setDevices([...bridges(), vxlan(1100)]);
     const before = acceptedConnections("h1");
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
     expect(up.summary.resourceChanges?.create).toBe(BRIDGES + 1 + 1); // + the stack
     expect(acceptedConnections("h1") - before).toBe(1);
     for (let i = 0; i < BRIDGES; i++) expect((await hostLink("h1", undefined, `nde${i}`))?.linkinfo.info_kind).toBe("bridge");
-    expect((await hostLink("h2", undefined, "ndevx")).linkinfo.info_data.id).toBe(100);
+    expect((await hostLink("h2", undefined, "ndevx")).linkinfo.info_data.id).toBe(1100);
   }, 300_000);
 
   it("previews no changes right after up", async () => {
@@ -62,13 +62,13 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
 
   it("updates an in-place field without replacing, and replaces on a VNI change", async () => {
     const ifindexBefore = (await hostLink("h1", undefined, "nde3")).ifindex;
-    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200)]);
+    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(1200)]);
     const up = await stack.up();
     expect(up.summary.resourceChanges).toMatchObject({ update: 1, replace: 1 });
     const br3 = await hostLink("h1", undefined, "nde3");
     expect(br3.mtu).toBe(1400);
     expect(br3.ifindex).toBe(ifindexBefore);
-    expect((await hostLink("h2", undefined, "ndevx")).linkinfo.info_data.id).toBe(200);
+    expect((await hostLink("h2", undefined, "ndevx")).linkinfo.info_data.id).toBe(1200);
   }, 300_000);
 
   it("refresh drops a device deleted out of band; up restores it", async () => {
@@ -97,7 +97,7 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     await execa("ip", ["-n", host("h1").netns!, "link", "add", "ndeadopt", "type", "bridge"]);
     const before = (await hostLink("h1", undefined, "ndeadopt")).ifindex;
     const adopted: Device = { type: "Bridge", resourceName: "adopted", host: "h1", inputs: { name: "ndeadopt", mtu: 1400, adopt: true } };
-    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200), adopted]);
+    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(1200), adopted]);
     const up = await stack.up();
     expect(up.summary.resourceChanges?.create).toBe(1);
     const link = await hostLink("h1", undefined, "ndeadopt");
@@ -108,7 +108,7 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
 
   it("fails a bad resource with a readable message and leaves the others intact", async () => {
     const adopted: Device = { type: "Bridge", resourceName: "adopted", host: "h1", inputs: { name: "ndeadopt", mtu: 1400, adopt: true } };
-    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(200), adopted, { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } }]);
+    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(1200), adopted, { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } }]);
     const error = await stack.up().catch((e: unknown) => e);
     expect(String(error)).toMatch(/no-such-parent/);
     expect(await hostLink("h1", undefined, "ndebad")).toBeUndefined();

@@ -1,14 +1,21 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
-import { host } from "../../../test/support/lab-hosts";
-import { runLifecycle } from "../../../test/support/lifecycle";
+import { runLifecycle, scratchParent } from "../../../test/support/lifecycle";
 
-afterAll(() => sshPool().closeAll());
+// Its own parent: a VLAN id can exist once per parent, and other tests use vm1's eth1.
+let parentDevice: Awaited<ReturnType<typeof scratchParent>>;
+beforeAll(async () => {
+  parentDevice = await scratchParent("vm1", "ndvlpar");
+});
+afterAll(async () => {
+  await parentDevice?.remove();
+  sshPool().closeAll();
+});
 
 // 802.1Q needs the kernel's 8021q: the full-kernel VM lab host has it.
 describe("Vlan on a VM lab host", () => {
   it.each([["802.1Q"], ["802.1ad"]])("goes through the whole lifecycle with protocol %s", async (protocol) => {
-    const parent = host("vm1").underlayInterface;
+    const parent = parentDevice.name;
     const name = protocol === "802.1Q" ? "ndvl10" : "ndvlad10";
     await runLifecycle({
       type: "Vlan",
