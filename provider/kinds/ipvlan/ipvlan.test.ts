@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
-import { runLifecycle, scratchParent } from "../../../test/support/lifecycle";
+import { engineFor } from "..";
+import { connectionInput } from "../../../test/support/lab-hosts";
+import { hostLink, runLifecycle, scratchParent } from "../../../test/support/lifecycle";
 
 let parentDevice: Awaited<ReturnType<typeof scratchParent>>;
 beforeAll(async () => {
@@ -39,5 +41,20 @@ describe("Ipvlan on a VM lab host", () => {
       replace: { patch: { mode: mode === "l2" ? "l3" : "l2", flag: "bridge" }, verify: (link) => expect(link.linkinfo.info_data.mode).toBe(mode === "l2" ? "l3" : "l2") },
       outOfBandCreate: ["ip", "link", "add", `ndipv${mode}`, "link", parent, "type", "ipvlan", "mode", mode === "l2" ? "l3" : "l2", "bridge"],
     });
+  });
+
+  it("refuses a second ipvlan on the same parent in another mode, naming the sibling", async () => {
+    const engine = engineFor("Ipvlan");
+    const parent = parentDevice.name;
+    const first = engine.check({ connection: connectionInput("vm1"), name: "ndipvsib1", parent, mode: "l2" });
+    const made = await engine.create(first.inputs);
+    try {
+      const second = engine.check({ connection: connectionInput("vm1"), name: "ndipvsib2", parent, mode: "l3" });
+      await expect(engine.create(second.inputs)).rejects.toThrow(/ipvlan ndipvsib1 on ndipvpar runs in mode l2 \(bridge\).*cannot be l3/);
+      expect(await hostLink("vm1", undefined, "ndipvsib2")).toBeUndefined();
+      expect((await hostLink("vm1", undefined, "ndipvsib1")).linkinfo.info_data.mode).toBe("l2");
+    } finally {
+      await engine.delete(made.id, made.outs);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { interfaceName } from "../../engine/fields";
+import { parseLinks } from "../../engine/iplink";
 import { defineKind } from "../../engine/kind";
 
 /**
@@ -18,11 +19,29 @@ export const ipvlanKind = defineKind({
     flag: z.enum(["bridge", "private", "vepa"]).default("bridge"),
   },
   replaceOn: ["parent", "mode", "flag"],
+  // The kernel keeps mode and flag per parent: a new ipvlan in another mode would silently
+  // switch its siblings. Siblings in the host's namespace are checked (moved ones are not visible).
+  async prepare(inputs, host) {
+    const siblings = parseLinks(await host.run({ tool: "ip", args: ["-json", "-details", "link", "show", "type", "ipvlan"] }));
+    for (const sibling of siblings) {
+      if (sibling.link !== inputs.parent) continue;
+      const { mode, flag } = ipvlanSettings(sibling.infoData);
+      if (mode !== inputs.mode || flag !== inputs.flag) {
+        throw new Error(
+          `ipvlan ${sibling.ifname} on ${inputs.parent} runs in mode ${mode} (${flag}); every ipvlan on one parent shares its mode and flag, ` +
+            `so ${inputs.name} cannot be ${inputs.mode} (${inputs.flag}) there`,
+        );
+      }
+    }
+  },
   createArgs: (inputs) => ["link", inputs.parent, "type", "ipvlan", "mode", inputs.mode, inputs.flag],
   update: () => [],
   async read(link, host) {
-    // iproute2 reports the flag as a boolean key: {"mode":"l3","private":true}; bridge has none.
-    const data = link.infoData as { mode?: string; private?: boolean; vepa?: boolean };
-    return { parent: await host.parentOf(link), mode: data.mode, flag: data.private ? "private" : data.vepa ? "vepa" : "bridge" };
+    return { parent: await host.parentOf(link), ...ipvlanSettings(link.infoData) };
   },
 });
+
+/** iproute2 reports the flag as a boolean key: {"mode":"l3","private":true}; bridge has none. */
+function ipvlanSettings(data: Record<string, unknown>): { mode: unknown; flag: "bridge" | "private" | "vepa" } {
+  return { mode: data.mode, flag: data.private ? "private" : data.vepa ? "vepa" : "bridge" };
+}
