@@ -5,6 +5,7 @@ import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName }
 import { HostShell, StepError } from "./host";
 import type { LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
+import { addressSteps } from "./steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
 
 /** Bumped when the shape of outputs changes; read/delete run the code stored in state and must understand older ones. */
@@ -53,6 +54,11 @@ function normalizeForCompare(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/** Whether the device carries the owner tag of the resource with this id. */
+function ownedBy(link: LinkState, id: string): boolean {
+  return splitAlias(link.ifalias).token === ownerToken(id);
 }
 
 function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
@@ -169,7 +175,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
           ...(custom ? this.mtuAndMacSteps(inputs) : []),
           ...this.tagAndAttachSteps(inputs, token),
           ...(this.kind.afterCreate?.(inputs as never) ?? []),
-          ...this.addressSteps(inputs, [], undefined),
+          ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
           this.upStep(inputs),
         ];
         for (const step of steps) await host.apply(step, where);
@@ -199,7 +205,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     const host = new HostShell(inputs.connection);
     const where = this.where(host, inputs);
     const link = await host.readLink(inputs.netns, inputs.name);
-    if (!link || splitAlias(link.ifalias).token !== ownerToken(id)) {
+    if (!link || !ownedBy(link, id)) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
     await this.converge(host, inputs, link, ownerToken(id), previous);
@@ -233,10 +239,11 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     return { ...props, connection, up: props.up !== false } as never;
   }
 
-  private mtuAndMacSteps(inputs: CommonFields): Step[] {
+  /** MTU and MAC steps for what the inputs set and the device (when known) does not already have. */
+  private mtuAndMacSteps(inputs: CommonFields, link?: LinkState): Step[] {
     const steps: Step[] = [];
-    if (inputs.mtu !== undefined) steps.push({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(inputs.mtu)] });
-    if (inputs.macAddress !== undefined) steps.push({ field: "macAddress", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "address", inputs.macAddress] });
+    if (inputs.mtu !== undefined && inputs.mtu !== link?.mtu) steps.push({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(inputs.mtu)] });
+    if (inputs.macAddress !== undefined && inputs.macAddress !== link?.address) steps.push({ field: "macAddress", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "address", inputs.macAddress] });
     return steps;
   }
 
@@ -254,32 +261,18 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     return { field: "up", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, inputs.up ? "up" : "down"] };
   }
 
-  private addressSteps(inputs: CommonFields, actual: string[], previous: CommonFields | undefined): Step[] {
-    // Only addresses this resource manages are removed: ones it declared before, or all when it declares a list.
-    const desired = inputs.addresses;
-    const managedBefore = previous?.addresses ?? [];
-    const toAdd = (desired ?? []).filter((a) => !actual.includes(a));
-    const toRemove = desired !== undefined ? actual.filter((a) => !desired.includes(a)) : actual.filter((a) => managedBefore.includes(a));
-    return [
-      ...toRemove.map((a): Step => ({ field: "addresses", tool: "ip", netns: inputs.netns, args: ["addr", "del", a, "dev", inputs.name] })),
-      ...toAdd.map((a): Step => ({ field: "addresses", tool: "ip", netns: inputs.netns, args: ["addr", "add", a, "dev", inputs.name] })),
-    ];
-  }
-
   /** Applies in place whatever differs between the inputs and the device as it is. */
   private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined): Promise<void> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
-    const steps: Step[] = [];
-    if (inputs.mtu !== undefined && inputs.mtu !== link.mtu) steps.push({ field: "mtu", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "mtu", String(inputs.mtu)] });
-    if (inputs.macAddress !== undefined && inputs.macAddress !== link.address) steps.push({ field: "macAddress", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "address", inputs.macAddress] });
+    const steps: Step[] = this.mtuAndMacSteps(inputs, link);
     if (link.ifalias !== this.aliasValue(inputs, token)) steps.push({ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] });
     if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
     if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
     const kindActual = await this.kind.read(link, host, ns, inputs as never);
     steps.push(...this.kind.update(inputs as never, kindActual, previous as Record<string, unknown> | undefined));
-    steps.push(...this.addressSteps(inputs, link.addresses, previous));
+    steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
     if (inputs.up !== link.up) steps.push(this.upStep(inputs));
     for (const step of steps) await host.apply(step, where);
   }
@@ -287,7 +280,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
   private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
     const link = await host.readLink(state.netns, state.name);
-    if (!link || splitAlias(link.ifalias).token !== ownerToken(id)) return undefined;
+    if (!link || !ownedBy(link, id)) return undefined;
     const kindActual = await this.kind.read(link, host, state.netns, state as never);
     const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);
     const inputs: Record<string, unknown> = {

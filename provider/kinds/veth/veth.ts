@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { addressList, interfaceName, mtu, namespaceName } from "../../engine/fields";
 import { defineKind, type Step } from "../../engine/kind";
+import { addressSteps } from "../../engine/steps";
 
 /**
  * A veth pair: two ends of one cable. `name` is this end; the peer may live in another
@@ -45,11 +46,7 @@ function peerSteps(
   const dev = desired.peerName;
   const steps: Step[] = [];
   if (desired.peerMtu !== undefined && desired.peerMtu !== actual.peerMtu) steps.push({ field: "peerMtu", tool: "ip", netns, args: ["link", "set", "dev", dev, "mtu", String(desired.peerMtu)] });
-  const have = (actual.peerAddresses as string[] | undefined) ?? [];
-  if (desired.peerAddresses) {
-    for (const a of have.filter((a) => !desired.peerAddresses!.includes(a))) steps.push({ field: "peerAddresses", tool: "ip", netns, args: ["addr", "del", a, "dev", dev] });
-    for (const a of desired.peerAddresses.filter((a) => !have.includes(a))) steps.push({ field: "peerAddresses", tool: "ip", netns, args: ["addr", "add", a, "dev", dev] });
-  }
+  steps.push(...addressSteps("peerAddresses", netns, dev, desired.peerAddresses, (actual.peerAddresses as string[] | undefined) ?? []));
   if (desired.peerUp !== actual.peerUp) steps.push({ field: "peerUp", tool: "ip", netns, args: ["link", "set", "dev", dev, desired.peerUp ? "up" : "down"] });
   return steps;
 }
