@@ -41,14 +41,14 @@ export interface NamespaceOutputs extends Record<string, unknown> {
 }
 
 async function exists(host: HostShell, name: string): Promise<boolean> {
-  const out = await sshPool().run(host.connection, ["ip", "-json", "netns", "list"]);
+  const out = await sshPool().run(host.connection, ["ip", "-json", "netns", "list"], { idempotent: true });
   const list = JSON.parse(out.trim() || "[]") as Array<{ name: string }>;
   return list.some((entry) => entry.name === name);
 }
 
 /** Links inside the namespace, with lo's alias (the owner tag). */
 async function contents(host: HostShell, name: string): Promise<{ devices: string[]; loAlias?: string }> {
-  const out = await sshPool().run(host.connection, ["ip", "-n", name, "-json", "link", "show"]);
+  const out = await sshPool().run(host.connection, ["ip", "-n", name, "-json", "link", "show"], { idempotent: true });
   const links = JSON.parse(out.trim() || "[]") as Array<{ ifname: string; ifalias?: string }>;
   return { devices: links.map((l) => l.ifname).filter((n) => n !== "lo").sort(), loAlias: links.find((l) => l.ifname === "lo")?.ifalias };
 }

@@ -53,7 +53,7 @@ function argv(route: Pick<RouteInputs, "netns" | "destination" | "via">, args: s
 /** The route as `ip -json route show` reports it, or undefined. */
 async function find(connection: Connection, route: RouteInputs): Promise<Record<string, unknown> | undefined> {
   const exact = route.destination === "default" ? (isV6(route) ? "::/0" : "0.0.0.0/0") : route.destination;
-  const result = await sshPool().exec(connection, argv(route, ["-json", "route", "show", "exact", exact]));
+  const result = await sshPool().exec(connection, argv(route, ["-json", "route", "show", "exact", exact]), { idempotent: true });
   if (result.exitCode !== 0) {
     if (/Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
     throw new Error(`reading routes on ${connection.host}: ${result.stderr.trim()}`);

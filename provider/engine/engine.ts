@@ -226,7 +226,12 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
           "Remove it by hand, or drop it from the stack with `pulumi state delete`.",
       );
     }
-    await host.apply({ field: "delete", tool: "ip", netns: state.netns, args: ["link", "del", "dev", state.name] }, this.where(host, state));
+    try {
+      await host.apply({ field: "delete", tool: "ip", netns: state.netns, args: ["link", "del", "dev", state.name] }, this.where(host, state));
+    } catch (error) {
+      // Gone meanwhile (its parent was deleted, or someone else removed it): what delete wants.
+      if (await host.readLink(state.netns, state.name)) throw error;
+    }
   }
 
   private where(host: HostShell, inputs: CommonFields): string {

@@ -33,6 +33,11 @@ export class HostShell {
     return sshPool().run(this.connection, this.argv(step));
   }
 
+  /** Runs a command that only reads, which the transport may therefore retry. */
+  async read(step: Omit<Step, "field">): Promise<string> {
+    return sshPool().run(this.connection, this.argv(step), { idempotent: true });
+  }
+
   /** Runs a step, turning a failure into a StepError that names the input field. */
   async apply(step: Step, device: string): Promise<void> {
     try {
@@ -47,7 +52,7 @@ export class HostShell {
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
-    const result = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] }));
+    const result = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] }), { idempotent: true });
     if (result.exitCode !== 0) {
       if (/does not exist|Cannot find device/i.test(result.stderr)) return undefined;
       if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
@@ -62,7 +67,7 @@ export class HostShell {
    */
   async parentOf(link: LinkState): Promise<string | undefined> {
     if (link.link !== undefined || link.linkIndex === undefined) return link.link;
-    const links = parseLinks(await this.run({ tool: "ip", args: ["-json", "link", "show"] }));
+    const links = parseLinks(await this.read({ tool: "ip", args: ["-json", "link", "show"] }));
     return links.find((l) => l.ifindex === link.linkIndex)?.ifname;
   }
 

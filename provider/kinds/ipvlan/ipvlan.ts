@@ -22,7 +22,7 @@ export const ipvlanKind = defineKind({
   // The kernel keeps mode and flag per parent: a new ipvlan in another mode would silently
   // switch its siblings. Siblings in the host's namespace are checked (moved ones are not visible).
   async prepare(inputs, host) {
-    const siblings = parseLinks(await host.run({ tool: "ip", args: ["-json", "-details", "link", "show", "type", "ipvlan"] }));
+    const siblings = parseLinks(await host.read({ tool: "ip", args: ["-json", "-details", "link", "show", "type", "ipvlan"] }));
     for (const sibling of siblings) {
       if (sibling.link !== inputs.parent) continue;
       const { mode, flag } = ipvlanSettings(sibling.infoData);

@@ -61,7 +61,7 @@ export const vxlanKind = defineKind({
   },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
-    const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }));
+    const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }), { idempotent: true });
     const peers = (JSON.parse(fdb.trim() || "[]") as Array<{ mac: string; dst?: string }>)
       .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
       .map((entry) => entry.dst!)
