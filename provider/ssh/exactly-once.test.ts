@@ -1,20 +1,12 @@
 import type { AddressInfo } from "node:net";
 import { Server, utils } from "ssh2";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connection } from "../../test/support/lab-hosts";
 import { parseConnection } from "./connection";
 import { RemoteCommandError } from "./errors";
-import { SshPool } from "./pool";
+import { privatePools } from "../../test/support/pools";
 
-const pools: SshPool[] = [];
-function newPool(): SshPool {
-  const pool = new SshPool();
-  pools.push(pool);
-  return pool;
-}
-afterEach(() => {
-  for (const pool of pools.splice(0)) pool.closeAll();
-});
+const newPool = privatePools();
 
 /**
  * An SSH server on loopback, in this process, that counts the exec requests it received, how

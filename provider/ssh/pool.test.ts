@@ -1,21 +1,14 @@
 import { readFileSync } from "node:fs";
 import { utils } from "ssh2";
 import { execa } from "execa";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acceptedConnections, connection, host, netnsHosts } from "../../test/support/lab-hosts";
 import { parseConnection } from "./connection";
 import { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
-import { scrubSecrets, SshPool } from "./pool";
+import { scrubSecrets } from "./pool";
+import { privatePools } from "../../test/support/pools";
 
-const pools: SshPool[] = [];
-function newPool(): SshPool {
-  const pool = new SshPool();
-  pools.push(pool);
-  return pool;
-}
-afterEach(() => {
-  for (const pool of pools.splice(0)) pool.closeAll();
-});
+const newPool = privatePools();
 
 async function sessionProcesses(name: string): Promise<number[]> {
   const lab = host(name);

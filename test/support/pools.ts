@@ -1,0 +1,18 @@
+import { afterEach } from "vitest";
+import { SshPool } from "../../provider/ssh/pool";
+
+/**
+ * A maker of pools private to one test file, so handshake counts and retries are its own;
+ * every pool it made is closed after each test.
+ */
+export function privatePools(): () => SshPool {
+  const pools: SshPool[] = [];
+  afterEach(() => {
+    for (const pool of pools.splice(0)) pool.closeAll();
+  });
+  return () => {
+    const pool = new SshPool();
+    pools.push(pool);
+    return pool;
+  };
+}
