@@ -109,6 +109,10 @@ build() {
 
 start=$SECONDS
 log "building pulumi v$PULUMI_VERSION with $(go version | cut -d' ' -f3) (about 8 min on 2 cores with cold Go caches, 15 s warm)..."
+# A cold build is minutes of silence from go: say that it is alive.
+( while sleep 30; do log "still building pulumi: $((SECONDS - start)) s so far"; done ) &
+ticker=$!
+trap 'kill "$ticker" 2>/dev/null; rm -rf "$tmp" "$tmp.old"' EXIT
 build -o "$tmp/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2 ||
     die "building the pulumi CLI failed"
 log "building pulumi-language-nodejs..."
@@ -129,5 +133,6 @@ if ! mv -T "$tmp" "$install_dir"; then
     complete "$bin_dir" || die "could not move the build into $install_dir"
 fi
 rm -rf "$tmp.old"
+kill "$ticker" 2>/dev/null || true
 log "built pulumi v$PULUMI_VERSION into $bin_dir in $((SECONDS - start)) s"
 echo "$bin_dir"

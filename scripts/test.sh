@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs everything it needs on a bare Debian machine (as root), then
-# runs every test against real lab hosts (network namespaces running sshd, and qemu VMs
-# booting Debian's cloud kernel for ipvlan/vlan). `.ci/run` calls exactly this.
+# runs the main job (`npm run demo`) in a fresh clone, and every test against real lab hosts
+# (network namespaces running sshd, and qemu VMs booting Debian's cloud kernel for
+# ipvlan/vlan). `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,45 +11,28 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-started=$(date +%s)
-step() { echo "==> [$(( $(date +%s) - started ))s] $*"; }
+. scripts/install.sh
 
-step "Debian packages"
-scripts/install-system-deps.sh
-
-step "Node.js (pinned, from the npm registry)"
-node_bin="$(scripts/ensure-node.sh)"
-export PATH="$node_bin:$PATH"
-node --version
-
-step "npm install (locked versions)"
-# Not `npm ci`: the registry reachable here answers 404 for other platforms' optional
-# packages (@rollup/rollup-android-*, …), so the lockfile cannot list them and `npm ci`
-# refuses it as out of sync. `npm install --no-save` installs the locked versions and
-# leaves package-lock.json untouched.
-npm install --no-save --no-audit --no-fund
-
-if [ -x scripts/install-pulumi.sh ] && [ "${NETDEV_SKIP_PULUMI:-0}" != 1 ]; then
-  step "Pulumi CLI (built from Go modules when not cached)"
-  pulumi_bin="$(scripts/install-pulumi.sh)"
-  export PATH="$pulumi_bin:$PATH"
-  pulumi version
-fi
-
-step "type check (the tests' global setup builds dist/)"
+step "type check"
 npm run --silent typecheck
 
 lab_was_up=0
 [ -f lab/.state/hosts.json ] && lab_was_up=1
+
+# The README's main job, as a newcomer runs it: a clone of this commit with nothing installed
+# in it. Only one lab can exist on a machine, so this runs while no test lab is up.
+if [ "$lab_was_up" = 0 ] && [ "${NETDEV_SKIP_DEMO:-0}" != 1 ] && git rev-parse --verify -q HEAD >/dev/null; then
+  step "main job: npm run demo in a fresh clone of HEAD"
+  clone="$(mktemp -d)/netdev"
+  git clone -q --no-hardlinks . "$clone"
+  (cd "$clone" && NETDEV_WITH_VM=0 npm run demo)
+  rm -rf "$(dirname "$clone")"
+fi
+
 step "tests (lab up, all suites, lab down)"
 results="$(mktemp -d)/vitest.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
-# A plain closing line that any CI reader understands.
-if [ -s "$results" ]; then
-  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results"
-fi
-[ "$status" = 0 ] || exit "$status"
 
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
 if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
@@ -58,7 +42,12 @@ if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
     ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state' | grep -v -e '^Z' -e 'grep -E' || true)"
   if [ -n "$leftovers" ]; then
     echo "left behind by the tests: $leftovers" >&2
-    exit 1
+    status=1
   fi
 fi
 step "done"
+# The plain closing line that any CI reader understands: the last line of the run.
+if [ -s "$results" ]; then
+  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results"
+fi
+exit "$status"
