@@ -1,34 +1,25 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Attachment, VxlanOverlay } from "pulumi-netdev";
+import { Attachment, VxlanOverlay, hostsFromConfig } from "pulumi-netdev";
 
-// A layer-2 overlay across hosts: on each host a bridge and a VXLAN VTEP (unicast mesh: every
-// VTEP floods to all others), and a "container" (network namespace) plugged into the bridge
-// with an address on 192.168.100.0/24.
-//
-// pulumi config set --path 'hosts[0]' '{"name":"a","host":"10.0.0.11","hostKey":"ssh-ed25519 AAAA…","underlayAddress":"10.0.0.11"}'
-// pulumi config set --secret privateKey < ~/.ssh/id_ed25519
-interface HostConfig {
-  name: string;
-  host: string;
-  port?: number;
-  user?: string;
-  hostKey: string;
-  underlayAddress: string;
-}
+// The repository's own Pulumi program: a layer-2 overlay across hosts. On each host a bridge
+// and a VXLAN VTEP (a unicast mesh: every VTEP floods to all others), and a "container"
+// (network namespace) plugged into the bridge with an address on 192.168.100.0/24.
+// `npm run demo` runs it on three lab hosts; README.md ("Your own hosts") shows the
+// `pulumi config set` commands that point it at yours.
 
 const config = new pulumi.Config();
-const hosts = config.requireObject<HostConfig[]>("hosts");
+const hosts = hostsFromConfig("hosts");
 const privateKey = config.requireSecret("privateKey");
 const vni = config.getNumber("vni") ?? 100;
 
-const connectionOf = (h: HostConfig) => ({ host: h.host, port: h.port ?? 22, user: h.user ?? "root", hostKey: h.hostKey, privateKey });
+const connectionOf = (h: (typeof hosts)[number]) => ({ host: h.host, port: h.port ?? 22, user: h.user ?? "root", hostKey: h.hostKey, privateKey });
 
 const overlay = new VxlanOverlay("overlay", {
   vni,
   mode: { type: "unicast" },
   bridgeName: "br-overlay",
   vtepName: "vx-overlay",
-  hosts: hosts.map((h) => ({ name: h.name, connection: connectionOf(h), underlayAddress: h.underlayAddress })),
+  hosts: hosts.map((h) => ({ name: h.name, connection: connectionOf(h), underlayAddress: h.underlayAddress, underlayDev: h.underlayDev })),
 });
 
 hosts.forEach((h, i) => {

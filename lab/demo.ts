@@ -1,35 +1,32 @@
 import { parseArgs } from "node:util";
-import { execa } from "execa";
 import { sshPool } from "../provider/ssh/pool";
-import { readLabState, repoRoot } from "./hosts";
+import { readLabState } from "./hosts";
 import { labDown, labStatus, labUp } from "./lab";
-import { overlayStack, pingAcrossOverlay } from "./overlay";
+import { byHandCommands, overlayStack, pingAcrossOverlay } from "./overlay";
 
 /**
- * The main job, end to end on this machine: lab up, `pulumi up` of examples/overlay on three
- * lab hosts, pings between the containers on different hosts across the overlay, then
- * `pulumi destroy` and lab down (`--keep` leaves the stack and the lab up).
+ * The main job, end to end on this machine (scripts/demo.sh installs what it needs first):
+ * lab up, `pulumi up` of the repository's root program (index.ts: a VXLAN overlay, a bridge
+ * and a container per host) on three lab hosts, pings between the containers on different
+ * hosts across the overlay, then `pulumi destroy` and lab down. `--keep` leaves the stack and
+ * the lab up and prints how to drive the stack with `pulumi` by hand.
  */
 const { values } = parseArgs({ options: { keep: { type: "boolean", default: false } } });
-const say = (line: string) => console.log(`\n==> ${line}`);
+const started = Date.now();
+const say = (line: string) => console.log(`\n==> [${Math.round((Date.now() - started) / 1000)}s] ${line}`);
 
 async function main(): Promise<void> {
   // A lab someone already has up (e.g. with VM hosts for the tests) is used as it is and left up.
-  const existing = await labStatus();
+  const existing = await labStatus().catch(() => "");
   const reuse = existing.includes("h3 ") && !existing.includes("DOWN") && !existing.includes("DEAD");
   say(reuse ? "using the lab that is already up" : "lab up: 3 hosts (network namespaces running sshd on an underlay bridge)");
   const state = reuse ? readLabState() : await labUp({ hosts: 3 });
   const hosts = state.hosts.filter((h) => h.kind === "netns" && !h.via);
 
-  say("Pulumi CLI (built from Go modules when not cached) and the package build");
-  const { stdout: pulumiBin } = await execa("scripts/install-pulumi.sh", { cwd: repoRoot, stderr: "inherit" });
-  process.env.PATH = `${pulumiBin.trim().split("\n").at(-1)}:${process.env.PATH}`;
-  await execa("npm", ["run", "--silent", "build"], { cwd: repoRoot, stdio: "inherit" });
-
-  say("pulumi up: examples/overlay (VXLAN mesh, a bridge and a container per host)");
-  const { stack, home } = await overlayStack(hosts);
+  say(`pulumi up of the root program (index.ts): a VXLAN mesh, a bridge and a container per host, on ${hosts.map((h) => h.name).join(", ")}`);
+  const { stack } = await overlayStack(hosts, { inPlace: true });
   const up = await stack.up({ onOutput: (out) => process.stdout.write(out) });
-  console.log(`overlay MTU ${up.outputs.overlayMtu?.value}; state in ${home}`);
+  console.log(`overlay MTU ${up.outputs.overlayMtu?.value}`);
 
   say("ping between containers on different hosts, across the overlay");
   const pings = await pingAcrossOverlay(hosts);
@@ -38,7 +35,8 @@ async function main(): Promise<void> {
   console.log(`${pings.length - failed} passed, ${failed} failed`);
 
   if (values.keep) {
-    say(`--keep: stack and lab left up (PULUMI_BACKEND_URL=file://${home}/state, npm run lab -- status)`);
+    say("--keep: the stack and the lab stay up. Drive the stack by hand from the repository root:");
+    console.log(byHandCommands());
   } else {
     say("pulumi destroy");
     await stack.destroy({ onOutput: (out) => process.stdout.write(out) });
@@ -48,6 +46,7 @@ async function main(): Promise<void> {
     }
   }
   sshPool().closeAll();
+  say(failed ? "demo failed" : "demo done");
   if (failed) process.exitCode = 1;
 }
 

@@ -1,14 +1,20 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { parseConnection } from "../provider/ssh/connection";
 import { sshPool } from "../provider/ssh/pool";
 import { repoRoot, type LabHost } from "./hosts";
-import { labStack, type LabStack } from "./stack";
+import { labStack, rootStack, type LabStack } from "./stack";
 
-/** examples/overlay as a stack on these lab hosts (one container per host). */
-export async function overlayStack(hosts: LabHost[]): Promise<LabStack> {
-  const lab = await labStack(path.join(repoRoot, "examples", "overlay"), ["Pulumi.yaml", "index.ts", "package.json"]);
+/**
+ * The repository's root program (index.ts, the overlay) as a stack on these lab hosts, one
+ * container per host. `inPlace`: the stack `npm run demo` makes at the repo root, which
+ * README.md shows how to drive by hand; otherwise a copy in a temporary directory (tests).
+ */
+export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolean } = {}): Promise<LabStack> {
+  const lab = options.inPlace ? await rootStack() : await labStack(repoRoot, ["Pulumi.yaml", "index.ts"], "lab", {
+        // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
+        "package.json": JSON.stringify({ name: "netdev-overlay-copy", private: true }),
+      });
   await configureOverlay(lab.stack, hosts);
   return lab;
 }
@@ -43,4 +49,20 @@ export async function pingAcrossOverlay(hosts: LabHost[]): Promise<PingResult[]>
     }
   }
   return results;
+}
+
+/**
+ * The commands README.md prints under "By hand, after `npm run demo -- --keep`"; CI runs that
+ * README block verbatim after the demo (scripts/test.sh), so both must stay as they are here.
+ */
+export function byHandCommands(): string {
+  return [
+    `  cd ${repoRoot}`,
+    '  export PATH="$HOME/.cache/pulumi-netdev/pulumi-v3.259.0/bin:$HOME/.cache/pulumi-netdev/node-v22.22.2/bin:$PATH"',
+    '  export PULUMI_BACKEND_URL="file://$PWD/lab/.state/pulumi" PULUMI_CONFIG_PASSPHRASE=netdev-lab',
+    "  pulumi stack select lab",
+    "  pulumi preview",
+    "  pulumi up --yes",
+    "  pulumi destroy --yes && npm run lab -- down",
+  ].join("\n");
 }

@@ -4,4 +4,4 @@ export { connectionSchema, type ConnectionInput } from "./ssh/connection";
 export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
 export { deviceKinds } from "./kinds";
 export * from "./components";
-export { connectionFromConfig } from "./config";
+export { connectionFromConfig, hostsFromConfig, parseHostsConfig, hostConfigSchema, type HostConfig } from "./config";
