@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { VxlanTunnel, connectionFromConfig } from "pulumi-netdev";
 
-// pulumi config set netdev:host 10.0.0.11
-// pulumi config set netdev:hostKey "ssh-ed25519 AAAA…"       (ssh-keyscan -t ed25519 HOST)
-// pulumi config set --secret netdev:privateKey < ~/.ssh/id_ed25519
+// Set up: README.md beside this file (the `pulumi config set` commands for your host).
 const connection = connectionFromConfig();
 const config = new pulumi.Config();
 

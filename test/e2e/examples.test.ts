@@ -1,41 +1,46 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { labStack } from "../../lab/stack";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
+import { labProgram } from "../../lab/stack";
 import { sshPool } from "../../provider/ssh/pool";
 import { connection, host } from "../support/lab-hosts";
 import { hostLink } from "../support/lifecycle";
+import { runSetupBlock, setupBlockOf } from "../support/readme-setup";
 
-/** Every example under examples/ is a real stack: up on a lab host, no changes on preview, destroy. */
-const cases: Array<{ example: string; host: string; config?: Record<string, string>; devices: Array<[string | undefined, string]> }> = [
+/**
+ * Every example under examples/ is a real stack, set up exactly as its README says: the
+ * README's set-up block runs verbatim (only its first lines, the reader's values, come from
+ * the lab host), then up, a preview without changes, destroy.
+ */
+const cases: Array<{ example: string; host: string; values?: Record<string, string>; devices: Array<[string | undefined, string]> }> = [
   { example: "tun", host: "h3", devices: [[undefined, "tap-vm0"]] },
   { example: "veth", host: "h3", devices: [[undefined, "veth-web"], ["web", "eth0"]] },
   { example: "bridge", host: "h3", devices: [[undefined, "br0"]] },
-  { example: "macvlan", host: "h3", config: { parent: "eth0" }, devices: [["app1", "mv1"], ["app2", "mv2"], [undefined, "mvtap0"]] },
-  { example: "vxlan", host: "h3", config: { underlayAddress: "10.247.0.13", underlayDev: "eth0", peers: '["10.247.0.11","10.247.0.12"]' }, devices: [[undefined, "vx42"]] },
-  { example: "ipvlan", host: "vm1", config: { parent: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
-  { example: "vlan", host: "vm1", config: { parent: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
+  { example: "macvlan", host: "h3", values: { PARENT: "eth0" }, devices: [["app1", "mv1"], ["app2", "mv2"], [undefined, "mvtap0"]] },
+  { example: "vxlan", host: "h3", values: { UNDERLAY_ADDRESS: "10.247.0.13", UNDERLAY_DEV: "eth0", PEERS: '["10.247.0.11","10.247.0.12"]' }, devices: [[undefined, "vx42"]] },
+  { example: "ipvlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
+  { example: "vlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
 ];
 
-describe("examples run as stacks on lab hosts", () => {
+describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {
   it("covers every example directory", () => {
-    const dirs = readdirSync(path.join(repoRoot, "examples")).filter((d) => d !== "overlay");
-    expect(cases.map((c) => c.example).sort()).toEqual(dirs.sort());
+    expect(cases.map((c) => c.example).sort()).toEqual(readdirSync(path.join(repoRoot, "examples")).sort());
   });
 
-  it.each(cases)("examples/$example: up, preview without changes, destroy", async ({ example, host: hostName, config, devices }) => {
+  it("no example's code repeats set-up commands that could drift from its README", () => {
+    for (const c of cases) expect(readFileSync(path.join(repoRoot, "examples", c.example, "index.ts"), "utf8")).not.toMatch(/^\/\/ *pulumi config set/m);
+  });
+
+  it.each(cases)("examples/$example: README set-up, up, preview without changes, destroy", async ({ example, host: hostName, values, devices }) => {
     // What an earlier, failed run may have left behind.
     for (const [netns, name] of devices) await sshPool().exec(connection(hostName), ["ip", ...(netns ? ["-n", netns] : []), "link", "del", "dev", name]);
-    const { stack } = await labStack(path.join(repoRoot, "examples", example), ["Pulumi.yaml", "index.ts", "package.json"]);
+    const source = path.join(repoRoot, "examples", example);
+    const { workDir, env } = labProgram(source, ["Pulumi.yaml", "index.ts", "package.json"]);
     const lab = host(hostName);
-    await stack.setAllConfig({
-      "netdev:host": { value: lab.address },
-      "netdev:port": { value: String(lab.port) },
-      "netdev:hostKey": { value: lab.hostPublicKey },
-      "netdev:privateKey": { value: readFileSync(lab.privateKeyPath, "utf8"), secret: true },
-      ...Object.fromEntries(Object.entries(config ?? {}).map(([k, v]) => [`netdev-example-${example}:${k}`, { value: v }])),
-    });
+    await runSetupBlock(setupBlockOf(path.join(source, "README.md")), { HOST: lab.address, PORT: String(lab.port), KEY: lab.privateKeyPath, ...values }, workDir, env);
+    const stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir }, { envVars: env });
     try {
       const up = await stack.up();
       expect(up.summary.result).toBe("succeeded");
