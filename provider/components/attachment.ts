@@ -1,6 +1,7 @@
 import type { ConnectionArgs } from "../resources";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { stableMac } from "./mac";
 import { materialize } from "./materialize";
 import type { PlanItem } from "./plan";
 
@@ -22,10 +23,19 @@ export interface AttachmentPlanArgs<C = unknown> {
   gateway?: string;
   /** MTU of both veth ends; set it to the overlay MTU when the bridge carries VXLAN. */
   mtu?: number;
+  /**
+   * MAC of the end inside the namespace. Default: derived from `macSeed`, so a container
+   * re-created by a later `pulumi up` (a host leaving and rejoining an overlay) keeps its MAC
+   * and its peers' ARP entries stay valid.
+   */
+  macAddress?: string;
+  /** Identity the default MAC is derived from; the Attachment component passes project, stack and its name. */
+  macSeed?: string;
 }
 
 export interface AttachmentPlan<C = unknown> {
   hostEnd: string;
+  macAddress: string;
   items: PlanItem<C>[];
 }
 
@@ -33,10 +43,16 @@ export function defaultHostEnd(namespace: string, bridge: string): string {
   return `ve${createHash("sha256").update(`${namespace}\0${bridge}`).digest("hex").slice(0, 8)}`;
 }
 
+/** The namespace end's default MAC: unique per seed (stack and component), namespace and bridge. */
+export function attachmentMac(args: Pick<AttachmentPlanArgs, "macSeed" | "namespace" | "bridge">): string {
+  return stableMac("attachment", args.macSeed ?? "", args.namespace, args.bridge);
+}
+
 /** NetworkNamespace (optional) → VethPair (host end on the bridge, eth0 in the namespace) → Route (optional). */
 export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C> {
   const hostEnd = args.hostEnd ?? defaultHostEnd(args.namespace, args.bridge);
   const peerName = args.peerName ?? "eth0";
+  const peerMac = args.macAddress ?? attachmentMac(args);
   if (args.gateway && !args.address) throw new Error("a gateway needs an address on the namespace end to reach it");
   const items: PlanItem<C>[] = [];
   if (args.createNamespace ?? true) items.push({ key: "netns", type: "NetworkNamespace", dependsOn: [], inputs: { connection: args.connection, name: args.namespace } });
@@ -51,6 +67,7 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
       master: args.bridge,
       peerName,
       peerNetns: args.namespace,
+      peerMacAddress: peerMac,
       ...(args.address ? { peerAddresses: [args.address] } : {}),
       ...(args.mtu !== undefined ? { mtu: args.mtu, peerMtu: args.mtu } : {}),
     },
@@ -58,21 +75,24 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
   if (args.gateway) {
     items.push({ key: "route", type: "Route", dependsOn: ["veth"], inputs: { connection: args.connection, netns: args.namespace, destination: "default", via: args.gateway, dev: peerName } });
   }
-  return { hostEnd, items };
+  return { hostEnd, macAddress: peerMac, items };
 }
 
-export type AttachmentArgs = AttachmentPlanArgs<ConnectionArgs>;
+export type AttachmentArgs = Omit<AttachmentPlanArgs<ConnectionArgs>, "macSeed">;
 
 /** Plugs a namespace into a bridge through a veth pair, with an address and an optional default route. */
 export class Attachment extends pulumi.ComponentResource {
   readonly hostEnd: pulumi.Output<string>;
+  /** MAC of the end inside the namespace (pinned: see AttachmentPlanArgs.macAddress). */
+  readonly macAddress: pulumi.Output<string>;
   readonly resources: Record<string, pulumi.CustomResource>;
 
   constructor(name: string, args: AttachmentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:Attachment", name, {}, opts);
-    const plan = planAttachment(args);
+    const plan = planAttachment({ ...args, macSeed: `${pulumi.getProject()}\0${pulumi.getStack()}\0${name}` });
     this.resources = materialize(name, plan.items, this);
     this.hostEnd = pulumi.output(plan.hostEnd);
-    this.registerOutputs({ hostEnd: this.hostEnd });
+    this.macAddress = pulumi.output(plan.macAddress);
+    this.registerOutputs({ hostEnd: this.hostEnd, macAddress: this.macAddress });
   }
 }

@@ -87,6 +87,18 @@ describe("planAttachment and lower networks (pure)", () => {
     expect(planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items.map((i) => i.type)).toEqual(["VethPair"]);
   });
 
+  it("attachment: the container end's MAC is pinned, the same on every plan of the same identity and different across identities", () => {
+    const plan = (over: Record<string, string> = {}) => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", macSeed: "proj\0dev\0container-a", ...over });
+    const mac = plan().macAddress;
+    expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(parseInt(mac.slice(0, 2), 16) & 0x03).toBe(0x02); // locally administered, unicast
+    expect(plan().items.find((i) => i.type === "VethPair")!.inputs.peerMacAddress).toBe(mac);
+    expect(plan().macAddress).toBe(mac);
+    const others = [plan({ macSeed: "proj\0prod\0container-a" }), plan({ namespace: "c2" }), plan({ bridge: "br1" })].map((p) => p.macAddress);
+    expect(new Set([mac, ...others]).size).toBe(4);
+    expect(plan({ macAddress: "02:00:00:00:00:07" }).items.find((i) => i.type === "VethPair")!.inputs.peerMacAddress).toBe("02:00:00:00:00:07");
+  });
+
   it("macvlan/ipvlan networks: one namespace and one moved device per member; mode carried; checks pass", () => {
     const items = planMacvlanNetwork({ connection: conn(1), parent: "eth0", mode: "private", members: [{ namespace: "a", address: "10.1.0.1/24" }, { namespace: "b", address: "10.1.0.2/24", gateway: "10.1.0.254" }] });
     assertPlanOrder(items);

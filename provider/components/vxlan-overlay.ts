@@ -1,6 +1,6 @@
 import type { ConnectionArgs } from "../resources";
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { stableMac } from "./mac";
 import { materialize } from "./materialize";
 import type { PlanItem } from "./plan";
 
@@ -52,12 +52,9 @@ export interface VxlanOverlayPlan<C = unknown> {
 export const VXLAN_OVERHEAD_IPV4 = 50;
 export const VXLAN_OVERHEAD_IPV6 = 70;
 
-/** A locally administered unicast MAC (02-bit set, multicast bit clear) from a hash of the overlay and host. */
+/** The VTEP's MAC, from the overlay and host identity (see stableMac). */
 export function vtepMac(overlayId: string, vni: number, hostName: string): string {
-  const digest = createHash("sha256").update(`vxlan-overlay\0${overlayId}\0${vni}\0${hostName}`).digest();
-  const bytes = [...digest.subarray(0, 6)];
-  bytes[0] = (bytes[0]! & 0xfc) | 0x02;
-  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+  return stableMac("vxlan-overlay", overlayId, vni, hostName);
 }
 
 export function overlayMtu(hosts: Array<Pick<OverlayHost, "underlayAddress" | "underlayMtu">>): number {
