@@ -223,7 +223,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     if (owner !== ownerToken(id)) {
       throw new Error(
         `refusing to delete ${this.where(host, state)}: it is not the device this resource created (owner tag ${owner ?? "none"}, expected ${ownerToken(id)}). ` +
-          "Remove it by hand, or drop it from the stack with `pulumi state delete`.",
+          "If the device is no longer this stack's, run `pulumi refresh` (it drops this resource from the stack, leaving the device alone), then `pulumi destroy` again; " +
+          "to remove the device itself, delete it by hand (`ip link del`) first.",
       );
     }
     try {

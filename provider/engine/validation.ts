@@ -31,9 +31,25 @@ export function checkInputs(schema: z.ZodType, resourceType: string, news: Recor
       const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
       const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
       const where = issue.path.length ? issue.path.join(".") : property;
-      return { property, reason: `${resourceType} ${where}: ${issue.message}` };
+      return { property, reason: `${resourceType} ${where}: ${issue.message}${gotValue(raw, issue.path)}` };
     });
   return { inputs: raw, failures };
+}
+
+/**
+ * The offending value as the user wrote it (Pulumi itself prints numbers as Go floats:
+ * `{1.6777216e+07}`). Never for the connection, which holds credentials.
+ */
+function gotValue(raw: Record<string, unknown>, path: readonly PropertyKey[]): string {
+  if (path.length === 0 || path[0] === "connection") return "";
+  let value: unknown = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return "";
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  if (value === undefined || (typeof value === "object" && value !== null)) return "";
+  const text = typeof value === "string" ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : String(value);
+  return ` (got ${text})`;
 }
 
 /** Inputs that must be complete (create/update): one error naming every bad field. */

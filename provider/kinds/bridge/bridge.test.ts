@@ -79,7 +79,7 @@ describe("Bridge on a netns lab host", () => {
     const engine = engineFor("Bridge");
     const { inputs } = engine.check({ connection: connectionInput("h2"), name: "ndbr3" });
     const { id, outs } = await engine.create(inputs);
-    await expect(engine.delete(`${id.split("#")[0]}#000000000000`, outs)).rejects.toThrow(/refusing to delete/);
+    await expect(engine.delete(`${id.split("#")[0]}#000000000000`, outs)).rejects.toThrow(/refusing to delete.*run `pulumi refresh`/);
     await engine.delete(id, outs);
     expect(await hostLink("h2", undefined, "ndbr3")).toBeUndefined();
   });
