@@ -61,7 +61,7 @@ export function byHandCommands(): string {
     '  export PATH="$HOME/.cache/pulumi-netdev/pulumi-v3.259.0/bin:$HOME/.cache/pulumi-netdev/node-v22.22.2/bin:$PATH"',
     '  export PULUMI_BACKEND_URL="file://$PWD/lab/.state/pulumi" PULUMI_CONFIG_PASSPHRASE=netdev-lab',
     "  pulumi stack select lab",
-    "  pulumi preview",
+    "  pulumi preview --expect-no-changes",
     "  pulumi up --yes",
     "  pulumi destroy --yes && npm run lab -- down",
   ].join("\n");
