@@ -12,7 +12,11 @@ export const interfaceName = z
   .max(15, "must be at most 15 characters (the kernel's IFNAMSIZ)")
   .regex(/^[A-Za-z0-9_.@+-]+$/, "may only contain letters, digits and _ . @ + - (no '/', ':', whitespace or shell characters)")
   .refine((name) => name !== "." && name !== "..", "must not be '.' or '..'")
-  .refine((name) => !name.startsWith("-"), "must not start with '-'");
+  .refine((name) => !name.startsWith("-"), "must not start with '-'")
+  // When no device has the name, iproute2 falls back to sscanf(name, "if%u") and takes the
+  // number as an ifindex: such a name silently addresses another device (`ip addr show dev if1`
+  // answers with lo), and "if1x" or "if+1" parse the same way.
+  .refine((name) => !/^if[+-]?[0-9]/.test(name), "must not start with 'if' and a number: iproute2 reads such a name as an interface index when no device has it");
 
 export const namespaceName = z
   .string()

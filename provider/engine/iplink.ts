@@ -63,3 +63,11 @@ export function parseLinks(json: string): LinkState[] {
       .sort(),
   }));
 }
+
+/**
+ * The link called exactly `name`, if `ip` listed it. `ip … dev if<N>` answers with the device
+ * whose ifindex is N when none has that name, so the first entry is not necessarily `name`.
+ */
+export function linkNamed(json: string, name: string): LinkState | undefined {
+  return parseLinks(json).find((link) => link.ifname === name);
+}
