@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cidr, interfaceName, ipAddress, namespaceName } from "../engine/fields";
+import { interfaceName, ipAddress, namespaceName, networkCidr } from "../engine/fields";
 import { HostShell } from "../engine/host";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { sshPool } from "../ssh/pool";
@@ -19,8 +19,8 @@ const schema = z
   .strictObject({
     connection: connectionSchema,
     netns: namespaceName.optional(),
-    /** "default" or a prefix in CIDR form. */
-    destination: z.union([z.literal("default"), cidr]),
+    /** "default" or a prefix in CIDR form, host bits clear (the kernel refuses 10.0.0.1/24). */
+    destination: z.union([z.literal("default"), networkCidr]),
     via: ipAddress.optional(),
     dev: interfaceName.optional(),
     metric: z.number().int().min(0).max(4_294_967_295).optional(),
