@@ -3,6 +3,7 @@ import { interfaceName, ipAddress, namespaceName, networkCidr } from "../engine/
 import { HostShell } from "../engine/host";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { sshPool } from "../ssh/pool";
+import { parseRemoteJson } from "../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../engine/validation";
 
 /**
@@ -58,7 +59,7 @@ async function find(connection: Connection, route: RouteInputs): Promise<Record<
     if (/Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
     throw new Error(`reading routes on ${connection.host}: ${result.stderr.trim()}`);
   }
-  const routes = JSON.parse(result.stdout.trim() || "[]") as Array<Record<string, unknown>>;
+  const routes = parseRemoteJson<Array<Record<string, unknown>>>(result.stdout, "ip -json route show");
   return routes.find((r) => (route.via === undefined || r.gateway === route.via) && (route.dev === undefined || r.dev === route.dev) && (route.metric === undefined || (r.metric ?? 0) === route.metric));
 }
 

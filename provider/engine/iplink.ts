@@ -1,3 +1,5 @@
+import { parseRemoteJson } from "../ssh/scrub";
+
 /** What `ip -json -details addr show dev X` reports about one link, reduced to what the engine uses. */
 export interface LinkState {
   ifname: string;
@@ -43,7 +45,7 @@ interface RawLink {
 }
 
 export function parseLinks(json: string): LinkState[] {
-  const raw = JSON.parse(json.trim() || "[]") as RawLink[];
+  const raw = parseRemoteJson<RawLink[]>(json, "ip -json link/addr show");
   return raw.map((link) => ({
     ifname: link.ifname,
     ifindex: link.ifindex,

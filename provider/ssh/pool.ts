@@ -2,6 +2,9 @@ import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { type Connection, fingerprint, hostKeyMatches, hostKeyPins, poolKey, secretsOf } from "./connection";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
+import { scrubSecrets, scrubStdout } from "./scrub";
+
+export { scrubSecrets } from "./scrub";
 
 export interface ExecOptions {
   /** Written to the command's stdin, which is then closed. */
@@ -43,16 +46,6 @@ interface PooledConnection {
   sessionLimit: number;
   slotWaiters: Array<() => void>;
   idleTimer?: NodeJS.Timeout;
-}
-
-/** Removes every secret value from a message: ssh2 and remote stderr must never leak a key or password. */
-export function scrubSecrets(message: string, secrets: readonly string[]): string {
-  let scrubbed = message;
-  for (const secret of secrets) {
-    scrubbed = scrubbed.split(secret).join("[secret]");
-    for (const line of secret.split("\n").filter((l) => l.trim().length >= 16)) scrubbed = scrubbed.split(line).join("[secret]");
-  }
-  return scrubbed;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,7 +115,7 @@ export class SshPool {
       }
       switch (outcome.kind) {
         case "exit":
-          return { stdout: outcome.stdout, stderr: scrubSecrets(outcome.stderr, secrets), exitCode: outcome.exitCode };
+          return { stdout: scrubStdout(outcome.stdout, secrets), stderr: scrubSecrets(outcome.stderr, secrets), exitCode: outcome.exitCode };
         case "unanswered":
           this.destroy(pooled);
           throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);
