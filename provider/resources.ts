@@ -4,6 +4,7 @@ import { commonShape } from "./engine/engine";
 import type { DeviceKind } from "./engine/kind";
 import type { ConnectionInput } from "./ssh/connection";
 import { dynamicProvider } from "./dynamic";
+import { sealConnection } from "./seal";
 import { bridgeKind } from "./kinds/bridge/bridge";
 import { ipvlanKind } from "./kinds/ipvlan/ipvlan";
 import { macvlanKind } from "./kinds/macvlan/macvlan";
@@ -31,7 +32,9 @@ const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu
 
 /**
  * A device on a host. `connection` is always stored as a secret, whatever the caller marked,
- * because it holds the private key or password.
+ * because it holds the private key or password: it is sealed with pulumi.secret before it
+ * becomes an input (additionalSecretOutputs alone covers only the outputs; a plain-text
+ * password would stay readable under the inputs in state).
  */
 export abstract class DeviceResource extends pulumi.dynamic.Resource {
   /** Kernel interface index on the host. */
@@ -49,7 +52,7 @@ export abstract class DeviceResource extends pulumi.dynamic.Resource {
   declare readonly addresses: pulumi.Output<string[] | undefined>;
 
   protected constructor(type: string, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...args };
+    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...sealConnection(args) };
     const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
     super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
   }

@@ -4,6 +4,7 @@ import { namespaceName } from "../engine/fields";
 import { HostShell } from "../engine/host";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { sshPool } from "../ssh/pool";
+import { parseRemoteJson } from "../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "../engine/validation";
 
 /**
@@ -42,14 +43,14 @@ export interface NamespaceOutputs extends Record<string, unknown> {
 
 async function exists(host: HostShell, name: string): Promise<boolean> {
   const out = await sshPool().run(host.connection, ["ip", "-json", "netns", "list"], { idempotent: true });
-  const list = JSON.parse(out.trim() || "[]") as Array<{ name: string }>;
+  const list = parseRemoteJson<Array<{ name: string }>>(out, "ip -json netns list");
   return list.some((entry) => entry.name === name);
 }
 
 /** Links inside the namespace, with lo's alias (the owner tag). */
 async function contents(host: HostShell, name: string): Promise<{ devices: string[]; loAlias?: string }> {
   const out = await sshPool().run(host.connection, ["ip", "-n", name, "-json", "link", "show"], { idempotent: true });
-  const links = JSON.parse(out.trim() || "[]") as Array<{ ifname: string; ifalias?: string }>;
+  const links = parseRemoteJson<Array<{ ifname: string; ifalias?: string }>>(out, `ip -n ${name} -json link show`);
   return { devices: links.map((l) => l.ifname).filter((n) => n !== "lo").sort(), loAlias: links.find((l) => l.ifname === "lo")?.ifalias };
 }
 

@@ -1,14 +1,15 @@
 import type { ConnectionArgs } from "../resources";
+import { sealConnection } from "../seal";
 import * as pulumi from "@pulumi/pulumi";
 import { dynamicProvider } from "../dynamic";
 
 type In<T> = pulumi.Input<T>;
 
-/** Dynamic resources of the component-level types; `connection` is always stored as a secret. */
+/** Dynamic resources of the component-level types; `connection` is always stored as a secret, inputs included. */
 abstract class ComponentLevelResource extends pulumi.dynamic.Resource {
   protected constructor(type: string, resourceName: string, props: object, opts?: pulumi.CustomResourceOptions) {
     const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
-    super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
+    super(dynamicProvider(type), resourceName, sealConnection(props), { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
   }
 }
 

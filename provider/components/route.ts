@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { cidr, interfaceName, ipAddress, namespaceName } from "../engine/fields";
+import { interfaceName, ipAddress, namespaceName, networkCidr } from "../engine/fields";
 import { HostShell } from "../engine/host";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { sshPool } from "../ssh/pool";
+import { parseRemoteJson } from "../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../engine/validation";
 
 /**
@@ -19,8 +20,8 @@ const schema = z
   .strictObject({
     connection: connectionSchema,
     netns: namespaceName.optional(),
-    /** "default" or a prefix in CIDR form. */
-    destination: z.union([z.literal("default"), cidr]),
+    /** "default" or a prefix in CIDR form, host bits clear (the kernel refuses 10.0.0.1/24). */
+    destination: z.union([z.literal("default"), networkCidr]),
     via: ipAddress.optional(),
     dev: interfaceName.optional(),
     metric: z.number().int().min(0).max(4_294_967_295).optional(),
@@ -58,7 +59,7 @@ async function find(connection: Connection, route: RouteInputs): Promise<Record<
     if (/Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
     throw new Error(`reading routes on ${connection.host}: ${result.stderr.trim()}`);
   }
-  const routes = JSON.parse(result.stdout.trim() || "[]") as Array<Record<string, unknown>>;
+  const routes = parseRemoteJson<Array<Record<string, unknown>>>(result.stdout, "ip -json route show");
   return routes.find((r) => (route.via === undefined || r.gateway === route.via) && (route.dev === undefined || r.dev === route.dev) && (route.metric === undefined || (r.metric ?? 0) === route.metric));
 }
 

@@ -1,4 +1,5 @@
 import { engineFor } from "../kinds";
+import { scrubSecrets, secretsIn } from "../ssh/scrub";
 import { namespaceEngine, NAMESPACE_TYPE } from "./namespace";
 import { routeEngine, ROUTE_TYPE } from "./route";
 
@@ -23,7 +24,53 @@ const extra: Record<string, AnyEngine> = {
  * `require` by package name.
  */
 export function componentEngineFor(type: string): AnyEngine {
-  return extra[type] ?? engineFor(type);
+  return withSecretsScrubbed(extra[type] ?? engineFor(type));
+}
+
+/**
+ * The provider boundary: whatever an engine throws (or reports from check) reaches Pulumi's
+ * output and logs, so it is scrubbed of every key, passphrase and password of the connections
+ * in the call's arguments, however short. The transport scrubs too; this also covers messages
+ * built anywhere else. The error object itself is kept (a partial create carries its `id`).
+ */
+export function withSecretsScrubbed(engine: AnyEngine): AnyEngine {
+  const secretsOf = (...args: unknown[]) => args.flatMap((arg) => secretsIn((arg as { connection?: unknown } | undefined)?.connection));
+  const guard = <T>(args: unknown[], run: () => T): T => {
+    const rethrow = (error: unknown): never => {
+      throw scrubbedError(error, secretsOf(...args));
+    };
+    try {
+      const result = run();
+      return (result instanceof Promise ? result.catch(rethrow) : result) as T;
+    } catch (error) {
+      return rethrow(error);
+    }
+  };
+  return {
+    check: (news) =>
+      guard([news], () => {
+        const result = engine.check(news);
+        const secrets = secretsOf(news);
+        return { ...result, failures: result.failures.map((failure) => ({ ...failure, reason: scrubSecrets(failure.reason, secrets) })) };
+      }),
+    diff: (olds, news) => guard([olds, news], () => engine.diff(olds, news)),
+    create: (inputs) => guard([inputs], () => engine.create(inputs)),
+    read: (id, props) => guard([props], () => engine.read(id, props)),
+    update: (id, olds, news) => guard([olds, news], () => engine.update(id, olds, news)),
+    delete: (id, props) => guard([props], () => engine.delete(id, props)),
+  };
+}
+
+function scrubbedError(error: unknown, secrets: string[]): unknown {
+  if (!(error instanceof Error)) return typeof error === "string" ? scrubSecrets(error, secrets) : error;
+  error.message = scrubSecrets(error.message, secrets);
+  if (error.stack) error.stack = scrubSecrets(error.stack, secrets);
+  // RemoteCommandError, StepError, SshConnectError keep the remote text in fields of their own.
+  for (const field of ["stderr", "reason"] as const) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (typeof value === "string") Object.defineProperty(error, field, { value: scrubSecrets(value, secrets) });
+  }
+  return error;
 }
 
 export const componentTypes = Object.keys(extra);

@@ -1,7 +1,7 @@
 import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { sshPool } from "../ssh/pool";
-import { parseLinks, type LinkState } from "./iplink";
+import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import type { Step } from "./kind";
 
 /** A failed step: says which input it was applying, on which host, and what `ip` answered. */
@@ -58,7 +58,7 @@ export class HostShell {
       if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
       throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
     }
-    return parseLinks(result.stdout)[0];
+    return linkNamed(result.stdout, name);
   }
 
   /**

@@ -1,3 +1,5 @@
+import { parseRemoteJson } from "../ssh/scrub";
+
 /** What `ip -json -details addr show dev X` reports about one link, reduced to what the engine uses. */
 export interface LinkState {
   ifname: string;
@@ -43,7 +45,7 @@ interface RawLink {
 }
 
 export function parseLinks(json: string): LinkState[] {
-  const raw = JSON.parse(json.trim() || "[]") as RawLink[];
+  const raw = parseRemoteJson<RawLink[]>(json, "ip -json link/addr show");
   return raw.map((link) => ({
     ifname: link.ifname,
     ifindex: link.ifindex,
@@ -62,4 +64,12 @@ export function parseLinks(json: string): LinkState[] {
       .map((a) => `${a.local}/${a.prefixlen}`)
       .sort(),
   }));
+}
+
+/**
+ * The link called exactly `name`, if `ip` listed it. `ip … dev if<N>` answers with the device
+ * whose ifindex is N when none has that name, so the first entry is not necessarily `name`.
+ */
+export function linkNamed(json: string, name: string): LinkState | undefined {
+  return parseLinks(json).find((link) => link.ifname === name);
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { secretsIn } from "./scrub";
 
 const OPENSSH_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const SHA256_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
@@ -116,8 +117,7 @@ export function poolKey(connection: Connection): string {
   return connection.jumpHost ? `${poolKey(connection.jumpHost)}>${here}` : here;
 }
 
-/** Every secret string in a connection (and its jump hosts), so messages can be scrubbed of them. */
+/** Every secret string in a connection (and its jump hosts), however short, so messages can be scrubbed of them. */
 export function secretsOf(connection: Connection): string[] {
-  const own = [connection.privateKey, connection.passphrase, connection.password].filter((s): s is string => !!s && s.length >= 4);
-  return connection.jumpHost ? [...own, ...secretsOf(connection.jumpHost)] : own;
+  return secretsIn(connection);
 }

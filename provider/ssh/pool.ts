@@ -2,12 +2,17 @@ import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { type Connection, fingerprint, hostKeyMatches, hostKeyPins, poolKey, secretsOf } from "./connection";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
+import { scrubSecrets, scrubStdout } from "./scrub";
+
+export { scrubSecrets } from "./scrub";
 
 export interface ExecOptions {
   /** Written to the command's stdin, which is then closed. */
   stdin?: string;
-  /** Overrides the connection's commandTimeoutMs. */
+  /** Overrides the connection's commandTimeoutMs (see SshPool.exec for what it bounds). */
   timeoutMs?: number;
+  /** Most bytes of stdout and stderr together the command may print; default MAX_OUTPUT_BYTES. */
+  maxOutputBytes?: number;
   /**
    * The command only reads, so running it twice is harmless: an exec whose outcome is
    * unknown (see isAmbiguousRefusal) is then retried instead of reported.
@@ -20,6 +25,13 @@ export interface ExecResult {
   stderr: string;
   exitCode: number;
 }
+
+/**
+ * Most output (stdout and stderr together) one command may return. `ip -json` of a host with
+ * thousands of links stays far below it; without a bound a runaway command grows this process
+ * without limit (300 MiB of stdout cost 1 GiB of memory).
+ */
+export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 interface PooledConnection {
   key: string;
@@ -34,16 +46,6 @@ interface PooledConnection {
   sessionLimit: number;
   slotWaiters: Array<() => void>;
   idleTimer?: NodeJS.Timeout;
-}
-
-/** Removes every secret value from a message: ssh2 and remote stderr must never leak a key or password. */
-export function scrubSecrets(message: string, secrets: readonly string[]): string {
-  let scrubbed = message;
-  for (const secret of secrets) {
-    scrubbed = scrubbed.split(secret).join("[secret]");
-    for (const line of secret.split("\n").filter((l) => l.trim().length >= 16)) scrubbed = scrubbed.split(line).join("[secret]");
-  }
-  return scrubbed;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,50 +73,82 @@ export class SshPool {
     return total;
   }
 
-  /** Runs argv on the host and returns its output whatever the exit code. */
+  /**
+   * Runs argv on the host and returns its output whatever the exit code.
+   *
+   * Deadlines, so that no server can keep an operation pending forever:
+   * - connecting, per hop: each attempt (the tunnel through the jump host once that one is
+   *   connected, TCP and the SSH handshake) ends within that hop's connectTimeoutMs, with at
+   *   most `retries` more attempts and their backoff (see connect()); a jump host's own
+   *   connection is bounded the same way by its own settings. A connect therefore ends within
+   *   the sum over the hops of (retries + 1) × connectTimeoutMs plus backoff;
+   * - the command: from the moment it holds a session slot, everything (channel open, the exec
+   *   request, output, exit, and any retry of a read) ends within timeoutMs (commandTimeoutMs).
+   * Waiting for a slot is not counted: every holder ends within its own deadline.
+   * When the command deadline passes, the whole connection is destroyed: a server that does not
+   * answer one channel is not trusted with the next, and on dropbear (one session at a time)
+   * everything queued behind the stuck command would wait for it. The queued commands then
+   * reconnect. A command that changes the host is reported as "may or may not have run".
+   */
   async exec(connection: Connection, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const command = quoteArgv(argv);
     const wire = `${command}${EXIT_TRAILER}`;
     this.commandsStarted++;
     const secrets = secretsOf(connection);
+    const timeoutMs = options.timeoutMs ?? connection.commandTimeoutMs;
+    const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const failure = (endpoint: string, stderr: string, reason: string) => new RemoteCommandError(endpoint, command, null, scrubSecrets(stderr, secrets), scrubSecrets(reason, secrets));
+    const mayHaveRun = options.idempotent ? "" : ": it may or may not have run";
+    // Set when the command first holds a session slot; retries of a read share it.
+    let deadline: number | undefined;
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connect(connection);
-      if (!(await this.acquireSlot(pooled, "session"))) continue;
-      let channel: ClientChannel;
+      const slot = await this.acquireSlot(pooled, "session", { deadline });
+      if (slot === "closed") continue;
+      if (slot === "expired") throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms before the server accepted it (retried after refusals)`);
+      deadline ??= Date.now() + timeoutMs;
+      let outcome: ChannelOutcome;
       try {
-        channel = await openExecChannel(pooled.client, wire);
-      } catch (error) {
-        this.releaseSlot(pooled, "session");
-        // "Unable to exec" is the server refusing the command, or the channel closing before the
-        // server answered; dropbear does the latter after it ran the command. Only a read may
-        // therefore run again; anything else is reported, never silently run twice.
-        const ambiguous = isAmbiguousRefusal(error);
-        if (ambiguous && !options.idempotent) {
-          throw new RemoteCommandError(pooled.endpoint, command, null, "", `could not confirm it started (${scrubSecrets(errorMessage(error), secrets)}): it may or may not have run`);
-        }
-        if (attempt < 5 && (pooled.closed || isConnectionLoss(error))) {
-          this.drop(pooled);
-          continue;
-        }
-        // A refused channel open ran nothing: sshd frees a session slot only once it has reaped
-        // the previous command, so right after one closes it may refuse a new one. Wait and retry.
-        if (attempt < 8 && (isChannelOpenRefusal(error) || ambiguous)) {
-          await sleep(20 * 2 ** attempt);
-          continue;
-        }
-        throw new RemoteCommandError(pooled.endpoint, command, null, "", `could not start: ${scrubSecrets(errorMessage(error), secrets)}`);
-      }
-      try {
-        const result = await collect(channel, options.stdin, options.timeoutMs ?? connection.commandTimeoutMs);
-        if (result.kind === "timeout") {
-          throw new RemoteCommandError(pooled.endpoint, command, null, scrubSecrets(result.stderr, secrets), `timed out after ${options.timeoutMs ?? connection.commandTimeoutMs} ms`);
-        }
-        if (result.kind !== "exit") {
-          throw new RemoteCommandError(pooled.endpoint, command, null, scrubSecrets(result.stderr, secrets), "lost its connection before finishing (the SSH server closed or the host went away)");
-        }
-        return { stdout: result.stdout, stderr: scrubSecrets(result.stderr, secrets), exitCode: result.exitCode };
+        outcome = await runOnChannel(pooled.client, wire, options.stdin, deadline, maxOutputBytes);
       } finally {
         this.releaseSlot(pooled, "session");
+      }
+      switch (outcome.kind) {
+        case "exit":
+          return { stdout: scrubStdout(outcome.stdout, secrets), stderr: scrubSecrets(outcome.stderr, secrets), exitCode: outcome.exitCode };
+        case "unanswered":
+          this.destroy(pooled);
+          throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);
+        case "timeout":
+          this.destroy(pooled);
+          throw failure(pooled.endpoint, outcome.stderr, `timed out after ${timeoutMs} ms before it finished (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);
+        case "overflow":
+          throw failure(pooled.endpoint, "", `printed more than ${maxOutputBytes} bytes (stdout and stderr together); the channel was closed and its output discarded${options.idempotent ? "" : ", so whether it completed is unknown"}`);
+        case "lost":
+          throw failure(pooled.endpoint, outcome.stderr, "lost its connection before finishing (the SSH server closed or the host went away)");
+        case "refused": {
+          const error = outcome.error;
+          // "Unable to exec" is the server refusing the command, or the channel closing before the
+          // server answered; dropbear does the latter after it ran the command. Only a read may
+          // therefore run again; anything else is reported, never silently run twice.
+          const ambiguous = isAmbiguousRefusal(error);
+          if (ambiguous && !options.idempotent) {
+            throw failure(pooled.endpoint, "", `could not confirm it started (${errorMessage(error)}): it may or may not have run`);
+          }
+          if (attempt < 5 && (pooled.closed || isConnectionLoss(error))) {
+            this.drop(pooled);
+            continue;
+          }
+          // A refused channel open ran nothing: sshd frees a session slot only once it has reaped
+          // the previous command, so right after one closes it may refuse a new one. Wait and retry,
+          // within the command's deadline.
+          const backoffMs = 20 * 2 ** attempt;
+          if (attempt < 8 && (isChannelOpenRefusal(error) || ambiguous) && Date.now() + backoffMs < deadline) {
+            await sleep(backoffMs);
+            continue;
+          }
+          throw failure(pooled.endpoint, "", `could not start: ${errorMessage(error)}`);
+        }
       }
     }
   }
@@ -161,44 +195,55 @@ export class SshPool {
     };
     const pins = hostKeyPins(connection);
     const secrets = secretsOf(connection);
-    pooled.ready = (async () => {
-      const sock = connection.jumpHost ? await this.forwardThrough(connection.jumpHost, connection.host, connection.port) : undefined;
-      await new Promise<void>((resolve, reject) => {
-        let presentedKey: string | undefined;
-        let settled = false;
-        const fail = (error: SshConnectError) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(error);
-        };
-        // ssh2's readyTimeout starts after the TCP connect; this bounds the whole attempt.
-        const timer = setTimeout(() => {
-          fail(new SshConnectError(endpoint, `timed out after ${connection.connectTimeoutMs} ms`, true));
+    const jumpEndpoint = connection.jumpHost ? describeEndpoint(connection.jumpHost) : undefined;
+    pooled.ready = new Promise<void>((resolve, reject) => {
+      let presentedKey: string | undefined;
+      let settled = false;
+      // What the attempt is waiting for, so that a timeout says which hop hung.
+      let stage: "tunnel" | "handshake" = jumpEndpoint ? "tunnel" : "handshake";
+      const abandon = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (error: SshConnectError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        abandon.abort();
+        reject(error);
+      };
+      // One timer for this hop: the tunnel through the jump host (once that one is connected,
+      // within its own connectTimeoutMs), TCP connect and the handshake. ssh2's readyTimeout
+      // starts only after the TCP connect, and covers no tunnel.
+      const startTimer = () => {
+        timer ??= setTimeout(() => {
+          const waitingFor = stage === "tunnel" ? ` waiting for jump host ${jumpEndpoint} to open a tunnel` : "";
+          fail(new SshConnectError(endpoint, `timed out after ${connection.connectTimeoutMs} ms${waitingFor}`, true));
           client.destroy();
         }, connection.connectTimeoutMs);
-        client.once("ready", () => {
-          settled = true;
-          clearTimeout(timer);
-          if (isDropbear(client)) pooled.sessionLimit = 1;
-          this.handshakeCounts.set(endpoint, (this.handshakeCounts.get(endpoint) ?? 0) + 1);
-          resolve();
-        });
-        client.on("error", (error: Error & { level?: string; code?: string }) => {
-          if (presentedKey !== undefined) return fail(new HostKeyMismatchError(endpoint, pins, presentedKey));
-          const message = scrubSecrets(errorMessage(error), secrets);
-          if (error.level === "client-authentication") {
-            return fail(new SshConnectError(endpoint, `authentication failed for ${connection.user} (${message}); check the key, password or agent`, false));
-          }
-          const badConfig = /privateKey|passphrase|Unsupported key format/i.test(message);
-          fail(new SshConnectError(endpoint, message, !badConfig));
-        });
-        client.on("close", () => {
-          pooled.closed = true;
-          this.wakeAll(pooled);
-          if (this.connections.get(key) === pooled) this.connections.delete(key);
-          fail(new SshConnectError(endpoint, "the server closed the connection during the handshake", true));
-        });
+      };
+      client.once("ready", () => {
+        settled = true;
+        clearTimeout(timer);
+        if (isDropbear(client)) pooled.sessionLimit = 1;
+        this.handshakeCounts.set(endpoint, (this.handshakeCounts.get(endpoint) ?? 0) + 1);
+        resolve();
+      });
+      client.on("error", (error: Error & { level?: string; code?: string }) => {
+        if (presentedKey !== undefined) return fail(new HostKeyMismatchError(endpoint, pins, presentedKey));
+        const message = scrubSecrets(errorMessage(error), secrets);
+        if (error.level === "client-authentication") {
+          return fail(new SshConnectError(endpoint, `authentication failed for ${connection.user} (${message}); check the key, password or agent`, false));
+        }
+        const badConfig = /privateKey|passphrase|Unsupported key format/i.test(message);
+        fail(new SshConnectError(endpoint, message, !badConfig));
+      });
+      client.on("close", () => {
+        pooled.closed = true;
+        this.wakeAll(pooled);
+        if (this.connections.get(key) === pooled) this.connections.delete(key);
+        fail(new SshConnectError(endpoint, "the server closed the connection during the handshake", true));
+      });
+      const handshake = (sock: ClientChannel | undefined) => {
+        stage = "handshake";
         const config: ConnectConfig = {
           host: connection.host,
           port: connection.port,
@@ -222,26 +267,59 @@ export class SshPool {
         } catch (error) {
           fail(new SshConnectError(endpoint, scrubSecrets(errorMessage(error), secrets), false));
         }
-      });
-    })();
+      };
+      if (!connection.jumpHost) {
+        startTimer();
+        return handshake(undefined);
+      }
+      this.forwardThrough(connection.jumpHost, connection.host, connection.port, abandon.signal, startTimer).then(
+        (sock) => {
+          // The attempt ended meanwhile (timed out): nobody will use this tunnel.
+          if (settled) return void sock.close();
+          handshake(sock);
+        },
+        (error: unknown) => fail(error instanceof SshConnectError ? error : new SshConnectError(endpoint, scrubSecrets(errorMessage(error), secrets), true)),
+      );
+    });
     this.connections.set(key, pooled);
     pooled.ready.catch(() => undefined);
     return pooled;
   }
 
-  /** A TCP stream to host:port opened from the jump host; it holds a channel slot there while open. */
-  private async forwardThrough(jump: Connection, host: string, port: number): Promise<ClientChannel> {
+  /**
+   * A TCP stream to host:port opened from the jump host; it holds a channel slot there while
+   * open. `jumpConnected` runs once the jump host is connected (within its own deadlines).
+   * `abandon` aborts when the connection attempt it serves is over (timed out): the slot is
+   * then given back at once, and a tunnel the jump host opens later is closed.
+   */
+  private async forwardThrough(jump: Connection, host: string, port: number, abandon: AbortSignal, jumpConnected: () => void): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connect(jump);
-      if (!(await this.acquireSlot(pooled, "tunnel"))) continue;
+      jumpConnected();
+      const slot = await this.acquireSlot(pooled, "tunnel", { signal: abandon });
+      if (slot === "closed") continue;
+      if (slot === "expired") throw new SshConnectError(`${host}:${port}`, `gave up waiting for a free channel on jump host ${pooled.endpoint}`, true);
       try {
-        const stream = await new Promise<ClientChannel>((resolve, reject) =>
-          pooled.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => (error ? reject(error) : resolve(channel))),
-        );
+        const stream = await new Promise<ClientChannel>((resolve, reject) => {
+          const onAbandon = () => reject(new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} did not answer the tunnel request in time`, true));
+          abandon.addEventListener("abort", onAbandon, { once: true });
+          try {
+            pooled.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
+              abandon.removeEventListener("abort", onAbandon);
+              if (abandon.aborted) return void channel?.close();
+              if (error) reject(error);
+              else resolve(channel);
+            });
+          } catch (error) {
+            abandon.removeEventListener("abort", onAbandon);
+            reject(error);
+          }
+        });
         stream.once("close", () => this.releaseSlot(pooled, "tunnel"));
         return stream;
       } catch (error) {
         this.releaseSlot(pooled, "tunnel");
+        if (error instanceof SshConnectError) throw error;
         if (attempt < 2 && pooled.closed) continue;
         throw new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} could not open a tunnel: ${errorMessage(error)}`, true);
       }
@@ -249,19 +327,31 @@ export class SshPool {
   }
 
   /**
-   * Waits for a free channel slot (and, for an exec, a free session slot); false when the
-   * connection closed meanwhile (the caller reconnects).
+   * Waits for a free channel slot (and, for an exec, a free session slot): "closed" when the
+   * connection closed meanwhile (the caller reconnects), "expired" when `deadline` passed or
+   * `signal` aborted first.
    */
-  private async acquireSlot(pooled: PooledConnection, kind: "session" | "tunnel"): Promise<boolean> {
+  private async acquireSlot(pooled: PooledConnection, kind: "session" | "tunnel", until: { deadline?: number; signal?: AbortSignal } = {}): Promise<"acquired" | "closed" | "expired"> {
     clearTimeout(pooled.idleTimer);
+    const expired = () => until.signal?.aborted === true || (until.deadline !== undefined && Date.now() >= until.deadline);
     const full = () => pooled.activeChannels >= pooled.maxChannels || (kind === "session" && pooled.activeSessions >= pooled.sessionLimit);
-    while (full() && !pooled.closed) {
-      await new Promise<void>((resolve) => pooled.slotWaiters.push(resolve));
+    while (full() && !pooled.closed && !expired()) {
+      await new Promise<void>((resolve) => {
+        const timer = until.deadline !== undefined ? setTimeout(wake, until.deadline - Date.now()) : undefined;
+        function wake() {
+          clearTimeout(timer);
+          until.signal?.removeEventListener("abort", wake);
+          resolve();
+        }
+        until.signal?.addEventListener("abort", wake, { once: true });
+        pooled.slotWaiters.push(wake);
+      });
     }
-    if (pooled.closed) return false;
+    if (pooled.closed) return "closed";
+    if (expired()) return "expired";
     pooled.activeChannels++;
     if (kind === "session") pooled.activeSessions++;
-    return true;
+    return "acquired";
   }
 
   private releaseSlot(pooled: PooledConnection, kind: "session" | "tunnel"): void {
@@ -280,12 +370,24 @@ export class SshPool {
     for (const wake of pooled.slotWaiters.splice(0)) wake();
   }
 
+  /** Closes a connection politely (the server is answering). */
   private drop(pooled: PooledConnection): void {
+    this.forget(pooled);
+    pooled.client.end();
+  }
+
+  /** Tears a connection down without waiting for the server, which stopped answering. */
+  private destroy(pooled: PooledConnection): void {
+    this.forget(pooled);
+    pooled.client.destroy();
+  }
+
+  /** Takes a connection out of the pool and releases everything waiting for one of its slots. */
+  private forget(pooled: PooledConnection): void {
     pooled.closed = true;
     clearTimeout(pooled.idleTimer);
     if (this.connections.get(pooled.key) === pooled) this.connections.delete(pooled.key);
     this.wakeAll(pooled);
-    pooled.client.end();
   }
 }
 
@@ -318,16 +420,6 @@ function isConnectionLoss(error: unknown): boolean {
   return /No response from server|Not connected|socket|ECONNRESET|EPIPE|closed/i.test(errorMessage(error));
 }
 
-function openExecChannel(client: Client, command: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => {
-    try {
-      client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
-    } catch (error) {
-      reject(error);
-    }
-  });
-}
-
 /**
  * Under channel churn OpenSSH's sshd sometimes closes a session channel without sending its
  * exit-status, although all output arrived (seen here: a few in 200 concurrent commands). The
@@ -338,39 +430,81 @@ function openExecChannel(client: Client, command: string): Promise<ClientChannel
 const EXIT_TRAILER = "; echo __netdev_exit_status=$? >&2";
 const TRAILER_PATTERN = /__netdev_exit_status=(\d+)\n$/;
 
-type Collected =
+type ChannelOutcome =
   | { kind: "exit"; stdout: string; stderr: string; exitCode: number }
-  | { kind: "timeout" | "lost"; stdout: string; stderr: string };
+  /** The deadline passed before the server answered the channel open or the exec request. */
+  | { kind: "unanswered" }
+  /** The deadline passed while the command ran. */
+  | { kind: "timeout" | "lost"; stdout: string; stderr: string }
+  /** The command printed more than the output cap; the channel was closed. */
+  | { kind: "overflow" }
+  /** The server refused the channel or the exec request (or the connection failed first). */
+  | { kind: "refused"; error: unknown };
 
-function collect(channel: ClientChannel, stdin: string | undefined, timeoutMs: number): Promise<Collected> {
+/**
+ * Opens a session channel, runs `wire` in it and collects its output, all before `deadline`
+ * (ms since the epoch). ssh2 answers the channel open and the exec request in one callback, so
+ * "unanswered" covers both. On "unanswered" and "timeout" the caller must destroy the
+ * connection: a channel the server answers late would otherwise run a command nobody reads.
+ */
+function runOnChannel(client: Client, wire: string, stdin: string | undefined, deadline: number, maxOutputBytes: number): Promise<ChannelOutcome> {
   return new Promise((resolve) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
+    let outputBytes = 0;
+    let channel: ClientChannel | undefined;
     let exitCode: number | undefined;
     let exitSignal: string | undefined;
+    let settled = false;
     const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString("utf8");
-    const timer = setTimeout(() => {
-      resolve({ kind: "timeout", stdout: text(stdout), stderr: text(stderr).replace(TRAILER_PATTERN, "") });
-      channel.close();
-    }, timeoutMs);
-    channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-    channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    channel.on("exit", (code: number | null, signal?: string) => {
-      if (code !== null && code !== undefined) exitCode = code;
-      else exitSignal = signal ?? "unknown signal";
-    });
-    channel.on("close", () => {
+    const settle = (outcome: ChannelOutcome) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      const errText = text(stderr);
-      const trailer = TRAILER_PATTERN.exec(errText);
-      const cleanErr = trailer ? errText.slice(0, trailer.index) : errText;
-      if (trailer) resolve({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode: Number(trailer[1]) });
-      else if (exitSignal !== undefined) resolve({ kind: "exit", stdout: text(stdout), stderr: `${cleanErr}\nkilled by signal ${exitSignal}`, exitCode: 128 });
-      else if (exitCode !== undefined) resolve({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode });
-      else resolve({ kind: "lost", stdout: text(stdout), stderr: cleanErr });
-    });
-    if (stdin !== undefined) channel.end(stdin);
-    else channel.end();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      if (!channel) return settle({ kind: "unanswered" });
+      settle({ kind: "timeout", stdout: text(stdout), stderr: text(stderr).replace(TRAILER_PATTERN, "") });
+      channel.close();
+    }, Math.max(0, deadline - Date.now()));
+    const take = (chunks: Buffer[]) => (chunk: Buffer) => {
+      if (settled) return;
+      outputBytes += chunk.length;
+      if (outputBytes <= maxOutputBytes) return void chunks.push(chunk);
+      // Drop what was collected and stop reading: the cap bounds this process's memory.
+      stdout.length = 0;
+      stderr.length = 0;
+      settle({ kind: "overflow" });
+      channel?.close();
+    };
+    try {
+      client.exec(wire, (error, opened) => {
+        if (error) return settle({ kind: "refused", error });
+        // Answered after the deadline: the caller is tearing the connection down.
+        if (settled) return void opened.close();
+        channel = opened;
+        opened.on("data", take(stdout));
+        opened.stderr.on("data", take(stderr));
+        opened.on("exit", (code: number | null, signal?: string) => {
+          if (code !== null && code !== undefined) exitCode = code;
+          else exitSignal = signal ?? "unknown signal";
+        });
+        opened.on("close", () => {
+          const errText = text(stderr);
+          const trailer = TRAILER_PATTERN.exec(errText);
+          const cleanErr = trailer ? errText.slice(0, trailer.index) : errText;
+          if (trailer) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode: Number(trailer[1]) });
+          else if (exitSignal !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: `${cleanErr}\nkilled by signal ${exitSignal}`, exitCode: 128 });
+          else if (exitCode !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode });
+          else settle({ kind: "lost", stdout: text(stdout), stderr: cleanErr });
+        });
+        if (stdin !== undefined) opened.end(stdin);
+        else opened.end();
+      });
+    } catch (error) {
+      settle({ kind: "refused", error });
+    }
   });
 }
 

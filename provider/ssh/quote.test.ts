@@ -1,3 +1,6 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { connection } from "../../test/support/lab-hosts";
@@ -15,6 +18,20 @@ describe("quoteArg", () => {
     expect(quoteArg("a\nb")).toBe("'a\nb'");
   });
 
+  it("quotes words a shell would expand or read as syntax at the start", () => {
+    expect(quoteArg("=ls")).toBe("'=ls'"); // zsh: the path of ls
+    expect(quoteArg("=")).toBe("'='");
+    expect(quoteArg("a=b")).toBe("'a=b'"); // an assignment as the first word
+    expect(quoteArg("%1")).toBe("'%1'"); // bash/zsh: job 1 as the first word
+    expect(quoteArg("50%")).toBe("50%");
+    expect(quoteArg("~")).toBe("'~'");
+    expect(quoteArg("~root")).toBe("'~root'");
+    expect(quoteArg("time")).toBe("'time'");
+    expect(quoteArg("if")).toBe("'if'");
+    expect(quoteArg("noglob")).toBe("'noglob'");
+    expect(quoteArg("timeout")).toBe("timeout");
+  });
+
   it("refuses NUL, which no remote argv can carry", () => {
     expect(() => quoteArg("a\0b")).toThrow(/NUL/);
   });
@@ -24,11 +41,61 @@ describe("quoteArg", () => {
   });
 });
 
+/** Each shell an SSH server may hand the command line to, and the Debian package that has it. */
+const SHELLS = [
+  { name: "dash", argv: ["dash", "-c"], pkg: "dash" },
+  { name: "bash", argv: ["bash", "-c"], pkg: "bash" },
+  { name: "zsh", argv: ["zsh", "-c"], pkg: "zsh" },
+  { name: "busybox sh", argv: ["busybox", "sh", "-c"], pkg: "busybox (or busybox-static)" },
+];
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
+}
+
+/** The argv a shell's builtin printf receives for `printf '%s\0' <quoted args>`. */
+function argvSeenBy(shell: (typeof SHELLS)[number], args: string[]): string[] {
+  const line = `printf '%s\\0' ${quoteArgv(args)}`;
+  const [program, ...flags] = shell.argv;
+  const result = spawnSync(program!, [...flags, line], { encoding: "buffer", timeout: 10_000 });
+  if (result.status !== 0) throw new Error(`${shell.name} exited ${result.status} on ${JSON.stringify(line)}: ${result.stderr.toString()}`);
+  return result.stdout.toString("utf8").split("\0").slice(0, -1);
+}
+
+const HOSTILE = [
+  "=ls", "=", "==", "a=b", "%1", "%", "~", "~root", "~/x", "a~b", "time", "if", "then", "!", "!!", "{a,b}", "{}", "*", "?", "[a]",
+  "$'x'", "$\"x\"", "$HOME", "${IFS}", "$(id)", "`id`", "-n", "--", "-e", "\\", "'", "\"", " ", "", "\n", "\t", "#", "a#b", "^x", "x^y",
+  "a;b", "a|b", "a&b", "a>b", "<(true)", "=(true)", "!(x)", "@(x)", "+(x)", "foo=bar=baz", "--opt=~/x", "PATH=/x", "ünï 名前 🙂",
+];
+
+describe("quoting through real shells (dash, bash, zsh, busybox sh)", () => {
+  it.each(SHELLS)("$name sees exactly the argv that was quoted", (shell) => {
+    if (!onPath(shell.argv[0]!)) {
+      throw new Error(`${shell.argv[0]} is not installed, so quoting cannot be checked against ${shell.name}: install the Debian package ${shell.pkg}`);
+    }
+    for (const value of HOSTILE) expect(argvSeenBy(shell, [value])).toEqual([value]);
+    expect(argvSeenBy(shell, HOSTILE)).toEqual(HOSTILE);
+    const utf8 = (s: string) => !s.includes("\0") && Buffer.from(s, "utf8").toString("utf8") === s;
+    const word = fc.oneof(
+      fc.constantFrom(...HOSTILE),
+      fc.string({ unit: "binary-ascii", maxLength: 24 }),
+      fc.string({ unit: "grapheme", maxLength: 12 }),
+      fc.stringMatching(/^[=%~][a-z]{0,6}$/),
+    ).filter(utf8);
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (args) => {
+        expect(argvSeenBy(shell, args)).toEqual(args);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe("quoting on a real host", () => {
   const pool = new SshPool();
   afterAll(() => pool.closeAll());
-  const h1 = connection("h1");
-  const printed = async (value: string) => (await pool.run(h1, ["printf", "%s", value])).toString();
+  // Looked up when a test runs, so the lab-free tests above run without a lab.
+  const printed = async (value: string) => (await pool.run(connection("h1"), ["printf", "%s", value])).toString();
 
   it.each([
     ["spaces", "name with  spaces"],
@@ -56,7 +123,7 @@ describe("quoting on a real host", () => {
       ),
       { numRuns: 150 },
     );
-    const { exitCode } = await pool.exec(h1, ["test", "-e", "/tmp/netdev-pwned"]);
+    const { exitCode } = await pool.exec(connection("h1"), ["test", "-e", "/tmp/netdev-pwned"]);
     expect(exitCode).toBe(1);
   });
 });

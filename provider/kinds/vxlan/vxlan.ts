@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { interfaceName, ipAddress } from "../../engine/fields";
+import { interfaceName, ipAddress, isMulticastIp, isUnspecifiedIp } from "../../engine/fields";
 import { defineKind, type Step } from "../../engine/kind";
 import { sshPool } from "../../ssh/pool";
+import { parseRemoteJson } from "../../ssh/scrub";
 
 const ALL_ZERO_MAC = "00:00:00:00:00:00";
 
@@ -35,7 +36,15 @@ export const vxlanKind = defineKind({
   refine: (inputs) => {
     if (inputs.remote && inputs.group) return { field: "group", message: "remote and group are exclusive: a VTEP is point-to-point or multicast, not both" };
     if (inputs.group && !inputs.dev) return { field: "dev", message: "a multicast group needs the underlay dev to join it on" };
-    if (inputs.group && !isMulticast(inputs.group)) return { field: "group", message: "must be a multicast address (224.0.0.0/4 or ff00::/8)" };
+    if (inputs.group && !isMulticastIp(inputs.group)) return { field: "group", message: "must be a multicast address (224.0.0.0/4 or ff00::/8)" };
+    // The kernel refuses these only after `ip link add` is under way; say so before anything runs.
+    for (const field of ["local", "remote"] as const) {
+      const address = inputs[field];
+      if (address && (isMulticastIp(address) || isUnspecifiedIp(address) || address === "255.255.255.255")) {
+        const hint = field === "remote" ? "for a multicast VTEP set group (and dev) instead" : "the VTEP's own underlay address";
+        return { field, message: `must be a unicast address, not ${address} (${hint})` };
+      }
+    }
     if (inputs.remote && inputs.peers?.length) return { field: "peers", message: "peers (a flood list) and remote (a single peer) are exclusive" };
     return undefined;
   },
@@ -62,7 +71,7 @@ export const vxlanKind = defineKind({
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
     const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }), { idempotent: true });
-    const peers = (JSON.parse(fdb.trim() || "[]") as Array<{ mac: string; dst?: string }>)
+    const peers = parseRemoteJson<Array<{ mac: string; dst?: string }>>(fdb, "bridge -json fdb show")
       .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
       .map((entry) => entry.dst!)
       .sort();
@@ -82,12 +91,6 @@ export const vxlanKind = defineKind({
     };
   },
 });
-
-function isMulticast(address: string): boolean {
-  if (address.includes(":")) return address.toLowerCase().startsWith("ff");
-  const first = Number(address.split(".")[0]);
-  return first >= 224 && first <= 239;
-}
 
 function peerSteps(dev: string, netns: string | undefined, desired: string[], actual: string[]): Step[] {
   return [

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * Under Pulumi's mocks the monitor receives each resource's inputs as the engine would: a
+ * secret arrives wrapped in Pulumi's secret signature, so the test sees whether `connection`
+ * was sealed before it became an input (and would be encrypted in state).
+ */
+const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    "project",
+    "stack",
+    false,
+  );
+});
+
+function isSecretInput(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+// A password given in plain text, as a careless program would.
+const connection = { host: "10.0.0.1", user: "root", password: "plain-text-password", hostKey: `SHA256:${"A".repeat(43)}` };
+
+describe("connection is sealed at the door", () => {
+  it("every device and component-level resource receives connection as a secret input, also when made by a component", async () => {
+    const { Bridge, NetworkNamespace, Route, VxlanOverlay } = await import("../index");
+    const { MacvlanNetwork } = await import("./lower-network");
+    new Bridge("br", { connection, name: "br0" });
+    new NetworkNamespace("ns", { connection, name: "ns1" });
+    new Route("rt", { connection, destination: "default", via: "10.0.0.254" });
+    new Bridge("br-output", { connection: pulumi.output(connection), name: "br1" });
+    new VxlanOverlay("ov", { vni: 7, hosts: [{ name: "a", connection, underlayAddress: "10.0.0.1" }] });
+    new MacvlanNetwork("mv", { connection, parent: "eth0", members: [{ namespace: "m1", address: "10.1.0.2/24", gateway: "10.1.0.1" }] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const custom = registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/netdev:"));
+    expect(custom.map((r) => r.name).sort()).toEqual(["br", "br-output", "mv-m1-link", "mv-m1-netns", "mv-m1-route", "ns", "ov-a-bridge", "ov-a-vtep", "rt"]);
+    for (const resource of custom) {
+      expect(isSecretInput(resource.inputs.connection), `${resource.name}: connection must be a secret input`).toBe(true);
+      expect((resource.inputs.connection as { value: unknown }).value).toMatchObject({ host: "10.0.0.1", password: "plain-text-password" });
+    }
+  });
+});

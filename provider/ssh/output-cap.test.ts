@@ -1,0 +1,33 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { FakeSshServer } from "../../test/support/fake-ssh-server";
+import { privatePools } from "../../test/support/pools";
+import { RemoteCommandError } from "./errors";
+import { MAX_OUTPUT_BYTES } from "./pool";
+
+const newPool = privatePools();
+const servers: FakeSshServer[] = [];
+afterAll(() => servers.forEach((s) => s.stop()));
+
+describe("output cap", () => {
+  it("is 16 MiB per command unless the exec says otherwise", () => {
+    expect(MAX_OUTPUT_BYTES).toBe(16 * 1024 * 1024);
+  });
+
+  it("closes the channel of a command that prints more than the cap and fails saying so; the connection stays usable", async () => {
+    const cap = 256 * 1024;
+    const server = await new FakeSshServer("OpenSSH_9.2p1", { exec: "flood", floodBytes: 8 * cap, misbehaveFirst: 1 }).start();
+    servers.push(server);
+    const pool = newPool();
+    // A long command deadline: only the cap can end the flood (the fake never exits).
+    const connection = server.connection({ commandTimeoutMs: 20_000 });
+    const started = Date.now();
+    const error = await pool.run(connection, ["ip", "-json", "link", "show"], { idempotent: true, maxOutputBytes: cap }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect((error as RemoteCommandError).exitCode).toBeNull();
+    expect((error as Error).message).toMatch(new RegExp(`printed more than ${cap} bytes`));
+    expect((error as Error).message).toMatch(/channel was closed/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await pool.run(connection, ["echo", "next"])).toBe("echo next\n");
+    expect(pool.handshakes(`root@127.0.0.1:${server.port}`)).toBe(1);
+  }, 15_000);
+});

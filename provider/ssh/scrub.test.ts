@@ -1,0 +1,83 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { withSecretsScrubbed, type AnyEngine } from "../components/runtime-additions";
+import { FakeSshServer } from "../../test/support/fake-ssh-server";
+import { privatePools } from "../../test/support/pools";
+import { parseConnection, secretsOf } from "./connection";
+import { RemoteCommandError } from "./errors";
+import { parseRemoteJson, scrubSecrets, scrubStdout, STDOUT_SCRUB_MIN_LENGTH } from "./scrub";
+
+const newPool = privatePools();
+const servers: FakeSshServer[] = [];
+afterAll(() => servers.forEach((s) => s.stop()));
+const hostKey = `SHA256:${"A".repeat(43)}`;
+
+describe("scrubbing secrets", () => {
+  it("removes secrets of any length, longest first, in one pass", () => {
+    expect(scrubSecrets("user x logged in", ["x"])).toBe("user [secret] logged in");
+    expect(scrubSecrets("pin 123 and 123", ["123"])).toBe("pin [secret] and [secret]");
+    // "c" and "e" occur in "[secret]" and in the longer secret: neither may split anything.
+    expect(scrubSecrets("key hunter2ce here", ["c", "hunter2ce", "e"])).toBe("k[secret]y [secret] h[secret]r[secret]");
+    expect(scrubSecrets("a.b* and a.b*", ["a.b*"])).toBe("[secret] and [secret]");
+    expect(scrubSecrets("nothing here", [""])).toBe("nothing here");
+  });
+
+  it("keeps every secret of a connection and its jump hosts, however short", () => {
+    const connection = parseConnection({ host: "h", password: "ab", hostKey, jumpHost: { host: "j", password: "c", hostKey } });
+    expect(secretsOf(connection)).toEqual(["ab", "c"]);
+  });
+
+  it("scrubs stdout only of secrets long enough not to be a coincidence", () => {
+    expect(STDOUT_SCRUB_MIN_LENGTH).toBe(8);
+    expect(scrubStdout('[{"ifname":"eth0","mtu":1500}]', ["1"])).toBe('[{"ifname":"eth0","mtu":1500}]');
+    expect(scrubStdout("alias correct-horse", ["correct-horse"])).toBe("alias [secret]");
+  });
+
+  it("reports remote JSON that does not parse without quoting it", () => {
+    expect(() => parseRemoteJson("oops s3cret-pass", "ip -json link show")).toThrow(/ip -json link show printed 16 bytes that are not valid JSON/);
+    expect(() => parseRemoteJson("oops s3cret-pass", "ip -json link show")).not.toThrow(/s3cret/);
+    expect(parseRemoteJson("", "x")).toEqual([]);
+  });
+
+  it("the transport scrubs stderr of every secret and stdout of long ones", async () => {
+    const longPassword = "correct-horse-battery";
+    const server = await new FakeSshServer("OpenSSH_9.2p1", { stderr: `auth with ${longPassword} and q\n` }).start();
+    servers.push(server);
+    const pool = newPool();
+    const long = parseConnection({ host: "127.0.0.1", port: server.port, password: longPassword, hostKey: server.hostKey.public });
+    const result = await pool.exec(long, ["echo", longPassword]);
+    expect(result.stdout).toBe("echo [secret]\n");
+    expect(result.stderr).toBe("auth with [secret] and q\n");
+    const short = parseConnection({ host: "127.0.0.1", port: server.port, password: "q", hostKey: server.hostKey.public });
+    const shortResult = await pool.exec(short, ["echo", "q"]);
+    expect(shortResult.stdout).toBe("echo q\n");
+    expect(shortResult.stderr).not.toMatch(/ q\n/);
+  });
+
+  it("the provider boundary scrubs whatever an engine throws or reports, keeping the error object", async () => {
+    const connection = { host: "h", password: "pw1", hostKey, jumpHost: { host: "j", privateKey: "KEY-MATERIAL", hostKey } };
+    const partial = Object.assign(new RemoteCommandError("root@h:22", "ip link add", 2, "bad pw1"), { id: "partial-id" });
+    const stub: AnyEngine = {
+      check: () => ({ inputs: {}, failures: [{ property: "connection", reason: "password pw1 rejected" }] }),
+      diff: () => {
+        throw new Error("diff saw KEY-MATERIAL");
+      },
+      create: async () => {
+        throw partial;
+      },
+      read: async () => {
+        throw new Error("read saw pw1");
+      },
+      update: async () => ({ outs: {} }),
+      delete: async () => undefined,
+    };
+    const engine = withSecretsScrubbed(stub);
+    expect(engine.check({ connection }).failures[0]!.reason).toBe("password [secret] rejected");
+    expect(() => engine.diff({ connection }, { connection })).toThrow("diff saw [secret]");
+    const created = await engine.create({ connection }).catch((e: unknown) => e);
+    expect(created).toBe(partial);
+    expect((created as Error).message).not.toMatch(/pw1/);
+    expect((created as RemoteCommandError).stderr).toBe("bad [secret]");
+    expect((created as { id: string }).id).toBe("partial-id");
+    await expect(engine.read("id", { connection })).rejects.toThrow("read saw [secret]");
+  });
+});
