@@ -24,18 +24,23 @@ export interface AttachmentPlanArgs<C = unknown> {
   /** MTU of both veth ends; set it to the overlay MTU when the bridge carries VXLAN. */
   mtu?: number;
   /**
-   * MAC of the end inside the namespace. Default: derived from `macSeed`, so a container
+   * MAC of the end inside the namespace. Default: derived from `macSeed` (when given), so a container
    * re-created by a later `pulumi up` (a host leaving and rejoining an overlay) keeps its MAC
    * and its peers' ARP entries stay valid.
    */
   macAddress?: string;
-  /** Identity the default MAC is derived from; the Attachment component passes project, stack and its name. */
+  /**
+   * Identity the default MAC is derived from, unique among the attachments on one L2 segment;
+   * the Attachment component passes project, stack and its own name. Without it (and without
+   * macAddress) the kernel picks a random MAC.
+   */
   macSeed?: string;
 }
 
 export interface AttachmentPlan<C = unknown> {
   hostEnd: string;
-  macAddress: string;
+  /** The pinned MAC of the namespace end, when there is one (macAddress or macSeed given). */
+  macAddress?: string;
   items: PlanItem<C>[];
 }
 
@@ -52,7 +57,9 @@ export function attachmentMac(args: Pick<AttachmentPlanArgs, "macSeed" | "namesp
 export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C> {
   const hostEnd = args.hostEnd ?? defaultHostEnd(args.namespace, args.bridge);
   const peerName = args.peerName ?? "eth0";
-  const peerMac = args.macAddress ?? attachmentMac(args);
+  // Without a seed nothing identifies this attachment among others of the same namespace and
+  // bridge names on other hosts: a derived MAC could then repeat on one L2 segment.
+  const peerMac = args.macAddress ?? (args.macSeed !== undefined ? attachmentMac(args) : undefined);
   if (args.gateway && !args.address) throw new Error("a gateway needs an address on the namespace end to reach it");
   const items: PlanItem<C>[] = [];
   if (args.createNamespace ?? true) items.push({ key: "netns", type: "NetworkNamespace", dependsOn: [], inputs: { connection: args.connection, name: args.namespace } });
@@ -67,7 +74,8 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
       master: args.bridge,
       peerName,
       peerNetns: args.namespace,
-      peerMacAddress: peerMac,
+      ...(peerMac ? { peerMacAddress: peerMac } : {}),
+      peerAnnounce: true,
       ...(args.address ? { peerAddresses: [args.address] } : {}),
       ...(args.mtu !== undefined ? { mtu: args.mtu, peerMtu: args.mtu } : {}),
     },
@@ -84,7 +92,7 @@ export type AttachmentArgs = Omit<AttachmentPlanArgs<ConnectionArgs>, "macSeed">
 export class Attachment extends pulumi.ComponentResource {
   readonly hostEnd: pulumi.Output<string>;
   /** MAC of the end inside the namespace (pinned: see AttachmentPlanArgs.macAddress). */
-  readonly macAddress: pulumi.Output<string>;
+  readonly macAddress: pulumi.Output<string | undefined>;
   readonly resources: Record<string, pulumi.CustomResource>;
 
   constructor(name: string, args: AttachmentArgs, opts?: pulumi.ComponentResourceOptions) {

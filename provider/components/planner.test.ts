@@ -89,7 +89,7 @@ describe("planAttachment and lower networks (pure)", () => {
 
   it("attachment: the container end's MAC is pinned, the same on every plan of the same identity and different across identities", () => {
     const plan = (over: Record<string, string> = {}) => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", macSeed: "proj\0dev\0container-a", ...over });
-    const mac = plan().macAddress;
+    const mac = plan().macAddress!;
     expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     expect(parseInt(mac.slice(0, 2), 16) & 0x03).toBe(0x02); // locally administered, unicast
     expect(plan().items.find((i) => i.type === "VethPair")!.inputs.peerMacAddress).toBe(mac);
@@ -97,6 +97,10 @@ describe("planAttachment and lower networks (pure)", () => {
     const others = [plan({ macSeed: "proj\0prod\0container-a" }), plan({ namespace: "c2" }), plan({ bridge: "br1" })].map((p) => p.macAddress);
     expect(new Set([mac, ...others]).size).toBe(4);
     expect(plan({ macAddress: "02:00:00:00:00:07" }).items.find((i) => i.type === "VethPair")!.inputs.peerMacAddress).toBe("02:00:00:00:00:07");
+    // No identity, no derived MAC: the same namespace and bridge names on several hosts would repeat it.
+    const unseeded = planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0" });
+    expect(unseeded.macAddress).toBeUndefined();
+    expect(unseeded.items.find((i) => i.type === "VethPair")!.inputs.peerMacAddress).toBeUndefined();
   });
 
   it("macvlan/ipvlan networks: one namespace and one moved device per member; mode carried; checks pass", () => {

@@ -41,7 +41,7 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
   }
 
   async function attach(name: string, index: number) {
-    const plan = planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${overlayIp(index)}/24`, mtu });
+    const plan = planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${overlayIp(index)}/24`, mtu, macSeed: `${OVERLAY_ID}-${name}` });
     attachments.set(name, await applyPlan(plan.items));
   }
 
@@ -75,6 +75,30 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
         expect(await pingEventually(from, NETNS, overlayIp(j)), `${from} → ${overlayIp(j)}`).toBe(true);
       }
     }
+  });
+
+  it("a container whose MAC changes in place announces it: another host's container follows without a packet of its own", async () => {
+    const veth = attachments.get("h2")!.find((a) => a.item.type === "VethPair")!;
+    const neighbourMac = async () => {
+      const out = await exec("h1", ["ip", "-n", NETNS, "-json", "neigh", "show", overlayIp(1)]);
+      return (JSON.parse(out.stdout.trim() || "[]") as Array<{ lladdr?: string }>)[0]?.lladdr;
+    };
+    expect(await pingEventually("h1", NETNS, overlayIp(1))).toBe(true);
+    expect(await neighbourMac()).toBe(veth.item.inputs.peerMacAddress);
+    const engine = componentEngineFor("VethPair");
+    const newMac = "02:00:00:47:11:02";
+    const inputs = engine.check({ ...veth.item.inputs, peerMacAddress: newMac }).inputs;
+    expect(engine.diff(veth.outs, inputs)).toMatchObject({ changes: true, replaces: [] });
+    veth.outs = (await engine.update(veth.id, veth.outs, inputs)).outs;
+    veth.item = { ...veth.item, inputs: { ...veth.item.inputs, peerMacAddress: newMac } };
+    // No traffic from h1's container: only h2's gratuitous ARP can have told it.
+    let seen: string | undefined;
+    for (let i = 0; i < 10 && seen !== newMac; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = await neighbourMac();
+    }
+    expect(seen).toBe(newMac);
+    expect(await pingFrom("h1", NETNS, overlayIp(1))).toBe(true);
   });
 
   it("a do-not-fragment ping at the overlay MTU passes; one byte more fails", async () => {
