@@ -4,6 +4,7 @@ import { commonShape } from "./engine/engine";
 import type { DeviceKind } from "./engine/kind";
 import type { ConnectionInput } from "./ssh/connection";
 import { dynamicProvider } from "./dynamic";
+import { ownerKeyOf } from "./identity";
 import { sealConnection } from "./seal";
 import { bridgeKind } from "./kinds/bridge/bridge";
 import { ipvlanKind } from "./kinds/ipvlan/ipvlan";
@@ -25,7 +26,7 @@ type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
 export type ConnectionArgs = DeepInput<ConnectionInput>;
 
 /** A kind's resource arguments: the zod input type of the common and kind fields, as Pulumi Inputs. */
-export type DeviceArgs<Kind extends DeviceKind<any>> = Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>;
+export type DeviceArgs<Kind extends DeviceKind<any>> = Omit<Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>, "ownerKey">;
 
 /** What the provider reads back from the host after every create, update and refresh. */
 const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"] as const;
@@ -52,7 +53,7 @@ export abstract class DeviceResource extends pulumi.dynamic.Resource {
   declare readonly addresses: pulumi.Output<string[] | undefined>;
 
   protected constructor(type: string, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...sealConnection(args) };
+    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...sealConnection(args), ownerKey: ownerKeyOf(type, resourceName, opts) };
     const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
     super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
   }

@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { namespaceName } from "../engine/fields";
 import { HostShell } from "../engine/host";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { sshPool } from "../ssh/pool";
 import { parseRemoteJson } from "../ssh/scrub";
+import { newOwnerToken, OWNER_PREFIX, ownerKeyField } from "../engine/ownership";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "../engine/validation";
 
 /**
@@ -22,7 +22,6 @@ import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerTok
  * the host. Lab hosts (netns-based) each have a private /run/netns, so names are per host.
  */
 export const NAMESPACE_TYPE = "NetworkNamespace";
-const OWNER_PREFIX = "netdev#";
 
 const schema = z.strictObject({
   connection: connectionSchema,
@@ -31,6 +30,8 @@ const schema = z.strictObject({
   adopt: z.boolean().default(false),
   /** Delete even when devices other than lo are still inside (they are destroyed with it). */
   force: z.boolean().default(false),
+  /** Derived from the resource's identity by its class: see engine/ownership.ts. */
+  ownerKey: ownerKeyField,
 });
 
 type NamespaceInputs = z.output<typeof schema>;
@@ -75,13 +76,15 @@ export const namespaceEngine = {
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: NamespaceOutputs }> {
     const inputs = this.parse(rawInputs);
     const host = new HostShell(inputs.connection);
-    const tag = randomBytes(6).toString("hex");
+    const tag = newOwnerToken(inputs.ownerKey);
     const id = `${host.endpoint}/netns/${inputs.name}#${tag}`;
     const where = `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`;
     if (await exists(host, inputs.name)) {
-      if (!inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
       const { loAlias } = await contents(host, inputs.name);
-      if (loAlias?.startsWith(OWNER_PREFIX)) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
+      // Its own tag: made by this resource in a `pulumi up` that died before recording it.
+      const own = loAlias === `${OWNER_PREFIX}${tag}`;
+      if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
+      if (!own && loAlias?.startsWith(OWNER_PREFIX)) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
     } else {
       await host.apply({ field: "name", tool: "ip", args: ["netns", "add", inputs.name] }, where);
     }

@@ -1,4 +1,5 @@
 import type { ConnectionArgs } from "../resources";
+import { ownerKeyOf } from "../identity";
 import { sealConnection } from "../seal";
 import * as pulumi from "@pulumi/pulumi";
 import { dynamicProvider } from "../dynamic";
@@ -9,7 +10,8 @@ type In<T> = pulumi.Input<T>;
 abstract class ComponentLevelResource extends pulumi.dynamic.Resource {
   protected constructor(type: string, resourceName: string, props: object, opts?: pulumi.CustomResourceOptions) {
     const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
-    super(dynamicProvider(type), resourceName, sealConnection(props), { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
+    const owned = type === "NetworkNamespace" ? { ...sealConnection(props), ownerKey: ownerKeyOf(type, resourceName, opts) } : sealConnection(props);
+    super(dynamicProvider(type), resourceName, owned, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
   }
 }
 

@@ -1,18 +1,16 @@
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { HostShell, StepError } from "./host";
 import type { LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
+import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
 
 /** Bumped when the shape of outputs changes; read/delete run the code stored in state and must understand older ones. */
 export const SCHEMA_VERSION = 1;
 
-/** Devices this provider creates carry this tag in their ifalias: delete never touches another's device. */
-const OWNER_PREFIX = "netdev#";
 
 export const commonShape = {
   connection: connectionSchema,
@@ -26,6 +24,8 @@ export const commonShape = {
   alias: aliasText.optional(),
   /** Take over an existing device of this name and kind instead of failing (pulumi import does not work for dynamic providers). */
   adopt: z.boolean().default(false),
+  /** Derived from the resource's identity by its class: see ownership.ts. */
+  ownerKey: ownerKeyField,
 };
 
 const REPLACE_ALWAYS = ["name", "netns"];
@@ -61,13 +61,6 @@ function ownedBy(link: LinkState, id: string): boolean {
   return splitAlias(link.ifalias).token === ownerToken(id);
 }
 
-function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
-  if (!ifalias?.startsWith(OWNER_PREFIX)) return { alias: ifalias || undefined };
-  const rest = ifalias.slice(OWNER_PREFIX.length);
-  const space = rest.indexOf(" ");
-  return space < 0 ? { token: rest } : { token: rest.slice(0, space), alias: rest.slice(space + 1) };
-}
-
 export class DeviceEngine<Shape extends z.ZodRawShape> {
   readonly schema: z.ZodType<Record<string, unknown>>;
 
@@ -100,7 +93,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     const changed: string[] = [];
     const replaces: string[] = [];
     for (const key of this.fieldNames) {
-      if (key === "adopt") continue;
+      // Neither changes the device: adopt matters only at create, ownerKey is fixed by the id.
+      if (key === "adopt" || key === "ownerKey") continue;
       const before = olds[key];
       const after = news[key];
       if (key === "connection") {
@@ -113,6 +107,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
         if (replaceKeys.has(key)) replaces.push(key);
       }
     }
+    // A device whose tag was cleared by hand (see observe) is tagged again by an update.
+    if (olds.tagLost === true && replaces.length === 0) changed.push("alias");
     // The device's name is fixed, so old and new cannot exist side by side.
     return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }
@@ -120,27 +116,24 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: DeviceOutputs }> {
     const inputs = this.parse(rawInputs);
     const host = new HostShell(inputs.connection);
-    const token = randomBytes(6).toString("hex");
+    const token = newOwnerToken(inputs.ownerKey as string | undefined);
     const id = `${host.endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
     const where = this.where(host, inputs);
     if (inputs.netns) await host.ensureNetns(inputs.netns);
     const existing = await host.readLink(inputs.netns, inputs.name);
-    if (existing) {
+    const owner = existing ? splitAlias(existing.ifalias).token : undefined;
+    if (existing && owner === token) {
+      // This resource made it in a `pulumi up` that died before recording it: take it back.
+      await this.retake(host, inputs, existing, token, where);
+    } else if (existing) {
       if (!inputs.adopt) {
         throw new Error(`${where} already exists (a ${existing.infoKind ?? "plain"} device); set adopt: true to take it over, or choose another name`);
       }
       if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
         throw new Error(`cannot adopt ${where}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
       }
-      const owner = splitAlias(existing.ifalias).token;
       if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
-      const actual = await this.kind.read(existing, host, inputs.netns, inputs as never);
-      const fixed = this.kind.replaceOn.filter((key) => inputs[key] !== undefined && !sameValue(inputs[key], actual[key]));
-      if (fixed.length) {
-        const detail = fixed.map((key) => `${key} is ${JSON.stringify(actual[key])} on the host, ${JSON.stringify(inputs[key])} in the inputs`).join("; ");
-        throw new Error(`cannot adopt ${where}: ${detail}, and these cannot change in place; match the inputs to the device, or delete it first`);
-      }
-      await this.converge(host, inputs, existing, token, undefined);
+      await this.retake(host, inputs, existing, token, `cannot adopt ${where}`);
     } else {
       await this.kind.prepare?.(inputs as never, host);
       const custom = this.kind.createStep?.(inputs as never);
@@ -177,11 +170,13 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
           ...(this.kind.afterCreate?.(inputs as never) ?? []),
           ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
           this.upStep(inputs),
+          ...(this.kind.afterUp?.(inputs as never) ?? []),
         ];
         for (const step of steps) await host.apply(step, where);
       } catch (error) {
         // Nothing may leak: a device that could not be fully configured is removed again.
         await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+        await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
         throw error;
       }
     }
@@ -205,7 +200,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     const host = new HostShell(inputs.connection);
     const where = this.where(host, inputs);
     const link = await host.readLink(inputs.netns, inputs.name);
-    if (!link || !ownedBy(link, id)) {
+    if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
     await this.converge(host, inputs, link, ownerToken(id), previous);
@@ -218,9 +213,9 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     const state = this.stateFrom(props);
     const host = new HostShell(state.connection);
     const link = await host.readLink(state.netns, state.name);
-    if (!link) return;
+    if (!link) return this.removeImplicitNamespaces(host, state);
     const owner = splitAlias(link.ifalias).token;
-    if (owner !== ownerToken(id)) {
+    if (owner !== ownerToken(id) && !(state.tagLost === true && this.lostItsTag(link, state))) {
       throw new Error(
         `refusing to delete ${this.where(host, state)}: it is not the device this resource created (owner tag ${owner ?? "none"}, expected ${ownerToken(id)}). ` +
           "If the device is no longer this stack's, run `pulumi refresh` (it drops this resource from the stack, leaving the device alone), then `pulumi destroy` again; " +
@@ -233,6 +228,51 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       // Gone meanwhile (its parent was deleted, or someone else removed it): what delete wants.
       if (await host.readLink(state.netns, state.name)) throw error;
     }
+    await this.removeImplicitNamespaces(host, state);
+  }
+
+  /**
+   * Takes over an existing device of this kind: one this resource made before a crash (its own
+   * tag), or an untagged one to adopt. Fields that cannot change in place must already match;
+   * the rest converge, and the owner tag is written last, so a failed adopt leaves the device
+   * with the alias it had.
+   */
+  private async retake(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, existing: LinkState, token: string, refusal: string): Promise<void> {
+    if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
+      throw new Error(`${refusal}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
+    }
+    const actual = await this.kind.read(existing, host, inputs.netns, inputs as never);
+    const fixed = this.kind.replaceOn.filter((key) => inputs[key] !== undefined && !sameValue(inputs[key], actual[key]));
+    if (fixed.length) {
+      const detail = fixed.map((key) => `${key} is ${JSON.stringify(actual[key])} on the host, ${JSON.stringify(inputs[key])} in the inputs`).join("; ");
+      throw new Error(`${refusal}: ${detail}, and these cannot change in place; match the inputs to the device, or delete it first`);
+    }
+    try {
+      await this.converge(host, inputs, existing, token, undefined, { tagLast: true });
+    } catch (error) {
+      if (existing.ifalias !== undefined && splitAlias(existing.ifalias).token === undefined) {
+        await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", existing.ifalias] }).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The very device this resource recorded (same ifindex: not deleted and made again by
+   * someone else) of this kind, with no owner tag at all: its alias was cleared by hand.
+   */
+  private lostItsTag(link: LinkState, state: Record<string, unknown>): boolean {
+    return state.ifindex === link.ifindex && splitAlias(link.ifalias).token === undefined && this.kind.infoKinds.includes(link.infoKind ?? "");
+  }
+
+  /** Namespaces this device lives in (or its other end does), for implicit-namespace cleanup. */
+  private namespacesOf(inputs: Record<string, unknown> & CommonFields): string[] {
+    return [inputs.netns, ...(this.kind.namespacesUsed?.(inputs as never) ?? [])].filter((ns): ns is string => ns !== undefined);
+  }
+
+  /** Removes namespaces the provider made implicitly for this device once nothing but lo is left in them. */
+  private async removeImplicitNamespaces(host: HostShell, inputs: Record<string, unknown> & CommonFields): Promise<void> {
+    for (const netns of new Set(this.namespacesOf(inputs))) await host.removeImplicitNetns(netns);
   }
 
   private where(host: HostShell, inputs: CommonFields): string {
@@ -268,25 +308,34 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined): Promise<void> {
+  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean } = {}): Promise<void> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
     const steps: Step[] = this.mtuAndMacSteps(inputs, link);
-    if (link.ifalias !== this.aliasValue(inputs, token)) steps.push({ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] });
+    const tag: Step[] = link.ifalias !== this.aliasValue(inputs, token) ? [{ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] }] : [];
+    if (!options.tagLast) steps.push(...tag);
     if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
     if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
     const kindActual = await this.kind.read(link, host, ns, inputs as never);
     steps.push(...this.kind.update(inputs as never, kindActual, previous as Record<string, unknown> | undefined));
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
     if (inputs.up !== link.up) steps.push(this.upStep(inputs));
+    if (options.tagLast) steps.push(...tag);
     for (const step of steps) await host.apply(step, where);
   }
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
   private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
     const link = await host.readLink(state.netns, state.name);
-    if (!link || !ownedBy(link, id)) return undefined;
+    if (!link) return undefined;
+    const tagLost = this.lostItsTag(link, state);
+    if (!ownedBy(link, id) && !tagLost) return undefined;
+    if (tagLost) {
+      // Someone cleared the alias (and our tag with it): the device is still there under its
+      // name and kind, so it stays in the stack instead of silently leaving it; the next `up` tags it again.
+      console.warn(`netdev: ${this.where(host, state)} has lost its owner tag (its alias was changed by hand); keeping it in the stack, the next \`pulumi up\` tags it again`);
+    }
     const kindActual = await this.kind.read(link, host, state.netns, state as never);
     const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);
     const inputs: Record<string, unknown> = {
@@ -308,6 +357,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       hwAddress: link.address,
       linkMtu: link.mtu,
       kindInfo: link.infoData,
+      ...(tagLost ? { tagLost: true } : {}),
     };
     return { outs, inputs };
   }

@@ -1,7 +1,9 @@
 import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { sshPool } from "../ssh/pool";
+import { parseRemoteJson } from "../ssh/scrub";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
+import { IMPLICIT_NAMESPACE_MARK } from "./ownership";
 import type { Step } from "./kind";
 
 /** A failed step: says which input it was applying, on which host, and what `ip` answered. */
@@ -26,7 +28,9 @@ export class HostShell {
   }
 
   argv(step: Omit<Step, "field">): string[] {
-    return step.netns ? [step.tool, "-n", step.netns, ...step.args] : [step.tool, ...step.args];
+    if (!step.netns) return [step.tool, ...step.args];
+    if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
+    return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
   }
 
   async run(step: Omit<Step, "field">): Promise<string> {
@@ -71,12 +75,31 @@ export class HostShell {
     return links.find((l) => l.ifindex === link.linkIndex)?.ifname;
   }
 
-  /** Creates the named namespace on the host unless it exists. */
+  /**
+   * Creates the named namespace on the host unless it exists. One made here is marked on its
+   * lo (IMPLICIT_NAMESPACE_MARK), so it can go again with its last device (removeImplicitNetns).
+   */
   async ensureNetns(netns: string): Promise<void> {
     const result = await sshPool().exec(this.connection, ["ip", "netns", "add", netns]);
     if (result.exitCode !== 0 && !/File exists/i.test(result.stderr)) {
       throw new StepError("netns", this.endpoint, result.stderr.trim(), `creating namespace ${netns} on ${this.endpoint} failed: ${result.stderr.trim()}`);
     }
-    if (result.exitCode === 0) await this.run({ tool: "ip", netns, args: ["link", "set", "lo", "up"] });
+    if (result.exitCode === 0) await this.run({ tool: "ip", netns, args: ["link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK] });
+  }
+
+  /**
+   * Deletes a namespace this provider made implicitly once it holds nothing but lo. Never one
+   * made otherwise (a NetworkNamespace resource tags lo with its owner tag; others have none).
+   */
+  async removeImplicitNetns(netns: string): Promise<void> {
+    const listed = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "link", "show"] }), { idempotent: true });
+    if (listed.exitCode !== 0) return; // gone already
+    const links = parseRemoteJson<Array<{ ifname: string; ifalias?: string }>>(listed.stdout.trim() || "[]", `ip -json link show in namespace ${netns}`);
+    const lo = links.find((l) => l.ifname === "lo");
+    if (lo?.ifalias !== IMPLICIT_NAMESPACE_MARK || links.some((l) => l.ifname !== "lo")) return;
+    const removed = await sshPool().exec(this.connection, ["ip", "netns", "del", netns]);
+    if (removed.exitCode !== 0 && !/No such file|Cannot remove/i.test(removed.stderr)) {
+      throw new StepError("netns", this.endpoint, removed.stderr.trim(), `removing namespace ${netns} on ${this.endpoint} failed: ${removed.stderr.trim()}`);
+    }
   }
 }

@@ -5,8 +5,8 @@ import type { HostShell } from "./host";
 /** One command to run on the host; `field` names the input it serves, for error messages. */
 export interface Step {
   field: string;
-  tool: "ip" | "bridge";
-  /** Namespace on the host to run it in (ip/bridge -n); undefined for the host's own. */
+  tool: "ip" | "bridge" | "sysctl";
+  /** Namespace on the host to run it in (ip/bridge -n, others through `ip netns exec`); undefined for the host's own. */
   netns?: string;
   args: string[];
 }
@@ -42,6 +42,10 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: HostShell): Promise<void>;
   /** Extra steps after the device exists (peer config, FDB entries). */
   afterCreate?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
+  /** Namespaces besides `netns` the device occupies (a veth's peer namespace): implicit ones go with it. */
+  namespacesUsed?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Array<string | undefined>;
+  /** Steps after the device is up (create only), e.g. a veth peer that must come up after this end. */
+  afterUp?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
   /** Steps that move kind fields from `actual` to `desired` in place; `previous` is the last applied state, if any. */
   update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>, previous?: Record<string, unknown>): Step[];
   /** The kind fields as they are on the host, in input form, for drift detection. */

@@ -80,6 +80,21 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     expect(await hostLink("h1", undefined, "nde7")).toBeDefined();
   }, 300_000);
 
+  it("refresh keeps a device whose alias (and owner tag) was cleared by hand, saying so; the next up tags it again", async () => {
+    const before = await hostLink("h1", undefined, "nde5");
+    await execa("ip", ["-n", host("h1").netns!, "link", "set", "dev", "nde5", "alias", ""]);
+    expect((await hostLink("h1", undefined, "nde5")).ifalias ?? "").toBe("");
+    const refresh = await stack.refresh();
+    expect(refresh.summary.resourceChanges?.delete ?? 0).toBe(0);
+    expect(refresh.stdout).toMatch(/nde5 .*lost its owner tag/);
+    const up = await stack.up();
+    expect(up.summary.resourceChanges).toMatchObject({ update: 1 });
+    const after = await hostLink("h1", undefined, "nde5");
+    expect(after.ifindex).toBe(before.ifindex);
+    expect(after.ifalias).toMatch(/^netdev#[0-9a-f]{12}$/);
+    expect(Object.keys((await stack.preview()).changeSummary)).toEqual(["same"]);
+  }, 300_000);
+
   it("keeps the private key out of the state, on disk and in `pulumi stack export`", async () => {
     const keyBody = readFileSync(host("h1").privateKeyPath, "utf8").split("\n")[1]!;
     const stateFiles = (await execa("find", [path.join(home, "state"), "-type", "f"])).stdout.split("\n").filter(Boolean);

@@ -120,6 +120,8 @@ async function lifecycle(spec: LifecycleSpec): Promise<void> {
   await engine.delete(id, outs); // deleting what is already gone succeeds
 
   // adoption of an existing device
+  // The namespace the provider made only for the device went with it; someone else's device needs one.
+  for (const ns of [current.netns, current.peerNetns]) if (typeof ns === "string") await sshPool().exec(connection(spec.host), ["ip", "netns", "add", ns]);
   await onHost(spec.host, spec.outOfBandCreate);
   await expect(engine.create(current)).rejects.toThrow(/already exists.*adopt: true/);
   const adopted = await engine.create({ ...current, adopt: true });

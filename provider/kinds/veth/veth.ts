@@ -20,12 +20,18 @@ export const vethKind = defineKind({
     peerMacAddress: macAddress.optional(),
     peerAddresses: addressList.optional(),
     peerUp: z.boolean().default(true),
+    /**
+     * The peer announces its addresses (gratuitous ARP, unsolicited NA) whenever it comes up or
+     * its MAC changes (arp_notify, ndisc_notify), so neighbours update their entries at once.
+     */
+    peerAnnounce: z.boolean().optional(),
   },
   refine: (inputs) =>
     inputs.peerName === (inputs as { name?: string }).name && inputs.peerNetns === (inputs as { netns?: string }).netns
       ? { field: "peerName", message: "must differ from name when both ends are in the same namespace" }
       : undefined,
   replaceOn: ["peerName", "peerNetns"],
+  namespacesUsed: (inputs) => [inputs.peerNetns],
   async prepare(inputs, host) {
     if (inputs.peerNetns) await host.ensureNetns(inputs.peerNetns);
   },
@@ -34,25 +40,33 @@ export const vethKind = defineKind({
     ...(inputs.peerMacAddress ? ["address", inputs.peerMacAddress] : []),
     ...(inputs.peerNetns ? ["netns", inputs.peerNetns] : []),
   ],
-  afterCreate: (inputs) => peerSteps(inputs, { peerAddresses: [], peerUp: false, peerMtu: undefined, peerMacAddress: inputs.peerMacAddress }),
+  // The peer comes up only after this end is up and attached, so what it announces can go out.
+  afterCreate: (inputs) => peerSteps({ ...inputs, peerUp: false }, { peerAddresses: [], peerUp: false, peerMtu: undefined, peerMacAddress: inputs.peerMacAddress, peerAnnounce: false }),
+  afterUp: (inputs) => (inputs.peerUp ? [{ field: "peerUp", tool: "ip", netns: inputs.peerNetns ?? inputs.netns, args: ["link", "set", "dev", inputs.peerName, "up"] }] : []),
   update: (desired, actual) => peerSteps(desired, actual),
   async read(_link, host, netns, inputs) {
-    const peer = await host.readLink(inputs.peerNetns ?? netns, inputs.peerName);
-    return peer
-      ? { peerName: peer.ifname, peerNetns: inputs.peerNetns, peerMtu: peer.mtu, peerMacAddress: peer.address, peerAddresses: peer.addresses, peerUp: peer.up }
-      : { peerName: null, peerNetns: inputs.peerNetns };
+    const peerNetns = inputs.peerNetns ?? netns;
+    const peer = await host.readLink(peerNetns, inputs.peerName);
+    if (!peer) return { peerName: null, peerNetns: inputs.peerNetns };
+    const announcing = inputs.peerAnnounce === undefined ? undefined : (await host.read({ tool: "sysctl", netns: peerNetns, args: ["-n", `net/ipv4/conf/${peer.ifname}/arp_notify`] })).trim() === "1";
+    return { peerName: peer.ifname, peerNetns: inputs.peerNetns, peerMtu: peer.mtu, peerMacAddress: peer.address, peerAddresses: peer.addresses, peerUp: peer.up, peerAnnounce: announcing };
   },
 });
 
 function peerSteps(
-  desired: { peerName: string; peerNetns?: string; peerMtu?: number; peerMacAddress?: string; peerAddresses?: string[]; peerUp: boolean; netns?: string },
+  desired: { peerName: string; peerNetns?: string; peerMtu?: number; peerMacAddress?: string; peerAddresses?: string[]; peerUp: boolean; peerAnnounce?: boolean; netns?: string },
   actual: Record<string, unknown>,
 ): Step[] {
   const netns = desired.peerNetns ?? desired.netns;
   const dev = desired.peerName;
   const steps: Step[] = [];
   if (desired.peerMtu !== undefined && desired.peerMtu !== actual.peerMtu) steps.push({ field: "peerMtu", tool: "ip", netns, args: ["link", "set", "dev", dev, "mtu", String(desired.peerMtu)] });
-  // veth changes its MAC while up (IFF_LIVE_ADDR_CHANGE).
+  if (desired.peerAnnounce !== undefined && desired.peerAnnounce !== actual.peerAnnounce) {
+    // Slash-separated keys: an interface name may contain dots. -e: a namespace without IPv6 has no ndisc_notify.
+    const on = desired.peerAnnounce ? "1" : "0";
+    steps.push({ field: "peerAnnounce", tool: "sysctl", netns, args: ["-q", "-e", "-w", `net/ipv4/conf/${dev}/arp_notify=${on}`, `net/ipv6/conf/${dev}/ndisc_notify=${on}`] });
+  }
+  // veth changes its MAC while up (IFF_LIVE_ADDR_CHANGE); with peerAnnounce the change is announced.
   if (desired.peerMacAddress !== undefined && desired.peerMacAddress !== actual.peerMacAddress) steps.push({ field: "peerMacAddress", tool: "ip", netns, args: ["link", "set", "dev", dev, "address", desired.peerMacAddress] });
   steps.push(...addressSteps("peerAddresses", netns, dev, desired.peerAddresses, (actual.peerAddresses as string[] | undefined) ?? []));
   if (desired.peerUp !== actual.peerUp) steps.push({ field: "peerUp", tool: "ip", netns, args: ["link", "set", "dev", dev, desired.peerUp ? "up" : "down"] });

@@ -1,0 +1,37 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+/**
+ * Who owns a device on a host. Every device the provider creates or adopts carries
+ * `netdev#<token>` at the start of its ifalias (a namespace: on its `lo`), and a resource's id
+ * ends in the same `#<token>`, so delete never touches a device someone else made.
+ */
+export const OWNER_PREFIX = "netdev#";
+
+/**
+ * The lo alias of a namespace the provider made implicitly (a device's `netns` or a veth's
+ * `peerNetns` without a NetworkNamespace resource): removed when its last device goes.
+ */
+export const IMPLICIT_NAMESPACE_MARK = "netdev-auto";
+
+/**
+ * The owner token a new resource gets: derived from its identity (project, stack, type, name
+ * chain: see resources.ts) when the resource class passed one, so a create retried after a
+ * crash finds the device it made before the crash carrying its own tag; random otherwise
+ * (direct engine use, state written by earlier releases).
+ */
+export const ownerKeyField = z
+  .string()
+  .regex(/^[0-9a-f]{12}$/, "must be 12 lowercase hex digits (set by the resource class; do not pass it)")
+  .optional();
+
+export function newOwnerToken(ownerKey: string | undefined): string {
+  return ownerKey ?? randomBytes(6).toString("hex");
+}
+
+export function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
+  if (!ifalias?.startsWith(OWNER_PREFIX)) return { alias: ifalias || undefined };
+  const rest = ifalias.slice(OWNER_PREFIX.length);
+  const space = rest.indexOf(" ");
+  return space < 0 ? { token: rest } : { token: rest.slice(0, space), alias: rest.slice(space + 1) };
+}
