@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "provider/**/*.test.ts", "lab/**/*.test.ts"],
+    // Runs alone (vitest.faults.config.ts): it takes lab hosts down on purpose.
+    exclude: ["test/e2e/faults.test.ts", "**/node_modules/**"],
     globalSetup: ["test/support/global-setup.ts"],
     // Lab hosts are shared by every file; the SSH pool queues channels, so files may run side by side.
     pool: "forks",

@@ -4,7 +4,9 @@ set -euo pipefail
 
 packages=(openssh-server iproute2 iputils-ping procps psmisc)
 if [ "${NETDEV_WITH_VM:-1}" = "1" ]; then
-  packages+=(qemu-system-x86 busybox-static cpio kmod dropbear-bin)
+  # The VM hosts' image, and the shells the quoting test runs every command line through
+  # (dash and bash are always there).
+  packages+=(qemu-system-x86 busybox-static cpio kmod dropbear-bin zsh)
 fi
 
 missing=()

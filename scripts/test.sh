@@ -37,6 +37,10 @@ step "tests (lab up, all suites, lab down)"
 results="$(mktemp -d)/vitest.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+if [ $# -eq 0 ]; then
+  step "fault suite (alone: it blackholes a lab host and kills SSH sessions)"
+  npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json="$results.faults" || status=$?
+fi
 
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
 if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
@@ -52,6 +56,10 @@ fi
 step "done"
 # The plain closing line that any CI reader understands: the last line of the run.
 if [ -s "$results" ]; then
-  node -e 'const r = require(process.argv[1]); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$results"
+  node -e '
+    const runs = process.argv.slice(1).filter((f) => require("fs").existsSync(f)).map((f) => require(f));
+    const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+    console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
+  ' "$results" "$results.faults"
 fi
 exit "$status"

@@ -5,11 +5,14 @@ const pulumi = require("@pulumi/pulumi");
 const netdev = require("pulumi-netdev");
 
 const spec = JSON.parse(process.env.NETDEV_E2E_SPEC);
+// A host may carry `plainCredentials` (the key, and a password, passed WITHOUT pulumi.secret,
+// as a careless program would) and `settings` (timeouts, retries) for the fault tests.
 const hosts = Object.fromEntries(
-  Object.entries(spec.hosts).map(([name, h]) => [
-    name,
-    { host: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, privateKey: pulumi.secret(fs.readFileSync(h.privateKeyPath, "utf8")) },
-  ]),
+  Object.entries(spec.hosts).map(([name, h]) => {
+    const key = fs.readFileSync(h.privateKeyPath, "utf8");
+    const credentials = h.plainCredentials ? { privateKey: key, password: h.plainCredentials.password } : { privateKey: pulumi.secret(key) };
+    return [name, { host: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, ...credentials, ...(h.settings ?? {}) }];
+  }),
 );
 
 const outputs = {};
