@@ -173,5 +173,5 @@ describe("faults under a real pulumi up", () => {
 /** The first provider error line of a CLI transcript, shortened for the table. */
 function firstError(all: string | undefined): string {
   const line = (all ?? "").split("\n").find((l) => /error:/i.test(l) && !/update failed/i.test(l)) ?? "";
-  return line.trim().replace(/\|/g, "/").slice(0, 160);
+  return line.slice(line.search(/error:/i)).trim().replace(/\|/g, "/").slice(0, 240);
 }
