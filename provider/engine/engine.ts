@@ -2,7 +2,7 @@ import { z } from "zod";
 import { connectionSchema, type Connection } from "../ssh/connection";
 import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { HostShell, StepError } from "./host";
-import type { LinkState } from "./iplink";
+import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
@@ -119,70 +119,88 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     const token = newOwnerToken(inputs.ownerKey as string | undefined);
     const id = `${host.endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
     const where = this.where(host, inputs);
+    const finish = async (link?: LinkState) => {
+      const outs = await this.observe(host, inputs, id, link);
+      if (!outs) throw new Error(`${where} vanished right after it was created`);
+      return { id, outs: outs.outs };
+    };
     if (inputs.netns) await host.ensureNetns(inputs.netns);
-    const existing = await host.readLink(inputs.netns, inputs.name);
-    const owner = existing ? splitAlias(existing.ifalias).token : undefined;
-    if (existing && owner === token) {
-      // This resource made it in a `pulumi up` that died before recording it: take it back.
-      await this.retake(host, inputs, existing, token, where);
-    } else if (existing) {
-      if (!inputs.adopt) {
-        throw new Error(`${where} already exists (a ${existing.infoKind ?? "plain"} device); set adopt: true to take it over, or choose another name`);
+    const custom = this.kind.createStep?.(inputs as never);
+    // A device on a parent is made beside the parent and moved into its namespace under a
+    // temporary name: older kernels refuse the move when the host has a device of that name.
+    const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
+    // `ip link add` itself refuses a taken name, so it needs no read first; these do not say so
+    // at the add (a temporary name; `ip tuntap add` may attach to an existing persistent tap).
+    if (viaHost || custom) {
+      const existing = await host.readLink(inputs.netns, inputs.name);
+      if (existing) {
+        await this.takeOver(host, inputs, existing, token, where);
+        return finish();
       }
-      if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
-        throw new Error(`cannot adopt ${where}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
-      }
-      if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
-      await this.retake(host, inputs, existing, token, `cannot adopt ${where}`);
-    } else {
-      await this.kind.prepare?.(inputs as never, host);
-      const custom = this.kind.createStep?.(inputs as never);
-      const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
-      // A device on a parent is made beside the parent and moved into its namespace under a
-      // temporary name: older kernels refuse the move when the host has a device of that name.
-      const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
-      const temporaryName = `ndtmp${token.slice(0, 10)}`;
-      const add: Step = custom ?? {
-        field: "create",
-        tool: "ip",
-        netns: viaHost ? undefined : inputs.netns,
-        args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
-      };
-      try {
-        await host.apply(add, where);
-        if (viaHost) {
-          const rename: Step = { field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] };
-          await host.apply(rename, where).catch(async (error: unknown) => {
-            await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
-            throw error;
-          });
-        }
-      } catch (error) {
-        if (error instanceof StepError && /Unknown device type/i.test(error.stderr)) {
+    }
+    await this.kind.prepare?.(inputs as never, host);
+    const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
+    const temporaryName = `ndtmp${token.slice(0, 10)}`;
+    const add: Step = custom ?? {
+      field: "create",
+      tool: "ip",
+      netns: viaHost ? undefined : inputs.netns,
+      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
+    };
+    const steps: Step[] = [
+      add,
+      ...(viaHost ? [{ field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] } satisfies Step] : []),
+      ...(custom ? this.mtuAndMacSteps(inputs) : []),
+      ...this.tagAndAttachSteps(inputs, token),
+      ...(this.kind.afterCreate?.(inputs as never) ?? []),
+      ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
+      this.upStep(inputs),
+      ...(this.kind.afterUp?.(inputs as never) ?? []),
+    ];
+    // One round trip: every step and the read-back in one remote script (HostShell.applyAll).
+    const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
+    try {
+      const created = await host.applyAll(steps, where, readBack);
+      return await finish(linkNamed(created, inputs.name));
+    } catch (error) {
+      if (error instanceof StepError && error.stepIndex === 0) {
+        if (/Unknown device type/i.test(error.stderr)) {
           throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
         }
-        throw error;
-      }
-      try {
-        const steps = [
-          ...(custom ? this.mtuAndMacSteps(inputs) : []),
-          ...this.tagAndAttachSteps(inputs, token),
-          ...(this.kind.afterCreate?.(inputs as never) ?? []),
-          ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
-          this.upStep(inputs),
-          ...(this.kind.afterUp?.(inputs as never) ?? []),
-        ];
-        for (const step of steps) await host.apply(step, where);
-      } catch (error) {
-        // Nothing may leak: a device that could not be fully configured is removed again.
-        await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+        const existing = /File exists/i.test(error.stderr) ? await host.readLink(inputs.netns, inputs.name) : undefined;
+        if (existing) {
+          await this.takeOver(host, inputs, existing, token, where);
+          return finish();
+        }
         await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
         throw error;
       }
+      // Nothing may leak: a device that could not be fully configured is removed again (when
+      // the outcome is unknown, only if it carries this resource's tag).
+      const ours = !(error instanceof StepError) || error.stepIndex === undefined ? splitAlias((await host.readLink(inputs.netns, inputs.name).catch(() => undefined))?.ifalias).token === token : true;
+      if (viaHost) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
+      if (ours) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+      await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
+      throw error;
     }
-    const outs = await this.observe(host, inputs, id);
-    if (!outs) throw new Error(`${where} vanished right after it was created`);
-    return { id, outs: outs.outs };
+  }
+
+  /**
+   * An existing device of this name: this resource's own (made by a `pulumi up` that died
+   * before recording it), or one to adopt, or a refusal that changes nothing.
+   */
+  private async takeOver(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, existing: LinkState, token: string, where: string): Promise<void> {
+    const owner = splitAlias(existing.ifalias).token;
+    if (owner === token) return this.retake(host, inputs, existing, token, where);
+    await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
+    if (!inputs.adopt) {
+      throw new Error(`${where} already exists (a ${existing.infoKind ?? "plain"} device); set adopt: true to take it over, or choose another name`);
+    }
+    if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
+      throw new Error(`cannot adopt ${where}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
+    }
+    if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
+    await this.retake(host, inputs, existing, token, `cannot adopt ${where}`);
   }
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
@@ -203,8 +221,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    await this.converge(host, inputs, link, ownerToken(id), previous);
-    const outs = await this.observe(host, inputs, id);
+    const after = await this.converge(host, inputs, link, ownerToken(id), previous, { readBack: true });
+    const outs = await this.observe(host, inputs, id, after);
     if (!outs) throw new Error(`${where} vanished during the update`);
     return { outs: outs.outs };
   }
@@ -308,7 +326,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean } = {}): Promise<void> {
+  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean } = {}): Promise<LinkState | undefined> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
@@ -322,12 +340,15 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
     if (inputs.up !== link.up) steps.push(this.upStep(inputs));
     if (options.tagLast) steps.push(...tag);
-    for (const step of steps) await host.apply(step, where);
+    // One round trip for every step, and the read-back when asked for.
+    const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;
+    const out = await host.applyAll(steps, where, readBack);
+    return readBack ? linkNamed(out, dev) : undefined;
   }
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
-  private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
-    const link = await host.readLink(state.netns, state.name);
+  private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string, alreadyRead?: LinkState): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
+    const link = alreadyRead ?? (await host.readLink(state.netns, state.name));
     if (!link) return undefined;
     const tagLost = this.lostItsTag(link, state);
     if (!ownedBy(link, id) && !tagLost) return undefined;

@@ -1,6 +1,7 @@
 import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { sshPool } from "../ssh/pool";
+import { quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { IMPLICIT_NAMESPACE_MARK } from "./ownership";
@@ -14,10 +15,15 @@ export class StepError extends Error {
     readonly host: string,
     readonly stderr: string,
     message: string,
+    /** Which step of an applyAll failed (undefined: a single step, or not known). */
+    readonly stepIndex?: number,
   ) {
     super(message);
   }
 }
+
+/** What a fused script (applyAll) prints on stderr, with the index of the step that failed. */
+const FAILED_STEP = "__netdev_failed_step=";
 
 /** Runs ip/bridge commands on one host over the pooled SSH connection. */
 export class HostShell {
@@ -52,6 +58,31 @@ export class HostShell {
       const stderr = error.exitCode === null ? error.message : error.stderr.trim();
       throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
     }
+  }
+
+  /**
+   * Runs steps in order as ONE remote command (one round trip instead of one per step), stopping
+   * at the first that fails, which is reported as a StepError naming its field and carrying
+   * `stepIndex`. The script is built only from argv quoted by quoteArgv and fixed shell syntax.
+   * With `thenRead`, that command's stdout (e.g. the device read back) is returned.
+   */
+  async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">): Promise<string> {
+    if (steps.length === 0) return thenRead ? this.read(thenRead) : "";
+    const chain = steps.map((step, i) => `s=${i} && ${quoteArgv(this.argv(step))}`).join(" && ");
+    const read = thenRead ? ` && s=read && ${quoteArgv(this.argv(thenRead))}` : "";
+    const script = `${chain}${read} && s=ok; [ "$s" = ok ] || { echo "${FAILED_STEP}$s" >&2; exit 1; }`;
+    const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
+      // No answer: which steps ran is unknown; name the first, as a single step would.
+      if (error instanceof RemoteCommandError) throw new StepError(steps[0]!.field, this.endpoint, error.message, `${device}: ${error.message}`, undefined);
+      throw error;
+    });
+    if (result.exitCode === 0) return result.stdout;
+    const marker = new RegExp(`${FAILED_STEP}(\\w+)\\n?$`).exec(result.stderr);
+    const stderr = (marker ? result.stderr.slice(0, marker.index) : result.stderr).trim();
+    if (marker?.[1] === "read") throw new RemoteCommandError(this.endpoint, quoteArgv(this.argv(thenRead!)), 1, stderr);
+    const index = marker ? Number(marker[1]) : 0;
+    const step = steps[index]!;
+    throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${quoteArgv(this.argv(step))}\`: ${stderr || `exit ${result.exitCode}`}`, index);
   }
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
