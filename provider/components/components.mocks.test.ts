@@ -1,23 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { recordRegistrations } from "../../test/support/mocks";
 
 /** The components' wiring under Pulumi's mocks: constructors run (and so do plans), provider methods never do. */
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-
-beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: () => ({}),
-    },
-    "project",
-    "stack",
-    false,
-  );
-});
+const registered = recordRegistrations();
 
 const connection = { host: "10.0.0.1", user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` };
 

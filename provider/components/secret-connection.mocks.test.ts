@@ -1,27 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { recordRegistrations } from "../../test/support/mocks";
 
 /**
  * Under Pulumi's mocks the monitor receives each resource's inputs as the engine would: a
  * secret arrives wrapped in Pulumi's secret signature, so the test sees whether `connection`
  * was sealed before it became an input (and would be encrypted in state).
  */
-const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-
-beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: args.inputs };
-      },
-      call: () => ({}),
-    },
-    "project",
-    "stack",
-    false,
-  );
-});
+const registered = recordRegistrations();
 
 function isSecretInput(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
