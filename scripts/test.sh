@@ -39,7 +39,7 @@ status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
 if [ $# -eq 0 ]; then
   step "fault suite (alone: it blackholes a lab host and kills SSH sessions)"
-  npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json="$results.faults" || status=$?
+  npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json="${results%.json}.faults.json" || status=$?
 fi
 
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
@@ -57,9 +57,10 @@ step "done"
 # The plain closing line that any CI reader understands: the last line of the run.
 if [ -s "$results" ]; then
   node -e '
-    const runs = process.argv.slice(1).filter((f) => require("fs").existsSync(f)).map((f) => require(f));
+    const fs = require("fs");
+    const runs = process.argv.slice(1).filter((f) => fs.existsSync(f)).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
     const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
     console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
-  ' "$results" "$results.faults"
+  ' "$results" "${results%.json}.faults.json"
 fi
 exit "$status"
