@@ -72,9 +72,12 @@ export class HostShell {
     const read = thenRead ? ` && s=read && ${quoteArgv(this.argv(thenRead))}` : "";
     const script = `${chain}${read} && s=ok; [ "$s" = ok ] || { echo "${FAILED_STEP}$s" >&2; exit 1; }`;
     const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
-      // No answer: which steps ran is unknown; name the first, as a single step would.
-      if (error instanceof RemoteCommandError) throw new StepError(steps[0]!.field, this.endpoint, error.message, `${device}: ${error.message}`, undefined);
-      throw error;
+      if (!(error instanceof RemoteCommandError)) throw error;
+      // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
+      const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
+      const named = steps.length > 1 ? `${first} and ${steps.length - 1} more step${steps.length > 2 ? "s" : ""} (one command)` : first;
+      const message = error.message.split(`\`${error.command}\``).join(named);
+      throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
     });
     if (result.exitCode === 0) return result.stdout;
     const marker = new RegExp(`${FAILED_STEP}(\\w+)\\n?$`).exec(result.stderr);
