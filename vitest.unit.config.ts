@@ -13,6 +13,7 @@ export default defineConfig({
       "provider/components/components.mocks.test.ts",
       "provider/components/secret-connection.mocks.test.ts",
       "provider/engine/fields.test.ts",
+      "provider/engine/hostile-inputs.test.ts",
       "provider/ssh/deadlines.test.ts",
       "provider/ssh/output-cap.test.ts",
       "provider/ssh/scrub.test.ts",

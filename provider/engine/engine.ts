@@ -139,24 +139,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       }
     }
     await this.kind.prepare?.(inputs as never, host);
-    const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
     const temporaryName = `ndtmp${token.slice(0, 10)}`;
-    const add: Step = custom ?? {
-      field: "create",
-      tool: "ip",
-      netns: viaHost ? undefined : inputs.netns,
-      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
-    };
-    const steps: Step[] = [
-      add,
-      ...(viaHost ? [{ field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] } satisfies Step] : []),
-      ...(custom ? this.mtuAndMacSteps(inputs) : []),
-      ...this.tagAndAttachSteps(inputs, token),
-      ...(this.kind.afterCreate?.(inputs as never) ?? []),
-      ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
-      this.upStep(inputs),
-      ...(this.kind.afterUp?.(inputs as never) ?? []),
-    ];
+    const steps = this.createSteps(inputs, token);
     // One round trip: every step and the read-back in one remote script (HostShell.applyAll).
     const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
     try {
@@ -183,6 +167,34 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Every command a create runs, in order, once the name is known to be free: the add (or the
+   * kind's own create step), the rename of a device made beside its parent, then tag, master,
+   * the kind's extra steps, addresses, up. Pure: the hostile-input fuzz test builds them too.
+   */
+  createSteps(inputs: ReturnType<DeviceEngine<Shape>["parse"]>, token: string): Step[] {
+    const custom = this.kind.createStep?.(inputs as never);
+    const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
+    const temporaryName = `ndtmp${token.slice(0, 10)}`;
+    const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
+    const add: Step = custom ?? {
+      field: "create",
+      tool: "ip",
+      netns: viaHost ? undefined : inputs.netns,
+      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
+    };
+    return [
+      add,
+      ...(viaHost ? [{ field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] } satisfies Step] : []),
+      ...(custom ? this.mtuAndMacSteps(inputs) : []),
+      ...this.tagAndAttachSteps(inputs, token),
+      ...(this.kind.afterCreate?.(inputs as never) ?? []),
+      ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
+      this.upStep(inputs),
+      ...(this.kind.afterUp?.(inputs as never) ?? []),
+    ];
   }
 
   /**

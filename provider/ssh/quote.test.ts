@@ -1,11 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { connection } from "../../test/support/lab-hosts";
 import { SshPool } from "./pool";
 import { quoteArg, quoteArgv } from "./quote";
+import { argvSeenBy, HOSTILE, SHELLS, requireShell } from "../../test/support/shells";
 
 describe("quoteArg", () => {
   it("leaves plain words alone and single-quotes everything else", () => {
@@ -41,38 +39,9 @@ describe("quoteArg", () => {
   });
 });
 
-/** Each shell an SSH server may hand the command line to, and the Debian package that has it. */
-const SHELLS = [
-  { name: "dash", argv: ["dash", "-c"], pkg: "dash" },
-  { name: "bash", argv: ["bash", "-c"], pkg: "bash" },
-  { name: "zsh", argv: ["zsh", "-c"], pkg: "zsh" },
-  { name: "busybox sh", argv: ["busybox", "sh", "-c"], pkg: "busybox (or busybox-static)" },
-];
-
-function onPath(program: string): boolean {
-  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
-}
-
-/** The argv a shell's builtin printf receives for `printf '%s\0' <quoted args>`. */
-function argvSeenBy(shell: (typeof SHELLS)[number], args: string[]): string[] {
-  const line = `printf '%s\\0' ${quoteArgv(args)}`;
-  const [program, ...flags] = shell.argv;
-  const result = spawnSync(program!, [...flags, line], { encoding: "buffer", timeout: 10_000 });
-  if (result.status !== 0) throw new Error(`${shell.name} exited ${result.status} on ${JSON.stringify(line)}: ${result.stderr.toString()}`);
-  return result.stdout.toString("utf8").split("\0").slice(0, -1);
-}
-
-const HOSTILE = [
-  "=ls", "=", "==", "a=b", "%1", "%", "~", "~root", "~/x", "a~b", "time", "if", "then", "!", "!!", "{a,b}", "{}", "*", "?", "[a]",
-  "$'x'", "$\"x\"", "$HOME", "${IFS}", "$(id)", "`id`", "-n", "--", "-e", "\\", "'", "\"", " ", "", "\n", "\t", "#", "a#b", "^x", "x^y",
-  "a;b", "a|b", "a&b", "a>b", "<(true)", "=(true)", "!(x)", "@(x)", "+(x)", "foo=bar=baz", "--opt=~/x", "PATH=/x", "ünï 名前 🙂",
-];
-
 describe("quoting through real shells (dash, bash, zsh, busybox sh)", () => {
   it.each(SHELLS)("$name sees exactly the argv that was quoted", (shell) => {
-    if (!onPath(shell.argv[0]!)) {
-      throw new Error(`${shell.argv[0]} is not installed, so quoting cannot be checked against ${shell.name}: install the Debian package ${shell.pkg}`);
-    }
+    requireShell(shell);
     for (const value of HOSTILE) expect(argvSeenBy(shell, [value])).toEqual([value]);
     expect(argvSeenBy(shell, HOSTILE)).toEqual(HOSTILE);
     const utf8 = (s: string) => !s.includes("\0") && Buffer.from(s, "utf8").toString("utf8") === s;

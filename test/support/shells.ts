@@ -1,0 +1,39 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { quoteArgv } from "../../provider/ssh/quote";
+
+/** Each shell an SSH server may hand the command line to, and the Debian package that has it. */
+export const SHELLS = [
+  { name: "dash", argv: ["dash", "-c"], pkg: "dash" },
+  { name: "bash", argv: ["bash", "-c"], pkg: "bash" },
+  { name: "zsh", argv: ["zsh", "-c"], pkg: "zsh" },
+  { name: "busybox sh", argv: ["busybox", "sh", "-c"], pkg: "busybox (or busybox-static)" },
+];
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
+}
+
+/** The argv a shell's builtin printf receives for `printf '%s\0' <quoted args>`. */
+export function argvSeenBy(shell: (typeof SHELLS)[number], args: string[]): string[] {
+  const line = `printf '%s\\0' ${quoteArgv(args)}`;
+  const [program, ...flags] = shell.argv;
+  const result = spawnSync(program!, [...flags, line], { encoding: "buffer", timeout: 10_000 });
+  if (result.status !== 0) throw new Error(`${shell.name} exited ${result.status} on ${JSON.stringify(line)}: ${result.stderr.toString()}`);
+  return result.stdout.toString("utf8").split("\0").slice(0, -1);
+}
+
+export const HOSTILE = [
+  "=ls", "=", "==", "a=b", "%1", "%", "~", "~root", "~/x", "a~b", "time", "if", "then", "!", "!!", "{a,b}", "{}", "*", "?", "[a]",
+  "$'x'", "$\"x\"", "$HOME", "${IFS}", "$(id)", "`id`", "-n", "--", "-e", "\\", "'", "\"", " ", "", "\n", "\t", "#", "a#b", "^x", "x^y",
+  "a;b", "a|b", "a&b", "a>b", "<(true)", "=(true)", "!(x)", "@(x)", "+(x)", "foo=bar=baz", "--opt=~/x", "PATH=/x", "ünï 名前 🙂",
+];
+
+
+/** Fails, naming the Debian package, when a shell the quoting must hold for is missing. */
+export function requireShell(shell: (typeof SHELLS)[number]): void {
+  if (!onPath(shell.argv[0]!)) {
+    throw new Error(`${shell.argv[0]} is not installed, so quoting cannot be checked against ${shell.name}: install the Debian package ${shell.pkg}`);
+  }
+}
