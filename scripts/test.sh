@@ -47,7 +47,7 @@ if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
   step "leak check"
   # Zombies (state Z) are dead already: a killed qemu waits there until PID 1 reaps it.
   leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true; ip -br link | grep -E '^ndlab' || true
-    ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state' | grep -v -e '^Z' -e 'grep -E' || true)"
+    ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state|pulumi-language-nodejs|dynamic-provider' | grep -v -e '^Z' -e 'grep -E' || true)"
   if [ -n "$leftovers" ]; then
     echo "left behind by the tests: $leftovers" >&2
     status=1

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,6 +19,36 @@ const HOST = "h1";
 const PREFIX = "ndkill";
 const names = Array.from({ length: DEVICES }, (_, i) => `${PREFIX}${i}`);
 
+/** Every process below `pid`, from /proc (children of children included). */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length; ) {
+    frontier = [...parentOf].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
+    found.push(...frontier);
+  }
+  return found;
+}
+
+/** Running (a zombie is dead: it only waits for its parent to reap it). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 const onHost = async () => {
   const out = (await exec(HOST, ["ip", "-br", "link", "show", "type", "bridge"])).stdout;
   return out.split("\n").map((line) => line.split(/\s+/)[0]!).filter((n) => n.startsWith(PREFIX));
@@ -31,7 +62,7 @@ describe("pulumi killed mid-operation", () => {
 
   /** Starts `pulumi <args>` in its own process group and SIGKILLs the whole group once `when` holds. */
   async function killWhen(args: string[], when: (devices: string[]) => boolean): Promise<string[]> {
-    const child: ResultPromise = execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: runEnv, reject: false, stdin: "ignore", detached: true });
+    const child: ResultPromise = execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: runEnv, reject: false, stdin: "ignore" });
     const deadline = Date.now() + 120_000;
     let devices = await onHost();
     while (!when(devices) && Date.now() < deadline && child.exitCode === null) {
@@ -39,8 +70,20 @@ describe("pulumi killed mid-operation", () => {
       devices = await onHost();
     }
     expect(child.exitCode, `pulumi ${args[0]} was still running when the kill came`).toBeNull();
-    process.kill(-child.pid!, "SIGKILL");
+    // Everything dies at once, as on a machine that loses power: the CLI and every process it
+    // started (the language host and the provider run in process groups of their own).
+    const tree = [child.pid!, ...descendants(child.pid!)];
+    expect(tree.length, "the CLI had started its language host and provider").toBeGreaterThan(2);
+    for (const pid of tree) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
     await child;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(tree.filter(alive), "processes left running after the kill").toEqual([]);
     return devices;
   }
 
