@@ -17,6 +17,7 @@ export default defineConfig({
       "provider/ssh/deadlines.test.ts",
       "provider/ssh/output-cap.test.ts",
       "provider/ssh/scrub.test.ts",
+      "provider/ssh/batch.test.ts",
       "test/support/readme-setup.test.ts",
     ],
     pool: "forks",
