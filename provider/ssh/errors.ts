@@ -41,7 +41,8 @@ export class RemoteCommandError extends Error {
     readonly command: string,
     readonly exitCode: number | null,
     readonly stderr: string,
-    reason?: string,
+    /** Why it failed when it did not simply exit non-zero (timed out, lost, refused, …). */
+    readonly reason?: string,
   ) {
     super(`on ${endpoint}: \`${command}\` ${reason ?? `exited with ${exitCode}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`);
   }

@@ -1,5 +1,6 @@
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { type Connection, fingerprint, hostKeyMatches, hostKeyPins, poolKey, secretsOf } from "./connection";
+import { batchScript, parseBatchOutput } from "./batch";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
 import { scrubSecrets, scrubStdout } from "./scrub";
@@ -50,6 +51,37 @@ interface PooledConnection {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A command waiting to be sent in the next batch for its host. */
+interface QueuedCommand {
+  connection: Connection;
+  argv: readonly string[];
+  options: ExecOptions;
+  resolve: (result: ExecResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The commands for one host (reads and writes apart: only a batch of reads may be retried). */
+interface Lane {
+  key: string;
+  waiting: QueuedCommand[];
+  inFlight: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** Most commands one batch carries; more wait for the next. */
+const MAX_BATCH = 64;
+
+export interface SshPoolOptions {
+  /**
+   * Commands for the same host that arrive within this many ms of each other, or while the
+   * host's batches in flight are at their limit, go as ONE exec (see batch.ts). Undefined: every
+   * command is its own exec.
+   */
+  coalesceWindowMs?: number;
+  /** Batches per host (and lane) in flight at once; more commands wait and join the next. */
+  batchesInFlight?: number;
+}
+
 /**
  * One SSH connection per (endpoint, credentials) for the whole process, shared by every
  * resource: Pulumi runs resource operations with unbounded parallelism, and sshd allows
@@ -64,6 +96,19 @@ export class SshPool {
 
   /** Commands started through this pool (tests check that validation sends none). */
   commandsStarted = 0;
+
+  /** Exec requests sent to servers: fewer than commandsStarted when commands travel in batches. */
+  execsSent = 0;
+
+  coalesceWindowMs: number | undefined;
+  batchesInFlight: number;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly lastWrites = new Map<string, number>();
+
+  constructor(options: SshPoolOptions = {}) {
+    this.coalesceWindowMs = options.coalesceWindowMs;
+    this.batchesInFlight = options.batchesInFlight ?? 2;
+  }
 
   /** Completed SSH handshakes per endpoint (user@host:port) since the process started. */
   handshakes(endpoint?: string): number {
@@ -91,9 +136,97 @@ export class SshPool {
    * reconnect. A command that changes the host is reported as "may or may not have run".
    */
   async exec(connection: Connection, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    this.commandsStarted++;
+    // Refuse what cannot be quoted here, in the caller's own call, not in a batch.
+    quoteArgv(argv);
+    const running = this.send(connection, argv, options);
+    if (options.idempotent) return running;
+    return running.finally(() => this.lastWrites.set(poolKey(connection), performance.now()));
+  }
+
+  /**
+   * When the last command that may have changed this host (anything not marked idempotent)
+   * ended, in performance.now() time; 0 if none has run. Shared reads taken before it are stale.
+   */
+  lastWriteEnded(connection: Connection): number {
+    return this.lastWrites.get(poolKey(connection)) ?? 0;
+  }
+
+  private send(connection: Connection, argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    if (this.coalesceWindowMs === undefined || options.stdin !== undefined) return this.execAlone(connection, argv, options);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const key = `${poolKey(connection)}\0${options.idempotent ? "read" : "write"}`;
+      let lane = this.lanes.get(key);
+      if (!lane) this.lanes.set(key, (lane = { key, waiting: [], inFlight: 0 }));
+      lane.waiting.push({ connection, argv, options, resolve, reject });
+      this.schedule(lane);
+    });
+  }
+
+  /**
+   * Sends the lane's waiting commands as one batch once the window has passed, unless the lane
+   * already has batchesInFlight batches out: then they wait, and more join them, until one comes
+   * back. So batches stay small (commands go nearly alone) while the host answers fast, and grow
+   * by themselves when round trips are slow.
+   */
+  private schedule(lane: Lane): void {
+    if (lane.timer || lane.waiting.length === 0 || lane.inFlight >= this.batchesInFlight) return;
+    lane.timer = setTimeout(() => {
+      lane.timer = undefined;
+      const batch = lane.waiting.splice(0, MAX_BATCH);
+      lane.inFlight++;
+      void this.sendBatch(batch).finally(() => {
+        lane.inFlight--;
+        if (lane.inFlight === 0 && lane.waiting.length === 0) this.lanes.delete(lane.key);
+        else this.schedule(lane);
+      });
+      this.schedule(lane);
+    }, this.coalesceWindowMs);
+  }
+
+  /**
+   * Runs queued commands for one host as one exec. Each command gets what it would have got
+   * alone: its own stdout, stderr and exit code; a failure of the whole exec (deadline, lost
+   * connection) is reported to each, naming its own command. A read whose result did not arrive
+   * runs again alone; a command that changes the host never runs twice.
+   */
+  private async sendBatch(batch: QueuedCommand[]): Promise<void> {
+    if (batch.length === 1) {
+      const [only] = batch;
+      return this.execAlone(only!.connection, only!.argv, only!.options).then(only!.resolve, only!.reject);
+    }
+    const first = batch[0]!;
+    const idempotent = first.options.idempotent === true;
+    const script = batchScript(batch.map((queued) => queued.argv));
+    const others = `it ran in one command with ${batch.length - 1} others for this host`;
+    let result: ExecResult;
+    try {
+      result = await this.execAlone(first.connection, script.argv, {
+        idempotent,
+        timeoutMs: Math.max(...batch.map((queued) => queued.options.timeoutMs ?? queued.connection.commandTimeoutMs)),
+        maxOutputBytes: Math.max(...batch.map((queued) => queued.options.maxOutputBytes ?? MAX_OUTPUT_BYTES)),
+      });
+    } catch (error) {
+      for (const queued of batch) {
+        queued.reject(error instanceof RemoteCommandError ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), null, error.stderr, `${error.reason ?? "failed"} (${others})`) : error);
+      }
+      return;
+    }
+    const { results } = parseBatchOutput(result.stdout, script.boundary, batch.length);
+    const endpoint = describeEndpoint(first.connection);
+    await Promise.all(batch.map(async (queued, i) => {
+      const own = results[i];
+      if (own) return queued.resolve(own);
+      if (idempotent) return this.execAlone(queued.connection, queued.argv, queued.options).then(queued.resolve, queued.reject);
+      const why = result.stderr.trim() || `exit ${result.exitCode}`;
+      queued.reject(new RemoteCommandError(endpoint, quoteArgv(queued.argv), null, "", `did not report back (${others}, which ended early: ${why}): it may or may not have run`));
+    }));
+  }
+
+  /** One command as one exec: see exec() for the deadlines. */
+  private async execAlone(connection: Connection, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const command = quoteArgv(argv);
     const wire = `${command}${EXIT_TRAILER}`;
-    this.commandsStarted++;
     const secrets = secretsOf(connection);
     const timeoutMs = options.timeoutMs ?? connection.commandTimeoutMs;
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
@@ -109,6 +242,7 @@ export class SshPool {
       deadline ??= Date.now() + timeoutMs;
       let outcome: ChannelOutcome;
       try {
+        this.execsSent++;
         outcome = await runOnChannel(pooled.client, wire, options.stdin, deadline, maxOutputBytes);
       } finally {
         this.releaseSlot(pooled, "session");
@@ -516,6 +650,17 @@ const POOL_KEY = Symbol.for("pulumi-netdev/ssh-pool/v1");
  */
 export function sshPool(): SshPool {
   const holder = globalThis as unknown as Record<symbol, SshPool | undefined>;
-  holder[POOL_KEY] ??= new SshPool();
+  holder[POOL_KEY] ??= new SshPool({ coalesceWindowMs: coalesceWindowFromEnv() });
   return holder[POOL_KEY];
+}
+
+/**
+ * NETDEV_COALESCE_MS: how long the process-wide pool waits for more commands to the same host
+ * before sending a batch (default 1 ms; "off" sends every command alone).
+ */
+function coalesceWindowFromEnv(): number | undefined {
+  const setting = process.env.NETDEV_COALESCE_MS;
+  if (setting === "off") return undefined;
+  const ms = Number(setting ?? 1);
+  return Number.isFinite(ms) && ms >= 0 ? ms : 1;
 }
