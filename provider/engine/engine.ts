@@ -242,6 +242,18 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
     const state = this.stateFrom(props);
     const host = new HostShell(state.connection);
+    // The common case in one round trip: the host checks our tag and deletes.
+    const fused = await host.deleteOwned(state.netns, state.name, ownerToken(id), this.where(host, state));
+    if (fused.outcome === "deleted" || fused.outcome === "absent") return this.removeImplicitNamespaces(host, state);
+    if (fused.outcome === "failed") {
+      // Gone all the same (deleted by the time we look): done. Else the delete's own error says why.
+      const link = await host.readLink(state.netns, state.name).catch(() => {
+        throw fused.error;
+      });
+      if (!link) return this.removeImplicitNamespaces(host, state);
+      throw fused.error;
+    }
+    // Not carrying our tag: a device whose tag was cleared by hand may still be ours (see lostItsTag).
     const link = await host.readLink(state.netns, state.name);
     if (!link) return this.removeImplicitNamespaces(host, state);
     const owner = splitAlias(link.ifalias).token;

@@ -1,10 +1,10 @@
 import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { sshPool } from "../ssh/pool";
-import { quoteArgv } from "../ssh/quote";
+import { quoteArg, quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
-import { IMPLICIT_NAMESPACE_MARK } from "./ownership";
+import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX } from "./ownership";
 import type { Step } from "./kind";
 
 /** A failed step: says which input it was applying, on which host, and what `ip` answered. */
@@ -24,6 +24,12 @@ export class StepError extends Error {
 
 /** What a fused script (applyAll) prints on stderr, with the index of the step that failed. */
 const FAILED_STEP = "__netdev_failed_step=";
+/** What deleteOwned's script prints on stderr when the device is not there, or not ours. */
+const UNREADABLE = "__netdev_unreadable=";
+const FOREIGN = "__netdev_foreign=";
+
+/** What deleteOwned found. */
+export type OwnedDeletion = { outcome: "deleted" | "absent" } | { outcome: "not-ours"; ifalias: string } | { outcome: "failed"; error: StepError };
 
 /** Runs ip/bridge commands on one host over the pooled SSH connection. */
 export class HostShell {
@@ -86,6 +92,41 @@ export class HostShell {
     const index = marker ? Number(marker[1]) : 0;
     const step = steps[index]!;
     throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${quoteArgv(this.argv(step))}\`: ${stderr || `exit ${result.exitCode}`}`, index);
+  }
+
+  /**
+   * Deletes the device in ONE round trip if its alias carries this owner token: the host
+   * compares the tag (read from sysfs, which knows only real names, never `if<N>`) and deletes
+   * in the same script. Anything else (absent, another owner or none) is reported, not touched.
+   */
+  async deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
+    const readAlias = quoteArgv(netns ? ["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/ifalias`] : ["cat", `/sys/class/net/${name}/ifalias`]);
+    const del: Step = { field: "delete", tool: "ip", netns, args: ["link", "del", "dev", name] };
+    const tag = `${OWNER_PREFIX}${token}`;
+    const script = [
+      "LC_ALL=C; export LC_ALL", // the "no such file" below is matched in English
+      `a=$(${readAlias} 2>&1) || { printf '${UNREADABLE}%s\n' "$a" >&2; exit 1; }`,
+      `case "$a" in ${quoteArg(tag)}|${quoteArg(`${tag} `)}*) exec ${quoteArgv(this.argv(del))} ;; esac`,
+      `printf '${FOREIGN}%s\n' "$a" >&2; exit 1`,
+    ].join("\n");
+    const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
+      if (!(error instanceof RemoteCommandError)) throw error;
+      const message = error.message.split(`\`${error.command}\``).join(`\`${quoteArgv(this.argv(del))}\``);
+      return new StepError("delete", this.endpoint, message, `${device}: ${message}`);
+    });
+    if (result instanceof StepError) return { outcome: "failed", error: result };
+    if (result.exitCode === 0) return { outcome: "deleted" };
+    const unreadable = result.stderr.indexOf(UNREADABLE);
+    if (unreadable >= 0) {
+      // No such file: no such device (sysfs lists every link by name); no such namespace: gone with it.
+      const why = result.stderr.slice(unreadable + UNREADABLE.length).trim();
+      if (/No such file or directory|Cannot open network namespace/i.test(why)) return { outcome: "absent" };
+      return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: could not read its owner tag: ${why}`) };
+    }
+    const foreign = result.stderr.indexOf(FOREIGN);
+    if (foreign >= 0) return { outcome: "not-ours", ifalias: result.stderr.slice(foreign + FOREIGN.length).replace(/\n$/, "") };
+    const stderr = result.stderr.trim();
+    return { outcome: "failed", error: new StepError("delete", this.endpoint, stderr, `${device}: delete failed: \`${quoteArgv(this.argv(del))}\`: ${stderr || `exit ${result.exitCode}`}`) };
   }
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
