@@ -218,7 +218,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = this.stateFrom(props);
     const host = new HostShell(state.connection);
-    const observed = await this.observe(host, state, id);
+    // Refresh reads every device at about the same time: they share one dump per host and namespace.
+    const observed = await this.observe(host, state, id, await host.readLinkShared(state.netns, state.name));
     // An empty id tells the engine the device is gone; any other answer must carry the id.
     if (!observed) return { id: "", props: {} };
     return { id, props: observed.outs, inputs: observed.inputs };

@@ -1,6 +1,7 @@
 import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
-import { sshPool } from "../ssh/pool";
+import { type ExecResult, sshPool } from "../ssh/pool";
+import { sharedRead } from "../ssh/shared-reads";
 import { quoteArg, quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
@@ -30,6 +31,9 @@ const FOREIGN = "__netdev_foreign=";
 
 /** What deleteOwned found. */
 export type OwnedDeletion = { outcome: "deleted" | "absent" } | { outcome: "not-ours"; ifalias: string } | { outcome: "failed"; error: StepError };
+
+/** Each shared dump parsed once, however many devices it answers for. */
+const parsedDumps = new WeakMap<ExecResult, Map<string, LinkState>>();
 
 /** Runs ip/bridge commands on one host over the pooled SSH connection. */
 export class HostShell {
@@ -138,6 +142,29 @@ export class HostShell {
       throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
     }
     return linkNamed(result.stdout, name);
+  }
+
+  /**
+   * readLink for a refresh: answered from one dump of the whole namespace that every device
+   * refreshed at about the same time shares (see sharedRead), so N devices cost one round trip.
+   */
+  async readLinkShared(netns: string | undefined, name: string): Promise<LinkState | undefined> {
+    const argv = this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show"] });
+    let result: ExecResult;
+    try {
+      result = await sharedRead(sshPool(), this.connection, argv);
+    } catch (error) {
+      // A namespace too large to dump within the output cap: read the device alone.
+      if (error instanceof RemoteCommandError && /printed more than/.test(error.message)) return this.readLink(netns, name);
+      throw error;
+    }
+    if (result.exitCode !== 0) {
+      if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
+      throw new RemoteCommandError(this.endpoint, quoteArgv(argv), result.exitCode, result.stderr);
+    }
+    let byName = parsedDumps.get(result);
+    if (!byName) parsedDumps.set(result, (byName = new Map(parseLinks(result.stdout || "[]").map((link) => [link.ifname, link]))));
+    return byName.get(name);
   }
 
   /**
