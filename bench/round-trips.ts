@@ -2,19 +2,22 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readLabState } from "../lab/hosts";
-import { sshPool } from "../provider/ssh/pool";
+import { latencyProxy } from "./latency-proxy";
 
 /**
- * `npm run bench:round-trips -- [--devices 30] [--baseline DIR]`: SSH commands (round trips)
- * and wall time per device for create, refresh (read), an in-place update and delete of
- * bridges on one lab host, through the engines directly, 8 operations at a time (Pulumi's
- * default --parallel on 2 cores). With --baseline (a checkout of another commit, e.g. a `git
- * worktree`), that checkout's engine runs the same work in the same process first, so the two
- * rows are measured side by side. Needs the lab (`npm run lab -- up`).
+ * `npm run bench:round-trips -- [--devices 30] [--parallel 8] [--latency-ms 0] [--host h1]
+ * [--batches 2] [--baseline DIR]`: per device, the commands, the SSH execs (round trips:
+ * commands for one host that overlap travel as one exec) and the wall time of create, refresh
+ * (read), an in-place update and delete of bridges on one lab host, through the engines
+ * directly, --parallel operations at a time (8 is Pulumi's default on 2 cores). --latency-ms
+ * adds that much delay each way (a relay on loopback: this kernel has no netem). With
+ * --baseline (a checkout of another commit, e.g. a `git worktree`), that checkout's engine
+ * and pool run the same work in the same process first, so the rows are side by side.
+ * Needs the lab (`npm run lab -- up`).
  */
-const { values } = parseArgs({ options: { devices: { type: "string", default: "30" }, baseline: { type: "string" }, host: { type: "string", default: "h1" } } });
+const { values } = parseArgs({ options: { devices: { type: "string", default: "30" }, baseline: { type: "string" }, host: { type: "string", default: "h1" }, parallel: { type: "string", default: "8" }, "latency-ms": { type: "string", default: "0" }, batches: { type: "string" } } });
 const devices = Number(values.devices);
-const PARALLEL = 8;
+const PARALLEL = Number(values.parallel);
 
 type Engine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown> };
@@ -31,15 +34,18 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
   }));
 }
 
-async function measure(label: string, engine: Engine, connection: Record<string, unknown>): Promise<string> {
+type Pool = { commandsStarted: number; execsSent?: number; batchesInFlight?: number; closeAll(): void };
+
+async function measure(label: string, { engine, pool }: { engine: Engine; pool: Pool }, connection: Record<string, unknown>): Promise<string> {
   const names = Array.from({ length: devices }, (_, i) => `ndbench${i}`);
-  const pool = sshPool();
+  if (values.batches !== undefined && pool.batchesInFlight !== undefined) pool.batchesInFlight = Number(values.batches);
   const row: string[] = [label];
   const phase = async (work: () => Promise<void>) => {
-    const before = pool.commandsStarted;
+    const before = { commands: pool.commandsStarted, execs: pool.execsSent ?? 0 };
     const t0 = performance.now();
     await work();
-    row.push(`${((pool.commandsStarted - before) / devices).toFixed(1)} / ${((performance.now() - t0) / devices).toFixed(0)} ms`);
+    const perDevice = (n: number) => (n / devices).toFixed(2).replace(/\.?0+$/, "");
+    row.push(`${perDevice(pool.commandsStarted - before.commands)} / ${pool.execsSent === undefined ? "–" : perDevice(pool.execsSent - before.execs)} / ${((performance.now() - t0) / devices).toFixed(0)} ms`);
   };
   const made = new Map<string, { id: string; outs: Record<string, unknown> }>();
   const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu }).inputs;
@@ -50,22 +56,31 @@ async function measure(label: string, engine: Engine, connection: Record<string,
     made.set(name, { id: m.id, outs: (await engine.update(m.id, m.outs, inputs(name, 1400))).outs });
   }));
   await phase(() => inBatches(names, async (name) => engine.delete(made.get(name)!.id, made.get(name)!.outs)));
+  pool.closeAll();
+  // Each checkout gets a pool of its own making: the pool lives on globalThis (see sshPool()).
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for("pulumi-netdev/ssh-pool/v1")];
   return `| ${row.join(" | ")} |`;
 }
 
-async function engineFrom(root: string): Promise<Engine> {
+/** That checkout's Bridge engine, and its own process-wide pool (made by its own code). */
+async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }> {
   const kinds = await import(path.join(root, "provider/kinds/index.ts"));
-  return kinds.engineFor("Bridge") as Engine;
+  const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
+  return { engine: kinds.engineFor("Bridge") as Engine, pool: sshPool() as Pool };
 }
 
 async function main(): Promise<void> {
   const host = readLabState().hosts.find((h) => h.name === values.host)!;
-  const connection = { host: host.address, port: host.port, user: host.username, privateKey: readFileSync(host.privateKeyPath, "utf8"), hostKey: host.hostPublicKey };
+  const oneWayMs = Number(values["latency-ms"]);
+  // With added latency the engines reach the host through a delaying relay on loopback.
+  const proxy = oneWayMs > 0 ? await latencyProxy({ host: host.address, port: host.port }, oneWayMs) : undefined;
+  const connection = { host: proxy ? "127.0.0.1" : host.address, port: proxy?.port ?? host.port, user: host.username, privateKey: readFileSync(host.privateKeyPath, "utf8"), hostKey: host.hostPublicKey };
   const rows: string[] = [];
   if (values.baseline) rows.push(await measure(`baseline (${path.basename(values.baseline)})`, await engineFrom(path.resolve(values.baseline)), connection));
   rows.push(await measure("this checkout", await engineFrom(path.resolve(import.meta.dirname, "..")), connection));
-  console.log([`${devices} bridges on ${host.name}, ${PARALLEL} operations at a time; each cell: SSH commands per device / wall time per device`, "", "| engine | create | refresh (read) | update (mtu) | delete |", "| --- | --- | --- | --- | --- |", ...rows].join("\n"));
-  sshPool().closeAll();
+  const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
+  console.log([`${devices} bridges on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`, "", "| engine | create | refresh (read) | update (mtu) | delete |", "| --- | --- | --- | --- | --- |", ...rows].join("\n"));
+  proxy?.close();
 }
 
 main().catch((error: unknown) => {
