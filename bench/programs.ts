@@ -1,0 +1,91 @@
+/**
+ * The Pulumi programs `npm run bench` compares, as source text written into a fresh program
+ * directory (lab/stack.ts labProgram). Each declares `devices` bridges spread round-robin over
+ * the hosts in config `hosts` (JSON: host, port, hostKey), reached with the secret config
+ * `privateKey`. Only the way a bridge is made differs.
+ */
+
+const PREAMBLE = `
+import * as pulumi from "@pulumi/pulumi";
+const config = new pulumi.Config();
+const hosts = JSON.parse(config.require("hosts")) as Array<{ host: string; port: number; hostKey: string }>;
+const privateKey = config.requireSecret("privateKey");
+const devices = Number(config.require("devices"));
+const hostOf = (i: number) => hosts[i % hosts.length]!;
+`;
+
+/** netdev's Bridge resource, from whatever checkout node_modules/pulumi-netdev points at. */
+export const NETDEV_PROGRAM = `${PREAMBLE}
+import { Bridge } from "pulumi-netdev";
+for (let i = 0; i < devices; i++) {
+  const h = hostOf(i);
+  new Bridge(\`br\${i}\`, { connection: { host: h.host, port: h.port, user: "root", privateKey, hostKey: h.hostKey }, name: \`ndpb\${i}\` });
+}
+`;
+
+/** Pulumi's own cost: a dynamic provider of the same shape that touches nothing. */
+export const NOOP_PROGRAM = `${PREAMBLE}
+const noop: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: any) { return { id: inputs.name, outs: inputs }; },
+  async read(id: string, props: any) { return { id, props }; },
+  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
+  async delete() {},
+};
+class NoopBridge extends pulumi.dynamic.Resource {
+  constructor(name: string, args: Record<string, pulumi.Input<unknown>>) { super(noop, name, args); }
+}
+for (let i = 0; i < devices; i++) {
+  const h = hostOf(i);
+  new NoopBridge(\`br\${i}\`, { host: h.host, port: h.port, privateKey, name: \`ndpb\${i}\` });
+}
+`;
+
+/**
+ * The @pulumi/command remote.Command model as a dynamic provider: every operation opens its
+ * own SSH connection, runs one command line and closes. The names are the benchmark's own
+ * (ndpb<N>), never user input, so plain command lines are safe here.
+ */
+export function perConnectionProgram(repoRoot: string): string {
+  return `${PREAMBLE}
+declare const require: any; // the program has no @types/node of its own
+const REPO = ${JSON.stringify(repoRoot)};
+function sshRun(c: any, command: string): Promise<string> {
+  const { Client } = require(require.resolve("ssh2", { paths: [REPO] }));
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client
+      .on("ready", () => client.exec(command, (error: Error | undefined, stream: any) => {
+        if (error) { client.end(); return reject(error); }
+        let out = "";
+        let err = "";
+        stream.on("data", (d: any) => (out += d));
+        stream.stderr.on("data", (d: any) => (err += d));
+        stream.on("close", (code: number) => {
+          client.end();
+          if (code === 0) resolve(out); else reject(new Error(command + ": " + err));
+        });
+      }))
+      .on("error", reject)
+      .connect({ host: c.host, port: c.port, username: "root", privateKey: c.privateKey, readyTimeout: 20000 });
+  });
+}
+const perConnection: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: any) {
+    await sshRun(inputs, "ip link add " + inputs.name + " type bridge && ip link set dev " + inputs.name + " up");
+    return { id: inputs.name, outs: inputs };
+  },
+  async read(id: string, props: any) {
+    const out = await sshRun(props, "ip -json link show dev " + props.name + " 2>/dev/null || true");
+    return out.trim() ? { id, props } : { id: "", props: {} };
+  },
+  async delete(_id: string, props: any) { await sshRun(props, "ip link del " + props.name); },
+};
+class CommandBridge extends pulumi.dynamic.Resource {
+  constructor(name: string, args: Record<string, pulumi.Input<unknown>>) { super(perConnection, name, args); }
+}
+for (let i = 0; i < devices; i++) {
+  const h = hostOf(i);
+  new CommandBridge(\`br\${i}\`, { host: h.host, port: h.port, privateKey, name: \`ndpb\${i}\` });
+}
+`;
+}

@@ -1,0 +1,156 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { readLabState, repoRoot, type LabHost } from "../lab/hosts";
+import { labDown, labStatus, labUp } from "../lab/lab";
+import { labProgram } from "../lab/stack";
+import { parseConnection } from "../provider/ssh/connection";
+import { sshPool } from "../provider/ssh/pool";
+import { NETDEV_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
+
+/**
+ * `npm run bench -- [--devices 30,90] [--parallel 8] [--baseline DIR]`: a real `pulumi up`,
+ * `refresh`, no-op `preview` and `destroy` of N bridges spread over the three lab hosts, for
+ * netdev (and, with --baseline, another checkout of it, built), the remote.Command model (one
+ * SSH connection per operation), Pulumi alone (a no-op dynamic provider of the same shape)
+ * and the limit (one `ip -batch -` per host, no Pulumi), all in one run, so read the ratios.
+ * Counts the SSH connections each host's sshd accepted. Prints one table per N and writes
+ * JSON to bench-results/; --only picks rows. Brings the lab up (and down) itself unless one is up.
+ */
+const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" } } });
+/** --only netdev,command,noop,limit (and baseline, with --baseline): a subset of the rows. */
+const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
+const sizes = values.devices.split(",").map(Number);
+const parallel = Number(values.parallel);
+const PHASES = ["up", "refresh", "preview", "destroy"] as const;
+type Phase = (typeof PHASES)[number];
+interface Row { model: string; devices: number; seconds: Partial<Record<Phase, number>>; connections: number; error?: string }
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `ndpb${i}`);
+const connectionTo = (h: LabHost) => parseConnection({ host: h.address, port: h.port, user: h.username, privateKey: readFileSync(h.privateKeyPath, "utf8"), hostKey: h.hostPublicKey });
+const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + readFileSync(h.sshdLogPath!, "utf8").split("\n").filter((line) => line.includes("Accepted publickey")).length, 0);
+
+/** Sends each host its share of `line(name)` as one `ip -batch -` (-force: go on past errors). */
+async function batchPerHost(hosts: LabHost[], n: number, line: (name: string) => string[], force = false): Promise<void> {
+  await Promise.all(hosts.map(async (h, index) => {
+    const mine = names(n).filter((_, i) => i % hosts.length === index);
+    const result = await sshPool().exec(connectionTo(h), ["ip", ...(force ? ["-force"] : []), "-batch", "-"], { stdin: mine.flatMap(line).join("\n") + "\n" });
+    if (result.exitCode !== 0 && !force) throw new Error(`${h.name}: ip -batch: ${result.stderr.trim()}`);
+  }));
+}
+
+const removeLeftovers = (hosts: LabHost[], n: number) => batchPerHost(hosts, n, (name) => [`link del dev ${name}`], true).catch(() => undefined);
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+}
+
+async function pulumiRow(model: string, program: string, hosts: LabHost[], n: number, netdevRoot?: string): Promise<Row> {
+  const row: Row = { model, devices: n, seconds: {}, connections: 0 };
+  await removeLeftovers(hosts, n);
+  const { home, workDir, env } = labProgram(path.join(repoRoot, "bench"), [], {
+    "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+    "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
+    "index.ts": program,
+  });
+  if (netdevRoot) {
+    unlinkSync(path.join(workDir, "node_modules", "pulumi-netdev"));
+    symlinkSync(netdevRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
+  }
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: env });
+  const connectionsBefore = accepted(hosts);
+  try {
+    await stack.setAllConfig({
+      hosts: { value: JSON.stringify(hosts.map((h) => ({ host: h.address, port: h.port, hostKey: h.hostPublicKey }))) },
+      privateKey: { value: readFileSync(hosts[0]!.privateKeyPath, "utf8"), secret: true },
+      devices: { value: String(n) },
+    });
+    row.seconds.up = await timed(() => stack.up({ parallel }));
+    row.seconds.refresh = await timed(() => stack.refresh({ parallel }));
+    row.seconds.preview = await timed(async () => {
+      const preview = await stack.preview({ parallel });
+      const changed = Object.entries(preview.changeSummary).filter(([op, count]) => op !== "same" && count > 0);
+      if (changed.length) throw new Error(`preview after up is not a no-op: ${JSON.stringify(preview.changeSummary)}`);
+    });
+    row.seconds.destroy = await timed(() => stack.destroy({ parallel }));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`${model}, ${n} devices:\n${message}`);
+    row.error = message.split("\n").find((line) => /error:/i.test(line))?.trim() ?? message.split("\n").slice(-3).join(" ");
+    await stack.destroy({ parallel }).catch(() => undefined);
+  } finally {
+    row.connections = accepted(hosts) - connectionsBefore;
+    await stack.workspace.removeStack("bench", { force: true }).catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
+    await removeLeftovers(hosts, n);
+  }
+  return row;
+}
+
+async function limitRow(hosts: LabHost[], n: number): Promise<Row> {
+  await removeLeftovers(hosts, n);
+  sshPool().closeAll();
+  const connectionsBefore = accepted(hosts);
+  const row: Row = { model: "limit: one `ip -batch -` per host, no Pulumi", devices: n, seconds: {}, connections: 0 };
+  row.seconds.up = await timed(() => batchPerHost(hosts, n, (name) => [`link add ${name} type bridge`, `link set dev ${name} up`]));
+  row.seconds.refresh = await timed(() => Promise.all(hosts.map((h) => sshPool().run(connectionTo(h), ["ip", "-json", "-details", "addr", "show"], { idempotent: true }))));
+  row.seconds.destroy = await timed(() => batchPerHost(hosts, n, (name) => [`link del dev ${name}`]));
+  row.connections = accepted(hosts) - connectionsBefore;
+  return row;
+}
+
+function table(rows: Row[], n: number): string {
+  const netdev = rows.find((r) => r.model.startsWith("netdev (this")) ?? rows[0]!;
+  const cell = (r: Row, phase: Phase) => {
+    const s = r.seconds[phase];
+    if (s === undefined) return "–";
+    const base = netdev.seconds[phase];
+    return r === netdev || base === undefined ? `${s.toFixed(2)} s` : `${s.toFixed(2)} s (${(s / base).toFixed(2)}×)`;
+  };
+  const noop = rows.find((r) => r.model.startsWith("Pulumi alone"));
+  const added = noop?.seconds.up !== undefined && netdev.model.startsWith("netdev (this") && netdev.seconds.up !== undefined ? `; netdev's \`up\` adds ${(((netdev.seconds.up - noop.seconds.up) * 1000) / n).toFixed(1)} ms per device to Pulumi's own` : "";
+  return [
+    `${n} bridges over 3 hosts, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}`,
+    "",
+    "| model | up | refresh | preview (no-op) | destroy | SSH connections |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.model} | ${PHASES.map((p) => cell(r, p)).join(" | ")} | ${r.connections} |${r.error ? ` failed: ${r.error}` : ""}`),
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
+  if (baseline && !existsSync(path.join(baseline, "dist", "provider", "runtime.js"))) throw new Error(`${baseline}: no dist/; run \`npm run build\` there first`);
+  const status = await labStatus().catch(() => "");
+  const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
+  const hosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
+  const results: Row[] = [];
+  try {
+    for (const n of sizes) {
+      const rows: Row[] = [];
+      if (wanted("netdev")) rows.push(await pulumiRow("netdev (this checkout)", NETDEV_PROGRAM, hosts, n));
+      if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
+      if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
+      if (wanted("noop")) rows.push(await pulumiRow("Pulumi alone (no-op dynamic provider)", NOOP_PROGRAM, hosts, n));
+      if (wanted("limit")) rows.push(await limitRow(hosts, n));
+      console.log(`\n${table(rows, n)}`);
+      results.push(...rows);
+    }
+  } finally {
+    sshPool().closeAll();
+    if (!reuse) await labDown();
+  }
+  const out = path.join(repoRoot, "bench-results", `pulumi-up-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ parallel, results }, null, 2));
+  console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
+  if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
