@@ -8,6 +8,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   // Serialized providers and the e2e stacks load the built package (dist/), as users' programs do.
   const { execa } = await import("execa");
   await execa("npm", ["run", "--silent", "build"], { cwd: new URL("../..", import.meta.url).pathname, stdio: "inherit" });
+  const tempDirsBefore = new Set(await ourTempDirs());
   const vms = Number(process.env.NETDEV_TEST_VMS ?? 1);
   const started = Date.now();
   const { existsSync } = await import("node:fs");
@@ -16,9 +17,22 @@ export default async function setup(): Promise<() => Promise<void>> {
   await labUp({ hosts: 3, vms });
   console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
   return async () => {
+    // The program copies and file backends the stacks used (lab/stack.ts labProgram); NETDEV_KEEP_TMP keeps them to debug.
+    if (!process.env.NETDEV_KEEP_TMP) {
+      const { rm } = await import("node:fs/promises");
+      for (const dir of await ourTempDirs()) if (!tempDirsBefore.has(dir)) await rm(dir, { recursive: true, force: true });
+    }
     if (wasUp && process.env.CI !== "true") return;
     const stopping = Date.now();
     await labDown();
     console.log(`[lab] down in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
   };
+}
+
+/** The temporary directories lab stacks make: os.tmpdir()/netdev-<program>-XXXXXX. */
+async function ourTempDirs(): Promise<string[]> {
+  const { readdir } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  return (await readdir(tmpdir())).filter((name) => name.startsWith("netdev-")).map((name) => join(tmpdir(), name));
 }
