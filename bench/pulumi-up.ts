@@ -5,8 +5,8 @@ import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { readLabState, repoRoot, type LabHost } from "../lab/hosts";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { labProgram } from "../lab/stack";
-import { parseConnection } from "../provider/ssh/connection";
 import { sshPool } from "../provider/ssh/pool";
+import { acceptedConnections, connection } from "../test/support/lab-hosts";
 import { NETDEV_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
 
 /**
@@ -28,8 +28,8 @@ type Phase = (typeof PHASES)[number];
 interface Row { model: string; devices: number; seconds: Partial<Record<Phase, number>>; connections: number; error?: string }
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `ndpb${i}`);
-const connectionTo = (h: LabHost) => parseConnection({ host: h.address, port: h.port, user: h.username, privateKey: readFileSync(h.privateKeyPath, "utf8"), hostKey: h.hostPublicKey });
-const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + readFileSync(h.sshdLogPath!, "utf8").split("\n").filter((line) => line.includes("Accepted publickey")).length, 0);
+const connectionTo = (h: LabHost) => connection(h.name);
+const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + acceptedConnections(h.name), 0);
 
 /** Sends each host its share of `line(name)` as one `ip -batch -` (-force: go on past errors). */
 async function batchPerHost(hosts: LabHost[], n: number, line: (name: string) => string[], force = false): Promise<void> {

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readLabState } from "../lab/hosts";
+import { connectionInput } from "../test/support/lab-hosts";
 import { latencyProxy } from "./latency-proxy";
 
 /**
@@ -36,7 +36,7 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
 
 type Pool = { commandsStarted: number; execsSent?: number; batchesInFlight?: number; closeAll(): void };
 
-async function measure(label: string, { engine, pool }: { engine: Engine; pool: Pool }, connection: Record<string, unknown>): Promise<string> {
+async function measure(label: string, { engine, pool }: { engine: Engine; pool: Pool }, connection: unknown): Promise<string> {
   const names = Array.from({ length: devices }, (_, i) => `ndbench${i}`);
   if (values.batches !== undefined && pool.batchesInFlight !== undefined) pool.batchesInFlight = Number(values.batches);
   const row: string[] = [label];
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const oneWayMs = Number(values["latency-ms"]);
   // With added latency the engines reach the host through a delaying relay on loopback.
   const proxy = oneWayMs > 0 ? await latencyProxy({ host: host.address, port: host.port }, oneWayMs) : undefined;
-  const connection = { host: proxy ? "127.0.0.1" : host.address, port: proxy?.port ?? host.port, user: host.username, privateKey: readFileSync(host.privateKeyPath, "utf8"), hostKey: host.hostPublicKey };
+  const connection = connectionInput(host.name, proxy ? { host: "127.0.0.1", port: proxy.port } : {});
   const rows: string[] = [];
   if (values.baseline) rows.push(await measure(`baseline (${path.basename(values.baseline)})`, await engineFrom(path.resolve(values.baseline)), connection));
   rows.push(await measure("this checkout", await engineFrom(path.resolve(import.meta.dirname, "..")), connection));

@@ -29,8 +29,11 @@ const FAILED_STEP = "__netdev_failed_step=";
 const UNREADABLE = "__netdev_unreadable=";
 const FOREIGN = "__netdev_foreign=";
 
+/** What `ip -n NS` prints when the namespace NS does not exist (then neither does the device). */
+const NAMESPACE_MISSING = /Cannot open network namespace|No such file/i;
+
 /** What deleteOwned found. */
-export type OwnedDeletion = { outcome: "deleted" | "absent" } | { outcome: "not-ours"; ifalias: string } | { outcome: "failed"; error: StepError };
+export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
 
 /** Each shared dump parsed once, however many devices it answers for. */
 const parsedDumps = new WeakMap<ExecResult, Map<string, LinkState>>();
@@ -127,8 +130,7 @@ export class HostShell {
       if (/No such file or directory|Cannot open network namespace/i.test(why)) return { outcome: "absent" };
       return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: could not read its owner tag: ${why}`) };
     }
-    const foreign = result.stderr.indexOf(FOREIGN);
-    if (foreign >= 0) return { outcome: "not-ours", ifalias: result.stderr.slice(foreign + FOREIGN.length).replace(/\n$/, "") };
+    if (result.stderr.includes(FOREIGN)) return { outcome: "not-ours" };
     const stderr = result.stderr.trim();
     return { outcome: "failed", error: new StepError("delete", this.endpoint, stderr, `${device}: delete failed: \`${quoteArgv(this.argv(del))}\`: ${stderr || `exit ${result.exitCode}`}`) };
   }
@@ -138,7 +140,7 @@ export class HostShell {
     const result = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] }), { idempotent: true });
     if (result.exitCode !== 0) {
       if (/does not exist|Cannot find device/i.test(result.stderr)) return undefined;
-      if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
+      if (netns && NAMESPACE_MISSING.test(result.stderr)) return undefined;
       throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
     }
     return linkNamed(result.stdout, name);
@@ -159,7 +161,7 @@ export class HostShell {
       throw error;
     }
     if (result.exitCode !== 0) {
-      if (netns && /Cannot open network namespace|No such file/i.test(result.stderr)) return undefined;
+      if (netns && NAMESPACE_MISSING.test(result.stderr)) return undefined;
       throw new RemoteCommandError(this.endpoint, quoteArgv(argv), result.exitCode, result.stderr);
     }
     let byName = parsedDumps.get(result);
