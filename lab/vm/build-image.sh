@@ -19,12 +19,14 @@ die() { log "error: $*"; exit 1; }
 OUT=$(realpath -m "$1")
 SCRIPT=$(realpath "${BASH_SOURCE[0]}")
 
-# Modules loaded at boot (with their dependency closure). dummy/gre ones are optional.
-MODULES=(virtio_pci virtio_net virtio_rng 8021q ipvlan macvlan macvtap bridge vxlan geneve veth tun)
-OPTIONAL_MODULES=(dummy ip_gre ip6_gre)
-# Host packages whose binaries go into the image (busybox, ip/bridge/tc, dropbear + their libs).
-IMAGE_PKGS=(busybox-static iproute2 dropbear-bin dash libc6)
-TOOL_PKGS=(cpio kmod dropbear-bin busybox-static iproute2 dash)
+# Modules loaded at boot (with their dependency closure): every device kind this machine's
+# kernel lacks (see ../shared/lab-facts.md), and sch_netem for latency benchmarks.
+MODULES=(virtio_pci virtio_net virtio_rng 8021q ipvlan macvlan macvtap bridge vxlan geneve veth tun
+  dummy ip_gre bonding vrf wireguard sch_netem)
+OPTIONAL_MODULES=(ip6_gre)
+# Host packages whose binaries go into the image (busybox, ip/bridge/tc, dropbear, wg + their libs).
+IMAGE_PKGS=(busybox-static iproute2 dropbear-bin dash libc6 wireguard-tools)
+TOOL_PKGS=(cpio kmod dropbear-bin busybox-static iproute2 dash wireguard-tools)
 KERNEL_META=${NETDEV_VM_KERNEL_META:-linux-image-cloud-amd64}
 
 # One dpkg-query for all packages (each call costs ~0.1 s on a busy machine).
@@ -114,7 +116,7 @@ copy_with_libs() { # <host binary> <dest path in image>
   done
 }
 
-log "adding busybox, dash, iproute2, dropbear"
+log "adding busybox, dash, iproute2, dropbear, wg"
 # /bin/sh is dash, not busybox ash: Debian's busybox-static prefers its own applets, so in ash
 # (and thus in every `sh -c` an SSH exec runs) `ip` would be busybox's weak applet whatever PATH says.
 REAL=(ip bridge tc sh)
@@ -124,6 +126,7 @@ copy_with_libs /sbin/ip /usr/sbin/ip
 copy_with_libs /sbin/bridge /usr/sbin/bridge
 copy_with_libs /sbin/tc /usr/sbin/tc
 copy_with_libs /usr/sbin/dropbear /usr/sbin/dropbear
+copy_with_libs /usr/bin/wg /usr/bin/wg
 for tool in ip bridge tc; do ln -s "../usr/sbin/$tool" "$R/sbin/$tool"; ln -s "../usr/sbin/$tool" "$R/bin/$tool"; done
 cp -a /etc/iproute2 "$R/etc/iproute2"
 install -m 755 /bin/busybox "$R/bin/busybox"
@@ -201,7 +204,8 @@ echo /bin/modprobe > /proc/sys/kernel/modprobe
 # No gre0/gretap0/erspan0/ip6tnl0/ip6gre0 fallback devices when ip_gre/ip6_gre load.
 echo 2 > /proc/sys/net/core/fb_tunnels_only_for_init_net
 for m in $(cat /etc/modules-load); do
-  case $m in dummy) modprobe dummy numdummies=0 ;; *) modprobe "$m" ;; esac || echo "vm: modprobe $m failed"
+  # No dummy0/bond0 made at load: tests create their own devices by name.
+  case $m in dummy) modprobe dummy numdummies=0 ;; bonding) modprobe bonding max_bonds=0 ;; *) modprobe "$m" ;; esac || echo "vm: modprobe $m failed"
 done
 [ -f /etc/vm/hostname ] && hostname "$(cat /etc/vm/hostname)"
 ip link set lo up
