@@ -1,18 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
-import { commonShape } from "./engine/engine";
-import type { DeviceKind } from "./engine/kind";
 import type { ConnectionInput } from "./ssh/connection";
 import { dynamicProvider } from "./dynamic";
 import { ownerKeyOf } from "./identity";
-import { sealConnection } from "./seal";
-import { bridgeKind } from "./kinds/bridge/bridge";
-import { ipvlanKind } from "./kinds/ipvlan/ipvlan";
-import { macvlanKind } from "./kinds/macvlan/macvlan";
-import { tunKind } from "./kinds/tun/tun";
-import { vethKind } from "./kinds/veth/veth";
-import { vlanKind } from "./kinds/vlan/vlan";
-import { vxlanKind } from "./kinds/vxlan/vxlan";
+import { deviceKinds } from "./kinds";
+import type { DeviceType, InputsOf, ResourceType } from "./registry";
+import { sealSecrets } from "./seal";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
 type DeepInput<T> = T extends string | number | boolean | null | undefined
@@ -25,19 +17,31 @@ type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
 /** How to reach a host, as resource arguments take it: any field may be an Output or a secret. */
 export type ConnectionArgs = DeepInput<ConnectionInput>;
 
-/** A kind's resource arguments: the zod input type of the common and kind fields, as Pulumi Inputs. */
-export type DeviceArgs<Kind extends DeviceKind<any>> = Omit<Inputs<z.input<z.ZodObject<typeof commonShape & Kind["fields"]>>>, "ownerKey">;
+/** A resource type's arguments: the zod input type of its registry entry, as Pulumi Inputs. */
+export type ArgsOf<T extends ResourceType> = Omit<Inputs<InputsOf<T>>, "ownerKey">;
+/** A device kind's resource arguments (common and kind fields). */
+export type DeviceArgs<T extends DeviceType> = ArgsOf<T>;
+
+/**
+ * Every resource of this package. `connection` (and a kind's secretFields, e.g. a WireGuard
+ * private key) is always stored as a secret, whatever the caller marked: it is sealed with
+ * pulumi.secret before it becomes an input (additionalSecretOutputs alone covers only the
+ * outputs; a plain-text password would stay readable under the inputs in state). `ownerKey`
+ * ties the resource's identity to the tag it leaves on the host (see engine/ownership.ts).
+ */
+export abstract class NetdevResource extends pulumi.dynamic.Resource {
+  protected constructor(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, shape: { outputs?: readonly string[]; secretFields?: readonly string[] } = {}) {
+    const secrets = ["connection", ...(shape.secretFields ?? [])];
+    const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts) };
+    super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }, "netdev", type);
+  }
+}
 
 /** What the provider reads back from the host after every create, update and refresh. */
 const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"] as const;
 
-/**
- * A device on a host. `connection` is always stored as a secret, whatever the caller marked,
- * because it holds the private key or password: it is sealed with pulumi.secret before it
- * becomes an input (additionalSecretOutputs alone covers only the outputs; a plain-text
- * password would stay readable under the inputs in state).
- */
-export abstract class DeviceResource extends pulumi.dynamic.Resource {
+/** A device on a host. */
+export abstract class DeviceResource extends NetdevResource {
   /** Kernel interface index on the host. */
   declare readonly ifindex: pulumi.Output<number>;
   /** Operational state as the kernel reports it (UP, DOWN, UNKNOWN, LOWERLAYERDOWN). */
@@ -52,14 +56,13 @@ export abstract class DeviceResource extends pulumi.dynamic.Resource {
   declare readonly netns: pulumi.Output<string | undefined>;
   declare readonly addresses: pulumi.Output<string[] | undefined>;
 
-  protected constructor(type: string, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
-    const props = { ...Object.fromEntries(OBSERVED.map((key) => [key, undefined])), ...sealConnection(args), ownerKey: ownerKeyOf(type, resourceName, opts) };
-    const secretOutputs = [...(opts?.additionalSecretOutputs ?? []), "connection"];
-    super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: secretOutputs }, "netdev", type);
+  protected constructor(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
+    const kind: { secretFields?: readonly string[] } = deviceKinds[type];
+    super(type, resourceName, args, opts, { outputs: OBSERVED, secretFields: kind.secretFields });
   }
 }
 
-export type TunDeviceArgs = DeviceArgs<typeof tunKind>;
+export type TunDeviceArgs = DeviceArgs<"TunDevice">;
 /** A persistent tun or tap device. */
 export class TunDevice extends DeviceResource {
   constructor(name: string, args: TunDeviceArgs, opts?: pulumi.CustomResourceOptions) {
@@ -67,7 +70,7 @@ export class TunDevice extends DeviceResource {
   }
 }
 
-export type VethPairArgs = DeviceArgs<typeof vethKind>;
+export type VethPairArgs = DeviceArgs<"VethPair">;
 /** A veth pair; the peer end may live in another namespace (a container). */
 export class VethPair extends DeviceResource {
   declare readonly peerName: pulumi.Output<string>;
@@ -77,7 +80,7 @@ export class VethPair extends DeviceResource {
   }
 }
 
-export type BridgeArgs = DeviceArgs<typeof bridgeKind>;
+export type BridgeArgs = DeviceArgs<"Bridge">;
 /** A Linux bridge. */
 export class Bridge extends DeviceResource {
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
@@ -85,7 +88,7 @@ export class Bridge extends DeviceResource {
   }
 }
 
-export type MacvlanArgs = DeviceArgs<typeof macvlanKind>;
+export type MacvlanArgs = DeviceArgs<"Macvlan">;
 /** A macvlan (or macvtap) device on a parent interface. */
 export class Macvlan extends DeviceResource {
   constructor(name: string, args: MacvlanArgs, opts?: pulumi.CustomResourceOptions) {
@@ -93,7 +96,7 @@ export class Macvlan extends DeviceResource {
   }
 }
 
-export type IpvlanArgs = DeviceArgs<typeof ipvlanKind>;
+export type IpvlanArgs = DeviceArgs<"Ipvlan">;
 /** An ipvlan device on a parent interface. */
 export class Ipvlan extends DeviceResource {
   constructor(name: string, args: IpvlanArgs, opts?: pulumi.CustomResourceOptions) {
@@ -101,7 +104,7 @@ export class Ipvlan extends DeviceResource {
   }
 }
 
-export type VlanArgs = DeviceArgs<typeof vlanKind>;
+export type VlanArgs = DeviceArgs<"Vlan">;
 /** An 802.1Q/802.1ad VLAN sub-interface. */
 export class Vlan extends DeviceResource {
   constructor(name: string, args: VlanArgs, opts?: pulumi.CustomResourceOptions) {
@@ -109,7 +112,7 @@ export class Vlan extends DeviceResource {
   }
 }
 
-export type VxlanTunnelArgs = DeviceArgs<typeof vxlanKind>;
+export type VxlanTunnelArgs = DeviceArgs<"VxlanTunnel">;
 /** A VXLAN tunnel endpoint. */
 export class VxlanTunnel extends DeviceResource {
   declare readonly peers: pulumi.Output<string[] | undefined>;
@@ -117,3 +120,39 @@ export class VxlanTunnel extends DeviceResource {
     super("VxlanTunnel", name, args, opts);
   }
 }
+
+export type NetworkNamespaceArgs = ArgsOf<"NetworkNamespace">;
+/** A named network namespace on a host, loopback up (see objects/namespace for delete rules). */
+export class NetworkNamespace extends NetdevResource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly devices: pulumi.Output<string[]>;
+  constructor(name: string, args: NetworkNamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+    super("NetworkNamespace", name, args, opts, { outputs: ["devices"] });
+  }
+}
+
+export type RouteArgs = ArgsOf<"Route">;
+/** One route in a host's or namespace's main table (see objects/route). */
+export class Route extends NetdevResource {
+  constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Route", name, args, opts);
+  }
+}
+
+type ResourceClass<T extends ResourceType> = new (name: string, args: ArgsOf<T>, opts?: pulumi.CustomResourceOptions) => NetdevResource;
+
+/**
+ * The public class of every registered type: a type without its class, or a class whose Args
+ * differ from its registry entry, fails the type check here.
+ */
+export const resourceClasses = {
+  TunDevice,
+  VethPair,
+  Bridge,
+  Macvlan,
+  Ipvlan,
+  Vlan,
+  VxlanTunnel,
+  NetworkNamespace,
+  Route,
+} satisfies { [T in ResourceType]: ResourceClass<T> };

@@ -3,8 +3,6 @@
  * provider process. Everything heavy (ssh2, zod, the kinds) lives behind this module so the
  * serialized provider stays a few lines and captures nothing but a type name.
  */
-export { deviceKinds } from "./kinds";
-// Every resource type: the device kinds, NetworkNamespace and Route.
-export { componentEngineFor as engineFor } from "./components/runtime-additions";
+export { deviceKinds, engineFor, resourceTypes } from "./registry";
 export { sshPool } from "./ssh/pool";
 export { SCHEMA_VERSION } from "./engine/engine";

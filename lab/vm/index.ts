@@ -17,7 +17,7 @@ import { type LabHost, repoRoot } from "../hosts";
 
 export interface VmHostSpec {
   name: string;
-  /** e.g. 10.247.0.101, on 10.247.0.0/24 */
+  /** e.g. 10.247.0.101: a host of the lab's underlay 10.247.<octet>.0/24 (lab.ts picks the octet) */
   underlayAddress: string;
   /** SSH port forwarded on 127.0.0.1 */
   sshPort: number;
@@ -308,8 +308,9 @@ function validate(opts: StartVmHostsOptions): void {
   const seen = new Set<string>();
   for (const host of opts.hosts) {
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(host.name)) throw new Error(`bad VM name ${JSON.stringify(host.name)}`);
-    if (!/^10\.247\.0\.(\d{1,3})$/.test(host.underlayAddress) || Number(host.underlayAddress.split(".")[3]) > 254) {
-      throw new Error(`${host.name}: underlay address ${host.underlayAddress} is not a host of 10.247.0.0/24`);
+    const octets = /^10\.247\.(\d{1,3})\.(\d{1,3})$/.exec(host.underlayAddress);
+    if (!octets || Number(octets[1]) > 254 || Number(octets[2]) < 1 || Number(octets[2]) > 254) {
+      throw new Error(`${host.name}: underlay address ${host.underlayAddress} is not a host of a lab underlay 10.247.<octet>.0/24`);
     }
     if (!Number.isInteger(host.sshPort) || host.sshPort < 1024 || host.sshPort > 65_535) throw new Error(`${host.name}: bad sshPort ${host.sshPort}`);
     for (const key of [`n:${host.name}`, `a:${host.underlayAddress}`, `p:${host.sshPort}`]) {

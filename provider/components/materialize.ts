@@ -1,21 +1,8 @@
-import * as pulumi from "@pulumi/pulumi";
-import * as devices from "../resources";
+import type * as pulumi from "@pulumi/pulumi";
+import { resourceClasses } from "../resources";
 import type { PlanItem } from "./plan";
-import * as extra from "./resources";
 
-type Ctor = new (name: string, args: any, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
-
-const classes: Record<string, Ctor> = {
-  TunDevice: devices.TunDevice,
-  VethPair: devices.VethPair,
-  Bridge: devices.Bridge,
-  Macvlan: devices.Macvlan,
-  Ipvlan: devices.Ipvlan,
-  Vlan: devices.Vlan,
-  VxlanTunnel: devices.VxlanTunnel,
-  NetworkNamespace: extra.NetworkNamespace,
-  Route: extra.Route,
-};
+type AnyClass = new (name: string, args: unknown, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
 
 /**
  * Turns a plan into resources, children of `parent`, named `<prefix>-<key>`, each depending on
@@ -24,8 +11,8 @@ const classes: Record<string, Ctor> = {
 export function materialize(prefix: string, items: PlanItem[], parent: pulumi.Resource): Record<string, pulumi.CustomResource> {
   const made: Record<string, pulumi.CustomResource> = {};
   for (const item of items) {
-    const Class = classes[item.type];
-    if (!Class) throw new Error(`no resource class for plan item type ${item.type}`);
+    // PlanItem's inputs are typed by item.type (see plan.ts): the class for that type takes them.
+    const Class = resourceClasses[item.type] as unknown as AnyClass;
     made[item.key] = new Class(`${prefix}-${item.key}`, item.inputs, { parent, dependsOn: item.dependsOn.map((key) => made[key]!) });
   }
   return made;

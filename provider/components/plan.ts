@@ -1,3 +1,5 @@
+import type { InputsOf, ResourceType } from "../registry";
+
 /**
  * A plan: what a component wires up, as plain data. Each item is one resource: its type (a
  * device kind from provider/kinds, or NetworkNamespace or Route), a key unique within the plan (the Pulumi
@@ -5,13 +7,23 @@
  * keys of the items it must come after. Items are listed in creation order; delete in reverse.
  *
  * Planning functions are pure: no host is touched, so tests can check them directly and can
- * apply a plan through the engines (`componentEngineFor(item.type).create(item.inputs)`).
+ * apply a plan through the engines (`engineFor(item.type).create(item.inputs)`, provider/registry.ts).
  */
-export interface PlanItem<C = unknown> {
-  key: string;
-  type: string;
-  inputs: Record<string, unknown> & { connection: C };
-  dependsOn: string[];
+export type PlanItem<C = unknown> = {
+  [T in ResourceType]: {
+    key: string;
+    type: T;
+    /** Typed by `type` from the registry: a misspelt or unknown input fails the type check. */
+    inputs: Omit<InputsOf<T>, "connection" | "ownerKey"> & { connection: C };
+    dependsOn: string[];
+  };
+}[ResourceType];
+
+/** The item keyed `key`, which must be of `type`: its inputs typed accordingly. */
+export function itemOfType<T extends ResourceType, C>(items: Array<PlanItem<C>>, key: string, type: T): Extract<PlanItem<C>, { type: T }> {
+  const item = items.find((candidate) => candidate.key === key);
+  if (!item || item.type !== type) throw new Error(`plan has no ${type} keyed ${key}`);
+  return item as Extract<PlanItem<C>, { type: T }>;
 }
 
 /** Pulumi's marker for a value not known during preview. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { engineFor } from "../kinds";
+import { deviceEngine as engineFor } from "../registry";
 import { planAttachment } from "./attachment";
 import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
-import { assertPlanOrder } from "./plan";
-import { componentEngineFor } from "./runtime-additions";
+import { assertPlanOrder, itemOfType } from "./plan";
+import { engineFor as componentEngineFor } from "../registry";
 import { overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
 
 const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
@@ -17,7 +17,7 @@ describe("planVxlanOverlay (pure)", () => {
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).mtu).toBe(1450);
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, mtu: 1400 }).mtu).toBe(1400);
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h) => ({ ...h, underlayMtu: 9000 })) });
-    for (const item of plan.items) expect(item.inputs.mtu).toBe(8950);
+    for (const item of plan.items) expect((item.inputs as { mtu?: number }).mtu).toBe(8950);
   });
 
   it("VTEP MACs are deterministic, locally administered unicast, distinct per host and per overlay", () => {
@@ -40,7 +40,7 @@ describe("planVxlanOverlay (pure)", () => {
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts, bridgeName: "br7", vtepName: "vx7" });
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual(["h1-bridge:Bridge", "h1-vtep:VxlanTunnel", "h2-bridge:Bridge", "h2-vtep:VxlanTunnel", "h3-bridge:Bridge", "h3-vtep:VxlanTunnel"]);
-    const vtep = (h: string) => plan.items.find((i) => i.key === `${h}-vtep`)!.inputs;
+    const vtep = (h: string) => itemOfType(plan.items, `${h}-vtep`, "VxlanTunnel").inputs;
     expect(vtep("h1").peers).toEqual(["10.247.0.12", "10.247.0.13"]);
     expect(vtep("h2").peers).toEqual(["10.247.0.11", "10.247.0.13"]);
     expect(vtep("h3")).toMatchObject({ master: "br7", name: "vx7", local: "10.247.0.13", dstPort: 4789, vni: 7 });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionInput, host } from "../../test/support/lab-hosts";
 import { planAttachment } from "./attachment";
 import { applyPlan, destroyApplied, exec, floodPeers, pingEventually, pingFrom, removeLeftovers, type Applied } from "../../test/support/components";
-import { componentEngineFor } from "./runtime-additions";
+import { engineFor as componentEngineFor } from "../registry";
+import type { PlanItem } from "./plan";
 import { planVxlanOverlay, type OverlayHost } from "./vxlan-overlay";
 
 /**
@@ -61,7 +62,7 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
     expect(mtu).toBe(1450);
     for (const name of hostNames) {
       const vtep = devices.get(`${name}-vtep`)!;
-      expect(vtep.outs.hwAddress).toBe(vtep.item.inputs.macAddress);
+      expect(vtep.outs.hwAddress).toBe((vtep.item.inputs as { macAddress?: string }).macAddress);
       expect(vtep.outs.linkMtu).toBe(1450);
       expect(devices.get(`${name}-bridge`)!.outs.linkMtu).toBe(1450);
       expect(await floodPeers(name, VTEP)).toEqual(hostNames.filter((h) => h !== name).map((h) => host(h).underlayAddress).sort());
@@ -84,13 +85,13 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
       return (JSON.parse(out.stdout.trim() || "[]") as Array<{ lladdr?: string }>)[0]?.lladdr;
     };
     expect(await pingEventually("h1", NETNS, overlayIp(1))).toBe(true);
-    expect(await neighbourMac()).toBe(veth.item.inputs.peerMacAddress);
+    expect(await neighbourMac()).toBe((veth.item.inputs as { peerMacAddress?: string }).peerMacAddress);
     const engine = componentEngineFor("VethPair");
     const newMac = "02:00:00:47:11:02";
     const inputs = engine.check({ ...veth.item.inputs, peerMacAddress: newMac }).inputs;
     expect(engine.diff(veth.outs, inputs)).toMatchObject({ changes: true, replaces: [] });
     veth.outs = (await engine.update(veth.id, veth.outs, inputs)).outs;
-    veth.item = { ...veth.item, inputs: { ...veth.item.inputs, peerMacAddress: newMac } };
+    veth.item = { ...veth.item, inputs: { ...veth.item.inputs, peerMacAddress: newMac } } as PlanItem;
     // No traffic from h1's container: only h2's gratuitous ARP can have told it.
     let seen: string | undefined;
     for (let i = 0; i < 10 && seen !== newMac; i++) {

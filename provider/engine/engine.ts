@@ -1,14 +1,20 @@
 import { z } from "zod";
-import { connectionSchema, type Connection } from "../ssh/connection";
+import { connectionOf, connectionSchema, type Connection } from "../ssh/connection";
 import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { HostShell, StepError } from "./host";
+import { isIpError } from "./ip-errors";
 import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
 
-/** Bumped when the shape of outputs changes; read/delete run the code stored in state and must understand older ones. */
+/**
+ * Bumped when the shape of outputs changes. The provider code stored in state only `require`s
+ * the installed runtime (dynamic.ts), so read, update and delete always run the installed
+ * release against state that older releases may have written: they must understand every
+ * earlier version, and refuse state from a newer one (stateFrom) rather than misread it.
+ */
 export const SCHEMA_VERSION = 1;
 
 
@@ -148,10 +154,10 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       return await finish(linkNamed(created, inputs.name));
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
-        if (/Unknown device type/i.test(error.stderr)) {
+        if (isIpError(error.stderr, "unknown-device-type")) {
           throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
         }
-        const existing = /File exists/i.test(error.stderr) ? await host.readLink(inputs.netns, inputs.name) : undefined;
+        const existing = isIpError(error.stderr, "exists") ? await host.readLink(inputs.netns, inputs.name) : undefined;
         if (existing) {
           await this.takeOver(host, inputs, existing, token, where);
           return finish();
@@ -324,7 +330,10 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
 
   /** State written by this or an older schema version, with the connection parsed. */
   private stateFrom(props: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection } {
-    const connection = connectionSchema.parse(props.connection);
+    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION) {
+      throw new Error(`${this.kind.resourceType} ${String(props.name)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`);
+    }
+    const connection = connectionOf(props);
     return { ...props, connection, up: props.up !== false } as never;
   }
 

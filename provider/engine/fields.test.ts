@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { routeEngine } from "../components/route";
-import { engineFor } from "../kinds";
+import { routeEngine } from "../objects/route/route";
+import { deviceEngine as engineFor } from "../registry";
 import { ALIAS_MAX_BYTES, cidr, interfaceName, ipAddress, networkCidr } from "./fields";
 import { linkNamed } from "./iplink";
 

@@ -4,9 +4,16 @@ import { type ExecResult, sshPool } from "../ssh/pool";
 import { sharedRead } from "../ssh/shared-reads";
 import { quoteArg, quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
+import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX } from "./ownership";
 import type { Step } from "./kind";
+
+/** A command for HostShell.exec: a fixed tool, its argv, where to run it, and optional stdin. */
+export type Command = Omit<Step, "field"> & {
+  /** Only reads: the transport may retry it, and it may share a batch with other reads. */
+  idempotent?: boolean;
+};
 
 /** A failed step: says which input it was applying, on which host, and what `ip` answered. */
 export class StepError extends Error {
@@ -29,16 +36,17 @@ const FAILED_STEP = "__netdev_failed_step=";
 const UNREADABLE = "__netdev_unreadable=";
 const FOREIGN = "__netdev_foreign=";
 
-/** What `ip -n NS` prints when the namespace NS does not exist (then neither does the device). */
-const NAMESPACE_MISSING = /Cannot open network namespace|No such file/i;
-
 /** What deleteOwned found. */
 export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
 
 /** Each shared dump parsed once, however many devices it answers for. */
 const parsedDumps = new WeakMap<ExecResult, Map<string, LinkState>>();
 
-/** Runs ip/bridge commands on one host over the pooled SSH connection. */
+/**
+ * The only door to a host: every kind, object and engine runs its commands through this class
+ * (which alone talks to the SSH pool), so tool placement (`-n` or `ip netns exec`), stdin for
+ * secrets, error attribution and ownership checks are written once.
+ */
 export class HostShell {
   constructor(readonly connection: Connection) {}
 
@@ -46,19 +54,30 @@ export class HostShell {
     return `${this.connection.user}@${this.connection.host}:${this.connection.port}`;
   }
 
-  argv(step: Omit<Step, "field">): string[] {
+  argv(step: Omit<Command, "stdin">): string[] {
     if (!step.netns) return [step.tool, ...step.args];
     if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
     return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
   }
 
-  async run(step: Omit<Step, "field">): Promise<string> {
-    return sshPool().run(this.connection, this.argv(step));
+  /** Runs one command; its exit status and output come back whatever they are. */
+  async exec(command: Command): Promise<ExecResult> {
+    return sshPool().exec(this.connection, this.argv(command), { idempotent: command.idempotent, stdin: command.stdin });
+  }
+
+  /** Runs one command, throwing a RemoteCommandError (with its stderr) unless it exits 0; its stdout. */
+  async run(command: Command): Promise<string> {
+    return sshPool().run(this.connection, this.argv(command), { idempotent: command.idempotent, stdin: command.stdin });
   }
 
   /** Runs a command that only reads, which the transport may therefore retry. */
-  async read(step: Omit<Step, "field">): Promise<string> {
-    return sshPool().run(this.connection, this.argv(step), { idempotent: true });
+  async read(step: Omit<Command, "idempotent">): Promise<string> {
+    return this.run({ ...step, idempotent: true });
+  }
+
+  /** Reads a tool's JSON output (`ip -json`, `bridge -json`); `what` names it in a parse error. */
+  async readJson<T>(step: Omit<Command, "idempotent">, what = quoteArgv(this.argv(step))): Promise<T> {
+    return parseRemoteJson<T>((await this.read(step)).trim() || "[]", what);
   }
 
   /** Runs a step, turning a failure into a StepError that names the input field. */
@@ -81,10 +100,14 @@ export class HostShell {
    */
   async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">): Promise<string> {
     if (steps.length === 0) return thenRead ? this.read(thenRead) : "";
-    const chain = steps.map((step, i) => `s=${i} && ${quoteArgv(this.argv(step))}`).join(" && ");
-    const read = thenRead ? ` && s=read && ${quoteArgv(this.argv(thenRead))}` : "";
+    // The script's stdin is the channel's: it goes to the one step that takes stdin, none to the others.
+    const withStdin = steps.filter((step) => step.stdin !== undefined);
+    if (withStdin.length > 1) throw new Error(`${device}: at most one step of a fused command may take stdin (${withStdin.map((s) => s.field).join(", ")})`);
+    const redirect = (step: Step) => (withStdin.length && step.stdin === undefined ? " </dev/null" : "");
+    const chain = steps.map((step, i) => `s=${i} && ${quoteArgv(this.argv(step))}${redirect(step)}`).join(" && ");
+    const read = thenRead ? ` && s=read && ${quoteArgv(this.argv(thenRead))}${withStdin.length ? " </dev/null" : ""}` : "";
     const script = `${chain}${read} && s=ok; [ "$s" = ok ] || { echo "${FAILED_STEP}$s" >&2; exit 1; }`;
-    const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
+    const result = await sshPool().exec(this.connection, ["sh", "-c", script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
       const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
@@ -127,7 +150,7 @@ export class HostShell {
     if (unreadable >= 0) {
       // No such file: no such device (sysfs lists every link by name); no such namespace: gone with it.
       const why = result.stderr.slice(unreadable + UNREADABLE.length).trim();
-      if (/No such file or directory|Cannot open network namespace/i.test(why)) return { outcome: "absent" };
+      if (isIpError(why, "device-missing", "namespace-missing")) return { outcome: "absent" };
       return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: could not read its owner tag: ${why}`) };
     }
     if (result.stderr.includes(FOREIGN)) return { outcome: "not-ours" };
@@ -137,10 +160,10 @@ export class HostShell {
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
-    const result = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] }), { idempotent: true });
+    const result = await this.exec({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name], idempotent: true });
     if (result.exitCode !== 0) {
-      if (/does not exist|Cannot find device/i.test(result.stderr)) return undefined;
-      if (netns && NAMESPACE_MISSING.test(result.stderr)) return undefined;
+      if (isIpError(result.stderr, "device-missing")) return undefined;
+      if (netns && isIpError(result.stderr, "namespace-missing")) return undefined;
       throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
     }
     return linkNamed(result.stdout, name);
@@ -161,7 +184,7 @@ export class HostShell {
       throw error;
     }
     if (result.exitCode !== 0) {
-      if (netns && NAMESPACE_MISSING.test(result.stderr)) return undefined;
+      if (netns && isIpError(result.stderr, "namespace-missing")) return undefined;
       throw new RemoteCommandError(this.endpoint, quoteArgv(argv), result.exitCode, result.stderr);
     }
     let byName = parsedDumps.get(result);
@@ -184,8 +207,8 @@ export class HostShell {
    * lo (IMPLICIT_NAMESPACE_MARK), so it can go again with its last device (removeImplicitNetns).
    */
   async ensureNetns(netns: string): Promise<void> {
-    const result = await sshPool().exec(this.connection, ["ip", "netns", "add", netns]);
-    if (result.exitCode !== 0 && !/File exists/i.test(result.stderr)) {
+    const result = await this.exec({ tool: "ip", args: ["netns", "add", netns] });
+    if (result.exitCode !== 0 && !isIpError(result.stderr, "exists")) {
       throw new StepError("netns", this.endpoint, result.stderr.trim(), `creating namespace ${netns} on ${this.endpoint} failed: ${result.stderr.trim()}`);
     }
     if (result.exitCode === 0) await this.run({ tool: "ip", netns, args: ["link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK] });
@@ -196,13 +219,13 @@ export class HostShell {
    * made otherwise (a NetworkNamespace resource tags lo with its owner tag; others have none).
    */
   async removeImplicitNetns(netns: string): Promise<void> {
-    const listed = await sshPool().exec(this.connection, this.argv({ tool: "ip", netns, args: ["-json", "link", "show"] }), { idempotent: true });
+    const listed = await this.exec({ tool: "ip", netns, args: ["-json", "link", "show"], idempotent: true });
     if (listed.exitCode !== 0) return; // gone already
     const links = parseRemoteJson<Array<{ ifname: string; ifalias?: string }>>(listed.stdout.trim() || "[]", `ip -json link show in namespace ${netns}`);
     const lo = links.find((l) => l.ifname === "lo");
     if (lo?.ifalias !== IMPLICIT_NAMESPACE_MARK || links.some((l) => l.ifname !== "lo")) return;
-    const removed = await sshPool().exec(this.connection, ["ip", "netns", "del", netns]);
-    if (removed.exitCode !== 0 && !/No such file|Cannot remove/i.test(removed.stderr)) {
+    const removed = await this.exec({ tool: "ip", args: ["netns", "del", netns] });
+    if (removed.exitCode !== 0 && !isIpError(removed.stderr, "namespace-missing")) {
       throw new StepError("netns", this.endpoint, removed.stderr.trim(), `removing namespace ${netns} on ${this.endpoint} failed: ${removed.stderr.trim()}`);
     }
   }

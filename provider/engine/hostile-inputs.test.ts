@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { argvSeenBy, HOSTILE, requireShell, SHELLS } from "../../test/support/shells";
-import { deviceKinds, engineFor } from "../kinds";
+import { deviceKinds, deviceEngine as engineFor } from "../registry";
 import { commonShape } from "./engine";
 import { HostShell } from "./host";
 

@@ -2,13 +2,21 @@ import type { z } from "zod";
 import type { LinkState } from "./iplink";
 import type { HostShell } from "./host";
 
+/** The programs a step may run on a host: fixed names, never taken from inputs. */
+export type Tool = "ip" | "bridge" | "sysctl" | "wg" | "cat";
+
 /** One command to run on the host; `field` names the input it serves, for error messages. */
 export interface Step {
   field: string;
-  tool: "ip" | "bridge" | "sysctl";
+  tool: Tool;
   /** Namespace on the host to run it in (ip/bridge -n, others through `ip netns exec`); undefined for the host's own. */
   netns?: string;
   args: string[];
+  /**
+   * Written to the command's stdin: how secrets (a WireGuard private key) reach the host, never
+   * in argv (visible in /proc to every user of the host) nor in error messages.
+   */
+  stdin?: string;
 }
 
 /**
@@ -30,6 +38,12 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   kernelFeature: string;
   /** The kind's own inputs (zod shape), merged with the common ones. */
   fields: Shape;
+  /**
+   * Kind fields that are secrets (a WireGuard private key): sealed as Pulumi secrets by the
+   * resource class, inputs and outputs alike, scrubbed from every error, passed to the host only
+   * on stdin (Step.stdin), and never returned by `read` (it returns what it can verify instead).
+   */
+  secretFields?: Array<keyof Shape & string>;
   /** Cross-field rules, each returning an error message keyed by field. */
   refine?: (inputs: z.output<z.ZodObject<Shape>>) => { field: string; message: string } | undefined;
   /** Kind fields whose change requires a new device. */

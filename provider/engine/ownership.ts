@@ -29,6 +29,28 @@ export function newOwnerToken(ownerKey: string | undefined): string {
   return ownerKey ?? randomBytes(6).toString("hex");
 }
 
+/** The tag a resource's device (or namespace's lo) carries: `netdev#<token>`. */
+export function ownerTag(token: string): string {
+  return `${OWNER_PREFIX}${token}`;
+}
+
+/** The owner token at the end of a resource id ("…#<token>"); undefined for ids of earlier releases that had none. */
+export function ownerToken(id: string): string {
+  return id.slice(id.lastIndexOf("#") + 1);
+}
+
+/** Whether the id carries an owner token at all (Route ids of releases before 0.2 did not). */
+export function hasOwnerToken(id: string): boolean {
+  return id.includes("#");
+}
+
+/**
+ * Routes have no alias to carry a tag: every route this provider adds gets this routing
+ * protocol number (`proto 250`, unassigned in iproute2's rt_protos), so delete never removes a
+ * route someone else added (kernel, DHCP, `ip route add` by hand: proto kernel/dhcp/boot).
+ */
+export const ROUTE_PROTOCOL = "250";
+
 export function splitAlias(ifalias: string | undefined): { token?: string; alias?: string } {
   if (!ifalias?.startsWith(OWNER_PREFIX)) return { alias: ifalias || undefined };
   const rest = ifalias.slice(OWNER_PREFIX.length);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineFor } from "../kinds";
+import { deviceEngine as engineFor } from "../registry";
 import { sshPool } from "../ssh/pool";
 import { connection, connectionInput } from "../../test/support/lab-hosts";
 import { hostLink, onHost } from "../../test/support/lifecycle";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { engineFor } from "../kinds";
+import { deviceEngine as engineFor } from "../registry";
 
 // Pure: validation never touches a host.
 const connection = { host: "10.0.0.1", hostKey: "SHA256:" + "A".repeat(43), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecretmaterial\n" };

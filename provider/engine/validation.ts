@@ -71,7 +71,9 @@ export function hostIdentity(connection: unknown): string {
   return chain.join("<");
 }
 
-/** The owner token at the end of a resource id ("…#<token>"). */
-export function ownerToken(id: string): string {
-  return id.slice(id.lastIndexOf("#") + 1);
+/** Whether `news` puts the resource on another host than `olds` (or may: not known yet), which forces a replace. */
+export function hostMoved(olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+  return containsUnknown(news.connection) || hostIdentity(olds.connection) !== hostIdentity(news.connection);
 }
+
+export { ownerToken } from "./ownership";

@@ -1,5 +1,3 @@
-import { DeviceEngine } from "../engine/engine";
-import type { DeviceKind } from "../engine/kind";
 import { bridgeKind } from "./bridge/bridge";
 import { ipvlanKind } from "./ipvlan/ipvlan";
 import { macvlanKind } from "./macvlan/macvlan";
@@ -8,7 +6,7 @@ import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
 
-/** Every device kind, by resource type. A new kind is one module plus one line here. */
+/** Every device kind, by resource type. A new kind is one folder plus one line here (see provider/registry.ts). */
 export const deviceKinds = {
   TunDevice: tunKind,
   VethPair: vethKind,
@@ -18,20 +16,3 @@ export const deviceKinds = {
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
 };
-
-export type DeviceType = keyof typeof deviceKinds;
-
-// The kinds differ in their zod shapes; the engine only needs the common interface.
-type AnyKind = DeviceKind<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const engines = new Map<string, DeviceEngine<AnyKind["fields"]>>();
-
-export function engineFor(type: string): DeviceEngine<AnyKind["fields"]> {
-  const kind = (deviceKinds as Record<string, AnyKind>)[type];
-  if (!kind) throw new Error(`unknown device type ${type}; known: ${Object.keys(deviceKinds).join(", ")}`);
-  let engine = engines.get(type);
-  if (!engine) {
-    engine = new DeviceEngine(kind);
-    engines.set(type, engine);
-  }
-  return engine;
-}

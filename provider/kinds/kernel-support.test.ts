@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sshPool } from "../ssh/pool";
-import { engineFor } from ".";
+import { deviceEngine as engineFor } from "../registry";
 import { connectionInput, host } from "../../test/support/lab-hosts";
 import { expectRejected, hostLink } from "../../test/support/lifecycle";
 

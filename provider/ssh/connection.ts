@@ -121,3 +121,8 @@ export function poolKey(connection: Connection): string {
 export function secretsOf(connection: Connection): string[] {
   return secretsIn(connection);
 }
+
+/** The connection stored in a resource's state, parsed again (read and delete get state, not checked inputs). */
+export function connectionOf(props: Record<string, unknown>): Connection {
+  return connectionSchema.parse(props.connection);
+}

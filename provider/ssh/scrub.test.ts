@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { withSecretsScrubbed, type AnyEngine } from "../components/runtime-additions";
+import { withSecretsScrubbed, type AnyEngine } from "../engine/provider-boundary";
 import { FakeSshServer } from "../../test/support/fake-ssh-server";
 import { privatePools } from "../../test/support/pools";
 import { parseConnection, secretsOf } from "./connection";

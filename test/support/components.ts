@@ -1,7 +1,7 @@
 import { sshPool } from "../../provider/ssh/pool";
 import { connection } from "./lab-hosts";
 import type { PlanItem } from "../../provider/components/plan";
-import { componentEngineFor } from "../../provider/components/runtime-additions";
+import { engineFor as componentEngineFor } from "../../provider/registry";
 
 /** A plan item applied through its engine: what Pulumi would keep in state. */
 export interface Applied {

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { engineFor } from "../../provider/kinds";
+import { deviceEngine as engineFor } from "../../provider/registry";
 import { sshPool } from "../../provider/ssh/pool";
 import { connection, connectionInput } from "./lab-hosts";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
-import { engineFor } from "..";
+import { deviceEngine as engineFor } from "../../registry";
 import { connectionInput } from "../../../test/support/lab-hosts";
 import { hostLink, runLifecycle, scratchParent } from "../../../test/support/lifecycle";
 
@@ -25,11 +25,11 @@ describe("Ipvlan on a VM lab host", () => {
       type: "Ipvlan",
       host: "vm1",
       inputs: { name: `ndipv${mode}`, parent, mode, flag, addresses: ["192.168.80.1/24"] },
-      verifyCreated(link) {
+      async verifyCreated(link) {
         expect(link.link).toBe(parent);
         expect(link.linkinfo.info_data.mode).toBe(mode);
         // ipvlan shares the parent's MAC
-        expect(link.address).toBe(link.address);
+        expect(link.address).toBe((await hostLink("vm1", undefined, parent)).address);
       },
       inPlace: [
         { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { sshPool } from "../../ssh/pool";
-import { engineFor } from "..";
+import { deviceEngine as engineFor } from "../../registry";
 import { connectionInput } from "../../../test/support/lab-hosts";
 import { expectRejected, hostLink, onHost, runLifecycle } from "../../../test/support/lifecycle";
 

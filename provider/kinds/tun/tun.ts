@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { sshPool } from "../../ssh/pool";
 import { defineKind } from "../../engine/kind";
 
 /**
@@ -41,7 +40,7 @@ export const tunKind = defineKind({
     const data = link.infoData;
     // ip prints owner and group as names; sysfs has the numbers, which is what the inputs hold.
     const files = ["owner", "group"].map((f) => `/sys/class/net/${link.ifname}/${f}`);
-    const out = await sshPool().run(host.connection, netns ? ["ip", "netns", "exec", netns, "cat", ...files] : ["cat", ...files], { idempotent: true });
+    const out = await host.read({ tool: "cat", netns, args: files });
     const [owner, group] = out.trim().split("\n").map(Number);
     return {
       mode: data.type,

@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { interfaceName, ipAddress, isMulticastIp, isUnspecifiedIp } from "../../engine/fields";
 import { defineKind, type Step } from "../../engine/kind";
-import { sshPool } from "../../ssh/pool";
-import { parseRemoteJson } from "../../ssh/scrub";
 
 const ALL_ZERO_MAC = "00:00:00:00:00:00";
 
@@ -70,8 +68,8 @@ export const vxlanKind = defineKind({
   },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
-    const fdb = await sshPool().run(host.connection, host.argv({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }), { idempotent: true });
-    const peers = parseRemoteJson<Array<{ mac: string; dst?: string }>>(fdb, "bridge -json fdb show")
+    const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }, "bridge -json fdb show");
+    const peers = fdb
       .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
       .map((entry) => entry.dst!)
       .sort();

@@ -1,9 +1,6 @@
-import { engineFor } from "../kinds";
 import { scrubSecrets, secretsIn } from "../ssh/scrub";
-import { namespaceEngine, NAMESPACE_TYPE } from "./namespace";
-import { routeEngine, ROUTE_TYPE } from "./route";
 
-/** What every engine (device kinds and the component-level types) offers the dynamic provider. */
+/** What every engine (device kinds, NetworkNamespace, Route) offers the dynamic provider. */
 export interface AnyEngine {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: Array<{ property: string; reason: string }> };
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
@@ -13,28 +10,19 @@ export interface AnyEngine {
   delete(id: string, props: Record<string, unknown>): Promise<void>;
 }
 
-const extra: Record<string, AnyEngine> = {
-  [NAMESPACE_TYPE]: namespaceEngine,
-  [ROUTE_TYPE]: routeEngine,
-};
-
-/**
- * The engine for any resource type: NetworkNamespace, Route, or a device kind (delegates to
- * engineFor). provider/runtime.ts exports it as `engineFor`, which serialized providers
- * `require` by package name.
- */
-export function componentEngineFor(type: string): AnyEngine {
-  return withSecretsScrubbed(extra[type] ?? engineFor(type));
-}
-
 /**
  * The provider boundary: whatever an engine throws (or reports from check) reaches Pulumi's
  * output and logs, so it is scrubbed of every key, passphrase and password of the connections
  * in the call's arguments, however short. The transport scrubs too; this also covers messages
  * built anywhere else. The error object itself is kept (a partial create carries its `id`).
  */
-export function withSecretsScrubbed(engine: AnyEngine): AnyEngine {
-  const secretsOf = (...args: unknown[]) => args.flatMap((arg) => secretsIn((arg as { connection?: unknown } | undefined)?.connection));
+export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly string[] = []): AnyEngine {
+  const secretsOf = (...args: unknown[]) =>
+    args.flatMap((arg) => {
+      const props = arg as Record<string, unknown> | undefined;
+      const own = secretFields.map((field) => props?.[field]).filter((value): value is string => typeof value === "string" && value.length > 0);
+      return [...secretsIn(props?.connection), ...own];
+    });
   const guard = <T>(args: unknown[], run: () => T): T => {
     const rethrow = (error: unknown): never => {
       throw scrubbedError(error, secretsOf(...args));
@@ -73,4 +61,3 @@ function scrubbedError(error: unknown, secrets: string[]): unknown {
   return error;
 }
 
-export const componentTypes = Object.keys(extra);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionInput } from "../../test/support/lab-hosts";
-import { namespaceEngine } from "./namespace";
-import { routeEngine } from "./route";
+import { namespaceEngine } from "./namespace/namespace";
+import { routeEngine } from "./route/route";
 import { exec, removeLeftovers } from "../../test/support/components";
 
 const NS = "ndo-ns-test";

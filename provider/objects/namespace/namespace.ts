@@ -1,11 +1,9 @@
 import { z } from "zod";
-import { namespaceName } from "../engine/fields";
-import { HostShell } from "../engine/host";
-import { connectionSchema, type Connection } from "../ssh/connection";
-import { sshPool } from "../ssh/pool";
-import { parseRemoteJson } from "../ssh/scrub";
-import { newOwnerToken, OWNER_PREFIX, ownerKeyField } from "../engine/ownership";
-import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "../engine/validation";
+import { namespaceName } from "../../engine/fields";
+import { HostShell } from "../../engine/host";
+import { connectionOf, connectionSchema, type Connection } from "../../ssh/connection";
+import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
+import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 
 /**
  * A named network namespace on a host (`ip netns add`), with its loopback up: a "container"
@@ -23,7 +21,7 @@ import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerTok
  */
 export const NAMESPACE_TYPE = "NetworkNamespace";
 
-const schema = z.strictObject({
+export const namespaceSchema = z.strictObject({
   connection: connectionSchema,
   name: namespaceName,
   /** Take over an existing namespace of this name instead of failing. */
@@ -34,7 +32,7 @@ const schema = z.strictObject({
   ownerKey: ownerKeyField,
 });
 
-type NamespaceInputs = z.output<typeof schema>;
+type NamespaceInputs = z.output<typeof namespaceSchema>;
 
 export interface NamespaceOutputs extends Record<string, unknown> {
   name: string;
@@ -43,32 +41,30 @@ export interface NamespaceOutputs extends Record<string, unknown> {
 }
 
 async function exists(host: HostShell, name: string): Promise<boolean> {
-  const out = await sshPool().run(host.connection, ["ip", "-json", "netns", "list"], { idempotent: true });
-  const list = parseRemoteJson<Array<{ name: string }>>(out, "ip -json netns list");
+  const list = await host.readJson<Array<{ name: string }>>({ tool: "ip", args: ["-json", "netns", "list"] });
   return list.some((entry) => entry.name === name);
 }
 
 /** Links inside the namespace, with lo's alias (the owner tag). */
 async function contents(host: HostShell, name: string): Promise<{ devices: string[]; loAlias?: string }> {
-  const out = await sshPool().run(host.connection, ["ip", "-n", name, "-json", "link", "show"], { idempotent: true });
-  const links = parseRemoteJson<Array<{ ifname: string; ifalias?: string }>>(out, `ip -n ${name} -json link show`);
+  const links = await host.readJson<Array<{ ifname: string; ifalias?: string }>>({ tool: "ip", netns: name, args: ["-json", "link", "show"] });
   return { devices: links.map((l) => l.ifname).filter((n) => n !== "lo").sort(), loAlias: links.find((l) => l.ifname === "lo")?.ifalias };
 }
 
 export const namespaceEngine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(schema, NAMESPACE_TYPE, news);
+    return checkInputs(namespaceSchema, NAMESPACE_TYPE, news);
   },
 
   parse(inputs: Record<string, unknown>): NamespaceInputs {
-    return parseInputs(schema, NAMESPACE_TYPE, inputs) as never;
+    return parseInputs(namespaceSchema, NAMESPACE_TYPE, inputs) as never;
   },
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const replaces: string[] = [];
     let changes = false;
     if (containsUnknown(news.name) || olds.name !== news.name) replaces.push("name");
-    if (containsUnknown(news.connection) || hostIdentity(olds.connection) !== hostIdentity(news.connection)) replaces.push("connection");
+    if (hostMoved(olds, news)) replaces.push("connection");
     if ((olds.force ?? false) !== (news.force ?? false)) changes = true;
     return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
@@ -82,14 +78,14 @@ export const namespaceEngine = {
     if (await exists(host, inputs.name)) {
       const { loAlias } = await contents(host, inputs.name);
       // Its own tag: made by this resource in a `pulumi up` that died before recording it.
-      const own = loAlias === `${OWNER_PREFIX}${tag}`;
+      const own = loAlias === ownerTag(tag);
       if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
       if (!own && loAlias?.startsWith(OWNER_PREFIX)) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
     } else {
       await host.apply({ field: "name", tool: "ip", args: ["netns", "add", inputs.name] }, where);
     }
     try {
-      await host.apply({ field: "name", tool: "ip", netns: inputs.name, args: ["link", "set", "dev", "lo", "alias", `${OWNER_PREFIX}${tag}`] }, where);
+      await host.apply({ field: "name", tool: "ip", netns: inputs.name, args: ["link", "set", "dev", "lo", "alias", ownerTag(tag)] }, where);
       await host.apply({ field: "name", tool: "ip", netns: inputs.name, args: ["link", "set", "dev", "lo", "up"] }, where);
     } catch (error) {
       if (!inputs.adopt) await host.run({ tool: "ip", args: ["netns", "del", inputs.name] }).catch(() => undefined);
@@ -103,12 +99,12 @@ export const namespaceEngine = {
   async observe(host: HostShell, state: { name: string; connection: Connection; force?: boolean; adopt?: boolean }, id: string): Promise<NamespaceOutputs | undefined> {
     if (!(await exists(host, state.name))) return undefined;
     const { devices, loAlias } = await contents(host, state.name);
-    if (loAlias !== `${OWNER_PREFIX}${ownerToken(id)}`) return undefined;
+    if (loAlias !== ownerTag(ownerToken(id))) return undefined;
     return { connection: state.connection, name: state.name, adopt: state.adopt ?? false, force: state.force ?? false, devices };
   },
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
-    const connection = connectionSchema.parse(props.connection);
+    const connection = connectionOf(props);
     const state = { ...props, connection } as NamespaceInputs;
     const outs = await this.observe(new HostShell(connection), state, id);
     if (!outs) return { id: "", props: {} };
@@ -124,14 +120,13 @@ export const namespaceEngine = {
   },
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
-    const connection = connectionSchema.parse(props.connection);
-    const host = new HostShell(connection);
+    const host = new HostShell(connectionOf(props));
     const name = props.name as string;
     const where = `${NAMESPACE_TYPE} ${name} on ${host.endpoint}`;
     if (!(await exists(host, name))) return;
     const { devices, loAlias } = await contents(host, name);
-    if (loAlias !== `${OWNER_PREFIX}${ownerToken(id)}`) {
-      throw new Error(`refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${OWNER_PREFIX}${ownerToken(id)})`);
+    if (loAlias !== ownerTag(ownerToken(id))) {
+      throw new Error(`refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`);
     }
     if (devices.length && props.force !== true) {
       throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);

@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
+import { HostShell, StepError } from "../../engine/host";
+import { isIpError } from "../../engine/ip-errors";
+import { hasOwnerToken, newOwnerToken, ownerKeyField, ROUTE_PROTOCOL } from "../../engine/ownership";
+import { connectionOf, connectionSchema } from "../../ssh/connection";
+import { parseRemoteJson } from "../../ssh/scrub";
+import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
+
+/**
+ * A route in a host's (or a namespace's) main table: `ip route add <destination> [via] [dev]
+ * [metric]`. The VethPair kind configures addresses but no routes; an Attachment uses this for
+ * the container's default route. Every field forces replacement (delete, then add): a route
+ * has no identity besides its fields. Create fails if a route to the same destination (and
+ * metric) exists, so it never takes over one it did not add; delete removes exactly the
+ * route it describes and succeeds when it is already gone.
+ *
+ * Ownership: a route has no alias for an owner tag, so every route this provider adds carries
+ * the routing protocol ROUTE_PROTOCOL (`proto 250`), and the resource id ends in `#<token>` like
+ * every other. Delete removes only a matching route with that protocol; one re-added by hand or
+ * by DHCP (proto boot/dhcp) under the same spec is left alone and reported.
+ */
+export const ROUTE_TYPE = "Route";
+
+export const routeSchema = z
+  .strictObject({
+    connection: connectionSchema,
+    netns: namespaceName.optional(),
+    /** "default" or a prefix in CIDR form, host bits clear (the kernel refuses 10.0.0.1/24). */
+    destination: z.union([z.literal("default"), networkCidr]),
+    via: ipAddress.optional(),
+    dev: interfaceName.optional(),
+    metric: z.number().int().min(0).max(4_294_967_295).optional(),
+    /** Derived from the resource's identity by its class: see engine/ownership.ts. */
+    ownerKey: ownerKeyField,
+  })
+  .superRefine((value, ctx) => {
+    if (!value.via && !value.dev) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs a gateway (via), a device (dev), or both" });
+  });
+
+type RouteInputs = z.output<typeof routeSchema>;
+const FIELDS = ["netns", "destination", "via", "dev", "metric"] as const;
+
+function isV6(route: Pick<RouteInputs, "destination" | "via">): boolean {
+  return route.destination === "default" ? (route.via ?? "").includes(":") : route.destination.includes(":");
+}
+
+/** The route spec after `ip route add|del`. */
+function spec(route: RouteInputs): string[] {
+  return [
+    route.destination,
+    ...(route.via ? ["via", route.via] : []),
+    ...(route.dev ? ["dev", route.dev] : []),
+    ...(route.metric !== undefined ? ["metric", String(route.metric)] : []),
+  ];
+}
+
+function ipArgs(route: Pick<RouteInputs, "destination" | "via">, args: string[]): string[] {
+  return [isV6(route) ? "-6" : "-4", ...args];
+}
+
+/** The route as `ip -json route show` reports it, or undefined. */
+async function find(host: HostShell, route: RouteInputs): Promise<Record<string, unknown> | undefined> {
+  const exact = route.destination === "default" ? (isV6(route) ? "::/0" : "0.0.0.0/0") : route.destination;
+  const command = { tool: "ip" as const, netns: route.netns, args: ipArgs(route, ["-json", "route", "show", "exact", exact]) };
+  const result = await host.exec({ ...command, idempotent: true });
+  if (result.exitCode !== 0) {
+    if (isIpError(result.stderr, "namespace-missing")) return undefined;
+    throw new Error(`reading routes on ${host.endpoint}: ${result.stderr.trim()}`);
+  }
+  const routes = parseRemoteJson<Array<Record<string, unknown>>>(result.stdout.trim() || "[]", "ip -json route show");
+  return routes.find((r) => (route.via === undefined || r.gateway === route.via) && (route.dev === undefined || r.dev === route.dev) && (route.metric === undefined || (r.metric ?? 0) === route.metric));
+}
+
+export const routeEngine = {
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    return checkInputs(routeSchema, ROUTE_TYPE, news);
+  },
+
+  parse(inputs: Record<string, unknown>): RouteInputs {
+    return parseInputs(routeSchema, ROUTE_TYPE, inputs) as never;
+  },
+
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const replaces: string[] = FIELDS.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
+    if (hostMoved(olds, news)) replaces.push("connection");
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+  },
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const inputs = this.parse(rawInputs);
+    const host = new HostShell(inputs.connection);
+    const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
+    await host.apply({ field: "destination", tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]) }, where);
+    const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${newOwnerToken(inputs.ownerKey)}`;
+    return { id, outs: { ...inputs } };
+  },
+
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
+    const state = { ...props, connection: connectionOf(props) } as RouteInputs;
+    if (!(await find(new HostShell(state.connection), state))) return { id: "", props: {} };
+    return { id, props, inputs: props };
+  },
+
+  async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+    // Only the connection's credentials can change without a replace: nothing to do on the host.
+    return { outs: { ...this.parse(news) } };
+  },
+
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    const state = { ...props, connection: connectionOf(props) } as RouteInputs;
+    const host = new HostShell(state.connection);
+    const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
+    const found = await find(host, state);
+    if (!found) return;
+    // Ids without a token come from releases that added routes with the default protocol.
+    if (hasOwnerToken(id) && String(found.protocol) !== ROUTE_PROTOCOL) {
+      throw new Error(`refusing to delete ${where}: it was not added by netdev (protocol ${String(found.protocol)}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`);
+    }
+    try {
+      await host.apply({ field: "destination", tool: "ip", netns: state.netns, args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]) }, where);
+    } catch (error) {
+      if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
+    }
+  },
+};
