@@ -1,25 +1,16 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * The unit tier: tests that need no root and no lab (validation, planners, config parsing,
- * Pulumi mocks, the transport against an in-process SSH server on loopback); seconds. `npm run test:unit`. The full suite (vitest.config.ts) runs them too.
+ * The unit tier: `*.unit.test.ts`, tests that need no root and no lab (validation, planners,
+ * each kind's argv builders and update steps, quoting, config parsing, Pulumi mocks, the
+ * transport against an in-process SSH server on loopback); seconds. `npm test`. The lab tier
+ * (vitest.config.ts: every `*.test.ts`, these included) is what the README's full test command
+ * and CI run.
  */
 export default defineConfig({
   test: {
-    include: [
-      "provider/config.test.ts",
-      "provider/engine/validation.test.ts",
-      "provider/components/planner.test.ts",
-      "provider/components/components.mocks.test.ts",
-      "provider/components/secret-connection.mocks.test.ts",
-      "provider/engine/fields.test.ts",
-      "provider/engine/hostile-inputs.test.ts",
-      "provider/ssh/deadlines.test.ts",
-      "provider/ssh/output-cap.test.ts",
-      "provider/ssh/scrub.test.ts",
-      "provider/ssh/batch.test.ts",
-      "test/support/readme-setup.test.ts",
-    ],
+    include: ["**/*.unit.test.ts"],
+    exclude: ["**/node_modules/**", "dist/**"],
     pool: "forks",
     testTimeout: 30_000,
   },

@@ -36,11 +36,11 @@ function isObjectType(type: string): type is ObjectType {
 
 // The kinds differ in their zod shapes; an engine needs only the common interface.
 type AnyKind = DeviceKind<z.ZodRawShape>;
-const deviceEngines = new Map<string, DeviceEngine<z.ZodRawShape>>();
+const deviceEngines = new Map<string, DeviceEngine>();
 const providerEngines = new Map<string, AnyEngine>();
 
 /** The engine of a device kind, with its kind and pure step builders (tests and tools use these). */
-export function deviceEngine(type: string): DeviceEngine<z.ZodRawShape> {
+export function deviceEngine(type: string): DeviceEngine {
   if (!isDeviceType(type)) throw new Error(`unknown device type ${type}; known: ${Object.keys(deviceKinds).join(", ")}`);
   let engine = deviceEngines.get(type);
   if (!engine) deviceEngines.set(type, (engine = new DeviceEngine(deviceKinds[type] as unknown as AnyKind)));

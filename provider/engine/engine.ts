@@ -67,14 +67,22 @@ function ownedBy(link: LinkState, id: string): boolean {
   return splitAlias(link.ifalias).token === ownerToken(id);
 }
 
-export class DeviceEngine<Shape extends z.ZodRawShape> {
+/** Parsed inputs of any kind: the common fields typed, the kind's own fields as the kind parsed them. */
+export type ParsedInputs = Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean };
+
+/**
+ * The generic engine. It is not generic in the kind's shape: it only passes the kind's parsed
+ * inputs back to the kind, so it sees every kind as DeviceKind<ZodRawShape> (registry.ts
+ * widens each kind once) and needs no casts at those calls.
+ */
+export class DeviceEngine {
   readonly schema: z.ZodType<Record<string, unknown>>;
 
-  constructor(readonly kind: DeviceKind<Shape>) {
+  constructor(readonly kind: DeviceKind) {
     const object = z.strictObject({ ...commonShape, ...kind.fields });
     this.schema = object.superRefine((parsed, ctx) => {
       const value = parsed as unknown as CommonFields;
-      const problem = kind.refine?.(parsed as never);
+      const problem = kind.refine?.(parsed as ParsedInputs);
       if (problem) ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
       if (value.master !== undefined && value.master === value.name) ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
     }) as unknown as z.ZodType<Record<string, unknown>>;
@@ -90,8 +98,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
-  parse(inputs: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean } {
-    return parseInputs(this.schema, this.kind.resourceType, inputs) as never;
+  parse(inputs: Record<string, unknown>): ParsedInputs {
+    return parseInputs(this.schema, this.kind.resourceType, inputs) as ParsedInputs;
   }
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -131,7 +139,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       return { id, outs: outs.outs };
     };
     if (inputs.netns) await host.ensureNetns(inputs.netns);
-    const custom = this.kind.createStep?.(inputs as never);
+    const custom = this.kind.createStep?.(inputs);
     // A device on a parent is made beside the parent and moved into its namespace under a
     // temporary name: older kernels refuse the move when the host has a device of that name.
     const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
@@ -144,7 +152,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
         return finish();
       }
     }
-    await this.kind.prepare?.(inputs as never, host);
+    await this.kind.prepare?.(inputs, host);
     const temporaryName = `ndtmp${token.slice(0, 10)}`;
     const steps = this.createSteps(inputs, token);
     // One round trip: every step and the read-back in one remote script (HostShell.applyAll).
@@ -180,8 +188,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
    * kind's own create step), the rename of a device made beside its parent, then tag, master,
    * the kind's extra steps, addresses, up. Pure: the hostile-input fuzz test builds them too.
    */
-  createSteps(inputs: ReturnType<DeviceEngine<Shape>["parse"]>, token: string): Step[] {
-    const custom = this.kind.createStep?.(inputs as never);
+  createSteps(inputs: ParsedInputs, token: string): Step[] {
+    const custom = this.kind.createStep?.(inputs);
     const viaHost = this.kind.hasParent === true && inputs.netns !== undefined;
     const temporaryName = `ndtmp${token.slice(0, 10)}`;
     const linkAttributes = [...(inputs.mtu ? ["mtu", String(inputs.mtu)] : []), ...(inputs.macAddress ? ["address", inputs.macAddress] : [])];
@@ -189,17 +197,17 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       field: "create",
       tool: "ip",
       netns: viaHost ? undefined : inputs.netns,
-      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...this.kind.createArgs(inputs as never)],
+      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...(this.kind.createArgs?.(inputs) ?? [])],
     };
     return [
       add,
       ...(viaHost ? [{ field: "name", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", temporaryName, "name", inputs.name] } satisfies Step] : []),
       ...(custom ? this.mtuAndMacSteps(inputs) : []),
       ...this.tagAndAttachSteps(inputs, token),
-      ...(this.kind.afterCreate?.(inputs as never) ?? []),
+      ...(this.kind.afterCreate?.(inputs) ?? []),
       ...addressSteps("addresses", inputs.netns, inputs.name, inputs.addresses, []),
       this.upStep(inputs),
-      ...(this.kind.afterUp?.(inputs as never) ?? []),
+      ...(this.kind.afterUp?.(inputs) ?? []),
     ];
   }
 
@@ -207,7 +215,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
    * An existing device of this name: this resource's own (made by a `pulumi up` that died
    * before recording it), or one to adopt, or a refusal that changes nothing.
    */
-  private async takeOver(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, existing: LinkState, token: string, where: string): Promise<void> {
+  private async takeOver(host: HostShell, inputs: ParsedInputs, existing: LinkState, token: string, where: string): Promise<void> {
     const owner = splitAlias(existing.ifalias).token;
     if (owner === token) return this.retake(host, inputs, existing, token, where);
     await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
@@ -286,11 +294,11 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
    * the rest converge, and the owner tag is written last, so a failed adopt leaves the device
    * with the alias it had.
    */
-  private async retake(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, existing: LinkState, token: string, refusal: string): Promise<void> {
+  private async retake(host: HostShell, inputs: ParsedInputs, existing: LinkState, token: string, refusal: string): Promise<void> {
     if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
       throw new Error(`${refusal}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
     }
-    const actual = await this.kind.read(existing, host, inputs.netns, inputs as never);
+    const actual = await this.kind.read(existing, host, inputs.netns, inputs);
     const fixed = this.kind.replaceOn.filter((key) => inputs[key] !== undefined && !sameValue(inputs[key], actual[key]));
     if (fixed.length) {
       const detail = fixed.map((key) => `${key} is ${JSON.stringify(actual[key])} on the host, ${JSON.stringify(inputs[key])} in the inputs`).join("; ");
@@ -316,7 +324,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
 
   /** Namespaces this device lives in (or its other end does), for implicit-namespace cleanup. */
   private namespacesOf(inputs: Record<string, unknown> & CommonFields): string[] {
-    return [inputs.netns, ...(this.kind.namespacesUsed?.(inputs as never) ?? [])].filter((ns): ns is string => ns !== undefined);
+    return [inputs.netns, ...(this.kind.namespacesUsed?.(inputs) ?? [])].filter((ns): ns is string => ns !== undefined);
   }
 
   /** Removes namespaces the provider made implicitly for this device once nothing but lo is left in them. */
@@ -334,7 +342,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       throw new Error(`${this.kind.resourceType} ${String(props.name)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`);
     }
     const connection = connectionOf(props);
-    return { ...props, connection, up: props.up !== false } as never;
+    return { ...props, connection, up: props.up !== false } as Record<string, unknown> & CommonFields & { connection: Connection };
   }
 
   /** MTU and MAC steps for what the inputs set and the device (when known) does not already have. */
@@ -360,7 +368,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ReturnType<DeviceEngine<Shape>["parse"]>, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean } = {}): Promise<LinkState | undefined> {
+  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean } = {}): Promise<LinkState | undefined> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
@@ -369,8 +377,8 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
     if (!options.tagLast) steps.push(...tag);
     if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
     if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
-    const kindActual = await this.kind.read(link, host, ns, inputs as never);
-    steps.push(...this.kind.update(inputs as never, kindActual, previous as Record<string, unknown> | undefined));
+    const kindActual = await this.kind.read(link, host, ns, inputs);
+    steps.push(...this.kind.update(inputs, kindActual, previous as Record<string, unknown> | undefined));
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
     if (inputs.up !== link.up) steps.push(this.upStep(inputs));
     if (options.tagLast) steps.push(...tag);
@@ -391,7 +399,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       // name and kind, so it stays in the stack instead of silently leaving it; the next `up` tags it again.
       console.warn(`netdev: ${this.where(host, state)} has lost its owner tag (its alias was changed by hand); keeping it in the stack, the next \`pulumi up\` tags it again`);
     }
-    const kindActual = await this.kind.read(link, host, state.netns, state as never);
+    const kindActual = await this.kind.read(link, host, state.netns, state);
     const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);
     const inputs: Record<string, unknown> = {
       ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])),

@@ -44,13 +44,19 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
    * on stdin (Step.stdin), and never returned by `read` (it returns what it can verify instead).
    */
   secretFields?: Array<keyof Shape & string>;
+  /**
+   * The kind's own fields, each set (where they do not exclude each other): the unit tier
+   * (kinds.unit.test.ts) checks, builds and snapshots its create argv, and checks that an
+   * update from the same state is empty, for every registered kind.
+   */
+  example: z.input<z.ZodObject<Shape>>;
   /** Cross-field rules, each returning an error message keyed by field. */
-  refine?: (inputs: z.output<z.ZodObject<Shape>>) => { field: string; message: string } | undefined;
+  refine?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): { field: string; message: string } | undefined;
   /** Kind fields whose change requires a new device. */
   replaceOn: Array<keyof Shape & string>;
   /** What follows `ip link add name <name> [mtu] [address]`: typically ["type", kind, …]. */
-  createArgs(inputs: z.output<z.ZodObject<Shape>> & CommonFields): string[];
-  /** For kinds not made by `ip link add` (tun/tap): the whole create step; mtu and MAC are then set after it. */
+  createArgs?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): string[];
+  /** For kinds not made by `ip link add` (tun/tap): the whole create step (createArgs is then unused); mtu and MAC are set after it. */
   createStep?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step;
   /** Work on the host before creating, e.g. a namespace the device's other end goes into. */
   prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: HostShell): Promise<void>;

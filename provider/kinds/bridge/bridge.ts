@@ -8,6 +8,7 @@ export const bridgeKind = defineKind({
   resourceType: "Bridge",
   infoKinds: ["bridge"],
   kernelFeature: "bridge",
+  example: { stp: true, forwardDelay: 400, helloTime: 200, maxAge: 1200, ageingTime: 30000, vlanFiltering: true, vlanDefaultPvid: 1, multicastSnooping: false },
   fields: {
     stp: z.boolean().optional(),
     forwardDelay: centiseconds.optional().describe("centiseconds; STP needs 200-3000"),

@@ -13,6 +13,7 @@ export const ipvlanKind = defineKind({
   infoKinds: ["ipvlan"],
   hasParent: true,
   kernelFeature: "ipvlan",
+  example: { parent: "eth0", mode: "l3", flag: "private" },
   fields: {
     parent: interfaceName,
     mode: z.enum(["l2", "l3", "l3s"]).default("l2"),

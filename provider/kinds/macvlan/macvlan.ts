@@ -13,6 +13,7 @@ export const macvlanKind = defineKind({
   infoKinds: ["macvlan", "macvtap"],
   hasParent: true,
   kernelFeature: "macvlan",
+  example: { parent: "eth0", mode: "vepa", tap: false },
   fields: {
     parent: interfaceName,
     mode: z.enum(["bridge", "vepa", "private", "passthru", "source"]).default("bridge"),

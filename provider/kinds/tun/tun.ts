@@ -9,6 +9,7 @@ export const tunKind = defineKind({
   resourceType: "TunDevice",
   infoKinds: ["tun"],
   kernelFeature: "tun",
+  example: { mode: "tap", owner: 1000, group: 1000, multiQueue: true, vnetHdr: true, packetInfo: false },
   fields: {
     mode: z.enum(["tun", "tap"]),
     /** uid allowed to open the device without CAP_NET_ADMIN. */
@@ -21,7 +22,6 @@ export const tunKind = defineKind({
     packetInfo: z.boolean().default(false),
   },
   replaceOn: ["mode", "owner", "group", "multiQueue", "vnetHdr", "packetInfo"],
-  createArgs: () => [],
   createStep: (inputs) => ({
     field: "create",
     tool: "ip",

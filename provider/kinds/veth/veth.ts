@@ -11,6 +11,7 @@ export const vethKind = defineKind({
   resourceType: "VethPair",
   infoKinds: ["veth"],
   kernelFeature: "veth",
+  example: { peerName: "ve1", peerNetns: "web", peerMtu: 1400, peerMacAddress: "02:00:00:00:00:01", peerAddresses: ["10.0.0.2/24"], peerUp: true, peerAnnounce: true },
   fields: {
     peerName: interfaceName,
     /** Namespace for the peer end (created if missing); default: the same as this end. */
@@ -27,7 +28,7 @@ export const vethKind = defineKind({
     peerAnnounce: z.boolean().optional(),
   },
   refine: (inputs) =>
-    inputs.peerName === (inputs as { name?: string }).name && inputs.peerNetns === (inputs as { netns?: string }).netns
+    inputs.peerName === inputs.name && inputs.peerNetns === inputs.netns
       ? { field: "peerName", message: "must differ from name when both ends are in the same namespace" }
       : undefined,
   replaceOn: ["peerName", "peerNetns"],

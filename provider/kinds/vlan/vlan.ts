@@ -8,6 +8,7 @@ export const vlanKind = defineKind({
   infoKinds: ["vlan"],
   hasParent: true,
   kernelFeature: "802.1Q VLAN (8021q)",
+  example: { parent: "eth0", vlanId: 100, protocol: "802.1ad" },
   fields: {
     parent: interfaceName,
     vlanId: z.number().int().min(1, "must be 1-4094 (0 and 4095 are reserved)").max(4094, "must be 1-4094 (0 and 4095 are reserved)"),

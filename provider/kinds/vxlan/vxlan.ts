@@ -15,6 +15,7 @@ export const vxlanKind = defineKind({
   resourceType: "VxlanTunnel",
   infoKinds: ["vxlan"],
   kernelFeature: "vxlan",
+  example: { vni: 42, dstPort: 4789, local: "10.0.0.1", dev: "eth0", ttl: 64, tos: 0, learning: false, udpCsum: true, srcPortRange: { low: 49152, high: 65535 }, peers: ["10.0.0.3", "10.0.0.2"] },
   fields: {
     vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)"),
     dstPort: z.number().int().min(1).max(65535).default(4789),

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { vxlanKind } from "./vxlan";
+
+const desired = { name: "vx0", up: true, vni: 42, dstPort: 4789, learning: true } as const;
+
+describe("VXLAN peer updates (FDB flood list), given what the host has", () => {
+  it("appends missing peers and deletes extra ones, nothing else", () => {
+    const steps = vxlanKind.update({ ...desired, peers: ["10.0.0.2", "10.0.0.3"] }, { peers: ["10.0.0.3", "10.0.0.9"] });
+    expect(steps.map((s) => `${s.tool} ${s.args.join(" ")}`)).toEqual([
+      "bridge fdb del 00:00:00:00:00:00 dev vx0 dst 10.0.0.9",
+      "bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.2",
+    ]);
+  });
+
+  it("omitting peers removes only the entries this resource added before", () => {
+    const steps = vxlanKind.update({ ...desired }, { peers: ["10.0.0.2", "10.0.0.7"] }, { peers: ["10.0.0.2"] });
+    expect(steps.map((s) => s.args.join(" "))).toEqual(["fdb del 00:00:00:00:00:00 dev vx0 dst 10.0.0.2"]);
+  });
+
+  it("runs in the device's namespace", () => {
+    const [step] = vxlanKind.update({ ...desired, netns: "c1", peers: ["10.0.0.2"] }, { peers: [] });
+    expect(step).toMatchObject({ tool: "bridge", netns: "c1", field: "peers" });
+  });
+});

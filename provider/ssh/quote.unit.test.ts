@@ -1,0 +1,60 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { quoteArg, quoteArgv } from "./quote";
+import { argvSeenBy, HOSTILE, SHELLS, requireShell } from "../../test/support/shells";
+
+describe("quoteArg", () => {
+  it("leaves plain words alone and single-quotes everything else", () => {
+    expect(quoteArg("eth0")).toBe("eth0");
+    expect(quoteArg("10.0.0.1/24")).toBe("10.0.0.1/24");
+    expect(quoteArg("")).toBe("''");
+    expect(quoteArg("a b")).toBe("'a b'");
+    expect(quoteArg("it's")).toBe(`'it'\\''s'`);
+    expect(quoteArg("$(reboot)")).toBe("'$(reboot)'");
+    expect(quoteArg("a\nb")).toBe("'a\nb'");
+  });
+
+  it("quotes words a shell would expand or read as syntax at the start", () => {
+    expect(quoteArg("=ls")).toBe("'=ls'"); // zsh: the path of ls
+    expect(quoteArg("=")).toBe("'='");
+    expect(quoteArg("a=b")).toBe("'a=b'"); // an assignment as the first word
+    expect(quoteArg("%1")).toBe("'%1'"); // bash/zsh: job 1 as the first word
+    expect(quoteArg("50%")).toBe("50%");
+    expect(quoteArg("~")).toBe("'~'");
+    expect(quoteArg("~root")).toBe("'~root'");
+    expect(quoteArg("time")).toBe("'time'");
+    expect(quoteArg("if")).toBe("'if'");
+    expect(quoteArg("noglob")).toBe("'noglob'");
+    expect(quoteArg("timeout")).toBe("timeout");
+  });
+
+  it("refuses NUL, which no remote argv can carry", () => {
+    expect(() => quoteArg("a\0b")).toThrow(/NUL/);
+  });
+
+  it("refuses an empty command", () => {
+    expect(() => quoteArgv([])).toThrow(/empty/);
+  });
+});
+
+describe("quoting through real shells (dash, bash, zsh, busybox sh)", () => {
+  it.each(SHELLS)("$name sees exactly the argv that was quoted", (shell) => {
+    requireShell(shell);
+    for (const value of HOSTILE) expect(argvSeenBy(shell, [value])).toEqual([value]);
+    expect(argvSeenBy(shell, HOSTILE)).toEqual(HOSTILE);
+    const utf8 = (s: string) => !s.includes("\0") && Buffer.from(s, "utf8").toString("utf8") === s;
+    const word = fc.oneof(
+      fc.constantFrom(...HOSTILE),
+      fc.string({ unit: "binary-ascii", maxLength: 24 }),
+      fc.string({ unit: "grapheme", maxLength: 12 }),
+      fc.stringMatching(/^[=%~][a-z]{0,6}$/),
+    ).filter(utf8);
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 5 }), (args) => {
+        expect(argvSeenBy(shell, args)).toEqual(args);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
