@@ -11,7 +11,7 @@ describe("test tiers", () => {
   it("no *.unit.test.ts file uses the lab", async () => {
     const files = (await execa("git", ["ls-files", "*.unit.test.ts"], { cwd: repoRoot })).stdout.split("\n").filter(Boolean);
     expect(files.length).toBeGreaterThan(10);
-    const labOnly = /test\/support\/(lab-hosts|lifecycle|components)|lab\/(stack|lab)"|global-setup/;
+    const labOnly = /from "[^"]*(test\/support\/(lab-hosts|lifecycle|components)|lab\/(stack|lab)|global-setup)"/;
     for (const file of files) expect(readFileSync(`${repoRoot}/${file}`, "utf8"), file).not.toMatch(labOnly);
   });
 });

@@ -41,6 +41,14 @@ describe("NetworkNamespace and Route engines on h2", () => {
     expect((await exec("h2", ["ip", "-n", NS, "route", "show", "default"])).stdout).toContain("via 10.99.0.254 dev ndo-x0");
     expect((await routeEngine.read(r.id, r.outs)).id).toBe(r.id);
     await expect(routeEngine.create(route.inputs)).rejects.toThrow(/exists/);
+    expect(r.id).toMatch(/#[0-9a-f]{12}$/);
+    const showDefault = async () => JSON.parse((await exec("h2", ["ip", "-n", NS, "-json", "route", "show", "default"])).stdout || "[]")[0];
+    expect((await showDefault()).protocol).toBe("250");
+    // The same route, re-added by someone else (proto boot): delete leaves it alone and says why.
+    await exec("h2", ["ip", "-n", NS, "route", "replace", "default", "via", "10.99.0.254", "dev", "ndo-x0", "proto", "boot"]);
+    await expect(routeEngine.delete(r.id, r.outs)).rejects.toThrow(/not added by netdev \(protocol boot/);
+    expect(await showDefault()).toMatchObject({ gateway: "10.99.0.254", protocol: "boot" });
+    await exec("h2", ["ip", "-n", NS, "route", "replace", "default", "via", "10.99.0.254", "dev", "ndo-x0", "proto", "250"]);
 
     await expect(namespaceEngine.delete(id, outs)).rejects.toThrow(/still holds ndo-x0, ndo-x1/);
     await routeEngine.delete(r.id, r.outs);
