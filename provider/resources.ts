@@ -13,6 +13,7 @@ import { tunKind } from "./kinds/tun/tun";
 import { vethKind } from "./kinds/veth/veth";
 import { vlanKind } from "./kinds/vlan/vlan";
 import { vxlanKind } from "./kinds/vxlan/vxlan";
+import { dummyKind } from "./kinds/dummy/dummy";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
 type DeepInput<T> = T extends string | number | boolean | null | undefined
@@ -117,3 +118,15 @@ export class VxlanTunnel extends DeviceResource {
     super("VxlanTunnel", name, args, opts);
   }
 }
+
+export type DummyArgs = DeviceArgs<typeof dummyKind>;
+/** A dummy device: addresses that stay up whatever the links do, or a stand-in member. */
+export class Dummy extends DeviceResource {
+  constructor(name: string, args: DummyArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Dummy", name, args, opts);
+  }
+}
+
+
+
+

@@ -13,6 +13,7 @@ const classes: Record<string, Ctor> = {
   Ipvlan: devices.Ipvlan,
   Vlan: devices.Vlan,
   VxlanTunnel: devices.VxlanTunnel,
+  Dummy: devices.Dummy,
   NetworkNamespace: extra.NetworkNamespace,
   Route: extra.Route,
 };

@@ -7,6 +7,7 @@ import { tunKind } from "./tun/tun";
 import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
+import { dummyKind } from "./dummy/dummy";
 
 /** Every device kind, by resource type. A new kind is one module plus one line here. */
 export const deviceKinds = {
@@ -17,6 +18,7 @@ export const deviceKinds = {
   Ipvlan: ipvlanKind,
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
+  Dummy: dummyKind,
 };
 
 export type DeviceType = keyof typeof deviceKinds;
