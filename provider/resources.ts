@@ -14,6 +14,7 @@ import { vethKind } from "./kinds/veth/veth";
 import { vlanKind } from "./kinds/vlan/vlan";
 import { vxlanKind } from "./kinds/vxlan/vxlan";
 import { dummyKind } from "./kinds/dummy/dummy";
+import { vrfKind } from "./kinds/vrf/vrf";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
 type DeepInput<T> = T extends string | number | boolean | null | undefined
@@ -130,3 +131,10 @@ export class Dummy extends DeviceResource {
 
 
 
+export type VrfArgs = DeviceArgs<typeof vrfKind>;
+/** A VRF: an L3 master with its own routing table; members join by their own `master` field. */
+export class Vrf extends DeviceResource {
+  constructor(name: string, args: VrfArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Vrf", name, args, opts);
+  }
+}

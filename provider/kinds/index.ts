@@ -8,6 +8,7 @@ import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
 import { dummyKind } from "./dummy/dummy";
+import { vrfKind } from "./vrf/vrf";
 
 /** Every device kind, by resource type. A new kind is one module plus one line here. */
 export const deviceKinds = {
@@ -19,6 +20,7 @@ export const deviceKinds = {
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
   Dummy: dummyKind,
+  Vrf: vrfKind,
 };
 
 export type DeviceType = keyof typeof deviceKinds;

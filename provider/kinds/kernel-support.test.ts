@@ -21,6 +21,7 @@ describe("kinds the netns hosts' kernel lacks", () => {
 
   it.each([
     ["Dummy", { name: "nddum0" }, /kernel on root@10\.247\.0\.11:22 lacks dummy support/],
+    ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
   ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
     const engine = engineFor(type);
     const checked = engine.check({ connection: connectionInput("h1"), ...inputs });

@@ -23,6 +23,7 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "ipvlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
   { example: "vlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
   { example: "dummy", host: "vm1", devices: [[undefined, "svc0"]] },
+  { example: "vrf", host: "vm1", devices: [[undefined, "vrf-blue"], [undefined, "blue0"]] },
 ];
 
 describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {
