@@ -14,6 +14,7 @@ import { vethKind } from "./kinds/veth/veth";
 import { vlanKind } from "./kinds/vlan/vlan";
 import { vxlanKind } from "./kinds/vxlan/vxlan";
 import { dummyKind } from "./kinds/dummy/dummy";
+import { geneveKind } from "./kinds/geneve/geneve";
 import { vrfKind } from "./kinds/vrf/vrf";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
@@ -128,6 +129,13 @@ export class Dummy extends DeviceResource {
   }
 }
 
+export type GeneveArgs = DeviceArgs<typeof geneveKind>;
+/** A Geneve tunnel endpoint (Ethernet over UDP, port 6081). */
+export class Geneve extends DeviceResource {
+  constructor(name: string, args: GeneveArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Geneve", name, args, opts);
+  }
+}
 
 
 

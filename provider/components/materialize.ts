@@ -14,6 +14,7 @@ const classes: Record<string, Ctor> = {
   Vlan: devices.Vlan,
   VxlanTunnel: devices.VxlanTunnel,
   Dummy: devices.Dummy,
+  Geneve: devices.Geneve,
   Vrf: devices.Vrf,
   NetworkNamespace: extra.NetworkNamespace,
   Route: extra.Route,

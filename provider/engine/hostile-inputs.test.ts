@@ -24,6 +24,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   Vlan: { name: "eth0.10", parent: "eth0", vlanId: 10 },
   VxlanTunnel: { name: "vx0", vni: 42, remote: "10.0.0.2" },
   Dummy: { name: "dummy0" },
+  Geneve: { name: "gnv0", vni: 42, remote: "10.0.0.2" },
   Vrf: { name: "vrf-blue", table: 10 },
 };
 

@@ -8,6 +8,7 @@ import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
 import { dummyKind } from "./dummy/dummy";
+import { geneveKind } from "./geneve/geneve";
 import { vrfKind } from "./vrf/vrf";
 
 /** Every device kind, by resource type. A new kind is one module plus one line here. */
@@ -20,6 +21,7 @@ export const deviceKinds = {
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
   Dummy: dummyKind,
+  Geneve: geneveKind,
   Vrf: vrfKind,
 };
 

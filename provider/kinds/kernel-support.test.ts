@@ -21,6 +21,7 @@ describe("kinds the netns hosts' kernel lacks", () => {
 
   it.each([
     ["Dummy", { name: "nddum0" }, /kernel on root@10\.247\.0\.11:22 lacks dummy support/],
+    ["Geneve", { name: "ndgnv0", vni: 10, remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks geneve support/],
     ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
   ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
     const engine = engineFor(type);
