@@ -15,6 +15,7 @@ import { vlanKind } from "./kinds/vlan/vlan";
 import { vxlanKind } from "./kinds/vxlan/vxlan";
 import { dummyKind } from "./kinds/dummy/dummy";
 import { geneveKind } from "./kinds/geneve/geneve";
+import { greKind } from "./kinds/gre/gre";
 import { vrfKind } from "./kinds/vrf/vrf";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
@@ -137,6 +138,13 @@ export class Geneve extends DeviceResource {
   }
 }
 
+export type GreArgs = DeviceArgs<typeof greKind>;
+/** A GRE (gre) or GRE-over-Ethernet (gretap) tunnel over IPv4. */
+export class Gre extends DeviceResource {
+  constructor(name: string, args: GreArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Gre", name, args, opts);
+  }
+}
 
 
 export type VrfArgs = DeviceArgs<typeof vrfKind>;

@@ -15,6 +15,7 @@ const classes: Record<string, Ctor> = {
   VxlanTunnel: devices.VxlanTunnel,
   Dummy: devices.Dummy,
   Geneve: devices.Geneve,
+  Gre: devices.Gre,
   Vrf: devices.Vrf,
   NetworkNamespace: extra.NetworkNamespace,
   Route: extra.Route,

@@ -25,6 +25,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   VxlanTunnel: { name: "vx0", vni: 42, remote: "10.0.0.2" },
   Dummy: { name: "dummy0" },
   Geneve: { name: "gnv0", vni: 42, remote: "10.0.0.2" },
+  Gre: { name: "gre1", remote: "10.0.0.2" },
   Vrf: { name: "vrf-blue", table: 10 },
 };
 

@@ -9,6 +9,7 @@ import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
 import { dummyKind } from "./dummy/dummy";
 import { geneveKind } from "./geneve/geneve";
+import { greKind } from "./gre/gre";
 import { vrfKind } from "./vrf/vrf";
 
 /** Every device kind, by resource type. A new kind is one module plus one line here. */
@@ -22,6 +23,7 @@ export const deviceKinds = {
   VxlanTunnel: vxlanKind,
   Dummy: dummyKind,
   Geneve: geneveKind,
+  Gre: greKind,
   Vrf: vrfKind,
 };
 

@@ -22,6 +22,8 @@ describe("kinds the netns hosts' kernel lacks", () => {
   it.each([
     ["Dummy", { name: "nddum0" }, /kernel on root@10\.247\.0\.11:22 lacks dummy support/],
     ["Geneve", { name: "ndgnv0", vni: 10, remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks geneve support/],
+    ["Gre", { name: "ndgre0", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
+    ["Gre", { name: "ndgtap0", mode: "gretap", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
     ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
   ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
     const engine = engineFor(type);
