@@ -16,6 +16,7 @@ import { vxlanKind } from "./kinds/vxlan/vxlan";
 import { dummyKind } from "./kinds/dummy/dummy";
 import { geneveKind } from "./kinds/geneve/geneve";
 import { greKind } from "./kinds/gre/gre";
+import { bondKind } from "./kinds/bond/bond";
 import { vrfKind } from "./kinds/vrf/vrf";
 
 /** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
@@ -146,6 +147,13 @@ export class Gre extends DeviceResource {
   }
 }
 
+export type BondArgs = DeviceArgs<typeof bondKind>;
+/** A bond (link aggregation); members join by their own `master` field. */
+export class Bond extends DeviceResource {
+  constructor(name: string, args: BondArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Bond", name, args, opts);
+  }
+}
 
 export type VrfArgs = DeviceArgs<typeof vrfKind>;
 /** A VRF: an L3 master with its own routing table; members join by their own `master` field. */

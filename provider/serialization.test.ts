@@ -28,7 +28,7 @@ describe("dynamic providers survive Pulumi's closure serialization", () => {
   }, 120_000);
 
   it("serializes every kind's provider small, and without secrets or captured handles", () => {
-    expect(Object.keys(report).sort()).toEqual(["Bridge", "Dummy", "Geneve", "Gre", "Ipvlan", "Macvlan", "TunDevice", "VethPair", "Vlan", "Vrf", "VxlanTunnel"]);
+    expect(Object.keys(report).sort()).toEqual(["Bond", "Bridge", "Dummy", "Geneve", "Gre", "Ipvlan", "Macvlan", "TunDevice", "VethPair", "Vlan", "Vrf", "VxlanTunnel"]);
     for (const [type, { bytes, containsSecrets }] of Object.entries(report)) {
       expect(containsSecrets, type).toBe(false);
       expect(bytes, `${type} serializes only the thin provider`).toBeLessThan(4000);

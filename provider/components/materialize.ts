@@ -16,6 +16,7 @@ const classes: Record<string, Ctor> = {
   Dummy: devices.Dummy,
   Geneve: devices.Geneve,
   Gre: devices.Gre,
+  Bond: devices.Bond,
   Vrf: devices.Vrf,
   NetworkNamespace: extra.NetworkNamespace,
   Route: extra.Route,

@@ -26,6 +26,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   Dummy: { name: "dummy0" },
   Geneve: { name: "gnv0", vni: 42, remote: "10.0.0.2" },
   Gre: { name: "gre1", remote: "10.0.0.2" },
+  Bond: { name: "bond0" },
   Vrf: { name: "vrf-blue", table: 10 },
 };
 

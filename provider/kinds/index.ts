@@ -10,6 +10,7 @@ import { vxlanKind } from "./vxlan/vxlan";
 import { dummyKind } from "./dummy/dummy";
 import { geneveKind } from "./geneve/geneve";
 import { greKind } from "./gre/gre";
+import { bondKind } from "./bond/bond";
 import { vrfKind } from "./vrf/vrf";
 
 /** Every device kind, by resource type. A new kind is one module plus one line here. */
@@ -24,6 +25,7 @@ export const deviceKinds = {
   Dummy: dummyKind,
   Geneve: geneveKind,
   Gre: greKind,
+  Bond: bondKind,
   Vrf: vrfKind,
 };
 

@@ -24,6 +24,7 @@ describe("kinds the netns hosts' kernel lacks", () => {
     ["Geneve", { name: "ndgnv0", vni: 10, remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks geneve support/],
     ["Gre", { name: "ndgre0", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
     ["Gre", { name: "ndgtap0", mode: "gretap", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
+    ["Bond", { name: "ndbond0", mode: "active-backup" }, /kernel on root@10\.247\.0\.11:22 lacks bonding support/],
     ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
   ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
     const engine = engineFor(type);

@@ -25,6 +25,7 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "dummy", host: "vm1", devices: [[undefined, "svc0"]] },
   { example: "geneve", host: "vm1", values: { REMOTE: "10.247.0.12" }, devices: [[undefined, "gnv42"]] },
   { example: "gre", host: "vm1", values: { REMOTE: "10.247.0.12" }, devices: [[undefined, "gre1"], [undefined, "gretap1"]] },
+  { example: "bond", host: "vm1", devices: [[undefined, "bond0"], [undefined, "bond0m0"], [undefined, "bond0m1"]] },
   { example: "vrf", host: "vm1", devices: [[undefined, "vrf-blue"], [undefined, "blue0"]] },
 ];
 
