@@ -121,6 +121,46 @@ export class VxlanTunnel extends DeviceResource {
   }
 }
 
+export type DummyArgs = DeviceArgs<"Dummy">;
+/** A dummy device: addresses that stay up whatever the links do, or a stand-in member. */
+export class Dummy extends DeviceResource {
+  constructor(name: string, args: DummyArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Dummy", name, args, opts);
+  }
+}
+
+export type GeneveArgs = DeviceArgs<"Geneve">;
+/** A Geneve tunnel endpoint (Ethernet over UDP, port 6081). */
+export class Geneve extends DeviceResource {
+  constructor(name: string, args: GeneveArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Geneve", name, args, opts);
+  }
+}
+
+export type GreArgs = DeviceArgs<"Gre">;
+/** A GRE (gre) or GRE-over-Ethernet (gretap) tunnel over IPv4. */
+export class Gre extends DeviceResource {
+  constructor(name: string, args: GreArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Gre", name, args, opts);
+  }
+}
+
+export type BondArgs = DeviceArgs<"Bond">;
+/** A bond (link aggregation); members join by their own `master` field. */
+export class Bond extends DeviceResource {
+  constructor(name: string, args: BondArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Bond", name, args, opts);
+  }
+}
+
+export type VrfArgs = DeviceArgs<"Vrf">;
+/** A VRF: an L3 master with its own routing table; members join by their own `master` field. */
+export class Vrf extends DeviceResource {
+  constructor(name: string, args: VrfArgs, opts?: pulumi.CustomResourceOptions) {
+    super("Vrf", name, args, opts);
+  }
+}
+
 export type NetworkNamespaceArgs = ArgsOf<"NetworkNamespace">;
 /** A named network namespace on a host, loopback up (see objects/namespace for delete rules). */
 export class NetworkNamespace extends NetdevResource {
@@ -153,6 +193,11 @@ export const resourceClasses = {
   Ipvlan,
   Vlan,
   VxlanTunnel,
+  Dummy,
+  Geneve,
+  Gre,
+  Bond,
+  Vrf,
   NetworkNamespace,
   Route,
 } satisfies { [T in ResourceType]: ResourceClass<T> };

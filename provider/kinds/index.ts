@@ -5,6 +5,11 @@ import { tunKind } from "./tun/tun";
 import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
+import { dummyKind } from "./dummy/dummy";
+import { geneveKind } from "./geneve/geneve";
+import { greKind } from "./gre/gre";
+import { bondKind } from "./bond/bond";
+import { vrfKind } from "./vrf/vrf";
 
 /** Every device kind, by resource type. A new kind is one folder plus one line here (see provider/registry.ts). */
 export const deviceKinds = {
@@ -15,4 +20,9 @@ export const deviceKinds = {
   Ipvlan: ipvlanKind,
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
+  Dummy: dummyKind,
+  Geneve: geneveKind,
+  Gre: greKind,
+  Bond: bondKind,
+  Vrf: vrfKind,
 };

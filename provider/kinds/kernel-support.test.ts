@@ -6,7 +6,7 @@ import { expectRejected, hostLink } from "../../test/support/lifecycle";
 
 afterAll(() => sshPool().closeAll());
 
-// This machine's kernel has neither ipvlan nor 8021q; netns lab hosts share it.
+// This machine's kernel has neither ipvlan, 8021q, dummy, geneve, ip_gre, bonding nor vrf; netns lab hosts share it.
 describe("kinds the netns hosts' kernel lacks", () => {
   it.each([
     ["Ipvlan", { name: "ndipv0", mode: "l2" }, /kernel on root@10\.247\.0\.11:22 lacks ipvlan support/],
@@ -14,6 +14,21 @@ describe("kinds the netns hosts' kernel lacks", () => {
   ])("%s fails with a clear error and leaves nothing", async (type, inputs, message) => {
     const engine = engineFor(type);
     const checked = engine.check({ connection: connectionInput("h1"), parent: host("h1").underlayInterface, ...inputs });
+    expect(checked.failures).toEqual([]);
+    await expect(engine.create(checked.inputs)).rejects.toThrow(message);
+    expect(await hostLink("h1", undefined, inputs.name)).toBeUndefined();
+  });
+
+  it.each([
+    ["Dummy", { name: "nddum0" }, /kernel on root@10\.247\.0\.11:22 lacks dummy support/],
+    ["Geneve", { name: "ndgnv0", vni: 10, remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks geneve support/],
+    ["Gre", { name: "ndgre0", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
+    ["Gre", { name: "ndgtap0", mode: "gretap", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
+    ["Bond", { name: "ndbond0", mode: "active-backup" }, /kernel on root@10\.247\.0\.11:22 lacks bonding support/],
+    ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
+  ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
+    const engine = engineFor(type);
+    const checked = engine.check({ connection: connectionInput("h1"), ...inputs });
     expect(checked.failures).toEqual([]);
     await expect(engine.create(checked.inputs)).rejects.toThrow(message);
     expect(await hostLink("h1", undefined, inputs.name)).toBeUndefined();

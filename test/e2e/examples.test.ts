@@ -22,6 +22,11 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "vxlan", host: "h3", values: { UNDERLAY_ADDRESS: "10.247.0.13", UNDERLAY_DEV: "eth0", PEERS: '["10.247.0.11","10.247.0.12"]' }, devices: [[undefined, "vx42"]] },
   { example: "ipvlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
   { example: "vlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
+  { example: "dummy", host: "vm1", devices: [[undefined, "svc0"]] },
+  { example: "geneve", host: "vm1", values: { REMOTE: "10.247.0.12" }, devices: [[undefined, "gnv42"]] },
+  { example: "gre", host: "vm1", values: { REMOTE: "10.247.0.12" }, devices: [[undefined, "gre1"], [undefined, "gretap1"]] },
+  { example: "bond", host: "vm1", devices: [[undefined, "bond0"], [undefined, "bond0m0"], [undefined, "bond0m1"]] },
+  { example: "vrf", host: "vm1", devices: [[undefined, "vrf-blue"], [undefined, "blue0"]] },
 ];
 
 describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {

@@ -55,7 +55,8 @@ export const vxlanKind = defineKind({
     ...(inputs.group ? ["group", inputs.group] : []),
     ...(inputs.dev ? ["dev", inputs.dev] : []),
     ...(inputs.ttl !== undefined ? ["ttl", String(inputs.ttl)] : []),
-    ...(inputs.tos !== undefined ? ["tos", String(inputs.tos)] : []),
+    // ip reads tos in hex (rtnl_dsfield_a2n): 16 would be 0x16.
+    ...(inputs.tos !== undefined ? ["tos", `0x${inputs.tos.toString(16)}`] : []),
     inputs.learning ? "learning" : "nolearning",
     ...(inputs.udpCsum === undefined ? [] : [inputs.udpCsum ? "udpcsum" : "noudpcsum"]),
     ...(inputs.srcPortRange ? ["srcport", String(inputs.srcPortRange.low), String(inputs.srcPortRange.high)] : []),

@@ -22,3 +22,10 @@ describe("VXLAN peer updates (FDB flood list), given what the host has", () => {
     expect(step).toMatchObject({ tool: "bridge", netns: "c1", field: "peers" });
   });
 });
+
+describe("VXLAN create arguments", () => {
+  it("passes tos in hex, as ip reads it (16 is 0x10, not 0x16)", () => {
+    const args = vxlanKind.createArgs!({ ...desired, tos: 16 });
+    expect(args.slice(args.indexOf("tos"), args.indexOf("tos") + 2)).toEqual(["tos", "0x10"]);
+  });
+});
