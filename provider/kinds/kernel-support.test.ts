@@ -2,38 +2,49 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sshPool } from "../ssh/pool";
 import { deviceEngine as engineFor } from "../registry";
 import { connectionInput, host } from "../../test/support/lab-hosts";
-import { expectRejected, hostLink } from "../../test/support/lifecycle";
+import { expectRejected, hostLink, onHost } from "../../test/support/lifecycle";
+import { deviceKinds } from "../registry";
 
 afterAll(() => sshPool().closeAll());
 
-// This machine's kernel has neither ipvlan, 8021q, dummy, geneve, ip_gre, bonding nor vrf; netns lab hosts share it.
+/**
+ * Every registered kind, from its own example (kind.ts `example`), on a netns host: this
+ * machine's kernel, which the netns hosts share, has some kinds and lacks others (ipvlan,
+ * 8021q, dummy, geneve, ip_gre, bonding, vrf, wireguard). A kind is either made and deleted, or
+ * refused with the missing kernel feature named; either way nothing is left. No list to keep:
+ * a new kind is covered by its registry line.
+ */
+const refused: string[] = [];
+
+describe("every kind on a netns host: made, or refused naming the missing kernel feature", () => {
+  it.each(Object.keys(deviceKinds))("%s leaves nothing either way", async (type) => {
+    const engine = engineFor(type);
+    const name = "ndks0";
+    const example: Record<string, unknown> = { ...engine.kind.example };
+    for (const field of ["parent", "dev"]) if (field in example) example[field] = host("h1").underlayInterface;
+    if ("peerNetns" in example) example.peerNetns = "ndks-peer";
+    if ("peerName" in example) example.peerName = "ndks1";
+    const checked = engine.check({ connection: connectionInput("h1"), ...example, name });
+    expect(checked.failures).toEqual([]);
+    try {
+      const { id, outs } = await engine.create(checked.inputs);
+      await engine.delete(id, outs);
+    } catch (error) {
+      const feature = engine.kind.kernelFeature.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      expect((error as Error).message).toMatch(new RegExp(`kernel on root@10\\.247\\.0\\.11:22 lacks ${feature} support`));
+      refused.push(type);
+    }
+    expect(await hostLink("h1", undefined, name)).toBeUndefined();
+    expect((await onHost("h1", ["ip", "netns", "list"]))).not.toContain("ndks-peer");
+  });
+
+  it("the kinds this machine's kernel lacks were among the refused", () => {
+    expect(refused).toEqual(expect.arrayContaining(["Ipvlan", "Vlan", "Dummy", "Geneve", "Gre", "Bond", "Vrf"]));
+    expect(refused).not.toContain("Bridge");
+  });
+});
+
 describe("kinds the netns hosts' kernel lacks", () => {
-  it.each([
-    ["Ipvlan", { name: "ndipv0", mode: "l2" }, /kernel on root@10\.247\.0\.11:22 lacks ipvlan support/],
-    ["Vlan", { name: "ndvl0", vlanId: 10 }, /kernel on root@10\.247\.0\.11:22 lacks 802\.1Q VLAN \(8021q\) support/],
-  ])("%s fails with a clear error and leaves nothing", async (type, inputs, message) => {
-    const engine = engineFor(type);
-    const checked = engine.check({ connection: connectionInput("h1"), parent: host("h1").underlayInterface, ...inputs });
-    expect(checked.failures).toEqual([]);
-    await expect(engine.create(checked.inputs)).rejects.toThrow(message);
-    expect(await hostLink("h1", undefined, inputs.name)).toBeUndefined();
-  });
-
-  it.each([
-    ["Dummy", { name: "nddum0" }, /kernel on root@10\.247\.0\.11:22 lacks dummy support/],
-    ["Geneve", { name: "ndgnv0", vni: 10, remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks geneve support/],
-    ["Gre", { name: "ndgre0", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
-    ["Gre", { name: "ndgtap0", mode: "gretap", remote: "10.247.0.12" }, /kernel on root@10\.247\.0\.11:22 lacks GRE \(ip_gre\) support/],
-    ["Bond", { name: "ndbond0", mode: "active-backup" }, /kernel on root@10\.247\.0\.11:22 lacks bonding support/],
-    ["Vrf", { name: "ndvrf0", table: 10 }, /kernel on root@10\.247\.0\.11:22 lacks vrf support/],
-  ])("%s (no parent) fails with a clear error and leaves nothing", async (type, inputs, message) => {
-    const engine = engineFor(type);
-    const checked = engine.check({ connection: connectionInput("h1"), ...inputs });
-    expect(checked.failures).toEqual([]);
-    await expect(engine.create(checked.inputs)).rejects.toThrow(message);
-    expect(await hostLink("h1", undefined, inputs.name)).toBeUndefined();
-  });
-
   it("Ipvlan and Vlan refuse bad inputs with the field named", () => {
     expectRejected("Vlan", "h1", { name: "ndvl1", parent: "eth0", vlanId: 10 }, [
       [{ vlanId: 0 }, "vlanId"],
