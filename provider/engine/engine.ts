@@ -86,12 +86,12 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
 
   /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(this.schema, this.kind.resourceType, news);
+    return checkInputs(this.schema, this.kind.resourceType, news, this.kind.secretFields);
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
   parse(inputs: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean } {
-    return parseInputs(this.schema, this.kind.resourceType, inputs) as never;
+    return parseInputs(this.schema, this.kind.resourceType, inputs, this.kind.secretFields) as never;
   }
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -412,6 +412,7 @@ export class DeviceEngine<Shape extends z.ZodRawShape> {
       hwAddress: link.address,
       linkMtu: link.mtu,
       kindInfo: link.infoData,
+      ...this.kind.outputs?.compute(kindActual, state as never),
       ...(tagLost ? { tagLost: true } : {}),
     };
     return { outs, inputs };
