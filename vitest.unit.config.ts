@@ -14,6 +14,7 @@ export default defineConfig({
       "provider/components/secret-connection.mocks.test.ts",
       "provider/engine/fields.test.ts",
       "provider/engine/hostile-inputs.test.ts",
+      "provider/kinds/wireguard/wireguard.unit.test.ts",
       "provider/ssh/deadlines.test.ts",
       "provider/ssh/output-cap.test.ts",
       "provider/ssh/scrub.test.ts",

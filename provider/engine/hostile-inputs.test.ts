@@ -23,6 +23,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   Ipvlan: { name: "ipv0", parent: "eth0" },
   Vlan: { name: "eth0.10", parent: "eth0", vlanId: 10 },
   VxlanTunnel: { name: "vx0", vni: 42, remote: "10.0.0.2" },
+  WireguardInterface: { name: "wg0", privateKey: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=" },
 };
 
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -59,7 +60,7 @@ describe("hostile values for every field of every kind", () => {
           const steps = [...engine.createSteps(parsed, "0123456789ab"), ...engine.kind.update(parsed as never, {}, undefined)];
           const argvs = steps.map((step) => host.argv(step));
           for (const argv of argvs) {
-            expect(["ip", "bridge", "sysctl"]).toContain(argv[0]);
+            expect(["ip", "bridge", "sysctl", "wg"]).toContain(argv[0]);
             for (const arg of argv) expect(arg.includes("\0"), `${type}.${field}: NUL in ${JSON.stringify(argv)}`).toBe(false);
           }
           const flat = argvs.flat();

@@ -5,6 +5,7 @@ import { tunKind } from "./tun/tun";
 import { vethKind } from "./veth/veth";
 import { vlanKind } from "./vlan/vlan";
 import { vxlanKind } from "./vxlan/vxlan";
+import { wireguardKind } from "./wireguard/wireguard";
 
 /** Every device kind, by resource type. A new kind is one folder plus one line here (see provider/registry.ts). */
 export const deviceKinds = {
@@ -15,4 +16,5 @@ export const deviceKinds = {
   Ipvlan: ipvlanKind,
   Vlan: vlanKind,
   VxlanTunnel: vxlanKind,
+  WireguardInterface: wireguardKind,
 };

@@ -22,6 +22,7 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "vxlan", host: "h3", values: { UNDERLAY_ADDRESS: "10.247.0.13", UNDERLAY_DEV: "eth0", PEERS: '["10.247.0.11","10.247.0.12"]' }, devices: [[undefined, "vx42"]] },
   { example: "ipvlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "ipvl3"], ["routed", "ipvl3r"]] },
   { example: "vlan", host: "vm1", values: { PARENT: "eth1" }, devices: [[undefined, "eth0.10"], [undefined, "eth0.s100"]] },
+  { example: "wireguard", host: "vm1", values: { PEER_ENDPOINT: "10.247.0.102:51820" }, devices: [[undefined, "wg0"]] },
 ];
 
 describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {
