@@ -93,7 +93,7 @@ describe("WireguardInterface on a VM lab host", () => {
       await onHost(HOST, ["wg", "set", "ndwg2", "peer", A, "allowed-ips", "10.99.9.0/24", "peer", C, "allowed-ips", "10.99.0.4/32"]);
       // A key set by hand: through stdin here too.
       const other = genkey();
-      await sshPool().run(connection(HOST), ["wg", "set", "ndwg2", "private-key", "/dev/stdin"], { stdin: `${other}\n` });
+      await sshPool().run(connection(HOST), ["wg", "set", "ndwg2", "private-key", "/proc/self/fd/0"], { stdin: `${other}\n` });
       const drifted = await engine.read(id, outs);
       expect(drifted.props.peers).toEqual([
         { publicKey: A, endpoint: "10.247.0.102:51830", allowedIps: ["10.99.9.0/24"] },

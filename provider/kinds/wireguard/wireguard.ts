@@ -7,7 +7,7 @@ import type { HostShell } from "../../engine/host";
 /**
  * A WireGuard interface (`ip link add … type wireguard`, configured with `wg set`). The
  * private key is a secret field: it reaches the host only on the stdin of `wg set … private-key
- * /dev/stdin`, never in argv (readable in /proc by every user of the host), is sealed as a
+ * /proc/self/fd/0`, never in argv (readable in /proc by every user of the host), is sealed as a
  * Pulumi secret in state, and is never read back: `wg show` is asked only for what it prints
  * without the key (public-key, listen-port, fwmark, endpoints, allowed-ips,
  * persistent-keepalive), never `dump` or `showconf`, whose output starts with it.
@@ -122,7 +122,9 @@ type Desired = { name: string; netns?: string; privateKey: string; listenPort?: 
 function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous: Record<string, unknown> | undefined): Step[] {
   const set = (field: string, args: string[], stdin?: string): Step => ({ field, tool: "wg", netns: desired.netns, args: ["set", desired.name, ...args], ...(stdin !== undefined ? { stdin } : {}) });
   const steps: Step[] = [];
-  if (desired.privateKey !== actual.privateKey) steps.push(set("privateKey", ["private-key", "/dev/stdin"], `${desired.privateKey}\n`));
+  // /proc/self/fd/0 rather than /dev/stdin: that symlink is made by udev or systemd, which a
+  // minimal host (the lab VMs' busybox init, containers) may not have; /proc is always there.
+  if (desired.privateKey !== actual.privateKey) steps.push(set("privateKey", ["private-key", "/proc/self/fd/0"], `${desired.privateKey}\n`));
   if (desired.listenPort !== undefined && desired.listenPort !== actual.listenPort) steps.push(set("listenPort", ["listen-port", String(desired.listenPort)]));
   if (desired.fwmark !== undefined && desired.fwmark !== actual.fwmark) steps.push(set("fwmark", ["fwmark", desired.fwmark === 0 ? "off" : String(desired.fwmark)]));
   const present = (actual.peers as PeerState[] | undefined) ?? [];

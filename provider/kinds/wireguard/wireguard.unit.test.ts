@@ -90,12 +90,12 @@ describe("WireguardInterface without a host", () => {
     ]);
   });
 
-  it("create: the private key travels only in the stdin of one `wg set … private-key /dev/stdin` step", () => {
+  it("create: the private key travels only in the stdin of one `wg set … private-key /proc/self/fd/0` step", () => {
     const steps = stepsOf({ listenPort: 51820, fwmark: 7, peers: [{ publicKey: PEER_A, endpoint: "192.0.2.1:51820", allowedIps: ["10.0.0.2/32"], persistentKeepalive: 25 }] });
     expect(steps[0]!.args).toEqual(["link", "add", "name", "wg0", "type", "wireguard"]);
     const withStdin = steps.filter((s) => s.stdin !== undefined);
     expect(withStdin).toHaveLength(1);
-    expect(withStdin[0]).toMatchObject({ field: "privateKey", tool: "wg", args: ["set", "wg0", "private-key", "/dev/stdin"], stdin: `${KEY}\n` });
+    expect(withStdin[0]).toMatchObject({ field: "privateKey", tool: "wg", args: ["set", "wg0", "private-key", "/proc/self/fd/0"], stdin: `${KEY}\n` });
     const text = argvText(steps);
     expect(text).not.toContain(KEY);
     expect(text).toContain("wg set wg0 listen-port 51820");
@@ -105,7 +105,7 @@ describe("WireguardInterface without a host", () => {
     expect(steps.findIndex((s) => s.field === "privateKey")).toBeLessThan(steps.findIndex((s) => s.field === "up"));
     // In a namespace, wg runs through `ip netns exec`, stdin still the key's only way.
     const inNs = stepsOf({ netns: "ns1" });
-    expect(argvText(inNs)).toContain("ip netns exec ns1 wg set wg0 private-key /dev/stdin");
+    expect(argvText(inNs)).toContain("ip netns exec ns1 wg set wg0 private-key /proc/self/fd/0");
     expect(argvText(inNs)).not.toContain(KEY);
   });
 
