@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../../lab/hosts";
 import { labStack } from "../../../lab/stack";
@@ -161,7 +162,7 @@ describe("WireguardInterface on a VM lab host", () => {
       expect(state).toContain("ndwgst");
       expect(state).not.toContain(K1);
       const resource = (await stack.exportStack()).deployment.resources.find((r: { type: string }) => r.type.endsWith("WireguardInterface"));
-      for (const where of [resource.inputs, resource.outputs]) expect(where.privateKey[(await import("@pulumi/pulumi")).runtime.specialSigKey]).toBe((await import("@pulumi/pulumi")).runtime.specialSecretSig);
+      for (const where of [resource.inputs, resource.outputs]) expect(where.privateKey[pulumi.runtime.specialSigKey]).toBe(pulumi.runtime.specialSecretSig);
       // The public key is an ordinary output, readable by whoever configures the peers.
       expect(resource.outputs.publicKey).toBe(wireguardPublicKey(K1!));
       expect(output).not.toContain(K1);
