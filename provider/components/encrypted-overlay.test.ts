@@ -86,8 +86,9 @@ describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hos
       const results = {
         "vm1 → vm2": await pingEventually("vm1", NETNS, containerIp(1), 5),
         "vm2 → vm1": await pingEventually("vm2", NETNS, containerIp(0), 5),
-        // A do-not-fragment ping at the overlay MTU passes through both encapsulations.
-        "vm1 → vm2 at the MTU, DF": (await exec("vm1", ["ip", "netns", "exec", NETNS, "ping", "-c", "1", "-W", "3", "-M", "do", "-s", String(plan.mtu - 28), containerIp(1)])).exitCode === 0,
+        // A packet filling the overlay MTU passes through both encapsulations (the VMs' busybox
+        // ping has no -M do; the budget itself is checked on the devices' MTUs above).
+        "vm1 → vm2 at the MTU": (await exec("vm1", ["ip", "netns", "exec", NETNS, "ping", "-c", "1", "-W", "3", "-s", String(plan.mtu - 28), containerIp(1)])).exitCode === 0,
       };
       if (Object.values(results).includes(false)) {
         for (const name of VMS) {
@@ -97,7 +98,7 @@ describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hos
           }
         }
       }
-      expect(results).toEqual({ "vm1 → vm2": true, "vm2 → vm1": true, "vm1 → vm2 at the MTU, DF": true });
+      expect(results).toEqual({ "vm1 → vm2": true, "vm2 → vm1": true, "vm1 → vm2 at the MTU": true });
     } finally {
       capture.kill("SIGINT");
     }
