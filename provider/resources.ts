@@ -57,8 +57,8 @@ export abstract class DeviceResource extends NetdevResource {
   declare readonly addresses: pulumi.Output<string[] | undefined>;
 
   protected constructor(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
-    const kind: { secretFields?: readonly string[] } = deviceKinds[type];
-    super(type, resourceName, args, opts, { outputs: OBSERVED, secretFields: kind.secretFields });
+    const kind: { secretFields?: readonly string[]; outputs?: { names: readonly string[] } } = deviceKinds[type];
+    super(type, resourceName, args, opts, { outputs: [...OBSERVED, ...(kind.outputs?.names ?? [])], secretFields: kind.secretFields });
   }
 }
 
@@ -161,6 +161,18 @@ export class Vrf extends DeviceResource {
   }
 }
 
+export type WireguardInterfaceArgs = DeviceArgs<"WireguardInterface">;
+/** A WireGuard interface; `privateKey` is always kept as a secret and reaches the host only on stdin. */
+export class WireguardInterface extends DeviceResource {
+  /** The public key the interface actually has on the host (derived from privateKey): give it to the peers. */
+  declare readonly publicKey: pulumi.Output<string | undefined>;
+  declare readonly listenPort: pulumi.Output<number | undefined>;
+  declare readonly peers: pulumi.Output<Array<{ publicKey: string; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number }> | undefined>;
+  constructor(name: string, args: WireguardInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
+    super("WireguardInterface", name, args, opts);
+  }
+}
+
 export type NetworkNamespaceArgs = ArgsOf<"NetworkNamespace">;
 /** A named network namespace on a host, loopback up (see objects/namespace for delete rules). */
 export class NetworkNamespace extends NetdevResource {
@@ -198,6 +210,7 @@ export const resourceClasses = {
   Gre,
   Bond,
   Vrf,
+  WireguardInterface,
   NetworkNamespace,
   Route,
 } satisfies { [T in ResourceType]: ResourceClass<T> };

@@ -2,7 +2,9 @@
 # Installs the Debian packages the lab and the tests need, only those missing.
 set -euo pipefail
 
-packages=(openssh-server iproute2 iputils-ping procps psmisc)
+# tcpdump: the encrypted overlay test captures the lab underlay; wireguard-tools: `wg genkey`
+# in examples/wireguard's set-up block.
+packages=(openssh-server iproute2 iputils-ping procps psmisc tcpdump wireguard-tools)
 if [ "${NETDEV_WITH_VM:-1}" = "1" ]; then
   # The VM hosts' image, and the shells the quoting test runs every command line through
   # (dash and bash are always there).

@@ -5,6 +5,7 @@ import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
 import { assertPlanOrder, itemOfType } from "./plan";
 import { engineFor as componentEngineFor } from "../registry";
 import { overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
+import { planEncryptedOverlay } from "./encrypted-overlay";
 
 const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
 const hosts = [1, 2, 3].map((n) => ({ name: `h${n}`, connection: conn(n), underlayAddress: `10.247.0.1${n}` }));
@@ -112,5 +113,50 @@ describe("planAttachment and lower networks (pure)", () => {
     const ipv = planIpvlanNetwork({ connection: conn(1), parent: "eth1", mode: "l3", members: [{ namespace: "a" }] });
     expect(ipv[1]!.inputs).toMatchObject({ mode: "l3", flag: "bridge" });
     expect(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "a" }, { namespace: "a" }] })).toThrow(/twice/);
+  });
+});
+
+describe("planEncryptedOverlay (pure)", () => {
+  // wg(8)'s example key pair, and two more keys, so derivation is checked against `wg pubkey`.
+  const keys = ["yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4=", "ULYYfkW9bLt2Xm5iH2+QyAq7DkJH0nS27+7B0XAiCXM="];
+  const wgHosts = hosts.map((h, i) => ({ ...h, privateKey: keys[i]! }));
+  const args = { overlayId: "o", vni: 9, wgSubnet: "10.250.0.0/24", wgPort: 51900, hosts: wgHosts, bridgeName: "br9", vtepName: "vx9", wgName: "wg9" };
+
+  it("MTU budget: underlay − 80 for WireGuard, − 50 more for VXLAN (1500 → 1420 → 1370)", () => {
+    const plan = planEncryptedOverlay(args);
+    expect([plan.wgMtu, plan.mtu]).toEqual([1420, 1370]);
+    for (const item of plan.items) expect((item.inputs as { mtu?: number }).mtu).toBe(item.type === "WireguardInterface" ? 1420 : 1370);
+    expect(planEncryptedOverlay({ ...args, hosts: wgHosts.map((h, i) => ({ ...h, underlayMtu: i === 1 ? 9000 : 1600 })) }).mtu).toBe(1470);
+  });
+
+  it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32; VTEPs peer over the wg addresses", () => {
+    const plan = planEncryptedOverlay(args);
+    assertPlanOrder(plan.items);
+    expect(plan.items.map((i) => i.key)).toEqual(["h1-wg", "h1-bridge", "h1-vtep", "h2-wg", "h2-bridge", "h2-vtep", "h3-wg", "h3-bridge", "h3-vtep"]);
+    expect(plan.hosts[0]!.publicKey).toBe("HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
+    expect(plan.hosts.map((h) => h.wgAddress)).toEqual(["10.250.0.1", "10.250.0.2", "10.250.0.3"]);
+    const wg1 = itemOfType(plan.items, "h1-wg", "WireguardInterface").inputs;
+    expect(wg1).toMatchObject({ name: "wg9", privateKey: keys[0], listenPort: 51900, addresses: ["10.250.0.1/24"] });
+    expect(wg1.peers).toEqual([
+      { publicKey: plan.hosts[1]!.publicKey, endpoint: "10.247.0.12:51900", allowedIps: ["10.250.0.2/32"] },
+      { publicKey: plan.hosts[2]!.publicKey, endpoint: "10.247.0.13:51900", allowedIps: ["10.250.0.3/32"] },
+    ]);
+    const vtep = itemOfType(plan.items, "h1-vtep", "VxlanTunnel");
+    expect(vtep.inputs).toMatchObject({ local: "10.250.0.1", peers: ["10.250.0.2", "10.250.0.3"], vni: 9, dstPort: 4789, master: "br9" });
+    expect(vtep.dependsOn).toEqual(["h1-bridge", "h1-wg"]);
+    for (const item of plan.items) {
+      const { failures } = componentEngineFor(item.type).check(item.inputs);
+      expect(failures, item.key).toEqual([]);
+    }
+  });
+
+  it("pinned wg addresses; refuses a bad subnet, an address outside it, duplicates, too small a subnet", () => {
+    const pinned = planEncryptedOverlay({ ...args, hosts: wgHosts.map((h, i) => ({ ...h, wgAddress: `10.250.0.${20 + i}` })) });
+    expect(pinned.hosts.map((h) => h.wgAddress)).toEqual(["10.250.0.20", "10.250.0.21", "10.250.0.22"]);
+    expect(() => planEncryptedOverlay({ ...args, wgSubnet: "10.250.0.1/24" })).toThrow(/host bits/);
+    expect(() => planEncryptedOverlay({ ...args, wgSubnet: "fd00::/64" })).toThrow(/IPv4 subnet/);
+    expect(() => planEncryptedOverlay({ ...args, wgSubnet: "10.250.0.0/30" })).toThrow(/no room for host 3/);
+    expect(() => planEncryptedOverlay({ ...args, hosts: [{ ...wgHosts[0]!, wgAddress: "10.9.0.1" }] })).toThrow(/not an IPv4 address in 10\.250\.0\.0\/24/);
+    expect(() => planEncryptedOverlay({ ...args, hosts: wgHosts.map((h) => ({ ...h, wgAddress: "10.250.0.5" })) })).toThrow(/same WireGuard address/);
   });
 });

@@ -34,4 +34,35 @@ describe("connection is sealed at the door", () => {
       expect((resource.inputs.connection as { value: unknown }).value).toMatchObject({ host: "10.0.0.1", password: "plain-text-password" });
     }
   });
+
+  it("a WireGuard private key is a secret input even when passed in plain text, also through EncryptedOverlay; public keys are not", async () => {
+    const { WireguardInterface, EncryptedOverlay } = await import("../index");
+    const key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+    const other = "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4=";
+    new WireguardInterface("wg", { connection, name: "wg0", privateKey: key });
+    const overlay = new EncryptedOverlay("eo", {
+      vni: 9,
+      wgSubnet: "10.250.0.0/24",
+      hosts: [
+        { name: "a", connection, underlayAddress: "10.0.0.1", privateKey: key },
+        { name: "b", connection, underlayAddress: "10.0.0.2", privateKey: pulumi.secret(other) },
+      ],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const wg = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/netdev:WireguardInterface");
+    expect(wg.map((r) => r.name).sort()).toEqual(["eo-a-wg", "eo-b-wg", "wg"]);
+    for (const resource of wg) {
+      expect(isSecretInput(resource.inputs.privateKey), `${resource.name}: privateKey must be a secret input`).toBe(true);
+      for (const secret of [key, other]) expect(JSON.stringify(resource.inputs.peers ?? [])).not.toContain(secret);
+    }
+    // b's public key, derived from a secret Output, reaches a's peers readable (not a secret).
+    const a = wg.find((r) => r.name === "eo-a-wg")!;
+    const peers = a.inputs.peers as Array<Record<string, unknown>>;
+    expect(isSecretInput(peers)).toBe(false);
+    expect(peers[0]).toMatchObject({ endpoint: "10.0.0.2:51820", allowedIps: ["10.250.0.2/32"] });
+    const { wireguardPublicKey } = await import("../kinds/wireguard/wireguard");
+    expect(peers[0]!.publicKey).toBe(wireguardPublicKey(other));
+    expect(overlay.mtu).toBe(1370);
+  });
 });
+

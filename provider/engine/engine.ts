@@ -94,12 +94,12 @@ export class DeviceEngine {
 
   /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(this.schema, this.kind.resourceType, news);
+    return checkInputs(this.schema, this.kind.resourceType, news, this.kind.secretFields);
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
   parse(inputs: Record<string, unknown>): ParsedInputs {
-    return parseInputs(this.schema, this.kind.resourceType, inputs) as ParsedInputs;
+    return parseInputs(this.schema, this.kind.resourceType, inputs, this.kind.secretFields) as ParsedInputs;
   }
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -420,6 +420,7 @@ export class DeviceEngine {
       hwAddress: link.address,
       linkMtu: link.mtu,
       kindInfo: link.infoData,
+      ...this.kind.outputs?.compute(kindActual, state as never),
       ...(tagLost ? { tagLost: true } : {}),
     };
     return { outs, inputs };

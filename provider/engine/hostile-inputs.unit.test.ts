@@ -51,7 +51,7 @@ describe("hostile values for every field of every kind", () => {
           const steps = [...engine.createSteps(parsed, "0123456789ab"), ...engine.kind.update(parsed, {}, undefined)];
           const argvs = steps.map((step) => host.argv(step));
           for (const argv of argvs) {
-            expect(["ip", "bridge", "sysctl"]).toContain(argv[0]);
+            expect(["ip", "bridge", "sysctl", "wg"]).toContain(argv[0]);
             for (const arg of argv) expect(arg.includes("\0"), `${type}.${field}: NUL in ${JSON.stringify(argv)}`).toBe(false);
           }
           const flat = argvs.flat();

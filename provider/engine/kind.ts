@@ -68,7 +68,13 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   afterUp?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
   /** Steps that move kind fields from `actual` to `desired` in place; `previous` is the last applied state, if any. */
   update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>, previous?: Record<string, unknown>): Step[];
-  /** The kind fields as they are on the host, in input form, for drift detection. */
+  /**
+   * Outputs beyond the inputs and the engine's observed ones (a WireGuard interface's public
+   * key): their names (the resource class declares them, so Pulumi records them) and how they
+   * follow from what `read` returned. Computed after every create, update and refresh.
+   */
+  outputs?: { names: readonly string[]; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
+  /** The kind fields as they are on the host, in input form, for drift detection (may carry extra keys for `outputs`). */
   read(link: LinkState, host: HostShell, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
 }
 

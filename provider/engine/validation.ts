@@ -20,7 +20,7 @@ export function containsUnknown(value: unknown): boolean {
  * Validates a resource's inputs: nothing touches a host. Fields unknown during preview are
  * skipped (checked again at create/update); each failure names its top-level field.
  */
-export function checkInputs(schema: z.ZodType, resourceType: string, news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+export function checkInputs(schema: z.ZodType, resourceType: string, news: Record<string, unknown>, secretFields: readonly string[] = []): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
   const { __provider: _provider, ...raw } = news;
   const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
   const result = schema.safeParse(raw);
@@ -31,14 +31,15 @@ export function checkInputs(schema: z.ZodType, resourceType: string, news: Recor
       const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
       const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
       const where = issue.path.length ? issue.path.join(".") : property;
-      return { property, reason: `${resourceType} ${where}: ${issue.message}${gotValue(raw, issue.path)}` };
+      return { property, reason: `${resourceType} ${where}: ${issue.message}${secretFields.includes(String(issue.path[0])) ? "" : gotValue(raw, issue.path)}` };
     });
   return { inputs: raw, failures };
 }
 
 /**
  * The offending value as the user wrote it (Pulumi itself prints numbers as Go floats:
- * `{1.6777216e+07}`). Never for the connection, which holds credentials.
+ * `{1.6777216e+07}`). Never for the connection, which holds credentials, nor for a kind's
+ * secret fields (checkInputs leaves those out: a malformed key is still key material).
  */
 function gotValue(raw: Record<string, unknown>, path: readonly PropertyKey[]): string {
   if (path.length === 0 || path[0] === "connection") return "";
@@ -53,8 +54,8 @@ function gotValue(raw: Record<string, unknown>, path: readonly PropertyKey[]): s
 }
 
 /** Inputs that must be complete (create/update): one error naming every bad field. */
-export function parseInputs(schema: z.ZodType, resourceType: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const { failures, inputs: parsed } = checkInputs(schema, resourceType, inputs);
+export function parseInputs(schema: z.ZodType, resourceType: string, inputs: Record<string, unknown>, secretFields: readonly string[] = []): Record<string, unknown> {
+  const { failures, inputs: parsed } = checkInputs(schema, resourceType, inputs, secretFields);
   if (failures.length) throw new Error(`invalid ${resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
   if (Object.values(parsed).some(containsUnknown)) throw new Error(`${resourceType}: inputs still unknown at apply time`);
   return parsed;

@@ -10,6 +10,7 @@ import { geneveKind } from "./geneve/geneve";
 import { greKind } from "./gre/gre";
 import { bondKind } from "./bond/bond";
 import { vrfKind } from "./vrf/vrf";
+import { wireguardKind } from "./wireguard/wireguard";
 
 /** Every device kind, by resource type. A new kind is one folder plus one line here (see provider/registry.ts). */
 export const deviceKinds = {
@@ -25,4 +26,5 @@ export const deviceKinds = {
   Gre: greKind,
   Bond: bondKind,
   Vrf: vrfKind,
+  WireguardInterface: wireguardKind,
 };

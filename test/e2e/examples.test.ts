@@ -27,6 +27,7 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "gre", host: "vm1", values: { REMOTE: "10.247.0.12" }, devices: [[undefined, "gre1"], [undefined, "gretap1"]] },
   { example: "bond", host: "vm1", devices: [[undefined, "bond0"], [undefined, "bond0m0"], [undefined, "bond0m1"]] },
   { example: "vrf", host: "vm1", devices: [[undefined, "vrf-blue"], [undefined, "blue0"]] },
+  { example: "wireguard", host: "vm1", values: { PEER_ENDPOINT: "10.247.0.102:51820" }, devices: [[undefined, "wg0"]] },
 ];
 
 describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {
