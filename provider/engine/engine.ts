@@ -375,12 +375,19 @@ export class DeviceEngine {
     const steps: Step[] = this.mtuAndMacSteps(inputs, link);
     const tag: Step[] = link.ifalias !== this.aliasValue(inputs, token) ? [{ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] }] : [];
     if (!options.tagLast) steps.push(...tag);
-    if (inputs.master !== undefined && inputs.master !== link.master) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
+    // A bond refuses a member that is up ("can not be enslaved while up"): such a member goes
+    // down just before it joins, and comes up again below. Bridges and VRFs take it as it is.
+    let downForBond = false;
+    if (inputs.master !== undefined && inputs.master !== link.master) {
+      downForBond = link.up && (await host.readLink(ns, inputs.master))?.infoKind === "bond";
+      if (downForBond) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "down"] });
+      steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
+    }
     if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
     const kindActual = await this.kind.read(link, host, ns, inputs);
     steps.push(...this.kind.update(inputs, kindActual, previous as Record<string, unknown> | undefined));
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
-    if (inputs.up !== link.up) steps.push(this.upStep(inputs));
+    if (inputs.up !== link.up || (downForBond && inputs.up)) steps.push(this.upStep(inputs));
     if (options.tagLast) steps.push(...tag);
     // One round trip for every step, and the read-back when asked for.
     const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;

@@ -40,7 +40,7 @@ describe("Bond on a VM lab host", () => {
     const bond = engineFor("Bond");
     const dummy = engineFor("Dummy");
     const vm1 = connection("vm1");
-    const names = ["ndbm0", "ndbm1", "ndbond2"];
+    const names = ["ndbm0", "ndbm1", "ndbm2", "ndbond2"];
     for (const name of names) await sshPool().exec(vm1, ["ip", "link", "del", "dev", name]);
     const bondInputs = bond.check({ connection: connectionInput("vm1"), name: "ndbond2", mode: "active-backup", miimon: 100, addresses: ["192.168.120.1/24"] });
     expect(bondInputs.failures).toEqual([]);
@@ -80,6 +80,20 @@ describe("Bond on a VM lab host", () => {
         expect(link.flags).toContain("UP");
         expect(dummy.diff((await dummy.read(member.id, member.outs)).props, member.inputs).changes).toBe(false);
       }
+      // A device that is already up joins by an update: the engine takes it down just before
+      // its master step (the kernel refuses an up member) and brings it up again after.
+      const late = dummy.check({ connection: connectionInput("vm1"), name: "ndbm2" });
+      const lateMade = await dummy.create(late.inputs);
+      members.push({ ...lateMade, inputs: late.inputs });
+      expect((await hostLink("vm1", undefined, "ndbm2")).flags).toContain("UP");
+      const joining = dummy.check({ connection: connectionInput("vm1"), name: "ndbm2", master: "ndbond2" });
+      expect(dummy.diff(lateMade.outs, joining.inputs)).toMatchObject({ changes: true, replaces: [] });
+      const joined = await dummy.update(lateMade.id, lateMade.outs, joining.inputs);
+      members[members.length - 1] = { id: lateMade.id, outs: joined.outs, inputs: joining.inputs };
+      const lateLink = await hostLink("vm1", undefined, "ndbm2");
+      expect(lateLink.master).toBe("ndbond2");
+      expect(lateLink.flags).toContain("UP");
+      expect(dummy.diff((await dummy.read(lateMade.id, joined.outs)).props, joining.inputs).changes).toBe(false);
       for (const member of members.splice(0)) await dummy.delete(member.id, member.outs);
     } finally {
       for (const member of members) await dummy.delete(member.id, member.outs).catch(() => undefined);
