@@ -4,6 +4,8 @@ import { batchScript, parseBatchOutput } from "./batch";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
 import { scrubSecrets, scrubStdout } from "./scrub";
+import { type ChannelOutcome, EXIT_TRAILER, runOnChannel } from "./channel";
+import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss, isDropbear } from "./failures";
 
 export { scrubSecrets } from "./scrub";
 
@@ -523,123 +525,6 @@ export class SshPool {
     if (this.connections.get(pooled.key) === pooled) this.connections.delete(pooled.key);
     this.wakeAll(pooled);
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The server refused to open the channel: nothing ran. */
-function isChannelOpenRefusal(error: unknown): boolean {
-  return /Channel open failure/i.test(errorMessage(error));
-}
-
-/** ssh2 says "Unable to exec" for a refused exec request and for a channel closed before the reply alike. */
-function isAmbiguousRefusal(error: unknown): boolean {
-  return /Unable to exec/i.test(errorMessage(error));
-}
-
-/**
- * Dropbear (2022.83 measured) mishandles session channels that run side by side: with two or
- * more at once it now and then closes a new channel without answering its exec request, after
- * it ran the command (300 concurrent commands: 36 to 94 ran twice once retried). One at a time:
- * none in 300. ssh2 keeps the server's software version in a private field.
- */
-function isDropbear(client: Client): boolean {
-  const software = (client as unknown as { _remoteVer?: string })._remoteVer;
-  return typeof software === "string" && /^dropbear/i.test(software);
-}
-
-function isConnectionLoss(error: unknown): boolean {
-  return /No response from server|Not connected|socket|ECONNRESET|EPIPE|closed/i.test(errorMessage(error));
-}
-
-/**
- * Under channel churn OpenSSH's sshd sometimes closes a session channel without sending its
- * exit-status, although all output arrived (seen here: a few in 200 concurrent commands). The
- * remote shell therefore also reports the status on stderr after the command, and collect()
- * strips it; the quoted argv before it stays one command, so this adds no shell parsing of input.
- * It requires a POSIX login shell (sh, bash, dash, zsh, busybox), as SSH exec does in practice.
- */
-const EXIT_TRAILER = "; echo __netdev_exit_status=$? >&2";
-const TRAILER_PATTERN = /__netdev_exit_status=(\d+)\n$/;
-
-type ChannelOutcome =
-  | { kind: "exit"; stdout: string; stderr: string; exitCode: number }
-  /** The deadline passed before the server answered the channel open or the exec request. */
-  | { kind: "unanswered" }
-  /** The deadline passed while the command ran. */
-  | { kind: "timeout" | "lost"; stdout: string; stderr: string }
-  /** The command printed more than the output cap; the channel was closed. */
-  | { kind: "overflow" }
-  /** The server refused the channel or the exec request (or the connection failed first). */
-  | { kind: "refused"; error: unknown };
-
-/**
- * Opens a session channel, runs `wire` in it and collects its output, all before `deadline`
- * (ms since the epoch). ssh2 answers the channel open and the exec request in one callback, so
- * "unanswered" covers both. On "unanswered" and "timeout" the caller must destroy the
- * connection: a channel the server answers late would otherwise run a command nobody reads.
- */
-function runOnChannel(client: Client, wire: string, stdin: string | undefined, deadline: number, maxOutputBytes: number): Promise<ChannelOutcome> {
-  return new Promise((resolve) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let outputBytes = 0;
-    let channel: ClientChannel | undefined;
-    let exitCode: number | undefined;
-    let exitSignal: string | undefined;
-    let settled = false;
-    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString("utf8");
-    const settle = (outcome: ChannelOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      if (!channel) return settle({ kind: "unanswered" });
-      settle({ kind: "timeout", stdout: text(stdout), stderr: text(stderr).replace(TRAILER_PATTERN, "") });
-      channel.close();
-    }, Math.max(0, deadline - Date.now()));
-    const take = (chunks: Buffer[]) => (chunk: Buffer) => {
-      if (settled) return;
-      outputBytes += chunk.length;
-      if (outputBytes <= maxOutputBytes) return void chunks.push(chunk);
-      // Drop what was collected and stop reading: the cap bounds this process's memory.
-      stdout.length = 0;
-      stderr.length = 0;
-      settle({ kind: "overflow" });
-      channel?.close();
-    };
-    try {
-      client.exec(wire, (error, opened) => {
-        if (error) return settle({ kind: "refused", error });
-        // Answered after the deadline: the caller is tearing the connection down.
-        if (settled) return void opened.close();
-        channel = opened;
-        opened.on("data", take(stdout));
-        opened.stderr.on("data", take(stderr));
-        opened.on("exit", (code: number | null, signal?: string) => {
-          if (code !== null && code !== undefined) exitCode = code;
-          else exitSignal = signal ?? "unknown signal";
-        });
-        opened.on("close", () => {
-          const errText = text(stderr);
-          const trailer = TRAILER_PATTERN.exec(errText);
-          const cleanErr = trailer ? errText.slice(0, trailer.index) : errText;
-          if (trailer) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode: Number(trailer[1]) });
-          else if (exitSignal !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: `${cleanErr}\nkilled by signal ${exitSignal}`, exitCode: 128 });
-          else if (exitCode !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode });
-          else settle({ kind: "lost", stdout: text(stdout), stderr: cleanErr });
-        });
-        if (stdin !== undefined) opened.end(stdin);
-        else opened.end();
-      });
-    } catch (error) {
-      settle({ kind: "refused", error });
-    }
-  });
 }
 
 const POOL_KEY = Symbol.for("pulumi-netdev/ssh-pool/v1");
