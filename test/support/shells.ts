@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { quoteArgv } from "../../provider/ssh/quote";
@@ -36,4 +36,26 @@ export function requireShell(shell: (typeof SHELLS)[number]): void {
   if (!onPath(shell.argv[0]!)) {
     throw new Error(`${shell.argv[0]} is not installed, so quoting cannot be checked against ${shell.name}: install the Debian package ${shell.pkg}`);
   }
+}
+
+/**
+ * argvSeenBy without blocking the event loop: on a loaded machine (the lab's VMs and stacks
+ * beside it) a few hundred shell starts can take minutes, and a test worker blocked that long
+ * loses its connection to vitest.
+ */
+export function argvSeenByAsync(shell: (typeof SHELLS)[number], args: string[]): Promise<string[]> {
+  const line = `printf '%s\\0' ${quoteArgv(args)}`;
+  const [program, ...flags] = shell.argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(program!, [...flags, line], { stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", (status) => {
+      if (status !== 0) return reject(new Error(`${shell.name} exited ${status} on ${JSON.stringify(line)}: ${Buffer.concat(err).toString()}`));
+      resolve(Buffer.concat(out).toString("utf8").split("\0").slice(0, -1));
+    });
+  });
 }
