@@ -165,6 +165,10 @@ export class DeviceEngine {
         if (isIpError(error.stderr, "unknown-device-type")) {
           throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
         }
+        if (isIpError(error.stderr, "not-supported")) {
+          await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
+          throw new Error(`kernel on ${host.endpoint} does not support ${this.kind.kernelFeature} with these settings: ${error.message}`);
+        }
         const existing = isIpError(error.stderr, "exists") ? await host.readLink(inputs.netns, inputs.name) : undefined;
         if (existing) {
           await this.takeOver(host, inputs, existing, token, where);

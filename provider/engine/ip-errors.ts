@@ -14,7 +14,9 @@ export type IpErrorKind =
   /** `RTNETLINK answers: File exists`, `Cannot create namespace file ... File exists`. */
   | "exists"
   /** A route, FDB entry or address that is not there (`No such process`, `Cannot assign requested address`). */
-  | "entry-missing";
+  | "entry-missing"
+  /** `RTNETLINK answers: Operation not supported`: the kernel has the kind but not an option asked for (e.g. a bridge's vlan_filtering). */
+  | "not-supported";
 
 const PATTERNS: Array<[IpErrorKind, RegExp]> = [
   ["unknown-device-type", /Unknown device type/i],
@@ -22,6 +24,7 @@ const PATTERNS: Array<[IpErrorKind, RegExp]> = [
   ["device-missing", /Cannot find device|does not exist|No such device/i],
   ["exists", /File exists/i],
   ["entry-missing", /No such process|Cannot assign requested address/i],
+  ["not-supported", /Operation not supported/i],
   // Last: a bare ENOENT (a sysfs file of a device that is not there, a namespace file).
   ["namespace-missing", /No such file or directory/i],
 ];

@@ -31,8 +31,9 @@ describe("every kind on a netns host: made, or refused naming the missing kernel
       await engine.delete(id, outs);
     } catch (error) {
       const feature = engine.kind.kernelFeature.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      expect((error as Error).message).toMatch(new RegExp(`kernel on root@10\\.247\\.0\\.11:22 lacks ${feature} support`));
-      refused.push(type);
+      // Without the kind at all, or without an option its example sets (this kernel's bridge has no vlan_filtering).
+      expect((error as Error).message).toMatch(new RegExp(`kernel on root@10\\.247\\.0\\.11:22 (lacks ${feature} support|does not support ${feature} with these settings)`));
+      if (/ lacks /.test((error as Error).message)) refused.push(type);
     }
     expect(await hostLink("h1", undefined, name)).toBeUndefined();
     expect((await onHost("h1", ["ip", "netns", "list"]))).not.toContain("ndks-peer");

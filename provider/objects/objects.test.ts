@@ -47,7 +47,9 @@ describe("NetworkNamespace and Route engines on h2", () => {
     // The same route, re-added by someone else (proto boot): delete leaves it alone and says why.
     await exec("h2", ["ip", "-n", NS, "route", "replace", "default", "via", "10.99.0.254", "dev", "ndo-x0", "proto", "boot"]);
     await expect(routeEngine.delete(r.id, r.outs)).rejects.toThrow(/not added by netdev \(protocol boot/);
-    expect(await showDefault()).toMatchObject({ gateway: "10.99.0.254", protocol: "boot" });
+    const kept = await showDefault();
+    expect(kept.gateway).toBe("10.99.0.254");
+    expect(kept.protocol ?? "boot").toBe("boot"); // ip -json leaves out the default protocol
     await exec("h2", ["ip", "-n", NS, "route", "replace", "default", "via", "10.99.0.254", "dev", "ndo-x0", "proto", "250"]);
 
     await expect(namespaceEngine.delete(id, outs)).rejects.toThrow(/still holds ndo-x0, ndo-x1/);

@@ -114,8 +114,10 @@ export const routeEngine = {
     const found = await find(host, state);
     if (!found) return;
     // Ids without a token come from releases that added routes with the default protocol.
-    if (hasOwnerToken(id) && String(found.protocol) !== ROUTE_PROTOCOL) {
-      throw new Error(`refusing to delete ${where}: it was not added by netdev (protocol ${String(found.protocol)}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`);
+    // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
+    const protocol = String(found.protocol ?? "boot");
+    if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
+      throw new Error(`refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`);
     }
     try {
       await host.apply({ field: "destination", tool: "ip", netns: state.netns, args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]) }, where);
