@@ -106,14 +106,14 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
   const pidFile = path.join(dir, "qemu.pid");
   const machineId = randomBytes(16).toString("hex");
   const cmdline = [
-    "root=/dev/vda", "rw", "console=ttyS0", "panic=-1", "net.ifnames=0",
+    "root=/dev/vda", "rw", "console=ttyS0", "panic=-1", "net.ifnames=0", ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
     `systemd.hostname=${spec.name}`, `systemd.machine_id=${machineId}`,
   ].join(" ");
   const args = [
     "-name", spec.name,
     "-accel", "tcg",
     "-m", String(opts.memoryMiB ?? 512),
-    "-smp", "1",
+    "-smp", process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
     "-display", "none", "-vga", "none", "-monitor", "none", "-parallel", "none",
     "-serial", `file:${consoleLog}`,
     "-qmp", `unix:${path.join(dir, "qmp.sock")},server=on,wait=off`,
@@ -268,18 +268,22 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
   const before = await bootId();
   if (!before) throw new Error(`${name}: no SSH before the reboot`);
   const started = Date.now();
+  const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   if (options.hard) await qmp(path.join(vmDir, "qmp.sock"), ["system_reset"]);
   else await ssh("systemctl reboot", 30_000); // the connection may drop before it answers: not checked
+  log(`${name}: ${options.hard ? "system_reset sent" : "systemctl reboot returned"} after ${since()}`);
   const deadline = started + timeoutMs;
   let after: string | undefined;
   for (;;) {
     if (host.pid && !alive(host.pid)) throw new Error(`${name}: qemu ${host.pid} exited during the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
     after = await bootId();
     if (after && after !== before) break;
+    if (after) log(`${name}: still the old boot ${since()} after the reboot request`);
     if (Date.now() > deadline) throw new Error(`${name}: not back ${timeoutMs} ms after the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const sshMs = Date.now() - started;
+  log(`${name}: ssh back (new boot id) after ${since()}`);
   const state = await ssh("systemctl is-system-running --wait", Math.max(10_000, deadline - Date.now()));
   const systemState = String(state.stdout).trim();
   if (systemState !== "running" && systemState !== "degraded") throw new Error(`${name}: after the reboot, systemctl is-system-running --wait said ${JSON.stringify(systemState)} (${String(state.stderr).trim()})`);
