@@ -6,6 +6,8 @@ export interface LabHost {
   name: string;
   /** "netns": a network namespace on this machine running sshd; "vm": a qemu guest with Debian's cloud kernel. */
   kind: "netns" | "vm";
+  /** VM hosts: "debian" = a Debian root filesystem with systemd and systemd-networkd (lab/vm/debian.ts), rebootable; absent = the busybox initramfs (lab/vm/index.ts). */
+  flavour?: "debian";
   /** Address and port the SSH client connects to from the root namespace. */
   address: string;
   port: number;

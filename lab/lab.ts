@@ -14,6 +14,8 @@ import { ipIn, run, waitFor } from "./run";
  *                                   ├── h2 ── <prefix>-h2: eth0 10.247.0.12, sshd
  *                                   └── …
  *   <prefix>-j1: eth0 10.247.1.2, sshd, reachable only through h1 (jump0 10.247.1.1)
+ *   vm1, vm2, …: qemu VMs (busybox initramfs) at 10.247.0.101…, SSH on 127.0.0.1:22470…
+ *   dvm1, …: qemu VMs booting Debian with systemd-networkd at 10.247.0.201…, SSH on 127.0.0.1:22370…
  *
  * Each sshd runs in a private mount namespace with its own /run/netns, so namespaces that
  * tests create "on a host" stay on that host, as on a real server, and vanish with it.
@@ -26,6 +28,7 @@ function labSubnets(octet: number) {
     rootAddress: `10.247.${octet}.1`,
     host: (i: number) => `10.247.${octet}.${10 + i}`,
     vm: (k: number) => `10.247.${octet}.${101 + k}`,
+    debianVm: (k: number) => `10.247.${octet}.${201 + k}`,
     jumpPrefix: `10.247.${octet + 1}`,
   };
 }
@@ -34,6 +37,8 @@ export interface LabOptions {
   prefix?: string;
   hosts?: number;
   vms?: number;
+  /** Debian VMs with systemd (dvm1, dvm2, …; lab/vm/debian.ts): slower to build and boot than the busybox VMs. */
+  debianVms?: number;
   stateDir?: string;
   /** Third octet of the underlay subnet; two labs on one machine need different ones. */
   subnetOctet?: number;
@@ -166,13 +171,14 @@ async function startSshd(netns: string, listen: string, hostDir: string, authori
   return { pid, hostPublicKey: readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" "), logPath };
 }
 
-async function healthyLab(dir: string, prefix: string, hosts: number, vms: number): Promise<LabState | undefined> {
+async function healthyLab(dir: string, prefix: string, hosts: number, vms: number, debianVms: number): Promise<LabState | undefined> {
   const file = path.join(dir, "hosts.json");
   if (!existsSync(file)) return undefined;
   const state = JSON.parse(readFileSync(file, "utf8")) as LabState;
   const netnsHosts = state.hosts.filter((h) => h.kind === "netns" && !h.via);
-  const vmHosts = state.hosts.filter((h) => h.kind === "vm");
-  if (state.prefix !== prefix || netnsHosts.length !== hosts || vmHosts.length !== vms) return undefined;
+  const vmHosts = state.hosts.filter((h) => h.kind === "vm" && h.flavour !== "debian");
+  const debianHosts = state.hosts.filter((h) => h.kind === "vm" && h.flavour === "debian");
+  if (state.prefix !== prefix || netnsHosts.length !== hosts || vmHosts.length !== vms || debianHosts.length !== debianVms) return undefined;
   for (const host of state.hosts) {
     if (!pidAlive(host.pid)) return undefined;
     if (!host.via && !(await tcpOpen(host.address, host.port))) return undefined;
@@ -186,10 +192,11 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const prefix = options.prefix ?? "ndlab";
   const hostCount = options.hosts ?? 3;
   const vmCount = options.vms ?? 0;
+  const debianVmCount = options.debianVms ?? 0;
   const dir = options.stateDir ?? defaultStateDir;
   const subnets = labSubnets(options.subnetOctet ?? 0);
   if (hostCount < 1 || hostCount > 80) throw new Error(`hosts must be 1..80, got ${hostCount}`);
-  const existing = await healthyLab(dir, prefix, hostCount, vmCount);
+  const existing = await healthyLab(dir, prefix, hostCount, vmCount, debianVmCount);
   if (existing) return existing;
   await labDown({ prefix, stateDir: dir });
 
@@ -254,6 +261,14 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
         hosts: Array.from({ length: vmCount }, (_, k) => ({ name: `vm${k + 1}`, underlayAddress: subnets.vm(k), sshPort: 22_470 + (options.subnetOctet ?? 0) * 10 + k })),
       });
       hosts.push(...vmHosts);
+    }
+    if (debianVmCount > 0) {
+      const { startDebianVmHosts } = await import("./vm/debian");
+      const debianHosts = await startDebianVmHosts({
+        stateDir: dir, clientPublicKey, clientKeyPath, underlayNetns: names.underlay, underlayBridge: "ul0",
+        hosts: Array.from({ length: debianVmCount }, (_, k) => ({ name: `dvm${k + 1}`, underlayAddress: subnets.debianVm(k), sshPort: 22_370 + (options.subnetOctet ?? 0) * 10 + k })),
+      });
+      hosts.push(...debianHosts);
     }
 
     const state: LabState = { prefix, subnet: subnets.underlay, rootAddress: subnets.rootAddress, clientKeyPath, hosts };

@@ -9,6 +9,9 @@ if [ "${NETDEV_WITH_VM:-1}" = "1" ]; then
   # The VM hosts' image, and the shells the quoting test runs every command line through
   # (dash and bash are always there).
   packages+=(qemu-system-x86 busybox-static cpio kmod dropbear-bin zsh)
+  # The Debian VM hosts' image (lab/vm/build-debian-image.sh): a bookworm root filesystem made
+  # with mmdebstrap, packed with mkfs.ext4 -d (e2fsprogs), booted through a qcow2 overlay (qemu-img).
+  packages+=(mmdebstrap e2fsprogs qemu-utils)
 fi
 
 missing=()

@@ -44,7 +44,7 @@ export interface StartVmHostsOptions {
 }
 
 /** What stopVmHosts needs to clean up a VM, written before anything is created. */
-interface VmRecord {
+export interface VmRecord {
   name: string;
   tap: string;
   underlayNetns: string;
@@ -56,10 +56,11 @@ interface VmRecord {
 const BUILD_SCRIPT = path.join(repoRoot, "lab", "vm", "build-image.sh");
 export const defaultImageDir = process.env.NETDEV_VM_IMAGE_DIR ?? path.join(repoRoot, "lab", "vm", ".cache", "image");
 const QEMU = "qemu-system-x86_64";
-const MGMT_MAC = "52:54:00:12:34:56";
-const UNDERLAY_INTERFACE = "eth1";
+/** eth0 of every lab VM (qemu user net); the Debian image matches its .network file on it. */
+export const MGMT_MAC = "52:54:00:12:34:56";
+export const UNDERLAY_INTERFACE = "eth1";
 
-function log(message: string): void {
+export function log(message: string): void {
   process.stderr.write(`lab/vm: ${message}\n`);
 }
 
@@ -80,20 +81,20 @@ export function tapName(underlayNetns: string, vmName: string): string {
   return `ndvm${createHash("sha256").update(`${underlayNetns}/${vmName}`).digest("hex").slice(0, 10)}`;
 }
 
-function underlayMac(address: string): string {
+export function underlayMac(address: string): string {
   return `52:54:${address.split(".").map((octet) => Number(octet).toString(16).padStart(2, "0")).join(":")}`;
 }
 
-async function ip(args: string[], allowFailure = false): Promise<void> {
+export async function ip(args: string[], allowFailure = false): Promise<void> {
   const result = await execa("ip", args, { stdin: "ignore", reject: false });
   if (result.exitCode !== 0 && !allowFailure) throw new Error(`ip ${args.join(" ")} failed: ${String(result.stderr).trim()}`);
 }
 
-function vmRoot(stateDir: string): string {
+export function vmRoot(stateDir: string): string {
   return path.join(path.resolve(stateDir), "vm");
 }
 
-function tail(file: string, lines = 25): string {
+export function tail(file: string, lines = 25): string {
   try {
     return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
@@ -102,7 +103,7 @@ function tail(file: string, lines = 25): string {
 }
 
 /** A process that exists and is not a zombie (a daemonized qemu is reparented; nobody may reap it). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
@@ -145,7 +146,8 @@ async function killAndWait(pids: number[]): Promise<void> {
   }
 }
 
-async function stopOne(dir: string): Promise<void> {
+/** Kills the qemu of one VM directory (stateDir/vm/<name>), removes its tap and the directory. */
+export async function stopOne(dir: string): Promise<void> {
   const pids = new Set(qemuPidsUnder(dir));
   const pidFile = path.join(dir, "qemu.pid");
   if (existsSync(pidFile)) {
@@ -174,7 +176,7 @@ export async function stopVmHosts(stateDir: string): Promise<void> {
   rmSync(root, { recursive: true, force: true });
 }
 
-function sshArgs(host: { port: number }, keyPath: string, knownHosts: string): string[] {
+export function sshArgs(host: { port: number }, keyPath: string, knownHosts: string): string[] {
   return [
     "-F", "/dev/null",
     "-i", keyPath,
@@ -188,6 +190,37 @@ function sshArgs(host: { port: number }, keyPath: string, knownHosts: string): s
     "-p", String(host.port),
     "root@127.0.0.1",
   ];
+}
+
+/**
+ * Waits until the VM answers SSH with a working `ip -json link show` that lists eth1; throws
+ * (with the console's tail) when qemu dies or the deadline passes.
+ */
+export async function waitForVmSsh(opts: { name: string; sshPort: number; pid: number; clientKeyPath: string; knownHosts: string; consoleLog: string; qemuLog: string; deadline: number; timeoutMs: number }): Promise<void> {
+  let lastError = "";
+  for (;;) {
+    if (!alive(opts.pid)) throw new Error(`${opts.name}: qemu ${opts.pid} exited while booting; console:\n${tail(opts.consoleLog)}\nqemu: ${tail(opts.qemuLog, 5)}`);
+    const probe = await execa("ssh", [...sshArgs({ port: opts.sshPort }, opts.clientKeyPath, opts.knownHosts), "ip -json link show"], {
+      stdin: "ignore",
+      reject: false,
+      timeout: 30_000,
+    });
+    if (probe.exitCode === 0) {
+      try {
+        const links = JSON.parse(String(probe.stdout)) as { ifname: string }[];
+        if (links.some((link) => link.ifname === UNDERLAY_INTERFACE)) return;
+        lastError = `no ${UNDERLAY_INTERFACE} in ${String(probe.stdout).slice(0, 200)}`;
+      } catch (error) {
+        lastError = `ip -json link show printed no JSON: ${(error as Error).message}`;
+      }
+    } else {
+      lastError = String(probe.stderr).trim() || `ssh exit ${probe.exitCode}`;
+    }
+    if (Date.now() > opts.deadline) {
+      throw new Error(`${opts.name}: no SSH on 127.0.0.1:${opts.sshPort} after ${opts.timeoutMs} ms (${lastError}); console:\n${tail(opts.consoleLog)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { kernel: string; initrd: string }, timeoutMs: number): Promise<LabHost> {
@@ -263,31 +296,7 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   await ip(["-n", opts.underlayNetns, "link", "set", record.tap, "master", opts.underlayBridge, "up"]);
   log(`${spec.name}: qemu ${pid} booting (console: ${consoleLog})`);
 
-  const deadline = started + timeoutMs;
-  let lastError = "";
-  for (;;) {
-    if (!alive(pid)) throw new Error(`${spec.name}: qemu ${pid} exited while booting; console:\n${tail(consoleLog)}\nqemu: ${tail(qemuLog, 5)}`);
-    const probe = await execa("ssh", [...sshArgs({ port: spec.sshPort }, opts.clientKeyPath, knownHosts), "ip -json link show"], {
-      stdin: "ignore",
-      reject: false,
-      timeout: 30_000,
-    });
-    if (probe.exitCode === 0) {
-      try {
-        const links = JSON.parse(String(probe.stdout)) as { ifname: string }[];
-        if (links.some((link) => link.ifname === UNDERLAY_INTERFACE)) break;
-        lastError = `no ${UNDERLAY_INTERFACE} in ${String(probe.stdout).slice(0, 200)}`;
-      } catch (error) {
-        lastError = `ip -json link show printed no JSON: ${(error as Error).message}`;
-      }
-    } else {
-      lastError = String(probe.stderr).trim() || `ssh exit ${probe.exitCode}`;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${spec.name}: no SSH on 127.0.0.1:${spec.sshPort} after ${timeoutMs} ms (${lastError}); console:\n${tail(consoleLog)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  await waitForVmSsh({ name: spec.name, sshPort: spec.sshPort, pid, clientKeyPath: opts.clientKeyPath, knownHosts, consoleLog, qemuLog, deadline: started + timeoutMs, timeoutMs });
   log(`${spec.name}: ssh up on 127.0.0.1:${spec.sshPort} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return {
     name: spec.name,
@@ -303,7 +312,7 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   };
 }
 
-function validate(opts: StartVmHostsOptions): void {
+export function validate(opts: Pick<StartVmHostsOptions, "hosts">): void {
   if (process.getuid?.() !== 0) throw new Error("VM lab hosts need root (tap devices, network namespaces)");
   const seen = new Set<string>();
   for (const host of opts.hosts) {

@@ -11,12 +11,14 @@ export default async function setup(): Promise<() => Promise<void>> {
   const tempDirsBefore = new Set(await ourTempDirs());
   // Two VMs: cross-host tests of kinds this machine's kernel lacks (WireGuard, the encrypted overlay).
   const vms = Number(process.env.NETDEV_TEST_VMS ?? 2);
+  // Debian VMs with systemd (dvm1, …): off by default (image build ~minutes cold, boot ~tens of s); lab/vm/debian.test.ts needs one.
+  const debianVms = Number(process.env.NETDEV_TEST_DEBIAN_VMS ?? 0);
   const started = Date.now();
   const { existsSync } = await import("node:fs");
   const { hostsFile } = await import("../../lab/hosts");
   const wasUp = existsSync(hostsFile);
-  await labUp({ hosts: 3, vms });
-  console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
+  await labUp({ hosts: 3, vms, debianVms });
+  console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts, ${debianVms} Debian VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
   return async () => {
     // The program copies and file backends the stacks used (lab/stack.ts labProgram); NETDEV_KEEP_TMP keeps them to debug.
     if (!process.env.NETDEV_KEEP_TMP) {

@@ -1,0 +1,291 @@
+import { execa } from "execa";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir } from "../hosts";
+import {
+  alive, ip, log, MGMT_MAC, type StartVmHostsOptions, sshArgs, stopOne, tail, tapName, UNDERLAY_INTERFACE, underlayMac,
+  validate, type VmRecord, vmRoot, waitForVmSsh,
+} from "./index";
+
+/**
+ * Lab hosts that boot a real Debian root filesystem (lab/vm/build-debian-image.sh): systemd,
+ * systemd-networkd, OpenSSH's sshd, Debian's cloud kernel with all its modules. For tests of
+ * what must survive a reboot (devices persisted as systemd-networkd files).
+ *
+ * Same NICs and LabHost shape as the busybox VMs (lab/vm/index.ts): eth0 = qemu user net with
+ * SSH forwarded from 127.0.0.1:<sshPort>, eth1 = a tap on the lab underlay bridge. Differences:
+ *   - the root disk is a qcow2 overlay of the shared raw image (stateDir/vm/<name>/disk.qcow2):
+ *     the VM's own changes survive its reboots, and go with the lab's teardown;
+ *   - qemu runs without -no-reboot, so a guest reboot keeps the qemu process, its port forward,
+ *     its tap on the underlay, and its fw_cfg;
+ *   - per-VM data (SSH host key, authorized key, eth1's .network file) travels as a tar in qemu's
+ *     fw_cfg (opt/netdev/config.tar), unpacked at every boot by netdev-vm-config.service; the
+ *     hostname and machine id are on the kernel command line;
+ *   - a QMP socket (stateDir/vm/<name>/qmp.sock) allows a hard reset (rebootVmHost's `hard`).
+ */
+
+const BUILD_SCRIPT = path.join(repoRoot, "lab", "vm", "build-debian-image.sh");
+export const defaultDebianImageDir = process.env.NETDEV_DEBIAN_VM_IMAGE_DIR ?? path.join(repoRoot, "lab", "vm", ".cache", "debian-image");
+const QEMU = "qemu-system-x86_64";
+
+export interface DebianImage {
+  kernel: string;
+  initrd: string;
+  rootfs: string;
+}
+
+/** Builds (or reuses) the Debian image in cacheDir; progress goes to stderr. */
+export async function ensureDebianVmImage(cacheDir: string = defaultDebianImageDir): Promise<DebianImage> {
+  const dir = path.resolve(cacheDir);
+  const result = await execa("bash", [BUILD_SCRIPT, dir], { stdin: "ignore", stdout: "inherit", stderr: "inherit", reject: false });
+  if (result.exitCode !== 0) throw new Error(`${BUILD_SCRIPT} ${dir} failed (exit ${result.exitCode}); see its output above`);
+  const image = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), rootfs: path.join(dir, "rootfs.img") };
+  for (const file of Object.values(image)) if (!existsSync(file)) throw new Error(`${BUILD_SCRIPT} left no ${file}`);
+  return image;
+}
+
+async function run(file: string, args: string[], cwd?: string): Promise<string> {
+  const result = await execa(file, args, { stdin: "ignore", reject: false, cwd });
+  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(" ")} failed (exit ${result.exitCode}): ${String(result.stderr).trim()}`);
+  return String(result.stdout);
+}
+
+async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: StartVmHostsOptions, image: DebianImage, timeoutMs: number): Promise<LabHost> {
+  const dir = path.join(vmRoot(opts.stateDir), spec.name);
+  const started = Date.now();
+  await stopOne(dir); // leftovers of an earlier run under the same name
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const record: VmRecord & { flavour: "debian" } = {
+    name: spec.name,
+    tap: tapName(opts.underlayNetns, spec.name),
+    underlayNetns: opts.underlayNetns,
+    underlayBridge: opts.underlayBridge,
+    sshPort: spec.sshPort,
+    underlayAddress: spec.underlayAddress,
+    flavour: "debian",
+  };
+  writeFileSync(path.join(dir, "vm.json"), `${JSON.stringify(record, null, 2)}\n`);
+  await ip(["link", "del", record.tap], true);
+  await ip(["-n", opts.underlayNetns, "link", "del", record.tap], true);
+
+  // Per-VM data for fw_cfg: OpenSSH host key made here (so we know the public key), authorized
+  // key, and eth1's .network file (matched by MAC, as the busybox VMs match their NICs).
+  const config = path.join(dir, "config");
+  mkdirSync(config, { mode: 0o700 });
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${spec.name}-hostkey`, "-f", path.join(config, "ssh_host_ed25519_key")]);
+  const hostPublicKey = readFileSync(path.join(config, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+  writeFileSync(path.join(dir, "host_ed25519_key.pub"), `${hostPublicKey}\n`);
+  writeFileSync(path.join(config, "authorized_keys"), `${opts.clientPublicKey.trim()}\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(config, "underlay.network"),
+    [
+      "# netdev lab: the underlay NIC (written at boot by netdev-vm-config from qemu fw_cfg)",
+      "[Match]",
+      `MACAddress=${underlayMac(spec.underlayAddress)}`,
+      "",
+      "[Network]",
+      `Address=${spec.underlayAddress}/24`,
+      "IPv6AcceptRA=no",
+      "",
+    ].join("\n"),
+  );
+  const configTar = path.join(dir, "config.tar");
+  await run("tar", ["-cf", configTar, "--owner=0", "--group=0", "-C", config, "ssh_host_ed25519_key", "authorized_keys", "underlay.network"]);
+  rmSync(config, { recursive: true, force: true });
+
+  // Copy-on-write overlay: the VM's writes stay in its directory; the shared image is never written.
+  const disk = path.join(dir, "disk.qcow2");
+  await run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", path.resolve(image.rootfs), "-F", "raw", disk]);
+
+  const knownHosts = path.join(dir, "known_hosts");
+  writeFileSync(knownHosts, `[127.0.0.1]:${spec.sshPort} ${hostPublicKey}\n`);
+  const consoleLog = path.join(dir, "console.log");
+  const qemuLog = path.join(dir, "qemu.log");
+  const pidFile = path.join(dir, "qemu.pid");
+  const machineId = randomBytes(16).toString("hex");
+  const cmdline = [
+    "root=/dev/vda", "rw", "console=ttyS0", "panic=-1", "net.ifnames=0", ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
+    `systemd.hostname=${spec.name}`, `systemd.machine_id=${machineId}`,
+  ].join(" ");
+  const args = [
+    "-name", spec.name,
+    "-accel", "tcg",
+    "-m", String(opts.memoryMiB ?? 512),
+    "-smp", process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
+    "-display", "none", "-vga", "none", "-monitor", "none", "-parallel", "none",
+    "-serial", `file:${consoleLog}`,
+    "-qmp", `unix:${path.join(dir, "qmp.sock")},server=on,wait=off`,
+    "-daemonize", "-pidfile", pidFile,
+    "-kernel", image.kernel,
+    "-initrd", image.initrd,
+    "-append", cmdline,
+    "-fw_cfg", `name=opt/netdev/config.tar,file=${configTar}`,
+    // cache=unsafe: flushes are not forced to the host disk. The qemu process outlives guest
+    // reboots, so nothing the guest wrote is lost unless qemu itself dies (then the lab is gone too).
+    "-drive", `file=${disk},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
+    // Fixed PCI slots: eth0 (mgmt) probes before eth1 (underlay) with net.ifnames=0.
+    "-device", "virtio-blk-pci,drive=root,addr=0x5",
+    "-netdev", `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    "-device", `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},addr=0x3`,
+    "-netdev", `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
+    "-device", `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)},addr=0x4`,
+    "-device", "virtio-rng-pci,addr=0x6",
+  ];
+  const result = await execa(QEMU, args, { stdin: "ignore", stdout: "ignore", stderr: { file: qemuLog }, reject: false });
+  if (result.exitCode !== 0) throw new Error(`${spec.name}: ${QEMU} failed (exit ${result.exitCode}): ${tail(qemuLog)}`);
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  await ip(["link", "set", record.tap, "netns", opts.underlayNetns]);
+  await ip(["-n", opts.underlayNetns, "link", "set", record.tap, "master", opts.underlayBridge, "up"]);
+  log(`${spec.name}: qemu ${pid} booting Debian (console: ${consoleLog})`);
+
+  await waitForVmSsh({ name: spec.name, sshPort: spec.sshPort, pid, clientKeyPath: opts.clientKeyPath, knownHosts, consoleLog, qemuLog, deadline: started + timeoutMs, timeoutMs });
+  log(`${spec.name}: ssh up on 127.0.0.1:${spec.sshPort} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return {
+    name: spec.name,
+    kind: "vm",
+    flavour: "debian",
+    address: "127.0.0.1",
+    port: spec.sshPort,
+    username: "root",
+    privateKeyPath: opts.clientKeyPath,
+    hostPublicKey,
+    underlayAddress: spec.underlayAddress,
+    underlayInterface: UNDERLAY_INTERFACE,
+    pid,
+  };
+}
+
+/**
+ * Boots Debian VMs in parallel (same options as startVmHosts; imageDir defaults to the Debian
+ * image cache, memory to 512 MiB, the boot timeout to $NETDEV_VM_BOOT_TIMEOUT_MS or 300 s) and
+ * waits until each answers SSH. On failure, stops them. stopVmHosts / labDown stop them too.
+ */
+export async function startDebianVmHosts(opts: StartVmHostsOptions): Promise<LabHost[]> {
+  if (process.getuid?.() !== 0) throw new Error("VM lab hosts need root (tap devices, network namespaces)");
+  validate(opts);
+  const image = await ensureDebianVmImage(opts.imageDir ?? defaultDebianImageDir);
+  mkdirSync(vmRoot(opts.stateDir), { recursive: true });
+  const timeoutMs = opts.bootTimeoutMs ?? Number(process.env.NETDEV_VM_BOOT_TIMEOUT_MS ?? 300_000);
+  const results = await Promise.allSettled(opts.hosts.map((spec) => bootDebian(spec, opts, image, timeoutMs)));
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failures.length > 0) {
+    for (const spec of opts.hosts) await stopOne(path.join(vmRoot(opts.stateDir), spec.name)).catch(() => undefined);
+    throw new Error(`starting Debian VM hosts failed:\n${failures.map((f) => (f.reason as Error).message ?? String(f.reason)).join("\n\n")}`);
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<LabHost>).value);
+}
+
+/** Sends QMP commands over the VM's socket; resolves with each command's "return". */
+async function qmp(socketPath: string, commands: string[]): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    const results: unknown[] = [];
+    let buffer = "";
+    let sent = -1; // -1: waiting for the greeting
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`QMP ${socketPath}: no answer in 10 s`));
+    }, 10_000);
+    const next = () => {
+      sent++;
+      const all = ["qmp_capabilities", ...commands];
+      if (sent < all.length) socket.write(`${JSON.stringify({ execute: all[sent] })}\n`);
+      else {
+        clearTimeout(timer);
+        socket.end();
+        resolve(results.slice(1));
+      }
+    };
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString("utf8");
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (!line) continue;
+        const message = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string }; event?: string };
+        if (message.event) continue;
+        if (message.error) {
+          clearTimeout(timer);
+          socket.destroy();
+          reject(new Error(`QMP ${socketPath}: ${message.error.desc}`));
+          return;
+        }
+        if (message.QMP !== undefined && sent === -1) next();
+        else if (message.return !== undefined) {
+          results.push(message.return);
+          next();
+        }
+      }
+    });
+    socket.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+export interface RebootResult {
+  /** From the reboot request until SSH answers again with a new boot id. */
+  sshMs: number;
+  /** From the reboot request until `systemctl is-system-running --wait` returns (running or degraded). */
+  readyMs: number;
+  /** What `systemctl is-system-running --wait` printed. */
+  systemState: string;
+  bootIdBefore: string;
+  bootIdAfter: string;
+}
+
+export interface RebootOptions {
+  /** Lab state directory (default: the lab's, $NETDEV_LAB_STATE_DIR or lab/.state). */
+  stateDir?: string;
+  /** qemu `system_reset` over QMP (a power cycle: the guest does not shut down) instead of `systemctl reboot`. */
+  hard?: boolean;
+  /** Default 300 000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Reboots a Debian VM lab host and waits until it is back: SSH answers (with the same host key:
+ * known_hosts is strict) with a new /proc/sys/kernel/random/boot_id, then systemd has finished
+ * booting. Returns the times it took.
+ */
+export async function rebootVmHost(name: string, options: RebootOptions = {}): Promise<RebootResult> {
+  const dir = options.stateDir ?? defaultStateDir;
+  const host = labHost(readLabState(path.join(dir, "hosts.json")), name);
+  if (host.kind !== "vm" || host.flavour !== "debian") throw new Error(`${name} is not a Debian VM lab host (kind ${host.kind}, flavour ${host.flavour ?? "busybox"})`);
+  const vmDir = path.join(vmRoot(dir), name);
+  const knownHosts = path.join(vmDir, "known_hosts");
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const ssh = (command: string, timeout = 20_000) =>
+    execa("ssh", [...sshArgs({ port: host.port }, host.privateKeyPath, knownHosts), "-o", "ConnectTimeout=5", command], { stdin: "ignore", reject: false, timeout });
+  const bootId = async (): Promise<string | undefined> => {
+    const result = await ssh("cat /proc/sys/kernel/random/boot_id", 15_000);
+    return result.exitCode === 0 ? String(result.stdout).trim() : undefined;
+  };
+  const before = await bootId();
+  if (!before) throw new Error(`${name}: no SSH before the reboot`);
+  const started = Date.now();
+  const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  if (options.hard) await qmp(path.join(vmDir, "qmp.sock"), ["system_reset"]);
+  else await ssh("systemctl reboot", 30_000); // the connection may drop before it answers: not checked
+  log(`${name}: ${options.hard ? "system_reset sent" : "systemctl reboot returned"} after ${since()}`);
+  const deadline = started + timeoutMs;
+  let after: string | undefined;
+  for (;;) {
+    if (host.pid && !alive(host.pid)) throw new Error(`${name}: qemu ${host.pid} exited during the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
+    after = await bootId();
+    if (after && after !== before) break;
+    if (after) log(`${name}: still the old boot ${since()} after the reboot request`);
+    if (Date.now() > deadline) throw new Error(`${name}: not back ${timeoutMs} ms after the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const sshMs = Date.now() - started;
+  log(`${name}: ssh back (new boot id) after ${since()}`);
+  const state = await ssh("systemctl is-system-running --wait", Math.max(10_000, deadline - Date.now()));
+  const systemState = String(state.stdout).trim();
+  if (systemState !== "running" && systemState !== "degraded") throw new Error(`${name}: after the reboot, systemctl is-system-running --wait said ${JSON.stringify(systemState)} (${String(state.stderr).trim()})`);
+  return { sshMs, readyMs: Date.now() - started, systemState, bootIdBefore: before, bootIdAfter: after };
+}
