@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   }
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
   if (baseline && !existsSync(path.join(baseline, "dist", "provider", "runtime.js"))) throw new Error(`${baseline}: no dist/; run \`npm run build\` there first`);
+  // The programs import pulumi-netdev as a user does: through package.json's main, dist/.
+  if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js"))) throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");
   const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
   const hosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
