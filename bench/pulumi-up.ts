@@ -7,25 +7,28 @@ import { labDown, labStatus, labUp } from "../lab/lab";
 import { labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
 import { acceptedConnections, connection } from "../test/support/lab-hosts";
+import { ansibleRow } from "./ansible";
+import { writeChart } from "./chart";
 import { NETDEV_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
+import { PHASES, timed, type BenchResults, type Phase, type Row } from "./results";
 
 /**
  * `npm run bench -- [--devices 30,90] [--parallel 8] [--baseline DIR]`: a real `pulumi up`,
  * `refresh`, no-op `preview` and `destroy` of N bridges spread over the three lab hosts, for
  * netdev (and, with --baseline, another checkout of it, built), the remote.Command model (one
- * SSH connection per operation), Pulumi alone (a no-op dynamic provider of the same shape)
- * and the limit (one `ip -batch -` per host, no Pulumi), all in one run, so read the ratios.
- * Counts the SSH connections each host's sshd accepted. Prints one table per N and writes
- * JSON to bench-results/; --only picks rows. Brings the lab up (and down) itself unless one is up.
+ * SSH connection per operation), Pulumi alone (a no-op dynamic provider of the same shape),
+ * the limit (one `ip -batch -` per host, no Pulumi) and Ansible (bench/ansible.ts: a playbook
+ * with pipelining and ControlPersist; installed from Debian when missing), all in one run, so
+ * read the ratios. Counts the SSH connections each host's sshd accepted. Prints one table per
+ * N and writes JSON and a PNG chart (bench/chart.ts) to bench-results/; --only picks rows;
+ * `--chart-only FILE.json` redraws the chart of a saved run. Brings the lab up (and down)
+ * itself unless one is up.
  */
-const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" } } });
-/** --only netdev,command,noop,limit (and baseline, with --baseline): a subset of the rows. */
+const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" }, "chart-only": { type: "string" } } });
+/** --only netdev,command,noop,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
 const parallel = Number(values.parallel);
-const PHASES = ["up", "refresh", "preview", "destroy"] as const;
-type Phase = (typeof PHASES)[number];
-interface Row { model: string; devices: number; seconds: Partial<Record<Phase, number>>; connections: number; error?: string }
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `ndpb${i}`);
 const connectionTo = (h: LabHost) => connection(h.name);
@@ -41,12 +44,6 @@ async function batchPerHost(hosts: LabHost[], n: number, line: (name: string) =>
 }
 
 const removeLeftovers = (hosts: LabHost[], n: number) => batchPerHost(hosts, n, (name) => [`link del dev ${name}`], true).catch(() => undefined);
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await work();
-  return (performance.now() - started) / 1000;
-}
 
 async function pulumiRow(model: string, program: string, hosts: LabHost[], n: number, netdevRoot?: string): Promise<Row> {
   const row: Row = { model, devices: n, seconds: {}, connections: 0 };
@@ -113,7 +110,7 @@ function table(rows: Row[], n: number): string {
   const noop = rows.find((r) => r.model.startsWith("Pulumi alone"));
   const added = noop?.seconds.up !== undefined && netdev.model.startsWith("netdev (this") && netdev.seconds.up !== undefined ? `; netdev's \`up\` adds ${(((netdev.seconds.up - noop.seconds.up) * 1000) / n).toFixed(1)} ms per device to Pulumi's own` : "";
   return [
-    `${n} bridges over 3 hosts, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}`,
+    `${n} bridges over 3 hosts, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}${rows.some((r) => r.model.startsWith("Ansible")) ? "; Ansible's refresh is a --check run and its preview the playbook run again (both must change nothing)" : ""}`,
     "",
     "| model | up | refresh | preview (no-op) | destroy | SSH connections |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -122,8 +119,15 @@ function table(rows: Row[], n: number): string {
 }
 
 async function main(): Promise<void> {
+  if (values["chart-only"]) {
+    const json = path.resolve(values["chart-only"]);
+    console.log(`PNG: ${path.relative(process.cwd(), writeChart(json, JSON.parse(readFileSync(json, "utf8")) as BenchResults))}`);
+    return;
+  }
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
   if (baseline && !existsSync(path.join(baseline, "dist", "provider", "runtime.js"))) throw new Error(`${baseline}: no dist/; run \`npm run build\` there first`);
+  // The programs import pulumi-netdev as a user does: through package.json's main, dist/.
+  if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js"))) throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");
   const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
   const hosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
@@ -136,6 +140,10 @@ async function main(): Promise<void> {
       if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
       if (wanted("noop")) rows.push(await pulumiRow("Pulumi alone (no-op dynamic provider)", NOOP_PROGRAM, hosts, n));
       if (wanted("limit")) rows.push(await limitRow(hosts, n));
+      if (wanted("ansible")) {
+        await removeLeftovers(hosts, n);
+        rows.push(await ansibleRow(hosts, n, parallel, names, () => accepted(hosts)));
+      }
       console.log(`\n${table(rows, n)}`);
       results.push(...rows);
     }
@@ -145,8 +153,10 @@ async function main(): Promise<void> {
   }
   const out = path.join(repoRoot, "bench-results", `pulumi-up-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ parallel, results }, null, 2));
+  const saved: BenchResults = { parallel, results };
+  writeFileSync(out, JSON.stringify(saved, null, 2));
   console.log(`\nJSON: ${path.relative(process.cwd(), out)}`);
+  console.log(`PNG: ${path.relative(process.cwd(), writeChart(out, saved))}`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
