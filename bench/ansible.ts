@@ -18,7 +18,8 @@ import { timed, type Row } from "./results";
  * dry run: reads every host, must report no change); preview = the playbook again (must
  * change nothing); destroy = the removal playbook.
  */
-const UP = `- name: netdev bench bridges
+/** A playbook that reads each host's bridges once, then runs `task` over the names `pick` selects. */
+const playbook = (name: string, task: string, pick: "difference" | "intersect") => `- name: ${name}
   hosts: all
   gather_facts: false
   tasks:
@@ -27,23 +28,13 @@ const UP = `- name: netdev bench bridges
       register: present
       changed_when: false
       check_mode: false
-    - name: add the missing bridges
-      ansible.builtin.shell: ip link add {{ item }} type bridge && ip link set dev {{ item }} up
-      loop: "{{ bridges | difference(present.stdout_lines | map('split') | map('first') | list) }}"
+${task}
+      loop: "{{ bridges | ${pick}(present.stdout_lines | map('split') | map('first') | list) }}"
 `;
-const DOWN = `- name: netdev bench bridges, removed
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: read the host's bridges
-      ansible.builtin.command: ip -br link show type bridge
-      register: present
-      changed_when: false
-      check_mode: false
-    - name: delete the bridges that exist
-      ansible.builtin.command: ip link del dev {{ item }}
-      loop: "{{ bridges | intersect(present.stdout_lines | map('split') | map('first') | list) }}"
-`;
+const UP = playbook("netdev bench bridges", `    - name: add the missing bridges
+      ansible.builtin.shell: ip link add {{ item }} type bridge && ip link set dev {{ item }} up`, "difference");
+const DOWN = playbook("netdev bench bridges, removed", `    - name: delete the bridges that exist
+      ansible.builtin.command: ip link del dev {{ item }}`, "intersect");
 
 export async function ansibleRow(hosts: LabHost[], n: number, forks: number, names: (n: number) => string[], accepted: () => number): Promise<Row> {
   ensureCommands({ "ansible-playbook": "ansible-core" });
