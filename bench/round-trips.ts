@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readLabState } from "../lab/hosts";
@@ -64,9 +65,11 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
 
 /** That checkout's Bridge engine, and its own process-wide pool (made by its own code). */
 async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }> {
-  const kinds = await import(path.join(root, "provider/kinds/index.ts"));
   const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
-  return { engine: kinds.engineFor("Bridge") as Engine, pool: sshPool() as Pool };
+  // provider/registry.ts since the one registry; a --baseline checkout from before it has engineFor in kinds/index.ts.
+  const registry = path.join(root, "provider/registry.ts");
+  const engine = existsSync(registry) ? (await import(registry)).deviceEngine("Bridge") : (await import(path.join(root, "provider/kinds/index.ts"))).engineFor("Bridge");
+  return { engine: engine as Engine, pool: sshPool() as Pool };
 }
 
 async function main(): Promise<void> {
