@@ -1,10 +1,11 @@
 import type { AddressInfo } from "node:net";
-import { Server, utils } from "ssh2";
+import { Server } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connection } from "../../test/support/lab-hosts";
 import { parseConnection } from "./connection";
 import { RemoteCommandError } from "./errors";
 import { privatePools } from "../../test/support/pools";
+import { parsableKeyPair } from "../../test/support/fake-ssh-server";
 
 const newPool = privatePools();
 
@@ -14,8 +15,8 @@ const newPool = privatePools();
  * what dropbear does to a client when it closes a channel before answering its exec.
  */
 class FakeServer {
-  readonly hostKey = utils.generateKeyPairSync("ed25519");
-  readonly clientKey = utils.generateKeyPairSync("ed25519");
+  readonly hostKey = parsableKeyPair();
+  readonly clientKey = parsableKeyPair();
   execs: string[] = [];
   running = 0;
   mostAtOnce = 0;

@@ -21,7 +21,7 @@ export interface FakeBehaviour {
  * ssh2 1.17's generateKeyPairSync("ed25519") now and then returns a private key its own
  * parser refuses ("Malformed OpenSSH private key", seen once in ~40 runs here): draw again.
  */
-function parsableKeyPair(): { private: string; public: string } {
+export function parsableKeyPair(): { private: string; public: string } {
   for (let attempt = 0; ; attempt++) {
     const pair = utils.generateKeyPairSync("ed25519");
     if (!(utils.parseKey(pair.private) instanceof Error) || attempt >= 20) return pair;
