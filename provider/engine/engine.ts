@@ -7,6 +7,9 @@ import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
+import { type Artifact, driftOnHost, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { networkdArtifacts, networkdPaths } from "../persist/networkd";
+import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
 
 /**
@@ -32,6 +35,8 @@ export const commonShape = {
   adopt: z.boolean().default(false),
   /** Derived from the resource's identity by its class: see ownership.ts. */
   ownerKey: ownerKeyField,
+  /** "networkd": also write what recreates the device at boot (see provider/persist); changes in place. */
+  persist: persistField,
 };
 
 const REPLACE_ALWAYS = ["name", "netns"];
@@ -155,10 +160,10 @@ export class DeviceEngine {
     await this.kind.prepare?.(inputs, host);
     const temporaryName = `ndtmp${token.slice(0, 10)}`;
     const steps = this.createSteps(inputs, token);
-    // One round trip: every step and the read-back in one remote script (HostShell.applyAll).
+    // One round trip: every step, the persisted files and the read-back in one remote script (HostShell.applyAll).
     const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
     try {
-      const created = await host.applyAll(steps, where, readBack);
+      const created = await this.applyWithFiles(host, steps, this.persistSteps(inputs, token), where, readBack);
       return await finish(linkNamed(created, inputs.name));
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
@@ -182,6 +187,7 @@ export class DeviceEngine {
       const ours = !(error instanceof StepError) || error.stepIndex === undefined ? splitAlias((await host.readLink(inputs.netns, inputs.name).catch(() => undefined))?.ifalias).token === token : true;
       if (viaHost) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
       if (ours) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+      if (inputs.persist === "networkd") await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), where).catch(() => undefined);
       await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
       throw error;
     }
@@ -240,6 +246,16 @@ export class DeviceEngine {
     const observed = await this.observe(host, state, id, await host.readLinkShared(state.netns, state.name));
     // An empty id tells the engine the device is gone; any other answer must carry the id.
     if (!observed) return { id: "", props: {} };
+    if (wasPersisted(state.persist)) {
+      const drift = await this.persistedDrift(host, state, ownerToken(id));
+      if (drift.length) {
+        // Shown by refresh as a change of persist; the next `up` writes the files again.
+        console.warn(`netdev: ${this.where(host, state)}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
+        observed.inputs.persist = observed.outs.persist = "drifted";
+      } else {
+        observed.inputs.persist = observed.outs.persist = "networkd";
+      }
+    }
     return { id, props: observed.outs, inputs: observed.inputs };
   }
 
@@ -252,7 +268,7 @@ export class DeviceEngine {
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    const after = await this.converge(host, inputs, link, ownerToken(id), previous, { readBack: true });
+    const after = await this.converge(host, inputs, link, ownerToken(id), previous, { readBack: true, files: this.persistSteps(inputs, ownerToken(id), previous.persist) });
     const outs = await this.observe(host, inputs, id, after);
     if (!outs) throw new Error(`${where} vanished during the update`);
     return { outs: outs.outs };
@@ -260,6 +276,15 @@ export class DeviceEngine {
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
     const state = this.stateFrom(props);
+    await this.deleteDevice(id, state);
+    // The device is gone: its boot-time files go too (those carrying this resource's tag).
+    if (wasPersisted(state.persist)) {
+      const host = new HostShell(state.connection);
+      await host.applyAll(removeStep(this.persistedPaths(state, ownerToken(id)), ownerToken(id)), this.where(host, state));
+    }
+  }
+
+  private async deleteDevice(id: string, state: Record<string, unknown> & CommonFields & { connection: Connection }): Promise<void> {
     const host = new HostShell(state.connection);
     // The common case in one round trip: the host checks our tag and deletes.
     const fused = await host.deleteOwned(state.netns, state.name, ownerToken(id), this.where(host, state));
@@ -309,7 +334,7 @@ export class DeviceEngine {
       throw new Error(`${refusal}: ${detail}, and these cannot change in place; match the inputs to the device, or delete it first`);
     }
     try {
-      await this.converge(host, inputs, existing, token, undefined, { tagLast: true });
+      await this.converge(host, inputs, existing, token, undefined, { tagLast: true, files: this.persistSteps(inputs, token) });
     } catch (error) {
       if (existing.ifalias !== undefined && splitAlias(existing.ifalias).token === undefined) {
         await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", existing.ifalias] }).catch(() => undefined);
@@ -334,6 +359,52 @@ export class DeviceEngine {
   /** Removes namespaces the provider made implicitly for this device once nothing but lo is left in them. */
   private async removeImplicitNamespaces(host: HostShell, inputs: Record<string, unknown> & CommonFields): Promise<void> {
     for (const netns of new Set(this.namespacesOf(inputs))) await host.removeImplicitNetns(netns);
+  }
+
+  /**
+   * What recreates the device at boot with `persist: "networkd"`: networkd's files where the
+   * kind can describe the device to networkd (host namespace, no master: networkd names a
+   * master by its kind, which the inputs do not say), else a oneshot unit replaying exactly
+   * the argv of createSteps. Pure: the unit tier renders it for every kind.
+   */
+  persistence(inputs: ParsedInputs, token: string): Artifact[] {
+    if (inputs.persist !== "networkd") return [];
+    const what = `${this.kind.resourceType} ${inputs.name}${inputs.netns ? ` in namespace ${inputs.netns}` : ""}`;
+    const networkd = inputs.netns === undefined && inputs.master === undefined ? this.kind.networkd?.(inputs) : undefined;
+    if (networkd) return networkdArtifacts(networkd, inputs, this.aliasValue(inputs, token), token, what);
+    const parent = this.kind.hasParent && typeof inputs.parent === "string" ? [{ name: inputs.parent }] : [];
+    return oneshotArtifacts({
+      token,
+      what,
+      steps: this.createSteps(inputs, token),
+      namespaces: this.namespacesOf(inputs),
+      waitFor: [...parent, ...(inputs.master ? [{ netns: inputs.netns, name: inputs.master }] : [])],
+      exists: { field: "name", tool: "ip", netns: inputs.netns, args: ["link", "show", "dev", inputs.name] },
+    });
+  }
+
+  /** Every path persistence may have written for this device, whichever way (removal is tag-checked). */
+  private persistedPaths(inputs: CommonFields, token: string): string[] {
+    return [...Object.values(networkdPaths(inputs.name)), ...oneshotPaths(token)];
+  }
+
+  /** Steps that bring the host's persisted files in line with the inputs: write what is wanted, remove what is not. */
+  private persistSteps(inputs: ParsedInputs, token: string, before?: unknown): Step[] {
+    return syncSteps(inputs.persist === "networkd" ? this.persistence(inputs, token) : undefined, this.persistedPaths(inputs, token), token, before);
+  }
+
+  /** The persisted files that are missing or edited on the host (one listing per host, shared by a refresh). */
+  private async persistedDrift(host: HostShell, state: Record<string, unknown>, token: string): Promise<string[]> {
+    const inputs = this.parse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
+    return driftOnHost(host, this.persistence(inputs, token));
+  }
+
+  /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
+  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">): Promise<string> {
+    if ([...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1) return host.applyAll([...steps, ...files], where, readBack);
+    const out = await host.applyAll(steps, where, readBack);
+    await host.applyAll(files, where);
+    return out;
   }
 
   private where(host: HostShell, inputs: CommonFields): string {
@@ -372,7 +443,7 @@ export class DeviceEngine {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean } = {}): Promise<LinkState | undefined> {
+  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean; files?: Step[] } = {}): Promise<LinkState | undefined> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
@@ -395,7 +466,7 @@ export class DeviceEngine {
     if (options.tagLast) steps.push(...tag);
     // One round trip for every step, and the read-back when asked for.
     const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;
-    const out = await host.applyAll(steps, where, readBack);
+    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack);
     return readBack ? linkNamed(out, dev) : undefined;
   }
 

@@ -30,6 +30,13 @@ export class StepError extends Error {
   }
 }
 
+/** A step's argv as the host runs it: `ip`/`bridge` with `-n`, other tools through `ip netns exec`. */
+export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] {
+  if (!step.netns) return [step.tool, ...step.args];
+  if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
+  return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
+}
+
 /** What a fused script (applyAll) prints on stderr, with the index of the step that failed. */
 const FAILED_STEP = "__netdev_failed_step=";
 /** What deleteOwned's script prints on stderr when the device is not there, or not ours. */
@@ -55,9 +62,7 @@ export class HostShell {
   }
 
   argv(step: Omit<Command, "stdin">): string[] {
-    if (!step.netns) return [step.tool, ...step.args];
-    if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
-    return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
+    return stepArgv(step);
   }
 
   /** Runs one command; its exit status and output come back whatever they are. */
@@ -190,6 +195,16 @@ export class HostShell {
     let byName = parsedDumps.get(result);
     if (!byName) parsedDumps.set(result, (byName = new Map(parseLinks(result.stdout || "[]").map((link) => [link.ifname, link]))));
     return byName.get(name);
+  }
+
+  /**
+   * A read-only command's stdout, shared by every caller that asks for it at about the same
+   * time on this host (see sharedRead): refresh of N resources pays one round trip for it.
+   */
+  async readShared(argv: readonly string[]): Promise<string> {
+    const result = await sharedRead(sshPool(), this.connection, argv);
+    if (result.exitCode !== 0) throw new RemoteCommandError(this.endpoint, quoteArgv(argv), result.exitCode, result.stderr);
+    return result.stdout;
   }
 
   /**

@@ -1,9 +1,15 @@
 import type { z } from "zod";
 import type { LinkState } from "./iplink";
 import type { HostShell } from "./host";
+import type { NetworkdDevice } from "../persist/networkd";
+import type { PersistMode } from "../persist/files";
 
-/** The programs a step may run on a host: fixed names, never taken from inputs. */
-export type Tool = "ip" | "bridge" | "sysctl" | "wg" | "cat";
+/**
+ * The programs a step may run on a host: fixed names, never taken from inputs. `sh` runs only
+ * the fixed scripts of provider/persist (writing and removing persisted files), with inputs as
+ * its positional arguments, never as script text.
+ */
+export type Tool = "ip" | "bridge" | "sysctl" | "wg" | "cat" | "sh";
 
 /** One command to run on the host; `field` names the input it serves, for error messages. */
 export interface Step {
@@ -74,6 +80,13 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
    * follow from what `read` returned. Computed after every create, update and refresh.
    */
   outputs?: { names: readonly string[]; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
+  /**
+   * How systemd-networkd would make this device at boot (`persist: "networkd"`), or undefined
+   * where it cannot express these inputs. Only asked for devices in the host's namespace
+   * without a master; everything else (and kinds without it) is persisted by a oneshot unit
+   * replaying the create argv (persist/oneshot.ts), which any kind supports.
+   */
+  networkd?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): NetworkdDevice | undefined;
   /** The kind fields as they are on the host, in input form, for drift detection (may carry extra keys for `outputs`). */
   read(link: LinkState, host: HostShell, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
 }
@@ -88,6 +101,7 @@ export interface CommonFields {
   addresses?: string[];
   master?: string;
   alias?: string;
+  persist?: PersistMode;
 }
 
 export function defineKind<Shape extends z.ZodRawShape>(kind: DeviceKind<Shape>): DeviceKind<Shape> {

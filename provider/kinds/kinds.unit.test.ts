@@ -28,6 +28,14 @@ describe.each(Object.keys(deviceKinds))("%s", (type) => {
     expect(commands).toMatchSnapshot();
   });
 
+  it("persists with exactly these files (networkd's where it can say it, else a oneshot unit)", () => {
+    const files = engine.persistence({ ...parsed(), persist: "networkd" }, "0123456789ab");
+    expect(files.length).toBeGreaterThan(0);
+    const shown = files.map((file) => ("linkTo" in file ? `${file.path} -> ${file.linkTo}` : `${file.path} (${file.mode})\n${file.secret ? "<secret>" : file.content}`));
+    expect(shown).toMatchSnapshot();
+    expect(engine.persistence(parsed(), "0123456789ab")).toEqual([]);
+  });
+
   it("sees no change between the example and itself", () => {
     expect(engine.diff(checked.inputs, checked.inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });

@@ -43,6 +43,14 @@ export const bondKind = defineKind({
   },
   replaceOn: [],
   createArgs: (inputs) => ["type", "bond", "mode", inputs.mode, ...bondOptions(inputs)],
+  networkd: (inputs) => {
+    const ms = (value: number | undefined) => (value === undefined ? undefined : `${value}ms`);
+    const delays = (inputs.miimon ?? 0) !== 0;
+    return {
+      kind: "bond",
+      netdev: [["Bond", { Mode: inputs.mode, MIIMonitorSec: ms(inputs.miimon), UpDelaySec: delays ? ms(inputs.updelay) : undefined, DownDelaySec: delays ? ms(inputs.downdelay) : undefined, TransmitHashPolicy: inputs.xmitHashPolicy }]],
+    };
+  },
   update(desired, actual) {
     const steps: Step[] = [];
     const dev = desired.name;

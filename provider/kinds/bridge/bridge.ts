@@ -21,6 +21,17 @@ export const bridgeKind = defineKind({
   },
   replaceOn: [],
   createArgs: (inputs) => ["type", "bridge", ...bridgeOptions(inputs)],
+  // networkd takes the timers as time spans; ip's centiseconds are written in ms.
+  networkd: (inputs) => {
+    const span = (cs: number | undefined) => (cs === undefined ? undefined : `${cs * 10}ms`);
+    return {
+      kind: "bridge",
+      netdev: [["Bridge", {
+        STP: inputs.stp, ForwardDelaySec: span(inputs.forwardDelay), HelloTimeSec: span(inputs.helloTime), MaxAgeSec: span(inputs.maxAge), AgeingTimeSec: span(inputs.ageingTime),
+        VLANFiltering: inputs.vlanFiltering, DefaultPVID: inputs.vlanDefaultPvid === 0 ? "none" : inputs.vlanDefaultPvid, MulticastSnooping: inputs.multicastSnooping,
+      }]],
+    };
+  },
   update(desired, actual) {
     const changed = Object.fromEntries(Object.entries(desired).filter(([key, value]) => key in OPTION_NAMES && value !== undefined && value !== actual[key]));
     const args = bridgeOptions(changed);

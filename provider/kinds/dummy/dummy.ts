@@ -14,5 +14,6 @@ export const dummyKind = defineKind({
   replaceOn: [],
   createArgs: () => ["type", "dummy"],
   update: () => [],
+  networkd: () => ({ kind: "dummy" }),
   read: async () => ({}),
 });

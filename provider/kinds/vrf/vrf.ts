@@ -18,6 +18,7 @@ export const vrfKind = defineKind({
   refine: (inputs) => (RESERVED_TABLES[inputs.table] ? { field: "table", message: `${inputs.table} is the host's own ${RESERVED_TABLES[inputs.table]} table; a VRF needs a table of its own` } : undefined),
   replaceOn: ["table"],
   createArgs: (inputs) => ["type", "vrf", "table", String(inputs.table)],
+  networkd: (inputs) => ({ kind: "vrf", netdev: [["VRF", { Table: inputs.table }]] }),
   update: () => [],
   async read(link) {
     return { table: (link.infoData as { table?: number }).table };

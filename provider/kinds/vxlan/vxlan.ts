@@ -62,6 +62,20 @@ export const vxlanKind = defineKind({
     ...(inputs.srcPortRange ? ["srcport", String(inputs.srcPortRange.low), String(inputs.srcPortRange.high)] : []),
   ],
   afterCreate: (inputs) => peerSteps(inputs.name, inputs.netns, inputs.peers ?? [], []),
+  // A VTEP bound to an underlay dev would need that device's .network to name it (networkd's
+  // VXLAN=): not ours to edit, so such a VTEP is persisted by a oneshot unit instead. Peers
+  // are flood entries: networkd keeps only the last of repeated Remote= (systemd#39258).
+  networkd: (inputs) =>
+    inputs.dev !== undefined
+      ? undefined
+      : {
+          kind: "vxlan",
+          netdev: [["VXLAN", {
+            VNI: inputs.vni, DestinationPort: inputs.dstPort, Local: inputs.local, Remote: inputs.remote, TTL: inputs.ttl, TOS: inputs.tos,
+            MacLearning: inputs.learning, UDPChecksum: inputs.udpCsum, PortRange: inputs.srcPortRange ? `${inputs.srcPortRange.low}-${inputs.srcPortRange.high}` : undefined, Independent: true,
+          }]],
+          network: (inputs.peers ?? []).map((peer) => ["BridgeFDB", { MACAddress: ALL_ZERO_MAC, Destination: peer }] as [string, Record<string, string>]),
+        },
   update(desired, actual, previous) {
     const present = (actual.peers as string[] | undefined) ?? [];
     // Omitting peers stops managing them: the entries this resource added before are removed.

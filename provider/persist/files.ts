@@ -1,0 +1,139 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { HostShell } from "../engine/host";
+import type { Step } from "../engine/kind";
+
+/**
+ * `persist: "networkd"` makes a resource survive a reboot: besides making it live with `ip`
+ * (exactly as without persistence), the provider writes files that recreate it at boot:
+ * systemd-networkd `.netdev`/`.network` files where networkd can express the device
+ * (networkd.ts), else a oneshot systemd unit that replays the same argv (oneshot.ts).
+ * Omitted (or "none"): nothing is written.
+ */
+export const persistField = z.enum(["none", "networkd"]).optional();
+export type PersistMode = z.output<typeof persistField>;
+
+export const NETWORKD_DIR = "/etc/systemd/network";
+export const UNIT_DIR = "/etc/systemd/system";
+export const WANTS_DIR = `${UNIT_DIR}/multi-user.target.wants`;
+export const SCRIPT_DIR = "/etc/netdev";
+
+/** A file the provider keeps on a host for one resource, or a symlink (a unit's enablement). */
+export type Artifact =
+  | { path: string; content: string; mode: "0644" | "0600"; /** written through stdin, never argv */ secret?: boolean }
+  | { path: string; linkTo: string };
+
+/** The line every persisted file starts with: what wrote it and whose it is (removal checks it). */
+export function header(comment: string, token: string, what: string): string {
+  return `${comment} Written by pulumi-netdev for ${what} (owner netdev#${token}).\n${comment} \`pulumi up\` rewrites it, delete removes it, \`pulumi refresh\` reports edits; do not edit by hand.\n`;
+}
+
+// Fixed scripts; everything from inputs arrives as positional arguments ($1…), never as code.
+// Writes go to a temporary name in the same directory, then rename: a reader (networkd,
+// systemd at boot) never sees half a file.
+const WRITE = [
+  "umask 022",
+  "while [ $# -gt 0 ]; do",
+  '  case "$1" in',
+  '    file) mkdir -p "${3%/*}" && printf %s "$4" > "$3.netdev-new" && chmod "$2" "$3.netdev-new" && mv -f "$3.netdev-new" "$3" || exit 1; shift 4 ;;',
+  '    stdin) mkdir -p "${3%/*}" && (umask 077 && cat > "$3.netdev-new") && chmod "$2" "$3.netdev-new" && mv -f "$3.netdev-new" "$3" || exit 1; shift 3 ;;',
+  '    link) mkdir -p "${3%/*}" && ln -sfn "$2" "$3" || exit 1; shift 3 ;;',
+  '    *) echo "netdev: unknown write op $1" >&2; exit 2 ;;',
+  "  esac",
+  "done",
+].join("\n");
+
+// Removes only what is ours: a file named with our token or carrying our owner tag in its
+// header, a symlink to one of our units; absent paths are fine (delete is idempotent).
+const REMOVE = [
+  "tag=$1; token=$2; shift 2",
+  "for f; do",
+  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */netdev-*) rm -f "$f" || exit 1 ;; esac',
+  '  elif [ -f "$f" ]; then',
+  '    case "${f##*/}" in *"$token"*) rm -f "$f" || exit 1; continue ;; esac',
+  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || exit 1; fi',
+  "  fi",
+  "done",
+].join("\n");
+
+/** Steps that write the artifacts: one for every public file and link, one per secret file (its content on stdin). */
+export function writeSteps(artifacts: Artifact[]): Step[] {
+  const publicArgs: string[] = [];
+  const secretSteps: Step[] = [];
+  for (const artifact of artifacts) {
+    if ("linkTo" in artifact) publicArgs.push("link", artifact.linkTo, artifact.path);
+    else if (artifact.secret) secretSteps.push({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", "stdin", artifact.mode, artifact.path], stdin: artifact.content });
+    else publicArgs.push("file", artifact.mode, artifact.path, artifact.content);
+  }
+  return [...(publicArgs.length ? [{ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...publicArgs] } satisfies Step] : []), ...secretSteps];
+}
+
+/** Whether state says persistence was on (it may say "drifted": files edited since). */
+export function wasPersisted(persist: unknown): boolean {
+  return persist !== undefined && persist !== null && persist !== "none";
+}
+
+/**
+ * Steps that bring a resource's persisted files in line with its inputs: `wanted` written
+ * (undefined: persistence off), every other path it may have written removed, when it was or
+ * is persisted. `paths` lists every path the resource could ever have written.
+ */
+export function syncSteps(wanted: Artifact[] | undefined, paths: string[], token: string, before: unknown): Step[] {
+  if (!wanted) return wasPersisted(before) ? removeStep(paths, token) : [];
+  const keep = new Set(wanted.map((artifact) => artifact.path));
+  return [...removeStep(paths.filter((path) => !keep.has(path)), token), ...writeSteps(wanted)];
+}
+
+/** A step that removes these paths where they are ours (tagged with this token). */
+export function removeStep(paths: string[], token: string): Step[] {
+  return paths.length ? [{ field: "persist", tool: "sh", args: ["-c", REMOVE, "netdev-unpersist", `netdev#${token}`, token, ...paths] }] : [];
+}
+
+/**
+ * One read lists every persisted file of every resource on a host (a refresh of N resources
+ * shares it): `sha256 path` per file, `-> target path` per link. Hashes, so no secret leaves
+ * the host, and the output stays small.
+ */
+export const FINGERPRINT_ARGV = [
+  "sh",
+  "-c",
+  [
+    `for f in ${NETWORKD_DIR}/10-netdev-* ${UNIT_DIR}/netdev-*.service ${WANTS_DIR}/netdev-*.service ${SCRIPT_DIR}/*; do`,
+    '  if [ -L "$f" ]; then printf -- "-> %s %s\\n" "$(readlink "$f")" "$f"',
+    '  elif [ -f "$f" ]; then sha256sum "$f"',
+    "  fi",
+    "done",
+    "true",
+  ].join("\n"),
+];
+
+/** Parses FINGERPRINT_ARGV's output: path → sha256 or "-> target". */
+export function parseFingerprints(stdout: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const line of stdout.split("\n")) {
+    const link = /^-> (\S+) (\S+)$/.exec(line);
+    if (link) found.set(link[2]!, `-> ${link[1]}`);
+    const file = /^([0-9a-f]{64}) [ *](\S+)$/.exec(line);
+    if (file) found.set(file[2]!, file[1]!);
+  }
+  return found;
+}
+
+/** What each artifact should fingerprint as. */
+export function expectedFingerprint(artifact: Artifact): string {
+  return "linkTo" in artifact ? `-> ${artifact.linkTo}` : createHash("sha256").update(artifact.content).digest("hex");
+}
+
+/** The resource's persisted files that are missing or edited on this host (one listing per host, shared by a refresh). */
+export async function driftOnHost(host: HostShell, artifacts: Artifact[]): Promise<string[]> {
+  return driftOf(artifacts, parseFingerprints(await host.readShared(FINGERPRINT_ARGV)));
+}
+
+/** Artifacts that are missing or differ on the host, each as "path (missing|edited)". */
+export function driftOf(artifacts: Artifact[], found: Map<string, string>): string[] {
+  return artifacts.flatMap((artifact) => {
+    const actual = found.get(artifact.path);
+    if (actual === undefined) return [`${artifact.path} (missing)`];
+    return actual === expectedFingerprint(artifact) ? [] : [`${artifact.path} (edited)`];
+  });
+}

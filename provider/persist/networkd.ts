@@ -1,0 +1,64 @@
+import type { CommonFields } from "../engine/kind";
+import { type Artifact, header, NETWORKD_DIR } from "./files";
+
+/** A value in a systemd INI file; undefined leaves the key out, a list repeats it. */
+export type IniValue = string | number | boolean | undefined | Array<string | number>;
+/** Sections in order; a name may repeat ([BridgeFDB] once per entry). */
+export type Ini = Array<[section: string, entries: Record<string, IniValue>]>;
+
+/**
+ * How a kind is described to systemd-networkd: its `.netdev` Kind= and sections, and extra
+ * `.network` sections (a VXLAN's [BridgeFDB] flood entries). A kind returns undefined where
+ * networkd cannot express the inputs (the device is then persisted by a oneshot unit).
+ */
+export interface NetworkdDevice {
+  kind: string;
+  netdev?: Ini;
+  network?: Ini;
+}
+
+export function renderIni(ini: Ini): string {
+  return ini
+    .map(([section, entries]) => {
+      const lines = Object.entries(entries).flatMap(([key, value]) => {
+        if (value === undefined) return [];
+        const values = Array.isArray(value) ? value : [value];
+        return values.map((v) => `${key}=${typeof v === "boolean" ? (v ? "yes" : "no") : String(v)}`);
+      });
+      return `[${section}]\n${lines.join("\n")}\n`;
+    })
+    .join("\n");
+}
+
+export const networkdPaths = (name: string) => ({
+  netdev: `${NETWORKD_DIR}/10-netdev-${name}.netdev`,
+  network: `${NETWORKD_DIR}/10-netdev-${name}.network`,
+  link: `${NETWORKD_DIR}/10-netdev-${name}.link`,
+});
+
+/**
+ * The three files that make networkd (and udev) recreate the device at boot as `ip` made it:
+ * `.netdev` (the device), `.network` (addresses, up/down; nothing else: no DHCP, no router
+ * advertisements, configured without carrier like a device made by `ip`), and `.link` (udev
+ * writes the alias with our owner tag when the device appears, so refresh after a reboot knows
+ * it as this resource's). The `10-` prefix sorts them before a distribution's catch-all files.
+ */
+export function networkdArtifacts(device: NetworkdDevice, inputs: CommonFields, alias: string, token: string, what: string): Artifact[] {
+  const paths = networkdPaths(inputs.name);
+  const netdev: Ini = [["NetDev", { Name: inputs.name, Kind: device.kind, MTUBytes: inputs.mtu, MACAddress: inputs.macAddress }], ...(device.netdev ?? [])];
+  const network: Ini = [
+    ["Match", { Name: inputs.name }],
+    ["Link", { ActivationPolicy: inputs.up ? "up" : "down", RequiredForOnline: false }],
+    ["Network", { Address: inputs.addresses, ConfigureWithoutCarrier: true, IgnoreCarrierLoss: true, DHCP: false, IPv6AcceptRA: false, LinkLocalAddressing: "ipv6" }],
+    ...(device.network ?? []),
+  ];
+  const link: Ini = [
+    ["Match", { OriginalName: inputs.name }],
+    ["Link", { Alias: alias, MACAddressPolicy: "none" }],
+  ];
+  return [
+    { path: paths.netdev, mode: "0644", content: header("#", token, what) + renderIni(netdev) },
+    { path: paths.network, mode: "0644", content: header("#", token, what) + renderIni(network) },
+    { path: paths.link, mode: "0644", content: header("#", token, what) + renderIni(link) },
+  ];
+}
