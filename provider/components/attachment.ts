@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
 import { materialize } from "./materialize";
-import type { PlanItem } from "./plan";
+import { type PersistOption, type PlanItem, withPersist } from "./plan";
 
-export interface AttachmentPlanArgs<C = unknown> {
+export interface AttachmentPlanArgs<C = unknown> extends PersistOption {
   connection: C;
   /** Namespace to plug in (the container). */
   namespace: string;
@@ -83,7 +83,7 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
   if (args.gateway) {
     items.push({ key: "route", type: "Route", dependsOn: ["veth"], inputs: { connection: args.connection, netns: args.namespace, destination: "default", via: args.gateway, dev: peerName } });
   }
-  return { hostEnd, macAddress: peerMac, items };
+  return { hostEnd, macAddress: peerMac, items: withPersist(items, args.persist) };
 }
 
 export type AttachmentArgs = Omit<AttachmentPlanArgs<ConnectionArgs>, "macSeed">;

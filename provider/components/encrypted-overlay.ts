@@ -3,7 +3,7 @@ import { canonicalIp, networkOf } from "../engine/fields";
 import { wireguardPublicKey } from "../kinds/wireguard/wireguard";
 import type { ConnectionArgs } from "../resources";
 import { materialize } from "./materialize";
-import type { PlanItem } from "./plan";
+import { type PersistOption, type PlanItem, withPersist } from "./plan";
 import { planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4 } from "./vxlan-overlay";
 
 /**
@@ -33,7 +33,7 @@ export interface EncryptedOverlayHost<C = unknown, K = string> {
   overlayAddress?: string;
 }
 
-export interface EncryptedOverlayPlanArgs<C = unknown, K = string> {
+export interface EncryptedOverlayPlanArgs<C = unknown, K = string> extends PersistOption {
   /** Identity of the overlay (the component's name): seeds the VTEP MACs. */
   overlayId: string;
   hosts: EncryptedOverlayHost<C, K>[];
@@ -160,7 +160,7 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
     }
   }
   const hosts = vxlan.hosts.map((plan, i) => ({ ...plan, wgName, wgAddress: wgAddresses[i]!, publicKey: publicKeys[i]! }));
-  return { wgMtu, mtu: vxlan.mtu, hosts, items };
+  return { wgMtu, mtu: vxlan.mtu, hosts, items: withPersist(items, args.persist) };
 }
 
 export interface EncryptedOverlayArgs extends Omit<EncryptedOverlayPlanArgs<ConnectionArgs, pulumi.Input<string>>, "overlayId"> {}

@@ -1,7 +1,7 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { materialize } from "./materialize";
-import type { PlanItem } from "./plan";
+import { type PersistOption, type PlanItem, withPersist } from "./plan";
 
 /** One namespace on the parent. */
 export interface LowerMember {
@@ -17,7 +17,7 @@ export interface LowerMember {
   mtu?: number;
 }
 
-interface LowerNetworkPlanArgs<C> {
+interface LowerNetworkPlanArgs<C> extends PersistOption {
   connection: C;
   /** Parent interface in the host's namespace. */
   parent: string;
@@ -64,7 +64,7 @@ function planLower<C>(args: LowerNetworkPlanArgs<C>, type: "Macvlan" | "Ipvlan",
       items.push({ key: `${m.namespace}-route`, type: "Route", dependsOn: [`${m.namespace}-link`], inputs: { connection: args.connection, netns: m.namespace, destination: "default", via: m.gateway, dev } });
     }
   }
-  return items;
+  return withPersist(items, args.persist);
 }
 
 /** Per member: a namespace, a macvlan on `parent` moved into it (mode shared by all), an optional default route. */

@@ -1,3 +1,4 @@
+import type { PersistMode } from "../persist/files";
 import type { InputsOf, ResourceType } from "../registry";
 
 /**
@@ -37,4 +38,15 @@ export function assertPlanOrder(items: PlanItem[]): void {
     for (const dep of item.dependsOn) if (!seen.has(dep)) throw new Error(`plan item ${item.key} depends on ${dep}, which is not listed before it`);
     seen.add(item.key);
   }
+}
+
+/** A component's `persist` option: passed down to every resource it makes. */
+export interface PersistOption {
+  /** "networkd": every device, namespace and route of the component comes back after a reboot (see provider/persist/README.md). */
+  persist?: PersistMode;
+}
+
+/** The plan with `persist` set on every item (unchanged when undefined). */
+export function withPersist<C>(items: Array<PlanItem<C>>, persist: PersistMode | undefined): Array<PlanItem<C>> {
+  return persist === undefined ? items : items.map((item) => ({ ...item, inputs: { ...item.inputs, persist } }) as PlanItem<C>);
 }

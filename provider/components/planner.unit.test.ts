@@ -160,3 +160,24 @@ describe("planEncryptedOverlay (pure)", () => {
     expect(() => planEncryptedOverlay({ ...args, hosts: wgHosts.map((h) => ({ ...h, wgAddress: "10.250.0.5" })) })).toThrow(/same WireGuard address/);
   });
 });
+
+describe("persist passes down (pure)", () => {
+  const keys = ["aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTE=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMjI=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMzM="];
+  const plans = (persist?: "networkd") => ({
+    VxlanOverlay: planVxlanOverlay({ overlayId: "o", vni: 7, hosts, persist }).items,
+    EncryptedOverlay: planEncryptedOverlay({ overlayId: "o", vni: 7, wgSubnet: "10.250.0.0/24", hosts: hosts.map((h, i) => ({ ...h, privateKey: keys[i]! })), persist }).items,
+    Attachment: planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "10.1.0.2/24", gateway: "10.1.0.1", persist }).items,
+    MacvlanNetwork: planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "m1", address: "10.2.0.2/24", gateway: "10.2.0.1" }], persist }),
+    IpvlanNetwork: planIpvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "i1" }], persist }),
+  });
+
+  it.each(Object.keys(plans()))("%s: every device, namespace and route gets persist, and the engines accept it", (component) => {
+    const items = plans("networkd")[component as keyof ReturnType<typeof plans>];
+    expect(new Set(items.map((item) => item.type)).size).toBeGreaterThan(1);
+    for (const item of items) {
+      expect(item.inputs, item.key).toMatchObject({ persist: "networkd" });
+      expect(componentEngineFor(item.type).check(item.inputs as Record<string, unknown>).failures, item.key).toEqual([]);
+    }
+    for (const item of plans()[component as keyof ReturnType<typeof plans>]) expect(item.inputs, item.key).not.toHaveProperty("persist");
+  });
+});

@@ -2,7 +2,7 @@ import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
 import { materialize } from "./materialize";
-import type { PlanItem } from "./plan";
+import { type PersistOption, type PlanItem, withPersist } from "./plan";
 
 /** One member host of the overlay. */
 export interface OverlayHost<C = unknown> {
@@ -21,7 +21,7 @@ export interface OverlayHost<C = unknown> {
 
 export type OverlayMode = { type: "unicast" } | { type: "multicast"; group: string };
 
-export interface VxlanOverlayPlanArgs<C = unknown> {
+export interface VxlanOverlayPlanArgs<C = unknown> extends PersistOption {
   /** Identity of the overlay (the component's name): seeds the VTEP MACs. */
   overlayId: string;
   hosts: OverlayHost<C>[];
@@ -119,7 +119,7 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
     });
     hosts.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
-  return { mtu, hosts, items };
+  return { mtu, hosts, items: withPersist(items, args.persist) };
 }
 
 export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<ConnectionArgs>, "overlayId"> {}

@@ -1,9 +1,12 @@
 import { z } from "zod";
 import { namespaceName } from "../../engine/fields";
-import { HostShell } from "../../engine/host";
+import { HostShell, StepError } from "../../engine/host";
 import { connectionOf, connectionSchema, type Connection } from "../../ssh/connection";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
+import type { Step } from "../../engine/kind";
+import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { namespaceUnitName, oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 
 /**
  * A named network namespace on a host (`ip netns add`), with its loopback up: a "container"
@@ -30,6 +33,8 @@ export const namespaceSchema = z.strictObject({
   force: z.boolean().default(false),
   /** Derived from the resource's identity by its class: see engine/ownership.ts. */
   ownerKey: ownerKeyField,
+  /** "networkd": recreate the namespace at boot (a oneshot unit that devices in it order after); changes in place. */
+  persist: persistField,
 });
 
 type NamespaceInputs = z.output<typeof namespaceSchema>;
@@ -51,6 +56,31 @@ async function contents(host: HostShell, name: string): Promise<{ devices: strin
   return { devices: links.map((l) => l.ifname).filter((n) => n !== "lo").sort(), loAlias: links.find((l) => l.ifname === "lo")?.ifalias };
 }
 
+/** The commands that make the namespace, tagged and with lo up: run by create, replayed at boot. */
+function makeSteps(name: string, token: string): Step[] {
+  return [
+    { field: "name", tool: "ip", args: ["netns", "add", name] },
+    { field: "name", tool: "ip", netns: name, args: ["link", "set", "dev", "lo", "alias", ownerTag(token)] },
+    { field: "name", tool: "ip", netns: name, args: ["link", "set", "dev", "lo", "up"] },
+  ];
+}
+
+/** A oneshot unit under the well-known name devices in the namespace order after (persist/oneshot.ts). */
+function persistence(inputs: { name: string; persist?: string }, token: string): Artifact[] | undefined {
+  if (inputs.persist !== "networkd") return undefined;
+  return oneshotArtifacts({
+    token,
+    unitName: namespaceUnitName(inputs.name),
+    what: `${NAMESPACE_TYPE} ${inputs.name}`,
+    steps: makeSteps(inputs.name, token),
+    namespaces: [],
+    waitFor: [],
+    exists: { field: "name", tool: "ip", netns: inputs.name, args: ["link", "show", "dev", "lo"] },
+  });
+}
+
+const persistedPaths = (name: string, token: string) => oneshotPaths(token, namespaceUnitName(name));
+
 export const namespaceEngine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     return checkInputs(namespaceSchema, NAMESPACE_TYPE, news);
@@ -66,6 +96,7 @@ export const namespaceEngine = {
     if (containsUnknown(news.name) || olds.name !== news.name) replaces.push("name");
     if (hostMoved(olds, news)) replaces.push("connection");
     if ((olds.force ?? false) !== (news.force ?? false)) changes = true;
+    if (containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none")) changes = true;
     return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
@@ -75,20 +106,24 @@ export const namespaceEngine = {
     const tag = newOwnerToken(inputs.ownerKey);
     const id = `${host.endpoint}/netns/${inputs.name}#${tag}`;
     const where = `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`;
-    if (await exists(host, inputs.name)) {
+    const already = await exists(host, inputs.name);
+    if (already) {
       const { loAlias } = await contents(host, inputs.name);
       // Its own tag: made by this resource in a `pulumi up` that died before recording it.
       const own = loAlias === ownerTag(tag);
       if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
       if (!own && loAlias?.startsWith(OWNER_PREFIX)) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
-    } else {
-      await host.apply({ field: "name", tool: "ip", args: ["netns", "add", inputs.name] }, where);
     }
+    const [add, ...tagAndUp] = makeSteps(inputs.name, tag);
+    const files = syncSteps(persistence(inputs, tag), persistedPaths(inputs.name, tag), tag, undefined);
     try {
-      await host.apply({ field: "name", tool: "ip", netns: inputs.name, args: ["link", "set", "dev", "lo", "alias", ownerTag(tag)] }, where);
-      await host.apply({ field: "name", tool: "ip", netns: inputs.name, args: ["link", "set", "dev", "lo", "up"] }, where);
+      // One round trip: the namespace (unless it is being taken over), its tag, lo up and the boot-time unit.
+      await host.applyAll([...(already ? [] : [add!]), ...tagAndUp, ...files], where);
     } catch (error) {
-      if (!inputs.adopt) await host.run({ tool: "ip", args: ["netns", "del", inputs.name] }).catch(() => undefined);
+      // Not when the add itself failed: a namespace of that name appeared meanwhile, not ours.
+      const addFailed = error instanceof StepError && error.stepIndex === 0 && !already;
+      if (!already && !addFailed) await host.run({ tool: "ip", args: ["netns", "del", inputs.name] }).catch(() => undefined);
+      if (files.length) await host.applyAll(removeStep(persistedPaths(inputs.name, tag), tag), where).catch(() => undefined);
       throw error;
     }
     const outs = await this.observe(host, inputs, id);
@@ -96,11 +131,11 @@ export const namespaceEngine = {
     return { id, outs };
   },
 
-  async observe(host: HostShell, state: { name: string; connection: Connection; force?: boolean; adopt?: boolean }, id: string): Promise<NamespaceOutputs | undefined> {
+  async observe(host: HostShell, state: { name: string; connection: Connection; force?: boolean; adopt?: boolean; persist?: string }, id: string): Promise<NamespaceOutputs | undefined> {
     if (!(await exists(host, state.name))) return undefined;
     const { devices, loAlias } = await contents(host, state.name);
     if (loAlias !== ownerTag(ownerToken(id))) return undefined;
-    return { connection: state.connection, name: state.name, adopt: state.adopt ?? false, force: state.force ?? false, devices };
+    return { connection: state.connection, name: state.name, adopt: state.adopt ?? false, force: state.force ?? false, ...(state.persist !== undefined ? { persist: state.persist } : {}), devices };
   },
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
@@ -108,14 +143,22 @@ export const namespaceEngine = {
     const state = { ...props, connection } as NamespaceInputs;
     const outs = await this.observe(new HostShell(connection), state, id);
     if (!outs) return { id: "", props: {} };
+    if (wasPersisted(props.persist)) {
+      const drift = await driftOnHost(new HostShell(connection), persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!);
+      if (drift.length) console.warn(`netdev: ${NAMESPACE_TYPE} ${state.name} on ${new HostShell(connection).endpoint}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
+      outs.persist = drift.length ? "drifted" : "networkd";
+    }
     const { devices: _devices, ...inputs } = outs;
     return { id, props: outs, inputs };
   },
 
-  async update(id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: NamespaceOutputs }> {
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: NamespaceOutputs }> {
     const inputs = this.parse(news);
-    const outs = await this.observe(new HostShell(inputs.connection), inputs, id);
+    const host = new HostShell(inputs.connection);
+    const outs = await this.observe(host, inputs, id);
     if (!outs) throw new Error(`${NAMESPACE_TYPE} ${inputs.name} is missing or no longer the one this resource created; run \`pulumi refresh\``);
+    const token = ownerToken(id);
+    await host.applyAll(syncSteps(persistence(inputs, token), persistedPaths(inputs.name, token), token, olds.persist), `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`);
     return { outs };
   },
 
@@ -123,6 +166,13 @@ export const namespaceEngine = {
     const host = new HostShell(connectionOf(props));
     const name = props.name as string;
     const where = `${NAMESPACE_TYPE} ${name} on ${host.endpoint}`;
+    await this.deleteNamespace(host, id, props, where);
+    // The namespace is gone: its boot-time unit goes too.
+    if (wasPersisted(props.persist)) await host.applyAll(removeStep(persistedPaths(name, ownerToken(id)), ownerToken(id)), where);
+  },
+
+  async deleteNamespace(host: HostShell, id: string, props: Record<string, unknown>, where: string): Promise<void> {
+    const name = props.name as string;
     if (!(await exists(host, name))) return;
     const { devices, loAlias } = await contents(host, name);
     if (loAlias !== ownerTag(ownerToken(id))) {

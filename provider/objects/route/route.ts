@@ -2,10 +2,13 @@ import { z } from "zod";
 import { interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
 import { HostShell, StepError } from "../../engine/host";
 import { isIpError } from "../../engine/ip-errors";
-import { hasOwnerToken, newOwnerToken, ownerKeyField, ROUTE_PROTOCOL } from "../../engine/ownership";
+import { hasOwnerToken, newOwnerToken, ownerKeyField, ownerToken, ROUTE_PROTOCOL } from "../../engine/ownership";
+import type { Step } from "../../engine/kind";
 import { connectionOf, connectionSchema } from "../../ssh/connection";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
+import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 
 /**
  * A route in a host's (or a namespace's) main table: `ip route add <destination> [via] [dev]
@@ -33,6 +36,8 @@ export const routeSchema = z
     metric: z.number().int().min(0).max(4_294_967_295).optional(),
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
+    /** "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes); changes in place. */
+    persist: persistField,
   })
   .superRefine((value, ctx) => {
     if (!value.via && !value.dev) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs a gateway (via), a device (dev), or both" });
@@ -72,6 +77,27 @@ async function find(host: HostShell, route: RouteInputs): Promise<Record<string,
   return routes.find((r) => (route.via === undefined || r.gateway === route.via) && (route.dev === undefined || r.dev === route.dev) && (route.metric === undefined || (r.metric ?? 0) === route.metric));
 }
 
+function describe(route: RouteInputs, endpoint?: string): string {
+  return `${ROUTE_TYPE} ${spec(route).join(" ")}${route.netns ? ` in namespace ${route.netns}` : ""}${endpoint ? ` on ${endpoint}` : ""}`;
+}
+
+/**
+ * A oneshot unit that adds the route at boot, retried for up to 30 s (its device or gateway
+ * may come up later); `replace`, so a re-run changes nothing. Its namespace is made if missing,
+ * as the device units do.
+ */
+function persistence(route: RouteInputs, token: string): Artifact[] | undefined {
+  if (route.persist !== "networkd") return undefined;
+  return oneshotArtifacts({
+    token,
+    what: describe(route),
+    steps: [{ field: "destination", tool: "ip", netns: route.netns, args: ipArgs(route, ["route", "replace", ...spec(route), "proto", ROUTE_PROTOCOL]) }],
+    namespaces: route.netns ? [route.netns] : [],
+    waitFor: [],
+    retry: true,
+  });
+}
+
 export const routeEngine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     return checkInputs(routeSchema, ROUTE_TYPE, news);
@@ -84,33 +110,63 @@ export const routeEngine = {
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const replaces: string[] = FIELDS.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
     if (hostMoved(olds, news)) replaces.push("connection");
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+    const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
+    return { changes: replaces.length > 0 || persistChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
     const inputs = this.parse(rawInputs);
     const host = new HostShell(inputs.connection);
     const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
-    await host.apply({ field: "destination", tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]) }, where);
-    const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${newOwnerToken(inputs.ownerKey)}`;
+    const token = newOwnerToken(inputs.ownerKey);
+    const add: Step = { field: "destination", tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]) };
+    const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
+    try {
+      await host.applyAll([add, ...files], where);
+    } catch (error) {
+      // Only a route this create added goes again (the add failing means none was).
+      if (error instanceof StepError && error.stepIndex !== 0) {
+        await host.run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) }).catch(() => undefined);
+        await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
+      }
+      throw error;
+    }
+    const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
     return { id, outs: { ...inputs } };
   },
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = { ...props, connection: connectionOf(props) } as RouteInputs;
-    if (!(await find(new HostShell(state.connection), state))) return { id: "", props: {} };
+    const host = new HostShell(state.connection);
+    if (!(await find(host, state))) return { id: "", props: {} };
+    if (wasPersisted(props.persist) && hasOwnerToken(id)) {
+      const drift = await driftOnHost(host, persistence({ ...state, persist: "networkd" }, ownerToken(id))!);
+      if (drift.length) console.warn(`netdev: ${describe(state, host.endpoint)}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
+      const refreshed = { ...props, persist: drift.length ? "drifted" : "networkd" };
+      return { id, props: refreshed, inputs: refreshed };
+    }
     return { id, props, inputs: props };
   },
 
-  async update(_id: string, _olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
-    // Only the connection's credentials can change without a replace: nothing to do on the host.
-    return { outs: { ...this.parse(news) } };
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+    // Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove.
+    const inputs = this.parse(news);
+    const host = new HostShell(inputs.connection);
+    const token = ownerToken(id);
+    if (hasOwnerToken(id)) await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
+    else if (inputs.persist === "networkd") throw new Error(`${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`);
+    return { outs: { ...inputs } };
   },
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
     const state = { ...props, connection: connectionOf(props) } as RouteInputs;
     const host = new HostShell(state.connection);
     const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
+    await this.deleteRoute(id, state, host, where);
+    if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), where);
+  },
+
+  async deleteRoute(id: string, state: RouteInputs, host: HostShell, where: string): Promise<void> {
     const found = await find(host, state);
     if (!found) return;
     // Ids without a token come from releases that added routes with the default protocol.
