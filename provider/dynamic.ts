@@ -18,7 +18,11 @@ export function dynamicProvider(type: string): pulumi.dynamic.ResourceProvider {
   const moduleName = RUNTIME_MODULE;
   provider = {
     async check(_olds: any, news: any) {
-      return require(moduleName).engineFor(type).check(news);
+      const engine = require(moduleName).engineFor(type);
+      const checked = engine.check(news);
+      // Host checks (persist needs systemd there) only for inputs that passed the others.
+      if (checked.failures.length || !engine.preflight) return checked;
+      return { ...checked, failures: await engine.preflight(checked.inputs) };
     },
     async diff(_id: string, olds: any, news: any) {
       return require(moduleName).engineFor(type).diff(olds, news);

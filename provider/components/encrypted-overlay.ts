@@ -3,6 +3,7 @@ import { canonicalIp, networkOf } from "../engine/fields";
 import { wireguardPublicKey } from "../kinds/wireguard/wireguard";
 import type { ConnectionArgs } from "../resources";
 import { materialize } from "./materialize";
+import type { PersistMode } from "../persist/files";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 import { planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4 } from "./vxlan-overlay";
 
@@ -24,6 +25,8 @@ export interface EncryptedOverlayHost<C = unknown, K = string> {
   underlayMtu?: number;
   /** This host's WireGuard private key (`wg genkey`): keep it a secret. */
   privateKey: K;
+  /** This host's resources only: overrides the overlay's `persist`. */
+  persist?: PersistMode;
   /**
    * The host's address in the WireGuard subnet (no prefix). Default: the subnet's (i+1)-th
    * address for the i-th host, so pin it to add or remove hosts later without renumbering.
@@ -125,13 +128,13 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
     bridgeName: args.bridgeName,
     vtepName: args.vtepName,
     mtu: args.mtu ?? wgMtu - VXLAN_OVERHEAD_IPV4,
-    hosts: args.hosts.map((h, i) => ({ name: h.name, connection: h.connection, underlayAddress: wgAddresses[i]!, underlayMtu: wgMtu, ...(h.overlayAddress ? { overlayAddress: h.overlayAddress } : {}) })),
+    hosts: args.hosts.map((h, i) => ({ name: h.name, connection: h.connection, underlayAddress: wgAddresses[i]!, underlayMtu: wgMtu, persist: h.persist ?? args.persist, ...(h.overlayAddress ? { overlayAddress: h.overlayAddress } : {}) })),
   });
 
   const items: PlanItem<C>[] = [];
   for (const [i, h] of args.hosts.entries()) {
     const wgKey = `${h.name}-wg`;
-    items.push({
+    items.push(...withPersist<C>([{
       key: wgKey,
       type: "WireguardInterface",
       dependsOn: [],
@@ -153,14 +156,14 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
             ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
           })),
       },
-    });
+    }], h.persist ?? args.persist));
     for (const item of [`${h.name}-bridge`, `${h.name}-vtep`].map((key) => vxlan.items.find((it) => it.key === key)!)) {
       // The VTEP's local address lives on the WireGuard interface, and its packets go through it.
       items.push(item.type === "VxlanTunnel" ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
     }
   }
   const hosts = vxlan.hosts.map((plan, i) => ({ ...plan, wgName, wgAddress: wgAddresses[i]!, publicKey: publicKeys[i]! }));
-  return { wgMtu, mtu: vxlan.mtu, hosts, items: withPersist(items, args.persist) };
+  return { wgMtu, mtu: vxlan.mtu, hosts, items };
 }
 
 export interface EncryptedOverlayArgs extends Omit<EncryptedOverlayPlanArgs<ConnectionArgs, pulumi.Input<string>>, "overlayId"> {}

@@ -180,4 +180,13 @@ describe("persist passes down (pure)", () => {
     }
     for (const item of plans()[component as keyof ReturnType<typeof plans>]) expect(item.inputs, item.key).not.toHaveProperty("persist");
   });
+
+  it("a host's own persist overrides the overlay's (a host without systemd in a persisted overlay)", () => {
+    const perHost = hosts.map((h) => (h.name === "h2" ? { ...h, persist: "none" as const } : h));
+    const keys = ["aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTE=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMjI=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMzM="];
+    const vxlan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: perHost, persist: "networkd" }).items;
+    const wg = planEncryptedOverlay({ overlayId: "o", vni: 7, wgSubnet: "10.250.0.0/24", hosts: perHost.map((h, i) => ({ ...h, privateKey: keys[i]! })), persist: "networkd" }).items;
+    for (const item of [...vxlan, ...wg]) expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
+    expect(wg.filter((item) => item.key.startsWith("h2-")).map((item) => item.type).sort()).toEqual(["Bridge", "VxlanTunnel", "WireguardInterface"]);
+  });
 });

@@ -2,6 +2,7 @@ import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
 import { materialize } from "./materialize";
+import type { PersistMode } from "../persist/files";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 
 /** One member host of the overlay. */
@@ -17,6 +18,8 @@ export interface OverlayHost<C = unknown> {
   underlayMtu?: number;
   /** Address on this host's bridge in the overlay, CIDR form (optional). */
   overlayAddress?: string;
+  /** This host's resources only: overrides the overlay's `persist` (a host without systemd in an otherwise persisted overlay). */
+  persist?: PersistMode;
 }
 
 export type OverlayMode = { type: "unicast" } | { type: "multicast"; group: string };
@@ -91,16 +94,17 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   const items: PlanItem<C>[] = [];
   const hosts: OverlayHostPlan[] = [];
   for (const h of args.hosts) {
+    const hostItems: PlanItem<C>[] = [];
     const mac = vtepMac(args.overlayId, args.vni, h.name);
     const peers = mode.type === "unicast" ? args.hosts.filter((o) => o !== h).map((o) => o.underlayAddress).sort() : [];
     const bridgeKey = `${h.name}-bridge`;
-    items.push({
+    hostItems.push({
       key: bridgeKey,
       type: "Bridge",
       dependsOn: [],
       inputs: { connection: h.connection, name: bridgeName, mtu, ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}) },
     });
-    items.push({
+    hostItems.push({
       key: `${h.name}-vtep`,
       type: "VxlanTunnel",
       dependsOn: [bridgeKey],
@@ -117,9 +121,10 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
         ...(mode.type === "unicast" ? { peers } : { group: mode.group }),
       },
     });
+    items.push(...withPersist(hostItems, h.persist ?? args.persist));
     hosts.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
-  return { mtu, hosts, items: withPersist(items, args.persist) };
+  return { mtu, hosts, items };
 }
 
 export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<ConnectionArgs>, "overlayId"> {}

@@ -7,7 +7,8 @@ import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
-import { type Artifact, driftOnHost, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { type Artifact, driftOnHost, NETWORKD_DIR, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { persistFailures } from "../persist/host-support";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
@@ -103,6 +104,17 @@ export class DeviceEngine {
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
+  /** With persist on: systemd (and networkd, for the kinds persisted by its files) on the host; see persist/host-support.ts. */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+    let needs: "systemd" | "networkd" = "systemd";
+    if (!containsUnknown(inputs)) {
+      const parsed = this.parse(inputs);
+      if (this.persistence(parsed, "000000000000").some((artifact) => artifact.path.startsWith(`${NETWORKD_DIR}/`))) needs = "networkd";
+    }
+    return persistFailures(new HostShell(connectionOf(inputs)), needs);
+  }
+
   parse(inputs: Record<string, unknown>): ParsedInputs {
     return parseInputs(this.schema, this.kind.resourceType, inputs, this.kind.secretFields) as ParsedInputs;
   }

@@ -8,6 +8,12 @@ export interface AnyEngine {
   read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }>;
   update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }>;
   delete(id: string, props: Record<string, unknown>): Promise<void>;
+  /**
+   * Checks on the host that only some inputs need (persist: systemd there), after `check`
+   * passed and only when the connection is known: the dynamic provider's check runs it, so
+   * `pulumi preview` reports them. Failures as check's.
+   */
+  preflight?(inputs: Record<string, unknown>): Promise<Array<{ property: string; reason: string }>>;
 }
 
 /**
@@ -46,6 +52,7 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
     read: (id, props) => guard([props], () => engine.read(id, props)),
     update: (id, olds, news) => guard([olds, news], () => engine.update(id, olds, news)),
     delete: (id, props) => guard([props], () => engine.delete(id, props)),
+    ...(engine.preflight ? { preflight: (inputs: Record<string, unknown>) => guard([inputs], () => engine.preflight!(inputs)) } : {}),
   };
 }
 

@@ -16,7 +16,7 @@ export type PersistMode = z.output<typeof persistField>;
 export const NETWORKD_DIR = "/etc/systemd/network";
 export const UNIT_DIR = "/etc/systemd/system";
 export const WANTS_DIR = `${UNIT_DIR}/multi-user.target.wants`;
-export const SCRIPT_DIR = "/etc/netdev";
+export const SCRIPT_DIR = "/etc/pulumi-netdev";
 
 /** A file the provider keeps on a host for one resource, or a symlink (a unit's enablement). */
 export type Artifact =
@@ -48,7 +48,7 @@ const WRITE = [
 const REMOVE = [
   "tag=$1; token=$2; shift 2",
   "for f; do",
-  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */netdev-*) rm -f "$f" || exit 1 ;; esac',
+  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || exit 1 ;; esac',
   '  elif [ -f "$f" ]; then',
   '    case "${f##*/}" in *"$token"*) rm -f "$f" || exit 1; continue ;; esac',
   '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || exit 1; fi',
@@ -98,7 +98,7 @@ export const FINGERPRINT_ARGV = [
   "sh",
   "-c",
   [
-    `for f in ${NETWORKD_DIR}/10-netdev-* ${UNIT_DIR}/netdev-*.service ${WANTS_DIR}/netdev-*.service ${SCRIPT_DIR}/*; do`,
+    `for f in ${NETWORKD_DIR}/10-pulumi-netdev-* ${UNIT_DIR}/pulumi-netdev-*.service ${WANTS_DIR}/pulumi-netdev-*.service ${SCRIPT_DIR}/*; do`,
     '  if [ -L "$f" ]; then printf -- "-> %s %s\\n" "$(readlink "$f")" "$f"',
     '  elif [ -f "$f" ]; then sha256sum "$f"',
     "  fi",

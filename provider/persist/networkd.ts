@@ -31,9 +31,9 @@ export function renderIni(ini: Ini): string {
 }
 
 export const networkdPaths = (name: string) => ({
-  netdev: `${NETWORKD_DIR}/10-netdev-${name}.netdev`,
-  network: `${NETWORKD_DIR}/10-netdev-${name}.network`,
-  link: `${NETWORKD_DIR}/10-netdev-${name}.link`,
+  netdev: `${NETWORKD_DIR}/10-pulumi-netdev-${name}.netdev`,
+  network: `${NETWORKD_DIR}/10-pulumi-netdev-${name}.network`,
+  link: `${NETWORKD_DIR}/10-pulumi-netdev-${name}.link`,
 });
 
 /**

@@ -10,7 +10,7 @@ export interface Replay {
   token: string;
   /** "Bridge br0 in namespace c1", for the unit's Description and the files' header. */
   what: string;
-  /** The unit's name: `netdev-<token>.service` unless a well-known name is needed (a namespace's, which devices order after). */
+  /** The unit's name: `pulumi-netdev-<token>.service` unless a well-known name is needed (a namespace's, which devices order after). */
   unitName?: string;
   /** The argv the provider ran (at most one step with stdin: kept in a 0600 file beside the script). */
   steps: Step[];
@@ -24,8 +24,8 @@ export interface Replay {
   retry?: boolean;
 }
 
-export const unitNameFor = (token: string) => `netdev-${token}.service`;
-export const namespaceUnitName = (netns: string) => `netdev-netns-${netns}.service`;
+export const unitNameFor = (token: string) => `pulumi-netdev-${token}.service`;
+export const namespaceUnitName = (netns: string) => `pulumi-netdev-netns-${netns}.service`;
 
 /**
  * A oneshot systemd unit that replays, at boot, the very argv the provider ran: for what

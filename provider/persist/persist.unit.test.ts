@@ -29,29 +29,29 @@ async function run(step: Step, env: Record<string, string> = {}): Promise<{ exit
 describe("write and remove", () => {
   it("writes files atomically with their modes, secrets through stdin, and links; removes only what is ours", async () => {
     const artifacts: Artifact[] = [
-      { path: `${dir}/net/10-netdev-br0.netdev`, mode: "0644", content: "# owner netdev#aaaaaaaaaaaa\n[NetDev]\nName=br0\n" },
+      { path: `${dir}/net/10-pulumi-netdev-br0.netdev`, mode: "0644", content: "# owner netdev#aaaaaaaaaaaa\n[NetDev]\nName=br0\n" },
       { path: `${dir}/lib/aaaaaaaaaaaa.stdin`, mode: "0600", content: "KEY'$(touch /tmp/pwned)`x`\n", secret: true },
-      { path: `${dir}/wants/netdev-aaaaaaaaaaaa.service`, linkTo: `${dir}/units/netdev-aaaaaaaaaaaa.service` },
+      { path: `${dir}/wants/pulumi-netdev-aaaaaaaaaaaa.service`, linkTo: `${dir}/units/pulumi-netdev-aaaaaaaaaaaa.service` },
     ];
     const steps = writeSteps(artifacts);
     expect(steps.filter((step) => step.stdin !== undefined)).toHaveLength(1);
     expect(steps.flatMap((step) => step.args).join(" ")).not.toContain("KEY");
     for (const step of steps) expect(await run(step)).toMatchObject({ exitCode: 0 });
-    expect(readFileSync(`${dir}/net/10-netdev-br0.netdev`, "utf8")).toBe((artifacts[0] as { content: string }).content);
-    expect(statSync(`${dir}/net/10-netdev-br0.netdev`).mode & 0o777).toBe(0o644);
+    expect(readFileSync(`${dir}/net/10-pulumi-netdev-br0.netdev`, "utf8")).toBe((artifacts[0] as { content: string }).content);
+    expect(statSync(`${dir}/net/10-pulumi-netdev-br0.netdev`).mode & 0o777).toBe(0o644);
     expect(readFileSync(`${dir}/lib/aaaaaaaaaaaa.stdin`, "utf8")).toBe("KEY'$(touch /tmp/pwned)`x`\n");
     expect(statSync(`${dir}/lib/aaaaaaaaaaaa.stdin`).mode & 0o777).toBe(0o600);
-    expect(readlinkSync(`${dir}/wants/netdev-aaaaaaaaaaaa.service`)).toBe(`${dir}/units/netdev-aaaaaaaaaaaa.service`);
+    expect(readlinkSync(`${dir}/wants/pulumi-netdev-aaaaaaaaaaaa.service`)).toBe(`${dir}/units/pulumi-netdev-aaaaaaaaaaaa.service`);
     expect(existsSync("/tmp/pwned")).toBe(false);
 
     // Someone else's file under one of our paths, and a file of ours edited to lose the tag.
-    writeFileSync(`${dir}/net/10-netdev-other.netdev`, "# owner netdev#bbbbbbbbbbbb\n");
-    const paths = [...artifacts.map((a) => a.path), `${dir}/net/10-netdev-other.netdev`, `${dir}/net/absent.network`];
+    writeFileSync(`${dir}/net/10-pulumi-netdev-other.netdev`, "# owner netdev#bbbbbbbbbbbb\n");
+    const paths = [...artifacts.map((a) => a.path), `${dir}/net/10-pulumi-netdev-other.netdev`, `${dir}/net/absent.network`];
     expect(await run(removeStep(paths, "aaaaaaaaaaaa")[0]!)).toMatchObject({ exitCode: 0 });
-    expect(existsSync(`${dir}/net/10-netdev-br0.netdev`)).toBe(false);
+    expect(existsSync(`${dir}/net/10-pulumi-netdev-br0.netdev`)).toBe(false);
     expect(existsSync(`${dir}/lib/aaaaaaaaaaaa.stdin`)).toBe(false);
-    expect(() => lstatSync(`${dir}/wants/netdev-aaaaaaaaaaaa.service`)).toThrow();
-    expect(readFileSync(`${dir}/net/10-netdev-other.netdev`, "utf8")).toContain("bbbbbbbbbbbb");
+    expect(() => lstatSync(`${dir}/wants/pulumi-netdev-aaaaaaaaaaaa.service`)).toThrow();
+    expect(readFileSync(`${dir}/net/10-pulumi-netdev-other.netdev`, "utf8")).toContain("bbbbbbbbbbbb");
     expect(removeStep([], "aaaaaaaaaaaa")).toEqual([]);
   });
 
@@ -65,9 +65,9 @@ describe("write and remove", () => {
 describe("fingerprints", () => {
   it("lists hashes and links, and reports what is missing or edited", async () => {
     const files: Artifact[] = [
-      { path: `${dir}/network/10-netdev-br0.netdev`, mode: "0644", content: "[NetDev]\nName=br0\n" },
-      { path: `${dir}/network/10-netdev-br0.network`, mode: "0644", content: "[Match]\nName=br0\n" },
-      { path: `${dir}/system/multi-user.target.wants/netdev-aaaaaaaaaaaa.service`, linkTo: `${dir}/system/netdev-aaaaaaaaaaaa.service` },
+      { path: `${dir}/network/10-pulumi-netdev-br0.netdev`, mode: "0644", content: "[NetDev]\nName=br0\n" },
+      { path: `${dir}/network/10-pulumi-netdev-br0.network`, mode: "0644", content: "[Match]\nName=br0\n" },
+      { path: `${dir}/system/multi-user.target.wants/pulumi-netdev-aaaaaaaaaaaa.service`, linkTo: `${dir}/system/pulumi-netdev-aaaaaaaaaaaa.service` },
     ];
     for (const step of writeSteps(files)) expect((await run(step)).exitCode).toBe(0);
     // The listing script with its fixed directories moved under the temporary one.
@@ -132,7 +132,7 @@ describe("oneshot replay", () => {
     expect(files.find((file) => file.path.endsWith(".stdin"))).toMatchObject({ mode: "0600", secret: true });
     expect(files.filter((file) => "content" in file && !("secret" in file && file.secret)).map((file) => (file as { content: string }).content).join("\n")).not.toContain("SECRET");
     const unit = files.find((file) => file.path.endsWith(".service") && "content" in file) as { content: string };
-    expect(unit.content).toContain("After=systemd-networkd.service netdev-netns-c1.service");
+    expect(unit.content).toContain("After=systemd-networkd.service pulumi-netdev-netns-c1.service");
   });
 
   it("does nothing when the device is already there (a re-run)", async () => {

@@ -7,6 +7,7 @@ import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs
 import type { Step } from "../../engine/kind";
 import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { namespaceUnitName, oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
+import { persistFailures } from "../../persist/host-support";
 
 /**
  * A named network namespace on a host (`ip netns add`), with its loopback up: a "container"
@@ -84,6 +85,12 @@ const persistedPaths = (name: string, token: string) => oneshotPaths(token, name
 export const namespaceEngine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     return checkInputs(namespaceSchema, NAMESPACE_TYPE, news);
+  },
+
+  /** With persist on: systemd on the host (persist/host-support.ts). */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+    return persistFailures(new HostShell(connectionOf(inputs)), "systemd");
   },
 
   parse(inputs: Record<string, unknown>): NamespaceInputs {

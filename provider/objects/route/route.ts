@@ -9,6 +9,7 @@ import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
+import { persistFailures } from "../../persist/host-support";
 
 /**
  * A route in a host's (or a namespace's) main table: `ip route add <destination> [via] [dev]
@@ -101,6 +102,12 @@ function persistence(route: RouteInputs, token: string): Artifact[] | undefined 
 export const routeEngine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
     return checkInputs(routeSchema, ROUTE_TYPE, news);
+  },
+
+  /** With persist on: systemd on the host, and a warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+    return persistFailures(new HostShell(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined });
   },
 
   parse(inputs: Record<string, unknown>): RouteInputs {

@@ -1,0 +1,67 @@
+import type { HostShell } from "../engine/host";
+import type { CheckFailure } from "../engine/validation";
+
+/** What persistence needs of a host, and what `pulumi preview` found there. */
+export interface PersistSupport {
+  /** `systemctl --version`'s first line ("systemd 252 (252.39-1~deb12u2)"), or undefined without systemd as init. */
+  systemd?: string;
+  /** `systemctl is-enabled systemd-networkd.service`: enabled, disabled, masked, not-found… */
+  networkd: string;
+  /** The last ManageForeignRoutes= in networkd.conf and its drop-ins ("" when unset: networkd's default, yes). */
+  manageForeignRoutes: string;
+}
+
+// Fixed; reads only. systemd as init is /run/systemd/system (sd_booted()), not the binary's presence.
+const PROBE = [
+  'if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then echo "systemd="; else',
+  '  echo "systemd=$(systemctl --version 2>/dev/null | head -n1)"',
+  '  echo "networkd=$(systemctl is-enabled systemd-networkd.service 2>/dev/null || true)"',
+  '  echo "foreign=$(cat /etc/systemd/networkd.conf /etc/systemd/networkd.conf.d/*.conf /run/systemd/networkd.conf.d/*.conf 2>/dev/null | sed -n "s/^[[:space:]]*ManageForeignRoutes[[:space:]]*=[[:space:]]*//p" | tail -n1)"',
+  "fi",
+].join("\n");
+
+const probes = new Map<string, Promise<PersistSupport>>();
+
+/** Probes the host once per provider process (a preview of N persisted resources on it costs one round trip). */
+export function persistSupport(host: HostShell): Promise<PersistSupport> {
+  let probe = probes.get(host.endpoint);
+  if (!probe) {
+    probe = host.read({ tool: "sh", args: ["-c", PROBE] }).then((stdout) => {
+      const value = (key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
+      return { systemd: value("systemd") || undefined, networkd: value("networkd"), manageForeignRoutes: value("foreign") };
+    });
+    probe.catch(() => probes.delete(host.endpoint));
+    probes.set(host.endpoint, probe);
+  }
+  return probe;
+}
+
+/**
+ * Why `persist: "networkd"` cannot work on this host, as check failures on the `persist` field
+ * (empty when it can): boot-time units need systemd as init; networkd's files need
+ * systemd-networkd enabled. Warns (once per host) where networkd would remove routes it did
+ * not configure when it restarts, if `routes` is set.
+ */
+export async function persistFailures(host: HostShell, needs: "systemd" | "networkd", options: { routes?: boolean } = {}): Promise<CheckFailure[]> {
+  const support = await persistSupport(host);
+  if (!support.systemd) {
+    return [{ property: "persist", reason: `persist: "networkd" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there` }];
+  }
+  if (needs === "networkd" && !["enabled", "enabled-runtime", "static", "alias", "linked"].includes(support.networkd)) {
+    return [{ property: "persist", reason: `persist: "networkd" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or leave persist unset` }];
+  }
+  if (options.routes && !/^(no|false|0|off)$/i.test(support.manageForeignRoutes)) warnForeignRoutes(host, support);
+  return [];
+}
+
+const warned = new Set<string>();
+
+function warnForeignRoutes(host: HostShell, support: PersistSupport): void {
+  if (warned.has(host.endpoint)) return;
+  warned.add(host.endpoint);
+  console.warn(
+    `netdev: systemd-networkd on ${host.endpoint} (${support.systemd}) removes routes it did not configure whenever it starts or restarts (ManageForeignRoutes=${support.manageForeignRoutes || "yes, the default"}): ` +
+      "persisted Routes in the host's namespace come back at boot, but a later restart of networkd removes them until the next `pulumi up`. " +
+      "To keep them, add /etc/systemd/networkd.conf.d/10-netdev.conf with [Network] ManageForeignRoutes=no (routes in namespaces are not affected).",
+  );
+}
