@@ -162,10 +162,12 @@ WantedBy=sysinit.target
 EOF
 # eth0: qemu user networking (SSH port forward only). Its MAC is the same in every lab VM;
 # eth1's .network (underlay address, per-VM MAC) comes from fw_cfg into /run/systemd/network.
+# PermanentMACAddress=, not MACAddress=: a VLAN or ipvlan on the NIC shares its MAC, and
+# networkd would configure it as the NIC (its address on the child, the child's own dropped).
 mkdir -p "$R/etc/systemd/network"
 cat > "$R/etc/systemd/network/10-netdev-mgmt.network" <<'EOF'
 [Match]
-MACAddress=52:54:00:12:34:56
+PermanentMACAddress=52:54:00:12:34:56
 
 [Network]
 Address=10.0.2.15/24

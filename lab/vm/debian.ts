@@ -83,7 +83,9 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
     [
       "# netdev lab: the underlay NIC (written at boot by netdev-vm-config from qemu fw_cfg)",
       "[Match]",
-      `MACAddress=${underlayMac(spec.underlayAddress)}`,
+      // Not MACAddress=: a VLAN or ipvlan on eth1 shares its MAC, and networkd would give it
+      // the underlay address too (and drop its own). Only the NIC has a permanent address.
+      `PermanentMACAddress=${underlayMac(spec.underlayAddress)}`,
       "",
       "[Network]",
       `Address=${spec.underlayAddress}/24`,
