@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type LabHost, type LabState, readLabState } from "../hosts";
 import { rebootVmHost } from "./debian";
 import { underlayMac } from "./index";
+import { lockHost } from "../../test/support/host-lock";
 
 /**
  * The Debian VM lab host (lab/vm/debian.ts): systemd boots, systemd-networkd runs, and a
@@ -49,6 +50,8 @@ function shell(host: LabHost) {
 describe.skipIf(!found)("Debian VM lab host (systemd-networkd)", () => {
   it("boots systemd with networkd, and applies a .netdev file at boot after a reboot", async () => {
     const { state, host } = found!;
+    // Other test files use the VM (and reboot it): one at a time.
+    const release = await lockHost(host.name);
     const sh = shell(host);
     const netdevFile = "/etc/systemd/network/50-ndtest.netdev";
     try {
@@ -83,6 +86,7 @@ describe.skipIf(!found)("Debian VM lab host (systemd-networkd)", () => {
       expect((await sh("ip -4 -o addr show dev eth1")).stdout).toContain(`${host.underlayAddress}/24`);
     } finally {
       await sh(`rm -f ${netdevFile}; ip link del ndtest0 2>/dev/null; true`, true);
+      release();
     }
-  }, 170_000);
+  }, 25 * 60_000);
 });

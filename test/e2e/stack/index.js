@@ -15,10 +15,25 @@ const hosts = Object.fromEntries(
   }),
 );
 
+// A device may list `dependsOn` (resource names earlier in the list): a member after its master.
+// Components take connections inside their inputs (a host list): {"$connection": "<host>"}
+// anywhere in the inputs stands for that host's connection; `host` may then be left out.
+const resolve = (value) =>
+  Array.isArray(value)
+    ? value.map(resolve)
+    : value && typeof value === "object"
+      ? "$connection" in value
+        ? hosts[value.$connection]
+        : Object.fromEntries(Object.entries(value).map(([key, v]) => [key, resolve(v)]))
+      : value;
 const outputs = {};
+const made = {};
 for (const device of spec.devices) {
   const Resource = netdev[device.type];
-  const resource = new Resource(device.resourceName, { connection: hosts[device.host], ...device.inputs });
+  const options = device.dependsOn ? { dependsOn: device.dependsOn.map((name) => made[name]) } : undefined;
+  const args = device.host ? { connection: hosts[device.host], ...resolve(device.inputs) } : resolve(device.inputs);
+  const resource = new Resource(device.resourceName, args, options);
+  made[device.resourceName] = resource;
   outputs[device.resourceName] = resource.ifindex;
 }
 module.exports = outputs;
