@@ -1,0 +1,76 @@
+// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/rpc-timeline.cjs","PROF_DIR":"/tmp/tl"}' npm run bench:overhead
+// Writes <role>.<pid>.jsonl per node process: the program's RegisterResource calls (sent, answered), the
+// provider's served RPCs (check, diff, create, ...) and netdev's SSH execs, each with absolute ms times.
+// Logs every gRPC call the provider serves (check, diff, create, ...) and each netdev SSH exec, with absolute ms timestamps.
+const Module = require("node:module");
+const fs = require("node:fs");
+const dir = process.env.PROF_DIR || "/tmp/prof";
+fs.mkdirSync(dir, { recursive: true });
+const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
+const out = `${dir}/${role}.${process.pid}.jsonl`;
+const lines = [];
+const now = () => performance.timeOrigin + performance.now();
+let written = false;
+const write = () => { if (!written) { written = true; fs.writeFileSync(out, lines.join("\n") + "\n"); } };
+process.on("exit", write);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { write(); process.exit(0); });
+lines.push(JSON.stringify({ op: "start", t0: now() }));
+const origLoad = Module._load;
+let clientPatched = false, grpcPatched = false, poolPatched = false;
+Module._load = function (request, parent) {
+  const m = origLoad.apply(this, arguments);
+  if (!grpcPatched && request === "@grpc/grpc-js" && m.Server) {
+    grpcPatched = true;
+    const addService = m.Server.prototype.addService;
+    m.Server.prototype.addService = function (service, impl) {
+      const wrapped = {};
+      for (const name of Object.keys(service)) {
+        const original = service[name].originalName || name;
+        const fn = impl[original] || impl[name];
+        if (typeof fn !== "function") continue;
+        wrapped[original] = function (call, callback) {
+          const t0 = now();
+          let urn; try { urn = call.request && call.request.getUrn && call.request.getUrn(); } catch {}
+          return fn.call(impl, call, (...args) => { lines.push(JSON.stringify({ op: "rpc:" + original, urn: urn && urn.split("::").pop(), t0, t1: now() })); return callback(...args); });
+        };
+      }
+      return addService.call(this, service, wrapped);
+    };
+  }
+  if (!clientPatched && request === "@grpc/grpc-js" && m.Client) {
+    clientPatched = true;
+    const unary = m.Client.prototype.makeUnaryRequest;
+    m.Client.prototype.makeUnaryRequest = function (method, ...rest) {
+      const t0 = now();
+      const i = rest.findIndex((a) => typeof a === "function" && rest.indexOf(a) >= 2);
+      let urn; try { const req = rest[2]; urn = req && (req.getName ? req.getName() : req.getUrn && req.getUrn()); } catch {}
+      if (i >= 0) { const cb = rest[i]; rest[i] = (...a) => { lines.push(JSON.stringify({ op: "call:" + method.split("/").pop(), urn, t0, t1: now() })); return cb(...a); }; }
+      return unary.call(this, method, ...rest);
+    };
+  }
+  if (/resource_grpc_pb$/.test(request) && m.ResourceMonitorClient && !m.ResourceMonitorClient.__patched) {
+    m.ResourceMonitorClient.__patched = true;
+    const proto = m.ResourceMonitorClient.prototype;
+    for (const method of ["registerResource", "registerResourceOutputs"]) {
+      const orig = proto[method];
+      proto[method] = function (req, ...rest) {
+        const t0 = now();
+        let urn; try { urn = req.getName ? req.getName() : undefined; } catch {}
+        const i = rest.findIndex((a) => typeof a === "function");
+        if (i >= 0) { const cb = rest[i]; rest[i] = (...a) => { lines.push(JSON.stringify({ op: "call:" + method, urn, t0, t1: now() })); return cb(...a); }; }
+        return orig.call(this, req, ...rest);
+      };
+    }
+  }
+  if (!poolPatched && request === "pulumi-netdev/runtime") {
+    poolPatched = true;
+    lines.push(JSON.stringify({ op: "runtime-loaded", t0: now() }));
+    const pool = m.sshPool();
+    const execAlone = pool.execAlone.bind(pool);
+    pool.execAlone = (connection, argv, options) => {
+      const t0 = now();
+      return execAlone(connection, argv, options).finally(() => lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length })));
+    };
+  }
+  return m;
+};
