@@ -10,8 +10,8 @@ const persist = "networkd" as const;
 const bridge = new Bridge("br-app", { connection, name: "br-app", addresses: ["10.201.0.1/24"], persist });
 const app = new NetworkNamespace("app", { connection, name: "app", persist });
 const veth = new VethPair(
-  "ve-app",
-  { connection, name: "ve-app", master: "br-app", peerName: "eth0", peerNetns: "app", peerAddresses: ["10.201.0.2/24"], persist },
+  "veth-app",
+  { connection, name: "veth-app", master: "br-app", peerName: "eth0", peerNetns: "app", peerAddresses: ["10.201.0.2/24"], persist },
   { dependsOn: [bridge, app] },
 );
 new Route("app-default", { connection, netns: "app", destination: "default", via: "10.201.0.1", dev: "eth0", persist }, { dependsOn: [veth] });

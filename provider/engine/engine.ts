@@ -112,7 +112,9 @@ export class DeviceEngine {
       const parsed = this.parse(inputs);
       if (this.persistence(parsed, "000000000000").some((artifact) => artifact.path.startsWith(`${NETWORKD_DIR}/`))) needs = "networkd";
     }
-    return persistFailures(new HostShell(connectionOf(inputs)), needs);
+    // A device in the host's namespace only: networkd does not see the others.
+    const names = inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [];
+    return persistFailures(new HostShell(connectionOf(inputs)), needs, { deviceNames: names });
   }
 
   parse(inputs: Record<string, unknown>): ParsedInputs {

@@ -42,7 +42,7 @@ export function persistSupport(host: HostShell): Promise<PersistSupport> {
  * systemd-networkd enabled. Warns (once per host) where networkd would remove routes it did
  * not configure when it restarts, if `routes` is set.
  */
-export async function persistFailures(host: HostShell, needs: "systemd" | "networkd", options: { routes?: boolean } = {}): Promise<CheckFailure[]> {
+export async function persistFailures(host: HostShell, needs: "systemd" | "networkd", options: { routes?: boolean; deviceNames?: string[] } = {}): Promise<CheckFailure[]> {
   const support = await persistSupport(host);
   if (!support.systemd) {
     return [{ property: "persist", reason: `persist: "networkd" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there` }];
@@ -51,7 +51,32 @@ export async function persistFailures(host: HostShell, needs: "systemd" | "netwo
     return [{ property: "persist", reason: `persist: "networkd" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or leave persist unset` }];
   }
   if (options.routes && !/^(no|false|0|off)$/i.test(support.manageForeignRoutes)) warnForeignRoutes(host, support);
+  if (["enabled", "enabled-runtime", "static"].includes(support.networkd)) {
+    for (const name of options.deviceNames ?? []) warnShippedMatch(host, name);
+  }
   return [];
+}
+
+/**
+ * Names that the .network files systemd ships match (systemd-nspawn's and VMs' links):
+ * networkd manages such a device as theirs, in the host's namespace: it drops the device's
+ * master, adds addresses and a DHCP server. Seen on a veth named ve-app.
+ */
+const SHIPPED_MATCHES: Array<[RegExp, string]> = [
+  [/^ve-/, "80-container-ve.network (Name=ve-*)"],
+  [/^vb-/, "80-container-vb.network (Name=vb-*)"],
+  [/^vz-/, "80-container-vz.network (Name=vz-*)"],
+  [/^vt-/, "80-vm-vt.network (Name=vt-*)"],
+  [/^host0$/, "80-container-host0.network (Name=host0)"],
+];
+
+function warnShippedMatch(host: HostShell, name: string): void {
+  const match = SHIPPED_MATCHES.find(([pattern]) => pattern.test(name));
+  if (!match) return;
+  console.warn(
+    `netdev: ${name} on ${host.endpoint}: systemd-networkd runs there, and its own ${match[1]} matches this name: networkd will configure the device as a container's link ` +
+      "(dropping its master, adding addresses and a DHCP server). Choose another name.",
+  );
 }
 
 const warned = new Set<string>();

@@ -171,6 +171,18 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     expect(await sh("wg show ndpwg listen-port")).toBe("51999");
   }, 600_000);
 
+  it("persist changes in place: turned off, the files go and the device stays (same ifindex)", async () => {
+    const spec = JSON.parse(process.env.NETDEV_E2E_SPEC!) as { devices: Device[] };
+    const before = await sh("cat /sys/class/net/ndpd0/ifindex");
+    spec.devices = spec.devices.map((d) => (d.resourceName === "dummy" ? { ...d, inputs: { ...d.inputs, persist: "none" } } : d));
+    process.env.NETDEV_E2E_SPEC = JSON.stringify(spec);
+    const up = await stack.up();
+    expect(up.summary.resourceChanges).toMatchObject({ update: 1 });
+    expect(up.summary.resourceChanges?.replace ?? 0).toBe(0);
+    expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-ndpd0' || true")).toBe("0");
+    expect(await sh("cat /sys/class/net/ndpd0/ifindex")).toBe(before);
+  }, 300_000);
+
   it("destroy removes every file and unit; after another reboot nothing of ours comes back", async () => {
     expect(Number(await ours())).toBeGreaterThan(0);
     await stack.destroy();
@@ -208,6 +220,10 @@ describe("preview checks the host before anything is persisted", () => {
       const route = engineFor("Route");
       for (const netns of [undefined, "ndpc1", undefined]) expect(await route.preflight!(route.check({ connection, destination: "10.250.99.0/24", dev: "lo", netns, persist: "networkd" }).inputs)).toEqual([]);
       expect(warnings).toEqual([expect.stringMatching(/removes routes it did not configure .*ManageForeignRoutes=yes, the default.*ManageForeignRoutes=no/)]);
+      // A name networkd's own files claim (systemd-nspawn's ve-*): networkd would manage the device.
+      const dummy = engineFor("Dummy");
+      expect(await dummy.preflight!(dummy.check({ connection, name: "ve-ndp", persist: "networkd" }).inputs)).toEqual([]);
+      expect(warnings[1]).toMatch(/ve-ndp on .*80-container-ve\.network \(Name=ve-\*\) matches this name.*dropping its master/);
     } finally {
       console.warn = original;
     }

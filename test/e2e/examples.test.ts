@@ -30,7 +30,7 @@ const cases: Array<{ example: string; host: string; values?: Record<string, stri
   { example: "vrf", host: "vm1", devices: [[undefined, "vrf-blue"], [undefined, "blue0"]] },
   { example: "wireguard", host: "vm1", values: { PEER_ENDPOINT: "10.247.0.102:51820" }, devices: [[undefined, "wg0"]] },
   // Needs systemd: the Debian VM host, in labs that have one (NETDEV_TEST_DEBIAN_VMS=1; CI does).
-  { example: "persist", host: "dvm1", devices: [[undefined, "br-app"], [undefined, "ve-app"], ["app", "eth0"]] },
+  { example: "persist", host: "dvm1", devices: [[undefined, "br-app"], [undefined, "veth-app"], ["app", "eth0"]] },
 ];
 
 describe("examples run as stacks on lab hosts, set up as their READMEs say", () => {
@@ -68,7 +68,7 @@ async function runExample(example: string, hostName: string, values: Record<stri
     expect(up.summary.result).toBe("succeeded");
     for (const [netns, name] of devices) expect(await hostLink(hostName, netns, name), `${name} on ${hostName}`).toBeDefined();
     const preview = await stack.preview();
-    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+    expect(Object.keys(preview.changeSummary), preview.stdout).toEqual(["same"]);
   } finally {
     await stack.destroy();
   }
