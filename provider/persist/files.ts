@@ -17,7 +17,6 @@ export const NETWORKD_DIR = "/etc/systemd/network";
 export const UNIT_DIR = "/etc/systemd/system";
 export const WANTS_DIR = `${UNIT_DIR}/multi-user.target.wants`;
 export const SCRIPT_DIR = "/etc/pulumi-netdev";
-export const NETWORKD_CONF_DIR = "/etc/systemd/networkd.conf.d";
 
 /** A file the provider keeps on a host for one resource, or a symlink (a unit's enablement). */
 export type Artifact =
@@ -99,7 +98,7 @@ export const FINGERPRINT_ARGV = [
   "sh",
   "-c",
   [
-    `for f in ${NETWORKD_DIR}/10-pulumi-netdev-* ${NETWORKD_CONF_DIR}/10-pulumi-netdev-* ${UNIT_DIR}/pulumi-netdev-*.service ${WANTS_DIR}/pulumi-netdev-*.service ${SCRIPT_DIR}/*; do`,
+    `for f in ${NETWORKD_DIR}/10-pulumi-netdev-* ${UNIT_DIR}/pulumi-netdev-*.service ${WANTS_DIR}/pulumi-netdev-*.service ${SCRIPT_DIR}/*; do`,
     '  if [ -L "$f" ]; then printf -- "-> %s %s\\n" "$(readlink "$f")" "$f"',
     '  elif [ -f "$f" ]; then sha256sum "$f"',
     "  fi",

@@ -87,6 +87,6 @@ function warnForeignRoutes(host: HostShell, support: PersistSupport): void {
   console.warn(
     `netdev: systemd-networkd on ${host.endpoint} (${support.systemd}) removes routes it did not configure whenever it starts or restarts (ManageForeignRoutes=${support.manageForeignRoutes || "yes, the default"}): ` +
       "persisted Routes in the host's namespace come back at boot, but a later restart of networkd removes them until the next `pulumi up`. " +
-      "To keep them, set keepOnNetworkdRestart: true on those Routes (netdev writes a networkd.conf drop-in with ManageForeignRoutes=no, removed with the route); routes in namespaces are not affected.",
+      "To keep them, add /etc/systemd/networkd.conf.d/10-netdev.conf with [Network] ManageForeignRoutes=no (routes in namespaces are not affected).",
   );
 }

@@ -76,8 +76,6 @@ function devices(vmAddress: string, h1Address: string): Device[] {
     on("TunDevice", "tap", { name: "ndptap", mode: "tap", up: false }),
     on("VethPair", "veth", { name: "ndpve", peerName: "ndpvp", peerNetns: "ndpc1", addresses: ["10.250.9.1/24"], peerAddresses: ["10.250.9.2/24"] }, ["ns"]),
     on("Route", "route", { netns: "ndpc1", destination: "10.250.99.0/24", via: "10.250.9.1", dev: "ndpvp" }, ["veth"]),
-    // In the host's namespace, where a restart of networkd would remove it but for the drop-in it asks for.
-    on("Route", "hostRoute", { destination: "10.250.98.0/24", dev: "ndpd0", keepOnNetworkdRestart: true }, ["dummy"]),
     on("Geneve", "geneve", { name: "ndpgn", vni: 77, remote: h1Address }),
     on("Gre", "gre", { name: "ndpgre", mode: "gre", local: vmAddress, remote: h1Address, key: 5 }),
     on("WireguardInterface", "wg", { name: "ndpwg", privateKey: WG_KEY, listenPort: 51999, addresses: ["10.250.13.1/24"], peers: [{ publicKey: WG_PEER, allowedIps: ["10.250.13.2/32"] }] }),
@@ -90,7 +88,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     const result = await exec(vm!.name, ["sh", "-c", command]);
     return result.stdout.trim();
   };
-  const ours = () => sh("{ find /etc/systemd/network /etc/systemd/networkd.conf.d /etc/systemd/system -name '*pulumi-netdev*'; find /etc/pulumi-netdev -mindepth 1; } 2>/dev/null | wc -l");
+  const ours = () => sh("{ find /etc/systemd/network /etc/systemd/system -name '*pulumi-netdev*'; find /etc/pulumi-netdev -mindepth 1; } 2>/dev/null | wc -l");
   const pingOverlay = async (target: string) => {
     for (let i = 0; i < 5; i++) if ((await exec("h1", ["ping", "-c1", "-W2", target])).exitCode === 0) return true;
     return false;
@@ -119,12 +117,6 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
   }, 300_000);
 
   it("up makes every kind, a namespace, a route and the components' resources, writes their boot-time files; the overlay carries traffic", async () => {
-    // What keepOnNetworkdRestart is for: a route networkd did not configure, on a link it
-    // manages, is gone after networkd restarts (ManageForeignRoutes=yes, its default)...
-    const handRoute = "ip route add 10.250.97.0/24 dev eth1 proto 250";
-    const restartNetworkd = "systemctl restart systemd-networkd && /lib/systemd/systemd-networkd-wait-online -i eth1 --timeout=20; sleep 1";
-    await sh(`${handRoute} && ${restartNetworkd}`);
-    expect(await sh("ip route show 10.250.97.0/24")).toBe("");
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
     const resources = await persisted();
@@ -145,12 +137,6 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     const refresh = await stack.refresh();
     expect(refresh.stdout).not.toMatch(/boot-time files differ/);
     expect(Object.keys(refresh.summary.resourceChanges ?? {}), refresh.stdout).toEqual(["same"]);
-    // ...and kept once the route's drop-in is there (it keeps the one added by hand too: the setting is host-wide).
-    expect(await sh("cat /etc/systemd/networkd.conf.d/10-pulumi-netdev-keep-routes-*.conf | grep -v '^#'")).toBe("[Network]\nManageForeignRoutes=no");
-    await sh(`${handRoute} && ${restartNetworkd}`);
-    expect(await sh("ip route show 10.250.98.0/24")).toMatch(/dev ndpd0 proto 250/);
-    expect(await sh("ip route show 10.250.97.0/24")).toMatch(/dev eth1 proto 250/);
-    await sh("ip route del 10.250.97.0/24 dev eth1");
   }, 300_000);
 
   it("refresh reports files deleted or edited by hand; up writes them again", async () => {

@@ -8,7 +8,6 @@ import { quoteArgv } from "../ssh/quote";
 import { type Artifact, driftOf, FINGERPRINT_ARGV, NETWORKD_DIR, parseFingerprints, removeStep, SCRIPT_DIR, UNIT_DIR, WANTS_DIR, writeSteps } from "./files";
 import { renderIni } from "./networkd";
 import { oneshotArtifacts } from "./oneshot";
-import { persistence as routeBootFiles, routeEngine } from "../objects/route/route";
 
 /**
  * The fixed scripts persistence runs on hosts, run here by a real sh against a temporary
@@ -151,27 +150,5 @@ describe("renderIni", () => {
     expect(renderIni([["NetDev", { Name: "br0", MTUBytes: undefined, STP: true }], ["Network", { Address: ["10.0.0.1/24", "fd00::1/64"], DHCP: false }], ["BridgeFDB", { Destination: "10.0.0.2" }], ["BridgeFDB", { Destination: "10.0.0.3" }]])).toBe(
       "[NetDev]\nName=br0\nSTP=yes\n\n[Network]\nAddress=10.0.0.1/24\nAddress=fd00::1/64\nDHCP=no\n\n[BridgeFDB]\nDestination=10.0.0.2\n\n[BridgeFDB]\nDestination=10.0.0.3\n",
     );
-  });
-});
-
-describe("Route: keepOnNetworkdRestart", () => {
-  const connection = { host: "10.0.0.1", hostKey: `SHA256:${"A".repeat(43)}`, privateKey: "unused" };
-  const route = { connection, destination: "10.1.0.0/24", dev: "br0" };
-
-  it("adds a networkd.conf drop-in owned by the route (named with its token, tagged)", () => {
-    const files = routeBootFiles(routeEngine.parse({ ...route, persist: "networkd", keepOnNetworkdRestart: true }), "aaaaaaaaaaaa")!;
-    const dropIn = files.find((file) => file.path.startsWith("/etc/systemd/networkd.conf.d/")) as { path: string; content: string };
-    expect(dropIn.path).toBe("/etc/systemd/networkd.conf.d/10-pulumi-netdev-keep-routes-aaaaaaaaaaaa.conf");
-    expect(dropIn.content).toMatch(/netdev#aaaaaaaaaaaa[^]*\[Network\]\nManageForeignRoutes=no\n$/);
-    expect(routeBootFiles(routeEngine.parse({ ...route, persist: "networkd" }), "aaaaaaaaaaaa")!.some((file) => file.path.includes("networkd.conf.d"))).toBe(false);
-  });
-
-  it("is refused without persist, and inside a namespace, naming the field; toggling it is in place", () => {
-    expect(routeEngine.check({ ...route, keepOnNetworkdRestart: true }).failures).toEqual([{ property: "keepOnNetworkdRestart", reason: expect.stringContaining('needs persist: "networkd"') }]);
-    expect(routeEngine.check({ ...route, netns: "c1", persist: "networkd", keepOnNetworkdRestart: true }).failures).toEqual([{ property: "keepOnNetworkdRestart", reason: expect.stringContaining("inside namespaces") }]);
-    const on = routeEngine.check({ ...route, persist: "networkd", keepOnNetworkdRestart: true }).inputs;
-    const off = routeEngine.check({ ...route, persist: "networkd" }).inputs;
-    expect(routeEngine.diff(off, on)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
-    expect(routeEngine.diff(on, on).changes).toBe(false);
   });
 });

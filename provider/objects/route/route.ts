@@ -7,7 +7,7 @@ import type { Step } from "../../engine/kind";
 import { connectionOf, connectionSchema } from "../../ssh/connection";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
-import { driftOnHost, header, NETWORKD_CONF_DIR, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { persistFailures } from "../../persist/host-support";
 
@@ -39,18 +39,9 @@ export const routeSchema = z
     ownerKey: ownerKeyField,
     /** "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes); changes in place. */
     persist: persistField,
-    /**
-     * With persist, in the host's namespace: keep the route when systemd-networkd restarts, which
-     * otherwise removes routes it did not configure (ManageForeignRoutes=yes, its default). Writes
-     * a networkd.conf drop-in setting ManageForeignRoutes=no (host-wide: it then keeps every
-     * foreign route), removed with the route; changes in place.
-     */
-    keepOnNetworkdRestart: z.boolean().optional(),
   })
   .superRefine((value, ctx) => {
     if (!value.via && !value.dev) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs a gateway (via), a device (dev), or both" });
-    if (value.keepOnNetworkdRestart && value.persist !== "networkd") ctx.addIssue({ code: "custom", path: ["keepOnNetworkdRestart"], message: 'needs persist: "networkd" (networkd only matters on hosts where the route is persisted)' });
-    if (value.keepOnNetworkdRestart && value.netns) ctx.addIssue({ code: "custom", path: ["keepOnNetworkdRestart"], message: "networkd does not touch routes inside namespaces: leave it unset there" });
   });
 
 type RouteInputs = z.output<typeof routeSchema>;
@@ -96,23 +87,16 @@ function describe(route: RouteInputs, endpoint?: string): string {
  * may come up later); `replace`, so a re-run changes nothing. Its namespace is made if missing,
  * as the device units do.
  */
-const dropInPath = (token: string) => `${NETWORKD_CONF_DIR}/10-pulumi-netdev-keep-routes-${token}.conf`;
-/** Every path a route may have written: its unit, and the networkd drop-in. */
-const routePaths = (token: string) => [...oneshotPaths(token), dropInPath(token)];
-
-/** What recreates the route at boot (undefined without persist); exported for the unit tier. */
-export function persistence(route: RouteInputs, token: string): Artifact[] | undefined {
+function persistence(route: RouteInputs, token: string): Artifact[] | undefined {
   if (route.persist !== "networkd") return undefined;
-  // One drop-in per route that asks for it (any one turns the setting off): each goes with its route.
-  const dropIn: Artifact[] = route.keepOnNetworkdRestart ? [{ path: dropInPath(token), mode: "0644", content: `${header("#", token, describe(route))}[Network]\nManageForeignRoutes=no\n` }] : [];
-  return [...dropIn, ...oneshotArtifacts({
+  return oneshotArtifacts({
     token,
     what: describe(route),
     steps: [{ field: "destination", tool: "ip", netns: route.netns, args: ipArgs(route, ["route", "replace", ...spec(route), "proto", ROUTE_PROTOCOL]) }],
     namespaces: route.netns ? [route.netns] : [],
     waitFor: [],
     retry: true,
-  })];
+  });
 }
 
 export const routeEngine = {
@@ -123,7 +107,7 @@ export const routeEngine = {
   /** With persist on: systemd on the host, and a warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
   async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
-    return persistFailures(new HostShell(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined && inputs.keepOnNetworkdRestart !== true });
+    return persistFailures(new HostShell(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined });
   },
 
   parse(inputs: Record<string, unknown>): RouteInputs {
@@ -133,8 +117,7 @@ export const routeEngine = {
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const replaces: string[] = FIELDS.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
     if (hostMoved(olds, news)) replaces.push("connection");
-    const persistChanged =
-      containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none") || containsUnknown(news.keepOnNetworkdRestart) || (olds.keepOnNetworkdRestart ?? false) !== (news.keepOnNetworkdRestart ?? false);
+    const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
     return { changes: replaces.length > 0 || persistChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
@@ -144,14 +127,14 @@ export const routeEngine = {
     const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
     const token = newOwnerToken(inputs.ownerKey);
     const add: Step = { field: "destination", tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]) };
-    const files = syncSteps(persistence(inputs, token), routePaths(token), token, undefined);
+    const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
     try {
       await host.applyAll([add, ...files], where);
     } catch (error) {
       // Only a route this create added goes again (the add failing means none was).
       if (error instanceof StepError && error.stepIndex !== 0) {
         await host.run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) }).catch(() => undefined);
-        await host.applyAll(removeStep(routePaths(token), token), where).catch(() => undefined);
+        await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
       }
       throw error;
     }
@@ -177,7 +160,7 @@ export const routeEngine = {
     const inputs = this.parse(news);
     const host = new HostShell(inputs.connection);
     const token = ownerToken(id);
-    if (hasOwnerToken(id)) await host.applyAll(syncSteps(persistence(inputs, token), routePaths(token), token, olds.persist), describe(inputs, host.endpoint));
+    if (hasOwnerToken(id)) await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
     else if (inputs.persist === "networkd") throw new Error(`${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`);
     return { outs: { ...inputs } };
   },
@@ -187,7 +170,7 @@ export const routeEngine = {
     const host = new HostShell(state.connection);
     const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
     await this.deleteRoute(id, state, host, where);
-    if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(routePaths(ownerToken(id)), ownerToken(id)), where);
+    if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), where);
   },
 
   async deleteRoute(id: string, state: RouteInputs, host: HostShell, where: string): Promise<void> {
