@@ -85,8 +85,9 @@ function warnForeignRoutes(host: HostShell, support: PersistSupport): void {
   if (warned.has(host.endpoint)) return;
   warned.add(host.endpoint);
   console.warn(
-    `netdev: systemd-networkd on ${host.endpoint} (${support.systemd}) removes routes it did not configure whenever it starts or restarts (ManageForeignRoutes=${support.manageForeignRoutes || "yes, the default"}): ` +
-      "persisted Routes in the host's namespace come back at boot, but a later restart of networkd removes them until the next `pulumi up`. " +
-      "To keep them, add /etc/systemd/networkd.conf.d/10-netdev.conf with [Network] ManageForeignRoutes=no (routes in namespaces are not affected).",
+    `netdev: systemd-networkd runs on ${host.endpoint} (${support.systemd}): when it starts or restarts it removes the routes it did not configure from the links it manages ` +
+      "(measured on systemd 252: neither ManageForeignRoutes=no nor KeepConfiguration=static keeps them; routes on links it does not manage stay). " +
+      "A persisted Route in the host's namespace whose dev networkd manages (a device netdev persists through networkd's files, or one of the host's own NICs) can therefore vanish after a restart of networkd, or race with it at boot: " +
+      "prefer a dev networkd does not manage, or a Route inside a namespace.",
   );
 }

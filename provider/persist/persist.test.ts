@@ -76,6 +76,8 @@ function devices(vmAddress: string, h1Address: string): Device[] {
     on("TunDevice", "tap", { name: "ndptap", mode: "tap", up: false }),
     on("VethPair", "veth", { name: "ndpve", peerName: "ndpvp", peerNetns: "ndpc1", addresses: ["10.250.9.1/24"], peerAddresses: ["10.250.9.2/24"] }, ["ns"]),
     on("Route", "route", { netns: "ndpc1", destination: "10.250.99.0/24", via: "10.250.9.1", dev: "ndpvp" }, ["veth"]),
+    // In the host's namespace, on a link networkd does not manage (see provider/persist/README.md).
+    on("Route", "hostRoute", { destination: "10.250.98.0/24", dev: "ndpmv" }, ["macvlan"]),
     on("Geneve", "geneve", { name: "ndpgn", vni: 77, remote: h1Address }),
     on("Gre", "gre", { name: "ndpgre", mode: "gre", local: vmAddress, remote: h1Address, key: 5 }),
     on("WireguardInterface", "wg", { name: "ndpwg", privateKey: WG_KEY, listenPort: 51999, addresses: ["10.250.13.1/24"], peers: [{ publicKey: WG_PEER, allowedIps: ["10.250.13.2/32"] }] }),
@@ -167,6 +169,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     expect(await pingAll()).toEqual({ bridge: true, container: true });
     expect(await sh("ip -n ndpc1 -br addr show dev ndpvp")).toMatch(/10\.250\.9\.2\/24/);
     expect(await sh("ip -n ndpc1 route show 10.250.99.0/24")).toMatch(/via 10\.250\.9\.1 dev ndpvp proto 250/);
+    expect(await sh("ip route show 10.250.98.0/24")).toMatch(/dev ndpmv proto 250/);
     expect(await sh("ip -br link show dev ndptap")).toMatch(/DOWN/);
     expect(await sh("wg show ndpwg listen-port")).toBe("51999");
   }, 600_000);
@@ -219,7 +222,7 @@ describe("preview checks the host before anything is persisted", () => {
       }
       const route = engineFor("Route");
       for (const netns of [undefined, "ndpc1", undefined]) expect(await route.preflight!(route.check({ connection, destination: "10.250.99.0/24", dev: "lo", netns, persist: "networkd" }).inputs)).toEqual([]);
-      expect(warnings).toEqual([expect.stringMatching(/removes routes it did not configure .*ManageForeignRoutes=yes, the default.*ManageForeignRoutes=no/)]);
+      expect(warnings).toEqual([expect.stringMatching(/removes the routes it did not configure from the links it manages .*prefer a dev networkd does not manage/)]);
       // A name networkd's own files claim (systemd-nspawn's ve-*): networkd would manage the device.
       const dummy = engineFor("Dummy");
       expect(await dummy.preflight!(dummy.check({ connection, name: "ve-ndp", persist: "networkd" }).inputs)).toEqual([]);
