@@ -142,7 +142,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
   }, 300_000);
 
   it("refresh reports files deleted or edited by hand; up writes them again", async () => {
-    await sh("rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q ndpmv \"$f\"; then echo '# edited' >> \"$f\"; fi; done");
+    await sh("rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q 'for Macvlan ndpmv ' \"$f\"; then echo '# edited' >> \"$f\"; fi; done");
     const refresh = await stack.refresh();
     expect(refresh.stdout).toMatch(/ndpd0 .*boot-time files differ.*10-pulumi-netdev-ndpd0\.link \(missing\)/);
     expect(refresh.stdout).toMatch(/ndpvrf .*10-pulumi-netdev-ndpvrf\.netdev \(edited\)/);
