@@ -4,7 +4,7 @@ import { planAttachment } from "./attachment";
 import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
 import { assertPlanOrder, itemOfType } from "./plan";
 import { engineFor as componentEngineFor } from "../registry";
-import { overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
+import { bridgeMac, overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
 import { planEncryptedOverlay } from "./encrypted-overlay";
 
 const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
@@ -113,6 +113,19 @@ describe("planAttachment and lower networks (pure)", () => {
     const ipv = planIpvlanNetwork({ connection: conn(1), parent: "eth1", mode: "l3", members: [{ namespace: "a" }] });
     expect(ipv[1]!.inputs).toMatchObject({ mode: "l3", flag: "bridge" });
     expect(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "a" }, { namespace: "a" }] })).toThrow(/twice/);
+  });
+});
+
+describe("overlay bridges keep their MAC (a bridge made again after a reboot answers ARP as before)", () => {
+  it("pins each host's bridge MAC from overlay, VNI and host name: distinct, unicast, locally administered, not the VTEP's", () => {
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts });
+    const macs = plan.items.filter((item) => item.type === "Bridge").map((item) => (item.inputs as { macAddress?: string }).macAddress);
+    expect(macs).toEqual(hosts.map((h) => bridgeMac("o", 7, h.name)));
+    expect(new Set(macs).size).toBe(3);
+    for (const [i, mac] of macs.entries()) {
+      expect(parseInt(mac!.slice(0, 2), 16) & 0b11).toBe(0b10);
+      expect(mac).not.toBe(vtepMac("o", 7, hosts[i]!.name));
+    }
   });
 });
 

@@ -55,6 +55,11 @@ export interface VxlanOverlayPlan<C = unknown> {
 export const VXLAN_OVERHEAD_IPV4 = 50;
 export const VXLAN_OVERHEAD_IPV6 = 70;
 
+/** The bridge's MAC, from the overlay and host identity (see stableMac). */
+export function bridgeMac(overlayId: string, vni: number, hostName: string): string {
+  return stableMac("vxlan-overlay-bridge", overlayId, vni, hostName);
+}
+
 /** The VTEP's MAC, from the overlay and host identity (see stableMac). */
 export function vtepMac(overlayId: string, vni: number, hostName: string): string {
   return stableMac("vxlan-overlay", overlayId, vni, hostName);
@@ -102,7 +107,9 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
       key: bridgeKey,
       type: "Bridge",
       dependsOn: [],
-      inputs: { connection: h.connection, name: bridgeName, mtu, ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}) },
+      // A pinned MAC (like the VTEP's): the bridge made again (after a reboot, by networkd with
+      // persist) answers with the MAC its peers' ARP caches already hold.
+      inputs: { connection: h.connection, name: bridgeName, mtu, macAddress: bridgeMac(args.overlayId, args.vni, h.name), ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}) },
     });
     hostItems.push({
       key: `${h.name}-vtep`,

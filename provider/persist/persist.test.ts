@@ -92,7 +92,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
   };
   const ours = () => sh("{ find /etc/systemd/network /etc/systemd/system -name '*pulumi-netdev*'; find /etc/pulumi-netdev -mindepth 1; } 2>/dev/null | wc -l");
   const pingOverlay = async (target: string) => {
-    for (let i = 0; i < 5; i++) if ((await exec("h1", ["ping", "-c1", "-W2", target])).exitCode === 0) return true;
+    for (let i = 0; i < 10; i++) if ((await exec("h1", ["ping", "-c1", "-W2", target])).exitCode === 0) return true;
     return false;
   };
   /** The stack's resources whose inputs say persist: "networkd", as [type, name, inputs]. */
