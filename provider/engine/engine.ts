@@ -7,7 +7,7 @@ import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
-import { type Artifact, driftOnHost, NETWORKD_DIR, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { type Artifact, NETWORKD_DIR, persistedState, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
 import { persistFailures } from "../persist/host-support";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
@@ -261,14 +261,9 @@ export class DeviceEngine {
     // An empty id tells the engine the device is gone; any other answer must carry the id.
     if (!observed) return { id: "", props: {} };
     if (wasPersisted(state.persist)) {
-      const drift = await this.persistedDrift(host, state, ownerToken(id));
-      if (drift.length) {
-        // Shown by refresh as a change of persist; the next `up` writes the files again.
-        console.warn(`netdev: ${this.where(host, state)}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
-        observed.inputs.persist = observed.outs.persist = "drifted";
-      } else {
-        observed.inputs.persist = observed.outs.persist = "networkd";
-      }
+      // The files as parsed from state render exactly what the last `up` wrote.
+      const inputs = this.parse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
+      observed.inputs.persist = observed.outs.persist = await persistedState(host, this.where(host, state), this.persistence(inputs, ownerToken(id)));
     }
     return { id, props: observed.outs, inputs: observed.inputs };
   }
@@ -405,12 +400,6 @@ export class DeviceEngine {
   /** Steps that bring the host's persisted files in line with the inputs: write what is wanted, remove what is not. */
   private persistSteps(inputs: ParsedInputs, token: string, before?: unknown): Step[] {
     return syncSteps(inputs.persist === "networkd" ? this.persistence(inputs, token) : undefined, this.persistedPaths(inputs, token), token, before);
-  }
-
-  /** The persisted files that are missing or edited on the host (one listing per host, shared by a refresh). */
-  private async persistedDrift(host: HostShell, state: Record<string, unknown>, token: string): Promise<string[]> {
-    const inputs = this.parse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
-    return driftOnHost(host, this.persistence(inputs, token));
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */

@@ -124,9 +124,17 @@ export function expectedFingerprint(artifact: Artifact): string {
   return "linkTo" in artifact ? `-> ${artifact.linkTo}` : createHash("sha256").update(artifact.content).digest("hex");
 }
 
-/** The resource's persisted files that are missing or edited on this host (one listing per host, shared by a refresh). */
-export async function driftOnHost(host: HostShell, artifacts: Artifact[]): Promise<string[]> {
-  return driftOf(artifacts, parseFingerprints(await host.readShared(FINGERPRINT_ARGV)));
+/**
+ * What refresh reports as `persist` for a persisted resource: "networkd" when its files on the
+ * host are those `artifacts` (one listing per host, shared by a refresh), else "drifted", with
+ * a warning naming the missing or edited files (`what`: the resource and its host). The next
+ * `up` sees the change and writes them again.
+ */
+export async function persistedState(host: HostShell, what: string, artifacts: Artifact[]): Promise<"networkd" | "drifted"> {
+  const drift = driftOf(artifacts, parseFingerprints(await host.readShared(FINGERPRINT_ARGV)));
+  if (drift.length === 0) return "networkd";
+  console.warn(`netdev: ${what}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
+  return "drifted";
 }
 
 /** Artifacts that are missing or differ on the host, each as "path (missing|edited)". */

@@ -5,7 +5,7 @@ import { connectionOf, connectionSchema, type Connection } from "../../ssh/conne
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 import type { Step } from "../../engine/kind";
-import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { persistedState, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { namespaceUnitName, oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { persistFailures } from "../../persist/host-support";
 
@@ -151,9 +151,8 @@ export const namespaceEngine = {
     const outs = await this.observe(new HostShell(connection), state, id);
     if (!outs) return { id: "", props: {} };
     if (wasPersisted(props.persist)) {
-      const drift = await driftOnHost(new HostShell(connection), persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!);
-      if (drift.length) console.warn(`netdev: ${NAMESPACE_TYPE} ${state.name} on ${new HostShell(connection).endpoint}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
-      outs.persist = drift.length ? "drifted" : "networkd";
+      const host = new HostShell(connection);
+      outs.persist = await persistedState(host, `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`, persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!);
     }
     const { devices: _devices, ...inputs } = outs;
     return { id, props: outs, inputs };

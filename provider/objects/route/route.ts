@@ -7,7 +7,7 @@ import type { Step } from "../../engine/kind";
 import { connectionOf, connectionSchema } from "../../ssh/connection";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
-import { driftOnHost, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { persistedState, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { persistFailures } from "../../persist/host-support";
 
@@ -147,9 +147,7 @@ export const routeEngine = {
     const host = new HostShell(state.connection);
     if (!(await find(host, state))) return { id: "", props: {} };
     if (wasPersisted(props.persist) && hasOwnerToken(id)) {
-      const drift = await driftOnHost(host, persistence({ ...state, persist: "networkd" }, ownerToken(id))!);
-      if (drift.length) console.warn(`netdev: ${describe(state, host.endpoint)}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
-      const refreshed = { ...props, persist: drift.length ? "drifted" : "networkd" };
+      const refreshed = { ...props, persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!) };
       return { id, props: refreshed, inputs: refreshed };
     }
     return { id, props, inputs: props };
