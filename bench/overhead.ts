@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { readLabState, repoRoot, type LabHost } from "../lab/hosts";
 import { labDown, labStatus, labUp } from "../lab/lab";
 import { labProgram } from "../lab/stack";
+import { CpuMeter, type CpuReading } from "./cpu";
 import { NETDEV_PROGRAM, NOOP_PROGRAM } from "./programs";
 
 /**
@@ -17,6 +18,7 @@ import { NETDEV_PROGRAM, NOOP_PROGRAM } from "./programs";
  *   npx tsx bench/overhead.ts --lab [--state-dir DIR]      (under flock /tmp/netdev-lab.lock)
  *     `up`, no-op `preview`, `destroy` on the lab's three hosts (brought up and down unless one
  *     is up); --state-dir keeps each model's exported state and config for --replay.
+ *   --baseline DIR --only netdev,baseline,noop: also netdev from another checkout (built), same rounds.
  *   npx tsx bench/overhead.ts --replay DIR
  *     the no-op `preview` (check and diff of every resource) against states saved by --lab,
  *     with no lab: preview never connects.
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     up: { type: "boolean", default: false },
     "state-dir": { type: "string" },
     replay: { type: "string" },
+    baseline: { type: "string" },
   },
 });
 const n = Number(values.devices);
@@ -47,6 +50,8 @@ const parallel = Number(values.parallel);
  */
 const programs: Record<string, string> = {
   netdev: NETDEV_PROGRAM,
+  /** netdev from another checkout (--baseline DIR, built), side by side with this one. */
+  baseline: NETDEV_PROGRAM,
   noop: NOOP_PROGRAM,
   "noop-pad": NOOP_PROGRAM.replace("return { id: inputs.name, outs: inputs };", "return { id: inputs.name, outs: { ...inputs, pad: \"x\".repeat(4600) } };"),
   "noop-sleep": NOOP_PROGRAM.replace("async create(inputs: any) {", `async create(inputs: any) { await new Promise((r) => setTimeout(r, ${Number(process.env.NETDEV_BENCH_SLEEP_MS ?? 200)}));`),
@@ -65,6 +70,11 @@ async function withStack<T>(model: string, hosts: Hosts, privateKey: string, run
     "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
     "index.ts": programs[model]!,
   });
+  if (model === "baseline") {
+    if (!values.baseline || !existsSync(path.join(values.baseline, "dist", "provider", "runtime.js"))) throw new Error("--only baseline needs --baseline DIR, a checkout with dist/ built");
+    unlinkSync(path.join(workDir, "node_modules", "pulumi-netdev"));
+    symlinkSync(path.resolve(values.baseline), path.join(workDir, "node_modules", "pulumi-netdev"));
+  }
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: { ...env, ...extraEnv() } });
   try {
     await stack.setAllConfig({ hosts: { value: JSON.stringify(hosts) }, privateKey: { value: privateKey, secret: true }, devices: { value: String(n) } });
@@ -74,9 +84,16 @@ async function withStack<T>(model: string, hosts: Hosts, privateKey: string, run
   }
 }
 
-const seconds = async (run: () => Promise<unknown>) => {
+/** Set in --lab runs where cgroups allow: CPU seconds per phase and model, beside the wall time. */
+let meter: CpuMeter | undefined;
+const cpu: Record<string, Record<string, CpuReading[]>> = {};
+let measuring = "";
+
+const seconds = async (run: () => Promise<unknown>, phase?: string) => {
   const start = performance.now();
+  const cpuStart = meter?.now();
   await run();
+  if (meter && cpuStart && phase) ((cpu[phase] ??= {})[measuring] ??= []).push(CpuMeter.since(cpuStart, meter.now()));
   return (performance.now() - start) / 1000;
 };
 
@@ -106,11 +123,12 @@ async function round(model: string, hosts: Hosts, privateKey: string, stateDir?:
   return withStack(model, hosts, privateKey, async (stack) => {
     const times: Record<string, number> = {};
     try {
-      times.up = await seconds(() => stack.up({ parallel }));
+      measuring = model;
+      times.up = await seconds(() => stack.up({ parallel }), "up");
       if (stateDir) writeFileSync(path.join(stateDir, `${model}.json`), JSON.stringify(await stack.exportStack()));
-      times.preview = await seconds(() => expectNoChanges(stack));
+      times.preview = await seconds(() => expectNoChanges(stack), "preview");
     } finally {
-      times.destroy = await seconds(() => stack.destroy({ parallel }));
+      times.destroy = await seconds(() => stack.destroy({ parallel }), "destroy");
     }
     return times;
   });
@@ -130,6 +148,7 @@ async function main(): Promise<void> {
     const lab: LabHost[] = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
     hosts = lab.map((h) => ({ host: h.address, port: h.port, hostKey: h.hostPublicKey }));
     privateKey = readFileSync(lab[0]!.privateKeyPath, "utf8");
+    meter = CpuMeter.open(lab.map((h) => h.pid).filter((pid): pid is number => pid !== undefined));
     if (values["state-dir"]) {
       mkdirSync(values["state-dir"], { recursive: true });
       writeFileSync(path.join(values["state-dir"], "config.json"), JSON.stringify({ hosts, privateKey }));
@@ -145,6 +164,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    meter?.close();
     if (bringDown) await labDown();
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -152,7 +172,12 @@ async function main(): Promise<void> {
   for (const [phase, byModel] of Object.entries(times)) {
     const cells = Object.entries(byModel).map(([m, xs]) => `${m} ${median(xs).toFixed(2)} s (${xs.map((s) => s.toFixed(2)).join(", ")})`);
     const added = byModel.netdev && byModel.noop ? `; netdev/noop ${(median(byModel.netdev) / median(byModel.noop)).toFixed(2)}×, netdev adds ${(((median(byModel.netdev) - median(byModel.noop)) * 1000) / n).toFixed(1)} ms per device` : "";
-    console.log(`${phase}: ${cells.join("; ")}${added}`);
+    const versus = byModel.netdev && byModel.baseline ? `; netdev/baseline ${(median(byModel.netdev) / median(byModel.baseline)).toFixed(2)}×` : "";
+    console.log(`${phase}: ${cells.join("; ")}${added}${versus}`);
+    for (const [m, readings] of Object.entries(cpu[phase] ?? {})) {
+      const per = (pick: (r: CpuReading) => number) => `${((median(readings.map(pick)) * 1000) / n).toFixed(1)}`;
+      console.log(`  ${m} CPU ms per device (medians): hosts (sshd, sh, ip, kernel) ${per((r) => r.hostsS)}, Pulumi side (CLI, program, providers) ${per((r) => r.pulumiS)}, whole machine ${per((r) => r.machineS)}`);
+    }
   }
 }
 

@@ -11,7 +11,16 @@ const out = `${dir}/${role}.${process.pid}.jsonl`;
 const lines = [];
 const now = () => performance.timeOrigin + performance.now();
 let written = false;
-const write = () => { if (!written) { written = true; fs.writeFileSync(out, lines.join("\n") + "\n"); } };
+// How long callbacks (an RPC, an SSH reply) waited for the event loop: an RPC's own time above excludes that wait.
+const lag = require("node:perf_hooks").monitorEventLoopDelay({ resolution: 5 });
+lag.enable();
+const write = () => {
+  if (written) return;
+  written = true;
+  const ms = (ns) => Number((ns / 1e6).toFixed(1));
+  lines.push(JSON.stringify({ op: "event-loop-delay", p50: ms(lag.percentile(50)), p90: ms(lag.percentile(90)), p99: ms(lag.percentile(99)), max: ms(lag.max), mean: ms(lag.mean) }));
+  fs.writeFileSync(out, lines.join("\n") + "\n");
+};
 process.on("exit", write);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { write(); process.exit(0); });
 lines.push(JSON.stringify({ op: "start", t0: now() }));
