@@ -11,34 +11,23 @@ const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
  * so no socket, native handle or secret is ever captured, and every resource in the provider
  * process shares one engine module and one SSH pool. One object per type, so Pulumi's
  * serialization cache applies.
+ *
+ * Each method is one call of the runtime's `dispatch` (provider/dispatch.ts), kept this short
+ * because its text is state: Pulumi stores it in every resource's inputs and outputs and
+ * rewrites the whole state file after every step, so its size is paid per resource, per step.
  */
 export function dynamicProvider(type: string): pulumi.dynamic.ResourceProvider {
   let provider = providers.get(type);
   if (provider) return provider;
   const moduleName = RUNTIME_MODULE;
+  const call = (op: string, args: unknown[]): Promise<any> => require(moduleName).dispatch(type, op, args);
   provider = {
-    async check(_olds: any, news: any) {
-      const engine = require(moduleName).engineFor(type);
-      const checked = engine.check(news);
-      // Host checks (persist needs systemd there) only for inputs that passed the others.
-      if (checked.failures.length || !engine.preflight) return checked;
-      return { ...checked, failures: await engine.preflight(checked.inputs) };
-    },
-    async diff(_id: string, olds: any, news: any) {
-      return require(moduleName).engineFor(type).diff(olds, news);
-    },
-    async create(inputs: any) {
-      return require(moduleName).engineFor(type).create(inputs);
-    },
-    async read(id: string, props: any) {
-      return require(moduleName).engineFor(type).read(id, props);
-    },
-    async update(id: string, olds: any, news: any) {
-      return require(moduleName).engineFor(type).update(id, olds, news);
-    },
-    async delete(id: string, props: any) {
-      await require(moduleName).engineFor(type).delete(id, props);
-    },
+    check: (...args: unknown[]) => call("check", args),
+    diff: (...args: unknown[]) => call("diff", args),
+    create: (...args: unknown[]) => call("create", args),
+    read: (...args: unknown[]) => call("read", args),
+    update: (...args: unknown[]) => call("update", args),
+    delete: (...args: unknown[]) => call("delete", args),
   };
   providers.set(type, provider);
   return provider;

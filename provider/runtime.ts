@@ -4,5 +4,6 @@
  * serialized provider stays a few lines and captures nothing but a type name.
  */
 export { deviceKinds, engineFor, resourceTypes } from "./registry";
+export { dispatch } from "./dispatch";
 export { sshPool } from "./ssh/pool";
 export { SCHEMA_VERSION } from "./engine/engine";

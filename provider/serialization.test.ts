@@ -35,7 +35,8 @@ describe("dynamic providers survive Pulumi's closure serialization", () => {
     expect(Object.keys(resourceClasses).sort()).toEqual([...resourceTypes].sort());
     for (const [type, { bytes, containsSecrets }] of Object.entries(report)) {
       expect(containsSecrets, type).toBe(false);
-      expect(bytes, `${type} serializes only the thin provider`).toBeLessThan(4000);
+      // Stored twice per resource in the state Pulumi rewrites after every step (provider/dynamic.ts): ~1.9 kB, was 2.9.
+      expect(bytes, `${type} serializes only the thin provider`).toBeLessThan(2100);
     }
     for (const file of readdirSync(serializedDir)) {
       const text = readFileSync(path.join(serializedDir, file), "utf8");

@@ -504,10 +504,19 @@ export class DeviceEngine {
       operState: link.operstate,
       hwAddress: link.address,
       linkMtu: link.mtu,
-      kindInfo: link.infoData,
+      kindInfo: withoutTimers(link.infoData),
       ...this.kind.outputs?.compute(kindActual, state as never),
       ...(tagLost ? { tagLost: true } : {}),
     };
     return { outs, inputs };
   }
+}
+
+/**
+ * info_data without its running timers (a bridge's hello_timer, gc_timer, …): they change every
+ * second, so stored as an output they would make every refresh report a change, and they are
+ * state that Pulumi rewrites after each step.
+ */
+function withoutTimers(infoData: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(infoData).filter(([key]) => !key.endsWith("_timer")));
 }
