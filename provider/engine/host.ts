@@ -4,6 +4,7 @@ import { type ExecResult, sshPool } from "../ssh/pool";
 import { sharedRead } from "../ssh/shared-reads";
 import { quoteArg, quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
+import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX } from "./ownership";
@@ -37,8 +38,6 @@ export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] 
   return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
 }
 
-/** What a fused script (applyAll) prints on stderr, with the index of the step that failed. */
-const FAILED_STEP = "__netdev_failed_step=";
 /** What deleteOwned's script prints on stderr when the device is not there, or not ours. */
 const UNREADABLE = "__netdev_unreadable=";
 const FOREIGN = "__netdev_foreign=";
@@ -108,11 +107,8 @@ export class HostShell {
     // The script's stdin is the channel's: it goes to the one step that takes stdin, none to the others.
     const withStdin = steps.filter((step) => step.stdin !== undefined);
     if (withStdin.length > 1) throw new Error(`${device}: at most one step of a fused command may take stdin (${withStdin.map((s) => s.field).join(", ")})`);
-    const redirect = (step: Step) => (withStdin.length && step.stdin === undefined ? " </dev/null" : "");
-    const chain = steps.map((step, i) => `s=${i} && ${quoteArgv(this.argv(step))}${redirect(step)}`).join(" && ");
-    const read = thenRead ? ` && s=read && ${quoteArgv(this.argv(thenRead))}${withStdin.length ? " </dev/null" : ""}` : "";
-    const script = `${chain}${read} && s=ok; [ "$s" = ok ] || { echo "${FAILED_STEP}$s" >&2; exit 1; }`;
-    const result = await sshPool().exec(this.connection, ["sh", "-c", script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
+    const fused = fusedScript(steps, thenRead, (step) => this.argv(step));
+    const result = await sshPool().exec(this.connection, ["sh", "-c", fused.script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
       const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
@@ -121,10 +117,8 @@ export class HostShell {
       throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
     });
     if (result.exitCode === 0) return result.stdout;
-    const marker = new RegExp(`${FAILED_STEP}(\\w+)\\n?$`).exec(result.stderr);
-    const stderr = (marker ? result.stderr.slice(0, marker.index) : result.stderr).trim();
-    if (marker?.[1] === "read") throw new RemoteCommandError(this.endpoint, quoteArgv(this.argv(thenRead!)), 1, stderr);
-    const index = marker ? Number(marker[1]) : 0;
+    const { index, stderr } = fused.failure(result.stderr);
+    if (index === "read") throw new RemoteCommandError(this.endpoint, quoteArgv(this.argv(thenRead!)), 1, stderr);
     const step = steps[index]!;
     throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${quoteArgv(this.argv(step))}\`: ${stderr || `exit ${result.exitCode}`}`, index);
   }
