@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { ensureCommands } from "./install";
-import { PHASES, type BenchResults, type Row } from "./results";
+import { panelOf, PHASES, type BenchResults, type Row } from "./results";
 
 /**
  * `npm run bench`'s chart: per N a panel of grouped bars, one group per phase and one bar
@@ -32,31 +32,31 @@ export function chartSvg({ parallel, results }: BenchResults): string {
   const models = [...new Set(results.map((r) => r.model))];
   let spare = 0;
   const colour = new Map(models.map((m) => [m, COLOURS.find(([pattern]) => pattern.test(m))?.[1] ?? SPARE[spare++ % SPARE.length]!]));
-  const sizes = [...new Set(results.map((r) => r.devices))];
+  const panels = [...new Set(results.map(panelOf))];
   const width = 1200;
   const legendHeight = 24 + models.length * 20;
   const panelHeight = 330;
   const top = 40 + legendHeight;
-  const height = top + sizes.length * panelHeight + 10;
+  const height = top + panels.length * panelHeight + 10;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="28" font-size="18" font-weight="bold">pulumi up / refresh / preview / destroy of N bridges over 3 lab hosts, --parallel ${parallel} (seconds, lower is better)</text>`,
   ];
   models.forEach((model, i) => {
-    const connections = results.filter((r) => r.model === model).map((r) => `${r.connections} at N=${r.devices}`).join(", ");
+    const connections = results.filter((r) => r.model === model && !r.latencyMs).map((r) => `${r.connections} at N=${r.devices}`).join(", ");
     out.push(`<rect x="20" y="${46 + i * 20}" width="14" height="14" fill="${colour.get(model)}"/>`);
     out.push(`<text x="42" y="${58 + i * 20}" font-size="13">${escape(model)}  <tspan fill="#666">(SSH connections: ${escape(connections)})</tspan></text>`);
   });
-  sizes.forEach((n, p) => {
-    const rows = models.map((m) => results.find((r) => r.model === m && r.devices === n)).filter((r): r is Row => r !== undefined);
+  panels.forEach((panel, p) => {
+    const rows = models.map((m) => results.find((r) => r.model === m && panelOf(r) === panel)).filter((r): r is Row => r !== undefined);
     const y0 = top + p * panelHeight + 30;
     const plotHeight = panelHeight - 90;
     const x0 = 70;
     const x1 = width - 20;
     const yMax = niceMax(Math.max(...rows.flatMap((r) => PHASES.map((ph) => r.seconds[ph] ?? 0))));
     const y = (s: number) => y0 + plotHeight - (s / yMax) * plotHeight;
-    out.push(`<text x="${x0}" y="${y0 - 12}" font-size="15" font-weight="bold">${n} bridges</text>`);
+    out.push(`<text x="${x0}" y="${y0 - 12}" font-size="15" font-weight="bold">${escape(panel)}</text>`);
     for (let k = 0; k <= 5; k++) {
       const value = (yMax * k) / 5;
       out.push(`<line x1="${x0}" x2="${x1}" y1="${y(value)}" y2="${y(value)}" stroke="#ddd"/>`);

@@ -8,6 +8,7 @@ import { labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
 import { acceptedConnections, connection } from "../test/support/lab-hosts";
 import { ansibleRow } from "./ansible";
+import { latencyProxy } from "./latency-proxy";
 import { writeChart } from "./chart";
 import { NETDEV_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
 import { PHASES, timed, type BenchResults, type Phase, type Row } from "./results";
@@ -22,16 +23,21 @@ import { PHASES, timed, type BenchResults, type Phase, type Row } from "./result
  * read the ratios. Counts the SSH connections each host's sshd accepted. Prints one table per
  * N and writes JSON and a PNG chart (bench/chart.ts) to bench-results/; --only picks rows;
  * `--chart-only FILE.json` redraws the chart of a saved run. Brings the lab up (and down)
- * itself unless one is up.
+ * itself unless one is up. `--latency-ms 0,5,25` repeats every row with each host behind a TCP
+ * relay that delays each direction by that much (this kernel has no netem): every model, Ansible
+ * included, reaches the hosts through it, so round trips cost what they would on such a link.
  */
-const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" }, "chart-only": { type: "string" } } });
+const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" }, "chart-only": { type: "string" }, "latency-ms": { type: "string", default: "0" } } });
 /** --only netdev,command,noop,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
+/** --latency-ms 0,5,25: every row again with each host behind a relay adding that much each way (bench/latency-proxy.ts). */
+const latencies = values["latency-ms"].split(",").map(Number);
 const parallel = Number(values.parallel);
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `ndpb${i}`);
-const connectionTo = (h: LabHost) => connection(h.name);
+// h.address/h.port: the host itself, or the latency relay in front of it (reachedThrough).
+const connectionTo = (h: LabHost) => connection(h.name, { host: h.address, port: h.port });
 const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + acceptedConnections(h.name), 0);
 
 /** Sends each host its share of `line(name)` as one `ip -batch -` (-force: go on past errors). */
@@ -99,7 +105,17 @@ async function limitRow(hosts: LabHost[], n: number): Promise<Row> {
   return row;
 }
 
-function table(rows: Row[], n: number): string {
+/** The hosts as the models reach them: directly, or each through its own relay adding `latencyMs` each way. */
+async function reachedThrough(hosts: LabHost[], latencyMs: number, relays: Array<{ close(): void }>): Promise<LabHost[]> {
+  if (!latencyMs) return hosts;
+  return Promise.all(hosts.map(async (h) => {
+    const relay = await latencyProxy({ host: h.address, port: h.port }, latencyMs);
+    relays.push(relay);
+    return { ...h, address: "127.0.0.1", port: relay.port };
+  }));
+}
+
+function table(rows: Row[], n: number, latencyMs = 0): string {
   const netdev = rows.find((r) => r.model.startsWith("netdev (this")) ?? rows[0]!;
   const cell = (r: Row, phase: Phase) => {
     const s = r.seconds[phase];
@@ -110,7 +126,7 @@ function table(rows: Row[], n: number): string {
   const noop = rows.find((r) => r.model.startsWith("Pulumi alone"));
   const added = noop?.seconds.up !== undefined && netdev.model.startsWith("netdev (this") && netdev.seconds.up !== undefined ? `; netdev's \`up\` adds ${(((netdev.seconds.up - noop.seconds.up) * 1000) / n).toFixed(1)} ms per device to Pulumi's own` : "";
   return [
-    `${n} bridges over 3 hosts, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}${rows.some((r) => r.model.startsWith("Ansible")) ? "; Ansible's refresh is a --check run and its preview the playbook run again (both must change nothing)" : ""}`,
+    `${n} bridges over 3 hosts${latencyMs ? `, each ${latencyMs} ms away each way (relay)` : ""}, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}${rows.some((r) => r.model.startsWith("Ansible")) ? "; Ansible's refresh is a --check run and its preview the playbook run again (both must change nothing)" : ""}`,
     "",
     "| model | up | refresh | preview (no-op) | destroy | SSH connections |",
     "| --- | --- | --- | --- | --- | --- |",
@@ -130,10 +146,12 @@ async function main(): Promise<void> {
   if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js"))) throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");
   const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
-  const hosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
+  const labHosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
   const results: Row[] = [];
+  const relays: Array<{ close(): void }> = [];
   try {
-    for (const n of sizes) {
+    for (const n of sizes) for (const latencyMs of latencies) {
+      const hosts = await reachedThrough(labHosts, latencyMs, relays);
       const rows: Row[] = [];
       if (wanted("netdev")) rows.push(await pulumiRow("netdev (this checkout)", NETDEV_PROGRAM, hosts, n));
       if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
@@ -144,10 +162,13 @@ async function main(): Promise<void> {
         await removeLeftovers(hosts, n);
         rows.push(await ansibleRow(hosts, n, parallel, names, () => accepted(hosts)));
       }
-      console.log(`\n${table(rows, n)}`);
+      for (const row of rows) if (latencyMs) row.latencyMs = latencyMs;
+      console.log(`\n${table(rows, n, latencyMs)}`);
       results.push(...rows);
+      sshPool().closeAll();
     }
   } finally {
+    for (const relay of relays) relay.close();
     sshPool().closeAll();
     if (!reuse) await labDown();
   }
