@@ -33,7 +33,6 @@ export class CpuMeter {
     private readonly hostsDir: string,
     private readonly pulumiDir: string,
     private readonly root: string,
-    private readonly moved: number[],
   ) {}
 
   /** Moves the hosts' sshd processes and this process into their own cgroups; undefined where that is impossible. */
@@ -47,7 +46,7 @@ export class CpuMeter {
       mkdirSync(pulumiDir, { recursive: true });
       for (const pid of hostPids) writeFileSync(path.join(hostsDir, "cgroup.procs"), String(pid));
       writeFileSync(path.join(pulumiDir, "cgroup.procs"), String(process.pid));
-      return new CpuMeter(hostsDir, pulumiDir, root, [...hostPids, process.pid]);
+      return new CpuMeter(hostsDir, pulumiDir, root);
     } catch (error) {
       console.error(`CPU accounting off: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
@@ -78,6 +77,5 @@ export class CpuMeter {
         // a process is still exiting; the empty cgroup is harmless and reused next time
       }
     }
-    this.moved.length = 0;
   }
 }

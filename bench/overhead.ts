@@ -87,13 +87,13 @@ async function withStack<T>(model: string, hosts: Hosts, privateKey: string, run
 /** Set in --lab runs where cgroups allow: CPU seconds per phase and model, beside the wall time. */
 let meter: CpuMeter | undefined;
 const cpu: Record<string, Record<string, CpuReading[]>> = {};
-let measuring = "";
 
-const seconds = async (run: () => Promise<unknown>, phase?: string) => {
+/** Wall seconds of `run`; with `measured` (and a meter), its CPU too, filed under that phase and model. */
+const seconds = async (run: () => Promise<unknown>, measured?: { phase: string; model: string }) => {
   const start = performance.now();
   const cpuStart = meter?.now();
   await run();
-  if (meter && cpuStart && phase) ((cpu[phase] ??= {})[measuring] ??= []).push(CpuMeter.since(cpuStart, meter.now()));
+  if (meter && cpuStart && measured) ((cpu[measured.phase] ??= {})[measured.model] ??= []).push(CpuMeter.since(cpuStart, meter.now()));
   return (performance.now() - start) / 1000;
 };
 
@@ -123,12 +123,11 @@ async function round(model: string, hosts: Hosts, privateKey: string, stateDir?:
   return withStack(model, hosts, privateKey, async (stack) => {
     const times: Record<string, number> = {};
     try {
-      measuring = model;
-      times.up = await seconds(() => stack.up({ parallel }), "up");
+      times.up = await seconds(() => stack.up({ parallel }), { phase: "up", model });
       if (stateDir) writeFileSync(path.join(stateDir, `${model}.json`), JSON.stringify(await stack.exportStack()));
-      times.preview = await seconds(() => expectNoChanges(stack), "preview");
+      times.preview = await seconds(() => expectNoChanges(stack), { phase: "preview", model });
     } finally {
-      times.destroy = await seconds(() => stack.destroy({ parallel }), "destroy");
+      times.destroy = await seconds(() => stack.destroy({ parallel }), { phase: "destroy", model });
     }
     return times;
   });

@@ -99,8 +99,9 @@ export class HostShell {
   /**
    * Runs steps in order as ONE remote command (one round trip instead of one per step), stopping
    * at the first that fails, which is reported as a StepError naming its field and carrying
-   * `stepIndex`. The script is built only from argv quoted by quoteArgv and fixed shell syntax.
-   * With `thenRead`, that command's stdout (e.g. the device read back) is returned.
+   * `stepIndex`. The script (ip-batch.ts) is built only from argv quoted by quoteArgv, words of an
+   * `ip -batch` here-document (batchWord) and fixed shell syntax, with as few processes as the
+   * steps allow. With `thenRead`, that command's stdout (e.g. the device read back) is returned.
    */
   async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">): Promise<string> {
     if (steps.length === 0) return thenRead ? this.read(thenRead) : "";

@@ -69,7 +69,9 @@ function sysfsAlias(step: Omit<Step, "field">): string | undefined {
   return `printf '%s\\n' ${quoteArg(value)} >${quoteArg(`/sys/class/net/${name}/ifalias`)}`;
 }
 
-type Unit = { marker: number | "read"; command: string; batch?: { netns?: string; lines: string[]; indexes: Array<number | "read">; args: string[][] } };
+/** A step in a batch: its line, its index in the fused command ("read": the read-back), its argv. */
+type Member = { line: string; index: number | "read"; args: string[] };
+type Unit = { marker: number | "read"; command: string; batch?: { netns?: string; members: Member[] } };
 
 export function fusedScript(steps: ReadonlyArray<Step>, thenRead: Omit<Step, "field"> | undefined, argvOf: (step: Omit<Step, "field">) => string[]): FusedScript {
   const withStdin = steps.some((step) => step.stdin !== undefined);
@@ -77,24 +79,23 @@ export function fusedScript(steps: ReadonlyArray<Step>, thenRead: Omit<Step, "fi
   const units: Unit[] = [];
   for (const { step, index } of all) {
     const line = batchLine(step, index === "read");
+    const member = line === undefined ? undefined : { line, index, args: step.args };
     const last = units[units.length - 1];
-    if (line !== undefined && last?.batch && last.batch.netns === step.netns) {
-      last.batch.lines.push(line);
-      last.batch.indexes.push(index);
-      last.batch.args.push(step.args);
+    if (member && last?.batch && last.batch.netns === step.netns) {
+      last.batch.members.push(member);
       continue;
     }
     const redirect = withStdin && step.stdin === undefined ? " </dev/null" : "";
     const command = sysfsAlias(step) ?? `${quoteArgv(argvOf(step))}${redirect}`;
-    units.push({ marker: index, command, ...(line !== undefined ? { batch: { netns: step.netns, lines: [line], indexes: [index], args: [step.args] } } : {}) });
+    units.push({ marker: index, command, ...(member ? { batch: { netns: step.netns, members: [member] } } : {}) });
   }
   const bodies: string[] = [];
   const chain = units.map((unit) => {
     let command = unit.command;
-    if (unit.batch && unit.batch.lines.length > 1) {
-      const reads = unit.batch.indexes.includes("read");
+    if (unit.batch && unit.batch.members.length > 1) {
+      const reads = unit.batch.members.some((member) => member.index === "read");
       command = `${quoteArgv(["ip", ...(unit.batch.netns ? ["-n", unit.batch.netns] : []), ...(reads ? ["-json", "-details"] : []), "-batch", "-"])} <<'${DELIMITER}'`;
-      bodies.push(`${unit.batch.lines.join("\n")}\n${DELIMITER}`);
+      bodies.push(`${unit.batch.members.map((member) => member.line).join("\n")}\n${DELIMITER}`);
     }
     return `s=${unit.marker} && ${command}`;
   });
@@ -109,16 +110,16 @@ export function fusedScript(steps: ReadonlyArray<Step>, thenRead: Omit<Step, "fi
       const own = stderr.slice(0, marker.index);
       const at: number | "read" = marker[1] === "read" ? "read" : Number(marker[1]);
       const unit = units.find((u) => u.marker === at);
-      if (!unit?.batch || unit.batch.lines.length < 2) return { index: at, stderr: own.trim() };
+      if (!unit?.batch || unit.batch.members.length < 2) return { index: at, stderr: own.trim() };
       // iproute2 names the failing line of a batch when the command returns an error. An argument
       // it rejects while parsing (`master nosuch`: "argument "nosuch" is wrong") ends the process
       // at once, without a line number but with the argument quoted: the first line holding it.
       // Neither (the namespace could not be entered): the first line.
       const failed = /Command failed -:(\d+)\s*$/.exec(own);
       const quoted = [...own.matchAll(/"([^"\n]+)"/g)].map((m) => m[1]!);
-      const holding = unit.batch.args.findIndex((args) => quoted.some((word) => args.includes(word)));
+      const holding = unit.batch.members.findIndex((member) => quoted.some((word) => member.args.includes(word)));
       const line = failed ? Number(failed[1]) : holding >= 0 ? holding + 1 : 1;
-      return { index: unit.batch.indexes[line - 1] ?? at, stderr: (failed ? own.slice(0, failed.index) : own).trim() };
+      return { index: unit.batch.members[line - 1]?.index ?? at, stderr: (failed ? own.slice(0, failed.index) : own).trim() };
     },
   };
 }
