@@ -1,12 +1,14 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { engineFor } from "./registry";
 
 /** A provider operation as Pulumi's dynamic provider host calls it, by name. */
 export type ProviderOperation = "check" | "diff" | "create" | "read" | "update" | "delete";
 
 /**
- * What a serialized provider's methods call (provider/dynamic.ts): the operation `op` of `type`'s
- * engine, with the arguments Pulumi's dynamic provider host passed to the method of that name.
- * Providers serialized by releases before this one call `engineFor` directly; both stay.
+ * The operation `op` of `type`'s engine, with the arguments Pulumi's dynamic provider host passed
+ * to the method of that name. Provider texts stored by earlier releases call this directly (their
+ * closure-serialized methods) or `engineFor`; both stay exported from the runtime so resources in
+ * existing state can still be read, updated and deleted.
  */
 export async function dispatch(type: string, op: ProviderOperation, args: any[]): Promise<unknown> {
   const engine = engineFor(type);
@@ -30,4 +32,18 @@ export async function dispatch(type: string, op: ProviderOperation, args: any[])
       return undefined;
   }
   throw new Error(`netdev: unknown provider operation ${String(op)}`);
+}
+
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/** The provider object of `type`, as the `__provider` text (provider/dynamic.ts) hands it to Pulumi's host. */
+export function providerOf(type: string): pulumi.dynamic.ResourceProvider {
+  let provider = providers.get(type);
+  if (!provider) {
+    engineFor(type); // an unknown type fails here, when the host loads it, not at its first call
+    const call = (op: ProviderOperation) => (...args: any[]) => dispatch(type, op, args) as Promise<any>;
+    provider = { check: call("check"), diff: call("diff"), create: call("create"), read: call("read"), update: call("update"), delete: call("delete") };
+    providers.set(type, provider);
+  }
+  return provider;
 }

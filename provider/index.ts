@@ -1,5 +1,4 @@
 export * from "./resources";
-export { dynamicProvider } from "./dynamic";
 export { connectionSchema, type ConnectionInput } from "./ssh/connection";
 export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
 export { deviceKinds, objectTypes, resourceTypes, engineFor, type ResourceType, type DeviceType, type InputsOf } from "./registry";

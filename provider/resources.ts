@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInput } from "./ssh/connection";
-import { dynamicProvider } from "./dynamic";
+import { dynamicResourceType, providerSource } from "./dynamic";
 import { ownerKeyOf } from "./identity";
 import { deviceKinds } from "./kinds";
 import type { DeviceType, InputsOf, ResourceType } from "./registry";
@@ -29,11 +29,12 @@ export type DeviceArgs<T extends DeviceType> = ArgsOf<T>;
  * outputs; a plain-text password would stay readable under the inputs in state). `ownerKey`
  * ties the resource's identity to the tag it leaves on the host (see engine/ownership.ts).
  */
-export abstract class NetdevResource extends pulumi.dynamic.Resource {
+export abstract class NetdevResource extends pulumi.CustomResource {
   protected constructor(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, shape: { outputs?: readonly string[]; secretFields?: readonly string[] } = {}) {
     const secrets = ["connection", ...(shape.secretFields ?? [])];
-    const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts) };
-    super(dynamicProvider(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }, "netdev", type);
+    const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
+    // What pulumi.dynamic.Resource registers, with a provider text of a few bytes instead of its closure serialization (provider/dynamic.ts).
+    super(dynamicResourceType(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] });
   }
 }
 

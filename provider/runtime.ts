@@ -1,9 +1,9 @@
 /**
- * What serialized dynamic providers load at run time, by package name, inside Pulumi's
- * provider process. Everything heavy (ssh2, zod, the kinds) lives behind this module so the
- * serialized provider stays a few lines and captures nothing but a type name.
+ * What the `__provider` text of each resource loads at run time, by package name, inside Pulumi's
+ * provider process (provider/dynamic.ts). Everything heavy (ssh2, zod, the kinds) lives behind
+ * this module so the text names nothing but a type.
  */
 export { deviceKinds, engineFor, resourceTypes } from "./registry";
-export { dispatch } from "./dispatch";
+export { dispatch, providerOf } from "./dispatch";
 export { sshPool } from "./ssh/pool";
 export { SCHEMA_VERSION } from "./engine/engine";

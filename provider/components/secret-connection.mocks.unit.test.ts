@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { recordRegistrations } from "../../test/support/mocks";
+import { providerSource } from "../dynamic";
 
 /**
  * Under Pulumi's mocks the monitor receives each resource's inputs as the engine would: a
@@ -32,6 +33,8 @@ describe("connection is sealed at the door", () => {
     for (const resource of custom) {
       expect(isSecretInput(resource.inputs.connection), `${resource.name}: connection must be a secret input`).toBe(true);
       expect((resource.inputs.connection as { value: unknown }).value).toMatchObject({ host: "10.0.0.1", password: "plain-text-password" });
+      // The provider text names the type and nothing else: no credential can reach it (provider/dynamic.ts).
+      expect(resource.inputs.__provider, resource.name).toBe(providerSource(resource.type.split(":").at(-1)!));
     }
   });
 
