@@ -49,8 +49,8 @@ export function deviceEngine(type: string): DeviceEngine {
 
 /**
  * The engine for any resource type, wrapped at the provider boundary (every error and check
- * failure scrubbed of the call's secrets). provider/runtime.ts exports it; serialized providers
- * `require` it by package name.
+ * failure scrubbed of the call's secrets). provider/runtime.ts exports it: the runtime's
+ * providerOf calls it, and so do the closure-serialized providers in older state.
  */
 export function engineFor(type: string): AnyEngine {
   let engine = providerEngines.get(type);
