@@ -51,8 +51,8 @@ export abstract class DeviceResource extends NetdevResource {
   declare readonly hwAddress: pulumi.Output<string>;
   /** The MTU the device actually has. */
   declare readonly linkMtu: pulumi.Output<number>;
-  /** Kind-specific attributes as `ip -details` reports them (info_data). */
-  declare readonly kindInfo: pulumi.Output<Record<string, unknown>>;
+  /** Kind-specific attributes as `ip -details` reports them (info_data); only with `reportKindInfo: true`. */
+  declare readonly kindInfo: pulumi.Output<Record<string, unknown> | undefined>;
   declare readonly name: pulumi.Output<string>;
   declare readonly netns: pulumi.Output<string | undefined>;
   declare readonly addresses: pulumi.Output<string[] | undefined>;

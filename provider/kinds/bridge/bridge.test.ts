@@ -19,6 +19,7 @@ describe("Bridge on a netns lab host", () => {
         expect(link.ifalias).toMatch(/ lab bridge$/);
         expect(link.flags).toContain("UP");
         expect(outs.alias).toBe("lab bridge");
+        expect(outs.kindInfo, "kindInfo only when asked for").toBeUndefined();
       },
       inPlace: [
         { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },
@@ -28,10 +29,14 @@ describe("Bridge on a netns lab host", () => {
           expect(link.flags).not.toContain("UP");
           expect(link.ifalias).toMatch(/ renamed$/);
         } },
-        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000 }, verify: (link) => {
+        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000, reportKindInfo: true }, verify: (link, outs) => {
           expect(link.address).toBe("02:00:00:00:77:01");
           expect(link.linkinfo.info_data).toMatchObject({ mcast_snooping: 0, ageing_time: 6000 });
+          expect(outs.kindInfo).toMatchObject({ mcast_snooping: 0, ageing_time: 6000, stp_state: 0 });
+          // Running timers would make every refresh a change.
+          expect(Object.keys(outs.kindInfo as object).filter((key) => key.endsWith("_timer"))).toEqual([]);
         } },
+        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000 }, verify: (_link, outs) => expect(outs.kindInfo).toBeUndefined() },
       ],
       replace: { patch: { name: "ndbr0", netns: "ndtest" }, verify: (link) => expect(link.linkinfo.info_kind).toBe("bridge") },
       outOfBandCreate: ["ip", "-n", "ndtest", "link", "add", "ndbr0", "type", "bridge"],
