@@ -28,167 +28,191 @@ export type DeviceArgs<T extends DeviceType> = ArgsOf<T>;
  * pulumi.secret before it becomes an input (additionalSecretOutputs alone covers only the
  * outputs; a plain-text password would stay readable under the inputs in state). `ownerKey`
  * ties the resource's identity to the tag it leaves on the host (see engine/ownership.ts).
+ *
+ * An interface, not a base class: each public class extends CustomResource itself and computes
+ * its registration before `super`, so no constructor of ours stands between Pulumi's and the
+ * program's. Pulumi records the frame after the resource class's constructor as the resource's
+ * source position (and every frame in its stack trace, which is state): that frame is then the
+ * program's line, as with any provider's resources, not a line of this file.
  */
-export abstract class NetdevResource extends pulumi.CustomResource {
-  protected constructor(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, shape: { outputs?: readonly string[]; secretFields?: readonly string[] } = {}) {
-    const secrets = ["connection", ...(shape.secretFields ?? [])];
-    const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
-    // What pulumi.dynamic.Resource registers, with a provider text of a few bytes instead of its closure serialization (provider/dynamic.ts).
-    super(dynamicResourceType(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] });
-  }
+export interface NetdevResource extends pulumi.CustomResource {}
+
+/** CustomResource's constructor arguments. */
+type Registration = [type: string, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions];
+
+function registration(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, shape: { outputs?: readonly string[]; secretFields?: readonly string[] } = {}): Registration {
+  const secrets = ["connection", ...(shape.secretFields ?? [])];
+  const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
+  // What pulumi.dynamic.Resource registers, with a provider text of a few bytes instead of its closure serialization (provider/dynamic.ts).
+  return [dynamicResourceType(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
 }
 
 /** What the provider reads back from the host after every create, update and refresh. */
 const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"] as const;
 
-/** A device on a host. */
-export abstract class DeviceResource extends NetdevResource {
+/** A device on a host: the outputs every device resource has. */
+export interface DeviceResource extends NetdevResource {
   /** Kernel interface index on the host. */
-  declare readonly ifindex: pulumi.Output<number>;
+  readonly ifindex: pulumi.Output<number>;
   /** Operational state as the kernel reports it (UP, DOWN, UNKNOWN, LOWERLAYERDOWN). */
-  declare readonly operState: pulumi.Output<string>;
+  readonly operState: pulumi.Output<string>;
   /** The MAC address the device actually has. */
-  declare readonly hwAddress: pulumi.Output<string>;
+  readonly hwAddress: pulumi.Output<string>;
   /** The MTU the device actually has. */
-  declare readonly linkMtu: pulumi.Output<number>;
+  readonly linkMtu: pulumi.Output<number>;
   /** Kind-specific attributes as `ip -details` reports them (info_data); only with `reportKindInfo: true`. */
-  declare readonly kindInfo: pulumi.Output<Record<string, unknown> | undefined>;
-  declare readonly name: pulumi.Output<string>;
-  declare readonly netns: pulumi.Output<string | undefined>;
-  declare readonly addresses: pulumi.Output<string[] | undefined>;
+  readonly kindInfo: pulumi.Output<Record<string, unknown> | undefined>;
+  readonly name: pulumi.Output<string>;
+  readonly netns: pulumi.Output<string | undefined>;
+  readonly addresses: pulumi.Output<string[] | undefined>;
+}
 
-  protected constructor(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions) {
-    const kind: { secretFields?: readonly string[]; outputs?: { names: readonly string[] } } = deviceKinds[type];
-    super(type, resourceName, args, opts, { outputs: [...OBSERVED, ...(kind.outputs?.names ?? [])], secretFields: kind.secretFields });
-  }
+function deviceRegistration(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions): Registration {
+  const kind: { secretFields?: readonly string[]; outputs?: { names: readonly string[] } } = deviceKinds[type];
+  return registration(type, resourceName, args, opts, { outputs: [...OBSERVED, ...(kind.outputs?.names ?? [])], secretFields: kind.secretFields });
 }
 
 export type TunDeviceArgs = DeviceArgs<"TunDevice">;
 /** A persistent tun or tap device. */
-export class TunDevice extends DeviceResource {
+export interface TunDevice extends DeviceResource {}
+export class TunDevice extends pulumi.CustomResource {
   constructor(name: string, args: TunDeviceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("TunDevice", name, args, opts);
+    super(...deviceRegistration("TunDevice", name, args, opts));
   }
 }
 
 export type VethPairArgs = DeviceArgs<"VethPair">;
 /** A veth pair; the peer end may live in another namespace (a container). */
-export class VethPair extends DeviceResource {
+export interface VethPair extends DeviceResource {}
+export class VethPair extends pulumi.CustomResource {
   declare readonly peerName: pulumi.Output<string>;
   declare readonly peerNetns: pulumi.Output<string | undefined>;
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
-    super("VethPair", name, args, opts);
+    super(...deviceRegistration("VethPair", name, args, opts));
   }
 }
 
 export type BridgeArgs = DeviceArgs<"Bridge">;
 /** A Linux bridge. */
-export class Bridge extends DeviceResource {
+export interface Bridge extends DeviceResource {}
+export class Bridge extends pulumi.CustomResource {
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Bridge", name, args, opts);
+    super(...deviceRegistration("Bridge", name, args, opts));
   }
 }
 
 export type MacvlanArgs = DeviceArgs<"Macvlan">;
 /** A macvlan (or macvtap) device on a parent interface. */
-export class Macvlan extends DeviceResource {
+export interface Macvlan extends DeviceResource {}
+export class Macvlan extends pulumi.CustomResource {
   constructor(name: string, args: MacvlanArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Macvlan", name, args, opts);
+    super(...deviceRegistration("Macvlan", name, args, opts));
   }
 }
 
 export type IpvlanArgs = DeviceArgs<"Ipvlan">;
 /** An ipvlan device on a parent interface. */
-export class Ipvlan extends DeviceResource {
+export interface Ipvlan extends DeviceResource {}
+export class Ipvlan extends pulumi.CustomResource {
   constructor(name: string, args: IpvlanArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Ipvlan", name, args, opts);
+    super(...deviceRegistration("Ipvlan", name, args, opts));
   }
 }
 
 export type VlanArgs = DeviceArgs<"Vlan">;
 /** An 802.1Q/802.1ad VLAN sub-interface. */
-export class Vlan extends DeviceResource {
+export interface Vlan extends DeviceResource {}
+export class Vlan extends pulumi.CustomResource {
   constructor(name: string, args: VlanArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Vlan", name, args, opts);
+    super(...deviceRegistration("Vlan", name, args, opts));
   }
 }
 
 export type VxlanTunnelArgs = DeviceArgs<"VxlanTunnel">;
 /** A VXLAN tunnel endpoint. */
-export class VxlanTunnel extends DeviceResource {
+export interface VxlanTunnel extends DeviceResource {}
+export class VxlanTunnel extends pulumi.CustomResource {
   declare readonly peers: pulumi.Output<string[] | undefined>;
   constructor(name: string, args: VxlanTunnelArgs, opts?: pulumi.CustomResourceOptions) {
-    super("VxlanTunnel", name, args, opts);
+    super(...deviceRegistration("VxlanTunnel", name, args, opts));
   }
 }
 
 export type DummyArgs = DeviceArgs<"Dummy">;
 /** A dummy device: addresses that stay up whatever the links do, or a stand-in member. */
-export class Dummy extends DeviceResource {
+export interface Dummy extends DeviceResource {}
+export class Dummy extends pulumi.CustomResource {
   constructor(name: string, args: DummyArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Dummy", name, args, opts);
+    super(...deviceRegistration("Dummy", name, args, opts));
   }
 }
 
 export type GeneveArgs = DeviceArgs<"Geneve">;
 /** A Geneve tunnel endpoint (Ethernet over UDP, port 6081). */
-export class Geneve extends DeviceResource {
+export interface Geneve extends DeviceResource {}
+export class Geneve extends pulumi.CustomResource {
   constructor(name: string, args: GeneveArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Geneve", name, args, opts);
+    super(...deviceRegistration("Geneve", name, args, opts));
   }
 }
 
 export type GreArgs = DeviceArgs<"Gre">;
 /** A GRE (gre) or GRE-over-Ethernet (gretap) tunnel over IPv4. */
-export class Gre extends DeviceResource {
+export interface Gre extends DeviceResource {}
+export class Gre extends pulumi.CustomResource {
   constructor(name: string, args: GreArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Gre", name, args, opts);
+    super(...deviceRegistration("Gre", name, args, opts));
   }
 }
 
 export type BondArgs = DeviceArgs<"Bond">;
 /** A bond (link aggregation); members join by their own `master` field. */
-export class Bond extends DeviceResource {
+export interface Bond extends DeviceResource {}
+export class Bond extends pulumi.CustomResource {
   constructor(name: string, args: BondArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Bond", name, args, opts);
+    super(...deviceRegistration("Bond", name, args, opts));
   }
 }
 
 export type VrfArgs = DeviceArgs<"Vrf">;
 /** A VRF: an L3 master with its own routing table; members join by their own `master` field. */
-export class Vrf extends DeviceResource {
+export interface Vrf extends DeviceResource {}
+export class Vrf extends pulumi.CustomResource {
   constructor(name: string, args: VrfArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Vrf", name, args, opts);
+    super(...deviceRegistration("Vrf", name, args, opts));
   }
 }
 
 export type WireguardInterfaceArgs = DeviceArgs<"WireguardInterface">;
 /** A WireGuard interface; `privateKey` is always kept as a secret and reaches the host only on stdin. */
-export class WireguardInterface extends DeviceResource {
+export interface WireguardInterface extends DeviceResource {}
+export class WireguardInterface extends pulumi.CustomResource {
   /** The public key the interface actually has on the host (derived from privateKey): give it to the peers. */
   declare readonly publicKey: pulumi.Output<string | undefined>;
   declare readonly listenPort: pulumi.Output<number | undefined>;
   declare readonly peers: pulumi.Output<Array<{ publicKey: string; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number }> | undefined>;
   constructor(name: string, args: WireguardInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("WireguardInterface", name, args, opts);
+    super(...deviceRegistration("WireguardInterface", name, args, opts));
   }
 }
 
 export type NetworkNamespaceArgs = ArgsOf<"NetworkNamespace">;
 /** A named network namespace on a host, loopback up (see objects/namespace for delete rules). */
-export class NetworkNamespace extends NetdevResource {
+export interface NetworkNamespace extends NetdevResource {}
+export class NetworkNamespace extends pulumi.CustomResource {
   declare readonly name: pulumi.Output<string>;
   declare readonly devices: pulumi.Output<string[]>;
   constructor(name: string, args: NetworkNamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-    super("NetworkNamespace", name, args, opts, { outputs: ["devices"] });
+    super(...registration("NetworkNamespace", name, args, opts, { outputs: ["devices"] }));
   }
 }
 
 export type RouteArgs = ArgsOf<"Route">;
 /** One route in a host's or namespace's main table (see objects/route). */
-export class Route extends NetdevResource {
+export interface Route extends NetdevResource {}
+export class Route extends pulumi.CustomResource {
   constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-    super("Route", name, args, opts);
+    super(...registration("Route", name, args, opts));
   }
 }
 

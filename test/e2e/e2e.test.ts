@@ -108,6 +108,17 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     expect(shown).toContain("4dabf18193072939515e22adb298388d");
   }, 120_000);
 
+  it("records the program's line as each resource's source position, not one of netdev's", async () => {
+    const exported = await stack.exportStack();
+    const ours = (exported.deployment.resources ?? []).filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/netdev:"));
+    expect(ours.length).toBeGreaterThan(0);
+    for (const resource of ours) {
+      // test/e2e/stack/index.js: `new Resource(device.resourceName, args, options)`.
+      expect(resource.sourcePosition, resource.urn).toMatch(/^project:\/\/\/index\.js#\d+,\d+$/);
+      expect(JSON.stringify(resource.stackTrace ?? []), resource.urn).not.toContain("resources.");
+    }
+  }, 120_000);
+
   it("adopts an existing device with adopt: true (pulumi import does not work for dynamic providers)", async () => {
     await execa("ip", ["-n", host("h1").netns!, "link", "add", "ndeadopt", "type", "bridge"]);
     const before = (await hostLink("h1", undefined, "ndeadopt")).ifindex;
