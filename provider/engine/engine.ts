@@ -35,7 +35,7 @@ export const commonShape = {
   /** Take over an existing device of this name and kind instead of failing (pulumi import does not work for dynamic providers). */
   adopt: z.boolean().default(false),
   /**
-   * Also output `kindInfo`, everything `ip -details` reports for the kind (a bridge's is 38
+   * Also output `kindInfo`, everything `ip -details` reports for the kind (a bridge's is 37
    * attributes). Off by default because outputs are state, which the Pulumi CLI rewrites after
    * every step: at 180 bridges it cost 7 ms per device in `up`. Changes in place.
    */
