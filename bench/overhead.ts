@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
@@ -64,17 +64,18 @@ function extraEnv(): Record<string, string> {
   return JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>;
 }
 
+/** The checkout the "baseline" model runs (--baseline DIR). */
+function baselineRoot(): string {
+  if (!values.baseline) throw new Error("--only baseline needs --baseline DIR, a checkout with dist/ built");
+  return path.resolve(values.baseline);
+}
+
 async function withStack<T>(model: string, hosts: Hosts, privateKey: string, run: (stack: Stack) => Promise<T>): Promise<T> {
   const { home, workDir, env } = labProgram(path.join(repoRoot, "bench"), [], {
     "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
     "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
     "index.ts": programs[model]!,
-  });
-  if (model === "baseline") {
-    if (!values.baseline || !existsSync(path.join(values.baseline, "dist", "provider", "runtime.js"))) throw new Error("--only baseline needs --baseline DIR, a checkout with dist/ built");
-    unlinkSync(path.join(workDir, "node_modules", "pulumi-netdev"));
-    symlinkSync(path.resolve(values.baseline), path.join(workDir, "node_modules", "pulumi-netdev"));
-  }
+  }, model === "baseline" ? baselineRoot() : undefined);
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: { ...env, ...extraEnv() } });
   try {
     await stack.setAllConfig({ hosts: { value: JSON.stringify(hosts) }, privateKey: { value: privateKey, secret: true }, devices: { value: String(n) } });

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { readLabState, repoRoot, type LabHost } from "../lab/hosts";
 import { labDown, labStatus, labUp } from "../lab/lab";
-import { labProgram } from "../lab/stack";
+import { assertBuilt, labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
 import { acceptedConnections, connection } from "../test/support/lab-hosts";
 import { ansibleRow } from "./ansible";
@@ -58,11 +58,7 @@ async function pulumiRow(model: string, program: string, hosts: LabHost[], n: nu
     "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
     "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
     "index.ts": program,
-  });
-  if (netdevRoot) {
-    unlinkSync(path.join(workDir, "node_modules", "pulumi-netdev"));
-    symlinkSync(netdevRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
-  }
+  }, netdevRoot);
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: env });
   const connectionsBefore = accepted(hosts);
   try {
@@ -141,7 +137,7 @@ async function main(): Promise<void> {
     return;
   }
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
-  if (baseline && !existsSync(path.join(baseline, "dist", "provider", "runtime.js"))) throw new Error(`${baseline}: no dist/; run \`npm run build\` there first`);
+  if (baseline) assertBuilt(baseline);
   // The programs import pulumi-netdev as a user does: through package.json's main, dist/.
   if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js"))) throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
@@ -22,18 +22,25 @@ export function offlineEnv(home: string): Record<string, string> {
   };
 }
 
+/** Throws unless `root` is a checkout of pulumi-netdev whose dist/ is built, so a program can use it. */
+export function assertBuilt(root: string): void {
+  if (!existsSync(path.join(root, "dist", "provider", "runtime.js"))) throw new Error(`${root}: no dist/; run \`npm run build\` there first`);
+}
+
 /**
  * A program of this repo copied into a fresh directory, run the way a user runs it: the
  * program's files (ts-node resolves imports from a file's real path), pulumi-netdev and
  * @pulumi/pulumi in its node_modules, a file backend and PULUMI_HOME beside it. No stack yet.
+ * `netdevRoot`: the pulumi-netdev it uses, this checkout unless a benchmark compares another.
  */
-export function labProgram(sourceDir: string, files: string[], written: Record<string, string> = {}): { home: string; workDir: string; env: Record<string, string> } {
+export function labProgram(sourceDir: string, files: string[], written: Record<string, string> = {}, netdevRoot = repoRoot): { home: string; workDir: string; env: Record<string, string> } {
+  if (netdevRoot !== repoRoot) assertBuilt(netdevRoot);
   const home = mkdtempSync(path.join(os.tmpdir(), `netdev-${path.basename(sourceDir)}-`));
   const workDir = path.join(home, "program");
   mkdirSync(path.join(workDir, "node_modules", "@pulumi"), { recursive: true });
   for (const file of files) copyFileSync(path.join(sourceDir, file), path.join(workDir, file));
   for (const [file, text] of Object.entries(written)) writeFileSync(path.join(workDir, file), text);
-  symlinkSync(repoRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
+  symlinkSync(netdevRoot, path.join(workDir, "node_modules", "pulumi-netdev"));
   symlinkSync(path.join(repoRoot, "node_modules", "@pulumi", "pulumi"), path.join(workDir, "node_modules", "@pulumi", "pulumi"));
   mkdirSync(path.join(home, "state"));
   return { home, workDir, env: offlineEnv(home) };
