@@ -4,6 +4,9 @@ import { type ExecResult, sshPool } from "../ssh/pool";
 import { sharedRead } from "../ssh/shared-reads";
 import { quoteArg, quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
+import { poolKey } from "../ssh/connection";
+import { DeleteLanes } from "./delete-lanes";
+import { groupableName, groupDeleteOutcomes, groupDeleteScript, randomGroup } from "./grouped-delete";
 import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
@@ -44,6 +47,19 @@ const FOREIGN = "__netdev_foreign=";
 
 /** What deleteOwned found. */
 export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
+
+/** A device for a grouped delete: its name, owner token, and how errors name it. */
+interface OwnedDevice {
+  name: string;
+  token: string;
+  device: string;
+}
+
+/** Most devices one grouped delete carries (the script grows by a line per device). */
+const MAX_GROUP = 64;
+
+/** The delete lanes of each pool (per host and namespace; see delete-lanes.ts). */
+const deleteLanes = new WeakMap<ReturnType<typeof sshPool>, DeleteLanes<OwnedDevice, OwnedDeletion>>();
 
 /** Each shared dump parsed once, however many devices it answers for. */
 const parsedDumps = new WeakMap<ExecResult, Map<string, LinkState>>();
@@ -130,6 +146,50 @@ export class HostShell {
    * in the same script. Anything else (absent, another owner or none) is reported, not touched.
    */
   async deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
+    const pool = sshPool();
+    // Coalescing off (NETDEV_COALESCE_MS=off) sends every command alone, deletes included.
+    if (pool.coalesceWindowMs === undefined || !groupableName(name)) return this.deleteOneOwned(netns, name, token, device);
+    let lanes = deleteLanes.get(pool);
+    if (!lanes) deleteLanes.set(pool, (lanes = new DeleteLanes(pool.coalesceWindowMs, MAX_GROUP)));
+    return lanes.submit(`${poolKey(this.connection)}\0${netns ?? ""}`, { name, token, device }, (devices) => this.deleteTogether(netns, devices));
+  }
+
+  /**
+   * Deletes overlapping on this host and namespace, each only if it carries its owner tag, in
+   * ONE round trip and, for two or more, one netlink request (grouped-delete.ts): the kernel's
+   * per-request cost is paid once. Each device gets its own outcome, as deleteOneOwned gives.
+   */
+  private async deleteTogether(netns: string | undefined, devices: OwnedDevice[]): Promise<OwnedDeletion[]> {
+    if (devices.length === 1) return [await this.deleteOneOwned(netns, devices[0]!.name, devices[0]!.token, devices[0]!.device)];
+    const script = groupDeleteScript(devices.map(({ name, token }) => ({ name, tag: `${OWNER_PREFIX}${token}` })), randomGroup());
+    const argv = netns ? ["ip", "netns", "exec", netns, "sh", "-c", script] : ["sh", "-c", script];
+    const own = (name: string) => quoteArgv(this.argv({ tool: "ip", netns, args: ["link", "del", "dev", name] }));
+    let result: ExecResult;
+    try {
+      result = await sshPool().exec(this.connection, argv);
+    } catch (error) {
+      if (!(error instanceof RemoteCommandError)) throw error;
+      // No answer: which devices went is unknown; each error names its own device's delete.
+      return devices.map(({ name, device }) => {
+        const message = error.message.split(`\`${error.command}\``).join(`\`${own(name)}\` (deleted in a group of ${devices.length})`);
+        return { outcome: "failed", error: new StepError("delete", this.endpoint, message, `${device}: ${message}`) };
+      });
+    }
+    // The namespace itself is gone: so is every device in it.
+    if (netns && result.exitCode !== 0 && isIpError(result.stderr, "namespace-missing") && !result.stdout.trim()) return devices.map(() => ({ outcome: "absent" }));
+    return groupDeleteOutcomes(result.stdout, devices.length).map((outcome, i): OwnedDeletion => {
+      const { name, device } = devices[i]!;
+      if (outcome === undefined) {
+        const why = result.stderr.trim() || `exit ${result.exitCode}`;
+        return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: \`${own(name)}\` (in a group of ${devices.length}) did not report back: ${why}`) };
+      }
+      if (outcome.outcome !== "failed") return outcome;
+      return { outcome: "failed", error: new StepError("delete", this.endpoint, outcome.stderr, `${device}: delete failed: \`${own(name)}\`: ${outcome.stderr || "no error text"}`) };
+    });
+  }
+
+  /** deleteOwned for one device alone: the host compares the tag and deletes in one script. */
+  private async deleteOneOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
     const readAlias = quoteArgv(netns ? ["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/ifalias`] : ["cat", `/sys/class/net/${name}/ifalias`]);
     const del: Step = { field: "delete", tool: "ip", netns, args: ["link", "del", "dev", name] };
     const tag = `${OWNER_PREFIX}${token}`;
