@@ -57,7 +57,9 @@ function registration(type: ResourceType, resourceName: string, args: object, op
  * registration 0.6-0.9 s sooner). Those stacks are recorded without frames while the
  * constructor registers; the resource's source position is not affected (Pulumi takes it with
  * its own unlimited stack, Resource.callsites), and an error the constructor throws gets its
- * stack from here, where the program called it.
+ * stack from here, where the program called it. Each class calls `super` in its own try rather
+ * than through a helper: a frame between the class and CustomResource would become the source
+ * position Pulumi stores.
  */
 function pauseStacks(): { resume(error?: unknown): unknown } {
   const limit = Error.stackTraceLimit;
