@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import { quoteArg } from "../ssh/quote";
+import { interfaceName } from "./fields";
 
 /**
  * Several owned devices of one host namespace deleted by ONE netlink request.
@@ -37,9 +38,9 @@ export type GroupOutcome = { outcome: "deleted" | "absent" | "not-ours" } | { ou
 const MARK = "__netdev_del";
 const END = "__netdev_del_end";
 
-/** Names the script can carry as plain words (every validated interface name). */
+/** Names the script can carry as plain words: valid interface names (fields.ts), as state from any release holds. */
 export function groupableName(name: string): boolean {
-  return /^[A-Za-z0-9_.@+-]{1,15}$/.test(name) && name !== "." && name !== "..";
+  return interfaceName.safeParse(name).success;
 }
 
 /** A group number nobody is likely to use: above the small ones people name in /etc/iproute2/group. */
