@@ -10,7 +10,7 @@ import { groupableName, groupDeleteOutcomes, groupDeleteScript, randomGroup } fr
 import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
-import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX } from "./ownership";
+import { IMPLICIT_NAMESPACE_MARK, ownerTag } from "./ownership";
 import type { Step } from "./kind";
 
 /** A command for HostShell.exec: a fixed tool, its argv, where to run it, and optional stdin. */
@@ -47,6 +47,14 @@ const FOREIGN = "__netdev_foreign=";
 
 /** What deleteOwned found. */
 export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
+
+/**
+ * A transport error's message with the script it ran (`error.command`, the whole `sh -c …`)
+ * replaced by what the resource knows it asked for.
+ */
+function naming(error: RemoteCommandError, shown: string): string {
+  return error.message.split(`\`${error.command}\``).join(shown);
+}
 
 /** A device for a grouped delete: its name, owner token, and how errors name it. */
 interface OwnedDevice {
@@ -130,7 +138,7 @@ export class HostShell {
       // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
       const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
       const named = steps.length > 1 ? `${first} and ${steps.length - 1} more step${steps.length > 2 ? "s" : ""} (one command)` : first;
-      const message = error.message.split(`\`${error.command}\``).join(named);
+      const message = naming(error, named);
       throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
     });
     if (result.exitCode === 0) return result.stdout;
@@ -144,6 +152,7 @@ export class HostShell {
    * Deletes the device in ONE round trip if its alias carries this owner token: the host
    * compares the tag (read from sysfs, which knows only real names, never `if<N>`) and deletes
    * in the same script. Anything else (absent, another owner or none) is reported, not touched.
+   * Deletes that overlap on this host and namespace share that round trip (deleteTogether).
    */
   async deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
     const pool = sshPool();
@@ -161,7 +170,7 @@ export class HostShell {
    */
   private async deleteTogether(netns: string | undefined, devices: OwnedDevice[]): Promise<OwnedDeletion[]> {
     if (devices.length === 1) return [await this.deleteOneOwned(netns, devices[0]!.name, devices[0]!.token, devices[0]!.device)];
-    const script = groupDeleteScript(devices.map(({ name, token }) => ({ name, tag: `${OWNER_PREFIX}${token}` })), randomGroup());
+    const script = groupDeleteScript(devices.map(({ name, token }) => ({ name, tag: ownerTag(token) })), randomGroup());
     const argv = netns ? ["ip", "netns", "exec", netns, "sh", "-c", script] : ["sh", "-c", script];
     const own = (name: string) => quoteArgv(this.argv({ tool: "ip", netns, args: ["link", "del", "dev", name] }));
     let result: ExecResult;
@@ -171,7 +180,7 @@ export class HostShell {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No answer: which devices went is unknown; each error names its own device's delete.
       return devices.map(({ name, device }) => {
-        const message = error.message.split(`\`${error.command}\``).join(`\`${own(name)}\` (deleted in a group of ${devices.length})`);
+        const message = naming(error, `\`${own(name)}\` (deleted in a group of ${devices.length})`);
         return { outcome: "failed", error: new StepError("delete", this.endpoint, message, `${device}: ${message}`) };
       });
     }
@@ -192,7 +201,7 @@ export class HostShell {
   private async deleteOneOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
     const readAlias = quoteArgv(netns ? ["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/ifalias`] : ["cat", `/sys/class/net/${name}/ifalias`]);
     const del: Step = { field: "delete", tool: "ip", netns, args: ["link", "del", "dev", name] };
-    const tag = `${OWNER_PREFIX}${token}`;
+    const tag = ownerTag(token);
     const script = [
       "LC_ALL=C; export LC_ALL", // the "no such file" below is matched in English
       `a=$(${readAlias} 2>&1) || { printf '${UNREADABLE}%s\n' "$a" >&2; exit 1; }`,
@@ -201,7 +210,7 @@ export class HostShell {
     ].join("\n");
     const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
       if (!(error instanceof RemoteCommandError)) throw error;
-      const message = error.message.split(`\`${error.command}\``).join(`\`${quoteArgv(this.argv(del))}\``);
+      const message = naming(error, `\`${quoteArgv(this.argv(del))}\``);
       return new StepError("delete", this.endpoint, message, `${device}: ${message}`);
     });
     if (result instanceof StepError) return { outcome: "failed", error: result };
