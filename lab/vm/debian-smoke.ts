@@ -3,6 +3,7 @@
  *   npx tsx lab/vm/debian-smoke.ts           # boot, checks, soft reboot (systemctl reboot)
  *   npx tsx lab/vm/debian-smoke.ts --hard    # also a hard reset (QMP system_reset)
  *   npx tsx lab/vm/debian-smoke.ts --keep    # leave it running (stop: npx tsx lab/vm/debian-smoke.ts --down)
+ *   npx tsx lab/vm/debian-smoke.ts --reboots 20   # that many soft reboots in a row, each timed; resets after a stall counted
  * Makes netns nddv-ul (bridge ul0) and nddv-peer (10.247.0.50/24), boots dvm1 (10.247.0.201,
  * SSH on 127.0.0.1:22601, tap nddv-dvm1) with its state in /tmp/nddv-smoke, writes a .netdev file,
  * reboots, checks the device came back, and removes everything it made, also on failure.
@@ -11,13 +12,15 @@ import { execa } from "execa";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LabHost, LabState } from "../hosts";
-import { rebootVmHost, startDebianVmHosts } from "./debian";
+import { describeReboot, rebootVmHost, startDebianVmHosts } from "./debian";
 import { stopVmHosts } from "./index";
 
 const STATE = "/tmp/nddv-smoke";
 const UNDERLAY = "nddv-ul";
 const PEER = "nddv-peer";
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+const reboots = argv.includes("--reboots") ? Number(argv[argv.indexOf("--reboots") + 1]) : 1;
 
 async function sh(file: string, argv: string[], allowFailure = false): Promise<string> {
   const result = await execa(file, argv, { stdin: "ignore", reject: false });
@@ -85,9 +88,14 @@ async function main(): Promise<void> {
     console.log(await run("systemctl --failed --no-legend; systemctl --version | head -n1; uname -r; hostname; networkctl list --no-legend; ip -br addr; systemd-analyze 2>/dev/null | head -n1"));
     console.log(await sh("ip", ["netns", "exec", PEER, "ping", "-c1", "-W5", "10.247.0.201"]));
     await run("printf '[NetDev]\\nName=ndtest0\\nKind=dummy\\n' > /etc/systemd/network/50-ndtest.netdev; sync");
-    const soft = await rebootVmHost(host.name, { stateDir: STATE });
-    console.log(`== soft reboot: ssh ${(soft.sshMs / 1000).toFixed(1)} s, ${soft.systemState} ${(soft.readyMs / 1000).toFixed(1)} s`);
-    console.log(await run("ip -br link show ndtest0; systemd-analyze | head -n1"));
+    let stalls = 0;
+    for (let i = 1; i <= reboots; i++) {
+      const soft = await rebootVmHost(host.name, { stateDir: STATE });
+      if (soft.resetAfterStall) stalls++;
+      console.log(`== soft reboot ${i}/${reboots}: ${describeReboot(host.name, soft)}`);
+      console.log(await run("ip -br link show ndtest0; systemd-analyze | head -n1"));
+    }
+    if (reboots > 1) console.log(`== ${reboots} soft reboots, ${stalls} stalled after the kernel's restart line`);
     if (args.has("--hard")) {
       const hard = await rebootVmHost(host.name, { stateDir: STATE, hard: true });
       console.log(`== hard reset: ssh ${(hard.sshMs / 1000).toFixed(1)} s, ${hard.systemState} ${(hard.readyMs / 1000).toFixed(1)} s`);

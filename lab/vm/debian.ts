@@ -179,8 +179,10 @@ export async function startDebianVmHosts(opts: StartVmHostsOptions): Promise<Lab
   return results.map((r) => (r as PromiseFulfilledResult<LabHost>).value);
 }
 
+type QmpCommand = string | { execute: string; arguments: Record<string, unknown> };
+
 /** Sends QMP commands over the VM's socket; resolves with each command's "return". */
-async function qmp(socketPath: string, commands: string[]): Promise<unknown[]> {
+async function qmp(socketPath: string, commands: QmpCommand[]): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(socketPath);
     const results: unknown[] = [];
@@ -192,9 +194,11 @@ async function qmp(socketPath: string, commands: string[]): Promise<unknown[]> {
     }, 10_000);
     const next = () => {
       sent++;
-      const all = ["qmp_capabilities", ...commands];
-      if (sent < all.length) socket.write(`${JSON.stringify({ execute: all[sent] })}\n`);
-      else {
+      const all: QmpCommand[] = ["qmp_capabilities", ...commands];
+      if (sent < all.length) {
+        const command = all[sent];
+        socket.write(`${JSON.stringify(typeof command === "string" ? { execute: command } : command)}\n`);
+      } else {
         clearTimeout(timer);
         socket.end();
         resolve(results.slice(1));
@@ -238,6 +242,12 @@ export interface RebootResult {
   systemState: string;
   bootIdBefore: string;
   bootIdAfter: string;
+  /**
+   * Set when the guest had finished its shutdown (the kernel's "reboot: Restarting system" on the
+   * console) and then showed no sign of a new boot for `stallMs`, so qemu was reset over QMP: what
+   * qemu said the virtual CPU was doing before that reset.
+   */
+  resetAfterStall?: string;
 }
 
 export interface RebootOptions {
@@ -247,12 +257,59 @@ export interface RebootOptions {
   hard?: boolean;
   /** Default 300 000 ms. */
   timeoutMs?: number;
+  /**
+   * How long the console may stay silent after the guest's "reboot: Restarting system" before qemu is
+   * reset (once). Default $NETDEV_DEBIAN_VM_REBOOT_STALL_MS or 90 000 ms; a quiet boot prints its
+   * first line ~15 s after the reset here, a minute on a loaded CI machine.
+   */
+  stallMs?: number;
+  /**
+   * The guest command that asks for the reboot (default `systemctl reboot`). A test of the stall
+   * watch passes one that only prints the kernel's restart line, as a guest whose reset never came.
+   */
+  request?: string;
+}
+
+/** One line for a test's output: how long the reboot took, and the reset after a stall if there was one. */
+export function describeReboot(name: string, reboot: RebootResult): string {
+  const stall = reboot.resetAfterStall ? `; silent after the kernel's restart line, reset over QMP (${reboot.resetAfterStall})` : "";
+  return `${name}: reboot: SSH back after ${(reboot.sshMs / 1000).toFixed(1)} s, system ${reboot.systemState} after ${(reboot.readyMs / 1000).toFixed(1)} s${stall}`;
+}
+
+/** The kernel's last line before it asks the machine to reset (kernel/reboot.c). */
+const RESTARTING = "reboot: Restarting system";
+
+/**
+ * What the console printed since `offset`, and whether its last line is the kernel's restart
+ * line: the guest is then past its shutdown and waiting for the machine to reset.
+ */
+export function consoleSince(text: string, offset: number): { fresh: string; restarting: boolean } {
+  const fresh = text.slice(offset);
+  const lines = fresh.split("\n").map((line) => line.trim()).filter(Boolean);
+  return { fresh, restarting: lines.length > 0 && lines[lines.length - 1].endsWith(RESTARTING) };
+}
+
+/** qemu's run state and the registers that say where a stuck virtual CPU is (firmware, kernel, halted). */
+async function describeCpu(socketPath: string): Promise<string> {
+  try {
+    const [status, registers] = await qmp(socketPath, ["query-status", { execute: "human-monitor-command", arguments: { "command-line": "info registers" } }]);
+    const text = String(registers);
+    const field = (name: string) => new RegExp(`\\b${name}\\s*=\\s*(\\S+)`).exec(text)?.[1] ?? "?";
+    return `qemu ${(status as { status?: string }).status ?? "?"}, RIP=${field("RIP")} CS=${field("CS")} HLT=${field("HLT")} CR0=${field("CR0")}`;
+  } catch (error) {
+    return `qemu did not say (${(error as Error).message})`;
+  }
 }
 
 /**
  * Reboots a Debian VM lab host and waits until it is back: SSH answers (with the same host key:
  * known_hosts is strict) with a new /proc/sys/kernel/random/boot_id, then systemd has finished
  * booting. Returns the times it took.
+ *
+ * Under TCG a guest that printed "reboot: Restarting system" has, rarely, never come back (CI:
+ * 300 s of silence after it, the guest's second reboot of that boot). The guest's shutdown is
+ * complete by then, so the machine reset it asked for is given once more over QMP, what qemu says
+ * the CPU was doing is logged and returned, and the wait goes on.
  */
 export async function rebootVmHost(name: string, options: RebootOptions = {}): Promise<RebootResult> {
   const dir = options.stateDir ?? defaultStateDir;
@@ -260,28 +317,49 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
   if (host.kind !== "vm" || host.flavour !== "debian") throw new Error(`${name} is not a Debian VM lab host (kind ${host.kind}, flavour ${host.flavour ?? "busybox"})`);
   const vmDir = path.join(vmRoot(dir), name);
   const knownHosts = path.join(vmDir, "known_hosts");
+  const consoleLog = path.join(vmDir, "console.log");
+  const qmpSocket = path.join(vmDir, "qmp.sock");
   const timeoutMs = options.timeoutMs ?? 300_000;
+  const stallMs = options.stallMs ?? Number(process.env.NETDEV_DEBIAN_VM_REBOOT_STALL_MS ?? 90_000);
   const ssh = (command: string, timeout = 20_000) =>
     execa("ssh", [...sshArgs({ port: host.port }, host.privateKeyPath, knownHosts), "-o", "ConnectTimeout=5", command], { stdin: "ignore", reject: false, timeout });
   const bootId = async (): Promise<string | undefined> => {
     const result = await ssh("cat /proc/sys/kernel/random/boot_id", 15_000);
     return result.exitCode === 0 ? String(result.stdout).trim() : undefined;
   };
+  const readConsole = () => (existsSync(consoleLog) ? readFileSync(consoleLog, "utf8") : "");
   const before = await bootId();
   if (!before) throw new Error(`${name}: no SSH before the reboot`);
+  const consoleOffset = readConsole().length;
   const started = Date.now();
   const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  if (options.hard) await qmp(path.join(vmDir, "qmp.sock"), ["system_reset"]);
-  else await ssh("systemctl reboot", 30_000); // the connection may drop before it answers: not checked
-  log(`${name}: ${options.hard ? "system_reset sent" : "systemctl reboot returned"} after ${since()}`);
+  if (options.hard) await qmp(qmpSocket, ["system_reset"]);
+  else await ssh(options.request ?? "systemctl reboot", 30_000); // the connection may drop before it answers: not checked
+  log(`${name}: ${options.hard ? "system_reset sent" : `${options.request ?? "systemctl reboot"} returned`} after ${since()}`);
   const deadline = started + timeoutMs;
   let after: string | undefined;
+  let consoleLength = consoleOffset;
+  let consoleChanged = Date.now();
+  let resetAfterStall: string | undefined;
   for (;;) {
-    if (host.pid && !alive(host.pid)) throw new Error(`${name}: qemu ${host.pid} exited during the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
+    if (host.pid && !alive(host.pid)) throw new Error(`${name}: qemu ${host.pid} exited during the reboot; console:\n${tail(consoleLog)}`);
     after = await bootId();
     if (after && after !== before) break;
     if (after) log(`${name}: still the old boot ${since()} after the reboot request`);
-    if (Date.now() > deadline) throw new Error(`${name}: not back ${timeoutMs} ms after the reboot; console:\n${tail(path.join(vmDir, "console.log"))}`);
+    const text = readConsole();
+    if (text.length !== consoleLength) {
+      consoleLength = text.length;
+      consoleChanged = Date.now();
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${name}: not back ${timeoutMs} ms after the reboot${resetAfterStall ? ` (reset over QMP after a stall: ${resetAfterStall})` : ""}; ${await describeCpu(qmpSocket)}; console:\n${tail(consoleLog)}`);
+    }
+    if (!resetAfterStall && Date.now() - consoleChanged > stallMs && consoleSince(text, consoleOffset).restarting) {
+      resetAfterStall = await describeCpu(qmpSocket);
+      log(`${name}: nothing on the console ${((Date.now() - consoleChanged) / 1000).toFixed(0)} s after "${RESTARTING}" (${resetAfterStall}); resetting it over QMP`);
+      await qmp(qmpSocket, ["system_reset"]);
+      consoleChanged = Date.now();
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const sshMs = Date.now() - started;
@@ -289,5 +367,5 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
   const state = await ssh("systemctl is-system-running --wait", Math.max(10_000, deadline - Date.now()));
   const systemState = String(state.stdout).trim();
   if (systemState !== "running" && systemState !== "degraded") throw new Error(`${name}: after the reboot, systemctl is-system-running --wait said ${JSON.stringify(systemState)} (${String(state.stderr).trim()})`);
-  return { sshMs, readyMs: Date.now() - started, systemState, bootIdBefore: before, bootIdAfter: after };
+  return { sshMs, readyMs: Date.now() - started, systemState, bootIdBefore: before, bootIdAfter: after, ...(resetAfterStall ? { resetAfterStall } : {}) };
 }

@@ -3,7 +3,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labStack } from "../../lab/stack";
 import { repoRoot, readLabState, type LabHost } from "../../lab/hosts";
-import { rebootVmHost } from "../../lab/vm/debian";
+import { describeReboot, rebootVmHost } from "../../lab/vm/debian";
 import { deviceKinds, engineFor } from "../registry";
 import { exec } from "../../test/support/components";
 import { connectionInput, host } from "../../test/support/lab-hosts";
@@ -157,7 +157,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
 
   it("after a reboot every device is back as it was: refresh changes nothing, the overlay pings again", async () => {
     const reboot = await rebootVmHost(vm!.name);
-    console.log(`${vm!.name}: reboot: SSH after ${(reboot.sshMs / 1000).toFixed(1)} s, ${reboot.systemState} after ${(reboot.readyMs / 1000).toFixed(1)} s`);
+    console.log(describeReboot(vm!.name, reboot));
     expect(reboot.bootIdAfter).not.toBe(reboot.bootIdBefore);
     expect(await sh("systemctl list-units --failed --no-legend 'pulumi-netdev-*' | wc -l")).toBe("0");
     const refresh = await stack.refresh();
@@ -190,7 +190,7 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     expect(Number(await ours())).toBeGreaterThan(0);
     await stack.destroy();
     expect(await ours()).toBe("0");
-    await rebootVmHost(vm!.name);
+    console.log(describeReboot(vm!.name, await rebootVmHost(vm!.name)));
     expect(await sh("ip -br link | grep -c '^ndp' || true")).toBe("0");
     expect(await sh("ip netns list | grep -c ndpc1 || true")).toBe("0");
     expect(await sh("systemctl list-units --all --no-legend 'pulumi-netdev-*' | wc -l")).toBe("0");
