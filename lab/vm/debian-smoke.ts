@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     if (reboots > 1) console.log(`== ${reboots} soft reboots, ${stalls} stalled after the kernel's restart line`);
     if (args.has("--hard")) {
       const hard = await rebootVmHost(host.name, { stateDir: STATE, hard: true });
-      console.log(`== hard reset: ssh ${(hard.sshMs / 1000).toFixed(1)} s, ${hard.systemState} ${(hard.readyMs / 1000).toFixed(1)} s`);
+      console.log(`== hard reset: ${describeReboot(host.name, hard)}`);
       console.log(await run("ip -br link show ndtest0; cat /etc/systemd/network/50-ndtest.netdev"));
     }
     t = Date.now();

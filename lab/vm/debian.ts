@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir } from "../hosts";
@@ -280,13 +280,12 @@ export function describeReboot(name: string, reboot: RebootResult): string {
 const RESTARTING = "reboot: Restarting system";
 
 /**
- * What the console printed since `offset`, and whether its last line is the kernel's restart
- * line: the guest is then past its shutdown and waiting for the machine to reset.
+ * Whether the last line the console printed after byte `offset` is the kernel's restart line: the
+ * guest is then past its shutdown and waiting for the machine to reset.
  */
-export function consoleSince(text: string, offset: number): { fresh: string; restarting: boolean } {
-  const fresh = text.slice(offset);
-  const lines = fresh.split("\n").map((line) => line.trim()).filter(Boolean);
-  return { fresh, restarting: lines.length > 0 && lines[lines.length - 1].endsWith(RESTARTING) };
+export function restartingSince(output: Buffer, offset: number): boolean {
+  const lines = output.subarray(offset).toString("utf8").split("\n").map((line) => line.trim()).filter(Boolean);
+  return lines.length > 0 && lines[lines.length - 1].endsWith(RESTARTING);
 }
 
 /** qemu's run state and the registers that say where a stuck virtual CPU is (firmware, kernel, halted). */
@@ -327,15 +326,16 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
     const result = await ssh("cat /proc/sys/kernel/random/boot_id", 15_000);
     return result.exitCode === 0 ? String(result.stdout).trim() : undefined;
   };
-  const readConsole = () => (existsSync(consoleLog) ? readFileSync(consoleLog, "utf8") : "");
+  const consoleBytes = () => (existsSync(consoleLog) ? statSync(consoleLog).size : 0);
+  const request = options.request ?? "systemctl reboot";
   const before = await bootId();
   if (!before) throw new Error(`${name}: no SSH before the reboot`);
-  const consoleOffset = readConsole().length;
+  const consoleOffset = consoleBytes();
   const started = Date.now();
   const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   if (options.hard) await qmp(qmpSocket, ["system_reset"]);
-  else await ssh(options.request ?? "systemctl reboot", 30_000); // the connection may drop before it answers: not checked
-  log(`${name}: ${options.hard ? "system_reset sent" : `${options.request ?? "systemctl reboot"} returned`} after ${since()}`);
+  else await ssh(request, 30_000); // the connection may drop before it answers: not checked
+  log(`${name}: ${options.hard ? "system_reset sent" : `${request} returned`} after ${since()}`);
   const deadline = started + timeoutMs;
   let after: string | undefined;
   let consoleLength = consoleOffset;
@@ -346,15 +346,15 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
     after = await bootId();
     if (after && after !== before) break;
     if (after) log(`${name}: still the old boot ${since()} after the reboot request`);
-    const text = readConsole();
-    if (text.length !== consoleLength) {
-      consoleLength = text.length;
+    const length = consoleBytes();
+    if (length !== consoleLength) {
+      consoleLength = length;
       consoleChanged = Date.now();
     }
     if (Date.now() > deadline) {
       throw new Error(`${name}: not back ${timeoutMs} ms after the reboot${resetAfterStall ? ` (reset over QMP after a stall: ${resetAfterStall})` : ""}; ${await describeCpu(qmpSocket)}; console:\n${tail(consoleLog)}`);
     }
-    if (!resetAfterStall && Date.now() - consoleChanged > stallMs && consoleSince(text, consoleOffset).restarting) {
+    if (!resetAfterStall && Date.now() - consoleChanged > stallMs && restartingSince(readFileSync(consoleLog), consoleOffset)) {
       resetAfterStall = await describeCpu(qmpSocket);
       log(`${name}: nothing on the console ${((Date.now() - consoleChanged) / 1000).toFixed(0)} s after "${RESTARTING}" (${resetAfterStall}); resetting it over QMP`);
       await qmp(qmpSocket, ["system_reset"]);

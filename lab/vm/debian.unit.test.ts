@@ -1,20 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { consoleSince } from "./debian";
+import { restartingSince } from "./debian";
 
 const boot = "[   15.813735] netdev-vm-config[178]: netdev-vm-config: dvm1: host key SHA256:x\n\nDebian GNU/Linux 12 dvm1 ttyS0\n\ndvm1 login: ";
+const bytes = (text: string) => Buffer.from(text, "utf8");
 
-describe("consoleSince (the reboot stall watch)", () => {
+describe("restartingSince (the reboot stall watch)", () => {
   it("sees a guest waiting for its reset when the restart line is the last thing it printed", () => {
-    const before = boot;
-    const text = `${before}[  122.987915] reboot: Restarting system\n`;
-    expect(consoleSince(text, before.length)).toEqual({ fresh: "[  122.987915] reboot: Restarting system\n", restarting: true });
-    expect(consoleSince(`${text}\r\n  \n`, before.length).restarting).toBe(true);
+    const before = bytes(boot);
+    const text = `${boot}[  122.987915] reboot: Restarting system\n`;
+    expect(restartingSince(bytes(text), before.length)).toBe(true);
+    expect(restartingSince(bytes(`${text}\r\n  \n`), before.length)).toBe(true);
   });
 
   it("does not once the next boot has printed, or when nothing was printed since the reboot request", () => {
     const before = `${boot}[  122.987915] reboot: Restarting system\n`;
-    expect(consoleSince(before, before.length).restarting).toBe(false); // an earlier reboot's line
-    expect(consoleSince(`${before}${boot}`, 0).restarting).toBe(false);
-    expect(consoleSince(`${before}[    0.000000] Linux version 6.1.0\n`, before.length).restarting).toBe(false);
+    expect(restartingSince(bytes(before), bytes(before).length)).toBe(false); // an earlier reboot's line
+    expect(restartingSince(bytes(`${before}${boot}`), 0)).toBe(false);
+    expect(restartingSince(bytes(`${before}[    0.000000] Linux version 6.1.0\n`), bytes(before).length)).toBe(false);
   });
 });
