@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds dist/ into a fresh folder and swaps it in, so that a test run or a provider process
+# reading dist/ never sees it half written while another build (a second vitest run, npm's
+# prepare) is under way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="$(mktemp -d .dist-build.XXXXXX)"
+trap 'rm -rf "$out"' EXIT
+npx tsc -p tsconfig.build.json --outDir "$out"
+rm -rf dist
+mv "$out" dist
