@@ -4,7 +4,7 @@ import { Attachment, VxlanOverlay, hostsFromConfig } from "pulumi-netdev";
 // The repository's own Pulumi program: a layer-2 overlay across hosts. On each host a bridge
 // and a VXLAN VTEP (a unicast mesh: every VTEP floods to all others), and a "container"
 // (network namespace) plugged into the bridge with an address on 192.168.100.0/24.
-// `npm run demo` runs it on three lab hosts; README.md ("Your own hosts") shows the
+// `npm run demo` runs it on three lab hosts; CONTRIBUTING.md ("Your own hosts") shows the
 // `pulumi config set` commands that point it at yours.
 
 const config = new pulumi.Config();

@@ -8,7 +8,7 @@ import { labStack, rootStack, type LabStack } from "./stack";
 /**
  * The repository's root program (index.ts, the overlay) as a stack on these lab hosts, one
  * container per host. `inPlace`: the stack `npm run demo` makes at the repo root, which
- * README.md shows how to drive by hand; otherwise a copy in a temporary directory (tests).
+ * CONTRIBUTING.md shows how to drive by hand; otherwise a copy in a temporary directory (tests).
  */
 export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolean } = {}): Promise<LabStack> {
   const lab = options.inPlace ? await rootStack() : await labStack(repoRoot, ["Pulumi.yaml", "index.ts"], "lab", {
@@ -52,8 +52,8 @@ export async function pingAcrossOverlay(hosts: LabHost[]): Promise<PingResult[]>
 }
 
 /**
- * The commands README.md prints under "By hand, after `npm run demo -- --keep`"; CI runs that
- * README block verbatim after the demo (scripts/test.sh), so both must stay as they are here.
+ * The commands CONTRIBUTING.md prints under "By hand, after `npm run demo -- --keep`"; CI runs that
+ * block verbatim after the demo (scripts/test.sh), so both must stay as they are here.
  */
 export function byHandCommands(): string {
   return [

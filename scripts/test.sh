@@ -26,9 +26,9 @@ if [ "$lab_was_up" = 0 ] && [ "${NETDEV_SKIP_DEMO:-0}" != 1 ] && git rev-parse -
   clone="$(mktemp -d)/netdev"
   git clone -q --no-hardlinks . "$clone"
   (cd "$clone" && NETDEV_WITH_VM=0 npm run demo -- --keep)
-  step "README's by-hand commands, verbatim, on the stack the demo kept"
-  by_hand="$(awk '/<!-- by-hand -->/ { found = 1; next } found && /^```sh$/ { inside = 1; next } inside && /^```$/ { exit } inside' README.md)"
-  [ -n "$by_hand" ] || { echo "README.md has no by-hand block" >&2; exit 1; }
+  step "CONTRIBUTING.md's by-hand commands, verbatim, on the stack the demo kept"
+  by_hand="$(awk '/<!-- by-hand -->/ { found = 1; next } found && /^```sh$/ { inside = 1; next } inside && /^```$/ { exit } inside' CONTRIBUTING.md)"
+  [ -n "$by_hand" ] || { echo "CONTRIBUTING.md has no by-hand block" >&2; exit 1; }
   (cd "$clone" && bash -euo pipefail -c "$by_hand")
   rm -rf "$(dirname "$clone")"
 fi

@@ -59,10 +59,10 @@ describe("the root program (the overlay) on three lab hosts", () => {
     }
   }, 600_000);
 
-  it("README's \"Your own hosts\" block, run verbatim on two lab hosts, gives a stack whose preview plans the overlay", async () => {
+  it("CONTRIBUTING.md's \"Your own hosts\" block, run verbatim on two lab hosts, gives a stack whose preview plans the overlay", async () => {
     const [a, b] = netnsHosts();
     const { workDir, env } = rootProgram();
-    await runSetupBlock(setupBlockOf(path.join(repoRoot, "README.md")), { HOST_A: a!.address, HOST_B: b!.address, KEY: labState().clientKeyPath }, workDir, env);
+    await runSetupBlock(setupBlockOf(path.join(repoRoot, "CONTRIBUTING.md")), { HOST_A: a!.address, HOST_B: b!.address, KEY: labState().clientKeyPath }, workDir, env);
     const stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir }, { envVars: env });
     const preview = await stack.preview();
     // Per host: bridge, VTEP, the Attachment component with its namespace and veth; plus the

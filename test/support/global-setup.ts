@@ -1,4 +1,5 @@
 import { labDown, labUp } from "../../lab/lab";
+import { readFileSync } from "node:fs";
 
 /**
  * Brings the lab up once for the whole run and down at the end, unless a healthy lab of the
@@ -17,6 +18,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const { existsSync } = await import("node:fs");
   const { hostsFile } = await import("../../lab/hosts");
   const wasUp = existsSync(hostsFile);
+  if (wasUp && process.env.CI !== "true") refuseOtherShape(hostsFile, { hosts: 3, vms, debianVms });
   await labUp({ hosts: 3, vms, debianVms });
   console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts, ${debianVms} Debian VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
   return async () => {
@@ -38,4 +40,22 @@ async function ourTempDirs(): Promise<string[]> {
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   return (await readdir(tmpdir())).filter((name) => name.startsWith("netdev-")).map((name) => join(tmpdir(), name));
+}
+
+/**
+ * A lab that someone brought up by hand may be in use by another run: rebuilding it in another
+ * shape (labUp's answer to a mismatch) would pull its hosts away mid-test. Outside CI, say so
+ * instead; NETDEV_LAB_RESHAPE=1 allows it.
+ */
+function refuseOtherShape(file: string, want: { hosts: number; vms: number; debianVms: number }): void {
+  if (process.env.NETDEV_LAB_RESHAPE === "1") return;
+  const state = JSON.parse(readFileSync(file, "utf8")) as { hosts: Array<{ kind: string; via?: string; flavour?: string }> };
+  const have = {
+    hosts: state.hosts.filter((h) => h.kind === "netns" && !h.via).length,
+    vms: state.hosts.filter((h) => h.kind === "vm" && h.flavour !== "debian").length,
+    debianVms: state.hosts.filter((h) => h.kind === "vm" && h.flavour === "debian").length,
+  };
+  if (have.hosts !== want.hosts || have.vms !== want.vms || have.debianVms !== want.debianVms) {
+    throw new Error(`a lab of another shape is up (${JSON.stringify(have)}, this run wants ${JSON.stringify(want)}): bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it`);
+  }
 }

@@ -11,8 +11,8 @@ describe("README set-up blocks (pure)", () => {
     expect(block.commands).toBe('pulumi config set a "$HOST"\nB=2 echo');
   });
 
-  it("every example README and the root README have one, and it sets the connection", () => {
-    const readmes = [...readdirSync(path.join(repoRoot, "examples")).map((d) => path.join(repoRoot, "examples", d, "README.md")), path.join(repoRoot, "README.md")];
+  it("every example README and CONTRIBUTING.md have one, and it sets the connection", () => {
+    const readmes = [...readdirSync(path.join(repoRoot, "examples")).map((d) => path.join(repoRoot, "examples", d, "README.md")), path.join(repoRoot, "CONTRIBUTING.md")];
     for (const readme of readmes) {
       const block = setupBlockOf(readme);
       expect(block.commands, readme).toMatch(/pulumi stack init dev/);
