@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { quoteArgv } from "./quote";
 import { describe, expect, it } from "vitest";
-import { HOSTILE, requireShell, SHELLS } from "../../test/support/shells";
+import { HOSTILE, noteSkippedShells, requireShell, shellSkipReason, SHELLS, shellTitle } from "../../test/support/shells";
 import { batchScript, parseBatchOutput } from "./batch";
 
 /** Commands with every shape of output a part can have, and what each must report. */
@@ -40,8 +40,9 @@ function expectEachAsAlone(stdout: string, boundary: string): void {
 
 describe("batch of commands in one remote command", () => {
   // The login shell parses the command line SSH hands it (`sh -c '<script>'`)...
+  noteSkippedShells();
   for (const shell of SHELLS) {
-    it(`reports each command's own stdout, stderr and exit code, sent through ${shell.name} as the login shell`, () => {
+    it.skipIf(shellSkipReason(shell))(shellTitle(`reports each command's own stdout, stderr and exit code, sent through ${shell.name} as the login shell`, shell), () => {
       requireShell(shell);
       const batch = batchScript(PARTS.map((p) => p.argv));
       expectEachAsAlone(runLocally(shell.argv, quoteArgv(batch.argv)), batch.boundary);
@@ -49,7 +50,7 @@ describe("batch of commands in one remote command", () => {
   }
   // ...and the host's `sh` runs the script.
   for (const shell of SHELLS.filter((s) => s.name !== "zsh")) {
-    it(`runs under ${shell.name} as the host's sh`, () => {
+    it.skipIf(shellSkipReason(shell))(shellTitle(`runs under ${shell.name} as the host's sh`, shell), () => {
       requireShell(shell);
       const batch = batchScript(PARTS.map((p) => p.argv));
       expectEachAsAlone(runLocally(shell.argv, batch.argv[2]!), batch.boundary);

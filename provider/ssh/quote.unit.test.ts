@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { quoteArg, quoteArgv } from "./quote";
-import { argvSeenByAsync, HOSTILE, SHELLS, requireShell } from "../../test/support/shells";
+import { argvSeenByAsync, HOSTILE, noteSkippedShells, requireShell, shellSkipReason, SHELLS, shellTitle } from "../../test/support/shells";
 
 describe("quoteArg", () => {
   it("leaves plain words alone and single-quotes everything else", () => {
@@ -38,7 +38,8 @@ describe("quoteArg", () => {
 });
 
 describe("quoting through real shells (dash, bash, zsh, busybox sh)", () => {
-  it.each(SHELLS)("$name sees exactly the argv that was quoted", { timeout: 300_000 }, async (shell) => {
+  noteSkippedShells();
+  for (const shell of SHELLS) it.skipIf(shellSkipReason(shell))(shellTitle(`${shell.name} sees exactly the argv that was quoted`, shell), { timeout: 300_000 }, async () => {
     requireShell(shell);
     for (const value of HOSTILE) expect(await argvSeenByAsync(shell, [value])).toEqual([value]);
     expect(await argvSeenByAsync(shell, HOSTILE)).toEqual(HOSTILE);

@@ -39,6 +39,32 @@ export function requireShell(shell: (typeof SHELLS)[number]): void {
 }
 
 /**
+ * Why the tests through `shell` are skipped here, or undefined when they run. `npm test` on a
+ * fresh clone needs only `npm install`, so a shell that is not installed (zsh, busybox) skips its
+ * tests with this reason in their names; NETDEV_REQUIRE_SHELLS=1 (scripts/test.sh, which installs
+ * every shell) runs them anyway, so there a missing shell fails, naming its package.
+ */
+export function shellSkipReason(shell: (typeof SHELLS)[number]): string | undefined {
+  if (process.env.NETDEV_REQUIRE_SHELLS === "1" || onPath(shell.argv[0]!)) return undefined;
+  return `${shell.argv[0]} is not installed (Debian package ${shell.pkg}); NETDEV_REQUIRE_SHELLS=1 makes this a failure`;
+}
+
+/** A test title for `shell`, with the reason it is skipped appended when it is. */
+export function shellTitle(title: string, shell: (typeof SHELLS)[number]): string {
+  const reason = shellSkipReason(shell);
+  return reason ? `${title} [skipped: ${reason}]` : title;
+}
+
+/** The shells the tests here check quoting against: every one unless skipped (shellSkipReason). */
+export const CHECKED_SHELLS = SHELLS.filter((shell) => !shellSkipReason(shell));
+
+/** Says once, on the test file's output (vitest names the file), which shells are not checked here and why. */
+export function noteSkippedShells(): void {
+  const skipped = SHELLS.filter((shell) => shellSkipReason(shell));
+  if (skipped.length) console.warn(`quoting not checked against ${skipped.map((s) => `${s.name} (${shellSkipReason(s)})`).join(", ")}`);
+}
+
+/**
  * argvSeenBy without blocking the event loop: on a loaded machine (the lab's VMs and stacks
  * beside it) a few hundred shell starts can take minutes, and a test worker blocked that long
  * loses its connection to vitest.
