@@ -12,6 +12,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 . scripts/install.sh
+# The installer put every shell the quoting tests run command lines through (zsh, busybox come
+# with the VM packages) on this machine, so here a missing one fails those tests, not skips them.
+if [ "${NETDEV_WITH_VM:-1}" = 1 ]; then export NETDEV_REQUIRE_SHELLS=1; fi
 
 step "type check"
 npm run --silent typecheck
