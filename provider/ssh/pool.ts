@@ -3,7 +3,7 @@ import { type Connection, fingerprint, hostKeyMatches, hostKeyPins, poolKey, sec
 import { batchScript, parseBatchOutput } from "./batch";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
-import { scrubSecrets, scrubStdout } from "./scrub";
+import { scrubbedOutput, scrubSecrets } from "./scrub";
 import { type ChannelOutcome, EXIT_TRAILER, runOnChannel } from "./channel";
 import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss, isDropbear } from "./failures";
 
@@ -203,11 +203,14 @@ export class SshPool {
     const others = `it ran in one command with ${batch.length - 1} others for this host`;
     let result: ExecResult;
     try {
+      // Unscrubbed: each command's stderr travels inside the batch's stdout, which is scrubbed only
+      // of long secrets; each part is scrubbed below as a lone command's output is. (A secret
+      // scrubbed from the whole could also cut a boundary line, losing every result.)
       result = await this.execAlone(first.connection, script.argv, {
         idempotent,
         timeoutMs: Math.max(...batch.map((queued) => queued.options.timeoutMs ?? queued.connection.commandTimeoutMs)),
         maxOutputBytes: Math.max(...batch.map((queued) => queued.options.maxOutputBytes ?? MAX_OUTPUT_BYTES)),
-      });
+      }, "unscrubbed");
     } catch (error) {
       for (const queued of batch) {
         queued.reject(error instanceof RemoteCommandError ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), null, error.stderr, `${error.reason ?? "failed"} (${others})`) : error);
@@ -216,17 +219,22 @@ export class SshPool {
     }
     const { results } = parseBatchOutput(result.stdout, script.boundary, batch.length);
     const endpoint = describeEndpoint(first.connection);
+    // One lane is one pool key, whose digest covers the credentials: the batch's secrets are each command's.
+    const secrets = secretsOf(first.connection);
     await Promise.all(batch.map(async (queued, i) => {
       const own = results[i];
-      if (own) return queued.resolve(own);
+      if (own) return queued.resolve(scrubbedOutput(own, secrets));
       if (idempotent) return this.execAlone(queued.connection, queued.argv, queued.options).then(queued.resolve, queued.reject);
-      const why = result.stderr.trim() || `exit ${result.exitCode}`;
+      const why = scrubSecrets(result.stderr.trim(), secrets) || `exit ${result.exitCode}`;
       queued.reject(new RemoteCommandError(endpoint, quoteArgv(queued.argv), null, "", `did not report back (${others}, which ended early: ${why}): it may or may not have run`));
     }));
   }
 
-  /** One command as one exec: see exec() for the deadlines. */
-  private async execAlone(connection: Connection, argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  /**
+   * One command as one exec: see exec() for the deadlines. Its output is scrubbed of the
+   * connection's secrets (scrubbedOutput) unless the caller scrubs the parts itself; errors always are.
+   */
+  private async execAlone(connection: Connection, argv: readonly string[], options: ExecOptions = {}, output: "scrubbed" | "unscrubbed" = "scrubbed"): Promise<ExecResult> {
     const command = quoteArgv(argv);
     const wire = `${command}${EXIT_TRAILER}`;
     const secrets = secretsOf(connection);
@@ -251,7 +259,7 @@ export class SshPool {
       }
       switch (outcome.kind) {
         case "exit":
-          return { stdout: scrubStdout(outcome.stdout, secrets), stderr: scrubSecrets(outcome.stderr, secrets), exitCode: outcome.exitCode };
+          return output === "scrubbed" ? scrubbedOutput(outcome, secrets) : { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
         case "unanswered":
           this.destroy(pooled);
           throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);

@@ -40,6 +40,14 @@ export function scrubStdout(stdout: string, secrets: readonly string[]): string 
   return scrubSecrets(stdout, secrets.filter((secret) => secret.length >= STDOUT_SCRUB_MIN_LENGTH));
 }
 
+/**
+ * A command's output as every caller gets it, whether it ran alone or in a batch: stderr
+ * scrubbed of every secret (it is error text), stdout of the long ones (it is data).
+ */
+export function scrubbedOutput(output: { stdout: string; stderr: string; exitCode: number }, secrets: readonly string[]): { stdout: string; stderr: string; exitCode: number } {
+  return { stdout: scrubStdout(output.stdout, secrets), stderr: scrubSecrets(output.stderr, secrets), exitCode: output.exitCode };
+}
+
 /** Every secret string in a connection's fields (and its jump hosts'), parsed or not. */
 export function secretsIn(connection: unknown): string[] {
   const secrets: string[] = [];

@@ -53,6 +53,21 @@ describe("scrubbing secrets", () => {
     expect(shortResult.stderr).not.toMatch(/ q\n/);
   });
 
+  it("a command batched with others is scrubbed as it would be alone: stderr of every secret, stdout of long ones", async () => {
+    const server = await new FakeSshServer("OpenSSH_9.2p1", { exec: "shell" }).start();
+    servers.push(server);
+    // A short password (under STDOUT_SCRUB_MIN_LENGTH) and a long key: a batch carries each command's stderr inside its stdout.
+    const connection = server.connection({ password: "q7" });
+    const key = connection.privateKey!.split("\n")[1]!;
+    const argv = (i: number) => ["sh", "-c", `echo "out q7 ${key} ${i}"; echo "denied for q7 ${key} ${i}" >&2; exit ${i}`];
+    const alone = await newPool().exec(connection, argv(1));
+    expect(alone).toEqual({ stdout: "out q7 [secret] 1\n", stderr: "denied for [secret] [secret] 1\n", exitCode: 1 });
+    const pool = newPool({ coalesceWindowMs: 20 });
+    const batched = await Promise.all([1, 2, 3].map((i) => pool.exec(connection, argv(i))));
+    expect(pool.execsSent).toBe(1);
+    expect(batched).toEqual([1, 2, 3].map((i) => ({ stdout: `out q7 [secret] ${i}\n`, stderr: `denied for [secret] [secret] ${i}\n`, exitCode: i })));
+  });
+
   it("the provider boundary scrubs whatever an engine throws or reports, keeping the error object", async () => {
     const connection = { host: "h", password: "pw1", hostKey, jumpHost: { host: "j", privateKey: "KEY-MATERIAL", hostKey } };
     const partial = Object.assign(new RemoteCommandError("root@h:22", "ip link add", 2, "bad pw1"), { id: "partial-id" });

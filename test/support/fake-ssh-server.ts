@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import { type Connection as ServerConnection, Server, type ServerChannel, utils } from "ssh2";
 import { type ConnectionInput, parseConnection } from "../../provider/ssh/connection";
@@ -6,8 +7,11 @@ import { type ConnectionInput, parseConnection } from "../../provider/ssh/connec
 export interface FakeBehaviour {
   /** Session channel opens: "silent" never confirms nor refuses them. */
   session: "answer" | "silent";
-  /** Exec requests: "silent" never answers; "flood" writes `floodBytes` to stdout first. */
-  exec: "answer" | "silent" | "flood";
+  /**
+   * Exec requests: "silent" never answers; "flood" writes `floodBytes` to stdout first; "shell"
+   * runs the command with this machine's `sh -c`, as sshd would (batches need a real shell).
+   */
+  exec: "answer" | "silent" | "flood" | "shell";
   /** direct-tcpip (jump host tunnel) requests: "silent" never answers; "refuse" refuses. */
   tunnel: "forward" | "silent" | "refuse";
   /** How many exec requests get the `exec` behaviour; later ones are answered normally. */
@@ -76,6 +80,7 @@ export class FakeSshServer {
           if (misbehave && this.behaviour.exec === "silent") return;
           const channel = accept();
           if (misbehave && this.behaviour.exec === "flood") return flood(channel, this.behaviour.floodBytes);
+          if (this.behaviour.exec === "shell") return runInShell(channel, info.command);
           // Echo the command line without the exit trailer the transport appends.
           channel.write(`${info.command.replace(/; echo __netdev_exit_status=.*$/, "")}\n`);
           channel.stderr.write(`${this.behaviour.stderr}__netdev_exit_status=0\n`);
@@ -110,6 +115,18 @@ export class FakeSshServer {
 }
 
 type Connection = ReturnType<typeof parseConnection>;
+
+/** Runs `command` with the local `sh -c` (the exit trailer the transport appends included) on the channel. */
+function runInShell(channel: ServerChannel, command: string): void {
+  const child = spawn("sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.pipe(channel, { end: false });
+  child.stderr.pipe(channel.stderr, { end: false });
+  channel.on("error", () => child.kill());
+  child.on("close", (code) => {
+    channel.exit(code ?? 255);
+    channel.end();
+  });
+}
 
 /** Writes `bytes` of stdout in 64 KiB chunks, honouring back-pressure, and never exits. */
 function flood(channel: ServerChannel, bytes: number): void {
