@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir } from "./hosts";
+import { restoreNeighbourTable, sizeNeighbourTable } from "./neighbour-table";
 import { ipIn, run, waitFor } from "./run";
 
 /**
@@ -126,6 +127,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     await run("ip", ["netns", "del", netns]);
   }
   await ipIn(undefined, ["link", "del", names.rootLink], { allowFailure: true });
+  restoreNeighbourTable(dir);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -203,6 +205,7 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const names = labNames(prefix);
   try {
     mkdirSync(dir, { recursive: true });
+    sizeNeighbourTable(hostCount, dir);
     const clientKeyPath = path.join(dir, "client_ed25519");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${prefix}-client`, "-f", clientKeyPath]);
     const clientPublicKey = readFileSync(`${clientKeyPath}.pub`, "utf8").trim();
