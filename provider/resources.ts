@@ -93,8 +93,8 @@ export interface DeviceResource extends NetdevResource {
 }
 
 function deviceRegistration(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions): Registration {
-  const kind: { secretFields?: readonly string[]; outputs?: { names: readonly string[] } } = deviceKinds[type];
-  return registration(type, resourceName, args, opts, { outputs: [...OBSERVED, ...(kind.outputs?.names ?? [])], secretFields: kind.secretFields });
+  const kind: { secretFields?: readonly string[]; outputs?: { fields: object } } = deviceKinds[type];
+  return registration(type, resourceName, args, opts, { outputs: [...OBSERVED, ...Object.keys(kind.outputs?.fields ?? {})], secretFields: kind.secretFields });
 }
 
 export type TunDeviceArgs = DeviceArgs<"TunDevice">;

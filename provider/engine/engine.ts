@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { connectionOf, connectionSchema, type Connection } from "../ssh/connection";
-import { aliasText, addressList, interfaceName, macAddress, mtu, namespaceName } from "./fields";
+import { connectionOf, type Connection } from "../ssh/connection";
+import { aliasText, addressList, connectionField, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { HostShell, StepError } from "./host";
 import { isIpError } from "./ip-errors";
 import { linkNamed, type LinkState } from "./iplink";
@@ -23,30 +23,25 @@ export const SCHEMA_VERSION = 1;
 
 
 export const commonShape = {
-  connection: connectionSchema,
-  name: interfaceName,
-  netns: namespaceName.optional(),
-  mtu: mtu.optional(),
-  up: z.boolean().default(true),
-  macAddress: macAddress.optional(),
-  addresses: addressList.optional(),
-  master: interfaceName.optional(),
-  alias: aliasText.optional(),
-  /** Take over an existing device of this name and kind instead of failing (pulumi import does not work for dynamic providers). */
-  adopt: z.boolean().default(false),
-  /**
-   * Also output `kindInfo`, everything `ip -details` reports for the kind (a bridge's is 37
-   * attributes). Off by default because outputs are state, which the Pulumi CLI rewrites after
-   * every step: at 180 bridges it cost 7 ms per device in `up`. Changes in place.
-   */
-  reportKindInfo: z.boolean().optional(),
+  connection: connectionField,
+  name: interfaceName.describe('The device\'s name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0".'),
+  netns: namespaceName.optional().describe('The network namespace the device lives in, e.g. "web"; omitted, the host\'s own. Created when missing, and then removed again with the last device in it.'),
+  mtu: mtu.optional().describe("The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has."),
+  up: z.boolean().default(true).describe("Whether the device is administratively up (`ip link set up`)."),
+  macAddress: macAddress.optional().describe('The device\'s MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).'),
+  addresses: addressList.optional().describe('IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.'),
+  master: interfaceName.optional().describe('A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0".'),
+  alias: aliasText.optional().describe("Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8."),
+  adopt: z.boolean().default(false).describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers). Matters at create only."),
+  /** Off by default because outputs are state, which the Pulumi CLI rewrites after every step: at 180 bridges it cost 7 ms per device in `up`. */
+  reportKindInfo: z.boolean().optional().describe("Also output `kindInfo`: everything `ip -details` reports for the kind (a bridge's is 37 attributes)."),
   /** Derived from the resource's identity by its class: see ownership.ts. */
   ownerKey: ownerKeyField,
-  /** "networkd": also write what recreates the device at boot (see provider/persist); changes in place. */
-  persist: persistField,
+  persist: persistField.describe('"networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.'),
 };
 
-const REPLACE_ALWAYS = ["name", "netns"];
+/** Fields whose change always replaces a device, whatever its kind: the kernel cannot rename a device in place without breaking whatever refers to it by name. */
+export const REPLACE_ALWAYS = ["name", "netns"];
 
 export interface DeviceOutputs extends Record<string, unknown> {
   schemaVersion: number;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { connectionSchema } from "../ssh/connection";
 
 /**
  * Field validators shared by every device kind. Each refuses anything that could be read as
@@ -17,6 +18,9 @@ export const interfaceName = z
   // number as an ifindex: such a name silently addresses another device (`ip addr show dev if1`
   // answers with lo), and "if1x" or "if+1" parse the same way.
   .refine((name) => !/^if[+-]?[0-9]/.test(name), "must not start with 'if' and a number: iproute2 reads such a name as an interface index when no device has it");
+
+/** The `connection` field of every resource (its own fields are described in ssh/connection.ts). */
+export const connectionField = connectionSchema.describe("How to reach the host over SSH: address, user, a credential and the pinned host key. Kept as a secret in state, whatever the program marked.");
 
 export const namespaceName = z
   .string()

@@ -76,10 +76,11 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
   update(desired: z.output<z.ZodObject<Shape>> & CommonFields, actual: Record<string, unknown>, previous?: Record<string, unknown>): Step[];
   /**
    * Outputs beyond the inputs and the engine's observed ones (a WireGuard interface's public
-   * key): their names (the resource class declares them, so Pulumi records them) and how they
-   * follow from what `read` returned. Computed after every create, update and refresh.
+   * key): their schemas, each described (the resource class declares them, so Pulumi records
+   * them; the reference is generated from them), and how they follow from what `read`
+   * returned. Computed after every create, update and refresh.
    */
-  outputs?: { names: readonly string[]; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
+  outputs?: { fields: z.ZodRawShape; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
   /**
    * How systemd-networkd would make this device at boot (`persist: "networkd"`), or undefined
    * where it cannot express these inputs. Only asked for devices in the host's namespace

@@ -1,11 +1,27 @@
+import { z } from "zod";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
-import { routeEngine, routeSchema } from "./route/route";
+import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
 
 /**
  * The resource types that are not devices, by resource type: each its zod schema (the single
- * source of its input type) and its engine. A new object is one folder plus one line here.
+ * source of its input type), its engine, the fields whose change replaces it (as its engine's
+ * diff decides; objects.unit.test.ts holds the two to each other), the outputs it has beyond
+ * its inputs, and an example (the generated reference shows it). A new object is one folder
+ * plus one entry here.
  */
 export const objectTypes = {
-  NetworkNamespace: { schema: namespaceSchema, engine: namespaceEngine },
-  Route: { schema: routeSchema, engine: routeEngine },
-};
+  NetworkNamespace: {
+    schema: namespaceSchema,
+    engine: namespaceEngine,
+    replaceOn: ["name"],
+    outputs: { devices: z.array(z.string()).describe("Interfaces in the namespace other than lo, as last observed.") },
+    example: { name: "web" },
+  },
+  Route: {
+    schema: routeSchema,
+    engine: routeEngine,
+    replaceOn: [...ROUTE_REPLACE_ON],
+    outputs: {},
+    example: { netns: "web", destination: "default", via: "10.0.0.1" },
+  },
+} satisfies Record<string, { schema: z.ZodType; engine: object; replaceOn: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }>;

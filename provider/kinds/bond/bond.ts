@@ -21,15 +21,11 @@ export const bondKind = defineKind({
   kernelFeature: "bonding",
   example: { mode: "active-backup", miimon: 100, updelay: 200, downdelay: 200, xmitHashPolicy: "layer3+4" },
   fields: {
-    mode: z.enum(MODES).default("balance-rr"),
-    /** MII link monitoring interval, ms; 0 turns it off. The kernel defaults to 100 in 802.3ad, balance-tlb and balance-alb, else 0. */
-    miimon: milliseconds.optional(),
-    /** ms a member's link must be up before it is used: a multiple of miimon. */
-    updelay: milliseconds.optional(),
-    /** ms a member's link must be down before it is dropped: a multiple of miimon. */
-    downdelay: milliseconds.optional(),
-    /** How balance-xor, 802.3ad and balance-tlb pick a member for a flow. */
-    xmitHashPolicy: z.enum(["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac"]).optional(),
+    mode: z.enum(MODES).default("balance-rr").describe("How traffic is spread over the members (the bonding driver's mode), e.g. \"active-backup\" for failover or \"802.3ad\" for LACP."),
+    miimon: milliseconds.optional().describe("MII link monitoring interval in ms; 0 turns it off. The kernel defaults to 100 in 802.3ad, balance-tlb and balance-alb, else 0."),
+    updelay: milliseconds.optional().describe("ms a member's link must be up before it is used: a multiple of miimon."),
+    downdelay: milliseconds.optional().describe("ms a member's link must be down before it is dropped: a multiple of miimon."),
+    xmitHashPolicy: z.enum(["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac"]).optional().describe("How balance-xor, 802.3ad and balance-tlb pick a member for a flow."),
   },
   refine: (inputs) => {
     for (const field of ["updelay", "downdelay"] as const) {

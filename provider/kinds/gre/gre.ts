@@ -17,15 +17,11 @@ export const greKind = defineKind({
   kernelFeature: "GRE (ip_gre)",
   example: { mode: "gretap", remote: "10.0.0.2", local: "10.0.0.1", key: 7, ttl: 64 },
   fields: {
-    mode: z.enum(["gre", "gretap"]).default("gre"),
-    /** The other end's underlay address. Required: a gre device without one is a different (NBMA) device, and the kernel refuses to switch between the two in place. */
-    remote: ipv4,
-    /** This end's underlay address; omitted, any. */
-    local: ipv4.optional(),
-    /** GRE key (0-4294967295), both directions (ikey and okey). */
-    key: z.number().int().min(0, "must be 0-4294967295 (32 bits)").max(4_294_967_295, "must be 0-4294967295 (32 bits)").optional(),
-    /** Outer TTL; 0 inherits the inner packet's. */
-    ttl: z.number().int().min(0, "must be 0-255 (0 inherits)").max(255, "must be 0-255 (0 inherits)").optional(),
+    mode: z.enum(["gre", "gretap"]).default("gre").describe('"gre" carries IP packets (a layer-3 tunnel); "gretap" carries Ethernet frames (layer 2, can join a bridge).'),
+    remote: ipv4.describe('The other end\'s underlay IPv4 address, e.g. "10.0.0.2". Required: a gre device without one is a different (NBMA) device, and the kernel refuses to switch between the two in place.'),
+    local: ipv4.optional().describe("This end's underlay IPv4 address; omitted, any."),
+    key: z.number().int().min(0, "must be 0-4294967295 (32 bits)").max(4_294_967_295, "must be 0-4294967295 (32 bits)").optional().describe("GRE key (0-4294967295) for both directions (ikey and okey): both ends must use the same one."),
+    ttl: z.number().int().min(0, "must be 0-255 (0 inherits)").max(255, "must be 0-255 (0 inherits)").optional().describe("Outer TTL (1-255); 0 inherits the inner packet's."),
   },
   refine: (inputs) => {
     // A multicast or missing remote makes a broadcast (NBMA) gre device, not a tunnel to one peer.

@@ -15,10 +15,9 @@ export const macvlanKind = defineKind({
   kernelFeature: "macvlan",
   example: { parent: "eth0", mode: "vepa", tap: false },
   fields: {
-    parent: interfaceName,
-    mode: z.enum(["bridge", "vepa", "private", "passthru", "source"]).default("bridge"),
-    /** Create a macvtap (a tap-like character device for VMs) instead of a macvlan. */
-    tap: z.boolean().default(false),
+    parent: interfaceName.describe('The interface the macvlan sits on, e.g. "eth0"; in the host\'s namespace.'),
+    mode: z.enum(["bridge", "vepa", "private", "passthru", "source"]).default("bridge").describe('How macvlans of one parent reach each other: "bridge" directly, "vepa" through the external switch, "private" not at all, "passthru" one macvlan takes over the parent, "source" by allowed source MAC.'),
+    tap: z.boolean().default(false).describe("Create a macvtap (a tap-like character device for VMs, /dev/tapN) instead of a macvlan."),
   },
   replaceOn: ["parent", "tap"],
   createArgs: (inputs) => ["link", inputs.parent, "type", inputs.tap ? "macvtap" : "macvlan", "mode", inputs.mode],

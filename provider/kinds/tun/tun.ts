@@ -11,15 +11,12 @@ export const tunKind = defineKind({
   kernelFeature: "tun",
   example: { mode: "tap", owner: 1000, group: 1000, multiQueue: true, vnetHdr: true, packetInfo: false },
   fields: {
-    mode: z.enum(["tun", "tap"]),
-    /** uid allowed to open the device without CAP_NET_ADMIN. */
-    owner: z.number().int().min(0).max(4_294_967_294).optional(),
-    /** gid allowed to open the device. */
-    group: z.number().int().min(0).max(4_294_967_294).optional(),
-    multiQueue: z.boolean().default(false),
-    vnetHdr: z.boolean().default(false),
-    /** Prefix each packet with the 4-byte packet information header (IFF_NO_PI off). */
-    packetInfo: z.boolean().default(false),
+    mode: z.enum(["tun", "tap"]).describe('"tun": a layer-3 device that carries IP packets; "tap": a layer-2 device that carries Ethernet frames (what a VM\'s NIC is plugged into).'),
+    owner: z.number().int().min(0).max(4_294_967_294).optional().describe("uid allowed to open the device without CAP_NET_ADMIN."),
+    group: z.number().int().min(0).max(4_294_967_294).optional().describe("gid allowed to open the device without CAP_NET_ADMIN."),
+    multiQueue: z.boolean().default(false).describe("Allow several file descriptors (queues) on the device (IFF_MULTI_QUEUE), for multi-queue VM NICs."),
+    vnetHdr: z.boolean().default(false).describe("Prefix each packet with a virtio-net header (IFF_VNET_HDR), for checksum and segmentation offload to a VM."),
+    packetInfo: z.boolean().default(false).describe("Prefix each packet with the 4-byte packet information header (IFF_NO_PI off)."),
   },
   replaceOn: ["mode", "owner", "group", "multiQueue", "vnetHdr", "packetInfo"],
   createStep: (inputs) => ({

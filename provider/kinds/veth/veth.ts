@@ -13,19 +13,16 @@ export const vethKind = defineKind({
   kernelFeature: "veth",
   example: { peerName: "ve1", peerNetns: "web", peerMtu: 1400, peerMacAddress: "02:00:00:00:00:01", peerAddresses: ["10.0.0.2/24"], peerUp: true, peerAnnounce: true },
   fields: {
-    peerName: interfaceName,
-    /** Namespace for the peer end (created if missing); default: the same as this end. */
-    peerNetns: namespaceName.optional(),
-    peerMtu: mtu.optional(),
-    /** The peer end's MAC (a container's): pin it so neighbours' ARP entries survive a re-create. */
-    peerMacAddress: macAddress.optional(),
-    peerAddresses: addressList.optional(),
-    peerUp: z.boolean().default(true),
-    /**
-     * The peer announces its addresses (gratuitous ARP, unsolicited NA) whenever it comes up or
-     * its MAC changes (arp_notify, ndisc_notify), so neighbours update their entries at once.
-     */
-    peerAnnounce: z.boolean().optional(),
+    peerName: interfaceName.describe('The name of the other end of the pair, e.g. "eth0" inside a container\'s namespace.'),
+    peerNetns: namespaceName.optional().describe("Namespace for the peer end (created if missing); omitted, the same as this end."),
+    peerMtu: mtu.optional().describe("The peer end's MTU in bytes (68-65535); omitted, the same default as this end."),
+    peerMacAddress: macAddress.optional().describe("The peer end's MAC (a container's): pin it so neighbours' ARP entries survive a re-create."),
+    peerAddresses: addressList.optional().describe('The peer end\'s IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.2/24"]: it holds exactly these.'),
+    peerUp: z.boolean().default(true).describe("Whether the peer end is administratively up."),
+    peerAnnounce: z
+      .boolean()
+      .optional()
+      .describe("The peer announces its addresses (gratuitous ARP, unsolicited NA) whenever it comes up or its MAC changes (arp_notify, ndisc_notify), so neighbours update their entries at once."),
   },
   refine: (inputs) =>
     inputs.peerName === inputs.name && inputs.peerNetns === inputs.netns

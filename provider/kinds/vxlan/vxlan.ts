@@ -17,20 +17,29 @@ export const vxlanKind = defineKind({
   kernelFeature: "vxlan",
   example: { vni: 42, dstPort: 4789, local: "10.0.0.1", dev: "eth0", ttl: 64, tos: 0, learning: false, udpCsum: true, srcPortRange: { low: 49152, high: 65535 }, peers: ["10.0.0.3", "10.0.0.2"] },
   fields: {
-    vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)"),
-    dstPort: z.number().int().min(1).max(65535).default(4789),
-    local: ipAddress.optional(),
-    remote: ipAddress.optional(),
-    group: ipAddress.optional(),
-    /** Underlay device: where multicast joins happen and packets leave. */
-    dev: interfaceName.optional(),
-    ttl: z.number().int().min(1).max(255).optional(),
-    tos: z.number().int().min(0).max(255).optional(),
-    learning: z.boolean().default(true),
-    udpCsum: z.boolean().optional(),
-    srcPortRange: z.object({ low: z.number().int().min(1).max(65535), high: z.number().int().min(1).max(65535) }).refine((r) => r.low <= r.high, "low must not exceed high").optional(),
-    /** Unicast flood list: underlay addresses of the other VTEPs. */
-    peers: z.array(ipAddress).transform((list) => [...new Set(list)].sort()).optional(),
+    vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)").describe("The VXLAN network identifier (0-16777215): every VTEP of one overlay uses the same one."),
+    dstPort: z.number().int().min(1).max(65535).default(4789).describe("UDP port of the tunnel on every VTEP: 4789 is the IANA port; Linux's own default is 8472, so set it to talk to older peers."),
+    local: ipAddress.optional().describe('This VTEP\'s underlay source address, e.g. "10.0.0.1"; omitted, chosen by routing.'),
+    remote: ipAddress.optional().describe("The one other VTEP of a point-to-point tunnel; excludes `group`."),
+    group: ipAddress.optional().describe("A multicast group (224.0.0.0/4 or ff00::/8) that floods reach every VTEP through; needs `dev`, excludes `remote`."),
+    dev: interfaceName.optional().describe('The underlay device, e.g. "eth0": where multicast joins happen and packets leave.'),
+    ttl: z.number().int().min(1).max(255).optional().describe("Outer TTL (1-255); omitted, the kernel's default."),
+    tos: z.number().int().min(0).max(255).optional().describe("Outer TOS byte (0-255); 1 inherits the inner packet's."),
+    learning: z.boolean().default(true).describe("Learn remote MAC addresses from received packets into the FDB; off for a mesh whose FDB is configured."),
+    udpCsum: z.boolean().optional().describe("Compute UDP checksums on outgoing packets over IPv4 (IPv6 always has them)."),
+    srcPortRange: z
+      .object({
+        low: z.number().int().min(1).max(65535).describe("The lowest UDP source port."),
+        high: z.number().int().min(1).max(65535).describe("The highest UDP source port."),
+      })
+      .refine((r) => r.low <= r.high, "low must not exceed high")
+      .optional()
+      .describe("The outer UDP source ports the flow hash chooses from, e.g. { low: 49152, high: 65535 }."),
+    peers: z
+      .array(ipAddress)
+      .transform((list) => [...new Set(list)].sort())
+      .optional()
+      .describe('Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry.'),
   },
   refine: (inputs) => {
     if (inputs.remote && inputs.group) return { field: "group", message: "remote and group are exclusive: a VTEP is point-to-point or multicast, not both" };

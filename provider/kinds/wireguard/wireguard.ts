@@ -16,6 +16,11 @@ import type { HostShell } from "../../engine/host";
 /** 32 bytes in base64, as `wg genkey`/`wg pubkey` print them: 43 characters and one "=". */
 const KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
+/** Whether `key` is a WireGuard key in that form (the components check a key before deriving from it). */
+export function isWireguardKey(key: string): boolean {
+  return KEY_PATTERN.test(key);
+}
+
 /** What read reports as privateKey when the host's key is not the desired one (never the host's key). */
 export const HOST_KEY_DIFFERS = "(host key differs)";
 
@@ -52,12 +57,15 @@ const endpoint = z.string().transform((value, ctx) => {
 
 const peer = z
   .strictObject({
-    publicKey: keyText("public key"),
-    endpoint: endpoint.optional(),
-    /** Networks routed to this peer and accepted from it; host bits must be clear (the kernel clears them, and state would never match). */
-    allowedIps: z.array(networkCidr).transform((list) => [...new Set(list)].sort()).default([]),
-    /** Seconds between keepalives; 0 (off) is the same as leaving it out. */
-    persistentKeepalive: z.number().int().min(0).max(65535).optional(),
+    publicKey: keyText("public key").describe("The peer's public key (`wg pubkey`), 44 characters of base64."),
+    endpoint: endpoint.optional().describe('Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.'),
+    // Host bits must be clear: the kernel clears them, and state would never match.
+    allowedIps: z
+      .array(networkCidr)
+      .transform((list) => [...new Set(list)].sort())
+      .default([])
+      .describe('Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].'),
+    persistentKeepalive: z.number().int().min(0).max(65535).optional().describe("Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out."),
   })
   .transform(({ persistentKeepalive, ...rest }) => ({ ...rest, ...(persistentKeepalive ? { persistentKeepalive } : {}) }));
 
@@ -82,19 +90,19 @@ export const wireguardKind = defineKind({
     peers: [{ publicKey: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", endpoint: "10.0.0.2:51820", allowedIps: ["10.100.0.2/32"], persistentKeepalive: 25 }],
   },
   fields: {
-    /** The interface's private key (`wg genkey`): a secret, see secretFields. */
-    privateKey: keyText("private key"),
-    listenPort: z.number().int().min(1).max(65535).optional(),
-    /** Mark on the interface's own UDP packets (policy routing); 0 clears it. */
-    fwmark: z.number().int().min(0).max(0xffff_ffff).optional(),
-    /** Sorted by public key (and each one's allowedIps sorted), so diffs do not depend on the order written. */
+    // A secret: see secretFields.
+    privateKey: keyText("private key").describe("The interface's private key (`wg genkey`). Always kept as a secret, and passed to the host only on stdin, never in a command line."),
+    listenPort: z.number().int().min(1).max(65535).optional().describe("The UDP port the interface listens on (51820 is usual); omitted, the kernel picks a free one."),
+    fwmark: z.number().int().min(0).max(0xffff_ffff).optional().describe("Mark on the interface's own UDP packets (for policy routing); 0 clears it."),
+    // Sorted by public key (and each one's allowedIps sorted), so diffs do not depend on the order written.
     peers: z
       .array(peer)
       .transform((list) => [...list].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0)))
       .superRefine((list, ctx) => {
         for (let i = 1; i < list.length; i++) if (list[i]!.publicKey === list[i - 1]!.publicKey) ctx.addIssue({ code: "custom", message: `lists the peer ${list[i]!.publicKey} twice` });
       })
-      .optional(),
+      .optional()
+      .describe("The peers this interface talks to, each by its public key; the interface holds exactly these."),
   },
   secretFields: ["privateKey"],
   refine: (inputs) => {
@@ -113,7 +121,7 @@ export const wireguardKind = defineKind({
     return readWireguard(host, netns, link.ifname, inputs);
   },
   outputs: {
-    names: ["publicKey"],
+    fields: { publicKey: z.string().optional().describe("The public key the interface actually has on the host (derived from privateKey): give it to the peers.") },
     // The key the host actually has (what peers must be given); undefined when none is set.
     compute: (actual) => ({ publicKey: actual.publicKey }),
   },

@@ -136,7 +136,7 @@ describe("WireguardInterface without a host", () => {
 
   it("declares privateKey secret and publicKey an extra output", () => {
     expect(engine.kind.secretFields).toEqual(["privateKey"]);
-    expect(engine.kind.outputs?.names).toEqual(["publicKey"]);
+    expect(Object.keys(engine.kind.outputs?.fields ?? {})).toEqual(["publicKey"]);
     expect(engine.kind.replaceOn).toEqual([]);
     expect(engine.diff({ ...engine.check(base).inputs }, engine.check({ ...base, privateKey: OTHER_KEY }).inputs)).toMatchObject({ changes: true, replaces: [] });
   });

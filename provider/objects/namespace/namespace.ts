@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { namespaceName } from "../../engine/fields";
+import { connectionField, namespaceName } from "../../engine/fields";
 import { HostShell, StepError } from "../../engine/host";
-import { connectionOf, connectionSchema, type Connection } from "../../ssh/connection";
+import { connectionOf, type Connection } from "../../ssh/connection";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 import type { Step } from "../../engine/kind";
@@ -26,16 +26,13 @@ import { persistFailures } from "../../persist/host-support";
 export const NAMESPACE_TYPE = "NetworkNamespace";
 
 export const namespaceSchema = z.strictObject({
-  connection: connectionSchema,
-  name: namespaceName,
-  /** Take over an existing namespace of this name instead of failing. */
-  adopt: z.boolean().default(false),
-  /** Delete even when devices other than lo are still inside (they are destroyed with it). */
-  force: z.boolean().default(false),
+  connection: connectionField,
+  name: namespaceName.describe('The namespace\'s name (`ip netns`), 1-64 characters: letters, digits and _ . -, e.g. "web".'),
+  adopt: z.boolean().default(false).describe("Take over an existing namespace of this name instead of failing. Matters at create only."),
+  force: z.boolean().default(false).describe("Delete the namespace even when devices other than lo are still inside (they are destroyed with it)."),
   /** Derived from the resource's identity by its class: see engine/ownership.ts. */
   ownerKey: ownerKeyField,
-  /** "networkd": recreate the namespace at boot (a oneshot unit that devices in it order after); changes in place. */
-  persist: persistField,
+  persist: persistField.describe('"networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.'),
 });
 
 type NamespaceInputs = z.output<typeof namespaceSchema>;

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
+import { connectionField, interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
 import { HostShell, StepError } from "../../engine/host";
 import { isIpError } from "../../engine/ip-errors";
 import { hasOwnerToken, newOwnerToken, ownerKeyField, ownerToken, ROUTE_PROTOCOL } from "../../engine/ownership";
 import type { Step } from "../../engine/kind";
-import { connectionOf, connectionSchema } from "../../ssh/connection";
+import { connectionOf } from "../../ssh/connection";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 import { persistedState, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
@@ -28,24 +28,23 @@ export const ROUTE_TYPE = "Route";
 
 export const routeSchema = z
   .strictObject({
-    connection: connectionSchema,
-    netns: namespaceName.optional(),
-    /** "default" or a prefix in CIDR form, host bits clear (the kernel refuses 10.0.0.1/24). */
-    destination: z.union([z.literal("default"), networkCidr]),
-    via: ipAddress.optional(),
-    dev: interfaceName.optional(),
-    metric: z.number().int().min(0).max(4_294_967_295).optional(),
+    connection: connectionField,
+    netns: namespaceName.optional().describe('The namespace whose main table holds the route, e.g. "web"; omitted, the host\'s own.'),
+    destination: z.union([z.literal("default"), networkCidr]).describe('"default", or a prefix in CIDR form with host bits clear, e.g. "10.0.0.0/24" (the kernel refuses 10.0.0.1/24).'),
+    via: ipAddress.optional().describe('The gateway\'s address, e.g. "10.0.0.1"; a route needs via, dev, or both.'),
+    dev: interfaceName.optional().describe('The device the route leaves by, e.g. "eth0"; a route needs via, dev, or both.'),
+    metric: z.number().int().min(0).max(4_294_967_295).optional().describe("The route's metric (priority; lower wins); omitted, the kernel's default, 0 (IPv4) or 1024 (IPv6)."),
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
-    /** "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes); changes in place. */
-    persist: persistField,
+    persist: persistField.describe('"networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd\'s ManageForeignRoutes). "none" or omitted: nothing survives a reboot.'),
   })
   .superRefine((value, ctx) => {
     if (!value.via && !value.dev) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs a gateway (via), a device (dev), or both" });
   });
 
 type RouteInputs = z.output<typeof routeSchema>;
-const FIELDS = ["netns", "destination", "via", "dev", "metric"] as const;
+/** The route's own fields: a change to any of them replaces it (a route has no identity besides them). */
+export const ROUTE_REPLACE_ON = ["netns", "destination", "via", "dev", "metric"] as const;
 
 function isV6(route: Pick<RouteInputs, "destination" | "via">): boolean {
   return route.destination === "default" ? (route.via ?? "").includes(":") : route.destination.includes(":");
@@ -115,7 +114,7 @@ export const routeEngine = {
   },
 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-    const replaces: string[] = FIELDS.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
+    const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
     if (hostMoved(olds, news)) replaces.push("connection");
     const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
     return { changes: replaces.length > 0 || persistChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
