@@ -17,6 +17,8 @@ export interface LabHost {
   hostPublicKey: string;
   /** The host's address on the lab underlay (10.247.0.0/24): what overlays between hosts use. */
   underlayAddress: string;
+  /** The host's IPv6 address on the same underlay link (fd00:247:<octet>::/64; see underlayAddress6). */
+  underlayAddress6?: string;
   /** Interface on the underlay inside the host: the parent for macvlan/ipvlan/vlan, the dev for vxlan. */
   underlayInterface: string;
   /** Where sshd writes its log (netns hosts): tests count accepted connections in it. */
@@ -55,4 +57,16 @@ export function labHost(state: LabState, name: string): LabHost {
   const host = state.hosts.find((h) => h.name === name);
   if (!host) throw new Error(`lab has no host named ${name}; hosts: ${state.hosts.map((h) => h.name).join(", ")}`);
   return host;
+}
+
+/**
+ * A lab host's IPv6 underlay address, beside its IPv4 one on the same link: 10.247.<o>.<x>
+ * becomes fd00:247:<o>::<x> (a unique local prefix, the IPv4 digits written as they are), so
+ * overlays can be tested over an IPv6-only underlay.
+ */
+export function underlayAddress6(ipv4: string): string {
+  const match = /^10\.247\.(\d{1,3})\.(\d{1,3})$/.exec(ipv4);
+  if (!match) throw new Error(`${ipv4} is not a lab underlay address (10.247.<octet>.<host>)`);
+  // RFC 5952's text form, as iproute2 prints it back (fd00:247:0::11 is fd00:247::11).
+  return match[1] === "0" ? `fd00:247::${match[2]}` : `fd00:247:${match[1]}::${match[2]}`;
 }

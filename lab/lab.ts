@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir } from "./hosts";
+import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
 import { restoreNeighbourTable, sizeNeighbourTable } from "./neighbour-table";
 import { ipIn, run, waitFor } from "./run";
 
@@ -231,11 +231,13 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
       await ipIn(netns, ["link", "set", `${prefix}t${i}`, "name", "eth0"]);
       await ipIn(names.underlay, ["link", "set", `h${i}`, "master", "ul0", "up"]);
       await ipIn(netns, ["addr", "add", `${address}/24`, "dev", "eth0"]);
+      // nodad: usable at once, and every lab address is unique by construction.
+      await ipIn(netns, ["addr", "add", `${underlayAddress6(address)}/64`, "dev", "eth0", "nodad"]);
       await ipIn(netns, ["link", "set", "eth0", "up"]);
       const sshd = await startSshd(netns, address, path.join(dir, `h${i}`), authorizedKeys);
       hosts.push({
         name: `h${i}`, kind: "netns", address, port: 22, username: "root", privateKeyPath: clientKeyPath,
-        hostPublicKey: sshd.hostPublicKey, underlayAddress: address, underlayInterface: "eth0",
+        hostPublicKey: sshd.hostPublicKey, underlayAddress: address, underlayAddress6: underlayAddress6(address), underlayInterface: "eth0",
         sshdLogPath: sshd.logPath, netns, pid: sshd.pid,
       });
     }

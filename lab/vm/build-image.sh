@@ -198,7 +198,7 @@ EOF
 chmod 755 "$R/init"
 cat > "$R/etc/rc" <<'EOF'
 #!/bin/sh
-# Per-VM data comes from the cpio appended by lab/vm/index.ts: /etc/vm/{hostname,underlay-address,underlay-mac,mgmt-mac}.
+# Per-VM data comes from the cpio appended by lab/vm/index.ts: /etc/vm/{hostname,underlay-address,underlay-address6,underlay-mac,mgmt-mac}.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 echo /bin/modprobe > /proc/sys/kernel/modprobe
 # No gre0/gretap0/erspan0/ip6tnl0/ip6gre0 fallback devices when ip_gre/ip6_gre load.
@@ -224,6 +224,7 @@ fi
 ip addr add 10.0.2.15/24 dev eth0
 ip link set eth0 up
 ip addr add "$(cat /etc/vm/underlay-address)/24" dev eth1
+ip addr add "$(cat /etc/vm/underlay-address6)/64" dev eth1 nodad
 ip link set eth1 up
 mkdir -p /run/netns
 echo "vm: ready: $(ip -br addr show eth1)"

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir } from "../hosts";
+import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir, underlayAddress6 } from "../hosts";
 import {
   alive, ip, log, MGMT_MAC, type StartVmHostsOptions, sshArgs, stopOne, tail, tapName, UNDERLAY_INTERFACE, underlayMac,
   validate, type VmRecord, vmRoot, waitForVmSsh,
@@ -89,6 +89,7 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
       "",
       "[Network]",
       `Address=${spec.underlayAddress}/24`,
+      `Address=${underlayAddress6(spec.underlayAddress)}/64`,
       "IPv6AcceptRA=no",
       "",
     ].join("\n"),
@@ -154,6 +155,7 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
     privateKeyPath: opts.clientKeyPath,
     hostPublicKey,
     underlayAddress: spec.underlayAddress,
+    underlayAddress6: underlayAddress6(spec.underlayAddress),
     underlayInterface: UNDERLAY_INTERFACE,
     pid,
   };

@@ -2,7 +2,7 @@ import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { type LabHost, repoRoot } from "../hosts";
+import { type LabHost, repoRoot, underlayAddress6 } from "../hosts";
 
 /**
  * Lab hosts that are qemu VMs (TCG) running Debian's cloud kernel with a busybox initramfs
@@ -252,6 +252,7 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   writeFileSync(path.join(guest, "root/.ssh/authorized_keys"), `${opts.clientPublicKey.trim()}\n`, { mode: 0o600 });
   writeFileSync(path.join(guest, "etc/vm/hostname"), `${spec.name}\n`);
   writeFileSync(path.join(guest, "etc/vm/underlay-address"), `${spec.underlayAddress}\n`);
+  writeFileSync(path.join(guest, "etc/vm/underlay-address6"), `${underlayAddress6(spec.underlayAddress)}\n`);
   writeFileSync(path.join(guest, "etc/vm/underlay-mac"), `${underlayMac(spec.underlayAddress)}\n`);
   writeFileSync(path.join(guest, "etc/vm/mgmt-mac"), `${MGMT_MAC}\n`);
   const perVm = path.join(dir, "per-vm.cpio");
@@ -307,6 +308,7 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
     privateKeyPath: opts.clientKeyPath,
     hostPublicKey,
     underlayAddress: spec.underlayAddress,
+    underlayAddress6: underlayAddress6(spec.underlayAddress),
     underlayInterface: UNDERLAY_INTERFACE,
     pid,
   };
