@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { recordRegistrations } from "../../test/support/mocks";
+import { recordRegistrations, resolved } from "../../test/support/mocks";
 
 /** The components' wiring under Pulumi's mocks: constructors run (and so do plans), provider methods never do. */
 const registered = recordRegistrations();
@@ -20,8 +20,7 @@ describe("components under mocks", () => {
     });
     new Attachment("att", { connection, namespace: "c1", bridge: "vxbr9", address: "192.168.0.1/24", gateway: "192.168.0.254" }, { dependsOn: [overlay] });
     new MacvlanNetwork("mv", { connection, parent: "eth0", members: [{ namespace: "m1" }] });
-    const mtu = overlay.mtu;
-    expect(mtu).toBe(1450);
+    expect(await resolved(overlay.mtu)).toBe(1450);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const names = registered.map((r) => `${r.type}:${r.name}`);
     expect(names).toEqual(

@@ -2,10 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { canonicalIp, networkOf } from "../engine/fields";
 import { wireguardPublicKey } from "../kinds/wireguard/wireguard";
 import type { ConnectionArgs } from "../resources";
-import { materialize } from "./materialize";
+import { requireIp, requireWireguardKey } from "./check-inputs";
+import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
+import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
 import type { PersistMode } from "../persist/files";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
-import { planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4 } from "./vxlan-overlay";
+import { assertOneFamily, checkHostNames, hostIndex, type OverlayAttachPoint, planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4, vxlanOverlaySlots } from "./vxlan-overlay";
 
 /**
  * A VXLAN overlay whose VTEPs talk over a WireGuard mesh: the underlay carries only WireGuard's
@@ -57,11 +59,11 @@ export interface EncryptedOverlayPlanArgs<C = unknown, K = string> extends Persi
   mtu?: number;
 }
 
-export interface EncryptedOverlayHostPlan<K = string> extends OverlayHostPlan {
+export interface EncryptedOverlayHostPlan extends OverlayHostPlan {
   wgName: string;
   wgAddress: string;
   /** The host's WireGuard public key, derived from its private key. */
-  publicKey: K;
+  publicKey: string;
 }
 
 export interface EncryptedOverlayPlan<C = unknown, K = string> {
@@ -69,8 +71,13 @@ export interface EncryptedOverlayPlan<C = unknown, K = string> {
   wgMtu: number;
   /** MTU of the overlay (bridges, VTEPs, attachments): wgMtu − 50. */
   mtu: number;
-  hosts: EncryptedOverlayHostPlan<K>[];
+  hosts: EncryptedOverlayHostPlan[];
   items: PlanItem<C>[];
+}
+
+/** The public key of a private key given as a string, checked first. */
+function defaultDerive(privateKey: string, host: string): string {
+  return wireguardPublicKey(requireWireguardKey(privateKey, "privateKey", host));
 }
 
 /** The n-th address of an IPv4 subnet (n ≥ 1), refusing the network and broadcast addresses and anything outside. */
@@ -79,7 +86,7 @@ function nthAddress(subnet: string, n: number): string {
   const prefix = Number(prefixText);
   const base = network.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
   const size = 2 ** (32 - prefix);
-  if (n < 1 || n >= size - 1) throw new Error(`WireGuard subnet ${subnet} has no room for host ${n} (it holds ${Math.max(0, size - 2)})`);
+  if (n < 1 || n >= size - 1) throw new PlanInputError("wgSubnet", `${subnet} has no room for host ${n} (it holds ${Math.max(0, size - 2)})`);
   const value = base + n;
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
@@ -88,8 +95,8 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
   const match = /^([^/]+)\/(\d{1,2})$/.exec(subnet);
   const address = match ? canonicalIp(match[1]!) : undefined;
   const prefix = Number(match?.[2]);
-  if (!address || address.includes(":") || !(prefix >= 8 && prefix <= 30)) throw new Error(`wgSubnet must be an IPv4 subnet like 10.250.0.0/24 (prefix 8-30), not ${JSON.stringify(subnet)}`);
-  if (networkOf(address, prefix) !== address) throw new Error(`wgSubnet ${subnet} has host bits set; the network is ${networkOf(address, prefix)}/${prefix}`);
+  if (!address || address.includes(":") || !(prefix >= 8 && prefix <= 30)) throw new PlanInputError("wgSubnet", `must be an IPv4 subnet like 10.250.0.0/24 (prefix 8-30), not ${JSON.stringify(subnet)}`);
+  if (networkOf(address, prefix) !== address) throw new PlanInputError("wgSubnet", `${subnet} has host bits set; the network is ${networkOf(address, prefix)}/${prefix}`);
   return { network: address, prefix };
 }
 
@@ -100,24 +107,35 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
  * VXLAN runs inside WireGuard. MTU: underlay − 80 for the WireGuard interfaces, − 50 more for the
  * overlay (1500 → 1420 → 1370).
  *
- * `derivePublicKey` turns a private key into its public key: for plain strings (the default)
- * node:crypto's X25519; the component passes one for Pulumi Outputs. K is string in a plain
- * plan; other K values land in the items as they are, which the resource classes take at any
- * depth (their Args are Pulumi Inputs throughout).
+ * `derivePublicKey` turns a private key into its public key: by default node:crypto's X25519,
+ * after the key is checked (a malformed key is refused naming the host and field, never quoted).
+ * The component plans with placeholders for the keys (their index) and derives the public keys
+ * itself, from the private keys' Outputs.
  */
-export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanArgs<C, K>, derivePublicKey: (privateKey: K) => K = wireguardPublicKey as unknown as (privateKey: K) => K): EncryptedOverlayPlan<C, K> {
-  if (args.hosts.length === 0) throw new Error("an encrypted overlay needs at least one host");
+export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanArgs<C, K>, derivePublicKey: (privateKey: K, host: string) => string = defaultDerive as unknown as (privateKey: K, host: string) => string): EncryptedOverlayPlan<C, K> {
+  if (args.hosts.length === 0) throw new PlanInputError("hosts", "an encrypted overlay needs at least one host");
+  const names = new Set<string>();
+  for (const h of args.hosts) {
+    if (names.has(h.name)) throw new PlanInputError("name", "this host name appears twice in hosts", h.name);
+    names.add(h.name);
+  }
+  // Checked before anything is derived from them (endpoints, the address family).
+  const underlay = args.hosts.map((h) => requireIp(h.underlayAddress, "underlayAddress", h.name));
+  assertOneFamily(args.hosts.map((h, i) => ({ name: h.name, address: underlay[i]! })), "underlayAddress");
   const { network, prefix } = parseSubnet(args.wgSubnet);
   const wgPort = args.wgPort ?? 51820;
   const wgName = args.wgName ?? `wgov${args.vni}`;
   const wgMtu = Math.min(...args.hosts.map((h) => h.underlayMtu ?? 1500)) - WIREGUARD_OVERHEAD;
   const wgAddresses = args.hosts.map((h, i) => {
-    const address = h.wgAddress === undefined ? nthAddress(`${network}/${prefix}`, i + 1) : canonicalIp(h.wgAddress);
-    if (!address || address.includes(":") || networkOf(address, prefix) !== network) throw new Error(`host ${h.name}: wgAddress ${h.wgAddress} is not an IPv4 address in ${args.wgSubnet}`);
+    const address = h.wgAddress === undefined ? nthAddress(`${network}/${prefix}`, i + 1) : canonicalIp(String(h.wgAddress));
+    if (!address || address.includes(":") || networkOf(address, prefix) !== network) throw new PlanInputError("wgAddress", `${JSON.stringify(h.wgAddress)} is not an IPv4 address in ${args.wgSubnet}`, h.name);
     return address;
   });
-  if (new Set(wgAddresses).size !== wgAddresses.length) throw new Error(`two hosts have the same WireGuard address (${wgAddresses.join(", ")})`);
-  const publicKeys = args.hosts.map((h) => derivePublicKey(h.privateKey));
+  for (const [i, address] of wgAddresses.entries()) {
+    const other = wgAddresses.indexOf(address);
+    if (other !== i) throw new PlanInputError("wgAddress", `${address} is also host ${JSON.stringify(args.hosts[other]!.name)}'s: two hosts have the same WireGuard address`, args.hosts[i]!.name);
+  }
+  const publicKeys = args.hosts.map((h) => derivePublicKey(h.privateKey, h.name));
   const endpointOf = (address: string) => (address.includes(":") ? `[${canonicalIp(address) ?? address}]:${wgPort}` : `${address}:${wgPort}`);
 
   // The VXLAN overlay sees the WireGuard addresses as its underlay, at the WireGuard MTU.
@@ -141,7 +159,7 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
       inputs: {
         connection: h.connection,
         name: wgName,
-        // See K above: a string here, or a Pulumi Output the resource class seals as a secret.
+        // See K above: a string in a plain plan, a placeholder the component replaces with the key's Input.
         privateKey: h.privateKey as unknown as string,
         listenPort: wgPort,
         mtu: wgMtu,
@@ -150,8 +168,8 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
           .map((o, j) => ({ o, j }))
           .filter(({ j }) => j !== i)
           .map(({ o, j }) => ({
-            publicKey: publicKeys[j] as unknown as string,
-            endpoint: endpointOf(o.underlayAddress),
+            publicKey: publicKeys[j]!,
+            endpoint: endpointOf(underlay[j]!),
             allowedIps: [`${wgAddresses[j]}/32`],
             ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
           })),
@@ -166,30 +184,106 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
   return { wgMtu, mtu: vxlan.mtu, hosts, items };
 }
 
-export interface EncryptedOverlayArgs extends Omit<EncryptedOverlayPlanArgs<ConnectionArgs, pulumi.Input<string>>, "overlayId"> {}
+/** One member host of an EncryptedOverlay: every value but `name` may be an Output (a VM's address, a secret key). */
+export interface EncryptedOverlayHostArgs {
+  /** Stable logical name of the host within the overlay, e.g. "a": keys its resources (`<overlay>-<name>-wg`) and seeds its VTEP MAC, so it is a plain string. */
+  name: string;
+  /** How to reach the host over SSH (see the device resources' `connection`). */
+  connection: ConnectionArgs;
+  /** The host's address on the underlay, e.g. "203.0.113.10": the other hosts' WireGuard endpoint for it. The same family on every host. */
+  underlayAddress: pulumi.Input<string>;
+  /** MTU of the underlay on this host in bytes (default 1500). */
+  underlayMtu?: pulumi.Input<number>;
+  /** This host's WireGuard private key (`wg genkey`), e.g. `config.requireSecret("wgKeyA")`: always stored as a secret. */
+  privateKey: pulumi.Input<string>;
+  /** The host's address in the WireGuard subnet, no prefix, e.g. "10.250.0.5". Default: the subnet's (i+1)-th address for the i-th host; pin it to add or remove hosts later without renumbering. */
+  wgAddress?: pulumi.Input<string>;
+  /** An address for this host's bridge in the overlay, CIDR form (optional). */
+  overlayAddress?: pulumi.Input<string>;
+  /** This host's resources only: overrides the overlay's `persist`. */
+  persist?: pulumi.Input<PersistMode>;
+}
+
+/** An EncryptedOverlay's arguments. */
+export interface EncryptedOverlayArgs {
+  /** The member hosts, at least one. The list itself is plain (a WireGuard interface, a bridge and a VTEP each); each host's values may be Outputs. */
+  hosts: EncryptedOverlayHostArgs[];
+  /** The WireGuard mesh's IPv4 subnet, e.g. "10.250.0.0/24" (prefix 8-30): one address per host. */
+  wgSubnet: pulumi.Input<string>;
+  /** WireGuard's UDP port on every host (default 51820). */
+  wgPort?: pulumi.Input<number>;
+  /** Name of the WireGuard interface on every host (default `wgov<vni>`). */
+  wgName?: pulumi.Input<string>;
+  /** Keepalive to every peer in seconds (default none: the hosts talk to each other directly). */
+  persistentKeepalive?: pulumi.Input<number>;
+  /** The VXLAN network identifier, 1-16777215. */
+  vni: pulumi.Input<number>;
+  /** VXLAN's UDP port inside the tunnel (default 4789). */
+  dstPort?: pulumi.Input<number>;
+  /** Name of the bridge on every host (default `vxbr<vni>`). */
+  bridgeName?: pulumi.Input<string>;
+  /** Name of the VTEP on every host (default `vxlan<vni>`). */
+  vtepName?: pulumi.Input<string>;
+  /** Overlay MTU in bytes; default: the smallest underlay MTU − 80 (WireGuard) − 50 (VXLAN). */
+  mtu?: pulumi.Input<number>;
+  /** "networkd": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
+  persist?: pulumi.Input<PersistMode>;
+}
 
 /**
- * A VXLAN overlay inside a WireGuard mesh (see planEncryptedOverlay). Each host's private key
- * may be a secret Output (config.requireSecret); the public keys are derived from it and are
- * not secret. Outputs the overlay MTU and, per host, names, addresses and the public key.
+ * A VXLAN overlay inside a WireGuard mesh (see planEncryptedOverlay). Every host value may be an
+ * Output, the private keys secrets (config.requireSecret): the children are made at once, their
+ * inputs follow from the plan once the values are known. The public keys are derived from the
+ * private keys and are not secret. Outputs the MTUs and, per host, names, addresses and the public
+ * key; `bridgeOf(host)` is what an Attachment plugs into.
  */
-export class EncryptedOverlay extends pulumi.ComponentResource {
+export class EncryptedOverlay extends pulumi.ComponentResource implements OverlayAttachPoint {
   /** The overlay MTU (wg MTU − 50): pass it to Attachments. */
-  readonly mtu: number;
+  readonly mtu: pulumi.Output<number>;
   /** The WireGuard interfaces' MTU (underlay − 80). */
-  readonly wgMtu: number;
-  readonly hosts: pulumi.Output<Record<string, EncryptedOverlayHostPlan<string>>>;
+  readonly wgMtu: pulumi.Output<number>;
+  /** Per host name: device names, the wg address, the public key, the VTEP MAC. */
+  readonly hosts: pulumi.Output<Record<string, EncryptedOverlayHostPlan>>;
+  readonly hostNames: readonly string[];
+  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`). */
   readonly resources: Record<string, pulumi.CustomResource>;
+  private readonly label: ComponentLabel;
+  private readonly connections: ConnectionArgs[];
 
   constructor(name: string, args: EncryptedOverlayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:EncryptedOverlay", name, {}, opts);
-    // The public key of a secret key is no secret: unsecret it, so peers' keys stay readable.
-    const derive = (privateKey: pulumi.Input<string>): pulumi.Input<string> => (typeof privateKey === "string" ? wireguardPublicKey(privateKey) : pulumi.unsecret(pulumi.output(privateKey).apply(wireguardPublicKey)));
-    const plan = planEncryptedOverlay<ConnectionArgs, pulumi.Input<string>>({ ...args, overlayId: name }, derive);
-    this.resources = materialize(name, plan.items, this);
-    this.mtu = plan.mtu;
-    this.wgMtu = plan.wgMtu;
-    this.hosts = pulumi.output(Object.fromEntries(plan.hosts.map((h) => [h.name, h]))) as pulumi.Output<Record<string, EncryptedOverlayHostPlan<string>>>;
+    const label: ComponentLabel = (this.label = { type: "EncryptedOverlay", name, resource: this });
+    const hostNames = (this.hostNames = checkHostNames(label, args?.hosts));
+    this.connections = args.hosts.map((h) => h.connection);
+    // The public key of a secret key is no secret: unsecret it, so peers' keys stay readable. The key is checked first.
+    const publicKeys = args.hosts.map((h, i) => pulumi.unsecret(pulumi.output(h.privateKey).apply((key) => planOrRaise(label, () => defaultDerive(key, hostNames[i]!)))));
+    // Connections and private keys are given to their host's resources as they are; the rest goes through the plan.
+    const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, privateKey: _privateKey, ...rest }) => rest) });
+    const slots = hostNames.flatMap((host, i): Slot[] => {
+      const given = { connection: this.connections[i] };
+      return [{ key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } }, ...vxlanOverlaySlots([host], () => given).map((slot) => (slot.type === "VxlanTunnel" ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot))];
+    });
+    const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
+      planOrRaise(label, () => {
+        const hosts = v.hosts.map((h, i) => ({ ...(h as Omit<EncryptedOverlayHost<number, number>, "connection" | "privateKey">), name: hostNames[i]!, connection: i, privateKey: i }));
+        const result = planEncryptedOverlay<number, number>({ ...(v as Omit<EncryptedOverlayPlanArgs<number, number>, "overlayId" | "hosts">), overlayId: name, hosts }, (i) => keys[i]!);
+        assertMatchesSlots(slots, result.items);
+        return result;
+      }),
+    );
+    this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
+    this.mtu = plan.apply((p) => p.mtu);
+    this.wgMtu = plan.apply((p) => p.wgMtu);
+    this.hosts = plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h])));
     this.registerOutputs({ mtu: this.mtu, wgMtu: this.wgMtu, hosts: this.hosts });
+  }
+
+  bridgeOf(host: string): pulumi.Output<string> {
+    const bridge = this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`] as unknown as { name: pulumi.Output<string> };
+    return bridge.name;
+  }
+
+  connectionOf(host: string): ConnectionArgs {
+    return this.connections[hostIndex(this.label, this.hostNames, host)]!;
   }
 }

@@ -1,4 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { commonShape } from "../engine/engine";
+import { deviceKinds, isDeviceType, objectTypes, type ResourceType } from "../registry";
 import { resourceClasses } from "../resources";
 import type { PlanItem } from "./plan";
 
@@ -6,7 +8,7 @@ type AnyClass = new (name: string, args: unknown, opts?: pulumi.CustomResourceOp
 
 /**
  * Turns a plan into resources, children of `parent`, named `<prefix>-<key>`, each depending on
- * the items it lists. The only thing a component does besides planning.
+ * the items it lists. For a plan of plain values; the components use materializePlanned.
  */
 export function materialize(prefix: string, items: PlanItem[], parent: pulumi.Resource): Record<string, pulumi.CustomResource> {
   const made: Record<string, pulumi.CustomResource> = {};
@@ -14,6 +16,52 @@ export function materialize(prefix: string, items: PlanItem[], parent: pulumi.Re
     // PlanItem's inputs are typed by item.type (see plan.ts): the class for that type takes them.
     const Class = resourceClasses[item.type] as unknown as AnyClass;
     made[item.key] = new Class(`${prefix}-${item.key}`, item.inputs, { parent, dependsOn: item.dependsOn.map((key) => made[key]!) });
+  }
+  return made;
+}
+
+/**
+ * A child resource as a component knows it when it is constructed: key, type and dependencies
+ * follow from what is plain in its arguments (host names, whether a gateway is given), so
+ * `pulumi preview` lists every child even while addresses and keys are still unknown. Its inputs
+ * come from the plan, computed once the values are known. `given`: inputs passed to the child as
+ * they are, never through the plan (a connection, a private key), so their secrecy and
+ * dependencies stay theirs and do not spread to every child.
+ */
+export interface Slot {
+  key: string;
+  type: ResourceType;
+  dependsOn: string[];
+  given: Record<string, unknown>;
+}
+
+/** Every input a resource type takes, but the ownerKey its class derives. */
+function inputFields(type: ResourceType): string[] {
+  const shape = isDeviceType(type) ? { ...commonShape, ...deviceKinds[type].fields } : objectTypes[type].schema.shape;
+  return Object.keys(shape).filter((field) => field !== "ownerKey");
+}
+
+/** Throws unless the plan has exactly the slots' items (keys, types, dependencies, in order): the component and its planner disagree. */
+export function assertMatchesSlots(slots: Slot[], items: PlanItem<unknown>[]): void {
+  const describe = (list: Array<Pick<Slot, "key" | "type" | "dependsOn">>) => list.map((s) => `${s.key}:${s.type}<-${s.dependsOn.join("+")}`).join(", ");
+  if (describe(slots) !== describe(items)) throw new Error(`the plan (${describe(items)}) does not match the resources made for it (${describe(slots)})`);
+}
+
+/**
+ * Makes each slot's resource now, child of `parent`, named `<prefix>-<key>`, with each input an
+ * Output of `planned` (a field the plan leaves out resolves to undefined, which Pulumi omits).
+ * While the plan is unknown (preview, values of resources not made yet) every planned input is
+ * unknown; once known, each child holds what its plan item says. A plan that fails rejects every
+ * child's inputs with its one error.
+ */
+export function materializePlanned(prefix: string, slots: Slot[], planned: pulumi.Output<PlanItem<unknown>[]>, parent: pulumi.Resource): Record<string, pulumi.CustomResource> {
+  const made: Record<string, pulumi.CustomResource> = {};
+  for (const slot of slots) {
+    const inputsOf = (items: PlanItem<unknown>[]) => items.find((item) => item.key === slot.key)!.inputs as Record<string, unknown>;
+    const planFields = inputFields(slot.type).filter((field) => !(field in slot.given));
+    const args = { ...Object.fromEntries(planFields.map((field) => [field, planned.apply((items) => inputsOf(items)[field])])), ...slot.given };
+    const Class = resourceClasses[slot.type] as unknown as AnyClass;
+    made[slot.key] = new Class(`${prefix}-${slot.key}`, args, { parent, dependsOn: slot.dependsOn.map((key) => made[key]!) });
   }
   return made;
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { recordRegistrations } from "../../test/support/mocks";
+import { recordRegistrations, resolved } from "../../test/support/mocks";
 import { providerSource } from "../dynamic";
 
 /**
@@ -65,7 +65,7 @@ describe("connection is sealed at the door", () => {
     expect(peers[0]).toMatchObject({ endpoint: "10.0.0.2:51820", allowedIps: ["10.250.0.2/32"] });
     const { wireguardPublicKey } = await import("../kinds/wireguard/wireguard");
     expect(peers[0]!.publicKey).toBe(wireguardPublicKey(other));
-    expect(overlay.mtu).toBe(1370);
+    expect(await resolved(overlay.mtu)).toBe(1370);
   });
 });
 

@@ -1,8 +1,10 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
-import { materialize } from "./materialize";
+import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
 import type { PersistMode } from "../persist/files";
+import { requireCidr, requireIp } from "./check-inputs";
+import { type ComponentLabel, componentError, planOrRaise, PlanInputError } from "./errors";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 
 /** One member host of the overlay. */
@@ -70,6 +72,13 @@ export function overlayMtu(hosts: Array<Pick<OverlayHost, "underlayAddress" | "u
   return Math.min(...hosts.map((h) => h.underlayMtu ?? 1500)) - overhead;
 }
 
+/** Names the hosts of each family when both are present: a VTEP talks to one family. */
+export function assertOneFamily(hosts: Array<{ name: string; address: string }>, field: string): void {
+  const v6 = hosts.filter((h) => h.address.includes(":")).map((h) => h.name);
+  const v4 = hosts.filter((h) => !h.address.includes(":")).map((h) => h.name);
+  if (v6.length && v4.length) throw new PlanInputError(field, `the hosts mix IPv4 (${v4.join(", ")}) and IPv6 (${v6.join(", ")}); a VTEP talks to one family, so give every host an address of the same family`);
+}
+
 /**
  * Per host: a Bridge, and a VxlanTunnel enslaved to it (`master`), both at the overlay MTU.
  * Unicast: each VTEP lists every other host's underlay address in `peers` (all-zero FDB
@@ -77,31 +86,35 @@ export function overlayMtu(hosts: Array<Pick<OverlayHost, "underlayAddress" | "u
  * Multicast: each VTEP joins `group` on its underlayDev; no peers.
  */
 export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlayPlan<C> {
-  if (args.hosts.length === 0) throw new Error("a VXLAN overlay needs at least one host");
+  if (args.hosts.length === 0) throw new PlanInputError("hosts", "a VXLAN overlay needs at least one host");
   const names = new Set<string>();
-  const addresses = new Set<string>();
+  const addresses = new Map<string, string>();
   for (const h of args.hosts) {
-    if (names.has(h.name)) throw new Error(`overlay host name ${h.name} appears twice`);
-    if (addresses.has(h.underlayAddress)) throw new Error(`underlay address ${h.underlayAddress} appears twice`);
+    if (names.has(h.name)) throw new PlanInputError("name", "this host name appears twice in hosts", h.name);
     names.add(h.name);
-    addresses.add(h.underlayAddress);
   }
-  const families = new Set(args.hosts.map((h) => (h.underlayAddress.includes(":") ? 6 : 4)));
-  if (families.size > 1) throw new Error("overlay hosts mix IPv4 and IPv6 underlay addresses; a VTEP talks to one family");
+  // Checked before anything is derived from them (the family, the MTU, the peer lists).
+  const hosts = args.hosts.map((h) => ({ ...h, underlayAddress: requireIp(h.underlayAddress, "underlayAddress", h.name), ...(h.overlayAddress !== undefined ? { overlayAddress: requireCidr(h.overlayAddress, "overlayAddress", h.name) } : {}) }));
+  for (const h of hosts) {
+    const other = addresses.get(h.underlayAddress);
+    if (other !== undefined) throw new PlanInputError("underlayAddress", `${h.underlayAddress} is also host ${JSON.stringify(other)}'s; every host needs its own underlay address`, h.name);
+    addresses.set(h.underlayAddress, h.name);
+  }
+  assertOneFamily(hosts.map((h) => ({ name: h.name, address: h.underlayAddress })), "underlayAddress");
   const mode = args.mode ?? { type: "unicast" };
   if (mode.type === "multicast") {
-    const missing = args.hosts.filter((h) => !h.underlayDev).map((h) => h.name);
-    if (missing.length) throw new Error(`multicast mode needs underlayDev on every host; missing on ${missing.join(", ")}`);
+    const missing = hosts.filter((h) => !h.underlayDev).map((h) => h.name);
+    if (missing.length) throw new PlanInputError("underlayDev", `multicast mode needs underlayDev on every host (the interface the group is joined on); missing on ${missing.join(", ")}`, missing[0]);
   }
-  const mtu = args.mtu ?? overlayMtu(args.hosts);
+  const mtu = args.mtu ?? overlayMtu(hosts);
   const bridgeName = args.bridgeName ?? `vxbr${args.vni}`;
   const vtepName = args.vtepName ?? `vxlan${args.vni}`;
   const items: PlanItem<C>[] = [];
-  const hosts: OverlayHostPlan[] = [];
-  for (const h of args.hosts) {
+  const hostPlans: OverlayHostPlan[] = [];
+  for (const h of hosts) {
     const hostItems: PlanItem<C>[] = [];
     const mac = vtepMac(args.overlayId, args.vni, h.name);
-    const peers = mode.type === "unicast" ? args.hosts.filter((o) => o !== h).map((o) => o.underlayAddress).sort() : [];
+    const peers = mode.type === "unicast" ? hosts.filter((o) => o !== h).map((o) => o.underlayAddress).sort() : [];
     const bridgeKey = `${h.name}-bridge`;
     hostItems.push({
       key: bridgeKey,
@@ -129,30 +142,133 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
       },
     });
     items.push(...withPersist(hostItems, h.persist ?? args.persist));
-    hosts.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
+    hostPlans.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
-  return { mtu, hosts, items };
+  return { mtu, hosts: hostPlans, items };
 }
 
-export interface VxlanOverlayArgs extends Omit<VxlanOverlayPlanArgs<ConnectionArgs>, "overlayId"> {}
+/** One member host of a VxlanOverlay: every value but `name` may be an Output (a VM's address, a secret). */
+export interface VxlanOverlayHostArgs {
+  /** Stable logical name of the host within the overlay, e.g. "a": keys its resources (`<overlay>-<name>-bridge`) and seeds its VTEP MAC, so it is a plain string. */
+  name: string;
+  /** How to reach the host over SSH (see the device resources' `connection`). */
+  connection: ConnectionArgs;
+  /** The host's address on the underlay, e.g. "203.0.113.10": its VTEP's local address and the other hosts' peer for it. IPv4 or IPv6, the same family on every host. */
+  underlayAddress: pulumi.Input<string>;
+  /** The underlay interface, e.g. "eth0": required in multicast mode (where the group is joined). */
+  underlayDev?: pulumi.Input<string>;
+  /** MTU of the underlay on this host in bytes (default 1500). */
+  underlayMtu?: pulumi.Input<number>;
+  /** An address for this host's bridge in the overlay, CIDR form, e.g. "192.168.100.254/24" (optional). */
+  overlayAddress?: pulumi.Input<string>;
+  /** This host's resources only: overrides the overlay's `persist` (a host without systemd in an otherwise persisted overlay). */
+  persist?: pulumi.Input<PersistMode>;
+}
+
+/** A VxlanOverlay's arguments. */
+export interface VxlanOverlayArgs {
+  /** The member hosts, at least one. The list itself is plain (one bridge and one VTEP each); each host's values may be Outputs. */
+  hosts: VxlanOverlayHostArgs[];
+  /** The VXLAN network identifier, 1-16777215: the same on every host. */
+  vni: pulumi.Input<number>;
+  /** VXLAN's UDP destination port (default 4789). */
+  dstPort?: pulumi.Input<number>;
+  /** `{ type: "unicast" }` (default: every VTEP floods to all other hosts' underlay addresses) or `{ type: "multicast", group: "239.1.1.1" }` (needs `underlayDev` on every host). */
+  mode?: pulumi.Input<OverlayMode>;
+  /** Name of the bridge on every host (default `vxbr<vni>`). */
+  bridgeName?: pulumi.Input<string>;
+  /** Name of the VTEP on every host (default `vxlan<vni>`). */
+  vtepName?: pulumi.Input<string>;
+  /** Overlay MTU in bytes; default: the smallest underlay MTU − 50 (IPv4 underlay) or − 70 (IPv6). */
+  mtu?: pulumi.Input<number>;
+  /** "networkd": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
+  persist?: pulumi.Input<PersistMode>;
+}
+
+/** What an Attachment needs of an overlay to plug a namespace into it on one host (VxlanOverlay and EncryptedOverlay both offer it). */
+export interface OverlayAttachPoint extends pulumi.Resource {
+  /** The overlay's host names, as given. */
+  readonly hostNames: readonly string[];
+  /** The overlay MTU: what an attached veth must use. */
+  readonly mtu: pulumi.Output<number>;
+  /** The name of the overlay's bridge on `host`, as an Output of that Bridge: whatever uses it is made after the bridge and deleted before it. */
+  bridgeOf(host: string): pulumi.Output<string>;
+  /** The connection given for `host`. */
+  connectionOf(host: string): ConnectionArgs;
+}
+
+/** Checks what must be plain at construction (the host list and names): a ResourceError naming the component otherwise. */
+export function checkHostNames(component: ComponentLabel, hosts: unknown): string[] {
+  return planOrRaise(component, () => {
+    if (!Array.isArray(hosts) || hosts.length === 0) throw new PlanInputError("hosts", "must be a list of at least one host");
+    return hosts.map((h: unknown, i) => {
+      const name = (h as { name?: unknown } | null)?.name;
+      if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,63}$/.test(name)) throw new PlanInputError(`hosts[${i}].name`, `${JSON.stringify(name)} is not a host name: a plain string of letters, digits and _ . - (it names the host's resources, so it cannot be an Output)`);
+      return name;
+    });
+  });
+}
+
+/** The resources planVxlanOverlay makes for these hosts, in its order. */
+export function vxlanOverlaySlots(hostNames: string[], given: (host: number) => Record<string, unknown>): Slot[] {
+  return hostNames.flatMap((name, i) => [
+    { key: `${name}-bridge`, type: "Bridge" as const, dependsOn: [], given: given(i) },
+    { key: `${name}-vtep`, type: "VxlanTunnel" as const, dependsOn: [`${name}-bridge`], given: given(i) },
+  ]);
+}
+
+/** The host of an OverlayAttachPoint, or a ResourceError naming the overlay. */
+export function hostIndex(component: ComponentLabel, hostNames: readonly string[], host: string): number {
+  const index = hostNames.indexOf(host);
+  if (index < 0) throw componentError(component, new PlanInputError("host", `${JSON.stringify(host)} is not one of the overlay's hosts (${hostNames.join(", ")})`));
+  return index;
+}
 
 /**
  * A VXLAN overlay spanning several hosts: one bridge and one VTEP per host (see
- * planVxlanOverlay). Outputs the overlay MTU and, per host, the bridge and VTEP names and the
- * VTEP MAC, for Attachments to plug namespaces into.
+ * planVxlanOverlay). Every host value may be an Output: the children are made at once (preview
+ * lists them all), their inputs follow from the plan once the values are known. Outputs the
+ * overlay MTU and, per host, the bridge and VTEP names and the VTEP MAC; `bridgeOf(host)` is
+ * what an Attachment plugs into.
  */
-export class VxlanOverlay extends pulumi.ComponentResource {
-  /** The overlay MTU, known when the program runs (it follows from the inputs): pass it to Attachments. */
-  readonly mtu: number;
+export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAttachPoint {
+  /** The overlay MTU (from the underlay MTUs and family unless `mtu` is given): pass it to Attachments. */
+  readonly mtu: pulumi.Output<number>;
+  /** Per host name: bridge and VTEP names, the VTEP MAC and its flood list. */
   readonly hosts: pulumi.Output<Record<string, OverlayHostPlan>>;
+  readonly hostNames: readonly string[];
+  /** The child resources by plan key (`<host>-bridge`, `<host>-vtep`). */
   readonly resources: Record<string, pulumi.CustomResource>;
+  private readonly label: ComponentLabel;
+  private readonly connections: ConnectionArgs[];
 
   constructor(name: string, args: VxlanOverlayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:VxlanOverlay", name, {}, opts);
-    const plan = planVxlanOverlay({ ...args, overlayId: name });
-    this.resources = materialize(name, plan.items, this);
-    this.mtu = plan.mtu;
-    this.hosts = pulumi.output(Object.fromEntries(plan.hosts.map((h) => [h.name, h])));
+    this.label = { type: "VxlanOverlay", name, resource: this };
+    this.hostNames = checkHostNames(this.label, args?.hosts);
+    this.connections = args.hosts.map((h) => h.connection);
+    // Everything but the connections goes through the plan; a connection is given to its host's resources as it is.
+    const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, ...rest }) => rest) });
+    const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }));
+    const plan = values.apply((v) =>
+      planOrRaise(this.label, () => {
+        const result = planVxlanOverlay<number>({ ...(v as Omit<VxlanOverlayPlanArgs<number>, "overlayId" | "hosts">), overlayId: name, hosts: v.hosts.map((h, i) => ({ ...(h as Omit<OverlayHost<number>, "connection">), name: this.hostNames[i]!, connection: i })) });
+        assertMatchesSlots(slots, result.items);
+        return result;
+      }),
+    );
+    this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
+    this.mtu = plan.apply((p) => p.mtu);
+    this.hosts = plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h])));
     this.registerOutputs({ mtu: this.mtu, hosts: this.hosts });
+  }
+
+  bridgeOf(host: string): pulumi.Output<string> {
+    const bridge = this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`] as unknown as { name: pulumi.Output<string> };
+    return bridge.name;
+  }
+
+  connectionOf(host: string): ConnectionArgs {
+    return this.connections[hostIndex(this.label, this.hostNames, host)]!;
   }
 }

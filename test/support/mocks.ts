@@ -10,22 +10,51 @@ export interface Registration {
 /**
  * Installs Pulumi's mocks for a test file (project "project", stack "stack"): constructors run,
  * provider methods never do. Returns the list every registered resource is appended to.
+ * `preview`: run as `pulumi preview` does (an output the state leaves out is unknown);
+ * `stateOf`: the state a resource reports (default: its inputs).
  */
-export function recordRegistrations(): Registration[] {
+export function recordRegistrations(options: { preview?: boolean; stateOf?: (registration: Registration) => Record<string, unknown> } = {}): Registration[] {
   const registered: Registration[] = [];
   beforeAll(async () => {
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
-          registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-          return { id: `${args.name}-id`, state: args.inputs };
+          const registration = { type: args.type, name: args.name, inputs: args.inputs };
+          registered.push(registration);
+          return { id: `${args.name}-id`, state: options.stateOf?.(registration) ?? args.inputs };
         },
         call: () => ({}),
       },
       "project",
       "stack",
-      false,
+      options.preview ?? false,
     );
   });
   return registered;
+}
+
+/** An Output's value once known (under mocks every Output settles). */
+export function resolved<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+/**
+ * Runs `body` with this process's unhandled rejections collected instead of reported: the way a
+ * Pulumi program fails a registration (its error surfaces as an unhandled rejection, which the
+ * program's runner logs once per error object). Waits `settleMs` for them to arrive.
+ */
+export async function collectRejections(body: () => void, settleMs = 200): Promise<unknown[]> {
+  const reported = process.listeners("unhandledRejection");
+  const collected: unknown[] = [];
+  const collect = (reason: unknown) => void collected.push(reason);
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  try {
+    body();
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  } finally {
+    process.off("unhandledRejection", collect);
+    for (const listener of reported) process.on("unhandledRejection", listener);
+  }
+  return collected;
 }
