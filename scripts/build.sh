@@ -7,5 +7,9 @@ cd "$(dirname "$0")/.."
 out="$(mktemp -d .dist-build.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
 npx tsc -p tsconfig.build.json --outDir "$out"
-rm -rf dist
-mv "$out" dist
+chmod 755 "$out"
+# Two renames, then the delete: a process starting meanwhile finds one whole dist/ or the other.
+old="$(mktemp -d .dist-build.XXXXXX)"
+[ -d dist ] && mv -T dist "$old/dist"
+mv -T "$out" dist
+rm -rf "$old"
