@@ -5,7 +5,7 @@ import { HostShell, StepError } from "./host";
 import { isIpError } from "./ip-errors";
 import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
-import { newOwnerToken, OWNER_PREFIX, ownerKeyField, splitAlias } from "./ownership";
+import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
 import { type Artifact, NETWORKD_DIR, persistedState, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
 import { persistFailures } from "../persist/host-support";
@@ -312,19 +312,18 @@ export class DeviceEngine {
     const link = await host.readLink(state.netns, state.name);
     if (!link) return this.removeImplicitNamespaces(host, state);
     const owner = splitAlias(link.ifalias).token;
-    if (owner !== ownerToken(id) && !(state.tagLost === true && this.lostItsTag(link, state))) {
-      throw new Error(
-        `refusing to delete ${this.where(host, state)}: it is not the device this resource created (owner tag ${owner ?? "none"}, expected ${ownerToken(id)}). ` +
+    const refusal = (seen: string | undefined) =>
+      new Error(
+        `refusing to delete ${this.where(host, state)}: it is not the device this resource created (owner tag ${seen ?? "none"}, expected ${ownerToken(id)}). ` +
           "If the device is no longer this stack's, run `pulumi refresh` (it drops this resource from the stack, leaving the device alone), then `pulumi destroy` again; " +
           "to remove the device itself, delete it by hand (`ip link del`) first.",
       );
-    }
-    try {
-      await host.apply({ field: "delete", tool: "ip", netns: state.netns, args: ["link", "del", "dev", state.name] }, this.where(host, state));
-    } catch (error) {
-      // Gone meanwhile (its parent was deleted, or someone else removed it): what delete wants.
-      if (await host.readLink(state.netns, state.name)) throw error;
-    }
+    if (owner !== ownerToken(id) && !(state.tagLost === true && this.lostItsTag(link, state))) throw refusal(owner);
+    // Deleted only if it is still the device just read (its ifindex) with the tag it had then,
+    // checked on the host just before the delete: not one swapped in under the name meanwhile.
+    const checked = await host.deleteChecked(state.netns, { name: state.name, tag: owner === undefined ? undefined : ownerTag(owner), ifindex: link.ifindex }, this.where(host, state));
+    if (checked.outcome === "failed") throw checked.error;
+    if (checked.outcome === "not-ours") throw refusal(splitAlias((await host.readLink(state.netns, state.name))?.ifalias).token);
     await this.removeImplicitNamespaces(host, state);
   }
 

@@ -3,7 +3,8 @@ import { quoteArg } from "../ssh/quote";
 import { interfaceName } from "./fields";
 
 /**
- * Several owned devices of one host namespace deleted by ONE netlink request.
+ * Owned devices of one host namespace deleted by ONE script, and, for two or more, by ONE
+ * netlink request.
  *
  * The kernel unregisters each device under the machine-wide rtnl lock and pays its RCU grace
  * periods once per request: deleting bridges one by one costs ~45 ms each here, while
@@ -12,35 +13,54 @@ import { interfaceName } from "./fields";
  * that overlap on a host go as one script that
  *
  * 1. checks each device's owner tag from sysfs (shell builtins only: no process per device),
- *    and reports the ones that are absent or not ours, which it leaves alone;
- * 2. moves the owned ones into a fresh random group (one `ip -force -batch`), remembering
- *    each one's own group;
- * 3. counts the group's members (`ip -o link show group G`, one line per device): if anything
- *    but our devices is in it (another program picked the same group), nothing is deleted by
- *    group: our devices get their groups back and go one by one;
+ *    together with its ifindex, read before and after the tag: the tag is that device's (an
+ *    ifindex is never given to another device soon after), and reports the ones that are
+ *    absent or not ours, which it leaves alone;
+ * 2. moves the owned ones into a fresh random group (one `ip -force -batch`) by ifindex
+ *    (`dev if<N>`), never by name: a device swapped in under the name since the check (deleted
+ *    and made again by someone else) is not touched; each one's own group is remembered;
+ * 3. just before deleting, checks again that each name still leads to the ifindex it checked
+ *    and that its tag is unchanged, and that the group holds exactly those devices (another
+ *    program may have picked the same group): otherwise nothing is deleted by group: our
+ *    devices get their groups back and go one by one;
  * 4. deletes the group; if the kernel refuses (a member without netlink ops, for instance),
  *    deletes one by one, so a device that cannot go fails only its own resource and keeps its
  *    own group.
  *
- * Its stdout is one marker line per device (failures followed by the error text), parsed by
- * groupDeleteOutcomes. Built only from fixed syntax and quoteArg'd names and tags; the names are
- * validated interface names ([A-Za-z0-9_.@+-], no `:` or whitespace: see fields.ts), which the
- * script and iproute2's batch reader take as plain words.
+ * One device alone (ownedDeleteScript) runs steps 1 and the one-by-one delete: also by ifindex,
+ * after the same checks. A device whose ifindex a device named `if<N>` shadows (iproute2 would
+ * take that name first) goes by name, checked just before.
+ *
+ * Its stdout is one marker line per device (failures followed by the error text and an end
+ * line), parsed by groupDeleteOutcomes, which takes only whole lines in that form. No alias or
+ * other text of the host is ever printed on stdout, so nothing a device carries can pose as a
+ * marker. Built only from fixed syntax and quoteArg'd names and tags.
  */
 export interface GroupedDevice {
   name: string;
-  /** The full owner tag the device's alias must start with (`netdev#<token>`). */
-  tag: string;
+  /**
+   * The full owner tag the device's alias must start with (`netdev#<token>`); undefined: the
+   * device must carry no owner tag at all (one whose tag was cleared by hand: see the engine).
+   */
+  tag?: string;
+  /** When set, the device must be this very one: a device of that name with another ifindex is not ours. */
+  ifindex?: number;
 }
 
 export type GroupOutcome = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; stderr: string };
 
 const MARK = "__netdev_del";
 const END = "__netdev_del_end";
+const MARKER_LINE = new RegExp(`^${MARK} (0|[1-9][0-9]*) (deleted|absent|not-ours|failed)$`);
 
-/** Names the script can carry as plain words: valid interface names (fields.ts), as state from any release holds. */
+/** Names the grouped script can carry as plain words: valid interface names (fields.ts), as state from any release holds. */
 export function groupableName(name: string): boolean {
   return interfaceName.safeParse(name).success;
+}
+
+/** Names the kernel can have (dev_valid_name): what the script for one device takes, whatever release wrote the state. */
+function kernelName(name: string): boolean {
+  return name.length > 0 && name.length <= 15 && name !== "." && name !== ".." && !/[/:\s\0]/.test(name);
 }
 
 /** A group number nobody is likely to use: above the small ones people name in /etc/iproute2/group. */
@@ -48,82 +68,126 @@ export function randomGroup(): number {
   return randomInt(0x1000000, 0x7fffffff);
 }
 
+const mark = (what: string) => `echo "${MARK} $i ${what}"`;
+
+/**
+ * Shell functions both scripts use. An entry of $ours is "index:name:group:ifindex:tag" (names
+ * hold no ':' or whitespace: the kernel refuses them; tags are `netdev#<hex>` or empty).
+ */
+const FUNCTIONS = [
+  "LC_ALL=C; export LC_ALL",
+  "set -f", // lists below are split on spaces; names have no glob characters, but no chance is taken
+  // Whether alias $1 carries tag $2 ('': no owner tag at all).
+  'tagged() { case "$2" in "") case "$1" in netdev#*) return 1 ;; esac ;; *) case "$1" in "$2"|"$2 "*) ;; *) return 1 ;; esac ;; esac; }',
+  // Only builtins in loops (no $(…), no pipes): a fork per device would cost what grouping saves.
+  // $1 index, $2 name, $3 tag, $4 the ifindex it must have ('': any). Absent: no sysfs entry.
+  "ours=''; joins=''",
+  "chk() {",
+  "  i=$1; s=/sys/class/net/$2; x=''; y=''; a=''",
+  '  { IFS= read -r x <"$s/ifindex"; } 2>/dev/null || [ -e "$s" ] || { ' + mark("absent") + "; return; }",
+  // A device without an alias has an empty ifalias: read fails, and $a stays empty.
+  '  { IFS= read -r a <"$s/ifalias"; } 2>/dev/null; { IFS= read -r y <"$s/ifindex"; } 2>/dev/null',
+  '  [ -n "$x" ] && [ "$x" = "$y" ] && { [ -z "$4" ] || [ "$x" = "$4" ]; } && tagged "$a" "$3" || { ' + mark("not-ours") + "; return; }",
+  '  o=0; { IFS= read -r o <"$s/netdev_group"; } 2>/dev/null',
+  '  ours="$ours $1:$2:$o:$x:$3"',
+  '  [ -e "/sys/class/net/if$x" ] || joins="$joins',
+  'link set dev if$x group $g"',
+  "}",
+  'part() { r=$1; i=${r%%:*}; r=${r#*:}; n=${r%%:*}; r=${r#*:}; o=${r%%:*}; r=${r#*:}; x=${r%%:*}; t=${r#*:}; }',
+  // 0: the name still leads to ifindex $x, with the tag as checked; 1: it does not (renamed,
+  // gone, or swapped); 2: the same device, but its tag changed since (someone else took it).
+  "still() {",
+  "  m=''; b=''",
+  '  { IFS= read -r m <"/sys/class/net/$n/ifindex"; } 2>/dev/null',
+  '  [ "$m" = "$x" ] || return 1',
+  '  { IFS= read -r b <"/sys/class/net/$n/ifalias"; } 2>/dev/null',
+  '  tagged "$b" "$t" || return 2',
+  "}",
+  // One device alone, by ifindex: its own error, and its own group back if it stays.
+  "one() {",
+  '  part "$1"; still; v=$?',
+  '  [ "$v" -ne 2 ] || { ' + mark("not-ours") + "; return; }",
+  '  r="if$x"',
+  // A device named if<N> would be taken for ifindex N: by name then, only while the name is ours.
+  '  if [ -e "/sys/class/net/$r" ]; then [ "$v" -eq 0 ] || { ' + mark("absent") + '; return; }; r=$n; fi',
+  '  if e=$(ip link del dev "$r" 2>&1); then ' + mark("deleted") + "; return; fi",
+  "  still || { " + mark("absent") + "; return; }",
+  '  ip link set dev "$r" group "$o" 2>/dev/null',
+  "  printf '%s %s failed\\n%s\\n%s\\n' " + MARK + ' "$i" "$e" ' + END,
+  "}",
+];
+
+function chkLines(devices: readonly GroupedDevice[]): string[] {
+  return devices.map((device, i) => {
+    if (device.ifindex !== undefined && !(Number.isInteger(device.ifindex) && device.ifindex > 0)) throw new Error(`bad ifindex ${device.ifindex}`);
+    return `chk ${i} ${quoteArg(device.name)} ${quoteArg(device.tag ?? "")} ${device.ifindex ?? "''"}`;
+  });
+}
+
+/** The script for one device: the checks, then the delete by ifindex (see above). Any name the kernel can have. */
+export function ownedDeleteScript(device: GroupedDevice): string {
+  if (!kernelName(device.name)) throw new Error(`cannot delete ${JSON.stringify(device.name)}: not an interface name`);
+  return [...FUNCTIONS, "g=0", ...chkLines([device]), 'for d in $ours; do one "$d"; done'].join("\n");
+}
+
 export function groupDeleteScript(devices: readonly GroupedDevice[], group: number): string {
   for (const device of devices) if (!groupableName(device.name)) throw new Error(`cannot delete ${JSON.stringify(device.name)} in a group: not a plain interface name`);
   if (!Number.isInteger(group) || group <= 0 || group > 0xffffffff) throw new Error(`bad group ${group}`);
-  const mark = (what: string) => `echo "${MARK} $i ${what}"`;
   return [
-    "LC_ALL=C; export LC_ALL",
-    "set -f", // lists below are split on spaces; names have no glob characters, but no chance is taken
+    ...FUNCTIONS,
     `g=${group}`,
-    // Only builtins in loops (no $(…), no pipes): a fork per device would cost what grouping saves.
-    // $1 index, $2 name, $3 tag. A device whose alias cannot be read and whose sysfs entry is gone is absent.
-    "ours=''; joins=''",
-    "chk() {",
-    '  i=$1; a=\'\'; { IFS= read -r a <"/sys/class/net/$2/ifalias"; } 2>/dev/null || [ -e "/sys/class/net/$2/ifalias" ] || { ' + mark("absent") + '; return; }',
-    '  case "$a" in "$3"|"$3 "*) ;; *) ' + mark("not-ours") + "; return ;; esac",
-    '  o=0; { IFS= read -r o <"/sys/class/net/$2/netdev_group"; } 2>/dev/null',
-    '  ours="$ours $1:$2:$o"; joins="$joins',
-    'link set dev $2 group $g"',
-    "}",
-    ...devices.map((device, i) => `chk ${i} ${quoteArg(device.name)} ${quoteArg(device.tag)}`),
+    ...chkLines(devices),
     '[ -n "$ours" ] || exit 0',
-    // "index:name:group" into $i, $n, $o.
-    'part() { i=${1%%:*}; n=${1#*:}; n=${n%:*}; o=${1##*:}; }',
-    // One device alone: its own error, and its own group back if it stays.
-    "one() {",
-    '  part "$1"',
-    '  [ -e "/sys/class/net/$n" ] || { ' + mark("absent") + "; return; }",
-    '  if e=$(ip link del dev "$n" 2>&1); then ' + mark("deleted") + "; return; fi",
-    '  [ -e "/sys/class/net/$n" ] || { ' + mark("deleted") + "; return; }",
-    '  ip link set dev "$n" group "$o" 2>/dev/null',
-    "  printf '%s %s failed\\n%s\\n%s\\n' " + MARK + ' "$i" "$e" ' + END,
-    "}",
     'ip -force -batch - >/dev/null 2>&1 <<EOF',
     "$joins",
     "EOF",
-    // Which of ours joined (one deleted meanwhile did not), and how many devices the group holds.
-    "joined=''; k=0; back=''",
+    // Which of ours are in the group and still themselves; the rest go one by one.
+    "joined=''; rest=''; k=0; idx=' '",
     'for d in $ours; do part "$d"; m=; { IFS= read -r m <"/sys/class/net/$n/netdev_group"; } 2>/dev/null',
-    '  if [ "$m" = "$g" ]; then joined="$joined $d"; k=$((k+1)); back="$back',
-    'link set dev $n group $o"; else one "$d"; fi',
+    '  if [ "$m" = "$g" ] && still; then joined="$joined $d"; k=$((k+1)); idx="$idx$x "; else rest="$rest $d"; fi',
     "done",
-    '[ -n "$joined" ] || exit 0',
-    "c=0",
-    "while IFS= read -r l; do [ -z \"$l\" ] || c=$((c+1)); done <<EOF",
+    // The group's members, by ifindex ("N: name: …" per line): exactly the checked ones, or no group delete.
+    "c=0; other=''",
+    'while IFS= read -r l; do [ -n "$l" ] || continue; c=$((c+1)); case "$idx" in *" ${l%%:*} "*) ;; *) other=1 ;; esac; done <<EOF',
     '$(ip -o link show group "$g" 2>/dev/null)',
     "EOF",
-    'if [ "$c" -eq "$k" ] && ip link del group "$g" 2>/dev/null; then',
+    'if [ -n "$joined" ] && [ -z "$other" ] && [ "$c" -eq "$k" ] && ip link del group "$g" 2>/dev/null; then',
     '  for d in $joined; do part "$d"; ' + mark("deleted") + "; done",
+    '  for d in $rest; do one "$d"; done',
     "  exit 0",
     "fi",
     // Someone else's device in the group (nothing was deleted), or the kernel refused the group:
-    // every device that is still there goes back to its own group, then one by one.
+    // every one of ours that is still there goes back to its own group, then one by one.
+    "back=''",
+    'for d in $ours; do part "$d"; [ -e "/sys/class/net/if$x" ] || back="$back',
+    'link set dev if$x group $o"; done',
     'ip -force -batch - >/dev/null 2>&1 <<EOF',
     "$back",
     "EOF",
-    'for d in $joined; do one "$d"; done',
+    'for d in $ours; do one "$d"; done',
   ].join("\n");
 }
 
 /**
  * Each device's outcome from the script's stdout, in the order given; undefined for a device
- * the script did not report (it was cut off).
+ * the script did not report (it was cut off). Only whole marker lines count, each device's first.
  */
 export function groupDeleteOutcomes(stdout: string, count: number): Array<GroupOutcome | undefined> {
   const outcomes: Array<GroupOutcome | undefined> = Array.from({ length: count }, () => undefined);
   const lines = stdout.split("\n");
   for (let l = 0; l < lines.length; l++) {
-    const [mark, index, what] = lines[l]!.split(" ");
-    const i = Number(index);
-    if (mark !== MARK || !Number.isInteger(i) || i < 0 || i >= count) continue;
-    if (what === "deleted" || what === "absent" || what === "not-ours") outcomes[i] = { outcome: what };
-    else if (what === "failed") {
-      const end = lines.indexOf(END, l + 1);
-      if (end < 0) break; // cut off: its error never arrived whole
-      outcomes[i] = { outcome: "failed", stderr: lines.slice(l + 1, end).join("\n").trim() };
-      l = end;
+    const marker = MARKER_LINE.exec(lines[l]!);
+    const i = Number(marker?.[1]);
+    if (!marker || i >= count) continue;
+    const what = marker[2]!;
+    if (what !== "failed") {
+      outcomes[i] ??= { outcome: what as "deleted" | "absent" | "not-ours" };
+      continue;
     }
+    const end = lines.indexOf(END, l + 1);
+    if (end < 0) break; // cut off: its error never arrived whole
+    outcomes[i] ??= { outcome: "failed", stderr: lines.slice(l + 1, end).join("\n").trim() };
+    l = end;
   }
   return outcomes;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupableName, groupDeleteOutcomes, groupDeleteScript, randomGroup } from "./grouped-delete";
+import { groupableName, groupDeleteOutcomes, groupDeleteScript, ownedDeleteScript, randomGroup } from "./grouped-delete";
 
 describe("grouped deletes", () => {
   it("reads each device's outcome from the script's marker lines, failures with their error text", () => {
@@ -25,6 +25,18 @@ describe("grouped deletes", () => {
   it("takes a failure whose error was cut off, and lines that are not its markers, as unreported", () => {
     expect(groupDeleteOutcomes("__netdev_del 0 failed\nRTNETLINK answers: Dev", 1)).toEqual([undefined]);
     expect(groupDeleteOutcomes("__netdev_del 7 deleted\n__netdev_del x deleted\nnoise __netdev_del 0 deleted\n__netdev_del 0 gone", 1)).toEqual([undefined]);
+  });
+
+  it("takes only whole marker lines, and each device's first", () => {
+    expect(groupDeleteOutcomes("__netdev_del 0 deleted extra\n__netdev_del 0 absent \n__netdev_del 00 deleted\n", 1)).toEqual([undefined]);
+    expect(groupDeleteOutcomes("__netdev_del 0 not-ours\n__netdev_del 0 deleted\n", 1)).toEqual([{ outcome: "not-ours" }]);
+  });
+
+  it("the script for one device takes any name the kernel can have, an expected ifindex, and no tag at all", () => {
+    expect(ownedDeleteScript({ name: "if5x", tag: "netdev#0123456789ab" })).toContain("chk 0 if5x 'netdev#0123456789ab' ''");
+    expect(ownedDeleteScript({ name: "br0", ifindex: 42 })).toContain("chk 0 br0 '' 42");
+    for (const name of ["a b", "a:b", "a/b", "", "sixteen-chars-xx"]) expect(() => ownedDeleteScript({ name, tag: "netdev#0123456789ab" }), name).toThrow(/interface name/);
+    expect(() => ownedDeleteScript({ name: "br0", ifindex: 0 })).toThrow(/ifindex/);
   });
 
   it("quotes tags as shell words, and refuses names the script could not carry plainly", () => {

@@ -2,11 +2,11 @@ import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { type ExecResult, sshPool } from "../ssh/pool";
 import { sharedRead } from "../ssh/shared-reads";
-import { quoteArg, quoteArgv } from "../ssh/quote";
+import { quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import { poolKey } from "../ssh/connection";
 import { DeleteLanes } from "./delete-lanes";
-import { groupableName, groupDeleteOutcomes, groupDeleteScript, randomGroup } from "./grouped-delete";
+import { type GroupedDevice, groupableName, groupDeleteOutcomes, groupDeleteScript, ownedDeleteScript, randomGroup } from "./grouped-delete";
 import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
@@ -40,10 +40,6 @@ export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] 
   if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
   return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
 }
-
-/** What deleteOwned's script prints on stderr when the device is not there, or not ours. */
-const UNREADABLE = "__netdev_unreadable=";
-const FOREIGN = "__netdev_foreign=";
 
 /** What deleteOwned found. */
 export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
@@ -171,6 +167,26 @@ export class HostShell {
   private async deleteTogether(netns: string | undefined, devices: OwnedDevice[]): Promise<OwnedDeletion[]> {
     if (devices.length === 1) return [await this.deleteOneOwned(netns, devices[0]!.name, devices[0]!.token, devices[0]!.device)];
     const script = groupDeleteScript(devices.map(({ name, token }) => ({ name, tag: ownerTag(token) })), randomGroup());
+    return this.runDeleteScript(netns, script, devices);
+  }
+
+  /** deleteOwned for one device alone: the host compares the tag and deletes in one script. */
+  private async deleteOneOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
+    return this.deleteChecked(netns, { name, tag: ownerTag(token) }, device);
+  }
+
+  /**
+   * Deletes the device in one script if it is still as checked (grouped-delete.ts): its tag
+   * (`tag` undefined: no owner tag at all) and, with `ifindex`, that very device, not one made
+   * since under its name. Checked again on the host just before the delete, which goes by ifindex.
+   */
+  async deleteChecked(netns: string | undefined, expected: GroupedDevice, device: string): Promise<OwnedDeletion> {
+    return (await this.runDeleteScript(netns, ownedDeleteScript(expected), [{ name: expected.name, device }]))[0]!;
+  }
+
+  /** Runs a grouped-delete.ts script in the namespace; one outcome per device, in order. */
+  private async runDeleteScript(netns: string | undefined, script: string, devices: Array<{ name: string; device: string }>): Promise<OwnedDeletion[]> {
+    const grouped = devices.length > 1;
     const argv = netns ? ["ip", "netns", "exec", netns, "sh", "-c", script] : ["sh", "-c", script];
     const own = (name: string) => quoteArgv(this.argv({ tool: "ip", netns, args: ["link", "del", "dev", name] }));
     let result: ExecResult;
@@ -180,7 +196,7 @@ export class HostShell {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No answer: which devices went is unknown; each error names its own device's delete.
       return devices.map(({ name, device }) => {
-        const message = naming(error, `\`${own(name)}\` (deleted in a group of ${devices.length})`);
+        const message = naming(error, `\`${own(name)}\`${grouped ? ` (deleted in a group of ${devices.length})` : ""}`);
         return { outcome: "failed", error: new StepError("delete", this.endpoint, message, `${device}: ${message}`) };
       });
     }
@@ -190,41 +206,11 @@ export class HostShell {
       const { name, device } = devices[i]!;
       if (outcome === undefined) {
         const why = result.stderr.trim() || `exit ${result.exitCode}`;
-        return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: \`${own(name)}\` (in a group of ${devices.length}) did not report back: ${why}`) };
+        return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: \`${own(name)}\`${grouped ? ` (in a group of ${devices.length})` : ""} did not report back: ${why}`) };
       }
       if (outcome.outcome !== "failed") return outcome;
       return { outcome: "failed", error: new StepError("delete", this.endpoint, outcome.stderr, `${device}: delete failed: \`${own(name)}\`: ${outcome.stderr || "no error text"}`) };
     });
-  }
-
-  /** deleteOwned for one device alone: the host compares the tag and deletes in one script. */
-  private async deleteOneOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
-    const readAlias = quoteArgv(netns ? ["ip", "netns", "exec", netns, "cat", `/sys/class/net/${name}/ifalias`] : ["cat", `/sys/class/net/${name}/ifalias`]);
-    const del: Step = { field: "delete", tool: "ip", netns, args: ["link", "del", "dev", name] };
-    const tag = ownerTag(token);
-    const script = [
-      "LC_ALL=C; export LC_ALL", // the "no such file" below is matched in English
-      `a=$(${readAlias} 2>&1) || { printf '${UNREADABLE}%s\n' "$a" >&2; exit 1; }`,
-      `case "$a" in ${quoteArg(tag)}|${quoteArg(`${tag} `)}*) exec ${quoteArgv(this.argv(del))} ;; esac`,
-      `printf '${FOREIGN}%s\n' "$a" >&2; exit 1`,
-    ].join("\n");
-    const result = await sshPool().exec(this.connection, ["sh", "-c", script]).catch((error: unknown) => {
-      if (!(error instanceof RemoteCommandError)) throw error;
-      const message = naming(error, `\`${quoteArgv(this.argv(del))}\``);
-      return new StepError("delete", this.endpoint, message, `${device}: ${message}`);
-    });
-    if (result instanceof StepError) return { outcome: "failed", error: result };
-    if (result.exitCode === 0) return { outcome: "deleted" };
-    const unreadable = result.stderr.indexOf(UNREADABLE);
-    if (unreadable >= 0) {
-      // No such file: no such device (sysfs lists every link by name); no such namespace: gone with it.
-      const why = result.stderr.slice(unreadable + UNREADABLE.length).trim();
-      if (isIpError(why, "device-missing", "namespace-missing")) return { outcome: "absent" };
-      return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: could not read its owner tag: ${why}`) };
-    }
-    if (result.stderr.includes(FOREIGN)) return { outcome: "not-ours" };
-    const stderr = result.stderr.trim();
-    return { outcome: "failed", error: new StepError("delete", this.endpoint, stderr, `${device}: delete failed: \`${quoteArgv(this.argv(del))}\`: ${stderr || `exit ${result.exitCode}`}`) };
   }
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
