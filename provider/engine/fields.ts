@@ -190,6 +190,7 @@ export const ALIAS_MAX_BYTES = IFALIAS_MAX_BYTES - OWNER_TAG_BYTES;
 export const aliasText = z
   .string()
   .regex(/^[^\0-\x1f\x7f]*$/, "must not contain control characters or newlines")
+  .refine((alias) => !alias.endsWith("\\"), "must not end in a backslash: in the .link file that persist writes, systemd would join it with the next line")
   .superRefine((alias, ctx) => {
     const bytes = Buffer.byteLength(alias, "utf8");
     if (bytes > ALIAS_MAX_BYTES) {

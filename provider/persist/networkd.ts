@@ -23,11 +23,22 @@ export function renderIni(ini: Ini): string {
       const lines = Object.entries(entries).flatMap(([key, value]) => {
         if (value === undefined) return [];
         const values = Array.isArray(value) ? value : [value];
-        return values.map((v) => `${key}=${typeof v === "boolean" ? (v ? "yes" : "no") : String(v)}`);
+        return values.map((v) => `${key}=${iniValue(key, v)}`);
       });
       return `[${section}]\n${lines.join("\n")}\n`;
     })
     .join("\n");
+}
+
+/**
+ * systemd joins a line ending in a backslash with the next one, and a newline would start a new
+ * key: such a value would not be read back as written (validation refuses these in inputs).
+ */
+function iniValue(key: string, value: string | number | boolean): string {
+  const text = typeof value === "boolean" ? (value ? "yes" : "no") : String(value);
+  if (/[\r\n]/.test(text)) throw new Error(`${key}=${JSON.stringify(text)}: a systemd value cannot span lines`);
+  if (text.endsWith("\\")) throw new Error(`${key}=${JSON.stringify(text)}: a systemd value cannot end in a backslash (it continues the line)`);
+  return text;
 }
 
 export const networkdPaths = (name: string) => ({

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Step } from "../engine/kind";
 import { quoteArgv } from "../ssh/quote";
 import { type Artifact, driftOf, FINGERPRINT_ARGV, NETWORKD_DIR, parseFingerprints, removeStep, SCRIPT_DIR, UNIT_DIR, WANTS_DIR, writeSteps } from "./files";
-import { renderIni } from "./networkd";
+import { networkdArtifacts, renderIni } from "./networkd";
+import { aliasText } from "../engine/fields";
 import { oneshotArtifacts } from "./oneshot";
 
 /**
@@ -150,5 +151,18 @@ describe("renderIni", () => {
     expect(renderIni([["NetDev", { Name: "br0", MTUBytes: undefined, STP: true }], ["Network", { Address: ["10.0.0.1/24", "fd00::1/64"], DHCP: false }], ["BridgeFDB", { Destination: "10.0.0.2" }], ["BridgeFDB", { Destination: "10.0.0.3" }]])).toBe(
       "[NetDev]\nName=br0\nSTP=yes\n\n[Network]\nAddress=10.0.0.1/24\nAddress=fd00::1/64\nDHCP=no\n\n[BridgeFDB]\nDestination=10.0.0.2\n\n[BridgeFDB]\nDestination=10.0.0.3\n",
     );
+  });
+
+  it("refuses a value systemd would join with the next line (a trailing backslash) or split (a newline)", () => {
+    expect(() => renderIni([["Link", { Alias: "netdev#aaaaaaaaaaaa C:\\" }]])).toThrow(/Alias.*backslash/);
+    expect(() => renderIni([["Link", { Alias: "a\nMACAddressPolicy=random" }]])).toThrow(/Alias.*line/);
+    expect(renderIni([["Link", { Alias: "a \\ b" }]])).toBe("[Link]\nAlias=a \\ b\n");
+  });
+
+  it("an alias ending in a backslash is refused by validation, before any host sees it", () => {
+    expect(aliasText.safeParse("C:\\").success).toBe(false);
+    expect(aliasText.safeParse("a \\ b").success).toBe(true);
+    const link = networkdArtifacts({ kind: "bridge" }, { name: "br0", up: true, alias: "a \\ b" }, "netdev#aaaaaaaaaaaa a \\ b", "aaaaaaaaaaaa", "Bridge br0").find((file) => file.path.endsWith(".link")) as { content: string };
+    expect(link.content).toContain("\nAlias=netdev#aaaaaaaaaaaa a \\ b\n");
   });
 });
