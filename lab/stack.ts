@@ -28,6 +28,15 @@ export function assertBuilt(root: string): void {
 }
 
 /**
+ * The test run's tag (vitest's global setup sets NETDEV_TMP_RUN) in the names of the
+ * directories it makes, so that the run's teardown removes its own and never those of another
+ * run beside it.
+ */
+export function runTag(): string {
+  return process.env.NETDEV_TMP_RUN ? `${process.env.NETDEV_TMP_RUN}-` : "";
+}
+
+/**
  * A program of this repo copied into a fresh directory, run the way a user runs it: the
  * program's files (ts-node resolves imports from a file's real path), pulumi-netdev and
  * @pulumi/pulumi in its node_modules, a file backend and PULUMI_HOME beside it. No stack yet.
@@ -35,7 +44,7 @@ export function assertBuilt(root: string): void {
  */
 export function labProgram(sourceDir: string, files: string[], written: Record<string, string> = {}, netdevRoot = repoRoot): { home: string; workDir: string; env: Record<string, string> } {
   if (netdevRoot !== repoRoot) assertBuilt(netdevRoot);
-  const home = mkdtempSync(path.join(os.tmpdir(), `netdev-${path.basename(sourceDir)}-`));
+  const home = mkdtempSync(path.join(os.tmpdir(), `netdev-${runTag()}${path.basename(sourceDir)}-`));
   const workDir = path.join(home, "program");
   mkdirSync(path.join(workDir, "node_modules", "@pulumi"), { recursive: true });
   for (const file of files) copyFileSync(path.join(sourceDir, file), path.join(workDir, file));

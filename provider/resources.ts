@@ -44,7 +44,10 @@ function registration(type: ResourceType, resourceName: string, args: object, op
   const secrets = ["connection", ...(shape.secretFields ?? [])];
   const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
   // What pulumi.dynamic.Resource registers, with a provider text of a few bytes instead of its closure serialization (provider/dynamic.ts).
-  return [dynamicResourceType(type), resourceName, props, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
+  // deleteBeforeReplace: a device's name (a route's spec) is fixed, so old and new cannot exist
+  // side by side. The provider's diff says so for the replacements it decides; this also covers
+  // those Pulumi decides alone (`up --replace`, a tainted resource), which otherwise create first.
+  return [dynamicResourceType(type), resourceName, props, { deleteBeforeReplace: true, ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
 }
 
 /** What the provider reads back from the host after every create, update and refresh. */

@@ -123,6 +123,13 @@ export class DeviceEngine {
     return parseInputs(this.schema, this.kind.resourceType, inputs, this.kind.secretFields) as ParsedInputs;
   }
 
+  /**
+   * A known change of `master` moves the device in place. An unknown one is what Pulumi asks
+   * about when the master this device's `master` Output came from must be replaced: deleting
+   * the master releases its members, and nothing would enslave them to the new one, so the
+   * answer is "replace", and Pulumi deletes the member before the master and makes it again
+   * after (its dependent replacement; parents, namespaces and route devices already replace).
+   */
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const replaceKeys = new Set([...REPLACE_ALWAYS, ...this.kind.replaceOn]);
     const changed: string[] = [];
@@ -139,7 +146,7 @@ export class DeviceEngine {
       }
       if (containsUnknown(after) || !sameValue(before, after)) {
         changed.push(key);
-        if (replaceKeys.has(key)) replaces.push(key);
+        if (replaceKeys.has(key) || (key === "master" && containsUnknown(after))) replaces.push(key);
       }
     }
     // A device whose tag was cleared by hand (see observe) is tagged again by an update.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HostShell } from "../engine/host";
 import { deviceEngine, deviceKinds } from "../registry";
+import { UNKNOWN } from "../engine/validation";
 
 /**
  * Every registered kind, without a host: its own example (kind.ts `example`) is valid, the
@@ -50,5 +51,11 @@ describe.each(Object.keys(deviceKinds))("%s", (type) => {
     }
     expect(engine.diff({ ...checked.inputs, name: "nd1" }, checked.inputs).replaces).toContain("name");
     expect(engine.diff({ ...checked.inputs, mtu: 1300 }, checked.inputs)).toMatchObject({ changes: true, replaces: [] });
+  });
+
+  it("moves to another master in place, and is replaced with a master that Pulumi replaces (its master unknown)", () => {
+    const member = { ...checked.inputs, master: "ndm0" };
+    expect(engine.diff(member, { ...member, master: "ndm1" })).toMatchObject({ changes: true, replaces: [] });
+    expect(engine.diff(member, { ...member, master: UNKNOWN })).toEqual({ changes: true, replaces: ["master"], deleteBeforeReplace: true });
   });
 });

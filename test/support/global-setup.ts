@@ -1,5 +1,6 @@
 import { labDown, labUp } from "../../lab/lab";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 
 /**
  * Brings the lab up once for the whole run and down at the end, unless a healthy lab of the
@@ -10,6 +11,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   const { execa } = await import("execa");
   await execa("npm", ["run", "--silent", "build"], { cwd: new URL("../..", import.meta.url).pathname, stdio: "inherit" });
   const tempDirsBefore = new Set(await ourTempDirs());
+  // Test workers inherit it: lab/stack.ts names this run's directories with it (runTag).
+  process.env.NETDEV_TMP_RUN ??= `r${process.pid}`;
+  const run = `netdev-${process.env.NETDEV_TMP_RUN}-`;
   // Two VMs: cross-host tests of kinds this machine's kernel lacks (WireGuard, the encrypted overlay).
   const vms = Number(process.env.NETDEV_TEST_VMS ?? 2);
   // Debian VMs with systemd (dvm1, …): off by default (image build ~minutes cold, boot ~tens of s); lab/vm/debian.test.ts needs one.
@@ -25,7 +29,9 @@ export default async function setup(): Promise<() => Promise<void>> {
     // The program copies and file backends the stacks used (lab/stack.ts labProgram); NETDEV_KEEP_TMP keeps them to debug.
     if (!process.env.NETDEV_KEEP_TMP) {
       const { rm } = await import("node:fs/promises");
-      for (const dir of await ourTempDirs()) if (!tempDirsBefore.has(dir)) await rm(dir, { recursive: true, force: true });
+      // In CI this run is the only one; elsewhere another run may be using its own directories.
+      const ours = (dir: string) => process.env.CI === "true" || path.basename(dir).startsWith(run);
+      for (const dir of await ourTempDirs()) if (!tempDirsBefore.has(dir) && ours(dir)) await rm(dir, { recursive: true, force: true });
     }
     if (wasUp && process.env.CI !== "true") return;
     const stopping = Date.now();

@@ -18,16 +18,20 @@ const hosts = Object.fromEntries(
 // A device may list `dependsOn` (resource names earlier in the list): a member after its master.
 // Components take connections inside their inputs (a host list): {"$connection": "<host>"}
 // anywhere in the inputs stands for that host's connection; `host` may then be left out.
+// {"$ref": "<resource name>", "output": "name"} stands for that Output of a resource earlier in
+// the list, as a program passes `master: br.name`: Pulumi then knows the dependency.
+const made = {};
 const resolve = (value) =>
   Array.isArray(value)
     ? value.map(resolve)
     : value && typeof value === "object"
       ? "$connection" in value
         ? hosts[value.$connection]
-        : Object.fromEntries(Object.entries(value).map(([key, v]) => [key, resolve(v)]))
+        : "$ref" in value
+          ? made[value.$ref][value.output]
+          : Object.fromEntries(Object.entries(value).map(([key, v]) => [key, resolve(v)]))
       : value;
 const outputs = {};
-const made = {};
 for (const device of spec.devices) {
   const Resource = netdev[device.type];
   const options = device.dependsOn ? { dependsOn: device.dependsOn.map((name) => made[name]) } : undefined;
