@@ -191,6 +191,7 @@ export class DeviceEngine {
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
         if (isIpError(error.stderr, "unknown-device-type")) {
+          await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
           throw new Error(`kernel on ${host.endpoint} lacks ${this.kind.kernelFeature} support: cannot create ${where} (ip: ${error.stderr})`);
         }
         if (isIpError(error.stderr, "not-supported")) {
@@ -206,10 +207,12 @@ export class DeviceEngine {
         throw error;
       }
       // Nothing may leak: a device that could not be fully configured is removed again (when
-      // the outcome is unknown, only if it carries this resource's tag).
-      const ours = !(error instanceof StepError) || error.stepIndex === undefined ? splitAlias((await host.readLink(inputs.netns, inputs.name).catch(() => undefined))?.ifalias).token === token : true;
+      // the outcome is unknown, only if it carries this resource's tag, checked on the host in
+      // the script that deletes it).
+      const made = error instanceof StepError && error.stepIndex !== undefined;
       if (viaHost) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
-      if (ours) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+      if (made) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
+      else await host.deleteChecked(inputs.netns, { name: inputs.name, tag: ownerTag(token) }, where).catch(() => undefined);
       if (inputs.persist === "networkd") await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), where).catch(() => undefined);
       await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
       throw error;
@@ -268,7 +271,15 @@ export class DeviceEngine {
     // Refresh reads every device at about the same time: they share one dump per host and namespace.
     const observed = await this.observe(host, state, id, await host.readLinkShared(state.netns, state.name));
     // An empty id tells the engine the device is gone; any other answer must carry the id.
-    if (!observed) return { id: "", props: {} };
+    if (!observed) {
+      // The resource leaves the stack: what would bring the device back at boot, with this
+      // resource's owner tag, goes with it (only files carrying that tag).
+      if (wasPersisted(state.persist)) {
+        await this.removeBootFiles(host, state, ownerToken(id));
+        console.warn(`netdev: ${this.where(host, state)} is gone (or no longer this resource's): removed its boot-time files`);
+      }
+      return { id: "", props: {} };
+    }
     if (wasPersisted(state.persist)) {
       // The files as parsed from state render exactly what the last `up` wrote.
       const inputs = this.parse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
@@ -296,10 +307,12 @@ export class DeviceEngine {
     const state = this.stateFrom(props);
     await this.deleteDevice(id, state);
     // The device is gone: its boot-time files go too (those carrying this resource's tag).
-    if (wasPersisted(state.persist)) {
-      const host = new HostShell(state.connection);
-      await host.applyAll(removeStep(this.persistedPaths(state, ownerToken(id)), ownerToken(id)), this.where(host, state));
-    }
+    if (wasPersisted(state.persist)) await this.removeBootFiles(new HostShell(state.connection), state, ownerToken(id));
+  }
+
+  /** Removes the boot-time files persistence may have written for this device, those carrying this token. */
+  private async removeBootFiles(host: HostShell, inputs: CommonFields, token: string): Promise<void> {
+    await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), this.where(host, inputs));
   }
 
   private async deleteDevice(id: string, state: Record<string, unknown> & CommonFields & { connection: Connection }): Promise<void> {
@@ -351,13 +364,39 @@ export class DeviceEngine {
       throw new Error(`${refusal}: ${detail}, and these cannot change in place; match the inputs to the device, or delete it first`);
     }
     try {
-      await this.converge(host, inputs, existing, token, undefined, { tagLast: true, files: this.persistSteps(inputs, token) });
+      // The boot files first: a failure there has not touched the device.
+      await this.converge(host, inputs, existing, token, undefined, { tagLast: true, filesFirst: true, files: this.persistSteps(inputs, token) });
     } catch (error) {
-      if (existing.ifalias !== undefined && splitAlias(existing.ifalias).token === undefined) {
-        await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", existing.ifalias] }).catch(() => undefined);
-      }
+      await this.restore(host, inputs, existing, actual, token).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * After a failed take-over: the device back exactly as it was found (`existing`, and `kindBefore`
+   * from the kind's read), and no boot files of this token. Only while it is still that device
+   * (same ifindex). The alias comes first: whatever else fails, no owner tag is left behind. A
+   * secret field (a WireGuard private key) is never read, so it cannot be put back.
+   */
+  private async restore(host: HostShell, inputs: ParsedInputs, existing: LinkState, kindBefore: Record<string, unknown>, token: string): Promise<void> {
+    const where = this.where(host, inputs);
+    const [ns, dev] = [inputs.netns, inputs.name];
+    if (inputs.persist === "networkd") await this.removeBootFiles(host, inputs, token).catch(() => undefined);
+    const now = await host.readLink(ns, dev);
+    if (!now || now.ifindex !== existing.ifindex) return;
+    const set = (field: string, ...args: string[]): Step => ({ field, tool: "ip", netns: ns, args: ["link", "set", "dev", dev, ...args] });
+    const steps: Step[] = [];
+    if (now.ifalias !== existing.ifalias) steps.push(set("alias", "alias", existing.ifalias ?? ""));
+    if (now.master !== existing.master) steps.push(existing.master ? set("master", "master", existing.master) : set("master", "nomaster"));
+    if (now.mtu !== existing.mtu) steps.push(set("mtu", "mtu", String(existing.mtu)));
+    if (now.address !== existing.address && existing.address) steps.push(set("macAddress", "address", existing.address));
+    steps.push(...addressSteps("addresses", ns, dev, existing.addresses, now.addresses));
+    if (now.up !== existing.up) steps.push(set("up", existing.up ? "up" : "down"));
+    if (steps.length) await host.applyAll(steps, where);
+    const secret = new Set<string>(this.kind.secretFields ?? []);
+    const kindNow = await this.kind.read(now, host, ns, inputs);
+    const kindSteps = this.kind.update({ ...inputs, ...kindBefore }, kindNow, inputs).filter((step) => !secret.has(step.field));
+    if (kindSteps.length) await host.applyAll(kindSteps, where);
   }
 
   /**
@@ -411,10 +450,21 @@ export class DeviceEngine {
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
-  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">): Promise<string> {
-    if ([...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1) return host.applyAll([...steps, ...files], where, readBack);
+  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">, filesFirst = false): Promise<string> {
+    const oneCommand = [...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1;
+    if (filesFirst) {
+      if (oneCommand) return host.applyAll([...files, ...steps], where, readBack);
+      await host.applyAll(files, where);
+      return host.applyAll(steps, where, readBack);
+    }
+    if (oneCommand) return host.applyAll([...steps, ...files], where, readBack);
     const out = await host.applyAll(steps, where, readBack);
-    await host.applyAll(files, where);
+    await host.applyAll(files, where).catch((error: unknown) => {
+      // Numbered after the first command's steps, as in one command: to create, a failure at
+      // step 0 means nothing was made, and a device made and tagged must not be kept.
+      if (error instanceof StepError && error.stepIndex !== undefined) throw new StepError(error.field, error.host, error.stderr, error.message, steps.length + error.stepIndex);
+      throw error;
+    });
     return out;
   }
 
@@ -454,7 +504,7 @@ export class DeviceEngine {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean; files?: Step[] } = {}): Promise<LinkState | undefined> {
+  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean; files?: Step[]; filesFirst?: boolean } = {}): Promise<LinkState | undefined> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
@@ -477,7 +527,7 @@ export class DeviceEngine {
     if (options.tagLast) steps.push(...tag);
     // One round trip for every step, and the read-back when asked for.
     const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;
-    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack);
+    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack, options.filesFirst);
     return readBack ? linkNamed(out, dev) : undefined;
   }
 

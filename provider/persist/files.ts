@@ -45,15 +45,17 @@ const WRITE = [
 
 // Removes only what is ours: a file named with our token or carrying our owner tag in its
 // header, a symlink to one of our units; absent paths are fine (delete is idempotent).
+// One path that cannot go does not keep the others: it fails the step at the end.
 const REMOVE = [
-  "tag=$1; token=$2; shift 2",
+  "tag=$1; token=$2; shift 2; failed=0",
   "for f; do",
-  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || exit 1 ;; esac',
+  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || failed=1 ;; esac',
   '  elif [ -f "$f" ]; then',
-  '    case "${f##*/}" in *"$token"*) rm -f "$f" || exit 1; continue ;; esac',
-  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || exit 1; fi',
+  '    case "${f##*/}" in *"$token"*) rm -f "$f" || failed=1; continue ;; esac',
+  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || failed=1; fi',
   "  fi",
   "done",
+  "exit $failed",
 ].join("\n");
 
 /** Steps that write the artifacts: one for every public file and link, one per secret file (its content on stdin). */
