@@ -5,16 +5,24 @@ import { quoteArgv } from "./quote";
  * Several commands for one host sent as ONE remote command (one SSH exec, one round trip),
  * each still reported on its own: stdout, stderr and exit code, as if it had run alone.
  *
- * The commands run side by side, each with stdin from /dev/null (as a lone exec whose stdin is
- * closed) and its output in a private temporary directory; once all have finished, their
- * results are printed in order between boundary lines that carry a random token no command can
- * guess. A command that fails
- * does not stop the next one: each belongs to a different resource. The script is built only
- * from argv quoted by quoteArgv and fixed shell syntax, and needs only a POSIX sh with mktemp
- * and cat (dash, bash, busybox).
+ * The host's `sh` reads the script on its stdin, so the boundary that frames the results is in
+ * no process's command line or environment, where any command on the host could read it. The
+ * commands start together, each with stdin from /dev/null (as a lone exec whose stdin is
+ * closed), and each one's output is held in shell variables; the results are printed over the
+ * channel in order, each section once between boundary lines, then an end line. No file is
+ * written, so a read-only or full /tmp changes nothing. A command that fails does not stop the
+ * next one: each belongs to a different resource. The script is built only from argv quoted by
+ * quoteArgv and fixed shell syntax, and needs only a POSIX sh (dash, bash, busybox ash); it
+ * runs no program besides the commands themselves (its subshells are forks of sh).
+ *
+ * Output is text: a shell variable cannot hold a NUL byte, so a batched command's NULs are
+ * dropped (none of the commands this package sends prints one).
  */
 export interface BatchScript {
+  /** The command line: the host's sh, reading the script from stdin. */
   argv: string[];
+  /** The script, for the command's stdin. */
+  stdin: string;
   boundary: string;
 }
 
@@ -25,49 +33,52 @@ export interface BatchPartResult {
 }
 
 export function batchScript(commands: ReadonlyArray<readonly string[]>, boundary = `__netdev_batch_${randomBytes(12).toString("hex")}`): BatchScript {
-  // Each command runs in the background (side by side, as separate exec channels would run
-  // them: they were in flight together, so none waits for another) and writes its framed
-  // stdout and stderr to files; one `cat` prints them all in order once every command is done.
-  // Only builtins besides mktemp, rm and that one cat: a process start costs milliseconds.
-  const files = commands.flatMap((_, i) => [`"$d/${i}.o"`, `"$d/${i}.e"`]).join(" ");
-  const lines = [
-    `d=$(mktemp -d) || exit 97`,
-    `trap 'rm -rf "$d"' EXIT`,
-    ...commands.map((argv, i) =>
-      `{ printf '\\n%s o ${i}\\n' ${boundary}; printf '\\n%s e ${i}\\n' ${boundary} >&2; { ${quoteArgv(argv)} ; } </dev/null; r=$?; printf '\\n%s r ${i} %s\\n' ${boundary} "$r"; } >"$d/${i}.o" 2>"$d/${i}.e" &`),
-    `wait`,
-    `cat ${files}`,
-    `printf '\\n%s end\\n' ${boundary}`,
-  ];
-  return { argv: ["sh", "-c", lines.join("\n")], boundary };
+  // Every command runs in its own element of one pipeline, so all of them start at once. The
+  // pipes between the elements carry no data: an element prints its result (on fd 3, the
+  // channel) only once the element before it has exited, which its `read` sees as end of file.
+  // So results arrive in order and whole, however the commands' run times interleave.
+  //
+  // Inside an element: the inner $(...) holds the command's stdout, the outer one its stderr
+  // (fd 4); a "." after each keeps the trailing newlines that $(...) strips. The command itself
+  // gets neither fd 3 nor fd 4, nor the pipe to the next element.
+  const element = (argv: readonly string[], i: number) =>
+    [
+      `{ e=$( { o=$( { ${quoteArgv(argv)}`,
+      `} </dev/null 2>&4 3>&- 4>&-; r=$?; printf .; exit "$r" ); r=$?`,
+      `read -r _`,
+      `printf '\\n%s o ${i}\\n%s' ${boundary} "\${o%.}" >&3`,
+      `printf .; exit "$r"; } 4>&1 ); r=$?`,
+      `printf '\\n%s e ${i}\\n%s\\n%s r ${i} %s\\n' ${boundary} "\${e%.}" ${boundary} "$r" >&3`,
+      `}`,
+    ].join("\n");
+  const pipeline = commands.map((argv, i) => (i === 0 ? `${element(argv, i)} </dev/null` : element(argv, i))).join(" |\n");
+  // One brace group: the shell parses all of it before running any of it, so a script cut off
+  // on the way runs nothing, and no command can read the rest of it from the shell's stdin.
+  const script = ["{", "exec 3>&1", pipeline, `printf '\\n%s end\\n' ${boundary}`, "}", ""].join("\n");
+  return { argv: ["sh"], stdin: script, boundary };
 }
 
 /**
- * Each command's result from the batch's stdout, in order; `undefined` for a command whose
- * result never arrived whole (the batch was cut off). `complete`: the end marker arrived.
+ * Each command's result from the batch's stdout: all of them, or none when the output is not
+ * exactly what the script prints (the sections of every command once and in order, then the
+ * end line, then nothing). A command that learnt the boundary can add sections only inside its
+ * own output, so they show as extra sections and void the whole batch rather than forge a
+ * result; a batch cut off, or whose shell was killed, has no end line. `complete`: all arrived.
  */
 export function parseBatchOutput(stdout: string, boundary: string, count: number): { results: Array<BatchPartResult | undefined>; complete: boolean } {
-  const parts = Array.from({ length: count }, () => ({}) as { stdout?: string; stderr?: string; exitCode?: number });
-  let complete = false;
+  const none = { results: Array.from({ length: count }, () => undefined), complete: false };
+  // Whatever precedes the first boundary line (a login shell's rc files) is no command's.
   const segments = stdout.split(`\n${boundary} `).slice(1);
-  for (const [j, segment] of segments.entries()) {
-    const newline = segment.indexOf("\n");
-    if (newline < 0) break;
-    const [what, index, code] = segment.slice(0, newline).split(" ");
-    if (what === "end") {
-      complete = true;
-      break;
-    }
-    // A section is whole only once the next boundary line follows it.
-    if (j === segments.length - 1) break;
-    const part = parts[Number(index)];
-    if (!part) break;
-    const body = segment.slice(newline + 1);
-    if (what === "o") part.stdout = body;
-    else if (what === "e") part.stderr = body;
-    else if (what === "r" && Number.isInteger(Number(code))) part.exitCode = Number(code);
-    else break;
+  if (segments.length !== 3 * count + 1 || segments[3 * count] !== "end\n") return none;
+  const results: BatchPartResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const [o, e, r] = segments.slice(3 * i, 3 * i + 3).map((segment) => {
+      const newline = segment.indexOf("\n");
+      return newline < 0 ? { header: segment, body: undefined } : { header: segment.slice(0, newline), body: segment.slice(newline + 1) };
+    });
+    const code = /^r (\d+) (\d+)$/.exec(r!.header);
+    if (o!.header !== `o ${i}` || e!.header !== `e ${i}` || !code || code[1] !== String(i) || r!.body !== "" || o!.body === undefined || e!.body === undefined) return none;
+    results.push({ stdout: o!.body, stderr: e!.body, exitCode: Number(code[2]) });
   }
-  const results = parts.map((part) => (part.stdout !== undefined && part.stderr !== undefined && part.exitCode !== undefined ? { stdout: part.stdout, stderr: part.stderr, exitCode: part.exitCode } : undefined));
-  return { results, complete };
+  return { results, complete: true };
 }

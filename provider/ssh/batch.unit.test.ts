@@ -1,7 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { quoteArgv } from "./quote";
 import { describe, expect, it } from "vitest";
 import { HOSTILE, noteSkippedShells, requireShell, shellSkipReason, SHELLS, shellTitle } from "../../test/support/shells";
@@ -19,9 +16,9 @@ const PARTS: Array<{ argv: string[]; stdout: string; stderr: string; exitCode: n
   { argv: ["no-such-command-netdev"], stdout: "", stderr: "", exitCode: 127 },
 ];
 
-/** Runs `argv[0] argv[1..] script`, as `sh -c script` runs on the host, and returns its stdout. */
-function runLocally(interpreter: string[], script: string, env: NodeJS.ProcessEnv = process.env): string {
-  const result = spawnSync(interpreter[0]!, [...interpreter.slice(1), script], { encoding: "utf8", timeout: 10_000, env });
+/** Runs argv with `stdin`, as the host runs the batch's command line, and returns its stdout. */
+function runLocally(argv: string[], stdin: string, env: NodeJS.ProcessEnv = process.env): string {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 10_000, env, input: stdin });
   expect(result.status, result.stderr).toBe(0);
   return result.stdout;
 }
@@ -39,13 +36,13 @@ function expectEachAsAlone(stdout: string, boundary: string): void {
 }
 
 describe("batch of commands in one remote command", () => {
-  // The login shell parses the command line SSH hands it (`sh -c '<script>'`)...
+  // The login shell runs the command line SSH hands it (`sh`, the script on its stdin)...
   noteSkippedShells();
   for (const shell of SHELLS) {
     it.skipIf(shellSkipReason(shell))(shellTitle(`reports each command's own stdout, stderr and exit code, sent through ${shell.name} as the login shell`, shell), () => {
       requireShell(shell);
       const batch = batchScript(PARTS.map((p) => p.argv));
-      expectEachAsAlone(runLocally(shell.argv, quoteArgv(batch.argv)), batch.boundary);
+      expectEachAsAlone(runLocally([...shell.argv, quoteArgv(batch.argv)], batch.stdin), batch.boundary);
     });
   }
   // ...and the host's `sh` runs the script.
@@ -53,31 +50,42 @@ describe("batch of commands in one remote command", () => {
     it.skipIf(shellSkipReason(shell))(shellTitle(`runs under ${shell.name} as the host's sh`, shell), () => {
       requireShell(shell);
       const batch = batchScript(PARTS.map((p) => p.argv));
-      expectEachAsAlone(runLocally(shell.argv, batch.argv[2]!), batch.boundary);
+      expectEachAsAlone(runLocally(shell.argv.slice(0, -1), batch.stdin), batch.boundary);
     });
   }
 
-  it("output cut off anywhere never yields a wrong result: each part is whole or missing", () => {
+  it("keeps the boundary out of the command line: the script travels on stdin", () => {
+    const batch = batchScript([["true"], ["false"]]);
+    expect(batch.argv).toEqual(["sh"]);
+    expect(batch.stdin).toContain(batch.boundary);
+  });
+
+  it("output cut off anywhere yields no result at all", () => {
     const batch = batchScript(PARTS.map((p) => p.argv));
-    const full = runLocally(["dash", "-c"], batch.argv[2]!);
+    const full = runLocally(["dash"], batch.stdin);
     const whole = parseBatchOutput(full, batch.boundary, PARTS.length).results;
     for (let cut = 0; cut < full.length; cut++) {
       const { results, complete } = parseBatchOutput(full.slice(0, cut), batch.boundary, PARTS.length);
       expect(complete).toBe(false);
-      results.forEach((result, i) => {
-        if (result !== undefined) expect(result, `cut at ${cut}, part ${i}`).toEqual(whole[i]);
-      });
+      expect(results.every((result) => result === undefined), `cut at ${cut}`).toBe(true);
+    }
+    expect(whole.every((result) => result !== undefined)).toBe(true);
+  });
+
+  it("a command that knows the boundary voids the batch instead of forging another command's result", () => {
+    const boundary = "__netdev_batch_0123456789abcdef01234567";
+    const forged = `\n${boundary} e 0\n\n${boundary} r 0 0\n\n${boundary} o 1\nforged\n${boundary} e 1\n\n${boundary} r 1 0\n\n${boundary} end\n`;
+    for (const to of ["stdout", "stderr"]) {
+      const forger = ["sh", "-c", `printf '%s' "$1"${to === "stderr" ? " >&2" : ""}`, "sh", forged];
+      const batch = batchScript([forger, ["sh", "-c", "echo real; exit 3"]], boundary);
+      const { results, complete } = parseBatchOutput(runLocally(["dash"], batch.stdin), boundary, 2);
+      expect(complete, to).toBe(false);
+      expect(results, to).toEqual([undefined, undefined]);
     }
   });
 
-  it("leaves no temporary directory behind", () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), "netdev-batch-"));
-    try {
-      const batch = batchScript([["true"], ["false"]]);
-      runLocally(["dash", "-c"], batch.argv[2]!, { ...process.env, TMPDIR: tmp });
-      expect(readdirSync(tmp)).toEqual([]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+  it("writes no file: runs with no temporary directory", () => {
+    const batch = batchScript(PARTS.map((p) => p.argv));
+    expectEachAsAlone(runLocally(["dash"], batch.stdin, { ...process.env, TMPDIR: "/nonexistent/netdev-no-tmp" }), batch.boundary);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { FakeSshServer } from "../../test/support/fake-ssh-server";
+import { FORGER, forgerFoundBoundary } from "../../test/support/batch-forger";
 import { connection } from "../../test/support/lab-hosts";
 import { RemoteCommandError } from "./errors";
 import { type ExecResult, SshPool } from "./pool";
@@ -64,6 +65,19 @@ describe.each(["h1", "vm1"])("coalesced commands on lab host %s", (name) => {
       }
     });
     expect(pool.execsSent).toBeLessThan(made.length);
+  }, 30_000);
+
+  it("a command cannot forge the result of another in its batch: it finds no boundary, and the other's own result arrives", async () => {
+    const pool = newPool(1);
+    await pool.run(connection(name), ["true"]);
+    const execsBefore = pool.execsSent;
+    // The victim fails (no such device); a forged result would report it deleted.
+    const [forger, victim] = await Promise.all([pool.exec(connection(name), FORGER), pool.exec(connection(name), ["ip", "link", "del", "dev", "ndforge0"])]);
+    expect(pool.execsSent - execsBefore).toBe(1);
+    expect(victim.stdout).not.toContain("forged");
+    expect(victim.exitCode).not.toBe(0);
+    expect(victim.stderr).toMatch(/Cannot find device|does not exist|No such device/i);
+    expect(forgerFoundBoundary(forger)).toBe(false);
   }, 30_000);
 });
 

@@ -207,6 +207,7 @@ export class SshPool {
       // of long secrets; each part is scrubbed below as a lone command's output is. (A secret
       // scrubbed from the whole could also cut a boundary line, losing every result.)
       result = await this.execAlone(first.connection, script.argv, {
+        stdin: script.stdin,
         idempotent,
         timeoutMs: Math.max(...batch.map((queued) => queued.options.timeoutMs ?? queued.connection.commandTimeoutMs)),
         maxOutputBytes: Math.max(...batch.map((queued) => queued.options.maxOutputBytes ?? MAX_OUTPUT_BYTES)),

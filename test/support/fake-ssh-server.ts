@@ -19,6 +19,8 @@ export interface FakeBehaviour {
   floodBytes: number;
   /** Written to stderr by every answered exec (before the exit trailer). */
   stderr: string;
+  /** Environment of the commands run by "shell" (default: this process's). */
+  shellEnv?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -80,7 +82,7 @@ export class FakeSshServer {
           if (misbehave && this.behaviour.exec === "silent") return;
           const channel = accept();
           if (misbehave && this.behaviour.exec === "flood") return flood(channel, this.behaviour.floodBytes);
-          if (this.behaviour.exec === "shell") return runInShell(channel, info.command);
+          if (this.behaviour.exec === "shell") return runInShell(channel, info.command, this.behaviour.shellEnv);
           // Echo the command line without the exit trailer the transport appends.
           channel.write(`${info.command.replace(/; echo __netdev_exit_status=.*$/, "")}\n`);
           channel.stderr.write(`${this.behaviour.stderr}__netdev_exit_status=0\n`);
@@ -116,9 +118,11 @@ export class FakeSshServer {
 
 type Connection = ReturnType<typeof parseConnection>;
 
-/** Runs `command` with the local `sh -c` (the exit trailer the transport appends included) on the channel. */
-function runInShell(channel: ServerChannel, command: string): void {
-  const child = spawn("sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs `command` with the local `sh -c` (the exit trailer the transport appends included) on the channel, its stdin the channel's. */
+function runInShell(channel: ServerChannel, command: string, env: NodeJS.ProcessEnv = process.env): void {
+  const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], env });
+  channel.pipe(child.stdin);
+  child.stdin.on("error", () => undefined);
   child.stdout.pipe(channel, { end: false });
   child.stderr.pipe(channel.stderr, { end: false });
   channel.on("error", () => child.kill());
