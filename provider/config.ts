@@ -24,7 +24,25 @@ export function connectionFromConfig(namespace = "netdev"): ConnectionArgs {
 }
 
 /** One host of a multi-host program, as a stack config list holds it. */
-export const hostConfigSchema = z.strictObject({
+export interface HostConfig {
+  /** A name for the host, unique in the list (resource names are made from it). */
+  name: string;
+  /** Host name or IP address to reach it over SSH. */
+  host: string;
+  /** SSH port; omitted, 22. */
+  port?: number;
+  /** User to log in as; omitted, root. */
+  user?: string;
+  /** The host's SSH public key line or SHA256 fingerprint (see ConnectionArgs.hostKey). */
+  hostKey: string;
+  /** The host's address on the network the overlay runs over. */
+  underlayAddress: string;
+  /** The host's interface on that network, e.g. "eth0". */
+  underlayDev?: string;
+}
+
+// Typed by the plain interface above, so that the published declarations name no zod type.
+const hostConfigSchema: z.ZodType<HostConfig> = z.strictObject({
   name: z.string().min(1),
   host: z.string().min(1),
   // `pulumi config set --path 'hosts[0].port' 2222` may store the number as text.
@@ -34,7 +52,6 @@ export const hostConfigSchema = z.strictObject({
   underlayAddress: z.string().min(1),
   underlayDev: z.string().min(1).optional(),
 });
-export type HostConfig = z.output<typeof hostConfigSchema>;
 
 const HOST_SHAPE = '{"name", "host", "hostKey", "underlayAddress", optional "port", "user", "underlayDev"}';
 

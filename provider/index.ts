@@ -1,9 +1,10 @@
+/**
+ * The package's public surface: the resources, the components and the stack-config helpers,
+ * typed in plain TypeScript (no zod type is reachable from here, so a program type-checks with
+ * skipLibCheck off). The engines, schemas and registry are the provider's own, loaded by
+ * `pulumi-netdev/runtime` inside Pulumi's provider process.
+ */
 export * from "./resources";
-export { connectionSchema, type ConnectionInput } from "./ssh/connection";
-export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
-export { deviceKinds, objectTypes, resourceTypes, engineFor, type ResourceType, type DeviceType, type InputsOf } from "./registry";
-export { type AnyEngine } from "./engine/provider-boundary";
-export { namespaceEngine, NAMESPACE_TYPE } from "./objects/namespace/namespace";
-export { routeEngine, ROUTE_TYPE } from "./objects/route/route";
 export * from "./components";
-export { connectionFromConfig, hostsFromConfig, parseHostsConfig, hostConfigSchema, type HostConfig } from "./config";
+export { connectionFromConfig, hostsFromConfig, parseHostsConfig, type HostConfig } from "./config";
+export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";

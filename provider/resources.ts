@@ -1,26 +1,58 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionInput } from "./ssh/connection";
 import { dynamicResourceType, providerSource } from "./dynamic";
+import type * as generated from "./generated/outputs";
+import { resourceFields } from "./generated/fields";
 import { ownerKeyOf } from "./identity";
-import { deviceKinds } from "./kinds";
-import type { DeviceType, InputsOf, ResourceType } from "./registry";
 import { sealSecrets } from "./seal";
 
-/** Each field, at any depth, may be a plain value or a Pulumi Input (another resource's Output, a secret). */
-type DeepInput<T> = T extends string | number | boolean | null | undefined
-  ? pulumi.Input<T>
-  : T extends ReadonlyArray<infer Item>
-    ? pulumi.Input<Array<DeepInput<Item>>>
-    : pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>;
-type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
+// The public types are generated from the resources' zod schemas (tools/gen-reference.ts): plain
+// TypeScript with each field's doc comment, naming no zod type in the published declarations.
+import type {
+  BondArgs,
+  BridgeArgs,
+  CommonDeviceArgs,
+  ConnectionArgs,
+  DummyArgs,
+  GeneveArgs,
+  GreArgs,
+  IpvlanArgs,
+  MacvlanArgs,
+  NetworkNamespaceArgs,
+  ResourceArgs,
+  RouteArgs,
+  TunDeviceArgs,
+  VethPairArgs,
+  VlanArgs,
+  VrfArgs,
+  VxlanTunnelArgs,
+  WireguardInterfaceArgs,
+} from "./generated/args";
+import type { CommonDeviceOutputs, ResolvedConnection } from "./generated/outputs";
+export type {
+  BondArgs,
+  BridgeArgs,
+  CommonDeviceArgs,
+  CommonDeviceOutputs,
+  ConnectionArgs,
+  DummyArgs,
+  GeneveArgs,
+  GreArgs,
+  IpvlanArgs,
+  MacvlanArgs,
+  NetworkNamespaceArgs,
+  ResolvedConnection,
+  ResourceArgs,
+  RouteArgs,
+  TunDeviceArgs,
+  VethPairArgs,
+  VlanArgs,
+  VrfArgs,
+  VxlanTunnelArgs,
+  WireguardInterfaceArgs,
+};
 
-/** How to reach a host, as resource arguments take it: any field may be an Output or a secret. */
-export type ConnectionArgs = DeepInput<ConnectionInput>;
-
-/** A resource type's arguments: the zod input type of its registry entry, as Pulumi Inputs. */
-export type ArgsOf<T extends ResourceType> = Omit<Inputs<InputsOf<T>>, "ownerKey">;
-/** A device kind's resource arguments (common and kind fields). */
-export type DeviceArgs<T extends DeviceType> = ArgsOf<T>;
+/** Every resource type of this package. */
+export type ResourceType = keyof ResourceArgs;
 
 /**
  * Every resource of this package. `connection` (and a kind's secretFields, e.g. a WireGuard
@@ -40,9 +72,16 @@ export interface NetdevResource extends pulumi.CustomResource {}
 /** CustomResource's constructor arguments. */
 type Registration = [type: string, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions];
 
-function registration(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, shape: { outputs?: readonly string[]; secretFields?: readonly string[] } = {}): Registration {
-  const secrets = ["connection", ...(shape.secretFields ?? [])];
-  const props = { ...Object.fromEntries((shape.outputs ?? []).map((key) => [key, undefined])), ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
+/**
+ * What the class registers: every input (an unset one as undefined) and every output beyond
+ * them, so that each is a property of the resource (Pulumi resolves only registered ones:
+ * `bridge.mtu` is an Output whether or not the program set it), the secrets sealed.
+ */
+function registration(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, internalOutputs: readonly string[] = []): Registration {
+  const fields = resourceFields[type];
+  const secrets: readonly string[] = fields.secrets;
+  const declared = Object.fromEntries([...fields.inputs, ...fields.outputs, ...internalOutputs].map((key) => [key, undefined]));
+  const props = { ...declared, ...sealSecrets(args, secrets), ownerKey: ownerKeyOf(type, resourceName, opts), __provider: providerSource(type) };
   // What pulumi.dynamic.Resource registers, with a provider text of a few bytes instead of its closure serialization (provider/dynamic.ts).
   // deleteBeforeReplace: a device's name (a route's spec) is fixed, so old and new cannot exist
   // side by side. The provider's diff says so for the replacements it decides; this also covers
@@ -50,7 +89,6 @@ function registration(type: ResourceType, resourceName: string, args: object, op
   return [dynamicResourceType(type), resourceName, props, { deleteBeforeReplace: true, ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
 }
 
-/** What the provider reads back from the host after every create, update and refresh. */
 /**
  * Pulumi's registration makes four promises per property (value, known, secret, dependencies),
  * and each records `new Error().stack` for Pulumi's report of promises a program leaks. Under
@@ -76,33 +114,18 @@ function pauseStacks(): { resume(error?: unknown): unknown } {
   return { resume };
 }
 
-const OBSERVED = ["schemaVersion", "ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"] as const;
+/** The version of the state's shape that wrote the outputs (engine.ts SCHEMA_VERSION); not declared, but registered. */
+const DEVICE_INTERNAL_OUTPUTS = ["schemaVersion"];
 
-/** A device on a host: the outputs every device resource has. */
-export interface DeviceResource extends NetdevResource {
-  /** Kernel interface index on the host. */
-  readonly ifindex: pulumi.Output<number>;
-  /** Operational state as the kernel reports it (UP, DOWN, UNKNOWN, LOWERLAYERDOWN). */
-  readonly operState: pulumi.Output<string>;
-  /** The MAC address the device actually has. */
-  readonly hwAddress: pulumi.Output<string>;
-  /** The MTU the device actually has. */
-  readonly linkMtu: pulumi.Output<number>;
-  /** Kind-specific attributes as `ip -details` reports them (info_data); only with `reportKindInfo: true`. */
-  readonly kindInfo: pulumi.Output<Record<string, unknown> | undefined>;
-  readonly name: pulumi.Output<string>;
-  readonly netns: pulumi.Output<string | undefined>;
-  readonly addresses: pulumi.Output<string[] | undefined>;
+/** A device on a host: the outputs every device resource has (its common inputs, and what the host reports). */
+export interface DeviceResource extends NetdevResource, CommonDeviceOutputs {}
+
+function deviceRegistration(type: ResourceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions): Registration {
+  return registration(type, resourceName, args, opts, DEVICE_INTERNAL_OUTPUTS);
 }
 
-function deviceRegistration(type: DeviceType, resourceName: string, args: object, opts?: pulumi.CustomResourceOptions): Registration {
-  const kind: { secretFields?: readonly string[]; outputs?: { fields: object } } = deviceKinds[type];
-  return registration(type, resourceName, args, opts, { outputs: [...OBSERVED, ...Object.keys(kind.outputs?.fields ?? {})], secretFields: kind.secretFields });
-}
-
-export type TunDeviceArgs = DeviceArgs<"TunDevice">;
-/** A persistent tun or tap device. */
-export interface TunDevice extends DeviceResource {}
+/** A persistent tun or tap device: what a VM's NIC or a userspace VPN is plugged into. */
+export interface TunDevice extends DeviceResource, generated.TunDeviceOutputs {}
 export class TunDevice extends pulumi.CustomResource {
   constructor(name: string, args: TunDeviceArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -115,12 +138,9 @@ export class TunDevice extends pulumi.CustomResource {
   }
 }
 
-export type VethPairArgs = DeviceArgs<"VethPair">;
-/** A veth pair; the peer end may live in another namespace (a container). */
-export interface VethPair extends DeviceResource {}
+/** A veth pair: two devices joined like a cable, the peer end possibly in another namespace (a container's). */
+export interface VethPair extends DeviceResource, generated.VethPairOutputs {}
 export class VethPair extends pulumi.CustomResource {
-  declare readonly peerName: pulumi.Output<string>;
-  declare readonly peerNetns: pulumi.Output<string | undefined>;
   constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
     try {
@@ -132,9 +152,8 @@ export class VethPair extends pulumi.CustomResource {
   }
 }
 
-export type BridgeArgs = DeviceArgs<"Bridge">;
-/** A Linux bridge. */
-export interface Bridge extends DeviceResource {}
+/** A Linux bridge: a software switch that other devices join by their `master` field. */
+export interface Bridge extends DeviceResource, generated.BridgeOutputs {}
 export class Bridge extends pulumi.CustomResource {
   constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -147,9 +166,8 @@ export class Bridge extends pulumi.CustomResource {
   }
 }
 
-export type MacvlanArgs = DeviceArgs<"Macvlan">;
-/** A macvlan (or macvtap) device on a parent interface. */
-export interface Macvlan extends DeviceResource {}
+/** A macvlan (or macvtap) device on a parent interface: its own MAC address on the parent's network. */
+export interface Macvlan extends DeviceResource, generated.MacvlanOutputs {}
 export class Macvlan extends pulumi.CustomResource {
   constructor(name: string, args: MacvlanArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -162,9 +180,8 @@ export class Macvlan extends pulumi.CustomResource {
   }
 }
 
-export type IpvlanArgs = DeviceArgs<"Ipvlan">;
-/** An ipvlan device on a parent interface. */
-export interface Ipvlan extends DeviceResource {}
+/** An ipvlan device on a parent interface: its own addresses on the parent's network, sharing the parent's MAC. */
+export interface Ipvlan extends DeviceResource, generated.IpvlanOutputs {}
 export class Ipvlan extends pulumi.CustomResource {
   constructor(name: string, args: IpvlanArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -177,9 +194,8 @@ export class Ipvlan extends pulumi.CustomResource {
   }
 }
 
-export type VlanArgs = DeviceArgs<"Vlan">;
-/** An 802.1Q/802.1ad VLAN sub-interface. */
-export interface Vlan extends DeviceResource {}
+/** An 802.1Q or 802.1ad VLAN device on a parent interface. */
+export interface Vlan extends DeviceResource, generated.VlanOutputs {}
 export class Vlan extends pulumi.CustomResource {
   constructor(name: string, args: VlanArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -192,11 +208,9 @@ export class Vlan extends pulumi.CustomResource {
   }
 }
 
-export type VxlanTunnelArgs = DeviceArgs<"VxlanTunnel">;
-/** A VXLAN tunnel endpoint. */
-export interface VxlanTunnel extends DeviceResource {}
+/** A VXLAN tunnel endpoint: Ethernet over UDP, to a unicast flood list, a multicast group or one peer. */
+export interface VxlanTunnel extends DeviceResource, generated.VxlanTunnelOutputs {}
 export class VxlanTunnel extends pulumi.CustomResource {
-  declare readonly peers: pulumi.Output<string[] | undefined>;
   constructor(name: string, args: VxlanTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
     try {
@@ -208,9 +222,8 @@ export class VxlanTunnel extends pulumi.CustomResource {
   }
 }
 
-export type DummyArgs = DeviceArgs<"Dummy">;
 /** A dummy device: addresses that stay up whatever the links do, or a stand-in member. */
-export interface Dummy extends DeviceResource {}
+export interface Dummy extends DeviceResource, generated.DummyOutputs {}
 export class Dummy extends pulumi.CustomResource {
   constructor(name: string, args: DummyArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -223,9 +236,8 @@ export class Dummy extends pulumi.CustomResource {
   }
 }
 
-export type GeneveArgs = DeviceArgs<"Geneve">;
-/** A Geneve tunnel endpoint (Ethernet over UDP, port 6081). */
-export interface Geneve extends DeviceResource {}
+/** A Geneve tunnel endpoint: Ethernet over UDP (port 6081) to one peer. */
+export interface Geneve extends DeviceResource, generated.GeneveOutputs {}
 export class Geneve extends pulumi.CustomResource {
   constructor(name: string, args: GeneveArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -238,9 +250,8 @@ export class Geneve extends pulumi.CustomResource {
   }
 }
 
-export type GreArgs = DeviceArgs<"Gre">;
 /** A GRE (gre) or GRE-over-Ethernet (gretap) tunnel over IPv4. */
-export interface Gre extends DeviceResource {}
+export interface Gre extends DeviceResource, generated.GreOutputs {}
 export class Gre extends pulumi.CustomResource {
   constructor(name: string, args: GreArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -253,9 +264,8 @@ export class Gre extends pulumi.CustomResource {
   }
 }
 
-export type BondArgs = DeviceArgs<"Bond">;
 /** A bond (link aggregation); members join by their own `master` field. */
-export interface Bond extends DeviceResource {}
+export interface Bond extends DeviceResource, generated.BondOutputs {}
 export class Bond extends pulumi.CustomResource {
   constructor(name: string, args: BondArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -268,9 +278,8 @@ export class Bond extends pulumi.CustomResource {
   }
 }
 
-export type VrfArgs = DeviceArgs<"Vrf">;
 /** A VRF: an L3 master with its own routing table; members join by their own `master` field. */
-export interface Vrf extends DeviceResource {}
+export interface Vrf extends DeviceResource, generated.VrfOutputs {}
 export class Vrf extends pulumi.CustomResource {
   constructor(name: string, args: VrfArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -283,14 +292,9 @@ export class Vrf extends pulumi.CustomResource {
   }
 }
 
-export type WireguardInterfaceArgs = DeviceArgs<"WireguardInterface">;
-/** A WireGuard interface; `privateKey` is always kept as a secret and reaches the host only on stdin. */
-export interface WireguardInterface extends DeviceResource {}
+/** A WireGuard interface and its peers; `privateKey` is always kept as a secret and reaches the host only on stdin. */
+export interface WireguardInterface extends DeviceResource, generated.WireguardInterfaceOutputs {}
 export class WireguardInterface extends pulumi.CustomResource {
-  /** The public key the interface actually has on the host (derived from privateKey): give it to the peers. */
-  declare readonly publicKey: pulumi.Output<string | undefined>;
-  declare readonly listenPort: pulumi.Output<number | undefined>;
-  declare readonly peers: pulumi.Output<Array<{ publicKey: string; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number }> | undefined>;
   constructor(name: string, args: WireguardInterfaceArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
     try {
@@ -302,16 +306,13 @@ export class WireguardInterface extends pulumi.CustomResource {
   }
 }
 
-export type NetworkNamespaceArgs = ArgsOf<"NetworkNamespace">;
-/** A named network namespace on a host, loopback up (see objects/namespace for delete rules). */
-export interface NetworkNamespace extends NetdevResource {}
+/** A named network namespace on a host, loopback up: a "container" devices are moved into. Deleting it refuses while devices other than lo are inside, unless `force`. */
+export interface NetworkNamespace extends NetdevResource, generated.NetworkNamespaceOutputs {}
 export class NetworkNamespace extends pulumi.CustomResource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly devices: pulumi.Output<string[]>;
   constructor(name: string, args: NetworkNamespaceArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
     try {
-      super(...registration("NetworkNamespace", name, args, opts, { outputs: ["devices"] }));
+      super(...registration("NetworkNamespace", name, args, opts));
     } catch (error) {
       throw stacks.resume(error);
     }
@@ -319,9 +320,8 @@ export class NetworkNamespace extends pulumi.CustomResource {
   }
 }
 
-export type RouteArgs = ArgsOf<"Route">;
-/** One route in a host's or namespace's main table (see objects/route). */
-export interface Route extends NetdevResource {}
+/** One route in a host's or a namespace's main table. */
+export interface Route extends NetdevResource, generated.RouteOutputs {}
 export class Route extends pulumi.CustomResource {
   constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
     const stacks = pauseStacks();
@@ -334,7 +334,7 @@ export class Route extends pulumi.CustomResource {
   }
 }
 
-type ResourceClass<T extends ResourceType> = new (name: string, args: ArgsOf<T>, opts?: pulumi.CustomResourceOptions) => NetdevResource;
+type ResourceClass<T extends ResourceType> = new (name: string, args: ResourceArgs[T], opts?: pulumi.CustomResourceOptions) => NetdevResource;
 
 /**
  * The public class of every registered type: a type without its class, or a class whose Args

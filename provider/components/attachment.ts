@@ -2,7 +2,7 @@ import type { ConnectionArgs } from "../resources";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
-import type { PersistMode } from "../persist/files";
+import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
 import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";

@@ -5,7 +5,7 @@ import type { ConnectionArgs } from "../resources";
 import { requireIp, requireWireguardKey } from "./check-inputs";
 import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
 import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
-import type { PersistMode } from "../persist/files";
+import type { PersistMode } from "../persist/mode";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 import { assertOneFamily, checkHostNames, hostIndex, type OverlayAttachPoint, planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4, vxlanOverlaySlots } from "./vxlan-overlay";
 

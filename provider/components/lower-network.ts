@@ -1,6 +1,6 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
-import type { PersistMode } from "../persist/files";
+import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
 import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { commonShape } from "../engine/engine";
-import { deviceKinds, isDeviceType, objectTypes, type ResourceType } from "../registry";
+import type { ResourceType } from "../generated/inputs";
+import { deviceKinds, isDeviceType, objectTypes } from "../registry";
 import { resourceClasses } from "../resources";
 import type { PlanItem } from "./plan";
 

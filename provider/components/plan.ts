@@ -1,5 +1,5 @@
-import type { PersistMode } from "../persist/files";
-import type { InputsOf, ResourceType } from "../registry";
+import type { PersistMode } from "../persist/mode";
+import type { ResourceInputs, ResourceType } from "../generated/inputs";
 
 /**
  * A plan: what a component wires up, as plain data. Each item is one resource: its type (a
@@ -14,8 +14,8 @@ export type PlanItem<C = unknown> = {
   [T in ResourceType]: {
     key: string;
     type: T;
-    /** Typed by `type` from the registry: a misspelt or unknown input fails the type check. */
-    inputs: Omit<InputsOf<T>, "connection" | "ownerKey"> & { connection: C };
+    /** Typed by `type` from the registry's schemas (provider/generated): a misspelt or unknown input fails the type check. */
+    inputs: Omit<ResourceInputs[T], "connection"> & { connection: C };
     dependsOn: string[];
   };
 }[ResourceType];
@@ -26,9 +26,6 @@ export function itemOfType<T extends ResourceType, C>(items: Array<PlanItem<C>>,
   if (!item || item.type !== type) throw new Error(`plan has no ${type} keyed ${key}`);
   return item as Extract<PlanItem<C>, { type: T }>;
 }
-
-/** Pulumi's marker for a value not known during preview. */
-export { UNKNOWN, containsUnknown } from "../engine/validation";
 
 /** Checks a plan's internal consistency: unique keys, dependencies listed earlier. */
 export function assertPlanOrder(items: PlanItem[]): void {

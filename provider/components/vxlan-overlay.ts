@@ -2,7 +2,7 @@ import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
 import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
-import type { PersistMode } from "../persist/files";
+import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, componentError, planOrRaise, PlanInputError } from "./errors";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";

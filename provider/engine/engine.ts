@@ -32,7 +32,7 @@ export const commonShape = {
   addresses: addressList.optional().describe('IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.'),
   master: interfaceName.optional().describe('A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0".'),
   alias: aliasText.optional().describe("Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8."),
-  adopt: z.boolean().default(false).describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers). Matters at create only."),
+  adopt: z.boolean().default(false).describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers)."),
   /** Off by default because outputs are state, which the Pulumi CLI rewrites after every step: at 180 bridges it cost 7 ms per device in `up`. */
   reportKindInfo: z.boolean().optional().describe("Also output `kindInfo`: everything `ip -details` reports for the kind (a bridge's is 37 attributes)."),
   /** Derived from the resource's identity by its class: see ownership.ts. */

@@ -30,7 +30,7 @@ export interface Step {
  * Modelled on vishvananda/netlink's link.go: shared attributes live in the engine, each kind
  * adds a few flat fields.
  */
-export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
+export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs extends z.ZodRawShape = z.ZodRawShape> {
   /** Resource class name, e.g. "Bridge". */
   resourceType: string;
   /** linkinfo.info_kind values that `ip -details` reports for this kind (adoption checks it). */
@@ -80,7 +80,7 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape> {
    * them; the reference is generated from them), and how they follow from what `read`
    * returned. Computed after every create, update and refresh.
    */
-  outputs?: { fields: z.ZodRawShape; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
+  outputs?: { fields: Outputs; compute(actual: Record<string, unknown>, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Record<string, unknown> };
   /**
    * How systemd-networkd would make this device at boot (`persist: "networkd"`), or undefined
    * where it cannot express these inputs. Only asked for devices in the host's namespace
@@ -105,6 +105,6 @@ export interface CommonFields {
   persist?: PersistMode;
 }
 
-export function defineKind<Shape extends z.ZodRawShape>(kind: DeviceKind<Shape>): DeviceKind<Shape> {
+export function defineKind<Shape extends z.ZodRawShape, Outputs extends z.ZodRawShape = {}>(kind: DeviceKind<Shape, Outputs>): DeviceKind<Shape, Outputs> {
   return kind;
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { HostShell } from "../engine/host";
 import type { Step } from "../engine/kind";
+import { PERSIST_MODES, type PersistMode } from "./mode";
 
 /**
  * `persist: "networkd"` makes a resource survive a reboot: besides making it live with `ip`
@@ -10,8 +11,8 @@ import type { Step } from "../engine/kind";
  * (networkd.ts), else a oneshot systemd unit that replays the same argv (oneshot.ts).
  * Omitted (or "none"): nothing is written.
  */
-export const persistField = z.enum(["none", "networkd"]).optional();
-export type PersistMode = z.output<typeof persistField>;
+export const persistField = z.enum(PERSIST_MODES).optional();
+export type { PersistMode };
 
 export const NETWORKD_DIR = "/etc/systemd/network";
 export const UNIT_DIR = "/etc/systemd/system";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { connectionField, namespaceName } from "../../engine/fields";
+import { sameValue } from "../../engine/engine";
 import { HostShell, StepError } from "../../engine/host";
 import { connectionOf, type Connection } from "../../ssh/connection";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
@@ -28,7 +29,7 @@ export const NAMESPACE_TYPE = "NetworkNamespace";
 export const namespaceSchema = z.strictObject({
   connection: connectionField,
   name: namespaceName.describe('The namespace\'s name (`ip netns`), 1-64 characters: letters, digits and _ . -, e.g. "web".'),
-  adopt: z.boolean().default(false).describe("Take over an existing namespace of this name instead of failing. Matters at create only."),
+  adopt: z.boolean().default(false).describe("Take over an existing namespace of this name instead of failing."),
   force: z.boolean().default(false).describe("Delete the namespace even when devices other than lo are still inside (they are destroyed with it)."),
   /** Derived from the resource's identity by its class: see engine/ownership.ts. */
   ownerKey: ownerKeyField,
@@ -100,6 +101,8 @@ export const namespaceEngine = {
     if (containsUnknown(news.name) || olds.name !== news.name) replaces.push("name");
     if (hostMoved(olds, news)) replaces.push("connection");
     if ((olds.force ?? false) !== (news.force ?? false)) changes = true;
+    // New credentials for the same host: stored by an update, so that refresh and delete use them.
+    if (!sameValue(olds.connection, news.connection)) changes = true;
     if (containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none")) changes = true;
     return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },

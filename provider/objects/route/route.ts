@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { connectionField, interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
+import { sameValue } from "../../engine/engine";
 import { HostShell, StepError } from "../../engine/host";
 import { isIpError } from "../../engine/ip-errors";
 import { hasOwnerToken, newOwnerToken, ownerKeyField, ownerToken, ROUTE_PROTOCOL } from "../../engine/ownership";
@@ -117,7 +118,9 @@ export const routeEngine = {
     const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
     if (hostMoved(olds, news)) replaces.push("connection");
     const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
-    return { changes: replaces.length > 0 || persistChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
+    // New credentials for the same host: stored by an update, so that refresh and delete use them.
+    const connectionChanged = !sameValue(olds.connection, news.connection);
+    return { changes: replaces.length > 0 || persistChanged || connectionChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
