@@ -166,7 +166,6 @@ export class DeviceEngine {
       if (!outs) throw new Error(`${where} vanished right after it was created`);
       return { id, outs: outs.outs };
     };
-    if (inputs.netns) await host.ensureNetns(inputs.netns);
     const custom = this.kind.createStep?.(inputs);
     // A device on a parent is made beside the parent and moved into its namespace under a
     // temporary name: older kernels refuse the move when the host has a device of that name.
@@ -186,7 +185,8 @@ export class DeviceEngine {
     // One round trip: every step, the persisted files and the read-back in one remote script (HostShell.applyAll).
     const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
     try {
-      const created = await this.applyWithFiles(host, steps, this.persistSteps(inputs, token), where, readBack);
+      // Namespaces it needs are made (and locked against removal) in the same script.
+      const created = await this.applyWithFiles(host, steps, this.persistSteps(inputs, token), where, readBack, this.namespacesOf(inputs));
       return await finish(linkNamed(created, inputs.name));
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
@@ -450,15 +450,15 @@ export class DeviceEngine {
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
-  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">, filesFirst = false): Promise<string> {
+  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">, namespaces: readonly string[] = [], filesFirst = false): Promise<string> {
     const oneCommand = [...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1;
     if (filesFirst) {
-      if (oneCommand) return host.applyAll([...files, ...steps], where, readBack);
+      if (oneCommand) return host.applyAll([...files, ...steps], where, readBack, namespaces);
       await host.applyAll(files, where);
-      return host.applyAll(steps, where, readBack);
+      return host.applyAll(steps, where, readBack, namespaces);
     }
-    if (oneCommand) return host.applyAll([...steps, ...files], where, readBack);
-    const out = await host.applyAll(steps, where, readBack);
+    if (oneCommand) return host.applyAll([...steps, ...files], where, readBack, namespaces);
+    const out = await host.applyAll(steps, where, readBack, namespaces);
     await host.applyAll(files, where).catch((error: unknown) => {
       // Numbered after the first command's steps, as in one command: to create, a failure at
       // step 0 means nothing was made, and a device made and tagged must not be kept.
@@ -527,7 +527,7 @@ export class DeviceEngine {
     if (options.tagLast) steps.push(...tag);
     // One round trip for every step, and the read-back when asked for.
     const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;
-    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack, options.filesFirst);
+    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack, [], options.filesFirst);
     return readBack ? linkNamed(out, dev) : undefined;
   }
 

@@ -10,7 +10,8 @@ import { type GroupedDevice, groupableName, groupDeleteOutcomes, groupDeleteScri
 import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
-import { IMPLICIT_NAMESPACE_MARK, ownerTag } from "./ownership";
+import { ensureNamespaces, lockNamespaces, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
+import { ownerTag } from "./ownership";
 import type { Step } from "./kind";
 
 /** A command for HostShell.exec: a fixed tool, its argv, where to run it, and optional stdin. */
@@ -122,14 +123,20 @@ export class HostShell {
    * `stepIndex`. The script (ip-batch.ts) is built only from argv quoted by quoteArgv, words of an
    * `ip -batch` here-document (batchWord) and fixed shell syntax, with as few processes as the
    * steps allow. With `thenRead`, that command's stdout (e.g. the device read back) is returned.
+   *
+   * `namespaces`: implicit namespaces the steps create devices in. The script holds their
+   * host-side locks throughout and first makes each one missing (namespace-lock.ts), so the
+   * removal of a namespace whose last device just went cannot take this device with it; a
+   * failure there is a StepError of field "netns" at step 0 (nothing ran).
    */
-  async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">): Promise<string> {
+  async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">, namespaces: readonly string[] = []): Promise<string> {
     if (steps.length === 0) return thenRead ? this.read(thenRead) : "";
     // The script's stdin is the channel's: it goes to the one step that takes stdin, none to the others.
     const withStdin = steps.filter((step) => step.stdin !== undefined);
     if (withStdin.length > 1) throw new Error(`${device}: at most one step of a fused command may take stdin (${withStdin.map((s) => s.field).join(", ")})`);
     const fused = fusedScript(steps, thenRead, (step) => this.argv(step));
-    const result = await sshPool().exec(this.connection, ["sh", "-c", fused.script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
+    const script = namespaces.length ? [lockNamespaces(namespaces), ensureNamespaces(namespaces), fused.script].join("\n") : fused.script;
+    const result = await sshPool().exec(this.connection, ["sh", "-c", script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
       const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
@@ -138,6 +145,8 @@ export class HostShell {
       throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
     });
     if (result.exitCode === 0) return result.stdout;
+    const unmade = namespaces.length ? namespaceFailure(result.stderr) : undefined;
+    if (unmade !== undefined) throw new StepError("netns", this.endpoint, unmade, `${device}: namespace ${unmade} (on ${this.endpoint})`, 0);
     const { index, stderr } = fused.failure(result.stderr);
     if (index === "read") throw new RemoteCommandError(this.endpoint, quoteArgv(this.argv(thenRead!)), 1, stderr);
     const step = steps[index]!;
@@ -268,30 +277,22 @@ export class HostShell {
   }
 
   /**
-   * Creates the named namespace on the host unless it exists. One made here is marked on its
-   * lo (IMPLICIT_NAMESPACE_MARK), so it can go again with its last device (removeImplicitNetns).
-   */
-  async ensureNetns(netns: string): Promise<void> {
-    const result = await this.exec({ tool: "ip", args: ["netns", "add", netns] });
-    if (result.exitCode !== 0 && !isIpError(result.stderr, "exists")) {
-      throw new StepError("netns", this.endpoint, result.stderr.trim(), `creating namespace ${netns} on ${this.endpoint} failed: ${result.stderr.trim()}`);
-    }
-    if (result.exitCode === 0) await this.run({ tool: "ip", netns, args: ["link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK] });
-  }
-
-  /**
-   * Deletes a namespace this provider made implicitly once it holds nothing but lo. Never one
-   * made otherwise (a NetworkNamespace resource tags lo with its owner tag; others have none).
+   * Removes a namespace this provider made implicitly once it holds nothing but lo, in one
+   * script under the namespace's host-side lock (namespace-lock.ts), so a create in it that
+   * overlaps either happens before the check (and the namespace stays) or after the removal
+   * (and makes it again).
    */
   async removeImplicitNetns(netns: string): Promise<void> {
-    const listed = await this.exec({ tool: "ip", netns, args: ["-json", "link", "show"], idempotent: true });
-    if (listed.exitCode !== 0) return; // gone already
-    const links = parseRemoteJson<Array<{ ifname: string; ifalias?: string }>>(listed.stdout.trim() || "[]", `ip -json link show in namespace ${netns}`);
-    const lo = links.find((l) => l.ifname === "lo");
-    if (lo?.ifalias !== IMPLICIT_NAMESPACE_MARK || links.some((l) => l.ifname !== "lo")) return;
-    const removed = await this.exec({ tool: "ip", args: ["netns", "del", netns] });
-    if (removed.exitCode !== 0 && !isIpError(removed.stderr, "namespace-missing")) {
-      throw new StepError("netns", this.endpoint, removed.stderr.trim(), `removing namespace ${netns} on ${this.endpoint} failed: ${removed.stderr.trim()}`);
-    }
+    const result = await sshPool().exec(this.connection, ["sh", "-c", removeIfImplicitAndEmptyScript(netns)]);
+    if (result.exitCode === 0) return;
+    const failure = namespaceFailure(result.stderr);
+    const stderr = failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
+    throw new StepError("netns", this.endpoint, stderr, failure ? `namespace ${failure} (on ${this.endpoint})` : `removing namespace ${netns} on ${this.endpoint} failed: ${stderr}`);
   }
+}
+
+/** The message of a namespace-lock.ts script's failure, if that is how it failed. */
+function namespaceFailure(stderr: string): string | undefined {
+  const at = stderr.lastIndexOf(NAMESPACE_FAILED);
+  return at < 0 ? undefined : stderr.slice(at + NAMESPACE_FAILED.length).trim();
 }

@@ -29,10 +29,8 @@ export const vethKind = defineKind({
       ? { field: "peerName", message: "must differ from name when both ends are in the same namespace" }
       : undefined,
   replaceOn: ["peerName", "peerNetns"],
+  // The engine makes peerNetns (as an implicit namespace) in the create's own script when missing.
   namespacesUsed: (inputs) => [inputs.peerNetns],
-  async prepare(inputs, host) {
-    if (inputs.peerNetns) await host.ensureNetns(inputs.peerNetns);
-  },
   createArgs: (inputs) => [
     "type", "veth", "peer", "name", inputs.peerName,
     ...(inputs.peerMacAddress ? ["address", inputs.peerMacAddress] : []),
