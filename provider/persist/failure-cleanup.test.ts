@@ -1,12 +1,12 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { deviceEngine as engineFor } from "../registry";
+import { deviceEngine as engineFor, engineFor as objectEngineFor } from "../registry";
 import { sshPool } from "../ssh/pool";
 import { connectionInput } from "../../test/support/lab-hosts";
 import { hostLink } from "../../test/support/lifecycle";
 import { exec } from "../../test/support/components";
 import { networkdPaths } from "./networkd";
-import { oneshotPaths } from "./oneshot";
+import { namespaceUnitName, oneshotPaths } from "./oneshot";
 
 /**
  * What `persist: "networkd"` leaves on a host when something goes wrong, on the busybox VM lab
@@ -21,6 +21,7 @@ const HOST = "vm1";
 const BRIDGE = "nd6pb0";
 const IN_NS = "nd6pb1";
 const NETNS = "nd6pns";
+const PERSISTED_NETNS = "nd6pns2";
 const WG = "nd6wg0";
 const ADOPT = "nd6ad0";
 const KEY = "6d6d6d6d6d01";
@@ -32,7 +33,7 @@ const allPaths = (name: string, token: string) => [...Object.values(networkdPath
 
 async function clean(): Promise<void> {
   for (const dev of [BRIDGE, WG, ADOPT]) await exec(HOST, ["ip", "link", "del", "dev", dev]);
-  await exec(HOST, ["ip", "netns", "del", NETNS]);
+  for (const ns of [NETNS, PERSISTED_NETNS]) await exec(HOST, ["ip", "netns", "del", ns]);
   const paths = [BRIDGE, IN_NS, WG, ADOPT].flatMap((name) => allPaths(name, KEY));
   await sh(`for p in ${paths.map((p) => `'${p}'`).join(" ")}; do umount "$p" 2>/dev/null; rm -rf "$p" "$p.netdev-new"; done; rm -f /tmp/nd6-bound`);
 }
@@ -69,6 +70,31 @@ describe("persisted files after a failure or a device removed by hand (vm1)", ()
     } finally {
       await sh("rm -f /etc/systemd/network/10-pulumi-netdev-nd6other.netdev");
       await sh(`rm -f ${oneshotPaths(inNsToken).join(" ")}`);
+    }
+  }, 120_000);
+
+  it("refresh of a route and a namespace removed by hand removes their boot units", async () => {
+    const bridge = engineFor("Bridge");
+    const route = objectEngineFor("Route");
+    const namespace = objectEngineFor("NetworkNamespace");
+    const dev = await bridge.create(bridge.check({ connection: connectionInput(HOST), name: BRIDGE }).inputs);
+    const made = await route.create(route.check({ connection: connectionInput(HOST), destination: "10.251.98.0/24", dev: BRIDGE, persist: "networkd" }).inputs);
+    const ns = await namespace.create(namespace.check({ connection: connectionInput(HOST), name: PERSISTED_NETNS, persist: "networkd" }).inputs);
+    const [routeToken, nsToken] = [made.id, ns.id].map((id) => id.split("#")[1]!);
+    const routeFiles = oneshotPaths(routeToken!);
+    const nsFiles = oneshotPaths(nsToken!, namespaceUnitName(PERSISTED_NETNS));
+    try {
+      expect(await existing(routeFiles)).toHaveLength(3);
+      expect(await existing(nsFiles)).toHaveLength(3);
+      await exec(HOST, ["ip", "route", "del", "10.251.98.0/24", "dev", BRIDGE]);
+      await exec(HOST, ["ip", "netns", "del", PERSISTED_NETNS]);
+      expect((await route.read(made.id, made.outs)).id).toBe("");
+      expect((await namespace.read(ns.id, ns.outs)).id).toBe("");
+      expect(await existing(routeFiles)).toEqual([]);
+      expect(await existing(nsFiles)).toEqual([]);
+    } finally {
+      await sh(`rm -f ${[...routeFiles, ...nsFiles].join(" ")}`);
+      await bridge.delete(dev.id, dev.outs);
     }
   }, 120_000);
 

@@ -149,7 +149,14 @@ export const namespaceEngine = {
     const connection = connectionOf(props);
     const state = { ...props, connection } as NamespaceInputs;
     const outs = await this.observe(new HostShell(connection), state, id);
-    if (!outs) return { id: "", props: {} };
+    if (!outs) {
+      // The resource leaves the stack, and so does the unit that would make the namespace at boot.
+      if (wasPersisted(props.persist)) {
+        const host = new HostShell(connection);
+        await host.applyAll(removeStep(persistedPaths(state.name, ownerToken(id)), ownerToken(id)), `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`);
+      }
+      return { id: "", props: {} };
+    }
     if (wasPersisted(props.persist)) {
       const host = new HostShell(connection);
       outs.persist = await persistedState(host, `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`, persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!);

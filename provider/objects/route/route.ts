@@ -147,7 +147,11 @@ export const routeEngine = {
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = { ...props, connection: connectionOf(props) } as RouteInputs;
     const host = new HostShell(state.connection);
-    if (!(await find(host, state))) return { id: "", props: {} };
+    if (!(await find(host, state))) {
+      // The resource leaves the stack, and so does the unit that would re-add the route at boot.
+      if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
+      return { id: "", props: {} };
+    }
     if (wasPersisted(props.persist) && hasOwnerToken(id)) {
       const refreshed = { ...props, persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!) };
       return { id, props: refreshed, inputs: refreshed };
