@@ -47,7 +47,15 @@ class ComponentInputError extends pulumi.ResourceError {
 export function componentError(component: ComponentLabel, error: unknown): pulumi.ResourceError {
   if (error instanceof ComponentInputError) return error;
   const text = error instanceof Error ? error.message : String(error);
-  return new ComponentInputError(`${component.type} ${JSON.stringify(component.name)}: ${text}`, component.resource);
+  // No frames: the stack is never shown, and the program's runner would still source-map every
+  // frame of it when it records the error (tens of seconds of CPU under ts-node).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new ComponentInputError(`${component.type} ${JSON.stringify(component.name)}: ${text}`, component.resource);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Runs a planner, raising its errors as componentError. */

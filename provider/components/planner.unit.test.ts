@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { deviceEngine as engineFor } from "../registry";
-import { planAttachment } from "./attachment";
-import { planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
+import { attachmentSlots, planAttachment } from "./attachment";
+import { PlanInputError } from "./errors";
+import { lowerNetworkSlots, planIpvlanNetwork, planMacvlanNetwork } from "./lower-network";
+import { assertMatchesSlots } from "./materialize";
 import { assertPlanOrder, itemOfType } from "./plan";
 import { engineFor as componentEngineFor } from "../registry";
-import { bridgeMac, overlayMtu, planVxlanOverlay, vtepMac } from "./vxlan-overlay";
+import { bridgeMac, overlayMtu, planVxlanOverlay, vtepMac, vxlanOverlaySlots } from "./vxlan-overlay";
 import { planEncryptedOverlay } from "./encrypted-overlay";
 
 const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
@@ -201,5 +203,58 @@ describe("persist passes down (pure)", () => {
     const wg = planEncryptedOverlay({ overlayId: "o", vni: 7, wgSubnet: "10.250.0.0/24", hosts: perHost.map((h, i) => ({ ...h, privateKey: keys[i]! })), persist: "networkd" }).items;
     for (const item of [...vxlan, ...wg]) expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
     expect(wg.filter((item) => item.key.startsWith("h2-")).map((item) => item.type).sort()).toEqual(["Bridge", "VxlanTunnel", "WireguardInterface"]);
+  });
+});
+
+describe("planners refuse bad values naming the host and field (pure)", () => {
+  const keys = ["yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4="];
+  const refusal = (plan: () => unknown) => {
+    try {
+      plan();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PlanInputError);
+      return error as PlanInputError;
+    }
+    throw new Error("the planner accepted it");
+  };
+
+  it("a malformed WireGuard private key is refused before node:crypto derives from it, and never quoted", () => {
+    for (const bad of ["", "not-a-key", "bm90LWEta2V5", `${keys[1]!.slice(0, 42)}B=`]) {
+      const error = refusal(() => planEncryptedOverlay({ overlayId: "o", vni: 9, wgSubnet: "10.250.0.0/24", hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: i === 1 ? bad : keys[i]! })) }));
+      expect([error.host, error.field]).toEqual(["h2", "privateKey"]);
+      expect(error.message).toMatch(/^host "h2": privateKey: is not a WireGuard private key/);
+      expect(error.message).not.toMatch(/asn1|DECODER|OpenSSL|ERR_/i);
+      if (bad) expect(error.message).not.toContain(bad);
+    }
+  });
+
+  it("bad underlay and overlay addresses, duplicates and mixed families name host and field", () => {
+    const plan = (over: Array<Record<string, unknown>>) => () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h, i) => ({ ...h, ...over[i] })) as typeof hosts });
+    expect(refusal(plan([{}, { underlayAddress: "10.247.0.300" }])).message).toBe('host "h2": underlayAddress: "10.247.0.300" is not an IPv4 or IPv6 address');
+    expect(refusal(plan([{}, {}, { overlayAddress: "192.168.0.1" }])).message).toMatch(/^host "h3": overlayAddress: "192\.168\.0\.1" is not an address in CIDR form/);
+    expect(refusal(plan([{}, { underlayAddress: "10.247.0.11" }])).message).toBe(`host "h2": underlayAddress: 10.247.0.11 is also host "h1"'s; every host needs its own underlay address`);
+    expect(refusal(plan([{ underlayAddress: "fd00::1" }, {}, { underlayAddress: "fd00::3" }])).message).toBe("underlayAddress: the hosts mix IPv4 (h2) and IPv6 (h1, h3); a VTEP talks to one family, so give every host an address of the same family");
+    const encrypted = refusal(() => planEncryptedOverlay({ overlayId: "o", vni: 9, wgSubnet: "10.250.0.0/24", hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: keys[i]!, underlayAddress: i ? "fd00::2" : h.underlayAddress })) }));
+    expect(encrypted.field).toBe("underlayAddress");
+    const attachment = refusal(() => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "192.168.0.1/24", gateway: "192.168.0.300", hostLabel: "10.0.0.1" }));
+    expect(attachment.message).toBe('host "10.0.0.1": gateway: "192.168.0.300" is not an IPv4 or IPv6 address');
+    expect(refusal(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "m1", address: "10.0.0.1" }] })).field).toBe('members["m1"].address');
+  });
+});
+
+describe("the resources a component makes when constructed are the ones its planner plans", () => {
+  const given = { connection: "c" };
+  it.each([
+    ["VxlanOverlay", () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given), () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).items],
+    ["Attachment", () => attachmentSlots(true, true, given), () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "10.1.0.2/24", gateway: "10.1.0.1" }).items],
+    ["Attachment, namespace of its own, no gateway", () => attachmentSlots(false, false, given), () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items],
+    [
+      "MacvlanNetwork",
+      () => lowerNetworkSlots([{ namespace: "a", gateway: "10.1.0.1" }, { namespace: "b", createNamespace: false }], "Macvlan", given),
+      () => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "a", address: "10.1.0.2/24", gateway: "10.1.0.1" }, { namespace: "b", createNamespace: false }] }),
+    ],
+  ])("%s", (_name, slots, items) => {
+    expect(() => assertMatchesSlots(slots(), items())).not.toThrow();
+    expect(() => assertMatchesSlots(slots().slice(1), items())).toThrow(/does not match/);
   });
 });
