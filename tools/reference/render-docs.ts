@@ -87,7 +87,8 @@ function exampleProgram(resource: ResourceDoc): string {
   const args: Record<string, string> = { connection: "connection" };
   if (resource.category === "device") args.name = JSON.stringify(`${resource.infoKinds?.[0] ?? "nd"}0`);
   for (const [key, value] of Object.entries(resource.example)) args[key] = secrets.includes(key) ? `config.requireSecret(${JSON.stringify(key)})` : jsValue(value);
-  const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? resource.inputs.find((input) => input.name !== "connection")!.name);
+  const required = resource.inputs.find((input) => input.name !== "connection" && !input.input.optional);
+  const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? required?.name ?? "connection");
   return [
     "```ts",
     ...(secrets.length ? ['import * as pulumi from "@pulumi/pulumi";'] : []),
@@ -108,6 +109,7 @@ function exampleProgram(resource: ResourceDoc): string {
 export function renderResourcePage(resource: ResourceDoc): string {
   const isDevice = resource.category === "device";
   const secretInputs = resource.inputs.filter((input) => input.secret).map((input) => code(input.name));
+  const others = [...(isDevice ? commonDeviceOutputs() : []), ...resource.outputs];
   const sections = [
     `${DOCS_HEADER}# ${resource.name}`,
     resource.summary,
@@ -120,8 +122,8 @@ export function renderResourcePage(resource: ResourceDoc): string {
     inputTable(resource.inputs),
     ...(isDevice ? ["### Fields every device has", inputTable(commonDeviceInputs())] : []),
     "## Outputs",
-    `Every input is also an output of the same name, as applied (defaults filled in), e.g. \`${lowerFirst(resource.name)}.${resource.inputs.find((input) => input.name !== "connection")?.name ?? "name"}\`; ${[code("connection"), ...secretInputs.filter((name) => name !== code("connection"))].join(" and ")} ${secretInputs.length > 1 ? "are secret outputs" : "is a secret output"}. Besides those:`,
-    outputTable([...(isDevice ? commonDeviceOutputs() : []), ...resource.outputs]),
+    `Every input is also an output of the same name, as applied (defaults filled in), e.g. \`${lowerFirst(resource.name)}.${resource.inputs.find((input) => input.name !== "connection")?.name ?? "name"}\`; ${[code("connection"), ...secretInputs.filter((name) => name !== code("connection"))].join(" and ")} ${secretInputs.length > 1 ? "are secret outputs" : "is a secret output"}.${others.length ? " Besides those:" : " There are no other outputs."}`,
+    ...(others.length ? [outputTable(others)] : []),
   ];
   return `${sections.join("\n\n")}\n`;
 }
