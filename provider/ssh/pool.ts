@@ -42,11 +42,14 @@ interface PooledConnection {
   client: Client;
   ready: Promise<void>;
   closed: boolean;
-  activeChannels: number;
-  maxChannels: number;
-  /** Session (exec) channels open now, and how many the server can take at once. */
+  /** Session (exec) channels open now, and how many may be open at once (maxChannels, 1 on dropbear). */
   activeSessions: number;
   sessionLimit: number;
+  /**
+   * Tunnels to other hosts open through this one (this is their jump host). They take no
+   * session slot (sshd's MaxSessions counts sessions only) but keep the connection from idling.
+   */
+  openTunnels: number;
   slotWaiters: Array<() => void>;
   idleTimer?: NodeJS.Timeout;
 }
@@ -129,9 +132,12 @@ export class SshPool {
    *   most `retries` more attempts and their backoff (see connect()); a jump host's own
    *   connection is bounded the same way by its own settings. A connect therefore ends within
    *   the sum over the hops of (retries + 1) × connectTimeoutMs plus backoff;
-   * - the command: from the moment it holds a session slot, everything (channel open, the exec
-   *   request, output, exit, and any retry of a read) ends within timeoutMs (commandTimeoutMs).
-   * Waiting for a slot is not counted: every holder ends within its own deadline.
+   * - the command: once the host is connected, everything (waiting for a free session slot, the
+   *   channel open, the exec request, output, exit, and any retry of a read) ends within
+   *   timeoutMs (commandTimeoutMs). A command whose deadline passes while it waits for a slot
+   *   never started, and says so; one whose connection is torn down while it waits (another
+   *   command there passed its deadline) never started either, and starts over on a new
+   *   connection with a new deadline.
    * When the command deadline passes, the whole connection is destroyed: a server that does not
    * answer one channel is not trusted with the next, and on dropbear (one session at a time)
    * everything queued behind the stuck command would wait for it. The queued commands then
@@ -243,20 +249,28 @@ export class SshPool {
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     const failure = (endpoint: string, stderr: string, reason: string) => new RemoteCommandError(endpoint, command, null, scrubSecrets(stderr, secrets), scrubSecrets(reason, secrets));
     const mayHaveRun = options.idempotent ? "" : ": it may or may not have run";
-    // Set when the command first holds a session slot; retries of a read share it.
+    // Set once the host is connected, before the wait for a slot; retries of a read share it.
     let deadline: number | undefined;
+    let sent = false;
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connect(connection);
-      const slot = await this.acquireSlot(pooled, "session", { deadline });
-      if (slot === "closed") continue;
-      if (slot === "expired") throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms before the server accepted it (retried after refusals)`);
       deadline ??= Date.now() + timeoutMs;
+      const slot = await this.acquireSlot(pooled, deadline);
+      if (slot === "closed") {
+        if (!sent) deadline = undefined;
+        continue;
+      }
+      if (slot === "expired") {
+        const waitedFor = attempt === 0 ? `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy)` : "before the server accepted it (retried after refusals)";
+        throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms ${waitedFor}: it did not start`);
+      }
       let outcome: ChannelOutcome;
+      sent = true;
       try {
         this.execsSent++;
         outcome = await runOnChannel(pooled.client, wire, options.stdin, deadline, maxOutputBytes);
       } finally {
-        this.releaseSlot(pooled, "session");
+        this.releaseSlot(pooled);
       }
       switch (outcome.kind) {
         case "exit":
@@ -335,7 +349,7 @@ export class SshPool {
     const endpoint = describeEndpoint(connection);
     const client = new Client();
     const pooled: PooledConnection = {
-      key, endpoint, client, closed: false, activeChannels: 0, maxChannels: connection.maxChannels, activeSessions: 0, sessionLimit: connection.maxChannels, slotWaiters: [],
+      key, endpoint, client, closed: false, activeSessions: 0, sessionLimit: connection.maxChannels, openTunnels: 0, slotWaiters: [],
       ready: Promise.resolve(),
     };
     const pins = hostKeyPins(connection);
@@ -432,18 +446,22 @@ export class SshPool {
   }
 
   /**
-   * A TCP stream to host:port opened from the jump host; it holds a channel slot there while
-   * open. `jumpConnected` runs once the jump host is connected (within its own deadlines).
-   * `abandon` aborts when the connection attempt it serves is over (timed out): the slot is
-   * then given back at once, and a tunnel the jump host opens later is closed.
+   * A TCP stream to host:port opened from the jump host. It takes none of the jump host's
+   * session slots: a tunnel stays open as long as the connection through it (until that one
+   * idles), and holding slots that long would starve the commands on the jump host and the
+   * tunnels to its other targets. `jumpConnected` runs once the jump host is connected (within
+   * its own deadlines). `abandon` aborts when the connection attempt it serves is over (timed
+   * out): a tunnel the jump host opens later is then closed.
    */
   private async forwardThrough(jump: Connection, host: string, port: number, abandon: AbortSignal, jumpConnected: () => void): Promise<ClientChannel> {
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connect(jump);
       jumpConnected();
-      const slot = await this.acquireSlot(pooled, "tunnel", { signal: abandon });
-      if (slot === "closed") continue;
-      if (slot === "expired") throw new SshConnectError(`${host}:${port}`, `gave up waiting for a free channel on jump host ${pooled.endpoint}`, true);
+      if (abandon.aborted) throw new SshConnectError(`${host}:${port}`, `gave up before jump host ${pooled.endpoint} was asked for a tunnel`, true);
+      if (pooled.closed) continue;
+      // Counted from the request on, so that the jump connection does not idle out meanwhile.
+      pooled.openTunnels++;
+      clearTimeout(pooled.idleTimer);
       try {
         const stream = await new Promise<ClientChannel>((resolve, reject) => {
           const onAbandon = () => reject(new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} did not answer the tunnel request in time`, true));
@@ -460,10 +478,10 @@ export class SshPool {
             reject(error);
           }
         });
-        stream.once("close", () => this.releaseSlot(pooled, "tunnel"));
+        stream.once("close", () => this.closeTunnel(pooled));
         return stream;
       } catch (error) {
-        this.releaseSlot(pooled, "tunnel");
+        this.closeTunnel(pooled);
         if (error instanceof SshConnectError) throw error;
         if (attempt < 2 && pooled.closed) continue;
         throw new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} could not open a tunnel: ${errorMessage(error)}`, true);
@@ -472,43 +490,48 @@ export class SshPool {
   }
 
   /**
-   * Waits for a free channel slot (and, for an exec, a free session slot): "closed" when the
-   * connection closed meanwhile (the caller reconnects), "expired" when `deadline` passed or
-   * `signal` aborted first.
+   * Waits for a free session slot: "closed" when the connection closed meanwhile (the caller
+   * reconnects), "expired" when `deadline` passed first.
    */
-  private async acquireSlot(pooled: PooledConnection, kind: "session" | "tunnel", until: { deadline?: number; signal?: AbortSignal } = {}): Promise<"acquired" | "closed" | "expired"> {
+  private async acquireSlot(pooled: PooledConnection, deadline: number): Promise<"acquired" | "closed" | "expired"> {
     clearTimeout(pooled.idleTimer);
-    const expired = () => until.signal?.aborted === true || (until.deadline !== undefined && Date.now() >= until.deadline);
-    const full = () => pooled.activeChannels >= pooled.maxChannels || (kind === "session" && pooled.activeSessions >= pooled.sessionLimit);
-    while (full() && !pooled.closed && !expired()) {
+    const expired = () => Date.now() >= deadline;
+    while (pooled.activeSessions >= pooled.sessionLimit && !pooled.closed && !expired()) {
       await new Promise<void>((resolve) => {
-        const timer = until.deadline !== undefined ? setTimeout(wake, until.deadline - Date.now()) : undefined;
+        // After the other timers due now: a holder whose deadline is this same instant tears the
+        // connection down first, and this command, which never started, then starts over (exec).
+        const timer = setTimeout(() => setImmediate(wake), deadline - Date.now());
         function wake() {
           clearTimeout(timer);
-          until.signal?.removeEventListener("abort", wake);
           resolve();
         }
-        until.signal?.addEventListener("abort", wake, { once: true });
         pooled.slotWaiters.push(wake);
       });
     }
     if (pooled.closed) return "closed";
     if (expired()) return "expired";
-    pooled.activeChannels++;
-    if (kind === "session") pooled.activeSessions++;
+    pooled.activeSessions++;
     return "acquired";
   }
 
-  private releaseSlot(pooled: PooledConnection, kind: "session" | "tunnel"): void {
-    pooled.activeChannels--;
-    if (kind === "session") pooled.activeSessions--;
-    // Waiters wait for different limits, so each one checks again for itself.
+  private releaseSlot(pooled: PooledConnection): void {
+    pooled.activeSessions--;
+    // Every waiter checks again for itself (one wakes, the others wait on).
     this.wakeAll(pooled);
-    if (pooled.activeChannels === 0 && !pooled.closed) {
-      clearTimeout(pooled.idleTimer);
-      pooled.idleTimer = setTimeout(() => this.drop(pooled), this.idleCloseMs);
-      pooled.idleTimer.unref();
-    }
+    this.idleWhenUnused(pooled);
+  }
+
+  private closeTunnel(pooled: PooledConnection): void {
+    pooled.openTunnels--;
+    this.idleWhenUnused(pooled);
+  }
+
+  /** Starts the idle countdown of a connection that runs no command and carries no tunnel. */
+  private idleWhenUnused(pooled: PooledConnection): void {
+    if (pooled.activeSessions > 0 || pooled.openTunnels > 0 || pooled.closed) return;
+    clearTimeout(pooled.idleTimer);
+    pooled.idleTimer = setTimeout(() => this.drop(pooled), this.idleCloseMs);
+    pooled.idleTimer.unref();
   }
 
   private wakeAll(pooled: PooledConnection): void {
