@@ -110,8 +110,9 @@ export function typeOf(schema: z.ZodType, mode: Mode, names: Names, expandNamed 
       return typeOf(def.innerType as z.ZodType, mode, names);
     case "pipe": {
       const out = def.out as z.ZodType;
-      const outType = defOf(out).type;
-      if (mode === "input" || outType === "transform") return typeOf(def.in as z.ZodType, mode, names, expandNamed);
+      // z.preprocess: a transform first, then the schema that says what the value is.
+      if (defOf(def.in).type === "transform") return typeOf(out, mode, names, expandNamed);
+      if (mode === "input" || defOf(out).type === "transform") return typeOf(def.in as z.ZodType, mode, names, expandNamed);
       return typeOf(out, mode, names, expandNamed);
     }
     case "lazy": {
