@@ -281,9 +281,12 @@ export class DeviceEngine {
       return { id: "", props: {} };
     }
     if (wasPersisted(state.persist)) {
-      // The files as parsed from state render exactly what the last `up` wrote.
-      const inputs = this.parse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
-      observed.inputs.persist = observed.outs.persist = await persistedState(host, this.where(host, state), this.persistence(inputs, ownerToken(id)));
+      // The files as parsed from state render exactly what the last `up` wrote, unless a refresh
+      // stored drift there since (a key that differs on the host, an alias set by hand): state
+      // then holds what the host showed, which is no input and renders nothing the last `up`
+      // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
+      const stored = this.schema.safeParse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
+      observed.inputs.persist = observed.outs.persist = stored.success ? await persistedState(host, this.where(host, state), this.persistence(stored.data as ParsedInputs, ownerToken(id))) : (state.persist as "networkd" | "drifted");
     }
     return { id, props: observed.outs, inputs: observed.inputs };
   }
