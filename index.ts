@@ -22,14 +22,10 @@ const overlay = new VxlanOverlay("overlay", {
   hosts: hosts.map((h) => ({ name: h.name, connection: connectionOf(h), underlayAddress: h.underlayAddress, underlayDev: h.underlayDev })),
 });
 
+// Each container plugs into the overlay on its host by reference: the connection, the bridge and
+// the overlay MTU come from the overlay, and the veth is made after that host's bridge.
 hosts.forEach((h, i) => {
-  new Attachment(`container-${h.name}`, {
-    connection: connectionOf(h),
-    namespace: `c-${h.name}`,
-    bridge: "br-overlay",
-    address: `192.168.100.${i + 1}/24`,
-    mtu: overlay.mtu,
-  }, { dependsOn: [overlay] });
+  new Attachment(`container-${h.name}`, { overlay, host: h.name, namespace: `c-${h.name}`, address: `192.168.100.${i + 1}/24` });
 });
 
 export const overlayMtu = overlay.mtu;

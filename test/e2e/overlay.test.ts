@@ -5,9 +5,10 @@ import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
 import { overlayStack, pingAcrossOverlay } from "../../lab/overlay";
-import { labProgram } from "../../lab/stack";
+import { labProgram, labStack } from "../../lab/stack";
 import { sshPool } from "../../provider/ssh/pool";
 import { connection, labState, netnsHosts } from "../support/lab-hosts";
+import { pingEventually } from "../support/components";
 import { hostLink } from "../support/lifecycle";
 import { runSetupBlock, setupBlockOf } from "../support/readme-setup";
 
@@ -64,10 +65,9 @@ describe("the root program (the overlay) on three lab hosts", () => {
     const { workDir, env } = rootProgram();
     await runSetupBlock(setupBlockOf(path.join(repoRoot, "CONTRIBUTING.md")), { HOST_A: a!.address, HOST_B: b!.address, KEY: labState().clientKeyPath }, workDir, env);
     const stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir }, { envVars: env });
-    const preview = await stack.preview();
     // Per host: bridge, VTEP, the Attachment component with its namespace and veth; plus the
     // VxlanOverlay component and the stack.
-    expect(preview.changeSummary.create).toBe(2 * 5 + 2);
+    expect(await previewCreates(stack)).toHaveLength(2 * 5 + 2);
   }, 300_000);
 
   it("a hosts entry stored as text (`--path 'hosts[0]' '{…}'`) fails preview with a message that names it and says how to set it", async () => {
@@ -84,6 +84,82 @@ describe("the root program (the overlay) on three lab hosts", () => {
     expect(`${preview.stdout}${preview.stderr}`).not.toMatch(/TypeError/);
   }, 300_000);
 });
+
+/**
+ * test/e2e/overlay-outputs: an overlay on machines the same program makes (stand-ins for cloud
+ * VMs, a dynamic resource reporting a lab host as new outputs): every host's address, SSH port,
+ * host key and SSH key reach the overlay as Outputs.
+ */
+describe("an overlay whose hosts' addresses and keys are Outputs of other resources in the program", () => {
+  const machines = (hosts: ReturnType<typeof netnsHosts>) => hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
+  const outputsStack = async (name: string) => {
+    const { stack } = await labStack(path.join(repoRoot, "test/e2e/overlay-outputs"), ["Pulumi.yaml", "index.ts"], name, { "package.json": JSON.stringify({ name: "netdev-overlay-outputs", private: true }) });
+    return stack;
+  };
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const stack of stacks) await stack.destroy().catch(() => undefined);
+  }, 300_000);
+
+  it("previews every child while the machines are unknown, comes up, passes traffic both ways, previews clean, is destroyed", async () => {
+    const [a, b] = netnsHosts() as [ReturnType<typeof netnsHosts>[0], ReturnType<typeof netnsHosts>[0]];
+    const stack = await outputsStack("outputs");
+    stacks.push(stack);
+    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, b])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true } });
+
+    // Nothing exists yet: every address is unknown, and the plan still lists every child.
+    const perHost = (h: string) => [`vm-${h}`, `overlay-${h}-bridge`, `overlay-${h}-vtep`, `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
+    expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs", "overlay", ...perHost(a.name), ...perHost(b.name)].sort());
+
+    const up = await stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.overlayMtu!.value).toBe(1450);
+    for (const h of [a, b]) {
+      expect((await hostLink(h.name, undefined, "vx-out")).master).toBe("br-out");
+      expect((await hostLink(h.name, `co-${h.name}`, "eth0")).mtu).toBe(1450);
+    }
+    expect(await pingEventually(a.name, `co-${a.name}`, "192.168.177.2"), "a → b across the overlay").toBe(true);
+    expect(await pingEventually(b.name, `co-${b.name}`, "192.168.177.1"), "b → a across the overlay").toBe(true);
+    expect(Object.keys((await stack.preview()).changeSummary)).toEqual(["same"]);
+
+    await stack.destroy();
+    for (const h of [a, b]) {
+      expect(await hostLink(h.name, undefined, "br-out")).toBeUndefined();
+      expect(await hostLink(h.name, undefined, "vx-out")).toBeUndefined();
+    }
+  }, 600_000);
+
+  it("a machine reporting a bad address fails `up` with one message naming the overlay, the host and the field, and no stack", async () => {
+    const [a, b] = netnsHosts() as [ReturnType<typeof netnsHosts>[0], ReturnType<typeof netnsHosts>[0]];
+    const stack = await outputsStack("outputs-bad");
+    stacks.push(stack);
+    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, { ...b, underlayAddress: "10.247.0.300" }])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true } });
+    const failed = await stack.up().then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failed, "up must fail").toBeDefined();
+    const text = failed!.message;
+    expect(text).toContain(`VxlanOverlay "overlay": host "${b.name}": underlayAddress: "10.247.0.300" is not an IPv4 or IPv6 address`);
+    expect(text).not.toMatch(/error serializing|unhandled exception|\s+at .*\(.*\.(ts|js):\d+/);
+    // The CLI prints it on the overlay's progress line and once under Diagnostics.
+    const diagnostics = text.slice(text.indexOf("Diagnostics:"), text.indexOf("Resources:"));
+    expect(diagnostics.split(`host "${b.name}": underlayAddress`).length - 1, `reported once: ${diagnostics}`).toBe(1);
+    expect(diagnostics).toMatch(/netdev:index:VxlanOverlay \(overlay\):\n\s+error: VxlanOverlay "overlay"/);
+  }, 300_000);
+});
+
+/** The names of the resources a preview plans to create, but providers and the stack's identity resource (one in every stack, whatever the program). */
+async function previewCreates(stack: Stack): Promise<string[]> {
+  const names: string[] = [];
+  await stack.preview({
+    onEvent: (event) => {
+      const step = event.resourcePreEvent?.metadata;
+      if (step?.op === "create" && !step.type.startsWith("pulumi:providers:") && !step.type.endsWith(":StackIdentity")) names.push(step.urn.split("::").at(-1)!);
+    },
+  });
+  return names.sort();
+}
 
 async function setHosts(stack: Stack, hosts: ReturnType<typeof netnsHosts>): Promise<void> {
   const config = hosts.map((h) => ({ name: h.name, host: h.address, port: h.port, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
