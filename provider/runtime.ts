@@ -5,5 +5,6 @@
  */
 export { deviceKinds, engineFor, resourceTypes } from "./registry";
 export { dispatch, providerOf } from "./dispatch";
+export { stackIdentityProvider } from "./stack-identity";
 export { sshPool } from "./ssh/pool";
 export { SCHEMA_VERSION } from "./engine/engine";

@@ -4,7 +4,7 @@ import { wireguardPublicKey } from "../kinds/wireguard/wireguard";
 import type { ConnectionArgs } from "../resources";
 import { requireIp, requireWireguardKey } from "./check-inputs";
 import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
-import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
+import { assertMatchesSlots, dependingOn, materializePlanned, type Slot } from "./materialize";
 import type { PersistMode } from "../persist/mode";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 import { assertOneFamily, checkHostNames, hostIndex, type OverlayAttachPoint, planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4, vxlanOverlaySlots } from "./vxlan-overlay";
@@ -272,9 +272,10 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
       }),
     );
     this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
-    this.mtu = plan.apply((p) => p.mtu);
-    this.wgMtu = plan.apply((p) => p.wgMtu);
-    this.hosts = plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h])));
+    // The outputs depend on every child: what takes them is made once the overlay is.
+    this.mtu = dependingOn(this.resources, plan.apply((p) => p.mtu));
+    this.wgMtu = dependingOn(this.resources, plan.apply((p) => p.wgMtu));
+    this.hosts = dependingOn(this.resources, plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))));
     this.registerOutputs({ mtu: this.mtu, wgMtu: this.wgMtu, hosts: this.hosts });
   }
 

@@ -76,6 +76,10 @@ describe("every per-host value may be an Output", () => {
     expect(await resolved(overlay.mtu)).toBe(8949);
     expect(Object.keys(await resolved(overlay.hosts))).toEqual(["h0", "h1"]);
     expect(await resolved(overlay.bridgeOf("h1"))).toBe("br9");
+    // What takes the overlay's outputs is made after its children: Pulumi orders a resource after the resources of its input Outputs.
+    const resourcesOf = (output: pulumi.Output<unknown>) => (output as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources();
+    for (const output of [overlay.mtu, overlay.hosts]) expect([...(await resourcesOf(output))]).toEqual(expect.arrayContaining(Object.values(overlay.resources)));
+    expect([...(await resourcesOf(overlay.bridgeOf("h1")))]).toContain(overlay.resources["h1-bridge"]);
   });
 
   it("EncryptedOverlay: underlay addresses from VMs, private keys as secret Outputs, wgAddress and overlayAddress from Outputs", async () => {

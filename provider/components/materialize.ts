@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { commonShape } from "../engine/engine";
 import type { ResourceType } from "../generated/inputs";
 import { deviceKinds, isDeviceType, objectTypes } from "../registry";
@@ -65,4 +65,15 @@ export function materializePlanned(prefix: string, slots: Slot[], planned: pulum
     made[slot.key] = new Class(`${prefix}-${slot.key}`, args, { parent, dependsOn: slot.dependsOn.map((key) => made[key]!) });
   }
   return made;
+}
+
+/**
+ * `value`, as an Output that also depends on `resources`: whatever takes it (an Attachment given
+ * `overlay.mtu`, a bridge name read from `overlay.hosts`) is made after them and deleted before
+ * them, as Pulumi orders a resource after the resources of its input Outputs. Their URNs are
+ * known in preview, so this adds no unknowns.
+ */
+export function dependingOn<T>(resources: Record<string, pulumi.CustomResource>, value: pulumi.Output<T>): pulumi.Output<T> {
+  const urns: pulumi.Output<string>[] = Object.values(resources).map((resource) => resource.urn);
+  return pulumi.all([value, pulumi.all(urns)]).apply(([known]) => known as T);
 }

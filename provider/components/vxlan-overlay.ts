@@ -1,7 +1,7 @@
 import type { ConnectionArgs } from "../resources";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
-import { assertMatchesSlots, materializePlanned, type Slot } from "./materialize";
+import { assertMatchesSlots, dependingOn, materializePlanned, type Slot } from "./materialize";
 import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, componentError, planOrRaise, PlanInputError } from "./errors";
@@ -258,8 +258,9 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
       }),
     );
     this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
-    this.mtu = plan.apply((p) => p.mtu);
-    this.hosts = plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h])));
+    // The outputs depend on every child: what takes them is made once the overlay is.
+    this.mtu = dependingOn(this.resources, plan.apply((p) => p.mtu));
+    this.hosts = dependingOn(this.resources, plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))));
     this.registerOutputs({ mtu: this.mtu, hosts: this.hosts });
   }
 

@@ -15,10 +15,10 @@ export const OWNER_PREFIX = "netdev#";
 export const IMPLICIT_NAMESPACE_MARK = "netdev-auto";
 
 /**
- * The owner token a new resource gets: derived from its identity (project, stack, type, name
- * chain: see resources.ts) when the resource class passed one, so a create retried after a
- * crash finds the device it made before the crash carrying its own tag; random otherwise
- * (direct engine use, state written by earlier releases).
+ * The owner token a new resource gets: derived from its stack's seed and its URN (identity.ts)
+ * when the resource class passed one, so a create retried after a crash finds the device it
+ * made before the crash carrying its own tag, and a stack of the same name elsewhere does not;
+ * random otherwise (direct engine use).
  */
 export const ownerKeyField = z
   .string()

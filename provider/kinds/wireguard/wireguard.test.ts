@@ -165,7 +165,7 @@ describe("WireguardInterface on a VM lab host", () => {
       expect((await wgShow(HOST, "ndwgst")).publicKey).toBe(wireguardPublicKey(K1!));
       await stack.refresh({ onOutput });
       const preview = await stack.preview({ onOutput, diff: true });
-      expect(preview.changeSummary).toEqual({ same: 2 });
+      expect(preview.changeSummary).toEqual({ same: 3 }); // the stack, its netdev identity, the interface
       // The file backend's own files (state, backups, history): the key must not be in any of
       // them. (stack.exportStack() would not do: the Automation API exports with --show-secrets.)
       const files = filesUnder(path.join(home, "state"));
