@@ -510,6 +510,8 @@ export class SshPool {
     }
     if (pooled.closed) return "closed";
     if (expired()) return "expired";
+    // Also after a wait: the slot's last holder started the idle countdown when it let go.
+    clearTimeout(pooled.idleTimer);
     pooled.activeSessions++;
     return "acquired";
   }
@@ -528,9 +530,10 @@ export class SshPool {
 
   /** Starts the idle countdown of a connection that runs no command and carries no tunnel. */
   private idleWhenUnused(pooled: PooledConnection): void {
-    if (pooled.activeSessions > 0 || pooled.openTunnels > 0 || pooled.closed) return;
+    const unused = () => pooled.activeSessions === 0 && pooled.openTunnels === 0 && !pooled.closed;
+    if (!unused()) return;
     clearTimeout(pooled.idleTimer);
-    pooled.idleTimer = setTimeout(() => this.drop(pooled), this.idleCloseMs);
+    pooled.idleTimer = setTimeout(() => unused() && this.drop(pooled), this.idleCloseMs);
     pooled.idleTimer.unref();
   }
 
