@@ -1,8 +1,9 @@
 import { scrubSecrets, secretsIn } from "../ssh/scrub";
+import type { CheckFailure } from "./validation";
 
 /** What every engine (device kinds, NetworkNamespace, Route) offers the dynamic provider. */
 export interface AnyEngine {
-  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: Array<{ property: string; reason: string }> };
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] };
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean };
   create(inputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }>;
   read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }>;
@@ -13,7 +14,7 @@ export interface AnyEngine {
    * passed and only when the connection is known: the dynamic provider's check runs it, so
    * `pulumi preview` reports them. Failures as check's.
    */
-  preflight?(inputs: Record<string, unknown>): Promise<Array<{ property: string; reason: string }>>;
+  preflight?(inputs: Record<string, unknown>): Promise<CheckFailure[]>;
 }
 
 /**
@@ -40,19 +41,26 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
       return rethrow(error);
     }
   };
+  // Pulumi prints the input named by a failure's property beside the reason, and prints it in
+  // full even when it is a secret ("property connection value {&{map[password:…]}}"): failures
+  // about the connection or a secret field reach it without one. Their reason names the field.
+  const reported = (failures: CheckFailure[], secrets: string[]): CheckFailure[] =>
+    failures.map((failure) => ({
+      property: failure.property === "connection" || secretFields.includes(failure.property) ? "" : failure.property,
+      reason: scrubSecrets(failure.reason, secrets),
+    }));
   return {
     check: (news) =>
       guard([news], () => {
         const result = engine.check(news);
-        const secrets = secretsOf(news);
-        return { ...result, failures: result.failures.map((failure) => ({ ...failure, reason: scrubSecrets(failure.reason, secrets) })) };
+        return { ...result, failures: reported(result.failures, secretsOf(news)) };
       }),
     diff: (olds, news) => guard([olds, news], () => engine.diff(olds, news)),
     create: (inputs) => guard([inputs], () => engine.create(inputs)),
     read: (id, props) => guard([props], () => engine.read(id, props)),
     update: (id, olds, news) => guard([olds, news], () => engine.update(id, olds, news)),
     delete: (id, props) => guard([props], () => engine.delete(id, props)),
-    ...(engine.preflight ? { preflight: (inputs: Record<string, unknown>) => guard([inputs], () => engine.preflight!(inputs)) } : {}),
+    ...(engine.preflight ? { preflight: (inputs: Record<string, unknown>) => guard([inputs], async () => reported(await engine.preflight!(inputs), secretsOf(inputs))) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Connection } from "../ssh/connection";
+import { type Connection, hostProblem } from "../ssh/connection";
 
 /** Pulumi's marker for a value not known during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -25,15 +25,37 @@ export function checkInputs(schema: z.ZodType, resourceType: string, news: Recor
   const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
   const result = schema.safeParse(raw);
   if (result.success) return { inputs: result.data as Record<string, unknown>, failures: [] };
+  const subject = subjectOf(raw);
   const failures = result.error.issues
     .filter((issue) => !unknownKeys.has(String(issue.path[0])))
     .map((issue) => {
       const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
-      const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
-      const where = issue.path.length ? issue.path.join(".") : property;
-      return { property, reason: `${resourceType} ${where}: ${issue.message}${secretFields.includes(String(issue.path[0])) ? "" : gotValue(raw, issue.path)}` };
+      const where = issue.path.length ? issue.path.join(".") : keys.join(", ");
+      // Unknown keys at the top are no field: Pulumi would print the value beside such a property.
+      const property = keys.length ? (issue.path.length ? keys.join(", ") : "") : String(issue.path[0] ?? "");
+      return { property, reason: `${resourceType} ${where}: ${issue.message}${secretFields.includes(String(issue.path[0])) ? "" : gotValue(raw, issue.path)}${subject}` };
     });
   return { inputs: raw, failures };
+}
+
+const PRINTABLE_NAME = /^[A-Za-z0-9_.:@+-]{1,64}$/;
+
+/**
+ * " [br0 on root@192.0.2.11:22]": which device on which host a check failure is about, from
+ * the parts of the inputs that are well-formed (none of them secret), so the user can tell the
+ * resources of a program apart; empty when nothing is known yet.
+ */
+function subjectOf(raw: Record<string, unknown>): string {
+  const name = typeof raw.name === "string" && PRINTABLE_NAME.test(raw.name) ? raw.name : undefined;
+  const connection = raw.connection as Partial<Record<"host" | "user" | "port", unknown>> | undefined;
+  let endpoint: string | undefined;
+  if (connection && typeof connection === "object" && typeof connection.host === "string" && !hostProblem(connection.host)) {
+    const user = connection.user === undefined ? "root" : typeof connection.user === "string" && PRINTABLE_NAME.test(connection.user) ? connection.user : undefined;
+    const port = connection.port === undefined ? 22 : Number.isInteger(connection.port) && (connection.port as number) > 0 && (connection.port as number) < 65536 ? connection.port : undefined;
+    endpoint = user !== undefined && port !== undefined ? `${user}@${connection.host}:${port}` : connection.host;
+  }
+  if (name === undefined && endpoint === undefined) return "";
+  return ` [${[name, endpoint && `on ${endpoint}`].filter(Boolean).join(" ")}]`;
 }
 
 /**
@@ -57,7 +79,8 @@ function gotValue(raw: Record<string, unknown>, path: readonly PropertyKey[]): s
 export function parseInputs(schema: z.ZodType, resourceType: string, inputs: Record<string, unknown>, secretFields: readonly string[] = []): Record<string, unknown> {
   const { failures, inputs: parsed } = checkInputs(schema, resourceType, inputs, secretFields);
   if (failures.length) throw new Error(`invalid ${resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
-  if (Object.values(parsed).some(containsUnknown)) throw new Error(`${resourceType}: inputs still unknown at apply time`);
+  const unknown = Object.keys(parsed).filter((key) => containsUnknown(parsed[key]));
+  if (unknown.length) throw new Error(`${resourceType} ${unknown.join(", ")}: still unknown at apply time${subjectOf(parsed)}`);
   return parsed;
 }
 
