@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { dynamicResourceType, providerSource } from "./dynamic";
+import { declaredOnce } from "./duplicates";
 import type * as generated from "./generated/outputs";
 import { resourceFields } from "./generated/fields";
 import { ownerKeyOf } from "./identity";
@@ -86,7 +87,7 @@ function registration(type: ResourceType, resourceName: string, args: object, op
   // deleteBeforeReplace: a device's name (a route's spec) is fixed, so old and new cannot exist
   // side by side. The provider's diff says so for the replacements it decides; this also covers
   // those Pulumi decides alone (`up --replace`, a tainted resource), which otherwise create first.
-  return [dynamicResourceType(type), resourceName, props, { deleteBeforeReplace: true, ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
+  return [dynamicResourceType(type), resourceName, props, { deleteBeforeReplace: true, ...opts, dependsOn: declaredOnce(type, resourceName, args, opts?.dependsOn), additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
 }
 
 /**
