@@ -233,7 +233,7 @@ describe("errors name the component, the host and the field", () => {
   it("a host name that is not a plain string is refused when the component is made", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const make = () => new VxlanOverlay("ov-noname", { vni: 17, hosts: [{ name: pulumi.output("a") as unknown as string, connection: conn("10.0.8.1"), underlayAddress: "10.0.8.1" }] });
-    expect(make).toThrow(/^VxlanOverlay "ov-noname": hosts\[0\]\.name: .* is not a host name: a plain string/);
+    expect(make).toThrow(/^VxlanOverlay "ov-noname": hosts\[0\]\.name: .* is not a host name: a plain, non-empty string/);
     await settle();
   });
 });

@@ -203,7 +203,7 @@ export function checkHostNames(component: ComponentLabel, hosts: unknown): strin
     if (!Array.isArray(hosts) || hosts.length === 0) throw new PlanInputError("hosts", "must be a list of at least one host");
     return hosts.map((h: unknown, i) => {
       const name = (h as { name?: unknown } | null)?.name;
-      if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,63}$/.test(name)) throw new PlanInputError(`hosts[${i}].name`, `${JSON.stringify(name)} is not a host name: a plain string of letters, digits and _ . - (it names the host's resources, so it cannot be an Output)`);
+      if (typeof name !== "string" || name === "") throw new PlanInputError(`hosts[${i}].name`, `${JSON.stringify(name)} is not a host name: a plain, non-empty string (it names the host's resources, so it cannot be an Output)`);
       return name;
     });
   });
