@@ -22,6 +22,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   const { existsSync } = await import("node:fs");
   const { hostsFile } = await import("../../lab/hosts");
   const wasUp = existsSync(hostsFile);
+  // A checkout whose lab is lent to another run on this machine (one lab per machine: names and
+  // subnet are shared) says so with this file; a run here would tear that lab down.
+  const reserved = new URL("../../lab/.reserved", import.meta.url).pathname;
+  if (existsSync(reserved)) throw new Error(`this machine's lab is reserved for another run (${readFileSync(reserved, "utf8").trim()}); remove ${reserved} once it is done`);
   if (wasUp && process.env.CI !== "true") refuseOtherShape(hostsFile, { hosts: 3, vms, debianVms });
   await labUp({ hosts: 3, vms, debianVms });
   console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts, ${debianVms} Debian VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
