@@ -261,8 +261,9 @@ export class SshPool {
         continue;
       }
       if (slot === "expired") {
-        const waitedFor = attempt === 0 ? `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy)` : "before the server accepted it (retried after refusals)";
-        throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms ${waitedFor}: it did not start`);
+        // Only a read is retried after a refusal that leaves open whether it ran.
+        const why = sent ? "before the server accepted it (retried after refusals)" : `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy): it did not start`;
+        throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms ${why}`);
       }
       let outcome: ChannelOutcome;
       sent = true;
