@@ -27,8 +27,8 @@ else
   step "npm dependencies (locked versions)"
   npm install --no-save --no-audit --no-fund
   echo "$npm_stamp" > node_modules/.netdev-installed
-  # npm ran the package's prepare script (the build) after installing: dist/ is current.
-  touch dist/.netdev-built
+  # npm ran the package's prepare script (the build) after installing, unless scripts are off.
+  if [ -f dist/provider/runtime.js ]; then touch dist/.netdev-built; fi
 fi
 # The root program's dynamic providers load `pulumi-netdev/runtime` from node_modules, as in a
 # user's project; here the package is this directory itself.
