@@ -43,10 +43,11 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
   };
   // Pulumi prints the input named by a failure's property beside the reason, and prints it in
   // full even when it is a secret ("property connection value {&{map[password:…]}}"): failures
-  // about the connection or a secret field reach it without one. Their reason names the field.
+  // about the connection, a secret field or a key that is no field (a password put at the top
+  // level) reach it without one. Their reason names the field.
   const reported = (failures: CheckFailure[], secrets: string[]): CheckFailure[] =>
     failures.map((failure) => ({
-      property: failure.property === "connection" || secretFields.includes(failure.property) ? "" : failure.property,
+      property: failure.unknownKey || failure.property === "connection" || secretFields.includes(failure.property) ? "" : failure.property,
       reason: scrubSecrets(failure.reason, secrets),
     }));
   return {

@@ -7,6 +7,8 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export interface CheckFailure {
   property: string;
   reason: string;
+  /** The property is a key the schema does not know (a typo, a field at the wrong level): no field's value. */
+  unknownKey?: boolean;
 }
 
 export function containsUnknown(value: unknown): boolean {
@@ -30,10 +32,10 @@ export function checkInputs(schema: z.ZodType, resourceType: string, news: Recor
     .filter((issue) => !unknownKeys.has(String(issue.path[0])))
     .map((issue) => {
       const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
-      const where = issue.path.length ? issue.path.join(".") : keys.join(", ");
-      // Unknown keys at the top are no field: Pulumi would print the value beside such a property.
-      const property = keys.length ? (issue.path.length ? keys.join(", ") : "") : String(issue.path[0] ?? "");
-      return { property, reason: `${resourceType} ${where}: ${issue.message}${secretFields.includes(String(issue.path[0])) ? "" : gotValue(raw, issue.path)}${subject}` };
+      const property = keys.length ? keys.join(", ") : String(issue.path[0] ?? "");
+      const where = issue.path.length ? issue.path.join(".") : property;
+      const reason = `${resourceType} ${where}: ${issue.message}${secretFields.includes(String(issue.path[0])) ? "" : gotValue(raw, issue.path)}${subject}`;
+      return keys.length && issue.path.length === 0 ? { property, reason, unknownKey: true } : { property, reason };
     });
   return { inputs: raw, failures };
 }

@@ -102,5 +102,6 @@ describe("what reaches Pulumi", () => {
     expect(bridge.check({ connection, name: "br0", mtu: 5 }).failures.map((f) => f.property)).toEqual(["mtu"]);
     // An unknown key at the top level is no field of ours: its value is not printed either.
     expect(bridge.check({ connection, name: "br0", password: "top-level-secret" }).failures.map((f) => f.property)).toEqual([""]);
+    expect(engineFor("Bridge").check({ connection, name: "br0", password: "top-level-secret" }).failures).toEqual([{ property: "password", reason: expect.stringMatching(/^Bridge password: /), unknownKey: true }]);
   });
 });

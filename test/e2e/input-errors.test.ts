@@ -5,7 +5,9 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../lab/hosts";
 import { labProgram } from "../../lab/stack";
+import { exec } from "../support/components";
 import { parsableKeyPair } from "../support/fake-ssh-server";
+import { host } from "../support/lab-hosts";
 
 /**
  * What a user sees of a bad input, through the real CLI (`pulumi preview` and `pulumi up`, a
@@ -75,13 +77,13 @@ beforeAll(() => {
   writeFileSync(path.join(keyDir, "id"), key, { mode: 0o600 });
 });
 
-function program(name: string) {
+function program(name: string, keyFile = () => path.join(keyDir, "id")) {
   const { home, workDir, env } = labProgram(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml"], { "index.js": PROGRAM });
   let resources: Resource[] = [];
   const pulumi = (args: string[]) =>
     execa("pulumi", [...args, "--non-interactive"], {
       cwd: workDir,
-      env: { ...process.env, ...env, NETDEV_INPUT_ERRORS_SPEC: JSON.stringify({ keyFile: path.join(keyDir, "id"), resources }) },
+      env: { ...process.env, ...env, NETDEV_INPUT_ERRORS_SPEC: JSON.stringify({ keyFile: keyFile(), resources }) },
       reject: false,
       stdin: "ignore",
       all: true,
@@ -110,8 +112,8 @@ function filesUnder(dir: string): Array<{ file: string; text: string }> {
   return out;
 }
 
-function expectNoSecret(text: string, where: string): void {
-  for (const secret of SECRETS) expect(text.includes(secret), `${where} holds ${secret.slice(0, 12)}…:\n${text}`).toBe(false);
+function expectNoSecret(text: string, where: string, secrets: readonly string[] = SECRETS): void {
+  for (const secret of secrets) expect(text.includes(secret), `${where} holds ${secret.slice(0, 12)}…:\n${text}`).toBe(false);
 }
 
 describe("bad inputs with credentials passed as plain strings", () => {
@@ -161,3 +163,42 @@ describe("bad inputs with credentials passed as plain strings", () => {
     await p.pulumi(["stack", "rm", "--yes", "--force"]);
   }, 60_000);
 });
+
+describe("a device on a lab host managed with plain-string credentials", () => {
+  // The lab's client key is the credential here; the password rides along unused (the key is tried first).
+  const h1 = () => host("h1");
+  const p = program("input-errors-lab", () => h1().privateKeyPath);
+  const secrets = () => [...readFileSync(h1().privateKeyPath, "utf8").split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----")), PASSWORD];
+  const bridge = (extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Resource => ({
+    type: "Bridge",
+    name: "lab-bridge",
+    args: { connection: { host: h1().address, port: h1().port, user: h1().username, hostKey: h1().hostPublicKey, privateKey: "$key", password: PASSWORD, ...overrides }, name: "ndielab0", ...extra },
+  });
+  const run = async (args: string[], ok: boolean) => {
+    const result = await p.pulumi(args);
+    expect(result.exitCode === 0, `pulumi ${args.join(" ")}: ${result.all}`).toBe(ok);
+    expectNoSecret(result.all ?? "", `pulumi ${args.join(" ")}`, secrets());
+    return result.all ?? "";
+  };
+
+  it("up, a refused update, refresh after drift and destroy print no credential, and the state holds none", async () => {
+    await exec("h1", ["ip", "link", "del", "ndielab0"]).catch(() => undefined);
+    await p.init();
+    p.set([bridge()]);
+    await run(["up", "--yes"], true);
+    p.set([bridge({ mtu: 5 })]);
+    expect(await run(["preview"], false)).toMatch(/Bridge mtu: .*\(got 5\) \[ndielab0 on root@/);
+    await run(["up", "--yes"], false);
+    p.set([bridge({}, { hostKey: "bogus" })]);
+    expect(await run(["up", "--yes"], false)).toMatch(/resource 'lab-bridge' has a problem: Bridge connection\.hostKey: must be/);
+    await exec("h1", ["ip", "link", "del", "ndielab0"]);
+    expect(await run(["refresh", "--yes"], true)).toMatch(/lab-bridge/);
+    p.set([bridge()]);
+    await run(["up", "--yes"], true);
+    await run(["destroy", "--yes"], true);
+    const exported = await p.pulumi(["stack", "export"]);
+    expectNoSecret(exported.all ?? "", "the exported state", secrets());
+    for (const { file, text } of filesUnder(p.home)) expectNoSecret(text, file, secrets());
+  }, 300_000);
+});
+
