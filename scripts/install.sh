@@ -27,8 +27,6 @@ else
   step "npm dependencies (locked versions)"
   npm install --no-save --no-audit --no-fund
   echo "$npm_stamp" > node_modules/.netdev-installed
-  # npm ran the package's prepare script (the build) after installing, unless scripts are off.
-  if [ -f dist/provider/runtime.js ]; then touch dist/.netdev-built; fi
 fi
 # The root program's dynamic providers load `pulumi-netdev/runtime` from node_modules, as in a
 # user's project; here the package is this directory itself.
@@ -42,10 +40,11 @@ if [ "${NETDEV_SKIP_PULUMI:-0}" != 1 ]; then
 fi
 
 # The root Pulumi program and the tests' stacks load the built package (dist/), as users' do.
-if [ -f dist/.netdev-built ] && [ -z "$(find provider package.json tsconfig.json tsconfig.build.json -newer dist/.netdev-built -print -quit)" ]; then
+# npm install's prepare builds it too; every build writes dist/ whole (scripts/build.sh), so a
+# dist/ newer than every source is current.
+if [ -f dist/provider/runtime.js ] && [ -z "$(find provider package.json tsconfig.json tsconfig.build.json -newer dist/provider/runtime.js -print -quit)" ]; then
   step "package build: up to date"
 else
   step "package build (dist/)"
   npm run --silent build
-  touch dist/.netdev-built
 fi
