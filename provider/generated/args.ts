@@ -49,7 +49,7 @@ export interface ConnectionArgs {
    */
   connectTimeoutMs?: pulumi.Input<number>;
   /**
-   * Deadline for each remote command once it holds a session, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".
+   * Deadline for each remote command once the host is connected, waiting for a free session included, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".
    *
    * Default: `120000`.
    */

@@ -33,7 +33,7 @@ export interface ConnectionInputs {
   /** Deadline for each connection attempt (TCP and the SSH handshake), in milliseconds. */
   connectTimeoutMs?: number;
   /**
-   * Deadline for each remote command once it holds a session, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".
+   * Deadline for each remote command once the host is connected, waiting for a free session included, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".
    */
   commandTimeoutMs?: number;
   /**

@@ -10,16 +10,18 @@ import { renderArgs, renderFieldLists, renderOutputs, renderPlainInputs } from "
 export const KINDS_TABLE_START = "<!-- kinds-table -->";
 export const KINDS_TABLE_END = "<!-- /kinds-table -->";
 
-/** The public component classes, each with its doc comment (their pages are written by hand beside the generated ones). */
-export function componentDocs(): Array<{ name: string; summary: string }> {
-  const files = readdirSync(path.join(repoRoot, "provider/components"))
-    .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
-    .map((file) => `provider/components/${file}`);
-  const summaries = classSummaries(files);
-  return Object.entries(components)
-    .filter(([, value]) => typeof value === "function" && value.prototype instanceof pulumi.ComponentResource)
-    .map(([name]) => ({ name, summary: summaries.get(name) ?? "" }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+/**
+ * The public component classes, each with its doc comment and its page: pages are written by
+ * hand beside the generated ones, one per source file (lower-network.ts: LowerNetwork.md).
+ */
+export function componentDocs(): Array<{ name: string; summary: string; page: string }> {
+  const classes = new Set(Object.entries(components).filter(([, value]) => typeof value === "function" && value.prototype instanceof pulumi.ComponentResource).map(([name]) => name));
+  const docs: Array<{ name: string; summary: string; page: string }> = [];
+  for (const file of readdirSync(path.join(repoRoot, "provider/components")).filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts"))) {
+    const page = `${file.replace(/\.ts$/, "").replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}.md`;
+    for (const [name, summary] of classSummaries([`provider/components/${file}`])) if (classes.has(name)) docs.push({ name, summary, page });
+  }
+  return docs.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The README with its kinds-table block filled, or undefined when it has no such block. */

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { engineFor } from "../../provider/registry";
@@ -35,6 +35,13 @@ describe("the generated reference", () => {
       if (current !== content) stale.push(relative);
     }
     expect(stale, "these generated files are out of date: run `npm run gen` and commit the result").toEqual([]);
+  });
+
+  it("links only to pages that exist (the components' are written by hand)", () => {
+    const index = generatedFiles().get("docs/reference/README.md")!;
+    const targets = [...index.matchAll(/\]\(([^)#]+)\)/g)].map((match) => match[1]!);
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.filter((target) => !existsSync(path.join(repoRoot, "docs/reference", target)))).toEqual([]);
   });
 
   it("says what a change does as each engine's diff does it", () => {

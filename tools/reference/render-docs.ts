@@ -145,7 +145,7 @@ export function renderKindsTable(resources: ResourceDoc[], base: string): string
   return ["| resource | what it makes | kernel support it needs |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
-export function renderIndex(resources: ResourceDoc[], components: Array<{ name: string; summary: string }>): string {
+export function renderIndex(resources: ResourceDoc[], components: Array<{ name: string; summary: string; page: string }>): string {
   return [
     `${DOCS_HEADER}# Reference`,
     "Every resource's inputs (type, default, what a change does), outputs and an example, generated from the schemas the provider validates with.",
@@ -153,7 +153,7 @@ export function renderIndex(resources: ResourceDoc[], components: Array<{ name: 
     renderKindsTable(resources, ""),
     "Every resource takes a [`connection`](Connection.md).",
     "## Components",
-    "Several resources wired up for one purpose (their pages are written by hand).",
-    ["| component | what it builds |", "| --- | --- |", ...components.map(({ name, summary }) => `| [${code(name)}](${name}.md) | ${cell(firstSentence(summary))} |`)].join("\n"),
+    "Several resources wired up for one purpose.",
+    ["| component | what it builds |", "| --- | --- |", ...components.map(({ name, summary, page }) => `| [${code(name)}](${page}) | ${cell(firstSentence(summary))} |`)].join("\n"),
   ].join("\n\n") + "\n";
 }
