@@ -3,11 +3,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../../lab/hosts";
+import { repoRoot, type LabHost } from "../../lab/hosts";
 import { overlayStack, pingAcrossOverlay } from "../../lab/overlay";
 import { labProgram, labStack } from "../../lab/stack";
 import { sshPool } from "../../provider/ssh/pool";
-import { connection, labState, netnsHosts } from "../support/lab-hosts";
+import { connection, host, labState, netnsHosts } from "../support/lab-hosts";
 import { pingEventually } from "../support/components";
 import { hostLink } from "../support/lifecycle";
 import { runSetupBlock, setupBlockOf } from "../support/readme-setup";
@@ -91,7 +91,7 @@ describe("the root program (the overlay) on three lab hosts", () => {
  * host key and SSH key reach the overlay as Outputs.
  */
 describe("an overlay whose hosts' addresses and keys are Outputs of other resources in the program", () => {
-  const machines = (hosts: ReturnType<typeof netnsHosts>) => hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
+  const machines = (hosts: LabHost[]) => hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
   const outputsStack = async (name: string) => {
     const { stack } = await labStack(path.join(repoRoot, "test/e2e/overlay-outputs"), ["Pulumi.yaml", "index.ts"], name, { "package.json": JSON.stringify({ name: "netdev-overlay-outputs", private: true }) });
     return stack;
@@ -127,6 +127,25 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
       expect(await hostLink(h.name, undefined, "br-out")).toBeUndefined();
       expect(await hostLink(h.name, undefined, "vx-out")).toBeUndefined();
     }
+  }, 600_000);
+
+  it("an EncryptedOverlay on the VMs whose WireGuard keys are secret Outputs of a stand-in key store: up, ping both ways, destroy", async () => {
+    const [a, b] = [host("vm1"), host("vm2")];
+    const stack = await outputsStack("outputs-encrypted");
+    stacks.push(stack);
+    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, b])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true }, encrypted: { value: "true" } });
+    const perHost = (h: string) => [`vm-${h}`, `key-${h}`, `overlay-${h}-wg`, `overlay-${h}-bridge`, `overlay-${h}-vtep`, `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
+    expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs-encrypted", "overlay", ...perHost(a.name), ...perHost(b.name)].sort());
+
+    const up = await stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.overlayMtu!.value).toBe(1370);
+    for (const h of [a, b]) expect((await hostLink(h.name, undefined, "vx-out")).master).toBe("br-out");
+    expect(await pingEventually(a.name, `co-${a.name}`, "192.168.177.2"), "vm1 → vm2 inside WireGuard").toBe(true);
+    expect(await pingEventually(b.name, `co-${b.name}`, "192.168.177.1"), "vm2 → vm1 inside WireGuard").toBe(true);
+
+    await stack.destroy();
+    for (const h of [a, b]) expect(await hostLink(h.name, undefined, "wg-out")).toBeUndefined();
   }, 600_000);
 
   it("a machine reporting a bad address fails `up` with one message naming the overlay, the host and the field, and no stack", async () => {
