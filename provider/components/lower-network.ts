@@ -164,7 +164,7 @@ function materializeLower<A extends LowerNetworkArgs>(component: ComponentLabel,
   return materializePlanned(component.name, slots, items, component.resource);
 }
 
-/** Namespaces on a parent interface through macvlan, in one call. Every value but the member namespaces' names may be an Output. */
+/** Namespaces on a parent interface, each with its own macvlan device: containers directly on the host's network. Every value but the member namespaces' names may be an Output. */
 export class MacvlanNetwork extends pulumi.ComponentResource {
   /** The child resources by plan key (`<namespace>-netns`, `<namespace>-link`, `<namespace>-route`). */
   readonly resources: Record<string, pulumi.CustomResource>;
@@ -175,7 +175,7 @@ export class MacvlanNetwork extends pulumi.ComponentResource {
   }
 }
 
-/** Namespaces on a parent interface through ipvlan, in one call. Every value but the member namespaces' names may be an Output. */
+/** Namespaces on a parent interface, each with its own ipvlan device (sharing the parent's MAC). Every value but the member namespaces' names may be an Output. */
 export class IpvlanNetwork extends pulumi.ComponentResource {
   /** The child resources by plan key (`<namespace>-netns`, `<namespace>-link`, `<namespace>-route`). */
   readonly resources: Record<string, pulumi.CustomResource>;

@@ -225,11 +225,11 @@ export function hostIndex(component: ComponentLabel, hostNames: readonly string[
 }
 
 /**
- * A VXLAN overlay spanning several hosts: one bridge and one VTEP per host (see
- * planVxlanOverlay). Every host value may be an Output: the children are made at once (preview
- * lists them all), their inputs follow from the plan once the values are known. Outputs the
- * overlay MTU and, per host, the bridge and VTEP names and the VTEP MAC; `bridgeOf(host)` is
- * what an Attachment plugs into.
+ * A layer-2 overlay across several hosts: on each a bridge and a VXLAN tunnel endpoint enslaved
+ * to it, flooding to the other hosts (planVxlanOverlay). Every host value may be an Output: the
+ * children are made at once (preview lists them all), their inputs follow from the plan once the
+ * values are known. Outputs the overlay MTU and, per host, the bridge and VTEP names and the VTEP
+ * MAC; `bridgeOf(host)` is what an Attachment plugs into.
  */
 export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAttachPoint {
   /** The overlay MTU (from the underlay MTUs and family unless `mtu` is given): pass it to Attachments. */
