@@ -10,7 +10,7 @@ import { type GroupedDevice, groupableName, groupDeleteOutcomes, groupDeleteScri
 import { fusedScript } from "./ip-batch";
 import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
-import { ensureNamespaces, lockNamespaces, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
+import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGED, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
 import { ownerTag } from "./ownership";
 import type { Step } from "./kind";
 
@@ -288,6 +288,21 @@ export class HostShell {
     const failure = namespaceFailure(result.stderr);
     const stderr = failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
     throw new StepError("netns", this.endpoint, stderr, failure ? `namespace ${failure} (on ${this.endpoint})` : `removing namespace ${netns} on ${this.endpoint} failed: ${stderr}`);
+  }
+
+  /**
+   * Deletes a namespace a NetworkNamespace resource owns, in one script under the namespace's
+   * host-side lock that checks again that lo carries `tag` and (unless `force`) that nothing
+   * else is in it: "changed" when that no longer holds (nothing deleted), "deleted" when it is
+   * gone (already, or now).
+   */
+  async deleteNamespaceIfStill(netns: string, tag: string, force: boolean, where: string): Promise<"deleted" | "changed"> {
+    const result = await sshPool().exec(this.connection, ["sh", "-c", deleteIfStillScript(netns, tag, force)]);
+    if (result.exitCode === 0) return "deleted";
+    if (result.exitCode === 3 && result.stderr.includes(NAMESPACE_CHANGED)) return "changed";
+    const failure = namespaceFailure(result.stderr);
+    const stderr = failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
+    throw new StepError("name", this.endpoint, stderr, `${where}: delete failed: ${failure ? `namespace ${failure}` : stderr}`);
   }
 }
 

@@ -123,3 +123,34 @@ export function removeIfImplicitAndEmptyScript(netns: string): string {
     "exit 0",
   ].join("\n");
 }
+
+/** What deleteIfStillScript prints on stderr (exit 3) when the namespace no longer passes the checks. */
+export const NAMESPACE_CHANGED = "__netdev_netns_changed";
+
+/**
+ * The whole script that deletes a namespace a NetworkNamespace resource owns, after its checks
+ * passed on the client: under the namespace's lock it checks again that lo carries `tag` and,
+ * unless `force`, that lo is the only link (read from the namespace's own sysfs), so a device
+ * created in it meanwhile (by another stack naming it as `netns`) is never deleted with it.
+ * Gone already: nothing to do. Not as checked: NAMESPACE_CHANGED, exit 3, nothing deleted.
+ */
+export function deleteIfStillScript(netns: string, tag: string, force: boolean): string {
+  const exists = `[ -e ${quoteArg(`/var/run/netns/${netns}`)} ]`;
+  const inner = [
+    'a=; { IFS= read -r a </sys/class/net/lo/ifalias; } 2>/dev/null',
+    '[ "$a" = "$1" ] || exit 3',
+    '[ "$2" = force ] && exit 0',
+    'for d in /sys/class/net/*; do [ -L "$d" ] || continue; [ "${d##*/}" = lo ] || exit 3; done',
+    "exit 0",
+  ].join("\n");
+  return [
+    lockNamespaces([netns]),
+    `${exists} || exit 0`,
+    `r=0; e=$(${quoteArgv(["ip", "netns", "exec", netns, "sh", "-c", inner, "sh", tag, force ? "force" : "only-lo"])} 2>&1) || r=$?`,
+    `if [ "$r" = 3 ]; then echo ${NAMESPACE_CHANGED} >&2; exit 3; fi`,
+    `if [ "$r" != 0 ]; then ${exists} || exit 0; ${fail(netns, '"checking it failed: $e"')}; fi`,
+    `if ! e=$(LC_ALL=C ${quoteArgv(["ip", "netns", "del", netns])} 2>&1) && ${exists}; then ${fail(netns, '"removing it failed: $e"')}; fi`,
+    "exit 0",
+  ].join("\n");
+}
+

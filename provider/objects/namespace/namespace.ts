@@ -186,14 +186,22 @@ export const namespaceEngine = {
 
   async deleteNamespace(host: HostShell, id: string, props: Record<string, unknown>, where: string): Promise<void> {
     const name = props.name as string;
-    if (!(await exists(host, name))) return;
-    const { devices, loAlias } = await contents(host, name);
-    if (loAlias !== ownerTag(ownerToken(id))) {
-      throw new Error(`refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`);
-    }
-    if (devices.length && props.force !== true) {
-      throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);
-    }
-    await host.apply({ field: "name", tool: "ip", args: ["netns", "del", name] }, where);
+    const deletable = async () => {
+      if (!(await exists(host, name))) return false;
+      const { devices, loAlias } = await contents(host, name);
+      if (loAlias !== ownerTag(ownerToken(id))) {
+        throw new Error(`refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`);
+      }
+      if (devices.length && props.force !== true) {
+        throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);
+      }
+      return true;
+    };
+    if (!(await deletable())) return;
+    // The host checks again under the namespace's lock as it deletes: a device created in it
+    // since (another stack naming it as `netns`) is never deleted with it.
+    if ((await host.deleteNamespaceIfStill(name, ownerTag(ownerToken(id)), props.force === true, where)) === "deleted") return;
+    await deletable();
+    throw new Error(`refusing to delete ${where}: it changed while being deleted; run the delete again`);
   },
 };
