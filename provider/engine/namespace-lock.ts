@@ -8,8 +8,9 @@ import { IMPLICIT_NAMESPACE_MARK } from "./ownership";
  * device. "Is it empty? then delete it" and "make it if missing, then create a device in it"
  * must not interleave, or a device created between the check and the delete reports success
  * and dies with its namespace; other stacks, other provider processes and people with `ip` act
- * on the same host. So both run on the host as one script each, holding a lock per namespace
- * name on the host's filesystem until the script exits:
+ * on the same host. So both run on the host as one script each (and so does a NetworkNamespace
+ * resource's "is it still mine and empty? then delete it": deleteIfStillScript), holding a lock
+ * per namespace name on the host's filesystem until the script exits:
  *
  * - `flock` on `/run/netdev/netns-<name>.lock` where util-linux is installed (released by the
  *   kernel when the script's shell exits, however it exits);
