@@ -16,8 +16,9 @@ import { hostLink } from "../support/lifecycle";
  * typescript` writes (test/fixtures/user-project: the template's package.json and strict
  * tsconfig, and a program that builds a VXLAN overlay on the Outputs of other resources, as
  * on cloud VMs); `npm install` of the tarball and the SDK; `tsc --noEmit` under that tsconfig
- * (skipLibCheck false, the template's default); `pulumi preview` on a file backend; then on two
- * lab hosts `pulumi up`, a ping between the containers across the overlay, `pulumi destroy`.
+ * (skipLibCheck false, the template's default), also with the earlier template's CommonJS module
+ * resolution; `pulumi preview` on a file backend; then on two lab hosts `pulumi up`, a ping
+ * between the containers across the overlay, `pulumi destroy`.
  */
 
 /** The oldest and newest @pulumi/pulumi this package is tested with; package.json's peer range starts at the first. */
@@ -76,8 +77,12 @@ describe("a user's project outside the repository", () => {
       // A peer: the package uses the program's SDK, no copy of its own.
       expect(existsSync(path.join(project, "node_modules", "pulumi-netdev", "node_modules", "@pulumi", "pulumi"))).toBe(false);
 
-      const tsc = await run(path.join(project, "node_modules", ".bin", "tsc"), ["--noEmit", "--pretty", "false"]);
-      expect(tsc.exitCode, `tsc --noEmit in the user's project:\n${tsc.all}`).toBe(0);
+      const tsc = path.join(project, "node_modules", ".bin", "tsc");
+      const typecheck = await run(tsc, ["--noEmit", "--pretty", "false"]);
+      expect(typecheck.exitCode, `tsc --noEmit in the user's project:\n${typecheck.all}`).toBe(0);
+      // Projects made from the template before it moved to nodenext resolve modules the CommonJS way.
+      const typecheckCommonjs = await run(tsc, ["--noEmit", "--pretty", "false", "--module", "commonjs", "--moduleResolution", "node"]);
+      expect(typecheckCommonjs.exitCode, `tsc --noEmit --module commonjs --moduleResolution node in the user's project:\n${typecheckCommonjs.all}`).toBe(0);
 
       expect((await pulumi(["stack", "init", "dev"])).exitCode).toBe(0);
       const servers = [a!, b!].flatMap((h, i) => Object.entries({ name: h.name, address: h.address, port: String(h.port), hostKey: h.hostPublicKey }).flatMap(([key, value]) => ["--plaintext", `servers[${i}].${key}=${value}`]));
