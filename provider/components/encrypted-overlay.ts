@@ -232,7 +232,7 @@ export interface EncryptedOverlayArgs {
 
 /**
  * A VXLAN overlay inside a WireGuard mesh, for underlays you do not trust: the underlay carries
- * only WireGuard's UDP (planEncryptedOverlay). Every host value may be an
+ * only WireGuard's UDP. Planned by planEncryptedOverlay. Every host value may be an
  * Output, the private keys secrets (config.requireSecret): the children are made at once, their
  * inputs follow from the plan once the values are known. The public keys are derived from the
  * private keys and are not secret. Outputs the MTUs and, per host, names, addresses and the public

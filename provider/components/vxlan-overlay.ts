@@ -226,7 +226,7 @@ export function hostIndex(component: ComponentLabel, hostNames: readonly string[
 
 /**
  * A layer-2 overlay across several hosts: on each a bridge and a VXLAN tunnel endpoint enslaved
- * to it, flooding to the other hosts (planVxlanOverlay). Every host value may be an Output: the
+ * to it, flooding to the other hosts. Planned by planVxlanOverlay. Every host value may be an Output: the
  * children are made at once (preview lists them all), their inputs follow from the plan once the
  * values are known. Outputs the overlay MTU and, per host, the bridge and VTEP names and the VTEP
  * MAC; `bridgeOf(host)` is what an Attachment plugs into.
