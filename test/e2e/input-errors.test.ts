@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -76,6 +76,7 @@ beforeAll(() => {
   keyDir = mkdtempSync(path.join(os.tmpdir(), "netdev-input-errors-key-"));
   writeFileSync(path.join(keyDir, "id"), key, { mode: 0o600 });
 });
+afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
 function program(name: string, keyFile = () => path.join(keyDir, "id")) {
   const { home, workDir, env } = labProgram(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml"], { "index.js": PROGRAM });
