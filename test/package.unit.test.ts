@@ -32,6 +32,16 @@ describe("the npm package", () => {
     expect(files.filter((f) => f.includes("node_modules") || /(^|\/)Pulumi\.[^/]+\.yaml$/.test(f))).toEqual([]);
   });
 
+  it("ships no source map whose sources it lacks: a stack trace or debugger would point at files the user does not have", () => {
+    const shipped = new Set(files);
+    const dangling = files
+      .filter((f) => f.endsWith(".map"))
+      .flatMap((map) => (JSON.parse(readFileSync(path.join(repoRoot, map), "utf8")) as { sources: string[] }).sources.map((source) => ({ map, source: path.posix.normalize(path.posix.join(path.posix.dirname(map), source)) })))
+      .filter(({ source }) => !shipped.has(source))
+      .map(({ map, source }) => `${map} -> ${source}`);
+    expect(dangling).toEqual([]);
+  });
+
   it("every relative link in a shipped Markdown file points inside the package", () => {
     const shipped = new Set(files);
     const folders = new Set(files.flatMap((f) => f.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
