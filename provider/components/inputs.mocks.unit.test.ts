@@ -82,6 +82,15 @@ describe("every per-host value may be an Output", () => {
     expect([...(await resourcesOf(overlay.bridgeOf("h1")))]).toContain(overlay.resources["h1-bridge"]);
   });
 
+  it("a secret value keeps what is planned from it secret; what the plan leaves out stays absent", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    new VxlanOverlay("ov-secret", { vni: 10, hosts: [{ name: "a", connection: conn("10.0.0.9"), underlayAddress: pulumi.secret("10.0.0.9") }] });
+    await settle();
+    const vtep = registered.find((r) => r.name === "ov-secret-a-vtep")!;
+    expect(secretValue(vtep.inputs.local)).toBe("10.0.0.9");
+    for (const absent of ["netns", "dev", "group", "alias", "addresses"]) expect(vtep.inputs, absent).not.toHaveProperty(absent);
+  });
+
   it("EncryptedOverlay: underlay addresses from VMs, private keys as secret Outputs, wgAddress and overlayAddress from Outputs", async () => {
     const { EncryptedOverlay } = await import("./encrypted-overlay");
     const vms = [new Vm("evm-a", "10.0.1.1"), new Vm("evm-b", "10.0.1.2")];
