@@ -31,49 +31,76 @@ const playbook = (name: string, task: string, pick: "difference" | "intersect") 
 ${task}
       loop: "{{ bridges | ${pick}(present.stdout_lines | map('split') | map('first') | list) }}"
 `;
-const UP = playbook("netdev bench bridges", `    - name: add the missing bridges
-      ansible.builtin.shell: ip link add {{ item }} type bridge && ip link set dev {{ item }} up`, "difference");
-const DOWN = playbook("netdev bench bridges, removed", `    - name: delete the bridges that exist
-      ansible.builtin.command: ip link del dev {{ item }}`, "intersect");
+const UP = playbook(
+  "netdev bench bridges",
+  `    - name: add the missing bridges
+      ansible.builtin.shell: ip link add {{ item }} type bridge && ip link set dev {{ item }} up`,
+  "difference",
+);
+const DOWN = playbook(
+  "netdev bench bridges, removed",
+  `    - name: delete the bridges that exist
+      ansible.builtin.command: ip link del dev {{ item }}`,
+  "intersect",
+);
 
 export async function ansibleRow(hosts: LabHost[], n: number, forks: number, names: (n: number) => string[], accepted: () => number): Promise<Row> {
   ensureCommands({ "ansible-playbook": "ansible-core" });
   const { stdout: version } = await execa("ansible-playbook", ["--version"], { env: { LC_ALL: "C.UTF-8" } });
-  const row: Row = { model: `Ansible (${version.split("\n")[0]!.replace(/^ansible-playbook \[core (.*)\]$/, "ansible-core $1")}, pipelining, ControlPersist)`, devices: n, seconds: {}, connections: 0 };
+  const row: Row = {
+    model: `Ansible (${version.split("\n")[0]!.replace(/^ansible-playbook \[core (.*)\]$/, "ansible-core $1")}, pipelining, ControlPersist)`,
+    devices: n,
+    seconds: {},
+    connections: 0,
+  };
   const dir = mkdtempSync(path.join(os.tmpdir(), "netdev-ansible-"));
   const controlDir = path.join(dir, "cp");
   mkdirSync(controlDir);
   const inventory = {
     all: {
       vars: { ansible_user: "root", ansible_ssh_private_key_file: hosts[0]!.privateKeyPath, ansible_python_interpreter: "/usr/bin/python3" },
-      hosts: Object.fromEntries(hosts.map((h, index) => [h.name, { ansible_host: h.address, ansible_port: h.port, bridges: names(n).filter((_, i) => i % hosts.length === index) }])),
+      hosts: Object.fromEntries(
+        hosts.map((h, index) => [h.name, { ansible_host: h.address, ansible_port: h.port, bridges: names(n).filter((_, i) => i % hosts.length === index) }]),
+      ),
     },
   };
   writeFileSync(path.join(dir, "inventory.yml"), JSON.stringify(inventory, null, 2)); // YAML is a superset of JSON
   writeFileSync(path.join(dir, "known_hosts"), hosts.map((h) => `${h.port === 22 ? h.address : `[${h.address}]:${h.port}`} ${h.hostPublicKey}\n`).join(""));
   writeFileSync(path.join(dir, "up.yml"), UP);
   writeFileSync(path.join(dir, "down.yml"), DOWN);
-  writeFileSync(path.join(dir, "ansible.cfg"), [
-    "[defaults]",
-    `inventory = ${path.join(dir, "inventory.yml")}`,
-    `forks = ${forks}`,
-    "host_key_checking = True",
-    "gathering = explicit",
-    "retry_files_enabled = False",
-    "",
-    "[ssh_connection]",
-    "pipelining = True",
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${path.join(dir, "known_hosts")} -o StrictHostKeyChecking=yes`,
-    `control_path_dir = ${controlDir}`,
-    "",
-  ].join("\n"));
-  const env = { ANSIBLE_CONFIG: path.join(dir, "ansible.cfg"), ANSIBLE_HOME: path.join(dir, "home"), ANSIBLE_LOCAL_TEMP: path.join(dir, "tmp"), LC_ALL: "C.UTF-8", ANSIBLE_NOCOLOR: "1" };
+  writeFileSync(
+    path.join(dir, "ansible.cfg"),
+    [
+      "[defaults]",
+      `inventory = ${path.join(dir, "inventory.yml")}`,
+      `forks = ${forks}`,
+      "host_key_checking = True",
+      "gathering = explicit",
+      "retry_files_enabled = False",
+      "",
+      "[ssh_connection]",
+      "pipelining = True",
+      `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=${path.join(dir, "known_hosts")} -o StrictHostKeyChecking=yes`,
+      `control_path_dir = ${controlDir}`,
+      "",
+    ].join("\n"),
+  );
+  const env = {
+    ANSIBLE_CONFIG: path.join(dir, "ansible.cfg"),
+    ANSIBLE_HOME: path.join(dir, "home"),
+    ANSIBLE_LOCAL_TEMP: path.join(dir, "tmp"),
+    LC_ALL: "C.UTF-8",
+    ANSIBLE_NOCOLOR: "1",
+  };
   /** Runs a playbook; returns how many task items changed something (the PLAY RECAP's changed=). */
   const playbook = async (file: string, ...args: string[]): Promise<number> => {
     const result = await execa("ansible-playbook", [...args, path.join(dir, file)], { env, reject: false, cwd: dir });
     const recap = result.stdout.slice(result.stdout.lastIndexOf("PLAY RECAP"));
     const count = (field: string) => [...recap.matchAll(new RegExp(`${field}=(\\d+)`, "g"))].reduce((sum, m) => sum + Number(m[1]), 0);
-    if (result.exitCode !== 0 || count("failed") + count("unreachable") > 0) throw new Error(`ansible-playbook ${args.join(" ")} ${file} failed (exit ${result.exitCode}):\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`);
+    if (result.exitCode !== 0 || count("failed") + count("unreachable") > 0)
+      throw new Error(
+        `ansible-playbook ${args.join(" ")} ${file} failed (exit ${result.exitCode}):\n${result.stdout.slice(-3000)}\n${result.stderr.slice(-2000)}`,
+      );
     return count("changed");
   };
   const before = accepted();
@@ -94,11 +121,16 @@ export async function ansibleRow(hosts: LabHost[], n: number, forks: number, nam
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`Ansible, ${n} devices:\n${message}`);
-    row.error = message.split("\n").find((line) => /error|fatal|failed/i.test(line))?.trim() ?? message.split("\n")[0];
+    row.error =
+      message
+        .split("\n")
+        .find((line) => /error|fatal|failed/i.test(line))
+        ?.trim() ?? message.split("\n")[0];
     await playbook("down.yml").catch(() => undefined);
   } finally {
     // The master connections (ControlPersist) would linger for 60 s: close them.
-    for (const socket of readdirSync(controlDir)) await execa("ssh", ["-o", `ControlPath=${path.join(controlDir, socket)}`, "-O", "exit", "lab-host"], { reject: false });
+    for (const socket of readdirSync(controlDir))
+      await execa("ssh", ["-o", `ControlPath=${path.join(controlDir, socket)}`, "-O", "exit", "lab-host"], { reject: false });
     row.connections = accepted() - before;
     rmSync(dir, { recursive: true, force: true });
   }

@@ -18,9 +18,14 @@ const COLOURS: Array<[RegExp, string]> = [
   [/^Ansible/, "#d62728"],
 ];
 const SPARE = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"];
-const PHASE_LABELS: Record<(typeof PHASES)[number], string> = { up: "up", refresh: "refresh (Ansible: --check)", preview: "preview, no-op (Ansible: run again)", destroy: "destroy" };
+const PHASE_LABELS: Record<(typeof PHASES)[number], string> = {
+  up: "up",
+  refresh: "refresh (Ansible: --check)",
+  preview: "preview, no-op (Ansible: run again)",
+  destroy: "destroy",
+};
 
-const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 function niceMax(value: number): number {
   if (value <= 0) return 1;
@@ -44,9 +49,14 @@ export function chartSvg({ parallel, results }: BenchResults): string {
     `<text x="20" y="28" font-size="18" font-weight="bold">pulumi up / refresh / preview / destroy of N bridges over 3 lab hosts, --parallel ${parallel} (seconds, lower is better)</text>`,
   ];
   models.forEach((model, i) => {
-    const connections = results.filter((r) => r.model === model && !r.latencyMs).map((r) => `${r.connections} at N=${r.devices}`).join(", ");
+    const connections = results
+      .filter((r) => r.model === model && !r.latencyMs)
+      .map((r) => `${r.connections} at N=${r.devices}`)
+      .join(", ");
     out.push(`<rect x="20" y="${46 + i * 20}" width="14" height="14" fill="${colour.get(model)}"/>`);
-    out.push(`<text x="42" y="${58 + i * 20}" font-size="13">${escape(model)}  <tspan fill="#666">(SSH connections: ${escape(connections)})</tspan></text>`);
+    out.push(
+      `<text x="42" y="${58 + i * 20}" font-size="13">${escapeXml(model)}  <tspan fill="#666">(SSH connections: ${escapeXml(connections)})</tspan></text>`,
+    );
   });
   panels.forEach((panel, p) => {
     const rows = models.map((m) => results.find((r) => r.model === m && panelOf(r) === panel)).filter((r): r is Row => r !== undefined);
@@ -56,7 +66,7 @@ export function chartSvg({ parallel, results }: BenchResults): string {
     const x1 = width - 20;
     const yMax = niceMax(Math.max(...rows.flatMap((r) => PHASES.map((ph) => r.seconds[ph] ?? 0))));
     const y = (s: number) => y0 + plotHeight - (s / yMax) * plotHeight;
-    out.push(`<text x="${x0}" y="${y0 - 12}" font-size="15" font-weight="bold">${escape(panel)}</text>`);
+    out.push(`<text x="${x0}" y="${y0 - 12}" font-size="15" font-weight="bold">${escapeXml(panel)}</text>`);
     for (let k = 0; k <= 5; k++) {
       const value = (yMax * k) / 5;
       out.push(`<line x1="${x0}" x2="${x1}" y1="${y(value)}" y2="${y(value)}" stroke="#ddd"/>`);
@@ -76,7 +86,9 @@ export function chartSvg({ parallel, results }: BenchResults): string {
         out.push(`<rect x="${bx + 1}" y="${y(s)}" width="${barWidth - 2}" height="${Math.max(y(0) - y(s), 0.5)}" fill="${colour.get(row.model)}"/>`);
         out.push(`<text x="${bx + barWidth / 2}" y="${y(s) - 3}" font-size="10" text-anchor="middle">${s < 10 ? s.toFixed(2) : s.toFixed(1)}</text>`);
       });
-      out.push(`<text x="${x0 + g * groupWidth + groupWidth / 2}" y="${y(0) + 18}" font-size="13" text-anchor="middle">${escape(PHASE_LABELS[phase])}</text>`);
+      out.push(
+        `<text x="${x0 + g * groupWidth + groupWidth / 2}" y="${y(0) + 18}" font-size="13" text-anchor="middle">${escapeXml(PHASE_LABELS[phase])}</text>`,
+      );
     });
     out.push(`<line x1="${x0}" x2="${x1}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
   });

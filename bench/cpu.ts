@@ -17,7 +17,9 @@ const V2 = "/sys/fs/cgroup";
 
 function usageSeconds(dir: string): number {
   if (existsSync(path.join(dir, "cpuacct.usage"))) return Number(readFileSync(path.join(dir, "cpuacct.usage"), "utf8")) / 1e9;
-  const line = readFileSync(path.join(dir, "cpu.stat"), "utf8").split("\n").find((l) => l.startsWith("usage_usec "));
+  const line = readFileSync(path.join(dir, "cpu.stat"), "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("usage_usec "));
   return Number(line?.split(" ")[1] ?? 0) / 1e6;
 }
 

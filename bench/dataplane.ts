@@ -27,7 +27,9 @@ import { ensureCommands } from "./install";
  * bench-results/. Installs iperf3, ethtool and ping from Debian when missing. Brings the lab
  * up (and down) itself unless one is up.
  */
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, pings: { type: "string", default: "200" }, rounds: { type: "string", default: "1" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "10" }, pings: { type: "string", default: "200" }, rounds: { type: "string", default: "1" } },
+});
 const SECONDS = Number(values.seconds);
 const PINGS = Number(values.pings);
 const ROUNDS = Number(values.rounds);
@@ -42,8 +44,21 @@ const VTEP = "ndpvx";
 const OVERLAY_ID = "ndp-dataplane";
 
 /** One end of a measured path: a lab host, and a namespace on it (undefined: the host's own). */
-interface End { host: string; netns?: string; address: string }
-interface Measurement { path: string; gbps: number; retransmits: number; senderCpu: number; receiverCpu: number; rttMedianMs: number; rttP99Ms: number; lost: number }
+interface End {
+  host: string;
+  netns?: string;
+  address: string;
+}
+interface Measurement {
+  path: string;
+  gbps: number;
+  retransmits: number;
+  senderCpu: number;
+  receiverCpu: number;
+  rttMedianMs: number;
+  rttP99Ms: number;
+  lost: number;
+}
 
 const inNs = (netns: string | undefined, argv: string[]) => (netns ? ["ip", "netns", "exec", netns, ...argv] : argv);
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -65,17 +80,27 @@ function quantile(xs: number[], q: number): number {
 async function measure(label: string, from: End, to: End): Promise<Measurement> {
   // Neighbour and FDB entries first, so the first pings do not pay for learning.
   await onHost(from.host, inNs(from.netns, ["ping", "-c", "3", "-i", "0.2", "-W", "1", to.address]));
-  const pings = await onHost(from.host, inNs(from.netns, ["ping", "-c", String(PINGS), "-i", "0.01", "-W", "1", to.address]), 60_000).catch((error: Error) => error.message);
+  const pings = await onHost(from.host, inNs(from.netns, ["ping", "-c", String(PINGS), "-i", "0.01", "-W", "1", to.address]), 60_000).catch(
+    (error: Error) => error.message,
+  );
   const rtts = [...pings.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-  const server = inNs(to.netns, ["setsid", "-f", "timeout", String(SECONDS + 30), "iperf3", "-s", "-1", "-B", to.address, "-p", String(PORT)]).map(quote).join(" ");
+  const server = inNs(to.netns, ["setsid", "-f", "timeout", String(SECONDS + 30), "iperf3", "-s", "-1", "-B", to.address, "-p", String(PORT)])
+    .map(quote)
+    .join(" ");
   await onHost(to.host, ["sh", "-c", `${server} </dev/null >/dev/null 2>&1`]);
   for (let i = 0; ; i++) {
     if ((await onHost(to.host, inNs(to.netns, ["ss", "-Hltn", `sport = :${PORT}`]))).trim()) break;
     if (i > 50) throw new Error(`${label}: iperf3 server on ${to.host} did not listen`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const report = JSON.parse(await onHost(from.host, inNs(from.netns, ["iperf3", "-c", to.address, "-p", String(PORT), "-t", String(SECONDS), "-J"]), (SECONDS + 30) * 1000)) as {
-    end: { sum_received: { bits_per_second: number }; sum_sent: { retransmits?: number }; cpu_utilization_percent: { host_total: number; remote_total: number } };
+  const report = JSON.parse(
+    await onHost(from.host, inNs(from.netns, ["iperf3", "-c", to.address, "-p", String(PORT), "-t", String(SECONDS), "-J"]), (SECONDS + 30) * 1000),
+  ) as {
+    end: {
+      sum_received: { bits_per_second: number };
+      sum_sent: { retransmits?: number };
+      cpu_utilization_percent: { host_total: number; remote_total: number };
+    };
   };
   return {
     path: label,
@@ -90,7 +115,12 @@ async function measure(label: string, from: End, to: End): Promise<Measurement> 
 }
 
 /** A device whose offloads a variant changes: on a lab host (over SSH), or in the lab's underlay namespace (here). */
-interface Dev { host?: string; underlayNs?: string; netns?: string; dev: string }
+interface Dev {
+  host?: string;
+  underlayNs?: string;
+  netns?: string;
+  dev: string;
+}
 const devCommand = (d: Dev, argv: string[]) => (d.host ? onHost(d.host, inNs(d.netns, argv)) : run("ip", ["netns", "exec", d.underlayNs!, ...argv]));
 
 async function features(d: Dev): Promise<Record<string, string>> {
@@ -104,7 +134,11 @@ async function setMtu(devs: Dev[], mtu: number): Promise<void> {
   for (const d of devs) await devCommand(d, ["ip", "link", "set", "dev", d.dev, "mtu", String(mtu)]);
 }
 
-interface Variant { name: string; apply(): Promise<void>; revert(): Promise<void> }
+interface Variant {
+  name: string;
+  apply(): Promise<void>;
+  revert(): Promise<void>;
+}
 
 async function main(): Promise<void> {
   ensureCommands({ iperf3: "iperf3", ethtool: "ethtool", ping: "iputils-ping", ss: "iproute2" });
@@ -113,7 +147,7 @@ async function main(): Promise<void> {
   const state = reuse ? readLabState() : await labUp({ hosts: 3 });
   const [h1, h2] = state.hosts.filter((h) => h.kind === "netns" && !h.via) as [LabHost, LabHost];
   const underlayNs = `${state.prefix}-ul`;
-  const hostEnds = [h1, h2].map((h) => planAttachment({ connection: null, namespace: OVERLAY_NS, bridge: BRIDGE }).hostEnd);
+  const hostEnds = [h1, h2].map((_h) => planAttachment({ connection: null, namespace: OVERLAY_NS, bridge: BRIDGE }).hostEnd);
   const cleanup = async () => {
     for (const h of [h1, h2]) await removeLeftovers(h.name, [VTEP, BRIDGE, ...hostEnds], [OVERLAY_NS, ...(h === h1 ? VETH_NS : [])]);
   };
@@ -123,17 +157,49 @@ async function main(): Promise<void> {
   const notes: Record<string, unknown> = {};
   try {
     // (b) two containers on h1, one veth pair between them.
-    made.push(...(await applyPlan([
-      { key: "ns-a", type: "NetworkNamespace", dependsOn: [], inputs: { connection: connectionInput(h1.name), name: VETH_NS[0] } },
-      { key: "ns-b", type: "NetworkNamespace", dependsOn: [], inputs: { connection: connectionInput(h1.name), name: VETH_NS[1] } },
-      { key: "veth", type: "VethPair", dependsOn: ["ns-a", "ns-b"], inputs: { connection: connectionInput(h1.name), netns: VETH_NS[0], name: "eth0", addresses: [`${VETH_IP[0]}/24`], peerName: "eth0", peerNetns: VETH_NS[1], peerAddresses: [`${VETH_IP[1]}/24`] } },
-    ] as PlanItem[])));
+    made.push(
+      ...(await applyPlan([
+        { key: "ns-a", type: "NetworkNamespace", dependsOn: [], inputs: { connection: connectionInput(h1.name), name: VETH_NS[0] } },
+        { key: "ns-b", type: "NetworkNamespace", dependsOn: [], inputs: { connection: connectionInput(h1.name), name: VETH_NS[1] } },
+        {
+          key: "veth",
+          type: "VethPair",
+          dependsOn: ["ns-a", "ns-b"],
+          inputs: {
+            connection: connectionInput(h1.name),
+            netns: VETH_NS[0],
+            name: "eth0",
+            addresses: [`${VETH_IP[0]}/24`],
+            peerName: "eth0",
+            peerNetns: VETH_NS[1],
+            peerAddresses: [`${VETH_IP[1]}/24`],
+          },
+        },
+      ] as PlanItem[])),
+    );
     // (c) the overlay between h1 and h2, and a container on each.
-    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: 4799, hosts: [h1, h2].map((h) => ({ name: h.name, connection: connectionInput(h.name), underlayAddress: h.underlayAddress, underlayDev: h.underlayInterface })), bridgeName: BRIDGE, vtepName: VTEP });
+    const plan = planVxlanOverlay({
+      overlayId: OVERLAY_ID,
+      vni: 4799,
+      hosts: [h1, h2].map((h) => ({ name: h.name, connection: connectionInput(h.name), underlayAddress: h.underlayAddress, underlayDev: h.underlayInterface })),
+      bridgeName: BRIDGE,
+      vtepName: VTEP,
+    });
     const overlay = await applyPlan(plan.items);
     made.push(...overlay);
     for (const [i, h] of [h1, h2].entries()) {
-      made.push(...(await applyPlan(planAttachment({ connection: connectionInput(h.name), namespace: OVERLAY_NS, bridge: BRIDGE, address: `${OVERLAY_IP[i]}/24`, mtu: plan.mtu, macSeed: `${OVERLAY_ID}-${h.name}` }).items)));
+      made.push(
+        ...(await applyPlan(
+          planAttachment({
+            connection: connectionInput(h.name),
+            namespace: OVERLAY_NS,
+            bridge: BRIDGE,
+            address: `${OVERLAY_IP[i]}/24`,
+            mtu: plan.mtu,
+            macSeed: `${OVERLAY_ID}-${h.name}`,
+          }).items,
+        )),
+      );
     }
 
     const hostNics: Dev[] = [h1, h2].map((h) => ({ host: h.name, dev: h.underlayInterface }));
@@ -141,8 +207,17 @@ async function main(): Promise<void> {
     const underlayDevs = [...hostNics, ...bridgePorts];
     const vteps: Dev[] = [h1, h2].map((h) => ({ host: h.name, dev: VTEP }));
     const overlayBridges: Dev[] = [h1, h2].map((h) => ({ host: h.name, dev: BRIDGE }));
-    const overlayDevs: Dev[] = [...vteps, ...overlayBridges, ...[h1, h2].flatMap((h, i) => [{ host: h.name, dev: hostEnds[i]! }, { host: h.name, netns: OVERLAY_NS, dev: "eth0" }])];
-    const vtepLink = JSON.parse(await onHost(h1.name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])) as Array<{ linkinfo: { info_data: Record<string, unknown> } }>;
+    const overlayDevs: Dev[] = [
+      ...vteps,
+      ...overlayBridges,
+      ...[h1, h2].flatMap((h, i) => [
+        { host: h.name, dev: hostEnds[i]! },
+        { host: h.name, netns: OVERLAY_NS, dev: "eth0" },
+      ]),
+    ];
+    const vtepLink = JSON.parse(await onHost(h1.name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])) as Array<{
+      linkinfo: { info_data: Record<string, unknown> };
+    }>;
     const udpCsum = vtepLink[0]!.linkinfo.info_data.udp_csum === true;
     const nic = { hostNic: await features(hostNics[0]!), bridgePort: await features(bridgePorts[0]!), vtep: await features(vteps[0]!) };
     notes.defaults = { ...nic, vtepUdpCsum: udpCsum, overlayMtu: plan.mtu };
@@ -159,19 +234,43 @@ async function main(): Promise<void> {
     const toggle = (name: string, devs: Dev[], wanted: Record<string, "on" | "off">, before: Record<string, string>): Variant => ({
       name,
       apply: () => setFeatures(devs, wanted),
-      revert: () => setFeatures(devs, Object.fromEntries(Object.keys(wanted).map((f) => [f, before[f] === "on" ? "on" : "off"])) as Record<string, "on" | "off">),
+      revert: () =>
+        setFeatures(devs, Object.fromEntries(Object.keys(wanted).map((f) => [f, before[f] === "on" ? "on" : "off"])) as Record<string, "on" | "off">),
     });
     const variants: Variant[] = [
       { name: "as netdev makes it", apply: async () => {}, revert: async () => {} },
       toggle("GRO on the underlay (hosts' NICs and bridge ports)", underlayDevs, { "generic-receive-offload": "on" }, nic.hostNic),
       toggle("GRO + rx-udp-gro-forwarding on the underlay", underlayDevs, { "generic-receive-offload": "on", "rx-udp-gro-forwarding": "on" }, nic.hostNic),
-      toggle(`tx-udp_tnl-segmentation ${nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on"} on the hosts' NICs`, hostNics, { "tx-udp_tnl-segmentation": nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on", "tx-udp_tnl-csum-segmentation": nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on" }, nic.hostNic),
-      toggle(`GRO ${nic.vtep["generic-receive-offload"] === "on" ? "off" : "on"} on the VTEPs and overlay bridges`, [...vteps, ...overlayBridges], { "generic-receive-offload": nic.vtep["generic-receive-offload"] === "on" ? "off" : "on" }, nic.vtep),
-      { name: `VTEPs with ${udpCsum ? "noudpcsum" : "udpcsum"} (VxlanTunnel udpCsum: ${!udpCsum})`, apply: () => recreateVteps({ udpCsum: !udpCsum }), revert: () => recreateVteps({ udpCsum }) },
+      toggle(
+        `tx-udp_tnl-segmentation ${nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on"} on the hosts' NICs`,
+        hostNics,
+        {
+          "tx-udp_tnl-segmentation": nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on",
+          "tx-udp_tnl-csum-segmentation": nic.hostNic["tx-udp_tnl-segmentation"] === "on" ? "off" : "on",
+        },
+        nic.hostNic,
+      ),
+      toggle(
+        `GRO ${nic.vtep["generic-receive-offload"] === "on" ? "off" : "on"} on the VTEPs and overlay bridges`,
+        [...vteps, ...overlayBridges],
+        { "generic-receive-offload": nic.vtep["generic-receive-offload"] === "on" ? "off" : "on" },
+        nic.vtep,
+      ),
+      {
+        name: `VTEPs with ${udpCsum ? "noudpcsum" : "udpcsum"} (VxlanTunnel udpCsum: ${!udpCsum})`,
+        apply: () => recreateVteps({ udpCsum: !udpCsum }),
+        revert: () => recreateVteps({ udpCsum }),
+      },
       {
         name: `jumbo underlay: MTU 9000, overlay ${9000 - 50}`,
-        apply: async () => { await setMtu(underlayDevs, 9000); await setMtu(overlayDevs, 9000 - 50); },
-        revert: async () => { await setMtu(overlayDevs, plan.mtu); await setMtu(underlayDevs, 1500); },
+        apply: async () => {
+          await setMtu(underlayDevs, 9000);
+          await setMtu(overlayDevs, 9000 - 50);
+        },
+        revert: async () => {
+          await setMtu(overlayDevs, plan.mtu);
+          await setMtu(underlayDevs, 1500);
+        },
       },
     ];
 
@@ -202,17 +301,31 @@ async function main(): Promise<void> {
   const summary = paths.map((p) => {
     const ms = measurements.filter((m) => m.path === p);
     const pick = (f: (m: Measurement) => number) => median(ms.map(f));
-    return { path: p, gbps: pick((m) => m.gbps), retransmits: pick((m) => m.retransmits), senderCpu: pick((m) => m.senderCpu), receiverCpu: pick((m) => m.receiverCpu), rttMedianMs: pick((m) => m.rttMedianMs), rttP99Ms: pick((m) => m.rttP99Ms), lost: pick((m) => m.lost) };
+    return {
+      path: p,
+      gbps: pick((m) => m.gbps),
+      retransmits: pick((m) => m.retransmits),
+      senderCpu: pick((m) => m.senderCpu),
+      receiverCpu: pick((m) => m.receiverCpu),
+      rttMedianMs: pick((m) => m.rttMedianMs),
+      rttP99Ms: pick((m) => m.rttP99Ms),
+      lost: pick((m) => m.lost),
+    };
   });
   const base = summary[0]!;
-  console.log([
-    "",
-    `iperf3 TCP, ${SECONDS} s, one stream; ping × ${PINGS} at 10 ms; ${ROUNDS > 1 ? `medians of ${ROUNDS} interleaved rounds; ` : ""}all on this machine's cores (sender, receiver and the "wire" share them), so read the ratios`,
-    "",
-    "| path | TCP throughput | ÷ underlay | retransmits | RTT median | RTT p99 | median ÷ underlay |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
-    ...summary.map((s) => `| ${s.path} | ${s.gbps.toFixed(2)} Gbit/s | ${(s.gbps / base.gbps).toFixed(2)} | ${s.retransmits} | ${(s.rttMedianMs * 1000).toFixed(0)} µs | ${(s.rttP99Ms * 1000).toFixed(0)} µs | ${(s.rttMedianMs / base.rttMedianMs).toFixed(2)} |${s.lost ? ` ${s.lost} pings lost` : ""}`),
-  ].join("\n"));
+  console.log(
+    [
+      "",
+      `iperf3 TCP, ${SECONDS} s, one stream; ping × ${PINGS} at 10 ms; ${ROUNDS > 1 ? `medians of ${ROUNDS} interleaved rounds; ` : ""}all on this machine's cores (sender, receiver and the "wire" share them), so read the ratios`,
+      "",
+      "| path | TCP throughput | ÷ underlay | retransmits | RTT median | RTT p99 | median ÷ underlay |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+      ...summary.map(
+        (s) =>
+          `| ${s.path} | ${s.gbps.toFixed(2)} Gbit/s | ${(s.gbps / base.gbps).toFixed(2)} | ${s.retransmits} | ${(s.rttMedianMs * 1000).toFixed(0)} µs | ${(s.rttP99Ms * 1000).toFixed(0)} µs | ${(s.rttMedianMs / base.rttMedianMs).toFixed(2)} |${s.lost ? ` ${s.lost} pings lost` : ""}`,
+      ),
+    ].join("\n"),
+  );
   const out = path.join(repoRoot, "bench-results", `dataplane-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ seconds: SECONDS, pings: PINGS, rounds: ROUNDS, summary, measurements, ...notes }, null, 2));

@@ -53,8 +53,11 @@ const programs: Record<string, string> = {
   /** netdev from another checkout (--baseline DIR, built), side by side with this one. */
   baseline: NETDEV_PROGRAM,
   noop: NOOP_PROGRAM,
-  "noop-pad": NOOP_PROGRAM.replace("return { id: inputs.name, outs: inputs };", "return { id: inputs.name, outs: { ...inputs, pad: \"x\".repeat(4600) } };"),
-  "noop-sleep": NOOP_PROGRAM.replace("async create(inputs: any) {", `async create(inputs: any) { await new Promise((r) => setTimeout(r, ${Number(process.env.NETDEV_BENCH_SLEEP_MS ?? 200)}));`),
+  "noop-pad": NOOP_PROGRAM.replace("return { id: inputs.name, outs: inputs };", 'return { id: inputs.name, outs: { ...inputs, pad: "x".repeat(4600) } };'),
+  "noop-sleep": NOOP_PROGRAM.replace(
+    "async create(inputs: any) {",
+    `async create(inputs: any) { await new Promise((r) => setTimeout(r, ${Number(process.env.NETDEV_BENCH_SLEEP_MS ?? 200)}));`,
+  ),
 };
 const FAKE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n";
 const FAKE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchBenchBenchBenchBenchBenchBenchBenchBen";
@@ -71,11 +74,16 @@ function baselineRoot(): string {
 }
 
 async function withStack<T>(model: string, hosts: Hosts, privateKey: string, run: (stack: Stack) => Promise<T>): Promise<T> {
-  const { home, workDir, env } = labProgram(path.join(repoRoot, "bench"), [], {
-    "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
-    "index.ts": programs[model]!,
-  }, model === "baseline" ? baselineRoot() : undefined);
+  const { home, workDir, env } = labProgram(
+    path.join(repoRoot, "bench"),
+    [],
+    {
+      "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+      "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
+      "index.ts": programs[model]!,
+    },
+    model === "baseline" ? baselineRoot() : undefined,
+  );
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: { ...env, ...extraEnv() } });
   try {
     await stack.setAllConfig({ hosts: { value: JSON.stringify(hosts) }, privateKey: { value: privateKey, secret: true }, devices: { value: String(n) } });
@@ -160,7 +168,11 @@ async function main(): Promise<void> {
       for (const model of models) {
         const result = await round(model, hosts, privateKey, values["state-dir"]);
         for (const [phase, s] of Object.entries(result)) ((times[phase] ??= {})[model] ??= []).push(s);
-        console.log(`round ${r + 1} ${model}: ${Object.entries(result).map(([p, s]) => `${p} ${s.toFixed(2)} s`).join(", ")}`);
+        console.log(
+          `round ${r + 1} ${model}: ${Object.entries(result)
+            .map(([p, s]) => `${p} ${s.toFixed(2)} s`)
+            .join(", ")}`,
+        );
       }
     }
   } finally {
@@ -171,12 +183,17 @@ async function main(): Promise<void> {
   console.log(`\n${n} devices, --parallel ${parallel}, medians of ${rounds}:`);
   for (const [phase, byModel] of Object.entries(times)) {
     const cells = Object.entries(byModel).map(([m, xs]) => `${m} ${median(xs).toFixed(2)} s (${xs.map((s) => s.toFixed(2)).join(", ")})`);
-    const added = byModel.netdev && byModel.noop ? `; netdev/noop ${(median(byModel.netdev) / median(byModel.noop)).toFixed(2)}×, netdev adds ${(((median(byModel.netdev) - median(byModel.noop)) * 1000) / n).toFixed(1)} ms per device` : "";
+    const added =
+      byModel.netdev && byModel.noop
+        ? `; netdev/noop ${(median(byModel.netdev) / median(byModel.noop)).toFixed(2)}×, netdev adds ${(((median(byModel.netdev) - median(byModel.noop)) * 1000) / n).toFixed(1)} ms per device`
+        : "";
     const versus = byModel.netdev && byModel.baseline ? `; netdev/baseline ${(median(byModel.netdev) / median(byModel.baseline)).toFixed(2)}×` : "";
     console.log(`${phase}: ${cells.join("; ")}${added}${versus}`);
     for (const [m, readings] of Object.entries(cpu[phase] ?? {})) {
       const per = (pick: (r: CpuReading) => number) => `${((median(readings.map(pick)) * 1000) / n).toFixed(1)}`;
-      console.log(`  ${m} CPU ms per device (medians): hosts (sshd, sh, ip, kernel) ${per((r) => r.hostsS)}, Pulumi side (CLI, program, providers) ${per((r) => r.pulumiS)}, whole machine ${per((r) => r.machineS)}`);
+      console.log(
+        `  ${m} CPU ms per device (medians): hosts (sshd, sh, ip, kernel) ${per((r) => r.hostsS)}, Pulumi side (CLI, program, providers) ${per((r) => r.pulumiS)}, whole machine ${per((r) => r.machineS)}`,
+      );
     }
   }
 }

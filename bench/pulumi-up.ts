@@ -27,8 +27,17 @@ import { PHASES, timed, type BenchResults, type Phase, type Row } from "./result
  * relay that delays each direction by that much (this kernel has no netem): every model, Ansible
  * included, reaches the hosts through it, so round trips cost what they would on such a link.
  */
-const { values } = parseArgs({ options: { devices: { type: "string", default: "30,90" }, parallel: { type: "string", default: "8" }, baseline: { type: "string" }, only: { type: "string" }, "chart-only": { type: "string" }, "latency-ms": { type: "string", default: "0" } } });
-/** --only netdev,command,noop,limit,ansible (and baseline, with --baseline): a subset of the rows. */
+const { values } = parseArgs({
+  options: {
+    devices: { type: "string", default: "30,90" },
+    parallel: { type: "string", default: "8" },
+    baseline: { type: "string" },
+    only: { type: "string" },
+    "chart-only": { type: "string" },
+    "latency-ms": { type: "string", default: "0" },
+  },
+});
+/** --only netdev,nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
 /** --latency-ms 0,5,25: every row again with each host behind a relay adding that much each way (bench/latency-proxy.ts). */
@@ -42,24 +51,43 @@ const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + acceptedCo
 
 /** Sends each host its share of `line(name)` as one `ip -batch -` (-force: go on past errors). */
 async function batchPerHost(hosts: LabHost[], n: number, line: (name: string) => string[], force = false): Promise<void> {
-  await Promise.all(hosts.map(async (h, index) => {
-    const mine = names(n).filter((_, i) => i % hosts.length === index);
-    const result = await sshPool().exec(connectionTo(h), ["ip", ...(force ? ["-force"] : []), "-batch", "-"], { stdin: mine.flatMap(line).join("\n") + "\n" });
-    if (result.exitCode !== 0 && !force) throw new Error(`${h.name}: ip -batch: ${result.stderr.trim()}`);
-  }));
+  await Promise.all(
+    hosts.map(async (h, index) => {
+      const mine = names(n).filter((_, i) => i % hosts.length === index);
+      const result = await sshPool().exec(connectionTo(h), ["ip", ...(force ? ["-force"] : []), "-batch", "-"], {
+        stdin: mine.flatMap(line).join("\n") + "\n",
+      });
+      if (result.exitCode !== 0 && !force) throw new Error(`${h.name}: ip -batch: ${result.stderr.trim()}`);
+    }),
+  );
 }
 
 const removeLeftovers = (hosts: LabHost[], n: number) => batchPerHost(hosts, n, (name) => [`link del dev ${name}`], true).catch(() => undefined);
 
-async function pulumiRow(model: string, program: string, hosts: LabHost[], n: number, netdevRoot?: string): Promise<Row> {
+/** PULUMI_SKIP_CHECKPOINTS=true: the CLI keeps the state in memory and saves it once, at the end of each run. */
+const SKIP_CHECKPOINTS = { PULUMI_SKIP_CHECKPOINTS: "true" };
+
+async function pulumiRow(
+  model: string,
+  program: string,
+  hosts: LabHost[],
+  n: number,
+  netdevRoot?: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Row> {
   const row: Row = { model, devices: n, seconds: {}, connections: 0 };
   await removeLeftovers(hosts, n);
-  const { home, workDir, env } = labProgram(path.join(repoRoot, "bench"), [], {
-    "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
-    "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
-    "index.ts": program,
-  }, netdevRoot);
-  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: env });
+  const { home, workDir, env } = labProgram(
+    path.join(repoRoot, "bench"),
+    [],
+    {
+      "Pulumi.yaml": "name: netdev-bench\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+      "package.json": JSON.stringify({ name: "netdev-bench-program", private: true }),
+      "index.ts": program,
+    },
+    netdevRoot,
+  );
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: { ...env, ...extraEnv } });
   const connectionsBefore = accepted(hosts);
   try {
     await stack.setAllConfig({
@@ -78,7 +106,11 @@ async function pulumiRow(model: string, program: string, hosts: LabHost[], n: nu
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`${model}, ${n} devices:\n${message}`);
-    row.error = message.split("\n").find((line) => /error:/i.test(line))?.trim() ?? message.split("\n").slice(-3).join(" ");
+    row.error =
+      message
+        .split("\n")
+        .find((line) => /error:/i.test(line))
+        ?.trim() ?? message.split("\n").slice(-3).join(" ");
     await stack.destroy({ parallel }).catch(() => undefined);
   } finally {
     row.connections = accepted(hosts) - connectionsBefore;
@@ -95,7 +127,9 @@ async function limitRow(hosts: LabHost[], n: number): Promise<Row> {
   const connectionsBefore = accepted(hosts);
   const row: Row = { model: "limit: one `ip -batch -` per host, no Pulumi", devices: n, seconds: {}, connections: 0 };
   row.seconds.up = await timed(() => batchPerHost(hosts, n, (name) => [`link add ${name} type bridge`, `link set dev ${name} up`]));
-  row.seconds.refresh = await timed(() => Promise.all(hosts.map((h) => sshPool().run(connectionTo(h), ["ip", "-json", "-details", "addr", "show"], { idempotent: true }))));
+  row.seconds.refresh = await timed(() =>
+    Promise.all(hosts.map((h) => sshPool().run(connectionTo(h), ["ip", "-json", "-details", "addr", "show"], { idempotent: true }))),
+  );
   row.seconds.destroy = await timed(() => batchPerHost(hosts, n, (name) => [`link del dev ${name}`]));
   row.connections = accepted(hosts) - connectionsBefore;
   return row;
@@ -104,11 +138,13 @@ async function limitRow(hosts: LabHost[], n: number): Promise<Row> {
 /** The hosts as the models reach them: directly, or each through its own relay adding `latencyMs` each way. */
 async function reachedThrough(hosts: LabHost[], latencyMs: number, relays: Array<{ close(): void }>): Promise<LabHost[]> {
   if (!latencyMs) return hosts;
-  return Promise.all(hosts.map(async (h) => {
-    const relay = await latencyProxy({ host: h.address, port: h.port }, latencyMs);
-    relays.push(relay);
-    return { ...h, address: "127.0.0.1", port: relay.port };
-  }));
+  return Promise.all(
+    hosts.map(async (h) => {
+      const relay = await latencyProxy({ host: h.address, port: h.port }, latencyMs);
+      relays.push(relay);
+      return { ...h, address: "127.0.0.1", port: relay.port };
+    }),
+  );
 }
 
 function table(rows: Row[], n: number, latencyMs = 0): string {
@@ -120,7 +156,10 @@ function table(rows: Row[], n: number, latencyMs = 0): string {
     return r === netdev || base === undefined ? `${s.toFixed(2)} s` : `${s.toFixed(2)} s (${(s / base).toFixed(2)}×)`;
   };
   const noop = rows.find((r) => r.model.startsWith("Pulumi alone"));
-  const added = noop?.seconds.up !== undefined && netdev.model.startsWith("netdev (this") && netdev.seconds.up !== undefined ? `; netdev's \`up\` adds ${(((netdev.seconds.up - noop.seconds.up) * 1000) / n).toFixed(1)} ms per device to Pulumi's own` : "";
+  const added =
+    noop?.seconds.up !== undefined && netdev.model.startsWith("netdev (this") && netdev.seconds.up !== undefined
+      ? `; netdev's \`up\` adds ${(((netdev.seconds.up - noop.seconds.up) * 1000) / n).toFixed(1)} ms per device to Pulumi's own`
+      : "";
   return [
     `${n} bridges over 3 hosts${latencyMs ? `, each ${latencyMs} ms away each way (relay)` : ""}, --parallel ${parallel}; in brackets: time ÷ netdev's (above 1: slower than netdev)${added}${rows.some((r) => r.model.startsWith("Ansible")) ? "; Ansible's refresh is a --check run and its preview the playbook run again (both must change nothing)" : ""}`,
     "",
@@ -139,30 +178,35 @@ async function main(): Promise<void> {
   const baseline = values.baseline ? path.resolve(values.baseline) : undefined;
   if (baseline) assertBuilt(baseline);
   // The programs import pulumi-netdev as a user does: through package.json's main, dist/.
-  if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js"))) throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
+  if (wanted("netdev") && !existsSync(path.join(repoRoot, "dist", "provider", "index.js")))
+    throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");
   const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
   const labHosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
   const results: Row[] = [];
   const relays: Array<{ close(): void }> = [];
   try {
-    for (const n of sizes) for (const latencyMs of latencies) {
-      const hosts = await reachedThrough(labHosts, latencyMs, relays);
-      const rows: Row[] = [];
-      if (wanted("netdev")) rows.push(await pulumiRow("netdev (this checkout)", NETDEV_PROGRAM, hosts, n));
-      if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
-      if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
-      if (wanted("noop")) rows.push(await pulumiRow("Pulumi alone (no-op dynamic provider)", NOOP_PROGRAM, hosts, n));
-      if (wanted("limit")) rows.push(await limitRow(hosts, n));
-      if (wanted("ansible")) {
-        await removeLeftovers(hosts, n);
-        rows.push(await ansibleRow(hosts, n, parallel, names, () => accepted(hosts)));
+    for (const n of sizes)
+      for (const latencyMs of latencies) {
+        const hosts = await reachedThrough(labHosts, latencyMs, relays);
+        const rows: Row[] = [];
+        if (wanted("netdev")) rows.push(await pulumiRow("netdev (this checkout)", NETDEV_PROGRAM, hosts, n));
+        if (wanted("nockpt")) rows.push(await pulumiRow("netdev, PULUMI_SKIP_CHECKPOINTS=true", NETDEV_PROGRAM, hosts, n, undefined, SKIP_CHECKPOINTS));
+        if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
+        if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
+        if (wanted("noop")) rows.push(await pulumiRow("Pulumi alone (no-op dynamic provider)", NOOP_PROGRAM, hosts, n));
+        if (wanted("noop-nockpt"))
+          rows.push(await pulumiRow("Pulumi alone, PULUMI_SKIP_CHECKPOINTS=true", NOOP_PROGRAM, hosts, n, undefined, SKIP_CHECKPOINTS));
+        if (wanted("limit")) rows.push(await limitRow(hosts, n));
+        if (wanted("ansible")) {
+          await removeLeftovers(hosts, n);
+          rows.push(await ansibleRow(hosts, n, parallel, names, () => accepted(hosts)));
+        }
+        for (const row of rows) if (latencyMs) row.latencyMs = latencyMs;
+        console.log(`\n${table(rows, n, latencyMs)}`);
+        results.push(...rows);
+        sshPool().closeAll();
       }
-      for (const row of rows) if (latencyMs) row.latencyMs = latencyMs;
-      console.log(`\n${table(rows, n, latencyMs)}`);
-      results.push(...rows);
-      sshPool().closeAll();
-    }
   } finally {
     for (const relay of relays) relay.close();
     sshPool().closeAll();

@@ -16,7 +16,16 @@ import { latencyProxy } from "./latency-proxy";
  * and pool run the same work in the same process first, so the rows are side by side.
  * Needs the lab (`npm run lab -- up`).
  */
-const { values } = parseArgs({ options: { devices: { type: "string", default: "30" }, baseline: { type: "string" }, host: { type: "string", default: "h1" }, parallel: { type: "string", default: "8" }, "latency-ms": { type: "string", default: "0" }, batches: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    devices: { type: "string", default: "30" },
+    baseline: { type: "string" },
+    host: { type: "string", default: "h1" },
+    parallel: { type: "string", default: "8" },
+    "latency-ms": { type: "string", default: "0" },
+    batches: { type: "string" },
+  },
+});
 const devices = Number(values.devices);
 const PARALLEL = Number(values.parallel);
 
@@ -30,9 +39,11 @@ type Engine = {
 
 async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 type Pool = { commandsStarted: number; execsSent?: number; batchesInFlight?: number; closeAll(): void };
@@ -46,16 +57,20 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
     const t0 = performance.now();
     await work();
     const perDevice = (n: number) => (n / devices).toFixed(2).replace(/\.?0+$/, "");
-    row.push(`${perDevice(pool.commandsStarted - before.commands)} / ${pool.execsSent === undefined ? "–" : perDevice(pool.execsSent - before.execs)} / ${((performance.now() - t0) / devices).toFixed(0)} ms`);
+    row.push(
+      `${perDevice(pool.commandsStarted - before.commands)} / ${pool.execsSent === undefined ? "–" : perDevice(pool.execsSent - before.execs)} / ${((performance.now() - t0) / devices).toFixed(0)} ms`,
+    );
   };
   const made = new Map<string, { id: string; outs: Record<string, unknown> }>();
   const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu }).inputs;
   await phase(() => inBatches(names, async (name) => void made.set(name, await engine.create(inputs(name, 1500)))));
   await phase(() => inBatches(names, async (name) => void (await engine.read(made.get(name)!.id, made.get(name)!.outs))));
-  await phase(() => inBatches(names, async (name) => {
-    const m = made.get(name)!;
-    made.set(name, { id: m.id, outs: (await engine.update(m.id, m.outs, inputs(name, 1400))).outs });
-  }));
+  await phase(() =>
+    inBatches(names, async (name) => {
+      const m = made.get(name)!;
+      made.set(name, { id: m.id, outs: (await engine.update(m.id, m.outs, inputs(name, 1400))).outs });
+    }),
+  );
   await phase(() => inBatches(names, async (name) => engine.delete(made.get(name)!.id, made.get(name)!.outs)));
   pool.closeAll();
   // Each checkout gets a pool of its own making: the pool lives on globalThis (see sshPool()).
@@ -68,7 +83,9 @@ async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }>
   const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
   // provider/registry.ts since the one registry; a --baseline checkout from before it has engineFor in kinds/index.ts.
   const registry = path.join(root, "provider/registry.ts");
-  const engine = existsSync(registry) ? (await import(registry)).deviceEngine("Bridge") : (await import(path.join(root, "provider/kinds/index.ts"))).engineFor("Bridge");
+  const engine = existsSync(registry)
+    ? (await import(registry)).deviceEngine("Bridge")
+    : (await import(path.join(root, "provider/kinds/index.ts"))).engineFor("Bridge");
   return { engine: engine as Engine, pool: sshPool() as Pool };
 }
 
@@ -82,7 +99,15 @@ async function main(): Promise<void> {
   if (values.baseline) rows.push(await measure(`baseline (${path.basename(values.baseline)})`, await engineFrom(path.resolve(values.baseline)), connection));
   rows.push(await measure("this checkout", await engineFrom(path.resolve(import.meta.dirname, "..")), connection));
   const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
-  console.log([`${devices} bridges on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`, "", "| engine | create | refresh (read) | update (mtu) | delete |", "| --- | --- | --- | --- | --- |", ...rows].join("\n"));
+  console.log(
+    [
+      `${devices} bridges on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`,
+      "",
+      "| engine | create | refresh (read) | update (mtu) | delete |",
+      "| --- | --- | --- | --- | --- |",
+      ...rows,
+    ].join("\n"),
+  );
   proxy?.close();
 }
 

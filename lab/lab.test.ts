@@ -6,7 +6,10 @@ import { describe, expect, it } from "vitest";
 import { labDown, labUp } from "./lab";
 
 async function leftovers(prefix: string, stateDir: string) {
-  const netns = (await execa("ip", ["netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]!).filter((l) => l.startsWith(`${prefix}-`));
+  const netns = (await execa("ip", ["netns", "list"])).stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0]!)
+    .filter((l) => l.startsWith(`${prefix}-`));
   const links = (await execa("ip", ["-br", "link"])).stdout.split("\n").filter((l) => l.startsWith(prefix));
   const processes = (await execa("pgrep", ["-f", stateDir], { reject: false })).stdout.split("\n").filter(Boolean);
   return { netns, links, processes };

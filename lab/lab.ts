@@ -131,7 +131,12 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-async function startSshd(netns: string, listen: string, hostDir: string, authorizedKeys: string): Promise<{ pid: number; hostPublicKey: string; logPath: string }> {
+async function startSshd(
+  netns: string,
+  listen: string,
+  hostDir: string,
+  authorizedKeys: string,
+): Promise<{ pid: number; hostPublicKey: string; logPath: string }> {
   mkdirSync(hostDir, { recursive: true });
   const hostKey = path.join(hostDir, "ssh_host_ed25519_key");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${netns}-hostkey`, "-f", hostKey]);
@@ -168,7 +173,11 @@ async function startSshd(netns: string, listen: string, hostDir: string, authori
     'exec /usr/sbin/sshd -f "$1" -E "$2"',
   ].join("; ");
   await run("ip", ["netns", "exec", netns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", hostSetup, "sh", config, logPath]);
-  await waitFor(`sshd of ${netns} to listen on ${listen}:22`, 10_000, async () => existsSync(pidFile) && (await run("ip", ["netns", "exec", netns, "ss", "-Hltn", `src ${listen}:22`])).length > 0);
+  await waitFor(
+    `sshd of ${netns} to listen on ${listen}:22`,
+    10_000,
+    async () => existsSync(pidFile) && (await run("ip", ["netns", "exec", netns, "ss", "-Hltn", `src ${listen}:22`])).length > 0,
+  );
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   return { pid, hostPublicKey: readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" "), logPath };
 }
@@ -236,9 +245,19 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
       await ipIn(netns, ["link", "set", "eth0", "up"]);
       const sshd = await startSshd(netns, address, path.join(dir, `h${i}`), authorizedKeys);
       hosts.push({
-        name: `h${i}`, kind: "netns", address, port: 22, username: "root", privateKeyPath: clientKeyPath,
-        hostPublicKey: sshd.hostPublicKey, underlayAddress: address, underlayAddress6: underlayAddress6(address), underlayInterface: "eth0",
-        sshdLogPath: sshd.logPath, netns, pid: sshd.pid,
+        name: `h${i}`,
+        kind: "netns",
+        address,
+        port: 22,
+        username: "root",
+        privateKeyPath: clientKeyPath,
+        hostPublicKey: sshd.hostPublicKey,
+        underlayAddress: address,
+        underlayAddress6: underlayAddress6(address),
+        underlayInterface: "eth0",
+        sshdLogPath: sshd.logPath,
+        netns,
+        pid: sshd.pid,
       });
     }
 
@@ -254,24 +273,50 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
     await ipIn(names.host(1), ["link", "set", "jump0", "up"]);
     const jumpSshd = await startSshd(names.jump, jumpAddress, path.join(dir, "j1"), authorizedKeys);
     hosts.push({
-      name: "j1", kind: "netns", address: jumpAddress, port: 22, username: "root", privateKeyPath: clientKeyPath,
-      hostPublicKey: jumpSshd.hostPublicKey, underlayAddress: jumpAddress, underlayInterface: "eth0",
-      sshdLogPath: jumpSshd.logPath, netns: names.jump, pid: jumpSshd.pid, via: "h1",
+      name: "j1",
+      kind: "netns",
+      address: jumpAddress,
+      port: 22,
+      username: "root",
+      privateKeyPath: clientKeyPath,
+      hostPublicKey: jumpSshd.hostPublicKey,
+      underlayAddress: jumpAddress,
+      underlayInterface: "eth0",
+      sshdLogPath: jumpSshd.logPath,
+      netns: names.jump,
+      pid: jumpSshd.pid,
+      via: "h1",
     });
 
     if (vmCount > 0) {
       const { startVmHosts } = await import("./vm/index");
       const vmHosts = await startVmHosts({
-        stateDir: dir, clientPublicKey, clientKeyPath, underlayNetns: names.underlay, underlayBridge: "ul0",
-        hosts: Array.from({ length: vmCount }, (_, k) => ({ name: `vm${k + 1}`, underlayAddress: subnets.vm(k), sshPort: 22_470 + (options.subnetOctet ?? 0) * 10 + k })),
+        stateDir: dir,
+        clientPublicKey,
+        clientKeyPath,
+        underlayNetns: names.underlay,
+        underlayBridge: "ul0",
+        hosts: Array.from({ length: vmCount }, (_, k) => ({
+          name: `vm${k + 1}`,
+          underlayAddress: subnets.vm(k),
+          sshPort: 22_470 + (options.subnetOctet ?? 0) * 10 + k,
+        })),
       });
       hosts.push(...vmHosts);
     }
     if (debianVmCount > 0) {
       const { startDebianVmHosts } = await import("./vm/debian");
       const debianHosts = await startDebianVmHosts({
-        stateDir: dir, clientPublicKey, clientKeyPath, underlayNetns: names.underlay, underlayBridge: "ul0",
-        hosts: Array.from({ length: debianVmCount }, (_, k) => ({ name: `dvm${k + 1}`, underlayAddress: subnets.debianVm(k), sshPort: 22_370 + (options.subnetOctet ?? 0) * 10 + k })),
+        stateDir: dir,
+        clientPublicKey,
+        clientKeyPath,
+        underlayNetns: names.underlay,
+        underlayBridge: "ul0",
+        hosts: Array.from({ length: debianVmCount }, (_, k) => ({
+          name: `dvm${k + 1}`,
+          underlayAddress: subnets.debianVm(k),
+          sshPort: 22_370 + (options.subnetOctet ?? 0) * 10 + k,
+        })),
       });
       hosts.push(...debianHosts);
     }
@@ -293,7 +338,9 @@ export async function labStatus(options: LabOptions = {}): Promise<string> {
   const lines = [`lab ${state.prefix}: underlay ${state.subnet}, this machine ${state.rootAddress}`];
   for (const host of state.hosts) {
     const reachable = host.via ? `via ${host.via}` : (await tcpOpen(host.address, host.port)) ? "ssh up" : "SSH DOWN";
-    lines.push(`  ${host.name.padEnd(5)} ${host.kind.padEnd(5)} ${`${host.address}:${host.port}`.padEnd(20)} underlay ${host.underlayAddress.padEnd(12)} pid ${host.pid} ${pidAlive(host.pid) ? "alive" : "DEAD"}  ${reachable}`);
+    lines.push(
+      `  ${host.name.padEnd(5)} ${host.kind.padEnd(5)} ${`${host.address}:${host.port}`.padEnd(20)} underlay ${host.underlayAddress.padEnd(12)} pid ${host.pid} ${pidAlive(host.pid) ? "alive" : "DEAD"}  ${reachable}`,
+    );
   }
   return lines.join("\n");
 }

@@ -15,7 +15,8 @@ function fakeProcSys(values = [128, 512, 1024]): string {
   return root;
 }
 
-const thresholds = (root: string, family = "ipv4") => [1, 2, 3].map((i) => Number(readFileSync(path.join(root, "net", family, "neigh", "default", `gc_thresh${i}`), "utf8")));
+const thresholds = (root: string, family = "ipv4") =>
+  [1, 2, 3].map((i) => Number(readFileSync(path.join(root, "net", family, "neigh", "default", `gc_thresh${i}`), "utf8")));
 
 describe("lab neighbour table sizing (pure, on a fake /proc/sys)", () => {
   it("keeps the kernel's defaults for a small lab and grows with the square of the hosts", () => {

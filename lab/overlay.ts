@@ -11,7 +11,9 @@ import { labStack, rootStack, type LabStack } from "./stack";
  * CONTRIBUTING.md shows how to drive by hand; otherwise a copy in a temporary directory (tests).
  */
 export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolean } = {}): Promise<LabStack> {
-  const lab = options.inPlace ? await rootStack() : await labStack(repoRoot, ["Pulumi.yaml", "index.ts"], "lab", {
+  const lab = options.inPlace
+    ? await rootStack()
+    : await labStack(repoRoot, ["Pulumi.yaml", "index.ts"], "lab", {
         // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
         "package.json": JSON.stringify({ name: "netdev-overlay-copy", private: true }),
       });
@@ -39,7 +41,13 @@ export interface PingResult {
 export async function pingAcrossOverlay(hosts: LabHost[]): Promise<PingResult[]> {
   const results: PingResult[] = [];
   for (const [i, from] of hosts.entries()) {
-    const connection = parseConnection({ host: from.address, port: from.port, user: from.username, privateKey: readFileSync(from.privateKeyPath, "utf8"), hostKey: from.hostPublicKey });
+    const connection = parseConnection({
+      host: from.address,
+      port: from.port,
+      user: from.username,
+      privateKey: readFileSync(from.privateKeyPath, "utf8"),
+      hostKey: from.hostPublicKey,
+    });
     for (const [j, to] of hosts.entries()) {
       if (i === j) continue;
       const address = `192.168.100.${j + 1}`;

@@ -16,7 +16,12 @@ import { overlayStack } from "./overlay";
 const { values } = parseArgs({ options: { cycles: { type: "string", default: "30" } } });
 const cycles = Number(values.cycles);
 
-interface HostCounts { links: number; namespaces: number; sshdSessions: number; sshdFds: number }
+interface HostCounts {
+  links: number;
+  namespaces: number;
+  sshdSessions: number;
+  sshdFds: number;
+}
 
 async function countOn(h: LabHost): Promise<HostCounts> {
   const inNs = (args: string[]) => execa("ip", ["netns", "exec", h.netns!, ...args], { reject: false }).then((r) => String(r.stdout));
@@ -25,7 +30,14 @@ async function countOn(h: LabHost): Promise<HostCounts> {
   const namespaces = (await execa("nsenter", ["-t", String(h.pid), "-m", "ip", "netns", "list"], { reject: false })).stdout.split("\n").filter(Boolean).length;
   const children = (await execa("pgrep", ["-P", String(h.pid)], { reject: false })).stdout.split("\n").filter(Boolean);
   let sshdFds = readdirSync(`/proc/${h.pid}/fd`).length;
-  for (const pid of children) sshdFds += (() => { try { return readdirSync(`/proc/${pid}/fd`).length; } catch { return 0; } })();
+  for (const pid of children)
+    sshdFds += (() => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).length;
+      } catch {
+        return 0;
+      }
+    })();
   return { links, namespaces, sshdSessions: children.length, sshdFds };
 }
 
@@ -62,7 +74,12 @@ async function main(): Promise<void> {
   const hosts = state.hosts.filter((h) => h.kind === "netns" && !h.via);
   const total = async () => {
     const all = await Promise.all(hosts.map(countOn));
-    return all.reduce((a, b) => ({ links: a.links + b.links, namespaces: a.namespaces + b.namespaces, sshdSessions: a.sshdSessions + b.sshdSessions, sshdFds: a.sshdFds + b.sshdFds }));
+    return all.reduce((a, b) => ({
+      links: a.links + b.links,
+      namespaces: a.namespaces + b.namespaces,
+      sshdSessions: a.sshdSessions + b.sshdSessions,
+      sshdFds: a.sshdFds + b.sshdFds,
+    }));
   };
   const baseline = await total();
   const { stack } = await overlayStack(hosts);
@@ -77,10 +94,19 @@ async function main(): Promise<void> {
     const t2 = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 2500)); // the pool's idle close, then count
     const now = await total();
-    rows.push(`| ${cycle} | ${((t1 - t0) / 1000).toFixed(1)} | ${((t2 - t1) / 1000).toFixed(1)} | ${now.links - baseline.links} | ${now.namespaces - baseline.namespaces} | ${now.sshdSessions} | ${now.sshdFds - baseline.sshdFds} | ${Math.max(up.rssMiB, destroy.rssMiB).toFixed(0)} | ${Math.max(up.fds, destroy.fds)} |`);
+    rows.push(
+      `| ${cycle} | ${((t1 - t0) / 1000).toFixed(1)} | ${((t2 - t1) / 1000).toFixed(1)} | ${now.links - baseline.links} | ${now.namespaces - baseline.namespaces} | ${now.sshdSessions} | ${now.sshdFds - baseline.sshdFds} | ${Math.max(up.rssMiB, destroy.rssMiB).toFixed(0)} | ${Math.max(up.fds, destroy.fds)} |`,
+    );
     console.log(rows.at(-1));
   }
-  console.log(["", "| cycle | up s | destroy s | links left | namespaces left | sshd sessions | sshd fds vs baseline | provider peak RSS MiB | provider peak fds |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", ...rows].join("\n"));
+  console.log(
+    [
+      "",
+      "| cycle | up s | destroy s | links left | namespaces left | sshd sessions | sshd fds vs baseline | provider peak RSS MiB | provider peak fds |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      ...rows,
+    ].join("\n"),
+  );
   sshPool().closeAll();
   await labDown();
 }

@@ -42,7 +42,12 @@ export function runTag(): string {
  * @pulumi/pulumi in its node_modules, a file backend and PULUMI_HOME beside it. No stack yet.
  * `netdevRoot`: the pulumi-netdev it uses, this checkout unless a benchmark compares another.
  */
-export function labProgram(sourceDir: string, files: string[], written: Record<string, string> = {}, netdevRoot = repoRoot): { home: string; workDir: string; env: Record<string, string> } {
+export function labProgram(
+  sourceDir: string,
+  files: string[],
+  written: Record<string, string> = {},
+  netdevRoot = repoRoot,
+): { home: string; workDir: string; env: Record<string, string> } {
   if (netdevRoot !== repoRoot) assertBuilt(netdevRoot);
   const home = mkdtempSync(path.join(os.tmpdir(), `netdev-${runTag()}${path.basename(sourceDir)}-`));
   const workDir = path.join(home, "program");

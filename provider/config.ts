@@ -46,7 +46,10 @@ const hostConfigSchema: z.ZodType<HostConfig> = z.strictObject({
   name: z.string().min(1),
   host: z.string().min(1),
   // `pulumi config set --path 'hosts[0].port' 2222` may store the number as text.
-  port: z.union([z.number(), z.string().regex(/^\d+$/, "must be a port number").transform(Number)]).pipe(z.number().int().min(1).max(65535)).optional(),
+  port: z
+    .union([z.number(), z.string().regex(/^\d+$/, "must be a port number").transform(Number)])
+    .pipe(z.number().int().min(1).max(65535))
+    .optional(),
   user: z.string().min(1).optional(),
   hostKey: z.string().min(1),
   underlayAddress: z.string().min(1),

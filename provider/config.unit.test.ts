@@ -5,7 +5,11 @@ const good = { name: "a", host: "10.0.0.11", hostKey: "ssh-ed25519 AAAA", underl
 
 describe("hosts from stack config (pure)", () => {
   it("accepts the documented shape, with the port given as a number or as text", () => {
-    expect(parseHostsConfig("hosts", [good, { ...good, name: "b", port: "2222" }, { ...good, name: "c", port: 22 }]).map((h) => h.port)).toEqual([undefined, 2222, 22]);
+    expect(parseHostsConfig("hosts", [good, { ...good, name: "b", port: "2222" }, { ...good, name: "c", port: 22 }]).map((h) => h.port)).toEqual([
+      undefined,
+      2222,
+      22,
+    ]);
   });
 
   it("says what went wrong when `--path 'hosts[0]' '{…}'` stored text, and how to set it", () => {

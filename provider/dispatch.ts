@@ -10,6 +10,7 @@ export type ProviderOperation = "check" | "diff" | "create" | "read" | "update" 
  * closure-serialized methods) or `engineFor`; both stay exported from the runtime so resources in
  * existing state can still be read, updated and deleted.
  */
+// biome-ignore lint/suspicious/noExplicitAny: each provider method has its own arguments; dispatch forwards them as Pulumi passed them
 export async function dispatch(type: string, op: ProviderOperation, args: any[]): Promise<unknown> {
   const engine = engineFor(type);
   switch (op) {
@@ -41,7 +42,12 @@ export function providerOf(type: string): pulumi.dynamic.ResourceProvider {
   let provider = providers.get(type);
   if (!provider) {
     engineFor(type); // an unknown type fails here, when the host loads it, not at its first call
-    const call = (op: ProviderOperation) => (...args: any[]) => dispatch(type, op, args) as Promise<any>;
+    const call =
+      (op: ProviderOperation) =>
+      // biome-ignore lint/suspicious/noExplicitAny: as for dispatch: Pulumi's method signatures, forwarded untouched
+      (...args: any[]) =>
+        // biome-ignore lint/suspicious/noExplicitAny: the method's own result type, which Pulumi checks
+        dispatch(type, op, args) as Promise<any>;
     provider = { check: call("check"), diff: call("diff"), create: call("create"), read: call("read"), update: call("update"), delete: call("delete") };
     providers.set(type, provider);
   }

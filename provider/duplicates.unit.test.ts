@@ -20,20 +20,55 @@ function firstConflict(declarations: Array<[type: string, resourceName: string, 
 
 describe("a device declared twice in one program", () => {
   it("is refused naming both resources, the device, its namespace and host", () => {
-    expect(firstConflict([["Bridge", "a", { connection, name: "br0" }], ["Dummy", "b", { connection, name: "br0" }]])).toMatch(/^Dummy "b" and Bridge "a" both declare the device br0 on 10\.0\.0\.1:22: /);
-    expect(firstConflict([["Bridge", "a", { connection, name: "br0", netns: "x" }], ["Bridge", "b", { connection, name: "br0", netns: "x" }]])).toMatch(/the device br0 in namespace x on 10\.0\.0\.1:22/);
+    expect(
+      firstConflict([
+        ["Bridge", "a", { connection, name: "br0" }],
+        ["Dummy", "b", { connection, name: "br0" }],
+      ]),
+    ).toMatch(/^Dummy "b" and Bridge "a" both declare the device br0 on 10\.0\.0\.1:22: /);
+    expect(
+      firstConflict([
+        ["Bridge", "a", { connection, name: "br0", netns: "x" }],
+        ["Bridge", "b", { connection, name: "br0", netns: "x" }],
+      ]),
+    ).toMatch(/the device br0 in namespace x on 10\.0\.0\.1:22/);
     // The same host through the same port, whatever else differs in the connection.
-    expect(firstConflict([["Bridge", "a", { connection, name: "br0" }], ["Bridge", "b", { connection: { ...connection, user: "admin", port: 22 }, name: "br0" }]])).toBeDefined();
+    expect(
+      firstConflict([
+        ["Bridge", "a", { connection, name: "br0" }],
+        ["Bridge", "b", { connection: { ...connection, user: "admin", port: 22 }, name: "br0" }],
+      ]),
+    ).toBeDefined();
   });
 
   it("counts a veth's peer end as a device, in its own namespace or beside the first end", () => {
-    expect(firstConflict([["VethPair", "v", { connection, name: "ve0", peerName: "eth0", peerNetns: "c1" }], ["Dummy", "d", { connection, name: "eth0", netns: "c1" }]])).toMatch(/the device eth0 in namespace c1/);
-    expect(firstConflict([["VethPair", "v", { connection, name: "ve0", peerName: "ve1" }], ["Dummy", "d", { connection, name: "ve1" }]])).toMatch(/the device ve1 on/);
+    expect(
+      firstConflict([
+        ["VethPair", "v", { connection, name: "ve0", peerName: "eth0", peerNetns: "c1" }],
+        ["Dummy", "d", { connection, name: "eth0", netns: "c1" }],
+      ]),
+    ).toMatch(/the device eth0 in namespace c1/);
+    expect(
+      firstConflict([
+        ["VethPair", "v", { connection, name: "ve0", peerName: "ve1" }],
+        ["Dummy", "d", { connection, name: "ve1" }],
+      ]),
+    ).toMatch(/the device ve1 on/);
   });
 
   it("namespaces are declared once too; routes claim nothing", () => {
-    expect(firstConflict([["NetworkNamespace", "n1", { connection, name: "web" }], ["NetworkNamespace", "n2", { connection, name: "web" }]])).toMatch(/both declare the namespace web on 10\.0\.0\.1:22/);
-    expect(firstConflict([["Route", "r1", { connection, destination: "default", via: "10.0.0.254" }], ["Route", "r2", { connection, destination: "default", via: "10.0.0.254" }]])).toBeUndefined();
+    expect(
+      firstConflict([
+        ["NetworkNamespace", "n1", { connection, name: "web" }],
+        ["NetworkNamespace", "n2", { connection, name: "web" }],
+      ]),
+    ).toMatch(/both declare the namespace web on 10\.0\.0\.1:22/);
+    expect(
+      firstConflict([
+        ["Route", "r1", { connection, destination: "default", via: "10.0.0.254" }],
+        ["Route", "r2", { connection, destination: "default", via: "10.0.0.254" }],
+      ]),
+    ).toBeUndefined();
   });
 
   it("accepts the same name in another namespace, on another host or port, and a namespace named like a device", () => {

@@ -12,7 +12,7 @@ import { resourceFields } from "./generated/fields";
 const registered = recordRegistrations();
 const connection = { host: "10.0.0.1", privateKey: "k", hostKey: `SHA256:${"A".repeat(43)}` };
 
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+function resolvedValue<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((value) => resolve(value)));
 }
 
@@ -26,7 +26,12 @@ describe("inputs as outputs", () => {
     const bridge = new Bridge("io-br", { connection, name: "br0", mtu: 1400, stp: true });
     const vxlan = new VxlanTunnel("io-vx", { connection, name: "vx0", vni: 42, peers: ["10.0.0.2"] });
     const namespace = new NetworkNamespace("io-ns", { connection, name: "web" });
-    const wireguard = new WireguardInterface("io-wg", { connection, name: "wg0", privateKey: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", listenPort: 51820 });
+    const wireguard = new WireguardInterface("io-wg", {
+      connection,
+      name: "wg0",
+      privateKey: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+      listenPort: 51820,
+    });
 
     // The declared types (a wrong one fails the type check).
     const mtu: pulumi.Output<number | undefined> = bridge.mtu;
@@ -36,15 +41,15 @@ describe("inputs as outputs", () => {
     const name: pulumi.Output<string> = namespace.name;
     const listenPort: pulumi.Output<number | undefined> = wireguard.listenPort;
 
-    expect(await valueOf(mtu)).toBe(1400);
-    expect(await valueOf(stp)).toBe(true);
-    expect(await valueOf(vni)).toBe(42);
-    expect(await valueOf(peers)).toEqual(["10.0.0.2"]);
-    expect(await valueOf(name)).toBe("web");
-    expect(await valueOf(listenPort)).toBe(51820);
+    expect(await resolvedValue(mtu)).toBe(1400);
+    expect(await resolvedValue(stp)).toBe(true);
+    expect(await resolvedValue(vni)).toBe(42);
+    expect(await resolvedValue(peers)).toEqual(["10.0.0.2"]);
+    expect(await resolvedValue(name)).toBe("web");
+    expect(await resolvedValue(listenPort)).toBe(51820);
     // Not set, and still an Output the program can use.
     expect(pulumi.Output.isInstance(bridge.macAddress)).toBe(true);
-    expect(await valueOf(bridge.macAddress)).toBeUndefined();
+    expect(await resolvedValue(bridge.macAddress)).toBeUndefined();
 
     // Secrets stay secret outputs.
     expect(await isSecret(bridge.connection)).toBe(true);

@@ -21,10 +21,16 @@ export type ResourceType = DeviceType | ObjectType;
 export const resourceTypes = [...Object.keys(deviceKinds), ...Object.keys(objectTypes)] as ResourceType[];
 
 /** A device kind's inputs as its engine's `check` takes them (the zod input type). */
-export type DeviceInputs<T extends DeviceType> = (typeof deviceKinds)[T]["fields"] extends infer Shape extends z.ZodRawShape ? z.input<z.ZodObject<typeof commonShape & Shape>> : never;
+export type DeviceInputs<T extends DeviceType> = (typeof deviceKinds)[T]["fields"] extends infer Shape extends z.ZodRawShape
+  ? z.input<z.ZodObject<typeof commonShape & Shape>>
+  : never;
 
 /** Any type's inputs as its engine's `check` takes them. */
-export type InputsOf<T extends ResourceType> = T extends DeviceType ? DeviceInputs<T> : T extends ObjectType ? z.input<(typeof objectTypes)[T]["schema"]> : never;
+export type InputsOf<T extends ResourceType> = T extends DeviceType
+  ? DeviceInputs<T>
+  : T extends ObjectType
+    ? z.input<(typeof objectTypes)[T]["schema"]>
+    : never;
 
 export function isDeviceType(type: string): type is DeviceType {
   return Object.hasOwn(deviceKinds, type);

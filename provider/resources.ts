@@ -78,7 +78,13 @@ type Registration = [type: string, name: string, props: pulumi.Inputs, opts: pul
  * them, so that each is a property of the resource (Pulumi resolves only registered ones:
  * `bridge.mtu` is an Output whether or not the program set it), the secrets sealed.
  */
-function registration(type: ResourceType, resourceName: string, args: object, opts: pulumi.CustomResourceOptions | undefined, internalOutputs: readonly string[] = []): Registration {
+function registration(
+  type: ResourceType,
+  resourceName: string,
+  args: object,
+  opts: pulumi.CustomResourceOptions | undefined,
+  internalOutputs: readonly string[] = [],
+): Registration {
   const fields = resourceFields[type];
   const secrets: readonly string[] = fields.secrets;
   const declared = Object.fromEntries([...fields.inputs, ...fields.outputs, ...internalOutputs].map((key) => [key, undefined]));
@@ -87,7 +93,17 @@ function registration(type: ResourceType, resourceName: string, args: object, op
   // deleteBeforeReplace: a device's name (a route's spec) is fixed, so old and new cannot exist
   // side by side. The provider's diff says so for the replacements it decides; this also covers
   // those Pulumi decides alone (`up --replace`, a tainted resource), which otherwise create first.
-  return [dynamicResourceType(type), resourceName, props, { deleteBeforeReplace: true, ...opts, dependsOn: declaredOnce(type, resourceName, args, opts?.dependsOn), additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets] }];
+  return [
+    dynamicResourceType(type),
+    resourceName,
+    props,
+    {
+      deleteBeforeReplace: true,
+      ...opts,
+      dependsOn: declaredOnce(type, resourceName, args, opts?.dependsOn),
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secrets],
+    },
+  ];
 }
 
 /**

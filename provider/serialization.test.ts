@@ -27,7 +27,9 @@ describe("each resource's provider text loads its engine in Pulumi's provider pr
   beforeAll(async () => {
     program = programDir();
     for (const type of resourceTypes) writeFileSync(path.join(current, `${type}.js`), providerSource(type));
-    const { stdout } = await execa("node", [path.join(repoRoot, "test/fixtures/serialize-previous-providers.cjs"), previous, "Bridge", "VethPair"], { cwd: program });
+    const { stdout } = await execa("node", [path.join(repoRoot, "test/fixtures/serialize-previous-providers.cjs"), previous, "Bridge", "VethPair"], {
+      cwd: program,
+    });
     previousReport = JSON.parse(stdout);
   }, 120_000);
 

@@ -40,7 +40,11 @@ export function stackIdentityProvider(): pulumi.dynamic.ResourceProvider {
   return {
     async check(olds, news) {
       const seed = seedOf(olds) ?? seedOf(news);
-      if (!seed) return { inputs: news, failures: [{ property: "seed", reason: `${STACK_IDENTITY_TYPE} seed: must be 32 lowercase hex digits (drawn by pulumi-netdev; do not set it)` }] };
+      if (!seed)
+        return {
+          inputs: news,
+          failures: [{ property: "seed", reason: `${STACK_IDENTITY_TYPE} seed: must be 32 lowercase hex digits (drawn by pulumi-netdev; do not set it)` }],
+        };
       return { inputs: { ...news, seed } };
     },
     async diff() {
@@ -61,6 +65,11 @@ export class StackIdentity extends pulumi.CustomResource {
   declare readonly seed: pulumi.Output<string>;
   constructor() {
     // No parent (the stack itself), whichever resource's constructor makes it.
-    super(dynamicResourceType(STACK_IDENTITY_TYPE), STACK_IDENTITY_NAME, { seed: randomBytes(16).toString("hex"), __provider: stackIdentityProviderSource() }, { parent: undefined });
+    super(
+      dynamicResourceType(STACK_IDENTITY_TYPE),
+      STACK_IDENTITY_NAME,
+      { seed: randomBytes(16).toString("hex"), __provider: stackIdentityProviderSource() },
+      { parent: undefined },
+    );
   }
 }

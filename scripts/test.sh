@@ -19,6 +19,9 @@ if [ "${NETDEV_WITH_VM:-1}" = 1 ]; then export NETDEV_REQUIRE_SHELLS=1; fi
 step "type check"
 npm run --silent typecheck
 
+step "lint and format (biome ci)"
+npm run --silent lint
+
 lab_was_up=0
 [ -f lab/.state/hosts.json ] && lab_was_up=1
 

@@ -25,7 +25,9 @@ describe("the npm package", () => {
   const files = shippedFiles();
 
   it("ships the README, docs, every README under provider/ and the examples' sources, no node_modules", () => {
-    expect(files).toEqual(expect.arrayContaining(["README.md", "package.json", "provider/persist/README.md", "provider/components/README.md", "provider/objects/README.md"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["README.md", "package.json", "provider/persist/README.md", "provider/components/README.md", "provider/objects/README.md"]),
+    );
     expect(files.some((f) => f.startsWith("docs/"))).toBe(true);
     expect(files.filter((f) => /^provider\/kinds\/[^/]+\/README\.md$/.test(f)).length).toBeGreaterThan(10);
     expect(files.filter((f) => /^examples\/[^/]+\/index\.ts$/.test(f)).length).toBeGreaterThan(10);
@@ -36,7 +38,12 @@ describe("the npm package", () => {
     const shipped = new Set(files);
     const dangling = files
       .filter((f) => f.endsWith(".map"))
-      .flatMap((map) => (JSON.parse(readFileSync(path.join(repoRoot, map), "utf8")) as { sources: string[] }).sources.map((source) => ({ map, source: path.posix.normalize(path.posix.join(path.posix.dirname(map), source)) })))
+      .flatMap((map) =>
+        (JSON.parse(readFileSync(path.join(repoRoot, map), "utf8")) as { sources: string[] }).sources.map((source) => ({
+          map,
+          source: path.posix.normalize(path.posix.join(path.posix.dirname(map), source)),
+        })),
+      )
       .filter(({ source }) => !shipped.has(source))
       .map(({ map, source }) => `${map} -> ${source}`);
     expect(dangling).toEqual([]);
@@ -44,10 +51,23 @@ describe("the npm package", () => {
 
   it("every relative link in a shipped Markdown file points inside the package", () => {
     const shipped = new Set(files);
-    const folders = new Set(files.flatMap((f) => f.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+    const folders = new Set(
+      files.flatMap((f) =>
+        f
+          .split("/")
+          .slice(0, -1)
+          .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+      ),
+    );
     const broken = files
       .filter((f) => f.endsWith(".md"))
-      .flatMap((file) => relativeLinks(readFileSync(path.join(repoRoot, file), "utf8")).map((target) => ({ file, target, resolved: path.posix.normalize(path.posix.join(path.posix.dirname(file), target)).replace(/\/$/, "") })))
+      .flatMap((file) =>
+        relativeLinks(readFileSync(path.join(repoRoot, file), "utf8")).map((target) => ({
+          file,
+          target,
+          resolved: path.posix.normalize(path.posix.join(path.posix.dirname(file), target)).replace(/\/$/, ""),
+        })),
+      )
       .filter(({ resolved }) => !shipped.has(resolved) && !folders.has(resolved))
       .map(({ file, target }) => `${file} -> ${target}`);
     expect(broken, "links that a user's installed copy cannot follow: ship the target (package.json files) or link to the repository").toEqual([]);

@@ -14,10 +14,15 @@ session.post("Profiler.start");
 const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
 let written = false;
 function write() {
-  if (written) return; written = true;
+  if (written) return;
+  written = true;
   session.post("Profiler.stop", (err, { profile }) => {
     if (!err) fs.writeFileSync(`${dir}/${role}.${process.pid}.cpuprofile`, JSON.stringify(profile));
   });
 }
 process.on("exit", write);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => { write(); process.exit(0); });
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
+  process.on(sig, () => {
+    write();
+    process.exit(0);
+  });

@@ -8,7 +8,12 @@ const { PerformanceObserver, constants } = require("node:perf_hooks");
 const dir = process.env.PROF_DIR || "/tmp/prof";
 fs.mkdirSync(dir, { recursive: true });
 const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
-const gcKinds = { [constants.NODE_PERFORMANCE_GC_MAJOR]: "major", [constants.NODE_PERFORMANCE_GC_MINOR]: "minor", [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental", [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb" };
+const gcKinds = {
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
 const gc = {};
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
@@ -25,7 +30,14 @@ function write() {
   const { user, system } = process.cpuUsage();
   for (const v of Object.values(gc)) v.pauseMs = Math.round(v.pauseMs);
   const heapUsedMb = Math.round(process.memoryUsage().heapUsed / 1e6);
-  fs.appendFileSync(`${dir}/cpu.jsonl`, JSON.stringify({ role, pid: process.pid, at: Date.now(), userMs: user / 1000, systemMs: system / 1000, heapUsedMb, gc }) + "\n");
+  fs.appendFileSync(
+    `${dir}/cpu.jsonl`,
+    JSON.stringify({ role, pid: process.pid, at: Date.now(), userMs: user / 1000, systemMs: system / 1000, heapUsedMb, gc }) + "\n",
+  );
 }
 process.on("exit", write);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => { write(); process.exit(0); });
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
+  process.on(sig, () => {
+    write();
+    process.exit(0);
+  });

@@ -18,16 +18,31 @@ const write = () => {
   if (written) return;
   written = true;
   const ms = (ns) => Number((ns / 1e6).toFixed(1));
-  lines.push(JSON.stringify({ op: "event-loop-delay", p50: ms(lag.percentile(50)), p90: ms(lag.percentile(90)), p99: ms(lag.percentile(99)), max: ms(lag.max), mean: ms(lag.mean) }));
+  lines.push(
+    JSON.stringify({
+      op: "event-loop-delay",
+      p50: ms(lag.percentile(50)),
+      p90: ms(lag.percentile(90)),
+      p99: ms(lag.percentile(99)),
+      max: ms(lag.max),
+      mean: ms(lag.mean),
+    }),
+  );
   fs.writeFileSync(out, lines.join("\n") + "\n");
 };
 process.on("exit", write);
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { write(); process.exit(0); });
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    write();
+    process.exit(0);
+  });
 lines.push(JSON.stringify({ op: "start", t0: now() }));
 const origLoad = Module._load;
-let clientPatched = false, grpcPatched = false, poolPatched = false;
-Module._load = function (request, parent) {
-  const m = origLoad.apply(this, arguments);
+let clientPatched = false,
+  grpcPatched = false,
+  poolPatched = false;
+Module._load = function (request, ...rest) {
+  const m = origLoad.call(this, request, ...rest);
   if (!grpcPatched && request === "@grpc/grpc-js" && m.Server) {
     grpcPatched = true;
     const addService = m.Server.prototype.addService;
@@ -39,8 +54,14 @@ Module._load = function (request, parent) {
         if (typeof fn !== "function") continue;
         wrapped[original] = function (call, callback) {
           const t0 = now();
-          let urn; try { urn = call.request && call.request.getUrn && call.request.getUrn(); } catch {}
-          return fn.call(impl, call, (...args) => { lines.push(JSON.stringify({ op: "rpc:" + original, urn: urn && urn.split("::").pop(), t0, t1: now() })); return callback(...args); });
+          let urn;
+          try {
+            urn = call.request?.getUrn?.();
+          } catch {}
+          return fn.call(impl, call, (...args) => {
+            lines.push(JSON.stringify({ op: "rpc:" + original, urn: urn?.split("::").pop(), t0, t1: now() }));
+            return callback(...args);
+          });
         };
       }
       return addService.call(this, service, wrapped);
@@ -52,8 +73,18 @@ Module._load = function (request, parent) {
     m.Client.prototype.makeUnaryRequest = function (method, ...rest) {
       const t0 = now();
       const i = rest.findIndex((a) => typeof a === "function" && rest.indexOf(a) >= 2);
-      let urn; try { const req = rest[2]; urn = req && (req.getName ? req.getName() : req.getUrn && req.getUrn()); } catch {}
-      if (i >= 0) { const cb = rest[i]; rest[i] = (...a) => { lines.push(JSON.stringify({ op: "call:" + method.split("/").pop(), urn, t0, t1: now() })); return cb(...a); }; }
+      let urn;
+      try {
+        const req = rest[2];
+        urn = req && (req.getName ? req.getName() : req.getUrn?.());
+      } catch {}
+      if (i >= 0) {
+        const cb = rest[i];
+        rest[i] = (...a) => {
+          lines.push(JSON.stringify({ op: "call:" + method.split("/").pop(), urn, t0, t1: now() }));
+          return cb(...a);
+        };
+      }
       return unary.call(this, method, ...rest);
     };
   }
@@ -64,9 +95,18 @@ Module._load = function (request, parent) {
       const orig = proto[method];
       proto[method] = function (req, ...rest) {
         const t0 = now();
-        let urn; try { urn = req.getName ? req.getName() : undefined; } catch {}
+        let urn;
+        try {
+          urn = req.getName ? req.getName() : undefined;
+        } catch {}
         const i = rest.findIndex((a) => typeof a === "function");
-        if (i >= 0) { const cb = rest[i]; rest[i] = (...a) => { lines.push(JSON.stringify({ op: "call:" + method, urn, t0, t1: now() })); return cb(...a); }; }
+        if (i >= 0) {
+          const cb = rest[i];
+          rest[i] = (...a) => {
+            lines.push(JSON.stringify({ op: "call:" + method, urn, t0, t1: now() }));
+            return cb(...a);
+          };
+        }
         return orig.call(this, req, ...rest);
       };
     }
@@ -78,7 +118,9 @@ Module._load = function (request, parent) {
     const execAlone = pool.execAlone.bind(pool);
     pool.execAlone = (connection, argv, options) => {
       const t0 = now();
-      return execAlone(connection, argv, options).finally(() => lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length })));
+      return execAlone(connection, argv, options).finally(() =>
+        lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length })),
+      );
     };
   }
   return m;

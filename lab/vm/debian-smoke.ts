@@ -56,7 +56,11 @@ async function up(): Promise<LabHost> {
   await sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "nddv-client", "-f", key]);
   const started = Date.now();
   const [host] = await startDebianVmHosts({
-    stateDir: STATE, clientPublicKey: readFileSync(`${key}.pub`, "utf8"), clientKeyPath: key, underlayNetns: UNDERLAY, underlayBridge: "ul0",
+    stateDir: STATE,
+    clientPublicKey: readFileSync(`${key}.pub`, "utf8"),
+    clientKeyPath: key,
+    underlayNetns: UNDERLAY,
+    underlayBridge: "ul0",
     hosts: [{ name: "dvm1", underlayAddress: "10.247.0.201", sshPort: 22_601 }],
   });
   console.log(`== boot (image check + boot until SSH): ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -68,11 +72,32 @@ async function up(): Promise<LabHost> {
 function ssh(host: LabHost) {
   return async (command: string, allowFailure = false): Promise<string> => {
     const knownHosts = path.join(STATE, "vm", host.name, "known_hosts");
-    const result = await execa("ssh", [
-      "-F", "/dev/null", "-i", host.privateKeyPath, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "LogLevel=ERROR", "-p", String(host.port), "root@127.0.0.1", command,
-    ], { stdin: "ignore", reject: false, timeout: 120_000 });
-    if (result.exitCode !== 0 && !allowFailure) throw new Error(`${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
+    const result = await execa(
+      "ssh",
+      [
+        "-F",
+        "/dev/null",
+        "-i",
+        host.privateKeyPath,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "LogLevel=ERROR",
+        "-p",
+        String(host.port),
+        "root@127.0.0.1",
+        command,
+      ],
+      { stdin: "ignore", reject: false, timeout: 120_000 },
+    );
+    if (result.exitCode !== 0 && !allowFailure)
+      throw new Error(`${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
     return String(result.stdout).trim();
   };
 }
@@ -85,7 +110,11 @@ async function main(): Promise<void> {
     const run = ssh(host);
     let t = Date.now();
     console.log(`== is-system-running --wait: ${await run("systemctl is-system-running --wait", true)} (+${((Date.now() - t) / 1000).toFixed(1)} s)`);
-    console.log(await run("systemctl --failed --no-legend; systemctl --version | head -n1; uname -r; hostname; networkctl list --no-legend; ip -br addr; systemd-analyze 2>/dev/null | head -n1"));
+    console.log(
+      await run(
+        "systemctl --failed --no-legend; systemctl --version | head -n1; uname -r; hostname; networkctl list --no-legend; ip -br addr; systemd-analyze 2>/dev/null | head -n1",
+      ),
+    );
     console.log(await sh("ip", ["netns", "exec", PEER, "ping", "-c1", "-W5", "10.247.0.201"]));
     await run("printf '[NetDev]\\nName=ndtest0\\nKind=dummy\\n' > /etc/systemd/network/50-ndtest.netdev; sync");
     let stalls = 0;

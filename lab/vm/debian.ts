@@ -5,8 +5,21 @@ import net from "node:net";
 import path from "node:path";
 import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir, underlayAddress6 } from "../hosts";
 import {
-  alive, ip, log, MGMT_MAC, type StartVmHostsOptions, sshArgs, stopOne, tail, tapName, UNDERLAY_INTERFACE, underlayMac,
-  validate, type VmRecord, vmRoot, waitForVmSsh,
+  alive,
+  ip,
+  log,
+  MGMT_MAC,
+  type StartVmHostsOptions,
+  sshArgs,
+  stopOne,
+  tail,
+  tapName,
+  UNDERLAY_INTERFACE,
+  underlayMac,
+  validate,
+  type VmRecord,
+  vmRoot,
+  waitForVmSsh,
 } from "./index";
 
 /**
@@ -109,32 +122,64 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
   const pidFile = path.join(dir, "qemu.pid");
   const machineId = randomBytes(16).toString("hex");
   const cmdline = [
-    "root=/dev/vda", "rw", "console=ttyS0", "panic=-1", "net.ifnames=0", ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
-    `systemd.hostname=${spec.name}`, `systemd.machine_id=${machineId}`,
+    "root=/dev/vda",
+    "rw",
+    "console=ttyS0",
+    "panic=-1",
+    "net.ifnames=0",
+    ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
+    `systemd.hostname=${spec.name}`,
+    `systemd.machine_id=${machineId}`,
   ].join(" ");
   const args = [
-    "-name", spec.name,
-    "-accel", "tcg",
-    "-m", String(opts.memoryMiB ?? 512),
-    "-smp", process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
-    "-display", "none", "-vga", "none", "-monitor", "none", "-parallel", "none",
-    "-serial", `file:${consoleLog}`,
-    "-qmp", `unix:${path.join(dir, "qmp.sock")},server=on,wait=off`,
-    "-daemonize", "-pidfile", pidFile,
-    "-kernel", image.kernel,
-    "-initrd", image.initrd,
-    "-append", cmdline,
-    "-fw_cfg", `name=opt/netdev/config.tar,file=${configTar}`,
+    "-name",
+    spec.name,
+    "-accel",
+    "tcg",
+    "-m",
+    String(opts.memoryMiB ?? 512),
+    "-smp",
+    process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
+    "-display",
+    "none",
+    "-vga",
+    "none",
+    "-monitor",
+    "none",
+    "-parallel",
+    "none",
+    "-serial",
+    `file:${consoleLog}`,
+    "-qmp",
+    `unix:${path.join(dir, "qmp.sock")},server=on,wait=off`,
+    "-daemonize",
+    "-pidfile",
+    pidFile,
+    "-kernel",
+    image.kernel,
+    "-initrd",
+    image.initrd,
+    "-append",
+    cmdline,
+    "-fw_cfg",
+    `name=opt/netdev/config.tar,file=${configTar}`,
     // cache=unsafe: flushes are not forced to the host disk. The qemu process outlives guest
     // reboots, so nothing the guest wrote is lost unless qemu itself dies (then the lab is gone too).
-    "-drive", `file=${disk},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
+    "-drive",
+    `file=${disk},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
     // Fixed PCI slots: eth0 (mgmt) probes before eth1 (underlay) with net.ifnames=0.
-    "-device", "virtio-blk-pci,drive=root,addr=0x5",
-    "-netdev", `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
-    "-device", `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},addr=0x3`,
-    "-netdev", `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
-    "-device", `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)},addr=0x4`,
-    "-device", "virtio-rng-pci,addr=0x6",
+    "-device",
+    "virtio-blk-pci,drive=root,addr=0x5",
+    "-netdev",
+    `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    "-device",
+    `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},addr=0x3`,
+    "-netdev",
+    `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
+    "-device",
+    `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)},addr=0x4`,
+    "-device",
+    "virtio-rng-pci,addr=0x6",
   ];
   const result = await execa(QEMU, args, { stdin: "ignore", stdout: "ignore", stderr: { file: qemuLog }, reject: false });
   if (result.exitCode !== 0) throw new Error(`${spec.name}: ${QEMU} failed (exit ${result.exitCode}): ${tail(qemuLog)}`);
@@ -143,7 +188,17 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
   await ip(["-n", opts.underlayNetns, "link", "set", record.tap, "master", opts.underlayBridge, "up"]);
   log(`${spec.name}: qemu ${pid} booting Debian (console: ${consoleLog})`);
 
-  await waitForVmSsh({ name: spec.name, sshPort: spec.sshPort, pid, clientKeyPath: opts.clientKeyPath, knownHosts, consoleLog, qemuLog, deadline: started + timeoutMs, timeoutMs });
+  await waitForVmSsh({
+    name: spec.name,
+    sshPort: spec.sshPort,
+    pid,
+    clientKeyPath: opts.clientKeyPath,
+    knownHosts,
+    consoleLog,
+    qemuLog,
+    deadline: started + timeoutMs,
+    timeoutMs,
+  });
   log(`${spec.name}: ssh up on 127.0.0.1:${spec.sshPort} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return {
     name: spec.name,
@@ -286,7 +341,12 @@ const RESTARTING = "reboot: Restarting system";
  * guest is then past its shutdown and waiting for the machine to reset.
  */
 export function restartingSince(output: Buffer, offset: number): boolean {
-  const lines = output.subarray(offset).toString("utf8").split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = output
+    .subarray(offset)
+    .toString("utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.length > 0 && lines[lines.length - 1].endsWith(RESTARTING);
 }
 
@@ -315,7 +375,8 @@ async function describeCpu(socketPath: string): Promise<string> {
 export async function rebootVmHost(name: string, options: RebootOptions = {}): Promise<RebootResult> {
   const dir = options.stateDir ?? defaultStateDir;
   const host = labHost(readLabState(path.join(dir, "hosts.json")), name);
-  if (host.kind !== "vm" || host.flavour !== "debian") throw new Error(`${name} is not a Debian VM lab host (kind ${host.kind}, flavour ${host.flavour ?? "busybox"})`);
+  if (host.kind !== "vm" || host.flavour !== "debian")
+    throw new Error(`${name} is not a Debian VM lab host (kind ${host.kind}, flavour ${host.flavour ?? "busybox"})`);
   const vmDir = path.join(vmRoot(dir), name);
   const knownHosts = path.join(vmDir, "known_hosts");
   const consoleLog = path.join(vmDir, "console.log");
@@ -323,7 +384,11 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
   const timeoutMs = options.timeoutMs ?? 300_000;
   const stallMs = options.stallMs ?? Number(process.env.NETDEV_DEBIAN_VM_REBOOT_STALL_MS ?? 90_000);
   const ssh = (command: string, timeout = 20_000) =>
-    execa("ssh", [...sshArgs({ port: host.port }, host.privateKeyPath, knownHosts), "-o", "ConnectTimeout=5", command], { stdin: "ignore", reject: false, timeout });
+    execa("ssh", [...sshArgs({ port: host.port }, host.privateKeyPath, knownHosts), "-o", "ConnectTimeout=5", command], {
+      stdin: "ignore",
+      reject: false,
+      timeout,
+    });
   const bootId = async (): Promise<string | undefined> => {
     const result = await ssh("cat /proc/sys/kernel/random/boot_id", 15_000);
     return result.exitCode === 0 ? String(result.stdout).trim() : undefined;
@@ -354,11 +419,15 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
       consoleChanged = Date.now();
     }
     if (Date.now() > deadline) {
-      throw new Error(`${name}: not back ${timeoutMs} ms after the reboot${resetAfterStall ? ` (reset over QMP after a stall: ${resetAfterStall})` : ""}; ${await describeCpu(qmpSocket)}; console:\n${tail(consoleLog)}`);
+      throw new Error(
+        `${name}: not back ${timeoutMs} ms after the reboot${resetAfterStall ? ` (reset over QMP after a stall: ${resetAfterStall})` : ""}; ${await describeCpu(qmpSocket)}; console:\n${tail(consoleLog)}`,
+      );
     }
     if (!resetAfterStall && Date.now() - consoleChanged > stallMs && restartingSince(readFileSync(consoleLog), consoleOffset)) {
       resetAfterStall = await describeCpu(qmpSocket);
-      log(`${name}: nothing on the console ${((Date.now() - consoleChanged) / 1000).toFixed(0)} s after "${RESTARTING}" (${resetAfterStall}); resetting it over QMP`);
+      log(
+        `${name}: nothing on the console ${((Date.now() - consoleChanged) / 1000).toFixed(0)} s after "${RESTARTING}" (${resetAfterStall}); resetting it over QMP`,
+      );
       await qmp(qmpSocket, ["system_reset"]);
       consoleChanged = Date.now();
     }
@@ -368,6 +437,7 @@ export async function rebootVmHost(name: string, options: RebootOptions = {}): P
   log(`${name}: ssh back (new boot id) after ${since()}`);
   const state = await ssh("systemctl is-system-running --wait", Math.max(10_000, deadline - Date.now()));
   const systemState = String(state.stdout).trim();
-  if (systemState !== "running" && systemState !== "degraded") throw new Error(`${name}: after the reboot, systemctl is-system-running --wait said ${JSON.stringify(systemState)} (${String(state.stderr).trim()})`);
+  if (systemState !== "running" && systemState !== "degraded")
+    throw new Error(`${name}: after the reboot, systemctl is-system-running --wait said ${JSON.stringify(systemState)} (${String(state.stderr).trim()})`);
   return { sshMs, readyMs: Date.now() - started, systemState, bootIdBefore: before, bootIdAfter: after, ...(resetAfterStall ? { resetAfterStall } : {}) };
 }

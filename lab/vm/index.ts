@@ -82,7 +82,10 @@ export function tapName(underlayNetns: string, vmName: string): string {
 }
 
 export function underlayMac(address: string): string {
-  return `52:54:${address.split(".").map((octet) => Number(octet).toString(16).padStart(2, "0")).join(":")}`;
+  return `52:54:${address
+    .split(".")
+    .map((octet) => Number(octet).toString(16).padStart(2, "0"))
+    .join(":")}`;
 }
 
 export async function ip(args: string[], allowFailure = false): Promise<void> {
@@ -178,16 +181,26 @@ export async function stopVmHosts(stateDir: string): Promise<void> {
 
 export function sshArgs(host: { port: number }, keyPath: string, knownHosts: string): string[] {
   return [
-    "-F", "/dev/null",
-    "-i", keyPath,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${knownHosts}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "ConnectTimeout=10",
-    "-o", "LogLevel=ERROR",
-    "-p", String(host.port),
+    "-F",
+    "/dev/null",
+    "-i",
+    keyPath,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "ConnectTimeout=10",
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(host.port),
     "root@127.0.0.1",
   ];
 }
@@ -196,10 +209,21 @@ export function sshArgs(host: { port: number }, keyPath: string, knownHosts: str
  * Waits until the VM answers SSH with a working `ip -json link show` that lists eth1; throws
  * (with the console's tail) when qemu dies or the deadline passes.
  */
-export async function waitForVmSsh(opts: { name: string; sshPort: number; pid: number; clientKeyPath: string; knownHosts: string; consoleLog: string; qemuLog: string; deadline: number; timeoutMs: number }): Promise<void> {
+export async function waitForVmSsh(opts: {
+  name: string;
+  sshPort: number;
+  pid: number;
+  clientKeyPath: string;
+  knownHosts: string;
+  consoleLog: string;
+  qemuLog: string;
+  deadline: number;
+  timeoutMs: number;
+}): Promise<void> {
   let lastError = "";
   for (;;) {
-    if (!alive(opts.pid)) throw new Error(`${opts.name}: qemu ${opts.pid} exited while booting; console:\n${tail(opts.consoleLog)}\nqemu: ${tail(opts.qemuLog, 5)}`);
+    if (!alive(opts.pid))
+      throw new Error(`${opts.name}: qemu ${opts.pid} exited while booting; console:\n${tail(opts.consoleLog)}\nqemu: ${tail(opts.qemuLog, 5)}`);
     const probe = await execa("ssh", [...sshArgs({ port: opts.sshPort }, opts.clientKeyPath, opts.knownHosts), "ip -json link show"], {
       stdin: "ignore",
       reject: false,
@@ -245,7 +269,9 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   for (const sub of ["etc/vm", "etc/dropbear", "root/.ssh"]) mkdirSync(path.join(guest, sub), { recursive: true, mode: 0o700 });
   const hostKey = path.join(guest, "etc/dropbear/dropbear_ed25519_host_key");
   const keygen = await execa("dropbearkey", ["-t", "ed25519", "-f", hostKey], { stdin: "ignore" });
-  const publicLine = String(keygen.stdout).split("\n").find((line) => line.startsWith("ssh-ed25519 "));
+  const publicLine = String(keygen.stdout)
+    .split("\n")
+    .find((line) => line.startsWith("ssh-ed25519 "));
   if (!publicLine) throw new Error(`dropbearkey printed no public key: ${keygen.stdout}`);
   const hostPublicKey = publicLine.split(" ").slice(0, 2).join(" ");
   writeFileSync(path.join(dir, "host_ed25519_key.pub"), `${hostPublicKey}\n`);
@@ -269,21 +295,42 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   const consoleLog = path.join(dir, "console.log");
   const pidFile = path.join(dir, "qemu.pid");
   const args = [
-    "-name", spec.name,
-    "-accel", "tcg",
-    "-m", String(opts.memoryMiB ?? 256),
-    "-smp", "1",
-    "-display", "none", "-vga", "none", "-monitor", "none", "-parallel", "none",
-    "-serial", `file:${consoleLog}`,
+    "-name",
+    spec.name,
+    "-accel",
+    "tcg",
+    "-m",
+    String(opts.memoryMiB ?? 256),
+    "-smp",
+    "1",
+    "-display",
+    "none",
+    "-vga",
+    "none",
+    "-monitor",
+    "none",
+    "-parallel",
+    "none",
+    "-serial",
+    `file:${consoleLog}`,
     "-no-reboot",
-    "-daemonize", "-pidfile", pidFile,
-    "-kernel", image.kernel,
-    "-initrd", initrd,
-    "-append", "console=ttyS0 panic=-1",
-    "-nic", `user,model=virtio-net-pci,restrict=on,mac=${MGMT_MAC},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
-    "-netdev", `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
-    "-device", `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)}`,
-    "-device", "virtio-rng-pci",
+    "-daemonize",
+    "-pidfile",
+    pidFile,
+    "-kernel",
+    image.kernel,
+    "-initrd",
+    initrd,
+    "-append",
+    "console=ttyS0 panic=-1",
+    "-nic",
+    `user,model=virtio-net-pci,restrict=on,mac=${MGMT_MAC},hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
+    "-netdev",
+    `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
+    "-device",
+    `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)}`,
+    "-device",
+    "virtio-rng-pci",
   ];
   const qemuLog = path.join(dir, "qemu.log");
   // -daemonize: returns once the VM runs; the daemon is in its own session and outlives us.
@@ -297,7 +344,17 @@ async function bootOne(spec: VmHostSpec, opts: StartVmHostsOptions, image: { ker
   await ip(["-n", opts.underlayNetns, "link", "set", record.tap, "master", opts.underlayBridge, "up"]);
   log(`${spec.name}: qemu ${pid} booting (console: ${consoleLog})`);
 
-  await waitForVmSsh({ name: spec.name, sshPort: spec.sshPort, pid, clientKeyPath: opts.clientKeyPath, knownHosts, consoleLog, qemuLog, deadline: started + timeoutMs, timeoutMs });
+  await waitForVmSsh({
+    name: spec.name,
+    sshPort: spec.sshPort,
+    pid,
+    clientKeyPath: opts.clientKeyPath,
+    knownHosts,
+    consoleLog,
+    qemuLog,
+    deadline: started + timeoutMs,
+    timeoutMs,
+  });
   log(`${spec.name}: ssh up on 127.0.0.1:${spec.sshPort} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return {
     name: spec.name,

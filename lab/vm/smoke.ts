@@ -64,13 +64,31 @@ function sshRunner(host: LabHost, knownHosts: string) {
     const result = await execa(
       "ssh",
       [
-        "-F", "/dev/null", "-i", host.privateKeyPath, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", "-p", String(host.port), `${host.username}@${host.address}`, command,
+        "-F",
+        "/dev/null",
+        "-i",
+        host.privateKeyPath,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-p",
+        String(host.port),
+        `${host.username}@${host.address}`,
+        command,
       ],
       { stdin: "ignore", reject: false },
     );
-    if (result.exitCode !== 0) throw new Error(`${host.name}: ${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
+    if (result.exitCode !== 0)
+      throw new Error(`${host.name}: ${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
     return String(result.stdout);
   };
 }
@@ -176,9 +194,15 @@ async function main(): Promise<void> {
     await run1(`ip link add v10 link ${ul} type vlan id 10`);
     await run1(`ip link add ipv0 link ${ul} type ipvlan mode l2`);
     await run1("ip link add gn0 type geneve id 5 remote 10.247.0.102");
-    const links = JSON.parse(await run1("ip -json -details link show")) as { ifname: string; linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> } }[];
+    const links = JSON.parse(await run1("ip -json -details link show")) as {
+      ifname: string;
+      linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+    }[];
     const kind = (name: string) => links.find((l) => l.ifname === name)?.linkinfo?.info_kind;
-    assert(kind("v10") === "vlan" && kind("ipv0") === "ipvlan" && kind("gn0") === "geneve", `kinds: ${links.map((l) => `${l.ifname}=${l.linkinfo?.info_kind}`).join(" ")}`);
+    assert(
+      kind("v10") === "vlan" && kind("ipv0") === "ipvlan" && kind("gn0") === "geneve",
+      `kinds: ${links.map((l) => `${l.ifname}=${l.linkinfo?.info_kind}`).join(" ")}`,
+    );
     console.log(`vm1 links: ${links.map((l) => `${l.ifname}(${l.linkinfo?.info_kind ?? "-"})`).join(" ")}`);
     console.log(`vm2 ${await run2("printf '%s ' $(cat /proc/sys/kernel/hostname) $(uname -r)")}`);
     console.log(await run1("ping -c 2 -W 3 10.247.0.102"));

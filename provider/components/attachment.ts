@@ -70,11 +70,15 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
   if (args.address !== undefined) requireCidr(args.address, "address", host);
   if (args.gateway !== undefined) requireIp(args.gateway, "gateway", host);
   if (args.gateway && !args.address) throw new PlanInputError("gateway", "a gateway needs an address on the namespace end to reach it: set address too", host);
-  for (const [field, value] of [["namespace", args.namespace], ["bridge", args.bridge]] as const) {
+  for (const [field, value] of [
+    ["namespace", args.namespace],
+    ["bridge", args.bridge],
+  ] as const) {
     if (typeof value !== "string" || value === "") throw new PlanInputError(field, `${JSON.stringify(value)} is not a name`, host);
   }
   const items: PlanItem<C>[] = [];
-  if (args.createNamespace ?? true) items.push({ key: "netns", type: "NetworkNamespace", dependsOn: [], inputs: { connection: args.connection, name: args.namespace } });
+  if (args.createNamespace ?? true)
+    items.push({ key: "netns", type: "NetworkNamespace", dependsOn: [], inputs: { connection: args.connection, name: args.namespace } });
   const nsDeps = items.length ? ["netns"] : [];
   items.push({
     key: "veth",
@@ -93,7 +97,12 @@ export function planAttachment<C>(args: AttachmentPlanArgs<C>): AttachmentPlan<C
     },
   });
   if (args.gateway) {
-    items.push({ key: "route", type: "Route", dependsOn: ["veth"], inputs: { connection: args.connection, netns: args.namespace, destination: "default", via: args.gateway, dev: peerName } });
+    items.push({
+      key: "route",
+      type: "Route",
+      dependsOn: ["veth"],
+      inputs: { connection: args.connection, netns: args.namespace, destination: "default", via: args.gateway, dev: peerName },
+    });
   }
   return { hostEnd, macAddress: peerMac, items: withPersist(items, args.persist) };
 }
@@ -173,13 +182,23 @@ export class Attachment extends pulumi.ComponentResource {
     const slots = attachmentSlots(args.createNamespace ?? true, args.gateway !== undefined, { connection: where.connection });
     const plan = values.apply((v) =>
       planOrRaise(label, () => {
-        if (args.gateway !== undefined && !v.gateway) throw new PlanInputError("gateway", "was given but resolved to nothing; leave it out for no default route", v.hostLabel);
-        const result = planAttachment<number>({ ...(v as Omit<AttachmentPlanArgs<number>, "connection">), connection: 0, macSeed: `${pulumi.getProject()}\0${pulumi.getStack()}\0${name}` });
+        if (args.gateway !== undefined && !v.gateway)
+          throw new PlanInputError("gateway", "was given but resolved to nothing; leave it out for no default route", v.hostLabel);
+        const result = planAttachment<number>({
+          ...(v as Omit<AttachmentPlanArgs<number>, "connection">),
+          connection: 0,
+          macSeed: `${pulumi.getProject()}\0${pulumi.getStack()}\0${name}`,
+        });
         assertMatchesSlots(slots, result.items);
         return result;
       }),
     );
-    this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
+    this.resources = materializePlanned(
+      name,
+      slots,
+      plan.apply((p) => p.items),
+      this,
+    );
     this.hostEnd = plan.apply((p) => p.hostEnd);
     this.macAddress = plan.apply((p) => p.macAddress);
     this.registerOutputs({ hostEnd: this.hostEnd, macAddress: this.macAddress });
@@ -187,13 +206,20 @@ export class Attachment extends pulumi.ComponentResource {
 }
 
 /** Where an Attachment plugs in, from either form of its arguments. */
-function placeOf(args: AttachmentArgs): { connection: ConnectionArgs; bridge: pulumi.Input<string>; mtu?: pulumi.Input<number>; hostLabel: pulumi.Input<string | undefined> } {
+function placeOf(args: AttachmentArgs): {
+  connection: ConnectionArgs;
+  bridge: pulumi.Input<string>;
+  mtu?: pulumi.Input<number>;
+  hostLabel: pulumi.Input<string | undefined>;
+} {
   if (args?.overlay !== undefined) {
     if (typeof args.host !== "string") throw new PlanInputError("host", "with overlay, name one of the overlay's hosts (a plain string)");
-    if (!args.overlay.hostNames.includes(args.host)) throw new PlanInputError("host", `${JSON.stringify(args.host)} is not one of the overlay's hosts (${args.overlay.hostNames.join(", ")})`);
+    if (!args.overlay.hostNames.includes(args.host))
+      throw new PlanInputError("host", `${JSON.stringify(args.host)} is not one of the overlay's hosts (${args.overlay.hostNames.join(", ")})`);
     return { connection: args.overlay.connectionOf(args.host), bridge: args.overlay.bridgeOf(args.host), mtu: args.overlay.mtu, hostLabel: args.host };
   }
-  if (args?.connection === undefined || args.bridge === undefined) throw new PlanInputError("overlay", "give either overlay and host (plug into an overlay), or connection and bridge (a bridge of your own)");
+  if (args?.connection === undefined || args.bridge === undefined)
+    throw new PlanInputError("overlay", "give either overlay and host (plug into an overlay), or connection and bridge (a bridge of your own)");
   // The connection's address names the host in messages; an address is no secret, even inside a secret connection.
   const hostLabel = pulumi.unsecret(pulumi.output(args.connection).apply((c) => (c as { host?: string } | undefined)?.host));
   return { connection: args.connection, bridge: args.bridge, hostLabel };

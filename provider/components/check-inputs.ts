@@ -29,6 +29,11 @@ export function requireCidr(value: unknown, field: string, host?: string): strin
 /** A WireGuard private key (trimmed), or a PlanInputError that never quotes the value: a malformed key is still secret material. */
 export function requireWireguardKey(value: unknown, field: string, host?: string): string {
   const key = typeof value === "string" ? value.trim() : "";
-  if (!isWireguardKey(key)) throw new PlanInputError(field, "is not a WireGuard private key: 44 characters of base64 encoding 32 bytes, as `wg genkey` prints (the value is not shown: it is a secret)", host);
+  if (!isWireguardKey(key))
+    throw new PlanInputError(
+      field,
+      "is not a WireGuard private key: 44 characters of base64 encoding 32 bytes, as `wg genkey` prints (the value is not shown: it is a secret)",
+      host,
+    );
   return key;
 }

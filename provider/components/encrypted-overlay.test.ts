@@ -25,9 +25,31 @@ function genkey(): string {
 }
 
 describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hosts", () => {
-  const hosts: EncryptedOverlayHost[] = VMS.map((name) => ({ name, connection: connectionInput(name), underlayAddress: host(name).underlayAddress, privateKey: genkey() }));
-  const plan = planEncryptedOverlay({ overlayId: "nde-test", vni: 4712, wgSubnet: "10.251.0.0/24", wgPort: WG_PORT, wgName: WG, bridgeName: BRIDGE, vtepName: VTEP, hosts });
-  const attachmentOf = (name: string, i: number) => planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${containerIp(i)}/24`, mtu: plan.mtu, macSeed: `nde-test-${name}` });
+  const hosts: EncryptedOverlayHost[] = VMS.map((name) => ({
+    name,
+    connection: connectionInput(name),
+    underlayAddress: host(name).underlayAddress,
+    privateKey: genkey(),
+  }));
+  const plan = planEncryptedOverlay({
+    overlayId: "nde-test",
+    vni: 4712,
+    wgSubnet: "10.251.0.0/24",
+    wgPort: WG_PORT,
+    wgName: WG,
+    bridgeName: BRIDGE,
+    vtepName: VTEP,
+    hosts,
+  });
+  const attachmentOf = (name: string, i: number) =>
+    planAttachment({
+      connection: connectionInput(name),
+      namespace: NETNS,
+      bridge: BRIDGE,
+      address: `${containerIp(i)}/24`,
+      mtu: plan.mtu,
+      macSeed: `nde-test-${name}`,
+    });
   let devices: Applied[] = [];
   const attachments: Applied[][] = [];
 
@@ -72,7 +94,10 @@ describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hos
     const [a, b] = VMS.map((name) => host(name).underlayAddress) as [string, string];
     const underlayNetns = `${labState().prefix}-ul`;
     // Every packet between the two VMs, on every port of the underlay (both VMs' taps).
-    const capture: ResultPromise = execa("ip", ["netns", "exec", underlayNetns, "tcpdump", "-i", "any", "-nn", "-l", "-U", `host ${a} and host ${b}`], { reject: false, stdin: "ignore" });
+    const capture: ResultPromise = execa("ip", ["netns", "exec", underlayNetns, "tcpdump", "-i", "any", "-nn", "-l", "-U", `host ${a} and host ${b}`], {
+      reject: false,
+      stdin: "ignore",
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("tcpdump did not start")), 15_000);
@@ -88,11 +113,17 @@ describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hos
         "vm2 → vm1": await pingEventually("vm2", NETNS, containerIp(0), 5),
         // A packet filling the overlay MTU passes through both encapsulations (the VMs' busybox
         // ping has no -M do; the budget itself is checked on the devices' MTUs above).
-        "vm1 → vm2 at the MTU": (await exec("vm1", ["ip", "netns", "exec", NETNS, "ping", "-c", "1", "-W", "3", "-s", String(plan.mtu - 28), containerIp(1)])).exitCode === 0,
+        "vm1 → vm2 at the MTU":
+          (await exec("vm1", ["ip", "netns", "exec", NETNS, "ping", "-c", "1", "-W", "3", "-s", String(plan.mtu - 28), containerIp(1)])).exitCode === 0,
       };
       if (Object.values(results).includes(false)) {
         for (const name of VMS) {
-          for (const argv of [["wg", "show", WG], ["ip", "-n", NETNS, "neigh"], ["bridge", "fdb", "show", "br", BRIDGE], ["ip", "-s", "link", "show", "dev", VTEP]]) {
+          for (const argv of [
+            ["wg", "show", WG],
+            ["ip", "-n", NETNS, "neigh"],
+            ["bridge", "fdb", "show", "br", BRIDGE],
+            ["ip", "-s", "link", "show", "dev", VTEP],
+          ]) {
             const r = await exec(name, argv);
             console.log(`[${name}] ${argv.join(" ")}\n${r.stdout}${r.stderr}`);
           }
@@ -103,8 +134,12 @@ describe("EncryptedOverlay (VXLAN inside a WireGuard mesh) across the VM lab hos
       capture.kill("SIGINT");
     }
     const { stdout, stderr } = await capture;
-    const lines = String(stdout).split("\n").filter((line) => line.trim() !== "");
-    console.log(`[tcpdump on ${underlayNetns}, host ${a} and host ${b}] ${lines.length} packets; ${String(stderr).trim().split("\n").slice(-3).join(" | ")}\n${lines.slice(0, 6).join("\n")}`);
+    const lines = String(stdout)
+      .split("\n")
+      .filter((line) => line.trim() !== "");
+    console.log(
+      `[tcpdump on ${underlayNetns}, host ${a} and host ${b}] ${lines.length} packets; ${String(stderr).trim().split("\n").slice(-3).join(" | ")}\n${lines.slice(0, 6).join("\n")}`,
+    );
     const ipLines = lines.filter((line) => / IP6? /.test(line));
     expect(ipLines.length, "the pings crossed the underlay").toBeGreaterThanOrEqual(8);
     const wireguard = new RegExp(`IP (${a}|${b})\\.${WG_PORT} > (${a}|${b})\\.${WG_PORT}: UDP`);

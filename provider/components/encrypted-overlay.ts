@@ -7,7 +7,16 @@ import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
 import { assertMatchesSlots, dependingOn, materializePlanned, type Slot } from "./materialize";
 import type { PersistMode } from "../persist/mode";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
-import { assertOneFamily, checkHostNames, hostIndex, type OverlayAttachPoint, planVxlanOverlay, type OverlayHostPlan, VXLAN_OVERHEAD_IPV4, vxlanOverlaySlots } from "./vxlan-overlay";
+import {
+  assertOneFamily,
+  checkHostNames,
+  hostIndex,
+  type OverlayAttachPoint,
+  planVxlanOverlay,
+  type OverlayHostPlan,
+  VXLAN_OVERHEAD_IPV4,
+  vxlanOverlaySlots,
+} from "./vxlan-overlay";
 
 /**
  * A VXLAN overlay whose VTEPs talk over a WireGuard mesh: the underlay carries only WireGuard's
@@ -66,7 +75,7 @@ export interface EncryptedOverlayHostPlan extends OverlayHostPlan {
   publicKey: string;
 }
 
-export interface EncryptedOverlayPlan<C = unknown, K = string> {
+export interface EncryptedOverlayPlan<C = unknown, _K = string> {
   /** MTU of the WireGuard interfaces: the smallest underlay MTU − 80. */
   wgMtu: number;
   /** MTU of the overlay (bridges, VTEPs, attachments): wgMtu − 50. */
@@ -95,8 +104,10 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
   const match = /^([^/]+)\/(\d{1,2})$/.exec(subnet);
   const address = match ? canonicalIp(match[1]!) : undefined;
   const prefix = Number(match?.[2]);
-  if (!address || address.includes(":") || !(prefix >= 8 && prefix <= 30)) throw new PlanInputError("wgSubnet", `must be an IPv4 subnet like 10.250.0.0/24 (prefix 8-30), not ${JSON.stringify(subnet)}`);
-  if (networkOf(address, prefix) !== address) throw new PlanInputError("wgSubnet", `${subnet} has host bits set; the network is ${networkOf(address, prefix)}/${prefix}`);
+  if (!address || address.includes(":") || !(prefix >= 8 && prefix <= 30))
+    throw new PlanInputError("wgSubnet", `must be an IPv4 subnet like 10.250.0.0/24 (prefix 8-30), not ${JSON.stringify(subnet)}`);
+  if (networkOf(address, prefix) !== address)
+    throw new PlanInputError("wgSubnet", `${subnet} has host bits set; the network is ${networkOf(address, prefix)}/${prefix}`);
   return { network: address, prefix };
 }
 
@@ -112,7 +123,10 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
  * The component plans with placeholders for the keys (their index) and derives the public keys
  * itself, from the private keys' Outputs.
  */
-export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanArgs<C, K>, derivePublicKey: (privateKey: K, host: string) => string = defaultDerive as unknown as (privateKey: K, host: string) => string): EncryptedOverlayPlan<C, K> {
+export function planEncryptedOverlay<C, K = string>(
+  args: EncryptedOverlayPlanArgs<C, K>,
+  derivePublicKey: (privateKey: K, host: string) => string = defaultDerive as unknown as (privateKey: K, host: string) => string,
+): EncryptedOverlayPlan<C, K> {
   if (args.hosts.length === 0) throw new PlanInputError("hosts", "an encrypted overlay needs at least one host");
   const names = new Set<string>();
   for (const h of args.hosts) {
@@ -121,19 +135,28 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
   }
   // Checked before anything is derived from them (endpoints, the address family).
   const underlay = args.hosts.map((h) => requireIp(h.underlayAddress, "underlayAddress", h.name));
-  assertOneFamily(args.hosts.map((h, i) => ({ name: h.name, address: underlay[i]! })), "underlayAddress");
+  assertOneFamily(
+    args.hosts.map((h, i) => ({ name: h.name, address: underlay[i]! })),
+    "underlayAddress",
+  );
   const { network, prefix } = parseSubnet(args.wgSubnet);
   const wgPort = args.wgPort ?? 51820;
   const wgName = args.wgName ?? `wgov${args.vni}`;
   const wgMtu = Math.min(...args.hosts.map((h) => h.underlayMtu ?? 1500)) - WIREGUARD_OVERHEAD;
   const wgAddresses = args.hosts.map((h, i) => {
     const address = h.wgAddress === undefined ? nthAddress(`${network}/${prefix}`, i + 1) : canonicalIp(String(h.wgAddress));
-    if (!address || address.includes(":") || networkOf(address, prefix) !== network) throw new PlanInputError("wgAddress", `${JSON.stringify(h.wgAddress)} is not an IPv4 address in ${args.wgSubnet}`, h.name);
+    if (!address || address.includes(":") || networkOf(address, prefix) !== network)
+      throw new PlanInputError("wgAddress", `${JSON.stringify(h.wgAddress)} is not an IPv4 address in ${args.wgSubnet}`, h.name);
     return address;
   });
   for (const [i, address] of wgAddresses.entries()) {
     const other = wgAddresses.indexOf(address);
-    if (other !== i) throw new PlanInputError("wgAddress", `${address} is also host ${JSON.stringify(args.hosts[other]!.name)}'s: two hosts have the same WireGuard address`, args.hosts[i]!.name);
+    if (other !== i)
+      throw new PlanInputError(
+        "wgAddress",
+        `${address} is also host ${JSON.stringify(args.hosts[other]!.name)}'s: two hosts have the same WireGuard address`,
+        args.hosts[i]!.name,
+      );
   }
   const publicKeys = args.hosts.map((h) => derivePublicKey(h.privateKey, h.name));
   const endpointOf = (address: string) => (address.includes(":") ? `[${canonicalIp(address) ?? address}]:${wgPort}` : `${address}:${wgPort}`);
@@ -146,35 +169,49 @@ export function planEncryptedOverlay<C, K = string>(args: EncryptedOverlayPlanAr
     bridgeName: args.bridgeName,
     vtepName: args.vtepName,
     mtu: args.mtu ?? wgMtu - VXLAN_OVERHEAD_IPV4,
-    hosts: args.hosts.map((h, i) => ({ name: h.name, connection: h.connection, underlayAddress: wgAddresses[i]!, underlayMtu: wgMtu, persist: h.persist ?? args.persist, ...(h.overlayAddress ? { overlayAddress: h.overlayAddress } : {}) })),
+    hosts: args.hosts.map((h, i) => ({
+      name: h.name,
+      connection: h.connection,
+      underlayAddress: wgAddresses[i]!,
+      underlayMtu: wgMtu,
+      persist: h.persist ?? args.persist,
+      ...(h.overlayAddress ? { overlayAddress: h.overlayAddress } : {}),
+    })),
   });
 
   const items: PlanItem<C>[] = [];
   for (const [i, h] of args.hosts.entries()) {
     const wgKey = `${h.name}-wg`;
-    items.push(...withPersist<C>([{
-      key: wgKey,
-      type: "WireguardInterface",
-      dependsOn: [],
-      inputs: {
-        connection: h.connection,
-        name: wgName,
-        // See K above: a string in a plain plan, a placeholder the component replaces with the key's Input.
-        privateKey: h.privateKey as unknown as string,
-        listenPort: wgPort,
-        mtu: wgMtu,
-        addresses: [`${wgAddresses[i]}/${prefix}`],
-        peers: args.hosts
-          .map((o, j) => ({ o, j }))
-          .filter(({ j }) => j !== i)
-          .map(({ o, j }) => ({
-            publicKey: publicKeys[j]!,
-            endpoint: endpointOf(underlay[j]!),
-            allowedIps: [`${wgAddresses[j]}/32`],
-            ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
-          })),
-      },
-    }], h.persist ?? args.persist));
+    items.push(
+      ...withPersist<C>(
+        [
+          {
+            key: wgKey,
+            type: "WireguardInterface",
+            dependsOn: [],
+            inputs: {
+              connection: h.connection,
+              name: wgName,
+              // See K above: a string in a plain plan, a placeholder the component replaces with the key's Input.
+              privateKey: h.privateKey as unknown as string,
+              listenPort: wgPort,
+              mtu: wgMtu,
+              addresses: [`${wgAddresses[i]}/${prefix}`],
+              peers: args.hosts
+                .map((o, j) => ({ o, j }))
+                .filter(({ j }) => j !== i)
+                .map(({ j }) => ({
+                  publicKey: publicKeys[j]!,
+                  endpoint: endpointOf(underlay[j]!),
+                  allowedIps: [`${wgAddresses[j]}/32`],
+                  ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
+                })),
+            },
+          },
+        ],
+        h.persist ?? args.persist,
+      ),
+    );
     for (const item of [`${h.name}-bridge`, `${h.name}-vtep`].map((key) => vxlan.items.find((it) => it.key === key)!)) {
       // The VTEP's local address lives on the WireGuard interface, and its packets go through it.
       items.push(item.type === "VxlanTunnel" ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
@@ -257,26 +294,55 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
     const hostNames = (this.hostNames = checkHostNames(label, args?.hosts));
     this.connections = args.hosts.map((h) => h.connection);
     // The public key of a secret key is no secret: unsecret it, so peers' keys stay readable. The key is checked first.
-    const publicKeys = args.hosts.map((h, i) => pulumi.unsecret(pulumi.output(h.privateKey).apply((key) => planOrRaise(label, () => defaultDerive(key, hostNames[i]!)))));
+    const publicKeys = args.hosts.map((h, i) =>
+      pulumi.unsecret(pulumi.output(h.privateKey).apply((key) => planOrRaise(label, () => defaultDerive(key, hostNames[i]!)))),
+    );
     // Connections and private keys are given to their host's resources as they are; the rest goes through the plan.
     const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, privateKey: _privateKey, ...rest }) => rest) });
     const slots = hostNames.flatMap((host, i): Slot[] => {
       const given = { connection: this.connections[i] };
-      return [{ key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } }, ...vxlanOverlaySlots([host], () => given).map((slot) => (slot.type === "VxlanTunnel" ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot))];
+      return [
+        { key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } },
+        ...vxlanOverlaySlots([host], () => given).map((slot) =>
+          slot.type === "VxlanTunnel" ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot,
+        ),
+      ];
     });
     const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
       planOrRaise(label, () => {
-        const hosts = v.hosts.map((h, i) => ({ ...(h as Omit<EncryptedOverlayHost<number, number>, "connection" | "privateKey">), name: hostNames[i]!, connection: i, privateKey: i }));
-        const result = planEncryptedOverlay<number, number>({ ...(v as Omit<EncryptedOverlayPlanArgs<number, number>, "overlayId" | "hosts">), overlayId: name, hosts }, (i) => keys[i]!);
+        const hosts = v.hosts.map((h, i) => ({
+          ...(h as Omit<EncryptedOverlayHost<number, number>, "connection" | "privateKey">),
+          name: hostNames[i]!,
+          connection: i,
+          privateKey: i,
+        }));
+        const result = planEncryptedOverlay<number, number>(
+          { ...(v as Omit<EncryptedOverlayPlanArgs<number, number>, "overlayId" | "hosts">), overlayId: name, hosts },
+          (i) => keys[i]!,
+        );
         assertMatchesSlots(slots, result.items);
         return result;
       }),
     );
-    this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
+    this.resources = materializePlanned(
+      name,
+      slots,
+      plan.apply((p) => p.items),
+      this,
+    );
     // The outputs depend on every child: what takes them is made once the overlay is.
-    this.mtu = dependingOn(this.resources, plan.apply((p) => p.mtu));
-    this.wgMtu = dependingOn(this.resources, plan.apply((p) => p.wgMtu));
-    this.hosts = dependingOn(this.resources, plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))));
+    this.mtu = dependingOn(
+      this.resources,
+      plan.apply((p) => p.mtu),
+    );
+    this.wgMtu = dependingOn(
+      this.resources,
+      plan.apply((p) => p.wgMtu),
+    );
+    this.hosts = dependingOn(
+      this.resources,
+      plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))),
+    );
     this.registerOutputs({ mtu: this.mtu, wgMtu: this.wgMtu, hosts: this.hosts });
   }
 

@@ -70,7 +70,15 @@ describe("every per-host value may be an Output", () => {
       overlayId: "ov-out",
       vni: 9,
       bridgeName: "br9",
-      hosts: [0, 1].map((i) => ({ name: `h${i}`, connection: conn(`10.0.0.${i + 1}`), underlayAddress: `10.0.0.${i + 1}`, underlayDev: "eth0", underlayMtu: 9000 - i, overlayAddress: `192.168.9.${i + 1}/24`, persist: i === 0 ? ("networkd" as const) : ("none" as const) })),
+      hosts: [0, 1].map((i) => ({
+        name: `h${i}`,
+        connection: conn(`10.0.0.${i + 1}`),
+        underlayAddress: `10.0.0.${i + 1}`,
+        underlayDev: "eth0",
+        underlayMtu: 9000 - i,
+        overlayAddress: `192.168.9.${i + 1}/24`,
+        persist: i === 0 ? ("networkd" as const) : ("none" as const),
+      })),
     });
     expectChildrenAsPlanned("ov-out", plan.items, (item) => item.inputs.connection);
     expect(await resolved(overlay.mtu)).toBe(8949);
@@ -78,7 +86,8 @@ describe("every per-host value may be an Output", () => {
     expect(await resolved(overlay.bridgeOf("h1"))).toBe("br9");
     // What takes the overlay's outputs is made after its children: Pulumi orders a resource after the resources of its input Outputs.
     const resourcesOf = (output: pulumi.Output<unknown>) => (output as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources();
-    for (const output of [overlay.mtu, overlay.hosts]) expect([...(await resourcesOf(output))]).toEqual(expect.arrayContaining(Object.values(overlay.resources)));
+    for (const output of [overlay.mtu, overlay.hosts])
+      expect([...(await resourcesOf(output))]).toEqual(expect.arrayContaining(Object.values(overlay.resources)));
     expect([...(await resourcesOf(overlay.bridgeOf("h1")))]).toContain(overlay.resources["h1-bridge"]);
   });
 
@@ -112,7 +121,14 @@ describe("every per-host value may be an Output", () => {
       overlayId: "eo-out",
       vni: 11,
       wgSubnet: "10.250.0.0/24",
-      hosts: [0, 1].map((i) => ({ name: `h${i}`, connection: conn(`10.0.1.${i + 1}`), underlayAddress: `10.0.1.${i + 1}`, privateKey: keys[i]!, wgAddress: `10.250.0.${10 + i}`, overlayAddress: `192.168.11.${i + 1}/24` })),
+      hosts: [0, 1].map((i) => ({
+        name: `h${i}`,
+        connection: conn(`10.0.1.${i + 1}`),
+        underlayAddress: `10.0.1.${i + 1}`,
+        privateKey: keys[i]!,
+        wgAddress: `10.250.0.${10 + i}`,
+        overlayAddress: `192.168.11.${i + 1}/24`,
+      })),
     });
     expectChildrenAsPlanned("eo-out", plan.items, (item) => item.inputs.connection);
     const hosts = await resolved(overlay.hosts);
@@ -125,8 +141,18 @@ describe("every per-host value may be an Output", () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const { Attachment } = await import("./attachment");
     const vm = new Vm("avm", "10.0.2.1");
-    const overlay = new VxlanOverlay("aov", { vni: 12, bridgeName: "br12", hosts: [{ name: "a", connection: { ...conn("x"), host: vm.address }, underlayAddress: vm.address }] });
-    const byRef = new Attachment("att-ref", { overlay, host: "a", namespace: pulumi.output("web"), address: pulumi.output("192.168.12.1/24"), gateway: pulumi.output("192.168.12.254") });
+    const overlay = new VxlanOverlay("aov", {
+      vni: 12,
+      bridgeName: "br12",
+      hosts: [{ name: "a", connection: { ...conn("x"), host: vm.address }, underlayAddress: vm.address }],
+    });
+    const byRef = new Attachment("att-ref", {
+      overlay,
+      host: "a",
+      namespace: pulumi.output("web"),
+      address: pulumi.output("192.168.12.1/24"),
+      gateway: pulumi.output("192.168.12.254"),
+    });
     new Attachment("att-out", {
       connection: pulumi.output(conn("10.0.2.9")),
       bridge: overlay.bridgeOf("a"),
@@ -141,9 +167,29 @@ describe("every per-host value may be an Output", () => {
     });
     await settle();
     const seed = (name: string) => `project\0stack\0${name}`;
-    const ref = planAttachment({ connection: conn("10.0.2.1"), namespace: "web", bridge: "br12", address: "192.168.12.1/24", gateway: "192.168.12.254", mtu: 1450, macSeed: seed("att-ref") });
+    const ref = planAttachment({
+      connection: conn("10.0.2.1"),
+      namespace: "web",
+      bridge: "br12",
+      address: "192.168.12.1/24",
+      gateway: "192.168.12.254",
+      mtu: 1450,
+      macSeed: seed("att-ref"),
+    });
     expectChildrenAsPlanned("att-ref", ref.items, () => conn("10.0.2.1"));
-    const out = planAttachment({ connection: conn("10.0.2.9"), namespace: "db", bridge: "br12", hostEnd: "vedb", peerName: "eth1", address: "192.168.12.2/24", gateway: "192.168.12.254", mtu: 1450, macAddress: "02:00:00:00:00:12", persist: "networkd", macSeed: seed("att-out") });
+    const out = planAttachment({
+      connection: conn("10.0.2.9"),
+      namespace: "db",
+      bridge: "br12",
+      hostEnd: "vedb",
+      peerName: "eth1",
+      address: "192.168.12.2/24",
+      gateway: "192.168.12.254",
+      mtu: 1450,
+      macAddress: "02:00:00:00:00:12",
+      persist: "networkd",
+      macSeed: seed("att-out"),
+    });
     expectChildrenAsPlanned("att-out", out.items, () => conn("10.0.2.9"));
     expect(await resolved(byRef.hostEnd)).toBe(ref.hostEnd);
   });
@@ -155,10 +201,18 @@ describe("every per-host value may be an Output", () => {
       connection: { ...conn("x"), host: vm.address },
       parent: pulumi.output("eth0"),
       mode: pulumi.output("private" as const),
-      members: [{ namespace: "m1", name: pulumi.output("eth1"), address: pulumi.output("10.3.0.2/24"), gateway: pulumi.output("10.3.0.1"), mtu: pulumi.output(1400) }, { namespace: "m2" }],
+      members: [
+        { namespace: "m1", name: pulumi.output("eth1"), address: pulumi.output("10.3.0.2/24"), gateway: pulumi.output("10.3.0.1"), mtu: pulumi.output(1400) },
+        { namespace: "m2" },
+      ],
     });
     await settle();
-    const items = planMacvlanNetwork({ connection: conn("10.0.3.1"), parent: "eth0", mode: "private", members: [{ namespace: "m1", name: "eth1", address: "10.3.0.2/24", gateway: "10.3.0.1", mtu: 1400 }, { namespace: "m2" }] });
+    const items = planMacvlanNetwork({
+      connection: conn("10.0.3.1"),
+      parent: "eth0",
+      mode: "private",
+      members: [{ namespace: "m1", name: "eth1", address: "10.3.0.2/24", gateway: "10.3.0.1", mtu: 1400 }, { namespace: "m2" }],
+    });
     expectChildrenAsPlanned("mv-out", items, () => conn("10.0.3.1"));
   });
 });
@@ -206,7 +260,9 @@ describe("errors name the component, the host and the field", () => {
         ],
       });
     });
-    expect(theOneError(rejections).message).toBe('VxlanOverlay "ov-mixed": underlayAddress: the hosts mix IPv4 (a) and IPv6 (b); a VTEP talks to one family, so give every host an address of the same family');
+    expect(theOneError(rejections).message).toBe(
+      'VxlanOverlay "ov-mixed": underlayAddress: the hosts mix IPv4 (a) and IPv6 (b); a VTEP talks to one family, so give every host an address of the same family',
+    );
   });
 
   it("VxlanOverlay: an underlay address that is not an IP address, and one used twice", async () => {
@@ -216,9 +272,14 @@ describe("errors name the component, the host and the field", () => {
     });
     expect(theOneError(bad).message).toBe('VxlanOverlay "ov-badaddr": host "a": underlayAddress: "10.0.6.300" is not an IPv4 or IPv6 address');
     const twice = await collectRejections(() => {
-      new VxlanOverlay("ov-twice", { vni: 15, hosts: ["a", "b"].map((name) => ({ name, connection: conn("10.0.6.1"), underlayAddress: pulumi.output("10.0.6.1") })) });
+      new VxlanOverlay("ov-twice", {
+        vni: 15,
+        hosts: ["a", "b"].map((name) => ({ name, connection: conn("10.0.6.1"), underlayAddress: pulumi.output("10.0.6.1") })),
+      });
     });
-    expect(theOneError(twice).message).toBe(`VxlanOverlay "ov-twice": host "b": underlayAddress: 10.0.6.1 is also host "a"'s; every host needs its own underlay address`);
+    expect(theOneError(twice).message).toBe(
+      `VxlanOverlay "ov-twice": host "b": underlayAddress: 10.0.6.1 is also host "a"'s; every host needs its own underlay address`,
+    );
   });
 
   it("Attachment: a bad address from an Output names the host by its connection; an unknown overlay host is refused at once", async () => {
@@ -227,7 +288,9 @@ describe("errors name the component, the host and the field", () => {
     const rejections = await collectRejections(() => {
       new Attachment("att-bad", { connection: pulumi.secret(conn("10.0.7.1")), bridge: "br0", namespace: "web", address: pulumi.output("192.168.0.1") });
     });
-    expect(theOneError(rejections).message).toBe('Attachment "att-bad": host "10.0.7.1": address: "192.168.0.1" is not an address in CIDR form like 10.0.0.1/24 or fd00::1/64');
+    expect(theOneError(rejections).message).toBe(
+      'Attachment "att-bad": host "10.0.7.1": address: "192.168.0.1" is not an address in CIDR form like 10.0.0.1/24 or fd00::1/64',
+    );
     const overlay = new VxlanOverlay("ov-for-att", { vni: 16, hosts: [{ name: "a", connection: conn("10.0.7.1"), underlayAddress: "10.0.7.1" }] });
     let thrown: unknown;
     try {
@@ -241,7 +304,11 @@ describe("errors name the component, the host and the field", () => {
 
   it("a host name that is not a plain string is refused when the component is made", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
-    const make = () => new VxlanOverlay("ov-noname", { vni: 17, hosts: [{ name: pulumi.output("a") as unknown as string, connection: conn("10.0.8.1"), underlayAddress: "10.0.8.1" }] });
+    const make = () =>
+      new VxlanOverlay("ov-noname", {
+        vni: 17,
+        hosts: [{ name: pulumi.output("a") as unknown as string, connection: conn("10.0.8.1"), underlayAddress: "10.0.8.1" }],
+      });
     expect(make).toThrow(/^VxlanOverlay "ov-noname": hosts\[0\]\.name: .* is not a host name: a plain, non-empty string/);
     await settle();
   });

@@ -24,8 +24,22 @@ describe("VxlanOverlay over an IPv6 underlay (h1, h2)", () => {
   const VTEP = "nd6vx";
   const NETNS = "nd6-ov";
   const containerIp = (i: number) => `192.168.130.${i + 1}`;
-  const plan = planVxlanOverlay({ overlayId: "nd6-test", vni: 4716, bridgeName: BRIDGE, vtepName: VTEP, hosts: HOSTS.map((name) => ({ name, connection: connectionInput(name), underlayAddress: address6(name) })) });
-  const attachmentOf = (name: string, i: number) => planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${containerIp(i)}/24`, mtu: plan.mtu, macSeed: `nd6-test-${name}` });
+  const plan = planVxlanOverlay({
+    overlayId: "nd6-test",
+    vni: 4716,
+    bridgeName: BRIDGE,
+    vtepName: VTEP,
+    hosts: HOSTS.map((name) => ({ name, connection: connectionInput(name), underlayAddress: address6(name) })),
+  });
+  const attachmentOf = (name: string, i: number) =>
+    planAttachment({
+      connection: connectionInput(name),
+      namespace: NETNS,
+      bridge: BRIDGE,
+      address: `${containerIp(i)}/24`,
+      mtu: plan.mtu,
+      macSeed: `nd6-test-${name}`,
+    });
   let devices: Applied[] = [];
   const attachments: Applied[][] = [];
 
@@ -49,7 +63,9 @@ describe("VxlanOverlay over an IPv6 underlay (h1, h2)", () => {
     for (const [i, name] of HOSTS.entries()) {
       expect(devices.find((d) => d.item.key === `${name}-vtep`)!.outs.linkMtu).toBe(1430);
       expect(await floodPeers(name, VTEP)).toEqual([address6(HOSTS[1 - i]!)]);
-      const details = JSON.parse((await exec(name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])).stdout) as Array<{ linkinfo: { info_data: { local6?: string; local?: string } } }>;
+      const details = JSON.parse((await exec(name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])).stdout) as Array<{
+        linkinfo: { info_data: { local6?: string; local?: string } };
+      }>;
       expect(details[0]!.linkinfo.info_data.local6 ?? details[0]!.linkinfo.info_data.local).toBe(address6(name));
     }
   });
@@ -57,7 +73,8 @@ describe("VxlanOverlay over an IPv6 underlay (h1, h2)", () => {
   it("containers ping across; with DF a packet of exactly the overlay MTU passes and one byte more does not", async () => {
     expect(await pingEventually("h1", NETNS, containerIp(1), 5)).toBe(true);
     expect(await pingEventually("h2", NETNS, containerIp(0), 5)).toBe(true);
-    const dfPing = async (payload: number) => (await exec("h1", ["ip", "netns", "exec", NETNS, "ping", "-c1", "-W3", "-M", "do", "-s", String(payload), containerIp(1)])).exitCode === 0;
+    const dfPing = async (payload: number) =>
+      (await exec("h1", ["ip", "netns", "exec", NETNS, "ping", "-c1", "-W3", "-M", "do", "-s", String(payload), containerIp(1)])).exitCode === 0;
     // 28 bytes of IPv4 and ICMP headers: a payload of MTU - 28 fills the MTU exactly.
     expect(await dfPing(plan.mtu - 28)).toBe(true);
     expect(await dfPing(plan.mtu - 27)).toBe(false);
@@ -74,10 +91,24 @@ describe("EncryptedOverlay over an IPv6 underlay (vm1, vm2)", () => {
   const containerIp = (i: number) => `192.168.131.${i + 1}`;
   const genkey = () => Buffer.from(generateKeyPairSync("x25519").privateKey.export({ format: "jwk" }).d!, "base64url").toString("base64");
   const plan = planEncryptedOverlay({
-    overlayId: "nd6e-test", vni: 4717, wgSubnet: "10.252.0.0/24", wgPort: WG_PORT, wgName: WG, bridgeName: BRIDGE, vtepName: VTEP,
+    overlayId: "nd6e-test",
+    vni: 4717,
+    wgSubnet: "10.252.0.0/24",
+    wgPort: WG_PORT,
+    wgName: WG,
+    bridgeName: BRIDGE,
+    vtepName: VTEP,
     hosts: VMS.map((name) => ({ name, connection: connectionInput(name), underlayAddress: address6(name), privateKey: genkey() })),
   });
-  const attachmentOf = (name: string, i: number) => planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${containerIp(i)}/24`, mtu: plan.mtu, macSeed: `nd6e-test-${name}` });
+  const attachmentOf = (name: string, i: number) =>
+    planAttachment({
+      connection: connectionInput(name),
+      namespace: NETNS,
+      bridge: BRIDGE,
+      address: `${containerIp(i)}/24`,
+      mtu: plan.mtu,
+      macSeed: `nd6e-test-${name}`,
+    });
   let devices: Applied[] = [];
   const attachments: Applied[][] = [];
 

@@ -69,7 +69,12 @@ function planLower<C>(args: LowerNetworkPlanArgs<C>, type: "Macvlan" | "Ipvlan",
       },
     });
     if (m.gateway) {
-      items.push({ key: `${m.namespace}-route`, type: "Route", dependsOn: [`${m.namespace}-link`], inputs: { connection: args.connection, netns: m.namespace, destination: "default", via: m.gateway, dev } });
+      items.push({
+        key: `${m.namespace}-route`,
+        type: "Route",
+        dependsOn: [`${m.namespace}-link`],
+        inputs: { connection: args.connection, netns: m.namespace, destination: "default", via: m.gateway, dev },
+      });
     }
   }
   return withPersist(items, args.persist);
@@ -128,7 +133,11 @@ export interface IpvlanNetworkArgs extends LowerNetworkArgs {
 }
 
 /** The resources planLower makes for these members, in its order. */
-export function lowerNetworkSlots(members: Array<Pick<LowerMemberArgs, "namespace" | "createNamespace" | "gateway">>, type: "Macvlan" | "Ipvlan", given: Record<string, unknown>): Slot[] {
+export function lowerNetworkSlots(
+  members: Array<Pick<LowerMemberArgs, "namespace" | "createNamespace" | "gateway">>,
+  type: "Macvlan" | "Ipvlan",
+  given: Record<string, unknown>,
+): Slot[] {
   return members.flatMap((m): Slot[] => {
     const withNamespace = m.createNamespace ?? true;
     return [
@@ -140,11 +149,20 @@ export function lowerNetworkSlots(members: Array<Pick<LowerMemberArgs, "namespac
 }
 
 /** Makes a lower network's children now, their inputs from `plan` once the values are known. */
-function materializeLower<A extends LowerNetworkArgs>(component: ComponentLabel, args: A, type: "Macvlan" | "Ipvlan", plan: (values: Omit<A, "connection"> & { connection: number; hostLabel?: string }) => PlanItem<number>[]): Record<string, pulumi.CustomResource> {
+function materializeLower<A extends LowerNetworkArgs>(
+  component: ComponentLabel,
+  args: A,
+  type: "Macvlan" | "Ipvlan",
+  plan: (values: Omit<A, "connection"> & { connection: number; hostLabel?: string }) => PlanItem<number>[],
+): Record<string, pulumi.CustomResource> {
   const members = planOrRaise(component, () => {
     if (!Array.isArray(args?.members)) throw new PlanInputError("members", "must be a list of namespaces");
     return args.members.map((m, i) => {
-      if (typeof m?.namespace !== "string" || m.namespace === "") throw new PlanInputError(`members[${i}].namespace`, `${JSON.stringify(m?.namespace)} is not a namespace name (a plain string: it names the member's resources)`);
+      if (typeof m?.namespace !== "string" || m.namespace === "")
+        throw new PlanInputError(
+          `members[${i}].namespace`,
+          `${JSON.stringify(m?.namespace)} is not a namespace name (a plain string: it names the member's resources)`,
+        );
       return m;
     });
   });
@@ -155,7 +173,13 @@ function materializeLower<A extends LowerNetworkArgs>(component: ComponentLabel,
   const values = pulumi.output({ ...rest, hostLabel }) as unknown as pulumi.Output<Omit<LowerNetworkPlanArgs<number>, "connection">>;
   const items = values.apply((v) =>
     planOrRaise(component, () => {
-      for (const [i, m] of args.members.entries()) if (m.gateway !== undefined && !v.members[i]!.gateway) throw new PlanInputError(`members[${JSON.stringify(m.namespace)}].gateway`, "was given but resolved to nothing; leave it out for no default route", v.hostLabel);
+      for (const [i, m] of args.members.entries())
+        if (m.gateway !== undefined && !v.members[i]!.gateway)
+          throw new PlanInputError(
+            `members[${JSON.stringify(m.namespace)}].gateway`,
+            "was given but resolved to nothing; leave it out for no default route",
+            v.hostLabel,
+          );
       const result = plan({ ...(v as unknown as Omit<A, "connection">), hostLabel: v.hostLabel, connection: 0 });
       assertMatchesSlots(slots, result);
       return result;
@@ -170,7 +194,9 @@ export class MacvlanNetwork extends pulumi.ComponentResource {
   readonly resources: Record<string, pulumi.CustomResource>;
   constructor(name: string, args: MacvlanNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:MacvlanNetwork", name, {}, opts);
-    this.resources = materializeLower({ type: "MacvlanNetwork", name, resource: this }, args, "Macvlan", (v) => planMacvlanNetwork(v as unknown as MacvlanNetworkPlanArgs<number>));
+    this.resources = materializeLower({ type: "MacvlanNetwork", name, resource: this }, args, "Macvlan", (v) =>
+      planMacvlanNetwork(v as unknown as MacvlanNetworkPlanArgs<number>),
+    );
     this.registerOutputs({});
   }
 }
@@ -181,7 +207,9 @@ export class IpvlanNetwork extends pulumi.ComponentResource {
   readonly resources: Record<string, pulumi.CustomResource>;
   constructor(name: string, args: IpvlanNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("netdev:index:IpvlanNetwork", name, {}, opts);
-    this.resources = materializeLower({ type: "IpvlanNetwork", name, resource: this }, args, "Ipvlan", (v) => planIpvlanNetwork(v as unknown as IpvlanNetworkPlanArgs<number>));
+    this.resources = materializeLower({ type: "IpvlanNetwork", name, resource: this }, args, "Ipvlan", (v) =>
+      planIpvlanNetwork(v as unknown as IpvlanNetworkPlanArgs<number>),
+    );
     this.registerOutputs({});
   }
 }

@@ -55,7 +55,12 @@ export function assertMatchesSlots(slots: Slot[], items: PlanItem<unknown>[]): v
  * unknown; once known, each child holds what its plan item says. A plan that fails rejects every
  * child's inputs with its one error.
  */
-export function materializePlanned(prefix: string, slots: Slot[], planned: pulumi.Output<PlanItem<unknown>[]>, parent: pulumi.Resource): Record<string, pulumi.CustomResource> {
+export function materializePlanned(
+  prefix: string,
+  slots: Slot[],
+  planned: pulumi.Output<PlanItem<unknown>[]>,
+  parent: pulumi.Resource,
+): Record<string, pulumi.CustomResource> {
   const made: Record<string, pulumi.CustomResource> = {};
   // A plan made from a secret value (an address given as a secret) is secret as a whole. A field
   // the plan leaves out must still be absent, not a secret holding nothing (which reaches the
@@ -65,7 +70,9 @@ export function materializePlanned(prefix: string, slots: Slot[], planned: pulum
     const inputsOf = (items: PlanItem<unknown>[]) => items.find((item) => item.key === slot.key)!.inputs as Record<string, unknown>;
     const planFields = inputFields(slot.type).filter((field) => !(field in slot.given));
     const fieldOf = (field: string) =>
-      pulumi.all([pulumi.unsecret(planned.apply((items) => inputsOf(items)[field])), planIsSecret]).apply(([value, secret]) => (value === undefined || !secret ? value : pulumi.secret(value)));
+      pulumi
+        .all([pulumi.unsecret(planned.apply((items) => inputsOf(items)[field])), planIsSecret])
+        .apply(([value, secret]) => (value === undefined || !secret ? value : pulumi.secret(value)));
     const args = { ...Object.fromEntries(planFields.map((field) => [field, fieldOf(field)])), ...slot.given };
     const Class = resourceClasses[slot.type] as unknown as AnyClass;
     made[slot.key] = new Class(`${prefix}-${slot.key}`, args, { parent, dependsOn: slot.dependsOn.map((key) => made[key]!) });

@@ -15,7 +15,12 @@ const hosts = [1, 2, 3].map((n) => ({ name: `h${n}`, connection: conn(n), underl
 describe("planVxlanOverlay (pure)", () => {
   it("MTU is the smallest underlay MTU minus 50 (IPv4) or 70 (IPv6), unless given", () => {
     expect(overlayMtu([{ underlayAddress: "10.0.0.1" }])).toBe(1450);
-    expect(overlayMtu([{ underlayAddress: "10.0.0.1", underlayMtu: 9000 }, { underlayAddress: "10.0.0.2", underlayMtu: 1500 }])).toBe(1450);
+    expect(
+      overlayMtu([
+        { underlayAddress: "10.0.0.1", underlayMtu: 9000 },
+        { underlayAddress: "10.0.0.2", underlayMtu: 1500 },
+      ]),
+    ).toBe(1450);
     expect(overlayMtu([{ underlayAddress: "fd00::1" }])).toBe(1430);
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).mtu).toBe(1450);
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, mtu: 1400 }).mtu).toBe(1400);
@@ -42,7 +47,14 @@ describe("planVxlanOverlay (pure)", () => {
   it("unicast: every VTEP lists every other host as a peer, is enslaved to the bridge, and the plan passes the engines' check", () => {
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts, bridgeName: "br7", vtepName: "vx7" });
     assertPlanOrder(plan.items);
-    expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual(["h1-bridge:Bridge", "h1-vtep:VxlanTunnel", "h2-bridge:Bridge", "h2-vtep:VxlanTunnel", "h3-bridge:Bridge", "h3-vtep:VxlanTunnel"]);
+    expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual([
+      "h1-bridge:Bridge",
+      "h1-vtep:VxlanTunnel",
+      "h2-bridge:Bridge",
+      "h2-vtep:VxlanTunnel",
+      "h3-bridge:Bridge",
+      "h3-vtep:VxlanTunnel",
+    ]);
     const vtep = (h: string) => itemOfType(plan.items, `${h}-vtep`, "VxlanTunnel").inputs;
     expect(vtep("h1").peers).toEqual(["10.247.0.12", "10.247.0.13"]);
     expect(vtep("h2").peers).toEqual(["10.247.0.11", "10.247.0.13"]);
@@ -53,7 +65,10 @@ describe("planVxlanOverlay (pure)", () => {
   it("adding or removing a host changes only the other VTEPs' peers, in place", () => {
     const before = planVxlanOverlay({ overlayId: "o", vni: 7, hosts });
     const h4 = { name: "h4", connection: conn(4), underlayAddress: "10.247.0.14" };
-    for (const after of [planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [...hosts, h4] }), planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.slice(0, 2) })]) {
+    for (const after of [
+      planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [...hosts, h4] }),
+      planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.slice(0, 2) }),
+    ]) {
       for (const old of before.items) {
         const next = after.items.find((i) => i.key === old.key);
         if (!next) continue;
@@ -67,7 +82,12 @@ describe("planVxlanOverlay (pure)", () => {
   });
 
   it("multicast: group and dev on every VTEP, no peers; refuses hosts without underlayDev and mixed families", () => {
-    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h) => ({ ...h, underlayDev: "eth0" })), mode: { type: "multicast", group: "239.1.1.1" } });
+    const plan = planVxlanOverlay({
+      overlayId: "o",
+      vni: 7,
+      hosts: hosts.map((h) => ({ ...h, underlayDev: "eth0" })),
+      mode: { type: "multicast", group: "239.1.1.1" },
+    });
     for (const item of plan.items.filter((i) => i.type === "VxlanTunnel")) {
       expect(item.inputs).toMatchObject({ group: "239.1.1.1", dev: "eth0" });
       expect(item.inputs.peers).toBeUndefined();
@@ -85,13 +105,22 @@ describe("planAttachment and lower networks (pure)", () => {
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => i.type)).toEqual(["NetworkNamespace", "VethPair", "Route"]);
     expect(plan.hostEnd).toMatch(/^ve[0-9a-f]{8}$/);
-    expect(plan.items[1]!.inputs).toMatchObject({ name: plan.hostEnd, master: "br0", peerName: "eth0", peerNetns: "c1", mtu: 1450, peerMtu: 1450, peerAddresses: ["192.168.100.1/24"] });
+    expect(plan.items[1]!.inputs).toMatchObject({
+      name: plan.hostEnd,
+      master: "br0",
+      peerName: "eth0",
+      peerNetns: "c1",
+      mtu: 1450,
+      peerMtu: 1450,
+      peerAddresses: ["192.168.100.1/24"],
+    });
     for (const item of plan.items) expect(componentEngineFor(item.type).check(item.inputs).failures).toEqual([]);
     expect(planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items.map((i) => i.type)).toEqual(["VethPair"]);
   });
 
   it("attachment: the container end's MAC is pinned, the same on every plan of the same identity and different across identities", () => {
-    const plan = (over: Record<string, string> = {}) => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", macSeed: "proj\0dev\0container-a", ...over });
+    const plan = (over: Record<string, string> = {}) =>
+      planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", macSeed: "proj\0dev\0container-a", ...over });
     const mac = plan().macAddress!;
     expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     expect(parseInt(mac.slice(0, 2), 16) & 0x03).toBe(0x02); // locally administered, unicast
@@ -107,7 +136,15 @@ describe("planAttachment and lower networks (pure)", () => {
   });
 
   it("macvlan/ipvlan networks: one namespace and one moved device per member; mode carried; checks pass", () => {
-    const items = planMacvlanNetwork({ connection: conn(1), parent: "eth0", mode: "private", members: [{ namespace: "a", address: "10.1.0.1/24" }, { namespace: "b", address: "10.1.0.2/24", gateway: "10.1.0.254" }] });
+    const items = planMacvlanNetwork({
+      connection: conn(1),
+      parent: "eth0",
+      mode: "private",
+      members: [
+        { namespace: "a", address: "10.1.0.1/24" },
+        { namespace: "b", address: "10.1.0.2/24", gateway: "10.1.0.254" },
+      ],
+    });
     assertPlanOrder(items);
     expect(items.map((i) => i.type)).toEqual(["NetworkNamespace", "Macvlan", "NetworkNamespace", "Macvlan", "Route"]);
     expect(items[1]!.inputs).toMatchObject({ name: "eth0", netns: "a", parent: "eth0", mode: "private", addresses: ["10.1.0.1/24"] });
@@ -180,9 +217,20 @@ describe("persist passes down (pure)", () => {
   const keys = ["aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTE=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMjI=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMzM="];
   const plans = (persist?: "networkd") => ({
     VxlanOverlay: planVxlanOverlay({ overlayId: "o", vni: 7, hosts, persist }).items,
-    EncryptedOverlay: planEncryptedOverlay({ overlayId: "o", vni: 7, wgSubnet: "10.250.0.0/24", hosts: hosts.map((h, i) => ({ ...h, privateKey: keys[i]! })), persist }).items,
+    EncryptedOverlay: planEncryptedOverlay({
+      overlayId: "o",
+      vni: 7,
+      wgSubnet: "10.250.0.0/24",
+      hosts: hosts.map((h, i) => ({ ...h, privateKey: keys[i]! })),
+      persist,
+    }).items,
     Attachment: planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "10.1.0.2/24", gateway: "10.1.0.1", persist }).items,
-    MacvlanNetwork: planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "m1", address: "10.2.0.2/24", gateway: "10.2.0.1" }], persist }),
+    MacvlanNetwork: planMacvlanNetwork({
+      connection: conn(1),
+      parent: "eth0",
+      members: [{ namespace: "m1", address: "10.2.0.2/24", gateway: "10.2.0.1" }],
+      persist,
+    }),
     IpvlanNetwork: planIpvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "i1" }], persist }),
   });
 
@@ -198,11 +246,26 @@ describe("persist passes down (pure)", () => {
 
   it("a host's own persist overrides the overlay's (a host without systemd in a persisted overlay)", () => {
     const perHost = hosts.map((h) => (h.name === "h2" ? { ...h, persist: "none" as const } : h));
-    const keys = ["aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTE=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMjI=", "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMzM="];
+    const keys = [
+      "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMTE=",
+      "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMjI=",
+      "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8tMzM=",
+    ];
     const vxlan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: perHost, persist: "networkd" }).items;
-    const wg = planEncryptedOverlay({ overlayId: "o", vni: 7, wgSubnet: "10.250.0.0/24", hosts: perHost.map((h, i) => ({ ...h, privateKey: keys[i]! })), persist: "networkd" }).items;
+    const wg = planEncryptedOverlay({
+      overlayId: "o",
+      vni: 7,
+      wgSubnet: "10.250.0.0/24",
+      hosts: perHost.map((h, i) => ({ ...h, privateKey: keys[i]! })),
+      persist: "networkd",
+    }).items;
     for (const item of [...vxlan, ...wg]) expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
-    expect(wg.filter((item) => item.key.startsWith("h2-")).map((item) => item.type).sort()).toEqual(["Bridge", "VxlanTunnel", "WireguardInterface"]);
+    expect(
+      wg
+        .filter((item) => item.key.startsWith("h2-"))
+        .map((item) => item.type)
+        .sort(),
+    ).toEqual(["Bridge", "VxlanTunnel", "WireguardInterface"]);
   });
 });
 
@@ -220,7 +283,14 @@ describe("planners refuse bad values naming the host and field (pure)", () => {
 
   it("a malformed WireGuard private key is refused before node:crypto derives from it, and never quoted", () => {
     for (const bad of ["", "not-a-key", "bm90LWEta2V5", `${keys[1]!.slice(0, 42)}B=`]) {
-      const error = refusal(() => planEncryptedOverlay({ overlayId: "o", vni: 9, wgSubnet: "10.250.0.0/24", hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: i === 1 ? bad : keys[i]! })) }));
+      const error = refusal(() =>
+        planEncryptedOverlay({
+          overlayId: "o",
+          vni: 9,
+          wgSubnet: "10.250.0.0/24",
+          hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: i === 1 ? bad : keys[i]! })),
+        }),
+      );
       expect([error.host, error.field]).toEqual(["h2", "privateKey"]);
       expect(error.message).toMatch(/^host "h2": privateKey: is not a WireGuard private key/);
       expect(error.message).not.toMatch(/asn1|DECODER|OpenSSL|ERR_/i);
@@ -229,16 +299,34 @@ describe("planners refuse bad values naming the host and field (pure)", () => {
   });
 
   it("bad underlay and overlay addresses, duplicates and mixed families name host and field", () => {
-    const plan = (over: Array<Record<string, unknown>>) => () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h, i) => ({ ...h, ...over[i] })) as typeof hosts });
+    const plan = (over: Array<Record<string, unknown>>) => () =>
+      planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h, i) => ({ ...h, ...over[i] })) as typeof hosts });
     expect(refusal(plan([{}, { underlayAddress: "10.247.0.300" }])).message).toBe('host "h2": underlayAddress: "10.247.0.300" is not an IPv4 or IPv6 address');
-    expect(refusal(plan([{}, {}, { overlayAddress: "192.168.0.1" }])).message).toMatch(/^host "h3": overlayAddress: "192\.168\.0\.1" is not an address in CIDR form/);
-    expect(refusal(plan([{}, { underlayAddress: "10.247.0.11" }])).message).toBe(`host "h2": underlayAddress: 10.247.0.11 is also host "h1"'s; every host needs its own underlay address`);
-    expect(refusal(plan([{ underlayAddress: "fd00::1" }, {}, { underlayAddress: "fd00::3" }])).message).toBe("underlayAddress: the hosts mix IPv4 (h2) and IPv6 (h1, h3); a VTEP talks to one family, so give every host an address of the same family");
-    const encrypted = refusal(() => planEncryptedOverlay({ overlayId: "o", vni: 9, wgSubnet: "10.250.0.0/24", hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: keys[i]!, underlayAddress: i ? "fd00::2" : h.underlayAddress })) }));
+    expect(refusal(plan([{}, {}, { overlayAddress: "192.168.0.1" }])).message).toMatch(
+      /^host "h3": overlayAddress: "192\.168\.0\.1" is not an address in CIDR form/,
+    );
+    expect(refusal(plan([{}, { underlayAddress: "10.247.0.11" }])).message).toBe(
+      `host "h2": underlayAddress: 10.247.0.11 is also host "h1"'s; every host needs its own underlay address`,
+    );
+    expect(refusal(plan([{ underlayAddress: "fd00::1" }, {}, { underlayAddress: "fd00::3" }])).message).toBe(
+      "underlayAddress: the hosts mix IPv4 (h2) and IPv6 (h1, h3); a VTEP talks to one family, so give every host an address of the same family",
+    );
+    const encrypted = refusal(() =>
+      planEncryptedOverlay({
+        overlayId: "o",
+        vni: 9,
+        wgSubnet: "10.250.0.0/24",
+        hosts: hosts.slice(0, 2).map((h, i) => ({ ...h, privateKey: keys[i]!, underlayAddress: i ? "fd00::2" : h.underlayAddress })),
+      }),
+    );
     expect(encrypted.field).toBe("underlayAddress");
-    const attachment = refusal(() => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "192.168.0.1/24", gateway: "192.168.0.300", hostLabel: "10.0.0.1" }));
+    const attachment = refusal(() =>
+      planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "192.168.0.1/24", gateway: "192.168.0.300", hostLabel: "10.0.0.1" }),
+    );
     expect(attachment.message).toBe('host "10.0.0.1": gateway: "192.168.0.300" is not an IPv4 or IPv6 address');
-    expect(refusal(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "m1", address: "10.0.0.1" }] })).field).toBe('members["m1"].address');
+    expect(refusal(() => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "m1", address: "10.0.0.1" }] })).field).toBe(
+      'members["m1"].address',
+    );
   });
 });
 
@@ -246,12 +334,36 @@ describe("the resources a component makes when constructed are the ones its plan
   const given = { connection: "c" };
   it.each([
     ["VxlanOverlay", () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given), () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).items],
-    ["Attachment", () => attachmentSlots(true, true, given), () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "10.1.0.2/24", gateway: "10.1.0.1" }).items],
-    ["Attachment, namespace of its own, no gateway", () => attachmentSlots(false, false, given), () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items],
+    [
+      "Attachment",
+      () => attachmentSlots(true, true, given),
+      () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", address: "10.1.0.2/24", gateway: "10.1.0.1" }).items,
+    ],
+    [
+      "Attachment, namespace of its own, no gateway",
+      () => attachmentSlots(false, false, given),
+      () => planAttachment({ connection: conn(1), namespace: "c1", bridge: "br0", createNamespace: false }).items,
+    ],
     [
       "MacvlanNetwork",
-      () => lowerNetworkSlots([{ namespace: "a", gateway: "10.1.0.1" }, { namespace: "b", createNamespace: false }], "Macvlan", given),
-      () => planMacvlanNetwork({ connection: conn(1), parent: "eth0", members: [{ namespace: "a", address: "10.1.0.2/24", gateway: "10.1.0.1" }, { namespace: "b", createNamespace: false }] }),
+      () =>
+        lowerNetworkSlots(
+          [
+            { namespace: "a", gateway: "10.1.0.1" },
+            { namespace: "b", createNamespace: false },
+          ],
+          "Macvlan",
+          given,
+        ),
+      () =>
+        planMacvlanNetwork({
+          connection: conn(1),
+          parent: "eth0",
+          members: [
+            { namespace: "a", address: "10.1.0.2/24", gateway: "10.1.0.1" },
+            { namespace: "b", createNamespace: false },
+          ],
+        }),
     ],
   ])("%s", (_name, slots, items) => {
     expect(() => assertMatchesSlots(slots(), items())).not.toThrow();

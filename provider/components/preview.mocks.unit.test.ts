@@ -25,14 +25,34 @@ describe("preview with unknown host values", () => {
     const { VxlanOverlay, EncryptedOverlay, Attachment } = await import("./index");
     const vms = [new Vm("vm-a"), new Vm("vm-b")];
     const rejections = await collectRejections(() => {
-      const overlay = new VxlanOverlay("ov", { vni: 5, hosts: vms.map((vm, i) => ({ name: `h${i}`, connection: conn(vm.address), underlayAddress: vm.address })) });
+      const overlay = new VxlanOverlay("ov", {
+        vni: 5,
+        hosts: vms.map((vm, i) => ({ name: `h${i}`, connection: conn(vm.address), underlayAddress: vm.address })),
+      });
       new Attachment("att", { overlay, host: "h1", namespace: "web", address: "192.168.5.2/24" });
-      new EncryptedOverlay("eo", { vni: 6, wgSubnet: "10.250.0.0/24", hosts: vms.map((vm, i) => ({ name: `h${i}`, connection: conn(vm.address), underlayAddress: vm.address, privateKey: pulumi.secret("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=") })) });
+      new EncryptedOverlay("eo", {
+        vni: 6,
+        wgSubnet: "10.250.0.0/24",
+        hosts: vms.map((vm, i) => ({
+          name: `h${i}`,
+          connection: conn(vm.address),
+          underlayAddress: vm.address,
+          privateKey: pulumi.secret("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="),
+        })),
+      });
     }, 300);
     expect(rejections).toEqual([]);
-    expect(children("ov").map((r) => r.name).sort()).toEqual(["ov-h0-bridge", "ov-h0-vtep", "ov-h1-bridge", "ov-h1-vtep"]);
+    expect(
+      children("ov")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["ov-h0-bridge", "ov-h0-vtep", "ov-h1-bridge", "ov-h1-vtep"]);
     expect(children("att").map((r) => r.name)).toEqual(["att-netns", "att-veth"]);
-    expect(children("eo").map((r) => r.name).sort()).toEqual(["eo-h0-bridge", "eo-h0-vtep", "eo-h0-wg", "eo-h1-bridge", "eo-h1-vtep", "eo-h1-wg"]);
+    expect(
+      children("eo")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["eo-h0-bridge", "eo-h0-vtep", "eo-h0-wg", "eo-h1-bridge", "eo-h1-vtep", "eo-h1-wg"]);
     for (const child of [...children("ov"), ...children("att"), ...children("eo")]) {
       // Planned from the unknown addresses: unknown, not absent and not an error.
       expect(pulumi.isUnknown(child.inputs.name), `${child.name}.name`).toBe(true);

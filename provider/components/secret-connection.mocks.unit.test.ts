@@ -69,4 +69,3 @@ describe("connection is sealed at the door", () => {
     expect(await resolved(overlay.mtu)).toBe(1370);
   });
 });
-

@@ -32,11 +32,20 @@ describe("VxlanOverlay (multicast) on the netns underlay", () => {
       bridgeName: BRIDGE,
       vtepName: VTEP,
       mode: { type: "multicast", group: GROUP },
-      hosts: hosts.map((name) => ({ name, connection: connectionInput(name), underlayAddress: host(name).underlayAddress, underlayDev: host(name).underlayInterface })),
+      hosts: hosts.map((name) => ({
+        name,
+        connection: connectionInput(name),
+        underlayAddress: host(name).underlayAddress,
+        underlayDev: host(name).underlayInterface,
+      })),
     });
     applied = await applyPlan(plan.items);
     for (const [i, name] of hosts.entries()) {
-      applied.push(...(await applyPlan(planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `192.168.103.${i + 1}/24`, mtu: plan.mtu }).items)));
+      applied.push(
+        ...(await applyPlan(
+          planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `192.168.103.${i + 1}/24`, mtu: plan.mtu }).items,
+        )),
+      );
       const link = JSON.parse((await exec(name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])).stdout)[0];
       expect(link.linkinfo.info_data).toMatchObject({ group: GROUP, link: host(name).underlayInterface });
       const maddr = (await exec(name, ["ip", "maddr", "show", "dev", host(name).underlayInterface])).stdout;

@@ -42,7 +42,14 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
   }
 
   async function attach(name: string, index: number) {
-    const plan = planAttachment({ connection: connectionInput(name), namespace: NETNS, bridge: BRIDGE, address: `${overlayIp(index)}/24`, mtu, macSeed: `${OVERLAY_ID}-${name}` });
+    const plan = planAttachment({
+      connection: connectionInput(name),
+      namespace: NETNS,
+      bridge: BRIDGE,
+      address: `${overlayIp(index)}/24`,
+      mtu,
+      macSeed: `${OVERLAY_ID}-${name}`,
+    });
     attachments.set(name, await applyPlan(plan.items));
   }
 
@@ -65,7 +72,12 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
       expect(vtep.outs.hwAddress).toBe((vtep.item.inputs as { macAddress?: string }).macAddress);
       expect(vtep.outs.linkMtu).toBe(1450);
       expect(devices.get(`${name}-bridge`)!.outs.linkMtu).toBe(1450);
-      expect(await floodPeers(name, VTEP)).toEqual(hostNames.filter((h) => h !== name).map((h) => host(h).underlayAddress).sort());
+      expect(await floodPeers(name, VTEP)).toEqual(
+        hostNames
+          .filter((h) => h !== name)
+          .map((h) => host(h).underlayAddress)
+          .sort(),
+      );
     }
   });
 

@@ -76,7 +76,11 @@ export function overlayMtu(hosts: Array<Pick<OverlayHost, "underlayAddress" | "u
 export function assertOneFamily(hosts: Array<{ name: string; address: string }>, field: string): void {
   const v6 = hosts.filter((h) => h.address.includes(":")).map((h) => h.name);
   const v4 = hosts.filter((h) => !h.address.includes(":")).map((h) => h.name);
-  if (v6.length && v4.length) throw new PlanInputError(field, `the hosts mix IPv4 (${v4.join(", ")}) and IPv6 (${v6.join(", ")}); a VTEP talks to one family, so give every host an address of the same family`);
+  if (v6.length && v4.length)
+    throw new PlanInputError(
+      field,
+      `the hosts mix IPv4 (${v4.join(", ")}) and IPv6 (${v6.join(", ")}); a VTEP talks to one family, so give every host an address of the same family`,
+    );
 }
 
 /**
@@ -94,17 +98,34 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
     names.add(h.name);
   }
   // Checked before anything is derived from them (the family, the MTU, the peer lists).
-  const hosts = args.hosts.map((h) => ({ ...h, underlayAddress: requireIp(h.underlayAddress, "underlayAddress", h.name), ...(h.overlayAddress !== undefined ? { overlayAddress: requireCidr(h.overlayAddress, "overlayAddress", h.name) } : {}) }));
+  const hosts = args.hosts.map((h) => ({
+    ...h,
+    underlayAddress: requireIp(h.underlayAddress, "underlayAddress", h.name),
+    ...(h.overlayAddress !== undefined ? { overlayAddress: requireCidr(h.overlayAddress, "overlayAddress", h.name) } : {}),
+  }));
   for (const h of hosts) {
     const other = addresses.get(h.underlayAddress);
-    if (other !== undefined) throw new PlanInputError("underlayAddress", `${h.underlayAddress} is also host ${JSON.stringify(other)}'s; every host needs its own underlay address`, h.name);
+    if (other !== undefined)
+      throw new PlanInputError(
+        "underlayAddress",
+        `${h.underlayAddress} is also host ${JSON.stringify(other)}'s; every host needs its own underlay address`,
+        h.name,
+      );
     addresses.set(h.underlayAddress, h.name);
   }
-  assertOneFamily(hosts.map((h) => ({ name: h.name, address: h.underlayAddress })), "underlayAddress");
+  assertOneFamily(
+    hosts.map((h) => ({ name: h.name, address: h.underlayAddress })),
+    "underlayAddress",
+  );
   const mode = args.mode ?? { type: "unicast" };
   if (mode.type === "multicast") {
     const missing = hosts.filter((h) => !h.underlayDev).map((h) => h.name);
-    if (missing.length) throw new PlanInputError("underlayDev", `multicast mode needs underlayDev on every host (the interface the group is joined on); missing on ${missing.join(", ")}`, missing[0]);
+    if (missing.length)
+      throw new PlanInputError(
+        "underlayDev",
+        `multicast mode needs underlayDev on every host (the interface the group is joined on); missing on ${missing.join(", ")}`,
+        missing[0],
+      );
   }
   const mtu = args.mtu ?? overlayMtu(hosts);
   const bridgeName = args.bridgeName ?? `vxbr${args.vni}`;
@@ -114,7 +135,13 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   for (const h of hosts) {
     const hostItems: PlanItem<C>[] = [];
     const mac = vtepMac(args.overlayId, args.vni, h.name);
-    const peers = mode.type === "unicast" ? hosts.filter((o) => o !== h).map((o) => o.underlayAddress).sort() : [];
+    const peers =
+      mode.type === "unicast"
+        ? hosts
+            .filter((o) => o !== h)
+            .map((o) => o.underlayAddress)
+            .sort()
+        : [];
     const bridgeKey = `${h.name}-bridge`;
     hostItems.push({
       key: bridgeKey,
@@ -122,7 +149,13 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
       dependsOn: [],
       // A pinned MAC (like the VTEP's): the bridge made again (after a reboot, by networkd with
       // persist) answers with the MAC its peers' ARP caches already hold.
-      inputs: { connection: h.connection, name: bridgeName, mtu, macAddress: bridgeMac(args.overlayId, args.vni, h.name), ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}) },
+      inputs: {
+        connection: h.connection,
+        name: bridgeName,
+        mtu,
+        macAddress: bridgeMac(args.overlayId, args.vni, h.name),
+        ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}),
+      },
     });
     hostItems.push({
       key: `${h.name}-vtep`,
@@ -203,7 +236,11 @@ export function checkHostNames(component: ComponentLabel, hosts: unknown): strin
     if (!Array.isArray(hosts) || hosts.length === 0) throw new PlanInputError("hosts", "must be a list of at least one host");
     return hosts.map((h: unknown, i) => {
       const name = (h as { name?: unknown } | null)?.name;
-      if (typeof name !== "string" || name === "") throw new PlanInputError(`hosts[${i}].name`, `${JSON.stringify(name)} is not a host name: a plain, non-empty string (it names the host's resources, so it cannot be an Output)`);
+      if (typeof name !== "string" || name === "")
+        throw new PlanInputError(
+          `hosts[${i}].name`,
+          `${JSON.stringify(name)} is not a host name: a plain, non-empty string (it names the host's resources, so it cannot be an Output)`,
+        );
       return name;
     });
   });
@@ -220,7 +257,8 @@ export function vxlanOverlaySlots(hostNames: string[], given: (host: number) => 
 /** The host of an OverlayAttachPoint, or a ResourceError naming the overlay. */
 export function hostIndex(component: ComponentLabel, hostNames: readonly string[], host: string): number {
   const index = hostNames.indexOf(host);
-  if (index < 0) throw componentError(component, new PlanInputError("host", `${JSON.stringify(host)} is not one of the overlay's hosts (${hostNames.join(", ")})`));
+  if (index < 0)
+    throw componentError(component, new PlanInputError("host", `${JSON.stringify(host)} is not one of the overlay's hosts (${hostNames.join(", ")})`));
   return index;
 }
 
@@ -252,15 +290,30 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
     const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }));
     const plan = values.apply((v) =>
       planOrRaise(this.label, () => {
-        const result = planVxlanOverlay<number>({ ...(v as Omit<VxlanOverlayPlanArgs<number>, "overlayId" | "hosts">), overlayId: name, hosts: v.hosts.map((h, i) => ({ ...(h as Omit<OverlayHost<number>, "connection">), name: this.hostNames[i]!, connection: i })) });
+        const result = planVxlanOverlay<number>({
+          ...(v as Omit<VxlanOverlayPlanArgs<number>, "overlayId" | "hosts">),
+          overlayId: name,
+          hosts: v.hosts.map((h, i) => ({ ...(h as Omit<OverlayHost<number>, "connection">), name: this.hostNames[i]!, connection: i })),
+        });
         assertMatchesSlots(slots, result.items);
         return result;
       }),
     );
-    this.resources = materializePlanned(name, slots, plan.apply((p) => p.items), this);
+    this.resources = materializePlanned(
+      name,
+      slots,
+      plan.apply((p) => p.items),
+      this,
+    );
     // The outputs depend on every child: what takes them is made once the overlay is.
-    this.mtu = dependingOn(this.resources, plan.apply((p) => p.mtu));
-    this.hosts = dependingOn(this.resources, plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))));
+    this.mtu = dependingOn(
+      this.resources,
+      plan.apply((p) => p.mtu),
+    );
+    this.hosts = dependingOn(
+      this.resources,
+      plan.apply((p) => Object.fromEntries(p.hosts.map((h) => [h.name, h]))),
+    );
     this.registerOutputs({ mtu: this.mtu, hosts: this.hosts });
   }
 

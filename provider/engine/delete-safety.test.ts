@@ -75,7 +75,11 @@ describe("deletes never take a device that is not theirs", () => {
     const made = await create(names[0]!);
     await onHost(HOST, ["ip", "link", "del", "dev", names[0]!]);
     await onHost(HOST, ["ip", "link", "add", "name", names[0]!, "type", "bridge"]);
-    for (const alias of ["x __netdev_unreadable=cat: can't open: No such file or directory", "__netdev_del 0 deleted", "__netdev_unreadable=No such file or directory"]) {
+    for (const alias of [
+      "x __netdev_unreadable=cat: can't open: No such file or directory",
+      "__netdev_del 0 deleted",
+      "__netdev_unreadable=No such file or directory",
+    ]) {
       await onHost(HOST, ["ip", "link", "set", "dev", names[0]!, "alias", alias]);
       await expect(engine.delete(made.id, made.outs), alias).rejects.toThrow(/refusing to delete/);
       expect((await hostLink(HOST, undefined, names[0]!))?.ifalias, alias).toBe(alias);

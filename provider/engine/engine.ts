@@ -21,23 +21,41 @@ import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerTok
  */
 export const SCHEMA_VERSION = 1;
 
-
 export const commonShape = {
   connection: connectionField,
   name: interfaceName.describe('The device\'s name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0".'),
-  netns: namespaceName.optional().describe('The network namespace the device lives in, e.g. "web"; omitted, the host\'s own. Created when missing, and then removed again with the last device in it.'),
-  mtu: mtu.optional().describe("The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has."),
+  netns: namespaceName
+    .optional()
+    .describe(
+      'The network namespace the device lives in, e.g. "web"; omitted, the host\'s own. Created when missing, and then removed again with the last device in it.',
+    ),
+  mtu: mtu
+    .optional()
+    .describe("The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has."),
   up: z.boolean().default(true).describe("Whether the device is administratively up (`ip link set up`)."),
-  macAddress: macAddress.optional().describe('The device\'s MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).'),
-  addresses: addressList.optional().describe('IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.'),
+  macAddress: macAddress
+    .optional()
+    .describe('The device\'s MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).'),
+  addresses: addressList
+    .optional()
+    .describe(
+      'IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.',
+    ),
   master: interfaceName.optional().describe('A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0".'),
-  alias: aliasText.optional().describe("Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8."),
-  adopt: z.boolean().default(false).describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers)."),
+  alias: aliasText
+    .optional()
+    .describe("Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8."),
+  adopt: z
+    .boolean()
+    .default(false)
+    .describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers)."),
   /** Off by default because outputs are state, which the Pulumi CLI rewrites after every step: at 180 bridges it cost 7 ms per device in `up`. */
   reportKindInfo: z.boolean().optional().describe("Also output `kindInfo`: everything `ip -details` reports for the kind (a bridge's is 37 attributes)."),
   /** Derived from the resource's identity by its class: see ownership.ts. */
   ownerKey: ownerKeyField,
-  persist: persistField.describe('"networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.'),
+  persist: persistField.describe(
+    '"networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.',
+  ),
 };
 
 /** Fields whose change always replaces a device, whatever its kind: the kernel cannot rename a device in place without breaking whatever refers to it by name. */
@@ -92,7 +110,8 @@ export class DeviceEngine {
       const value = parsed as unknown as CommonFields;
       const problem = kind.refine?.(parsed as ParsedInputs);
       if (problem) ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
-      if (value.master !== undefined && value.master === value.name) ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
+      if (value.master !== undefined && value.master === value.name)
+        ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
     }) as unknown as z.ZodType<Record<string, unknown>>;
   }
 
@@ -233,7 +252,15 @@ export class DeviceEngine {
       field: "create",
       tool: "ip",
       netns: viaHost ? undefined : inputs.netns,
-      args: ["link", "add", "name", viaHost ? temporaryName : inputs.name, ...linkAttributes, ...(viaHost ? ["netns", inputs.netns!] : []), ...(this.kind.createArgs?.(inputs) ?? [])],
+      args: [
+        "link",
+        "add",
+        "name",
+        viaHost ? temporaryName : inputs.name,
+        ...linkAttributes,
+        ...(viaHost ? ["netns", inputs.netns!] : []),
+        ...(this.kind.createArgs?.(inputs) ?? []),
+      ],
     };
     return [
       add,
@@ -286,7 +313,9 @@ export class DeviceEngine {
       // then holds what the host showed, which is no input and renders nothing the last `up`
       // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
       const stored = this.schema.safeParse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
-      observed.inputs.persist = observed.outs.persist = stored.success ? await persistedState(host, this.where(host, state), this.persistence(stored.data as ParsedInputs, ownerToken(id))) : (state.persist as "networkd" | "drifted");
+      observed.inputs.persist = observed.outs.persist = stored.success
+        ? await persistedState(host, this.where(host, state), this.persistence(stored.data as ParsedInputs, ownerToken(id)))
+        : (state.persist as "networkd" | "drifted");
     }
     return { id, props: observed.outs, inputs: observed.inputs };
   }
@@ -300,7 +329,10 @@ export class DeviceEngine {
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    const after = await this.converge(host, inputs, link, ownerToken(id), previous, { readBack: true, files: this.persistSteps(inputs, ownerToken(id), previous.persist) });
+    const after = await this.converge(host, inputs, link, ownerToken(id), previous, {
+      readBack: true,
+      files: this.persistSteps(inputs, ownerToken(id), previous.persist),
+    });
     const outs = await this.observe(host, inputs, id, after);
     if (!outs) throw new Error(`${where} vanished during the update`);
     return { outs: outs.outs };
@@ -344,7 +376,11 @@ export class DeviceEngine {
     if (owner !== ownerToken(id) && !(state.tagLost === true && this.lostItsTag(link, state))) throw refusal(owner);
     // Deleted only if it is still the device just read (its ifindex) with the tag it had then,
     // checked on the host just before the delete: not one swapped in under the name meanwhile.
-    const checked = await host.deleteChecked(state.netns, { name: state.name, tag: owner === undefined ? undefined : ownerTag(owner), ifindex: link.ifindex }, this.where(host, state));
+    const checked = await host.deleteChecked(
+      state.netns,
+      { name: state.name, tag: owner === undefined ? undefined : ownerTag(owner), ifindex: link.ifindex },
+      this.where(host, state),
+    );
     if (checked.outcome === "failed") throw checked.error;
     if (checked.outcome === "not-ours") throw refusal(splitAlias((await host.readLink(state.netns, state.name))?.ifalias).token);
     await this.removeImplicitNamespaces(host, state);
@@ -453,7 +489,15 @@ export class DeviceEngine {
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
-  private async applyWithFiles(host: HostShell, steps: Step[], files: Step[], where: string, readBack?: Omit<Step, "field">, namespaces: readonly string[] = [], filesFirst = false): Promise<string> {
+  private async applyWithFiles(
+    host: HostShell,
+    steps: Step[],
+    files: Step[],
+    where: string,
+    readBack?: Omit<Step, "field">,
+    namespaces: readonly string[] = [],
+    filesFirst = false,
+  ): Promise<string> {
     const oneCommand = [...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1;
     if (filesFirst) {
       if (oneCommand) return host.applyAll([...files, ...steps], where, readBack, namespaces);
@@ -465,7 +509,8 @@ export class DeviceEngine {
     await host.applyAll(files, where).catch((error: unknown) => {
       // Numbered after the first command's steps, as in one command: to create, a failure at
       // step 0 means nothing was made, and a device made and tagged must not be kept.
-      if (error instanceof StepError && error.stepIndex !== undefined) throw new StepError(error.field, error.host, error.stderr, error.message, steps.length + error.stepIndex);
+      if (error instanceof StepError && error.stepIndex !== undefined)
+        throw new StepError(error.field, error.host, error.stderr, error.message, steps.length + error.stepIndex);
       throw error;
     });
     return out;
@@ -478,7 +523,9 @@ export class DeviceEngine {
   /** State written by this or an older schema version, with the connection parsed. */
   private stateFrom(props: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection } {
     if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION) {
-      throw new Error(`${this.kind.resourceType} ${String(props.name)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`);
+      throw new Error(
+        `${this.kind.resourceType} ${String(props.name)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
+      );
     }
     const connection = connectionOf(props);
     return { ...props, connection, up: props.up !== false } as Record<string, unknown> & CommonFields & { connection: Connection };
@@ -487,13 +534,17 @@ export class DeviceEngine {
   /** MTU and MAC steps for what the inputs set and the device (when known) does not already have. */
   private mtuAndMacSteps(inputs: CommonFields, link?: LinkState): Step[] {
     const steps: Step[] = [];
-    if (inputs.mtu !== undefined && inputs.mtu !== link?.mtu) steps.push({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(inputs.mtu)] });
-    if (inputs.macAddress !== undefined && inputs.macAddress !== link?.address) steps.push({ field: "macAddress", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "address", inputs.macAddress] });
+    if (inputs.mtu !== undefined && inputs.mtu !== link?.mtu)
+      steps.push({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(inputs.mtu)] });
+    if (inputs.macAddress !== undefined && inputs.macAddress !== link?.address)
+      steps.push({ field: "macAddress", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "address", inputs.macAddress] });
     return steps;
   }
 
   private tagAndAttachSteps(inputs: CommonFields, token: string): Step[] {
-    const steps: Step[] = [{ field: "alias", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", this.aliasValue(inputs, token)] }];
+    const steps: Step[] = [
+      { field: "alias", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "alias", this.aliasValue(inputs, token)] },
+    ];
     if (inputs.master) steps.push({ field: "master", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "master", inputs.master] });
     return steps;
   }
@@ -507,12 +558,22 @@ export class DeviceEngine {
   }
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
-  private async converge(host: HostShell, inputs: ParsedInputs, link: LinkState, token: string, previous: CommonFields | undefined, options: { tagLast?: boolean; readBack?: boolean; files?: Step[]; filesFirst?: boolean } = {}): Promise<LinkState | undefined> {
+  private async converge(
+    host: HostShell,
+    inputs: ParsedInputs,
+    link: LinkState,
+    token: string,
+    previous: CommonFields | undefined,
+    options: { tagLast?: boolean; readBack?: boolean; files?: Step[]; filesFirst?: boolean } = {},
+  ): Promise<LinkState | undefined> {
     const where = this.where(host, inputs);
     const ns = inputs.netns;
     const dev = inputs.name;
     const steps: Step[] = this.mtuAndMacSteps(inputs, link);
-    const tag: Step[] = link.ifalias !== this.aliasValue(inputs, token) ? [{ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] }] : [];
+    const tag: Step[] =
+      link.ifalias !== this.aliasValue(inputs, token)
+        ? [{ field: "alias", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "alias", this.aliasValue(inputs, token)] }]
+        : [];
     if (!options.tagLast) steps.push(...tag);
     // A bond refuses a member that is up ("can not be enslaved while up"): such a member goes
     // down just before it joins, and comes up again below. Bridges and VRFs take it as it is.
@@ -522,7 +583,8 @@ export class DeviceEngine {
       if (downForBond) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "down"] });
       steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "master", inputs.master] });
     }
-    if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined) steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
+    if (inputs.master === undefined && previous?.master !== undefined && link.master !== undefined)
+      steps.push({ field: "master", tool: "ip", netns: ns, args: ["link", "set", "dev", dev, "nomaster"] });
     const kindActual = await this.kind.read(link, host, ns, inputs);
     steps.push(...this.kind.update(inputs, kindActual, previous as Record<string, unknown> | undefined));
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
@@ -535,7 +597,12 @@ export class DeviceEngine {
   }
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
-  private async observe(host: HostShell, state: Record<string, unknown> & CommonFields, id: string, alreadyRead?: LinkState): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
+  private async observe(
+    host: HostShell,
+    state: Record<string, unknown> & CommonFields,
+    id: string,
+    alreadyRead?: LinkState,
+  ): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
     const link = alreadyRead ?? (await host.readLink(state.netns, state.name));
     if (!link) return undefined;
     const tagLost = this.lostItsTag(link, state);
@@ -543,7 +610,9 @@ export class DeviceEngine {
     if (tagLost) {
       // Someone cleared the alias (and our tag with it): the device is still there under its
       // name and kind, so it stays in the stack instead of silently leaving it; the next `up` tags it again.
-      console.warn(`netdev: ${this.where(host, state)} has lost its owner tag (its alias was changed by hand); keeping it in the stack, the next \`pulumi up\` tags it again`);
+      console.warn(
+        `netdev: ${this.where(host, state)} has lost its owner tag (its alias was changed by hand); keeping it in the stack, the next \`pulumi up\` tags it again`,
+      );
     }
     const kindActual = await this.kind.read(link, host, state.netns, state);
     const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);

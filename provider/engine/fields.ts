@@ -17,10 +17,15 @@ export const interfaceName = z
   // When no device has the name, iproute2 falls back to sscanf(name, "if%u") and takes the
   // number as an ifindex: such a name silently addresses another device (`ip addr show dev if1`
   // answers with lo), and "if1x" or "if+1" parse the same way.
-  .refine((name) => !/^if[+-]?[0-9]/.test(name), "must not start with 'if' and a number: iproute2 reads such a name as an interface index when no device has it");
+  .refine(
+    (name) => !/^if[+-]?[0-9]/.test(name),
+    "must not start with 'if' and a number: iproute2 reads such a name as an interface index when no device has it",
+  );
 
 /** The `connection` field of every resource (its own fields are described in ssh/connection.ts). */
-export const connectionField = connectionSchema.describe("How to reach the host over SSH: address, user, a credential and the pinned host key. Kept as a secret in state, whatever the program marked.");
+export const connectionField = connectionSchema.describe(
+  "How to reach the host over SSH: address, user, a credential and the pinned host key. Kept as a secret in state, whatever the program marked.",
+);
 
 export const namespaceName = z
   .string()
@@ -45,8 +50,8 @@ function expandIpv6(address: string): number[] | undefined {
   let groups = [...parse(head)];
   let tailGroups = parse(tail);
   const last = (tail === undefined ? groups : tailGroups).at(-1);
-  const v4 = last && last.includes(".") ? canonicalIpv4(last) : undefined;
-  if (last && last.includes(".")) {
+  const v4 = last?.includes(".") ? canonicalIpv4(last) : undefined;
+  if (last?.includes(".")) {
     if (!v4) return undefined;
     const octets = v4.split(".").map(Number);
     const replaced = [((octets[0]! << 8) | octets[1]!).toString(16), ((octets[2]! << 8) | octets[3]!).toString(16)];
@@ -130,16 +135,14 @@ export function canonicalIp(address: string): string | undefined {
   return address.includes(":") ? canonicalIpv6(address) : canonicalIpv4(address);
 }
 
-export const ipAddress = z
-  .string()
-  .transform((value, ctx) => {
-    const canonical = canonicalIp(value);
-    if (!canonical) {
-      ctx.addIssue({ code: "custom", message: `"${value}" is not an IPv4 or IPv6 address` });
-      return z.NEVER;
-    }
-    return canonical;
-  });
+export const ipAddress = z.string().transform((value, ctx) => {
+  const canonical = canonicalIp(value);
+  if (!canonical) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not an IPv4 or IPv6 address` });
+    return z.NEVER;
+  }
+  return canonical;
+});
 
 /** "address/prefix", canonicalised so it compares equal to what `ip -json addr` reports. */
 export const cidr = z.string().transform((value, ctx) => {
@@ -175,7 +178,11 @@ export const addressList = z
       prefixes.set(address, [...(prefixes.get(address) ?? []), prefix]);
     }
     for (const [address, seen] of prefixes) {
-      if (seen.length > 1) ctx.addIssue({ code: "custom", message: `lists ${address} with prefixes ${seen.map((p) => `/${p}`).join(" and ")}; a device holds an address once, with one prefix` });
+      if (seen.length > 1)
+        ctx.addIssue({
+          code: "custom",
+          message: `lists ${address} with prefixes ${seen.map((p) => `/${p}`).join(" and ")}; a device holds an address once, with one prefix`,
+        });
     }
   })
   .describe("addresses in CIDR form");
@@ -194,6 +201,9 @@ export const aliasText = z
   .superRefine((alias, ctx) => {
     const bytes = Buffer.byteLength(alias, "utf8");
     if (bytes > ALIAS_MAX_BYTES) {
-      ctx.addIssue({ code: "custom", message: `must be at most ${ALIAS_MAX_BYTES} bytes in UTF-8 (it is ${bytes}): the kernel's ifalias holds ${IFALIAS_MAX_BYTES}, and the owner tag takes ${OWNER_TAG_BYTES}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most ${ALIAS_MAX_BYTES} bytes in UTF-8 (it is ${bytes}): the kernel's ifalias holds ${IFALIAS_MAX_BYTES}, and the owner tag takes ${OWNER_TAG_BYTES}`,
+      });
     }
   });

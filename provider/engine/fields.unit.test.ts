@@ -15,7 +15,10 @@ function refusedFields(type: string, inputs: Record<string, unknown>): string[] 
 
 function reasons(type: string, inputs: Record<string, unknown>): string {
   const engine = type === "Route" ? routeEngine : engineFor(type);
-  return engine.check({ connection, ...inputs }).failures.map((f) => f.reason).join("; ");
+  return engine
+    .check({ connection, ...inputs })
+    .failures.map((f) => f.reason)
+    .join("; ");
 }
 
 describe("interface names iproute2 would read as an ifindex", () => {
@@ -35,7 +38,9 @@ describe("interface names iproute2 would read as an ifindex", () => {
 
   it("reads back only the link whose ifname is the name asked for", () => {
     // What `ip -json addr show dev if1` prints on a host without a device called if1.
-    const loopback = JSON.stringify([{ ifindex: 1, ifname: "lo", mtu: 65536, flags: ["LOOPBACK", "UP"], operstate: "UNKNOWN", address: "00:00:00:00:00:00", addr_info: [] }]);
+    const loopback = JSON.stringify([
+      { ifindex: 1, ifname: "lo", mtu: 65536, flags: ["LOOPBACK", "UP"], operstate: "UNKNOWN", address: "00:00:00:00:00:00", addr_info: [] },
+    ]);
     expect(linkNamed(loopback, "if1")).toBeUndefined();
     expect(linkNamed(loopback, "lo")?.ifindex).toBe(1);
     expect(linkNamed("", "eth0")).toBeUndefined();
@@ -87,7 +92,9 @@ describe("inputs the kernel would refuse after `ip link add` ran", () => {
     expect(refusedFields("VxlanTunnel", { ...vx, local: "0.0.0.0" })).toEqual(["local"]);
     expect(refusedFields("VxlanTunnel", { ...vx, local: "::" })).toEqual(["local"]);
     expect(refusedFields("VxlanTunnel", { ...vx, remote: "ff02::1" })).toEqual(["remote"]);
-    expect(reasons("VxlanTunnel", { ...vx, remote: "239.1.1.1" })).toMatch(/remote: must be a unicast address, not 239\.1\.1\.1 \(for a multicast VTEP set group/);
+    expect(reasons("VxlanTunnel", { ...vx, remote: "239.1.1.1" })).toMatch(
+      /remote: must be a unicast address, not 239\.1\.1\.1 \(for a multicast VTEP set group/,
+    );
     expect(refusedFields("VxlanTunnel", { ...vx, remote: "0.0.0.0" })).toEqual(["remote"]);
     expect(refusedFields("VxlanTunnel", { ...vx, remote: "255.255.255.255" })).toEqual(["remote"]);
     expect(refusedFields("VxlanTunnel", { ...vx, group: "10.0.0.1", dev: "eth0" })).toEqual(["group"]);

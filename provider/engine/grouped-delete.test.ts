@@ -63,7 +63,10 @@ describe.each([
 describe("the grouped delete script on h1", () => {
   const netns = "ndgd-ns";
   const run = async (devices: string[], group: number) => {
-    const script = groupDeleteScript(devices.map((name) => ({ name, tag: "netdev#0123456789ab" })), group);
+    const script = groupDeleteScript(
+      devices.map((name) => ({ name, tag: "netdev#0123456789ab" })),
+      group,
+    );
     const result = await sshPool().exec(connection("h1"), ["ip", "netns", "exec", netns, "sh", "-c", script]);
     expect(result.exitCode).toBe(0);
     return groupDeleteOutcomes(result.stdout, devices.length);
@@ -81,7 +84,10 @@ describe("the grouped delete script on h1", () => {
       await bridge("ours1", "netdev#0123456789ab with a user alias", "9");
       await bridge("theirs", "someone else's", "777777");
       expect(await run(["ours0", "ours1"], 777777)).toEqual([{ outcome: "deleted" }, { outcome: "deleted" }]);
-      expect((await links("h1", netns)).map((l) => [l.ifname, l.group])).toEqual([["lo", "default"], ["theirs", "777777"]]);
+      expect((await links("h1", netns)).map((l) => [l.ifname, l.group])).toEqual([
+        ["lo", "default"],
+        ["theirs", "777777"],
+      ]);
     } finally {
       await sshPool().exec(connection("h1"), ["ip", "netns", "del", netns]);
     }

@@ -93,7 +93,7 @@ const FUNCTIONS = [
   '  [ -e "/sys/class/net/if$x" ] || joins="$joins',
   'link set dev if$x group $g"',
   "}",
-  'part() { r=$1; i=${r%%:*}; r=${r#*:}; n=${r%%:*}; r=${r#*:}; o=${r%%:*}; r=${r#*:}; x=${r%%:*}; t=${r#*:}; }',
+  "part() { r=$1; i=${r%%:*}; r=${r#*:}; n=${r%%:*}; r=${r#*:}; o=${r%%:*}; r=${r#*:}; x=${r%%:*}; t=${r#*:}; }",
   // 0: the name still leads to ifindex $x, with the tag as checked; 1: it does not (renamed,
   // gone, or swapped); 2: the same device, but its tag changed since (someone else took it).
   "still() {",
@@ -109,7 +109,7 @@ const FUNCTIONS = [
   '  [ "$v" -ne 2 ] || { ' + mark("not-ours") + "; return; }",
   '  r="if$x"',
   // A device named if<N> would be taken for ifindex N: by name then, only while the name is ours.
-  '  if [ -e "/sys/class/net/$r" ]; then [ "$v" -eq 0 ] || { ' + mark("absent") + '; return; }; r=$n; fi',
+  '  if [ -e "/sys/class/net/$r" ]; then [ "$v" -eq 0 ] || { ' + mark("absent") + "; return; }; r=$n; fi",
   '  if e=$(ip link del dev "$r" 2>&1); then ' + mark("deleted") + "; return; fi",
   "  still || { " + mark("absent") + "; return; }",
   '  ip link set dev "$r" group "$o" 2>/dev/null',
@@ -131,14 +131,15 @@ export function ownedDeleteScript(device: GroupedDevice): string {
 }
 
 export function groupDeleteScript(devices: readonly GroupedDevice[], group: number): string {
-  for (const device of devices) if (!groupableName(device.name)) throw new Error(`cannot delete ${JSON.stringify(device.name)} in a group: not a plain interface name`);
+  for (const device of devices)
+    if (!groupableName(device.name)) throw new Error(`cannot delete ${JSON.stringify(device.name)} in a group: not a plain interface name`);
   if (!Number.isInteger(group) || group <= 0 || group > 0xffffffff) throw new Error(`bad group ${group}`);
   return [
     ...FUNCTIONS,
     `g=${group}`,
     ...chkLines(devices),
     '[ -n "$ours" ] || exit 0',
-    'ip -force -batch - >/dev/null 2>&1 <<EOF',
+    "ip -force -batch - >/dev/null 2>&1 <<EOF",
     "$joins",
     "EOF",
     // Which of ours are in the group and still themselves; the rest go one by one.
@@ -161,7 +162,7 @@ export function groupDeleteScript(devices: readonly GroupedDevice[], group: numb
     "back=''",
     'for d in $ours; do part "$d"; [ -e "/sys/class/net/if$x" ] || back="$back',
     'link set dev if$x group $o"; done',
-    'ip -force -batch - >/dev/null 2>&1 <<EOF',
+    "ip -force -batch - >/dev/null 2>&1 <<EOF",
     "$back",
     "EOF",
     'for d in $ours; do one "$d"; done',
@@ -186,7 +187,13 @@ export function groupDeleteOutcomes(stdout: string, count: number): Array<GroupO
     }
     const end = lines.indexOf(END, l + 1);
     if (end < 0) break; // cut off: its error never arrived whole
-    outcomes[i] ??= { outcome: "failed", stderr: lines.slice(l + 1, end).join("\n").trim() };
+    outcomes[i] ??= {
+      outcome: "failed",
+      stderr: lines
+        .slice(l + 1, end)
+        .join("\n")
+        .trim(),
+    };
     l = end;
   }
   return outcomes;

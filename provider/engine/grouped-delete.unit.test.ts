@@ -35,12 +35,19 @@ describe("grouped deletes", () => {
   it("the script for one device takes any name the kernel can have, an expected ifindex, and no tag at all", () => {
     expect(ownedDeleteScript({ name: "if5x", tag: "netdev#0123456789ab" })).toContain("chk 0 if5x 'netdev#0123456789ab' ''");
     expect(ownedDeleteScript({ name: "br0", ifindex: 42 })).toContain("chk 0 br0 '' 42");
-    for (const name of ["a b", "a:b", "a/b", "", "sixteen-chars-xx"]) expect(() => ownedDeleteScript({ name, tag: "netdev#0123456789ab" }), name).toThrow(/interface name/);
+    for (const name of ["a b", "a:b", "a/b", "", "sixteen-chars-xx"])
+      expect(() => ownedDeleteScript({ name, tag: "netdev#0123456789ab" }), name).toThrow(/interface name/);
     expect(() => ownedDeleteScript({ name: "br0", ifindex: 0 })).toThrow(/ifindex/);
   });
 
   it("quotes tags as shell words, and refuses names the script could not carry plainly", () => {
-    const script = groupDeleteScript([{ name: "br0", tag: "netdev#0123456789ab" }, { name: "a.b@c+d-e_f", tag: "netdev#ba9876543210" }], 123456789);
+    const script = groupDeleteScript(
+      [
+        { name: "br0", tag: "netdev#0123456789ab" },
+        { name: "a.b@c+d-e_f", tag: "netdev#ba9876543210" },
+      ],
+      123456789,
+    );
     expect(script).toContain("chk 0 br0 'netdev#0123456789ab'");
     expect(script).toContain("chk 1 a.b@c+d-e_f 'netdev#ba9876543210'");
     expect(script).toContain("g=123456789");

@@ -113,7 +113,12 @@ export class HostShell {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No exit code: the command was cut off or never started; the error says which.
       const stderr = error.exitCode === null ? error.message : error.stderr.trim();
-      throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`);
+      throw new StepError(
+        step.field,
+        this.endpoint,
+        stderr,
+        `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${error.command}\`: ${stderr || `exit ${error.exitCode}`}`,
+      );
     }
   }
 
@@ -136,21 +141,29 @@ export class HostShell {
     if (withStdin.length > 1) throw new Error(`${device}: at most one step of a fused command may take stdin (${withStdin.map((s) => s.field).join(", ")})`);
     const fused = fusedScript(steps, thenRead, (step) => this.argv(step));
     const script = namespaces.length ? [lockNamespaces(namespaces), ensureNamespaces(namespaces), fused.script].join("\n") : fused.script;
-    const result = await sshPool().exec(this.connection, ["sh", "-c", script], { stdin: withStdin[0]?.stdin }).catch((error: unknown) => {
-      if (!(error instanceof RemoteCommandError)) throw error;
-      // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
-      const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
-      const named = steps.length > 1 ? `${first} and ${steps.length - 1} more step${steps.length > 2 ? "s" : ""} (one command)` : first;
-      const message = naming(error, named);
-      throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
-    });
+    const result = await sshPool()
+      .exec(this.connection, ["sh", "-c", script], { stdin: withStdin[0]?.stdin })
+      .catch((error: unknown) => {
+        if (!(error instanceof RemoteCommandError)) throw error;
+        // No answer: which steps ran is unknown. Name them by the first, not by the whole script.
+        const first = `\`${quoteArgv(this.argv(steps[0]!))}\``;
+        const named = steps.length > 1 ? `${first} and ${steps.length - 1} more step${steps.length > 2 ? "s" : ""} (one command)` : first;
+        const message = naming(error, named);
+        throw new StepError(steps[0]!.field, this.endpoint, message, `${device}: ${message}`, undefined);
+      });
     if (result.exitCode === 0) return result.stdout;
     const unmade = namespaces.length ? namespaceFailure(result.stderr) : undefined;
     if (unmade !== undefined) throw new StepError("netns", this.endpoint, unmade, `${device}: namespace ${unmade} (on ${this.endpoint})`, 0);
     const { index, stderr } = fused.failure(result.stderr);
     if (index === "read") throw new RemoteCommandError(this.endpoint, quoteArgv(this.argv(thenRead!)), 1, stderr);
     const step = steps[index]!;
-    throw new StepError(step.field, this.endpoint, stderr, `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${quoteArgv(this.argv(step))}\`: ${stderr || `exit ${result.exitCode}`}`, index);
+    throw new StepError(
+      step.field,
+      this.endpoint,
+      stderr,
+      `${device}: ${step.field === "create" ? "create" : `setting ${step.field}`} failed: \`${quoteArgv(this.argv(step))}\`: ${stderr || `exit ${result.exitCode}`}`,
+      index,
+    );
   }
 
   /**
@@ -175,7 +188,10 @@ export class HostShell {
    */
   private async deleteTogether(netns: string | undefined, devices: OwnedDevice[]): Promise<OwnedDeletion[]> {
     if (devices.length === 1) return [await this.deleteOneOwned(netns, devices[0]!.name, devices[0]!.token, devices[0]!.device)];
-    const script = groupDeleteScript(devices.map(({ name, token }) => ({ name, tag: ownerTag(token) })), randomGroup());
+    const script = groupDeleteScript(
+      devices.map(({ name, token }) => ({ name, tag: ownerTag(token) })),
+      randomGroup(),
+    );
     return this.runDeleteScript(netns, script, devices);
   }
 
@@ -210,15 +226,27 @@ export class HostShell {
       });
     }
     // The namespace itself is gone: so is every device in it.
-    if (netns && result.exitCode !== 0 && isIpError(result.stderr, "namespace-missing") && !result.stdout.trim()) return devices.map(() => ({ outcome: "absent" }));
+    if (netns && result.exitCode !== 0 && isIpError(result.stderr, "namespace-missing") && !result.stdout.trim())
+      return devices.map(() => ({ outcome: "absent" }));
     return groupDeleteOutcomes(result.stdout, devices.length).map((outcome, i): OwnedDeletion => {
       const { name, device } = devices[i]!;
       if (outcome === undefined) {
         const why = result.stderr.trim() || `exit ${result.exitCode}`;
-        return { outcome: "failed", error: new StepError("delete", this.endpoint, why, `${device}: delete failed: \`${own(name)}\`${grouped ? ` (in a group of ${devices.length})` : ""} did not report back: ${why}`) };
+        return {
+          outcome: "failed",
+          error: new StepError(
+            "delete",
+            this.endpoint,
+            why,
+            `${device}: delete failed: \`${own(name)}\`${grouped ? ` (in a group of ${devices.length})` : ""} did not report back: ${why}`,
+          ),
+        };
       }
       if (outcome.outcome !== "failed") return outcome;
-      return { outcome: "failed", error: new StepError("delete", this.endpoint, outcome.stderr, `${device}: delete failed: \`${own(name)}\`: ${outcome.stderr || "no error text"}`) };
+      return {
+        outcome: "failed",
+        error: new StepError("delete", this.endpoint, outcome.stderr, `${device}: delete failed: \`${own(name)}\`: ${outcome.stderr || "no error text"}`),
+      };
     });
   }
 
@@ -228,7 +256,12 @@ export class HostShell {
     if (result.exitCode !== 0) {
       if (isIpError(result.stderr, "device-missing")) return undefined;
       if (netns && isIpError(result.stderr, "namespace-missing")) return undefined;
-      throw new RemoteCommandError(this.endpoint, this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "), result.exitCode, result.stderr);
+      throw new RemoteCommandError(
+        this.endpoint,
+        this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "),
+        result.exitCode,
+        result.stderr,
+      );
     }
     return linkNamed(result.stdout, name);
   }
@@ -287,7 +320,12 @@ export class HostShell {
     if (result.exitCode === 0) return;
     const failure = namespaceFailure(result.stderr);
     const stderr = failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
-    throw new StepError("netns", this.endpoint, stderr, failure ? `namespace ${failure} (on ${this.endpoint})` : `removing namespace ${netns} on ${this.endpoint} failed: ${stderr}`);
+    throw new StepError(
+      "netns",
+      this.endpoint,
+      stderr,
+      failure ? `namespace ${failure} (on ${this.endpoint})` : `removing namespace ${netns} on ${this.endpoint} failed: ${stderr}`,
+    );
   }
 
   /**

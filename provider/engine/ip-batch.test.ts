@@ -29,7 +29,10 @@ describe("fused scripts on a real host", () => {
     sshPool().closeAll();
   });
 
-  it.each([["the host's namespace", undefined], ["a namespace", NS]])("creates a device in %s exactly as one ip per step would, for any alias text (property)", async (_label, netns) => {
+  it.each([
+    ["the host's namespace", undefined],
+    ["a namespace", NS],
+  ])("creates a device in %s exactly as one ip per step would, for any alias text (property)", async (_label, netns) => {
     if (netns) await shell().exec({ tool: "ip", args: ["netns", "add", netns] });
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string({ unit: "binary-ascii", maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 20 })), async (text) => {
@@ -50,8 +53,14 @@ describe("fused scripts on a real host", () => {
 
   it("names the failing step and its error, inside a batch and outside it", async () => {
     await remove("ndfb0");
-    const failing: Step[] = [...create("ndfb0", "netdev#0123456789ab"), { field: "master", tool: "ip", args: ["link", "set", "dev", "ndfb0", "master", "ndnosuch"] }, { field: "up", tool: "ip", args: ["link", "set", "dev", "ndfb0", "up"] }];
-    const error = await shell().applyAll(failing, "ndfb0", read("ndfb0")).catch((e: unknown) => e);
+    const failing: Step[] = [
+      ...create("ndfb0", "netdev#0123456789ab"),
+      { field: "master", tool: "ip", args: ["link", "set", "dev", "ndfb0", "master", "ndnosuch"] },
+      { field: "up", tool: "ip", args: ["link", "set", "dev", "ndfb0", "up"] },
+    ];
+    const error = await shell()
+      .applyAll(failing, "ndfb0", read("ndfb0"))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StepError);
     expect(error).toMatchObject({ field: "master", stepIndex: 4 });
     expect((error as StepError).stderr).toMatch(/ndnosuch/);
@@ -59,19 +68,25 @@ describe("fused scripts on a real host", () => {
     // Steps before the failure ran; the batch stopped at it.
     expect((await shell().readLink(undefined, "ndfb0"))?.addresses).toEqual(["10.251.0.1/24"]);
 
-    const exists = await shell().applyAll(create("ndfb0", "netdev#0123456789ab"), "ndfb0", read("ndfb0")).catch((e: unknown) => e);
+    const exists = await shell()
+      .applyAll(create("ndfb0", "netdev#0123456789ab"), "ndfb0", read("ndfb0"))
+      .catch((e: unknown) => e);
     expect(exists).toMatchObject({ field: "create", stepIndex: 0 });
     expect((exists as StepError).stderr).toMatch(/File exists/);
     await remove("ndfb0");
 
-    const readFails = await shell().applyAll(create("ndfb0", "netdev#0123456789ab"), "ndfb0", read("ndfbnone")).catch((e: unknown) => e);
+    const readFails = await shell()
+      .applyAll(create("ndfb0", "netdev#0123456789ab"), "ndfb0", read("ndfbnone"))
+      .catch((e: unknown) => e);
     expect(readFails).toBeInstanceOf(RemoteCommandError);
     expect((readFails as RemoteCommandError).stderr).toMatch(/ndfbnone/);
     await remove("ndfb0");
   });
 
   it("reports a namespace that does not exist as the first step's error", async () => {
-    const error = await shell().applyAll(create("ndfb0", "netdev#0123456789ab", "ndfnosuch"), "ndfb0", read("ndfb0", "ndfnosuch")).catch((e: unknown) => e);
+    const error = await shell()
+      .applyAll(create("ndfb0", "netdev#0123456789ab", "ndfnosuch"), "ndfb0", read("ndfb0", "ndfnosuch"))
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ field: "create", stepIndex: 0 });
     expect((error as StepError).stderr).toMatch(/ndfnosuch/);
   });

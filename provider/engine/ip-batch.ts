@@ -73,9 +73,16 @@ function sysfsAlias(step: Omit<Step, "field">): string | undefined {
 type Member = { line: string; index: number | "read"; args: string[] };
 type Unit = { marker: number | "read"; command: string; batch?: { netns?: string; members: Member[] } };
 
-export function fusedScript(steps: ReadonlyArray<Step>, thenRead: Omit<Step, "field"> | undefined, argvOf: (step: Omit<Step, "field">) => string[]): FusedScript {
+export function fusedScript(
+  steps: ReadonlyArray<Step>,
+  thenRead: Omit<Step, "field"> | undefined,
+  argvOf: (step: Omit<Step, "field">) => string[],
+): FusedScript {
   const withStdin = steps.some((step) => step.stdin !== undefined);
-  const all: Array<{ step: Omit<Step, "field">; index: number | "read" }> = [...steps.map((step, index) => ({ step, index })), ...(thenRead ? [{ step: thenRead, index: "read" as const }] : [])];
+  const all: Array<{ step: Omit<Step, "field">; index: number | "read" }> = [
+    ...steps.map((step, index) => ({ step, index })),
+    ...(thenRead ? [{ step: thenRead, index: "read" as const }] : []),
+  ];
   const units: Unit[] = [];
   for (const { step, index } of all) {
     const line = batchLine(step, index === "read");

@@ -60,7 +60,9 @@ describe("fused scripts", () => {
       { field: "up", tool: "ip", args: ["link", "set", "dev", "wg0", "up"] },
     ];
     const { script } = fusedScript(steps, undefined, stepArgv);
-    expect(script).toBe(`s=0 && ip link add name wg0 type wireguard </dev/null && s=1 && wg set wg0 private-key /proc/self/fd/0 && s=2 && ip link set dev wg0 up </dev/null && s=ok\n[ "$s" = ok ] || { echo "__netdev_failed_step=$s" >&2; exit 1; }`);
+    expect(script).toBe(
+      `s=0 && ip link add name wg0 type wireguard </dev/null && s=1 && wg set wg0 private-key /proc/self/fd/0 && s=2 && ip link set dev wg0 up </dev/null && s=ok\n[ "$s" = ok ] || { echo "__netdev_failed_step=$s" >&2; exit 1; }`,
+    );
   });
 
   it("never batches other tools, mixed namespaces, or words the reader would change", () => {
@@ -75,16 +77,32 @@ describe("fused scripts", () => {
 
   it("names the failing step of a batch by iproute2's line number, and the read-back as such", () => {
     const fused = fusedScript(bridgeSteps(), read(), stepArgv);
-    expect(fused.failure(`Error: ipv4: Address already assigned.\nCommand failed -:1\n__netdev_failed_step=2\n`)).toEqual({ index: 2, stderr: "Error: ipv4: Address already assigned." });
+    expect(fused.failure(`Error: ipv4: Address already assigned.\nCommand failed -:1\n__netdev_failed_step=2\n`)).toEqual({
+      index: 2,
+      stderr: "Error: ipv4: Address already assigned.",
+    });
     expect(fused.failure(`Cannot find device "br0"\nCommand failed -:2\n__netdev_failed_step=2\n`)).toEqual({ index: 3, stderr: 'Cannot find device "br0"' });
-    expect(fused.failure(`Device "br0" does not exist.\nCommand failed -:3\n__netdev_failed_step=2\n`)).toEqual({ index: "read", stderr: 'Device "br0" does not exist.' });
-    expect(fused.failure(`sh: 1: cannot create /sys/class/net/br0/ifalias: Permission denied\n__netdev_failed_step=1\n`)).toEqual({ index: 1, stderr: "sh: 1: cannot create /sys/class/net/br0/ifalias: Permission denied" });
+    expect(fused.failure(`Device "br0" does not exist.\nCommand failed -:3\n__netdev_failed_step=2\n`)).toEqual({
+      index: "read",
+      stderr: 'Device "br0" does not exist.',
+    });
+    expect(fused.failure(`sh: 1: cannot create /sys/class/net/br0/ifalias: Permission denied\n__netdev_failed_step=1\n`)).toEqual({
+      index: 1,
+      stderr: "sh: 1: cannot create /sys/class/net/br0/ifalias: Permission denied",
+    });
     expect(fused.failure(`RTNETLINK answers: File exists\n__netdev_failed_step=0\n`)).toEqual({ index: 0, stderr: "RTNETLINK answers: File exists" });
     // An argument iproute2 rejects while parsing ends the batch without a line number: the line holding it.
-    const master: Step[] = [...bridgeSteps(), { field: "master", tool: "ip", args: ["link", "set", "dev", "br0", "master", "nosuch"] }, { field: "up", tool: "ip", args: ["link", "set", "dev", "br0", "up"] }];
+    const master: Step[] = [
+      ...bridgeSteps(),
+      { field: "master", tool: "ip", args: ["link", "set", "dev", "br0", "master", "nosuch"] },
+      { field: "up", tool: "ip", args: ["link", "set", "dev", "br0", "up"] },
+    ];
     expect(fusedScript(master, read(), stepArgv).failure(`Error: argument "nosuch" is wrong: Device does not exist\n__netdev_failed_step=2\n`).index).toBe(4);
     // A namespace that cannot be entered fails the batch before any line: its first step.
-    expect(fusedScript(bridgeSteps("c1"), read("c1"), stepArgv).failure(`Cannot open network namespace "c1": No such file or directory\n__netdev_failed_step=2\n`).index).toBe(2);
+    expect(
+      fusedScript(bridgeSteps("c1"), read("c1"), stepArgv).failure(`Cannot open network namespace "c1": No such file or directory\n__netdev_failed_step=2\n`)
+        .index,
+    ).toBe(2);
     // No marker at all: the script never got to its end.
     expect(fused.failure("sh: killed").index).toBe(0);
   });

@@ -105,6 +105,7 @@ export interface CommonFields {
   persist?: PersistMode;
 }
 
+// biome-ignore lint/complexity/noBannedTypes: the empty shape, for a kind with no outputs of its own
 export function defineKind<Shape extends z.ZodRawShape, Outputs extends z.ZodRawShape = {}>(kind: DeviceKind<Shape, Outputs>): DeviceKind<Shape, Outputs> {
   return kind;
 }

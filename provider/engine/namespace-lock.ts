@@ -75,7 +75,7 @@ export function lockNamespaces(namespaces: readonly string[]): string {
     const fd = 9 - i;
     const waited = fail(netns, `"could not take the host-side lock ${path} within ${LOCK_WAIT_S} s"`);
     lines.push(
-      "if [ -n \"$nd_flock\" ]; then",
+      'if [ -n "$nd_flock" ]; then',
       `  command exec ${fd}>>${quoteArg(path)} && flock -w ${LOCK_WAIT_S} ${fd} || ${waited}`,
       `else nd_mkdir_lock ${quoteArg(`${path}.d`)} || ${waited}; fi`,
     );
@@ -138,7 +138,7 @@ export const NAMESPACE_CHANGED = "__netdev_netns_changed";
 export function deleteIfStillScript(netns: string, tag: string, force: boolean): string {
   const exists = `[ -e ${quoteArg(`/var/run/netns/${netns}`)} ]`;
   const inner = [
-    'a=; { IFS= read -r a </sys/class/net/lo/ifalias; } 2>/dev/null',
+    "a=; { IFS= read -r a </sys/class/net/lo/ifalias; } 2>/dev/null",
     '[ "$a" = "$1" ] || exit 3',
     '[ "$2" = force ] && exit 0',
     'for d in /sys/class/net/*; do [ -L "$d" ] || continue; [ "${d##*/}" = lo ] || exit 3; done',
@@ -154,4 +154,3 @@ export function deleteIfStillScript(netns: string, tag: string, force: boolean):
     "exit 0",
   ].join("\n");
 }
-

@@ -61,7 +61,9 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
     read: (id, props) => guard([props], () => engine.read(id, props)),
     update: (id, olds, news) => guard([olds, news], () => engine.update(id, olds, news)),
     delete: (id, props) => guard([props], () => engine.delete(id, props)),
-    ...(engine.preflight ? { preflight: (inputs: Record<string, unknown>) => guard([inputs], async () => reported(await engine.preflight!(inputs), secretsOf(inputs))) } : {}),
+    ...(engine.preflight
+      ? { preflight: (inputs: Record<string, unknown>) => guard([inputs], async () => reported(await engine.preflight!(inputs), secretsOf(inputs))) }
+      : {}),
   };
 }
 
@@ -76,4 +78,3 @@ function scrubbedError(error: unknown, secrets: string[]): unknown {
   }
   return error;
 }
-

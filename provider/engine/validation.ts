@@ -22,7 +22,12 @@ export function containsUnknown(value: unknown): boolean {
  * Validates a resource's inputs: nothing touches a host. Fields unknown during preview are
  * skipped (checked again at create/update); each failure names its top-level field.
  */
-export function checkInputs(schema: z.ZodType, resourceType: string, news: Record<string, unknown>, secretFields: readonly string[] = []): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+export function checkInputs(
+  schema: z.ZodType,
+  resourceType: string,
+  news: Record<string, unknown>,
+  secretFields: readonly string[] = [],
+): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
   const { __provider: _provider, ...raw } = news;
   const unknownKeys = new Set(Object.keys(raw).filter((key) => containsUnknown(raw[key])));
   const result = schema.safeParse(raw);
@@ -52,8 +57,14 @@ function subjectOf(raw: Record<string, unknown>): string {
   const connection = raw.connection as Partial<Record<"host" | "user" | "port", unknown>> | undefined;
   let endpoint: string | undefined;
   if (connection && typeof connection === "object" && typeof connection.host === "string" && !hostProblem(connection.host)) {
-    const user = connection.user === undefined ? "root" : typeof connection.user === "string" && PRINTABLE_NAME.test(connection.user) ? connection.user : undefined;
-    const port = connection.port === undefined ? 22 : Number.isInteger(connection.port) && (connection.port as number) > 0 && (connection.port as number) < 65536 ? connection.port : undefined;
+    const user =
+      connection.user === undefined ? "root" : typeof connection.user === "string" && PRINTABLE_NAME.test(connection.user) ? connection.user : undefined;
+    const port =
+      connection.port === undefined
+        ? 22
+        : Number.isInteger(connection.port) && (connection.port as number) > 0 && (connection.port as number) < 65536
+          ? connection.port
+          : undefined;
     endpoint = user !== undefined && port !== undefined ? `${user}@${connection.host}:${port}` : connection.host;
   }
   if (name === undefined && endpoint === undefined) return "";
@@ -78,7 +89,12 @@ function gotValue(raw: Record<string, unknown>, path: readonly PropertyKey[]): s
 }
 
 /** Inputs that must be complete (create/update): one error naming every bad field. */
-export function parseInputs(schema: z.ZodType, resourceType: string, inputs: Record<string, unknown>, secretFields: readonly string[] = []): Record<string, unknown> {
+export function parseInputs(
+  schema: z.ZodType,
+  resourceType: string,
+  inputs: Record<string, unknown>,
+  secretFields: readonly string[] = [],
+): Record<string, unknown> {
   const { failures, inputs: parsed } = checkInputs(schema, resourceType, inputs, secretFields);
   if (failures.length) throw new Error(`invalid ${resourceType} inputs: ${failures.map((f) => f.reason).join("; ")}`);
   const unknown = Object.keys(parsed).filter((key) => containsUnknown(parsed[key]));

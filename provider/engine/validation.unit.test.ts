@@ -25,7 +25,12 @@ describe("check failures name the field and show the value as the user wrote it"
 
 /** Each resource type's own example (kinds and objects), a device on a name. */
 const EXAMPLES: Record<string, Record<string, unknown>> = Object.fromEntries(
-  resourceTypes.map((type) => [type, type in deviceKinds ? { name: "nd0", ...deviceKinds[type as keyof typeof deviceKinds].example } : { ...objectTypes[type as keyof typeof objectTypes].example }]),
+  resourceTypes.map((type) => [
+    type,
+    type in deviceKinds
+      ? { name: "nd0", ...deviceKinds[type as keyof typeof deviceKinds].example }
+      : { ...objectTypes[type as keyof typeof objectTypes].example },
+  ]),
 );
 
 describe("every check failure says which resource, host and field", () => {
@@ -57,12 +62,17 @@ describe("every check failure says which resource, host and field", () => {
   });
 
   it("create and update name the field still unknown at apply time, and where", () => {
-    expect(() => engineFor("Bridge").parse({ connection, name: "br0", mtu: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" })).toThrow(/^Bridge mtu: still unknown at apply time \[br0 on root@10\.0\.0\.1:22\]$/);
+    expect(() => engineFor("Bridge").parse({ connection, name: "br0", mtu: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" })).toThrow(
+      /^Bridge mtu: still unknown at apply time \[br0 on root@10\.0\.0\.1:22\]$/,
+    );
   });
 });
 
 describe("the connection's own errors say what to write instead", () => {
-  const reasonFor = (overrides: Record<string, unknown>) => engineFor("Bridge").check({ connection: { ...connection, ...overrides }, name: "br0" }).failures.map((f) => f.reason);
+  const reasonFor = (overrides: Record<string, unknown>) =>
+    engineFor("Bridge")
+      .check({ connection: { ...connection, ...overrides }, name: "br0" })
+      .failures.map((f) => f.reason);
 
   it("a host with a port is refused with the hint to use port; IPv6 literals stay valid", () => {
     expect(reasonFor({ host: "192.0.2.11:2222" })).toEqual(['Bridge connection.host: must not carry a port: write host: "192.0.2.11" and port: 2222 [br0]']);
@@ -102,6 +112,8 @@ describe("what reaches Pulumi", () => {
     expect(bridge.check({ connection, name: "br0", mtu: 5 }).failures.map((f) => f.property)).toEqual(["mtu"]);
     // An unknown key at the top level is no field of ours: its value is not printed either.
     expect(bridge.check({ connection, name: "br0", password: "top-level-secret" }).failures.map((f) => f.property)).toEqual([""]);
-    expect(engineFor("Bridge").check({ connection, name: "br0", password: "top-level-secret" }).failures).toEqual([{ property: "password", reason: expect.stringMatching(/^Bridge password: /), unknownKey: true }]);
+    expect(engineFor("Bridge").check({ connection, name: "br0", password: "top-level-secret" }).failures).toEqual([
+      { property: "password", reason: expect.stringMatching(/^Bridge password: /), unknownKey: true },
+    ]);
   });
 });

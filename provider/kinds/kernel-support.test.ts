@@ -32,11 +32,13 @@ describe("every kind on a netns host: made, or refused naming the missing kernel
     } catch (error) {
       const feature = engine.kind.kernelFeature.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       // Without the kind at all, or without an option its example sets (this kernel's bridge has no vlan_filtering).
-      expect((error as Error).message).toMatch(new RegExp(`kernel on root@10\\.247\\.0\\.11:22 (lacks ${feature} support|does not support ${feature} with these settings)`));
+      expect((error as Error).message).toMatch(
+        new RegExp(`kernel on root@10\\.247\\.0\\.11:22 (lacks ${feature} support|does not support ${feature} with these settings)`),
+      );
       if (/ lacks /.test((error as Error).message)) refused.push(type);
     }
     expect(await hostLink("h1", undefined, name)).toBeUndefined();
-    expect((await onHost("h1", ["ip", "netns", "list"]))).not.toContain("ndks-peer");
+    expect(await onHost("h1", ["ip", "netns", "list"])).not.toContain("ndks-peer");
   });
 
   it("the kinds this machine's kernel lacks were among the refused", () => {

@@ -23,7 +23,9 @@ describe.each(Object.keys(deviceKinds))("%s", (type) => {
 
   it("creates with exactly these commands", () => {
     const host = new HostShell(parsed().connection);
-    const commands = engine.createSteps(parsed(), "0123456789ab").map((step) => `${step.field}: ${host.argv(step).join(" ")}${step.stdin !== undefined ? " <stdin>" : ""}`);
+    const commands = engine
+      .createSteps(parsed(), "0123456789ab")
+      .map((step) => `${step.field}: ${host.argv(step).join(" ")}${step.stdin !== undefined ? " <stdin>" : ""}`);
     expect(commands[0]).toMatch(/^create: /);
     expect(commands.some((command) => command.includes("alias netdev#0123456789ab"))).toBe(true);
     expect(commands).toMatchSnapshot();
@@ -32,7 +34,9 @@ describe.each(Object.keys(deviceKinds))("%s", (type) => {
   it("persists with exactly these files (networkd's where it can say it, else a oneshot unit)", () => {
     const files = engine.persistence({ ...parsed(), persist: "networkd" }, "0123456789ab");
     expect(files.length).toBeGreaterThan(0);
-    const shown = files.map((file) => ("linkTo" in file ? `${file.path} -> ${file.linkTo}` : `${file.path} (${file.mode})\n${file.secret ? "<secret>" : file.content}`));
+    const shown = files.map((file) =>
+      "linkTo" in file ? `${file.path} -> ${file.linkTo}` : `${file.path} (${file.mode})\n${file.secret ? "<secret>" : file.content}`,
+    );
     expect(shown).toMatchSnapshot();
     expect(engine.persistence(parsed(), "0123456789ab")).toEqual([]);
   });

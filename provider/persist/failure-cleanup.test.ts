@@ -28,7 +28,8 @@ const KEY = "6d6d6d6d6d01";
 
 const sh = async (script: string) => (await exec(HOST, ["sh", "-c", script])).stdout.trim();
 /** Which of these paths exist on the host (files or links). */
-const existing = async (paths: string[]) => (await sh(paths.map((p) => `{ [ -e '${p}' ] || [ -L '${p}' ]; } && echo '${p}'`).join("; ") + "; true")).split("\n").filter(Boolean);
+const existing = async (paths: string[]) =>
+  (await sh(paths.map((p) => `{ [ -e '${p}' ] || [ -L '${p}' ]; } && echo '${p}'`).join("; ") + "; true")).split("\n").filter(Boolean);
 const allPaths = (name: string, token: string) => [...Object.values(networkdPaths(name)), ...oneshotPaths(token)];
 
 async function clean(): Promise<void> {
@@ -104,7 +105,14 @@ describe("persisted files after a failure or a device removed by hand (vm1)", ()
     // is the first step of the second command (the key needs stdin in both commands).
     const stuck = networkdPaths(WG).netdev;
     await sh(`mkdir -p /etc/systemd/network && echo '# owner netdev#${KEY}' > /tmp/nd6-bound && touch '${stuck}' && mount -o bind /tmp/nd6-bound '${stuck}'`);
-    const inputs = engine.check({ connection: connectionInput(HOST), name: WG, privateKey: genkey(), listenPort: 51960, persist: "networkd", ownerKey: KEY }).inputs;
+    const inputs = engine.check({
+      connection: connectionInput(HOST),
+      name: WG,
+      privateKey: genkey(),
+      listenPort: 51960,
+      persist: "networkd",
+      ownerKey: KEY,
+    }).inputs;
     await expect(engine.create(inputs)).rejects.toThrow(/persist/);
     expect(await hostLink(HOST, undefined, WG), "no device left").toBeUndefined();
     expect(await existing(oneshotPaths(KEY))).toEqual([]);
@@ -117,7 +125,15 @@ describe("persisted files after a failure or a device removed by hand (vm1)", ()
     expect(before.ifalias).toBeUndefined();
     // The .netdev file's temporary name is taken by a directory: writing it fails.
     await sh(`mkdir -p '${networkdPaths(ADOPT).netdev}.netdev-new'`);
-    const inputs = engine.check({ connection: connectionInput(HOST), name: ADOPT, adopt: true, mtu: 1400, addresses: ["10.251.6.1/24"], alias: "mine", persist: "networkd" }).inputs;
+    const inputs = engine.check({
+      connection: connectionInput(HOST),
+      name: ADOPT,
+      adopt: true,
+      mtu: 1400,
+      addresses: ["10.251.6.1/24"],
+      alias: "mine",
+      persist: "networkd",
+    }).inputs;
     await expect(engine.create(inputs)).rejects.toThrow(/persist/);
     const after = await hostLink(HOST, undefined, ADOPT);
     expect(after.ifindex).toBe(before.ifindex);
@@ -141,7 +157,14 @@ describe("persisted files after a failure or a device removed by hand (vm1)", ()
     await exec(HOST, ["ip", "addr", "add", "10.251.7.1/24", "dev", ADOPT]);
     const before = await hostLink(HOST, undefined, ADOPT);
     // master: a device that does not exist, so a step after the MTU and addresses fails.
-    const inputs = engine.check({ connection: connectionInput(HOST), name: ADOPT, adopt: true, mtu: 1400, addresses: ["10.251.6.1/24"], master: "nd6nosuchbr" }).inputs;
+    const inputs = engine.check({
+      connection: connectionInput(HOST),
+      name: ADOPT,
+      adopt: true,
+      mtu: 1400,
+      addresses: ["10.251.6.1/24"],
+      master: "nd6nosuchbr",
+    }).inputs;
     await expect(engine.create(inputs)).rejects.toThrow(/master/);
     const after = await hostLink(HOST, undefined, ADOPT);
     expect(after.ifalias).toBe("their switch");

@@ -21,7 +21,7 @@ export const SCRIPT_DIR = "/etc/pulumi-netdev";
 
 /** A file the provider keeps on a host for one resource, or a symlink (a unit's enablement). */
 export type Artifact =
-  | { path: string; content: string; mode: "0644" | "0600"; /** written through stdin, never argv */ secret?: boolean }
+  | { path: string; content: string; mode: "0644" | "0600" /** written through stdin, never argv */; secret?: boolean }
   | { path: string; linkTo: string };
 
 /** The line every persisted file starts with: what wrote it and whose it is (removal checks it). */
@@ -65,10 +65,14 @@ export function writeSteps(artifacts: Artifact[]): Step[] {
   const secretSteps: Step[] = [];
   for (const artifact of artifacts) {
     if ("linkTo" in artifact) publicArgs.push("link", artifact.linkTo, artifact.path);
-    else if (artifact.secret) secretSteps.push({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", "stdin", artifact.mode, artifact.path], stdin: artifact.content });
+    else if (artifact.secret)
+      secretSteps.push({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", "stdin", artifact.mode, artifact.path], stdin: artifact.content });
     else publicArgs.push("file", artifact.mode, artifact.path, artifact.content);
   }
-  return [...(publicArgs.length ? [{ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...publicArgs] } satisfies Step] : []), ...secretSteps];
+  return [
+    ...(publicArgs.length ? [{ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...publicArgs] } satisfies Step] : []),
+    ...secretSteps,
+  ];
 }
 
 /** Whether state says persistence was on (it may say "drifted": files edited since). */
@@ -84,7 +88,13 @@ export function wasPersisted(persist: unknown): boolean {
 export function syncSteps(wanted: Artifact[] | undefined, paths: string[], token: string, before: unknown): Step[] {
   if (!wanted) return wasPersisted(before) ? removeStep(paths, token) : [];
   const keep = new Set(wanted.map((artifact) => artifact.path));
-  return [...removeStep(paths.filter((path) => !keep.has(path)), token), ...writeSteps(wanted)];
+  return [
+    ...removeStep(
+      paths.filter((path) => !keep.has(path)),
+      token,
+    ),
+    ...writeSteps(wanted),
+  ];
 }
 
 /** A step that removes these paths where they are ours (tagged with this token). */

@@ -42,13 +42,27 @@ export function persistSupport(host: HostShell): Promise<PersistSupport> {
  * systemd-networkd enabled. Warns (once per host) where networkd would remove routes it did
  * not configure when it restarts, if `routes` is set.
  */
-export async function persistFailures(host: HostShell, needs: "systemd" | "networkd", options: { routes?: boolean; deviceNames?: string[] } = {}): Promise<CheckFailure[]> {
+export async function persistFailures(
+  host: HostShell,
+  needs: "systemd" | "networkd",
+  options: { routes?: boolean; deviceNames?: string[] } = {},
+): Promise<CheckFailure[]> {
   const support = await persistSupport(host);
   if (!support.systemd) {
-    return [{ property: "persist", reason: `persist: "networkd" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there` }];
+    return [
+      {
+        property: "persist",
+        reason: `persist: "networkd" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there`,
+      },
+    ];
   }
   if (needs === "networkd" && !["enabled", "enabled-runtime", "static", "alias", "linked"].includes(support.networkd)) {
-    return [{ property: "persist", reason: `persist: "networkd" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or leave persist unset` }];
+    return [
+      {
+        property: "persist",
+        reason: `persist: "networkd" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or leave persist unset`,
+      },
+    ];
   }
   if (options.routes && !/^(no|false|0|off)$/i.test(support.manageForeignRoutes)) warnForeignRoutes(host, support);
   if (["enabled", "enabled-runtime", "static"].includes(support.networkd)) {

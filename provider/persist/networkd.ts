@@ -60,7 +60,10 @@ export function networkdArtifacts(device: NetworkdDevice, inputs: CommonFields, 
   const network: Ini = [
     ["Match", { Name: inputs.name }],
     ["Link", { ActivationPolicy: inputs.up ? "up" : "down", RequiredForOnline: false }],
-    ["Network", { Address: inputs.addresses, ConfigureWithoutCarrier: true, IgnoreCarrierLoss: true, DHCP: false, IPv6AcceptRA: false, LinkLocalAddressing: "ipv6" }],
+    [
+      "Network",
+      { Address: inputs.addresses, ConfigureWithoutCarrier: true, IgnoreCarrierLoss: true, DHCP: false, IPv6AcceptRA: false, LinkLocalAddressing: "ipv6" },
+    ],
     ...(device.network ?? []),
   ];
   const link: Ini = [

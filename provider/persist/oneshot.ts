@@ -47,11 +47,19 @@ export function oneshotArtifacts(replay: Replay): Artifact[] {
     header("#", replay.token, replay.what).trimEnd(),
     "set -e",
     'wait_for() { i=0; while ! "$@" >/dev/null 2>&1; do i=$((i+1)); [ "$i" -lt 300 ] || return 0; sleep 0.1; done; }',
-    ...namespaces.map((ns) => `[ -e ${quoteArgv([`/run/netns/${ns}`])} ] || { ${quoteArgv(["ip", "netns", "add", ns])} && ${quoteArgv(["ip", "-n", ns, "link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK])}; }`),
+    ...namespaces.map(
+      (ns) =>
+        `[ -e ${quoteArgv([`/run/netns/${ns}`])} ] || { ${quoteArgv(["ip", "netns", "add", ns])} && ${quoteArgv(["ip", "-n", ns, "link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK])}; }`,
+    ),
     ...replay.waitFor.map((device) => `wait_for ${quoteArgv(stepArgv({ tool: "ip", netns: device.netns, args: ["link", "show", "dev", device.name] }))}`),
     ...(replay.exists ? [`if ${quoteArgv(stepArgv(replay.exists))} >/dev/null 2>&1; then exit 0; fi`] : []),
     ...(replay.retry
-      ? ["replay() {", ...replay.steps.map((step) => `  ${run(step)} || return 1`), "}", 'i=0; until replay; do i=$((i+1)); [ "$i" -lt 300 ] || exit 1; sleep 0.1; done']
+      ? [
+          "replay() {",
+          ...replay.steps.map((step) => `  ${run(step)} || return 1`),
+          "}",
+          'i=0; until replay; do i=$((i+1)); [ "$i" -lt 300 ] || exit 1; sleep 0.1; done',
+        ]
       : replay.steps.map(run)),
     "",
   ];
@@ -59,7 +67,10 @@ export function oneshotArtifacts(replay: Replay): Artifact[] {
     header("#", replay.token, replay.what).trimEnd(),
     "[Unit]",
     `Description=pulumi-netdev: ${replay.what}`,
-    `After=systemd-networkd.service ${namespaces.filter((ns) => namespaceUnitName(ns) !== unitName).map(namespaceUnitName).join(" ")}`.trimEnd(),
+    `After=systemd-networkd.service ${namespaces
+      .filter((ns) => namespaceUnitName(ns) !== unitName)
+      .map(namespaceUnitName)
+      .join(" ")}`.trimEnd(),
     "",
     "[Service]",
     "Type=oneshot",

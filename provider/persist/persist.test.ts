@@ -44,7 +44,13 @@ interface Device {
 }
 
 function devices(vmAddress: string, h1Address: string): Device[] {
-  const on = (type: string, resourceName: string, inputs: Record<string, unknown>, dependsOn?: string[]): Device => ({ type, resourceName, host: "dvm", inputs: { persist: "networkd", ...inputs }, ...(dependsOn ? { dependsOn } : {}) });
+  const on = (type: string, resourceName: string, inputs: Record<string, unknown>, dependsOn?: string[]): Device => ({
+    type,
+    resourceName,
+    host: "dvm",
+    inputs: { persist: "networkd", ...inputs },
+    ...(dependsOn ? { dependsOn } : {}),
+  });
   return [
     // A VXLAN overlay between dvm1 (persisted) and the namespace host h1 (no systemd: its own
     // persist overrides the overlay's), and a container plugged into it on dvm1.
@@ -52,16 +58,33 @@ function devices(vmAddress: string, h1Address: string): Device[] {
       type: "VxlanOverlay",
       resourceName: "ov",
       inputs: {
-        vni: 4242, bridgeName: "ndpbr", vtepName: "ndpvx", persist: "networkd",
+        vni: 4242,
+        bridgeName: "ndpbr",
+        vtepName: "ndpvx",
+        persist: "networkd",
         hosts: [
           { name: "dvm", connection: { $connection: "dvm" }, underlayAddress: vmAddress, overlayAddress: "10.250.7.1/24" },
           { name: "h1", connection: { $connection: "h1" }, underlayAddress: h1Address, overlayAddress: "10.250.7.2/24", persist: "none" },
         ],
       },
     },
-    { type: "Attachment", resourceName: "att", inputs: { connection: { $connection: "dvm" }, namespace: "ndpc2", bridge: "ndpbr", address: "10.250.7.3/24", mtu: 1450, persist: "networkd" }, dependsOn: ["ov"] },
+    {
+      type: "Attachment",
+      resourceName: "att",
+      inputs: { connection: { $connection: "dvm" }, namespace: "ndpc2", bridge: "ndpbr", address: "10.250.7.3/24", mtu: 1450, persist: "networkd" },
+      dependsOn: ["ov"],
+    },
     on("NetworkNamespace", "ns", { name: "ndpc1" }),
-    on("VxlanTunnel", "vx2", { name: "ndpvx2", vni: 4243, dstPort: 4790, local: vmAddress, peers: [h1Address, "10.247.0.99"], learning: false, ttl: 16, addresses: ["10.250.6.1/24"] }),
+    on("VxlanTunnel", "vx2", {
+      name: "ndpvx2",
+      vni: 4243,
+      dstPort: 4790,
+      local: vmAddress,
+      peers: [h1Address, "10.247.0.99"],
+      learning: false,
+      ttl: 16,
+      addresses: ["10.250.6.1/24"],
+    }),
     on("Dummy", "dummy", { name: "ndpd0", addresses: ["10.250.8.1/32"], alias: "router id" }),
     on("Bond", "bond", { name: "ndpbond", mode: "active-backup", miimon: 100, updelay: 200 }),
     on("Dummy", "bondMember", { name: "ndpbm0", master: "ndpbond" }, ["bond"]),
@@ -80,11 +103,17 @@ function devices(vmAddress: string, h1Address: string): Device[] {
     on("Route", "hostRoute", { destination: "10.250.98.0/24", dev: "ndpmv" }, ["macvlan"]),
     on("Geneve", "geneve", { name: "ndpgn", vni: 77, remote: h1Address }),
     on("Gre", "gre", { name: "ndpgre", mode: "gre", local: vmAddress, remote: h1Address, key: 5 }),
-    on("WireguardInterface", "wg", { name: "ndpwg", privateKey: WG_KEY, listenPort: 51999, addresses: ["10.250.13.1/24"], peers: [{ publicKey: WG_PEER, allowedIps: ["10.250.13.2/32"] }] }),
+    on("WireguardInterface", "wg", {
+      name: "ndpwg",
+      privateKey: WG_KEY,
+      listenPort: 51999,
+      addresses: ["10.250.13.1/24"],
+      peers: [{ publicKey: WG_PEER, allowedIps: ["10.250.13.2/32"] }],
+    }),
   ];
 }
 
-describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () => {
+describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => {
   let stack: Stack;
   const sh = async (command: string) => {
     const result = await exec(vm!.name, ["sh", "-c", command]);
@@ -98,7 +127,9 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
   /** The stack's resources whose inputs say persist: "networkd", as [type, name, inputs]. */
   const persisted = async () => {
     const state = (await stack.exportStack()).deployment as { resources?: Array<{ type: string; urn: string; inputs?: Record<string, unknown> }> };
-    return (state.resources ?? []).filter((r) => r.inputs?.persist === "networkd").map((r) => [r.type.split(":").pop()!, r.urn.split("::").pop()!, r.inputs!] as const);
+    return (state.resources ?? [])
+      .filter((r) => r.inputs?.persist === "networkd")
+      .map((r) => [r.type.split(":").pop()!, r.urn.split("::").pop()!, r.inputs!] as const);
   };
   const pingAll = async () => ({ bridge: await pingOverlay("10.250.7.1"), container: await pingOverlay("10.250.7.3") });
 
@@ -128,7 +159,9 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
     expect(resources.map(([, name]) => name)).toEqual(expect.arrayContaining(["ov-dvm-bridge", "ov-dvm-vtep", "att-netns", "att-veth"]));
     // networkd's three files for what it can describe (host namespace, no master: the overlay's
     // bridge, the unbound VTEP, the dummy, the bond, the VRF); a unit and its script for the rest.
-    const networkd = resources.filter(([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev);
+    const networkd = resources.filter(
+      ([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev,
+    );
     expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ov-dvm-bridge", "vrf", "vx2"]);
     expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
     expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length));
@@ -142,7 +175,9 @@ describe.skipIf(!vm)("persist: \"networkd\" on a host that reboots (dvm1)", () =
   }, 300_000);
 
   it("refresh reports files deleted or edited by hand; up writes them again", async () => {
-    await sh("rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q 'for Macvlan ndpmv ' \"$f\"; then echo '# edited' >> \"$f\"; fi; done");
+    await sh(
+      "rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q 'for Macvlan ndpmv ' \"$f\"; then echo '# edited' >> \"$f\"; fi; done",
+    );
     const refresh = await stack.refresh();
     expect(refresh.stdout).toMatch(/ndpd0 .*boot-time files differ.*10-pulumi-netdev-ndpd0\.link \(missing\)/);
     expect(refresh.stdout).toMatch(/ndpvrf .*10-pulumi-netdev-ndpvrf\.netdev \(edited\)/);
@@ -201,10 +236,16 @@ describe("preview checks the host before anything is persisted", () => {
   it("refuses persist on a host without systemd as init (h1, a namespace host of this machine), naming the field; nothing without persist", async () => {
     for (const type of ["Dummy", "NetworkNamespace", "Route"]) {
       const engine = engineFor(type);
-      const inputs = { connection: connectionInput("h1"), persist: "networkd", ...(type === "Route" ? { destination: "10.250.99.0/24", dev: "lo" } : { name: "ndpx" }) };
+      const inputs = {
+        connection: connectionInput("h1"),
+        persist: "networkd",
+        ...(type === "Route" ? { destination: "10.250.99.0/24", dev: "lo" } : { name: "ndpx" }),
+      };
       const checked = engine.check(inputs);
       expect(checked.failures).toEqual([]);
-      expect(await engine.preflight!(checked.inputs), type).toEqual([{ property: "persist", reason: expect.stringMatching(/needs systemd as the init system on root@.*\(\/run\/systemd\/system is missing\)/) }]);
+      expect(await engine.preflight!(checked.inputs), type).toEqual([
+        { property: "persist", reason: expect.stringMatching(/needs systemd as the init system on root@.*\(\/run\/systemd\/system is missing\)/) },
+      ]);
       expect(await engine.preflight!(engine.check({ ...inputs, persist: undefined }).inputs)).toEqual([]);
     }
   });
@@ -221,8 +262,11 @@ describe("preview checks the host before anything is persisted", () => {
         expect(await engine.preflight!(checked.inputs), type).toEqual([]);
       }
       const route = engineFor("Route");
-      for (const netns of [undefined, "ndpc1", undefined]) expect(await route.preflight!(route.check({ connection, destination: "10.250.99.0/24", dev: "lo", netns, persist: "networkd" }).inputs)).toEqual([]);
-      expect(warnings).toEqual([expect.stringMatching(/removes the routes it did not configure from the links it manages .*prefer a dev networkd does not manage/)]);
+      for (const netns of [undefined, "ndpc1", undefined])
+        expect(await route.preflight!(route.check({ connection, destination: "10.250.99.0/24", dev: "lo", netns, persist: "networkd" }).inputs)).toEqual([]);
+      expect(warnings).toEqual([
+        expect.stringMatching(/removes the routes it did not configure from the links it manages .*prefer a dev networkd does not manage/),
+      ]);
       // A name networkd's own files claim (systemd-nspawn's ve-*): networkd would manage the device.
       const dummy = engineFor("Dummy");
       expect(await dummy.preflight!(dummy.check({ connection, name: "ve-ndp", persist: "networkd" }).inputs)).toEqual([]);

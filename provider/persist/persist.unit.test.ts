@@ -72,7 +72,11 @@ describe("fingerprints", () => {
     ];
     for (const step of writeSteps(files)) expect((await run(step)).exitCode).toBe(0);
     // The listing script with its fixed directories moved under the temporary one.
-    const script = FINGERPRINT_ARGV[2]!.replace(NETWORKD_DIR, `${dir}/network`).replace(WANTS_DIR, `${dir}/system/multi-user.target.wants`).replace(UNIT_DIR, `${dir}/system`).replace(SCRIPT_DIR, `${dir}/lib`);
+    const script = FINGERPRINT_ARGV[2]!
+      .replace(NETWORKD_DIR, `${dir}/network`)
+      .replace(WANTS_DIR, `${dir}/system/multi-user.target.wants`)
+      .replace(UNIT_DIR, `${dir}/system`)
+      .replace(SCRIPT_DIR, `${dir}/lib`);
     const list = async () => parseFingerprints((await execa("sh", ["-c", script])).stdout);
     expect(driftOf(files, await list())).toEqual([]);
     writeFileSync(files[0]!.path, "[NetDev]\nName=br1\n");
@@ -88,7 +92,14 @@ describe("oneshot replay", () => {
     { field: "key", tool: "wg", netns: "c1", args: ["set", "v0", "private-key", "/proc/self/fd/0"], stdin: "SECRET" },
   ];
   const replayFiles = () =>
-    oneshotArtifacts({ token: "aaaaaaaaaaaa", what: "VethPair v0 in namespace c1", steps, namespaces: ["c1"], waitFor: [{ name: "br0" }], exists: { field: "name", tool: "ip", netns: "c1", args: ["link", "show", "dev", "v0"] } });
+    oneshotArtifacts({
+      token: "aaaaaaaaaaaa",
+      what: "VethPair v0 in namespace c1",
+      steps,
+      namespaces: ["c1"],
+      waitFor: [{ name: "br0" }],
+      exists: { field: "name", tool: "ip", netns: "c1", args: ["link", "show", "dev", "v0"] },
+    });
 
   /** A fake `ip` and `wg`: each call appended to calls.log (with its stdin for wg); `ip … link show dev <name>` succeeds when <name> is listed in present. */
   function fakeTools(present: string[]) {
@@ -131,7 +142,12 @@ describe("oneshot replay", () => {
     ]);
     const files = replayFiles();
     expect(files.find((file) => file.path.endsWith(".stdin"))).toMatchObject({ mode: "0600", secret: true });
-    expect(files.filter((file) => "content" in file && !("secret" in file && file.secret)).map((file) => (file as { content: string }).content).join("\n")).not.toContain("SECRET");
+    expect(
+      files
+        .filter((file) => "content" in file && !("secret" in file && file.secret))
+        .map((file) => (file as { content: string }).content)
+        .join("\n"),
+    ).not.toContain("SECRET");
     const unit = files.find((file) => file.path.endsWith(".service") && "content" in file) as { content: string };
     expect(unit.content).toContain("After=systemd-networkd.service pulumi-netdev-netns-c1.service");
   });
@@ -148,7 +164,14 @@ describe("oneshot replay", () => {
 
 describe("renderIni", () => {
   it("leaves out undefined keys, repeats lists, writes booleans as yes/no, repeats sections", () => {
-    expect(renderIni([["NetDev", { Name: "br0", MTUBytes: undefined, STP: true }], ["Network", { Address: ["10.0.0.1/24", "fd00::1/64"], DHCP: false }], ["BridgeFDB", { Destination: "10.0.0.2" }], ["BridgeFDB", { Destination: "10.0.0.3" }]])).toBe(
+    expect(
+      renderIni([
+        ["NetDev", { Name: "br0", MTUBytes: undefined, STP: true }],
+        ["Network", { Address: ["10.0.0.1/24", "fd00::1/64"], DHCP: false }],
+        ["BridgeFDB", { Destination: "10.0.0.2" }],
+        ["BridgeFDB", { Destination: "10.0.0.3" }],
+      ]),
+    ).toBe(
       "[NetDev]\nName=br0\nSTP=yes\n\n[Network]\nAddress=10.0.0.1/24\nAddress=fd00::1/64\nDHCP=no\n\n[BridgeFDB]\nDestination=10.0.0.2\n\n[BridgeFDB]\nDestination=10.0.0.3\n",
     );
   });
@@ -162,7 +185,13 @@ describe("renderIni", () => {
   it("an alias ending in a backslash is refused by validation, before any host sees it", () => {
     expect(aliasText.safeParse("C:\\").success).toBe(false);
     expect(aliasText.safeParse("a \\ b").success).toBe(true);
-    const link = networkdArtifacts({ kind: "bridge" }, { name: "br0", up: true, alias: "a \\ b" }, "netdev#aaaaaaaaaaaa a \\ b", "aaaaaaaaaaaa", "Bridge br0").find((file) => file.path.endsWith(".link")) as { content: string };
+    const link = networkdArtifacts(
+      { kind: "bridge" },
+      { name: "br0", up: true, alias: "a \\ b" },
+      "netdev#aaaaaaaaaaaa a \\ b",
+      "aaaaaaaaaaaa",
+      "Bridge br0",
+    ).find((file) => file.path.endsWith(".link")) as { content: string };
     expect(link.content).toContain("\nAlias=netdev#aaaaaaaaaaaa a \\ b\n");
   });
 });

@@ -20,7 +20,12 @@ afterAll(async () => {
 const CASES = [
   { what: "read-only", port: 2231, setup: "mount -t tmpfs -o ro,size=1m netdev-ro-tmp /tmp\nif touch /tmp/probe 2>/dev/null; then exit 90; fi" },
   // 64 KiB, filled: dd ends at "No space left on device".
-  { what: "full", port: 2232, setup: "mount -t tmpfs -o size=64k netdev-full-tmp /tmp\ndd if=/dev/zero of=/tmp/fill bs=4k 2>/dev/null || true\nif printf x >/tmp/probe 2>/dev/null; then exit 91; fi" },
+  {
+    what: "full",
+    port: 2232,
+    setup:
+      "mount -t tmpfs -o size=64k netdev-full-tmp /tmp\ndd if=/dev/zero of=/tmp/fill bs=4k 2>/dev/null || true\nif printf x >/tmp/probe 2>/dev/null; then exit 91; fi",
+  },
 ];
 
 describe.each(CASES)(`batched writes on ${HOST} with /tmp $what`, ({ what, port, setup }) => {

@@ -77,7 +77,8 @@ export function parseBatchOutput(stdout: string, boundary: string, count: number
       return newline < 0 ? { header: segment, body: undefined } : { header: segment.slice(0, newline), body: segment.slice(newline + 1) };
     });
     const code = /^r (\d+) (\d+)$/.exec(r!.header);
-    if (o!.header !== `o ${i}` || e!.header !== `e ${i}` || !code || code[1] !== String(i) || r!.body !== "" || o!.body === undefined || e!.body === undefined) return none;
+    if (o!.header !== `o ${i}` || e!.header !== `e ${i}` || !code || code[1] !== String(i) || r!.body !== "" || o!.body === undefined || e!.body === undefined)
+      return none;
     results.push({ stdout: o!.body, stderr: e!.body, exitCode: Number(code[2]) });
   }
   return { results, complete: true };

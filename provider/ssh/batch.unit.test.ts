@@ -39,11 +39,14 @@ describe("batch of commands in one remote command", () => {
   // The login shell runs the command line SSH hands it (`sh`, the script on its stdin)...
   noteSkippedShells();
   for (const shell of SHELLS) {
-    it.skipIf(shellSkipReason(shell))(shellTitle(`reports each command's own stdout, stderr and exit code, sent through ${shell.name} as the login shell`, shell), () => {
-      requireShell(shell);
-      const batch = batchScript(PARTS.map((p) => p.argv));
-      expectEachAsAlone(runLocally([...shell.argv, quoteArgv(batch.argv)], batch.stdin), batch.boundary);
-    });
+    it.skipIf(shellSkipReason(shell))(
+      shellTitle(`reports each command's own stdout, stderr and exit code, sent through ${shell.name} as the login shell`, shell),
+      () => {
+        requireShell(shell);
+        const batch = batchScript(PARTS.map((p) => p.argv));
+        expectEachAsAlone(runLocally([...shell.argv, quoteArgv(batch.argv)], batch.stdin), batch.boundary);
+      },
+    );
   }
   // ...and the host's `sh` runs the script.
   for (const shell of SHELLS.filter((s) => s.name !== "zsh")) {
@@ -67,7 +70,10 @@ describe("batch of commands in one remote command", () => {
     for (let cut = 0; cut < full.length; cut++) {
       const { results, complete } = parseBatchOutput(full.slice(0, cut), batch.boundary, PARTS.length);
       expect(complete).toBe(false);
-      expect(results.every((result) => result === undefined), `cut at ${cut}`).toBe(true);
+      expect(
+        results.every((result) => result === undefined),
+        `cut at ${cut}`,
+      ).toBe(true);
     }
     expect(whole.every((result) => result !== undefined)).toBe(true);
   });

@@ -45,11 +45,14 @@ export function runOnChannel(client: Client, wire: string, stdin: string | undef
       clearTimeout(timer);
       resolve(outcome);
     };
-    const timer = setTimeout(() => {
-      if (!channel) return settle({ kind: "unanswered" });
-      settle({ kind: "timeout", stdout: text(stdout), stderr: text(stderr).replace(TRAILER_PATTERN, "") });
-      channel.close();
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        if (!channel) return settle({ kind: "unanswered" });
+        settle({ kind: "timeout", stdout: text(stdout), stderr: text(stderr).replace(TRAILER_PATTERN, "") });
+        channel.close();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     const take = (chunks: Buffer[]) => (chunk: Buffer) => {
       if (settled) return;
       outputBytes += chunk.length;
@@ -77,7 +80,8 @@ export function runOnChannel(client: Client, wire: string, stdin: string | undef
           const trailer = TRAILER_PATTERN.exec(errText);
           const cleanErr = trailer ? errText.slice(0, trailer.index) : errText;
           if (trailer) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode: Number(trailer[1]) });
-          else if (exitSignal !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: `${cleanErr}\nkilled by signal ${exitSignal}`, exitCode: 128 });
+          else if (exitSignal !== undefined)
+            settle({ kind: "exit", stdout: text(stdout), stderr: `${cleanErr}\nkilled by signal ${exitSignal}`, exitCode: 128 });
           else if (exitCode !== undefined) settle({ kind: "exit", stdout: text(stdout), stderr: cleanErr, exitCode });
           else settle({ kind: "lost", stdout: text(stdout), stderr: cleanErr });
         });

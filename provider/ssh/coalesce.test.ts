@@ -54,7 +54,9 @@ describe.each(["h1", "vm1"])("coalesced commands on lab host %s", (name) => {
 
   it("a command that fails in a batch fails only its own caller", async () => {
     const pool = newPool(1);
-    const made = Array.from({ length: 6 }, (_, i) => pool.exec(connection(name), i === 3 ? ["ip", "link", "del", "dev", "no-such-dev0"] : ["sh", "-c", `echo ok${i}`]));
+    const made = Array.from({ length: 6 }, (_, i) =>
+      pool.exec(connection(name), i === 3 ? ["ip", "link", "del", "dev", "no-such-dev0"] : ["sh", "-c", `echo ok${i}`]),
+    );
     const settled = await Promise.all(made);
     settled.forEach((result, i) => {
       if (i === 3) {
@@ -92,7 +94,14 @@ describe("a batch that gets no answer", () => {
     const limits = { commandTimeoutMs: 500, connectTimeoutMs: 2000, retries: 0, retryBackoffMs: 50 };
     const commands = [0, 1, 2].map((i) => ["ip", "link", "add", `br${i}`, "type", "bridge"]);
     const started = Date.now();
-    const errors = await Promise.all(commands.map((argv) => pool.exec(server.connection(limits), argv).then(() => undefined, (error: unknown) => error)));
+    const errors = await Promise.all(
+      commands.map((argv) =>
+        pool.exec(server.connection(limits), argv).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     errors.forEach((error, i) => {
       expect(error).toBeInstanceOf(RemoteCommandError);

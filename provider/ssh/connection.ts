@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { secretsIn } from "./scrub";
 
-const OPENSSH_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const OPENSSH_KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const SHA256_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 export const hostKeyPinSchema = z
@@ -79,34 +80,86 @@ export interface Connection {
 /** How to reach a host over SSH. privateKey, passphrase and password are secrets: pass them as pulumi.secret(). */
 export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy(() =>
   z
-  .object({
-    host: z
-      .string(required("the host name or IP address to reach over SSH"))
-      .superRefine((host, ctx) => {
-        const problem = hostProblem(host);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .describe('Host name or IP address of the SSH server, without a port (e.g. "192.0.2.11" or "fd00::11"); an IPv6 address without brackets.'),
-    port: z.number().int().min(1).max(65535).default(22).describe("TCP port of the SSH server."),
-    user: z.string().regex(USER, "must be a user name (letters, digits, _ . -)").default("root").describe("User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN)."),
-    privateKey: z.string().min(1).optional().describe("Private key in OpenSSH or PEM format (the whole file's text). A secret: kept encrypted in state; pass it with pulumi.secret or from secret config."),
-    passphrase: z.string().optional().describe("Passphrase of an encrypted privateKey. A secret, like privateKey."),
-    password: z.string().optional().describe("Password for password authentication. A secret, like privateKey."),
-    agentSocket: z.string().min(1).optional().describe('Path of an SSH agent\'s socket to authenticate with (e.g. process.env.SSH_AUTH_SOCK), instead of a key or password.'),
-    hostKey: z
-      .union([hostKeyPinSchema, z.array(hostKeyPinSchema).min(1)], required(HOST_KEY_HOWTO))
-      .describe('The host\'s public key, pinned: an OpenSSH public key line ("ssh-ed25519 AAAA…") or a SHA256 fingerprint ("SHA256:…"); a list during a key rotation. Connections to a host presenting another key are refused.'),
-    jumpHost: connectionSchema.optional().describe("Reach this host through another SSH host (a bastion): a connection of the same shape, itself possibly with a jumpHost."),
-    connectTimeoutMs: z.number().int().min(100).max(600_000).default(10_000).describe("Deadline for each connection attempt (TCP and the SSH handshake), in milliseconds."),
-    commandTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000).describe("Deadline for each remote command once the host is connected, waiting for a free session included, in milliseconds; a command that changes the host and passes it is reported as \"may or may not have run\"."),
-    retries: z.number().int().min(0).max(10).default(3).describe("Connection attempts after the first one fails for a reason that may pass (a refused or timed-out connect; never an authentication failure or a host key mismatch)."),
-    retryBackoffMs: z.number().int().min(0).max(60_000).default(500).describe("Wait before the first connection retry, in milliseconds; doubled for each further one."),
-    // sshd's MaxSessions defaults to 10, and it frees a slot only after reaping the command, so stay well below it.
-    maxChannels: z.number().int().min(1).max(64).default(6).describe("Commands run at once over the one pooled connection to this host; keep it below the server's MaxSessions (10 by default)."),
-  })
-  .refine((c) => c.privateKey !== undefined || c.password !== undefined || c.agentSocket !== undefined, {
-    message: "needs a credential: privateKey, password or agentSocket",
-  }),
+    .object({
+      host: z
+        .string(required("the host name or IP address to reach over SSH"))
+        .superRefine((host, ctx) => {
+          const problem = hostProblem(host);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .describe('Host name or IP address of the SSH server, without a port (e.g. "192.0.2.11" or "fd00::11"); an IPv6 address without brackets.'),
+      port: z.number().int().min(1).max(65535).default(22).describe("TCP port of the SSH server."),
+      user: z
+        .string()
+        .regex(USER, "must be a user name (letters, digits, _ . -)")
+        .default("root")
+        .describe("User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN)."),
+      privateKey: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Private key in OpenSSH or PEM format (the whole file's text). A secret: kept encrypted in state; pass it with pulumi.secret or from secret config.",
+        ),
+      passphrase: z.string().optional().describe("Passphrase of an encrypted privateKey. A secret, like privateKey."),
+      password: z.string().optional().describe("Password for password authentication. A secret, like privateKey."),
+      agentSocket: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Path of an SSH agent's socket to authenticate with (e.g. process.env.SSH_AUTH_SOCK), instead of a key or password."),
+      hostKey: z
+        .union([hostKeyPinSchema, z.array(hostKeyPinSchema).min(1)], required(HOST_KEY_HOWTO))
+        .describe(
+          'The host\'s public key, pinned: an OpenSSH public key line ("ssh-ed25519 AAAA…") or a SHA256 fingerprint ("SHA256:…"); a list during a key rotation. Connections to a host presenting another key are refused.',
+        ),
+      jumpHost: connectionSchema
+        .optional()
+        .describe("Reach this host through another SSH host (a bastion): a connection of the same shape, itself possibly with a jumpHost."),
+      connectTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(600_000)
+        .default(10_000)
+        .describe("Deadline for each connection attempt (TCP and the SSH handshake), in milliseconds."),
+      commandTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(3_600_000)
+        .default(120_000)
+        .describe(
+          'Deadline for each remote command once the host is connected, waiting for a free session included, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".',
+        ),
+      retries: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .default(3)
+        .describe(
+          "Connection attempts after the first one fails for a reason that may pass (a refused or timed-out connect; never an authentication failure or a host key mismatch).",
+        ),
+      retryBackoffMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(60_000)
+        .default(500)
+        .describe("Wait before the first connection retry, in milliseconds; doubled for each further one."),
+      // sshd's MaxSessions defaults to 10, and it frees a slot only after reaping the command, so stay well below it.
+      maxChannels: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(6)
+        .describe("Commands run at once over the one pooled connection to this host; keep it below the server's MaxSessions (10 by default)."),
+    })
+    .refine((c) => c.privateKey !== undefined || c.password !== undefined || c.agentSocket !== undefined, {
+      message: "needs a credential: privateKey, password or agentSocket",
+    }),
 );
 
 export function parseConnection(input: unknown): Connection {

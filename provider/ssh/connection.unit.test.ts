@@ -9,7 +9,24 @@ describe("the connection schema", () => {
   it("describes every field for the generated reference and hover text", () => {
     const undescribed = Object.entries(shape).filter(([, field]) => !(field as z.ZodType).description?.trim());
     expect(undescribed.map(([name]) => name)).toEqual([]);
-    expect(Object.keys(shape)).toEqual(expect.arrayContaining(["host", "port", "user", "privateKey", "passphrase", "password", "agentSocket", "hostKey", "jumpHost", "connectTimeoutMs", "commandTimeoutMs", "retries", "retryBackoffMs", "maxChannels"]));
+    expect(Object.keys(shape)).toEqual(
+      expect.arrayContaining([
+        "host",
+        "port",
+        "user",
+        "privateKey",
+        "passphrase",
+        "password",
+        "agentSocket",
+        "hostKey",
+        "jumpHost",
+        "connectTimeoutMs",
+        "commandTimeoutMs",
+        "retries",
+        "retryBackoffMs",
+        "maxChannels",
+      ]),
+    );
   });
 
   it("says what to write instead of a host with a port, a user or brackets", () => {

@@ -70,7 +70,9 @@ describe("commands run at most once", () => {
   it("reports an exec the server did not confirm instead of running it again", async () => {
     const { server, connection } = await serve("OpenSSH_9.2p1");
     server.refuseFirst = 1;
-    const error = await newPool().run(connection, ["ip", "link", "del", "dev", "eth0.10"]).catch((e: unknown) => e);
+    const error = await newPool()
+      .run(connection, ["ip", "link", "del", "dev", "eth0.10"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toMatch(/may or may not have run/);
     expect(server.execs).toHaveLength(1);

@@ -41,7 +41,10 @@ describe("jump host h1", () => {
     await pool.exec(h1, ["ip", "link", "del", "dev", "ndslot0"]);
     const busy = pool.run(h1, ["sleep", "3"]);
     const started = Date.now();
-    const error = await pool.run(h1, ["ip", "link", "add", "ndslot0", "type", "bridge"], { timeoutMs: 500 }).then(() => undefined, (e: unknown) => e);
+    const error = await pool.run(h1, ["ip", "link", "add", "ndslot0", "type", "bridge"], { timeoutMs: 500 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toMatch(/timed out after 500 ms waiting for a free session .*: it did not start/);
     expect(Date.now() - started).toBeLessThan(2500);

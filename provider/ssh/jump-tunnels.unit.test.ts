@@ -41,7 +41,10 @@ describe("jump host tunnels and session slots", () => {
     await pool.run(connection, ["true"]);
     const busy = pool.run(connection, ["sleep", "1.5"]);
     const started = Date.now();
-    const error = await pool.run(connection, ["echo", "late"], { timeoutMs: 300 }).then(() => undefined, (e: unknown) => e);
+    const error = await pool.run(connection, ["echo", "late"], { timeoutMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const elapsedMs = Date.now() - started;
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toMatch(/timed out after 300 ms waiting for a free session .*maxChannels 1/);

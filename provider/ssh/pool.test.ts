@@ -13,7 +13,11 @@ const newPool = privatePools();
 async function sessionProcesses(name: string): Promise<number[]> {
   const lab = host(name);
   const { stdout } = await execa("ip", ["netns", "pids", lab.netns!]);
-  return stdout.split(/\s+/).filter(Boolean).map(Number).filter((pid) => pid !== lab.pid);
+  return stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => pid !== lab.pid);
 }
 
 describe("ssh transport on lab hosts", () => {
@@ -58,7 +62,9 @@ describe("ssh transport on lab hosts", () => {
   it("refuses a host whose key does not match the pin, naming the expected key", async () => {
     const expected = host("h2").hostPublicKey;
     const wrongPin = connection("h1", { hostKey: expected });
-    const error = await newPool().run(wrongPin, ["true"]).catch((e: unknown) => e);
+    const error = await newPool()
+      .run(wrongPin, ["true"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostKeyMismatchError);
     expect(String(error)).toContain(expected);
     expect(String(error)).toMatch(/presented SHA256:/);
@@ -72,7 +78,9 @@ describe("ssh transport on lab hosts", () => {
 
   it("refuses a client key the host does not know, without leaking the key", async () => {
     const stranger = utils.generateKeyPairSync("ed25519");
-    const error = await newPool().run(connection("h1", { privateKey: stranger.private }), ["true"]).catch((e: unknown) => e);
+    const error = await newPool()
+      .run(connection("h1", { privateKey: stranger.private }), ["true"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SshConnectError);
     expect(String(error)).toMatch(/authentication failed/);
     expect((error as SshConnectError).retryable).toBe(false);
@@ -83,7 +91,9 @@ describe("ssh transport on lab hosts", () => {
   it("reports a host that is down within the connect timeout", async () => {
     const down = connection("h1", { host: "10.247.0.99", connectTimeoutMs: 1500, retries: 1, retryBackoffMs: 100 });
     const started = Date.now();
-    const error = await newPool().run(down, ["true"]).catch((e: unknown) => e);
+    const error = await newPool()
+      .run(down, ["true"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SshConnectError);
     expect(String(error)).toMatch(/cannot connect to root@10\.247\.0\.99:22/);
     // two attempts of 1.5 s plus backoff, with slack for a loaded machine

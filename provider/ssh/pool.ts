@@ -212,15 +212,24 @@ export class SshPool {
       // Unscrubbed: each command's stderr travels inside the batch's stdout, which is scrubbed only
       // of long secrets; each part is scrubbed below as a lone command's output is. (A secret
       // scrubbed from the whole could also cut a boundary line, losing every result.)
-      result = await this.execAlone(first.connection, script.argv, {
-        stdin: script.stdin,
-        idempotent,
-        timeoutMs: Math.max(...batch.map((queued) => queued.options.timeoutMs ?? queued.connection.commandTimeoutMs)),
-        maxOutputBytes: Math.max(...batch.map((queued) => queued.options.maxOutputBytes ?? MAX_OUTPUT_BYTES)),
-      }, "unscrubbed");
+      result = await this.execAlone(
+        first.connection,
+        script.argv,
+        {
+          stdin: script.stdin,
+          idempotent,
+          timeoutMs: Math.max(...batch.map((queued) => queued.options.timeoutMs ?? queued.connection.commandTimeoutMs)),
+          maxOutputBytes: Math.max(...batch.map((queued) => queued.options.maxOutputBytes ?? MAX_OUTPUT_BYTES)),
+        },
+        "unscrubbed",
+      );
     } catch (error) {
       for (const queued of batch) {
-        queued.reject(error instanceof RemoteCommandError ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), null, error.stderr, `${error.reason ?? "failed"} (${others})`) : error);
+        queued.reject(
+          error instanceof RemoteCommandError
+            ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), null, error.stderr, `${error.reason ?? "failed"} (${others})`)
+            : error,
+        );
       }
       return;
     }
@@ -228,26 +237,42 @@ export class SshPool {
     const endpoint = describeEndpoint(first.connection);
     // One lane is one pool key, whose digest covers the credentials: the batch's secrets are each command's.
     const secrets = secretsOf(first.connection);
-    await Promise.all(batch.map(async (queued, i) => {
-      const own = results[i];
-      if (own) return queued.resolve(scrubbedOutput(own, secrets));
-      if (idempotent) return this.execAlone(queued.connection, queued.argv, queued.options).then(queued.resolve, queued.reject);
-      const why = scrubSecrets(result.stderr.trim(), secrets) || `exit ${result.exitCode}`;
-      queued.reject(new RemoteCommandError(endpoint, quoteArgv(queued.argv), null, "", `did not report back (${others}, which ended early: ${why}): it may or may not have run`));
-    }));
+    await Promise.all(
+      batch.map(async (queued, i) => {
+        const own = results[i];
+        if (own) return queued.resolve(scrubbedOutput(own, secrets));
+        if (idempotent) return this.execAlone(queued.connection, queued.argv, queued.options).then(queued.resolve, queued.reject);
+        const why = scrubSecrets(result.stderr.trim(), secrets) || `exit ${result.exitCode}`;
+        queued.reject(
+          new RemoteCommandError(
+            endpoint,
+            quoteArgv(queued.argv),
+            null,
+            "",
+            `did not report back (${others}, which ended early: ${why}): it may or may not have run`,
+          ),
+        );
+      }),
+    );
   }
 
   /**
    * One command as one exec: see exec() for the deadlines. Its output is scrubbed of the
    * connection's secrets (scrubbedOutput) unless the caller scrubs the parts itself; errors always are.
    */
-  private async execAlone(connection: Connection, argv: readonly string[], options: ExecOptions = {}, output: "scrubbed" | "unscrubbed" = "scrubbed"): Promise<ExecResult> {
+  private async execAlone(
+    connection: Connection,
+    argv: readonly string[],
+    options: ExecOptions = {},
+    output: "scrubbed" | "unscrubbed" = "scrubbed",
+  ): Promise<ExecResult> {
     const command = quoteArgv(argv);
     const wire = `${command}${EXIT_TRAILER}`;
     const secrets = secretsOf(connection);
     const timeoutMs = options.timeoutMs ?? connection.commandTimeoutMs;
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-    const failure = (endpoint: string, stderr: string, reason: string) => new RemoteCommandError(endpoint, command, null, scrubSecrets(stderr, secrets), scrubSecrets(reason, secrets));
+    const failure = (endpoint: string, stderr: string, reason: string) =>
+      new RemoteCommandError(endpoint, command, null, scrubSecrets(stderr, secrets), scrubSecrets(reason, secrets));
     const mayHaveRun = options.idempotent ? "" : ": it may or may not have run";
     // Set once the host is connected, before the wait for a slot; retries of a read share it.
     let deadline: number | undefined;
@@ -262,7 +287,9 @@ export class SshPool {
       }
       if (slot === "expired") {
         // Only a read is retried after a refusal that leaves open whether it ran.
-        const why = sent ? "before the server accepted it (retried after refusals)" : `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy): it did not start`;
+        const why = sent
+          ? "before the server accepted it (retried after refusals)"
+          : `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy): it did not start`;
         throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms ${why}`);
       }
       let outcome: ChannelOutcome;
@@ -278,12 +305,24 @@ export class SshPool {
           return output === "scrubbed" ? scrubbedOutput(outcome, secrets) : { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
         case "unanswered":
           this.destroy(pooled);
-          throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);
+          throw failure(
+            pooled.endpoint,
+            "",
+            `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`,
+          );
         case "timeout":
           this.destroy(pooled);
-          throw failure(pooled.endpoint, outcome.stderr, `timed out after ${timeoutMs} ms before it finished (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`);
+          throw failure(
+            pooled.endpoint,
+            outcome.stderr,
+            `timed out after ${timeoutMs} ms before it finished (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`,
+          );
         case "overflow":
-          throw failure(pooled.endpoint, "", `printed more than ${maxOutputBytes} bytes (stdout and stderr together); the channel was closed and its output discarded${options.idempotent ? "" : ", so whether it completed is unknown"}`);
+          throw failure(
+            pooled.endpoint,
+            "",
+            `printed more than ${maxOutputBytes} bytes (stdout and stderr together); the channel was closed and its output discarded${options.idempotent ? "" : ", so whether it completed is unknown"}`,
+          );
         case "lost":
           throw failure(pooled.endpoint, outcome.stderr, "lost its connection before finishing (the SSH server closed or the host went away)");
         case "refused": {
@@ -350,7 +389,14 @@ export class SshPool {
     const endpoint = describeEndpoint(connection);
     const client = new Client();
     const pooled: PooledConnection = {
-      key, endpoint, client, closed: false, activeSessions: 0, sessionLimit: connection.maxChannels, openTunnels: 0, slotWaiters: [],
+      key,
+      endpoint,
+      client,
+      closed: false,
+      activeSessions: 0,
+      sessionLimit: connection.maxChannels,
+      openTunnels: 0,
+      slotWaiters: [],
       ready: Promise.resolve(),
     };
     const pins = hostKeyPins(connection);
@@ -465,7 +511,8 @@ export class SshPool {
       clearTimeout(pooled.idleTimer);
       try {
         const stream = await new Promise<ClientChannel>((resolve, reject) => {
-          const onAbandon = () => reject(new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} did not answer the tunnel request in time`, true));
+          const onAbandon = () =>
+            reject(new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} did not answer the tunnel request in time`, true));
           abandon.addEventListener("abort", onAbandon, { once: true });
           try {
             pooled.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {

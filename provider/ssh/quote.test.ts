@@ -29,7 +29,9 @@ describe("quoting on a real host", () => {
     const noNul = (s: string) => !s.includes("\0");
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ unit: "binary-ascii", maxLength: 64 }), fc.string({ unit: "grapheme", maxLength: 32 }), fc.string({ maxLength: 64 })).filter(noNul),
+        fc
+          .oneof(fc.string({ unit: "binary-ascii", maxLength: 64 }), fc.string({ unit: "grapheme", maxLength: 32 }), fc.string({ maxLength: 64 }))
+          .filter(noNul),
         async (value) => {
           expect(await printed(value)).toBe(value);
         },

@@ -4,8 +4,28 @@
  * quotes these everywhere; a quoted keyword is an ordinary word in every shell.
  */
 const RESERVED_WORDS = new Set([
-  "case", "coproc", "do", "done", "elif", "else", "end", "esac", "fi", "for", "foreach", "function", "if", "in",
-  "nocorrect", "noglob", "repeat", "select", "then", "time", "until", "while",
+  "case",
+  "coproc",
+  "do",
+  "done",
+  "elif",
+  "else",
+  "end",
+  "esac",
+  "fi",
+  "for",
+  "foreach",
+  "function",
+  "if",
+  "in",
+  "nocorrect",
+  "noglob",
+  "repeat",
+  "select",
+  "then",
+  "time",
+  "until",
+  "while",
 ]);
 
 /**

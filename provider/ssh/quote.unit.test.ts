@@ -39,23 +39,25 @@ describe("quoteArg", () => {
 
 describe("quoting through real shells (dash, bash, zsh, busybox sh)", () => {
   noteSkippedShells();
-  for (const shell of SHELLS) it.skipIf(shellSkipReason(shell))(shellTitle(`${shell.name} sees exactly the argv that was quoted`, shell), { timeout: 300_000 }, async () => {
-    requireShell(shell);
-    for (const value of HOSTILE) expect(await argvSeenByAsync(shell, [value])).toEqual([value]);
-    expect(await argvSeenByAsync(shell, HOSTILE)).toEqual(HOSTILE);
-    const utf8 = (s: string) => !s.includes("\0") && Buffer.from(s, "utf8").toString("utf8") === s;
-    const word = fc.oneof(
-      fc.constantFrom(...HOSTILE),
-      fc.string({ unit: "binary-ascii", maxLength: 24 }),
-      fc.string({ unit: "grapheme", maxLength: 12 }),
-      fc.stringMatching(/^[=%~][a-z]{0,6}$/),
-    ).filter(utf8);
-    await fc.assert(
-      fc.asyncProperty(fc.array(word, { minLength: 1, maxLength: 5 }), async (args) => {
-        expect(await argvSeenByAsync(shell, args)).toEqual(args);
-      }),
-      { numRuns: 150 },
-    );
-  });
+  for (const shell of SHELLS)
+    it.skipIf(shellSkipReason(shell))(shellTitle(`${shell.name} sees exactly the argv that was quoted`, shell), { timeout: 300_000 }, async () => {
+      requireShell(shell);
+      for (const value of HOSTILE) expect(await argvSeenByAsync(shell, [value])).toEqual([value]);
+      expect(await argvSeenByAsync(shell, HOSTILE)).toEqual(HOSTILE);
+      const utf8 = (s: string) => !s.includes("\0") && Buffer.from(s, "utf8").toString("utf8") === s;
+      const word = fc
+        .oneof(
+          fc.constantFrom(...HOSTILE),
+          fc.string({ unit: "binary-ascii", maxLength: 24 }),
+          fc.string({ unit: "grapheme", maxLength: 12 }),
+          fc.stringMatching(/^[=%~][a-z]{0,6}$/),
+        )
+        .filter(utf8);
+      await fc.assert(
+        fc.asyncProperty(fc.array(word, { minLength: 1, maxLength: 5 }), async (args) => {
+          expect(await argvSeenByAsync(shell, args)).toEqual(args);
+        }),
+        { numRuns: 150 },
+      );
+    });
 });
-

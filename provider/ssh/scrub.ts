@@ -37,14 +37,20 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 
 /** Stdout with every secret of at least STDOUT_SCRUB_MIN_LENGTH characters removed. */
 export function scrubStdout(stdout: string, secrets: readonly string[]): string {
-  return scrubSecrets(stdout, secrets.filter((secret) => secret.length >= STDOUT_SCRUB_MIN_LENGTH));
+  return scrubSecrets(
+    stdout,
+    secrets.filter((secret) => secret.length >= STDOUT_SCRUB_MIN_LENGTH),
+  );
 }
 
 /**
  * A command's output as every caller gets it, whether it ran alone or in a batch: stderr
  * scrubbed of every secret (it is error text), stdout of the long ones (it is data).
  */
-export function scrubbedOutput(output: { stdout: string; stderr: string; exitCode: number }, secrets: readonly string[]): { stdout: string; stderr: string; exitCode: number } {
+export function scrubbedOutput(
+  output: { stdout: string; stderr: string; exitCode: number },
+  secrets: readonly string[],
+): { stdout: string; stderr: string; exitCode: number } {
   return { stdout: scrubStdout(output.stdout, secrets), stderr: scrubSecrets(output.stderr, secrets), exitCode: output.exitCode };
 }
 

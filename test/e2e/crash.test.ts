@@ -52,16 +52,24 @@ function alive(pid: number): boolean {
 
 const onHost = async () => {
   const out = (await exec(HOST, ["ip", "-br", "link", "show", "type", "bridge"])).stdout;
-  return out.split("\n").map((line) => line.split(/\s+/)[0]!).filter((n) => n.startsWith(PREFIX));
+  return out
+    .split("\n")
+    .map((line) => line.split(/\s+/)[0]!)
+    .filter((n) => n.startsWith(PREFIX));
 };
 
 describe("pulumi killed mid-operation", () => {
   const { workDir, env } = labProgram(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml", "index.js"]);
-  const spec = (count = DEVICES) => JSON.stringify({ hosts: { [HOST]: host(HOST) }, devices: names.slice(0, count).map((name, i) => ({ type: "Bridge", resourceName: `kill${i}`, host: HOST, inputs: { name } })) });
+  const spec = (count = DEVICES) =>
+    JSON.stringify({
+      hosts: { [HOST]: host(HOST) },
+      devices: names.slice(0, count).map((name, i) => ({ type: "Bridge", resourceName: `kill${i}`, host: HOST, inputs: { name } })),
+    });
   /** What a test adds to the CLI's environment (PULUMI_SKIP_CHECKPOINTS, a smaller spec). */
   let extraEnv: Record<string, string> = {};
   const runEnv = () => ({ ...process.env, ...env, NETDEV_E2E_SPEC: spec(), ...extraEnv });
-  const pulumi = (args: string[]) => execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: runEnv(), reject: false, stdin: "ignore", all: true });
+  const pulumi = (args: string[]) =>
+    execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: runEnv(), reject: false, stdin: "ignore", all: true });
   const stacks: string[] = [];
 
   /** Starts `pulumi <args>` in its own process group and SIGKILLs the whole group once `when` holds. */
@@ -157,7 +165,8 @@ describe("pulumi killed mid-operation", () => {
     stacks.push("crash-nockpt");
 
     const atKill = await killWhen(["up", "--yes", "--skip-preview"], (devices) => devices.length >= 8);
-    const tags = async (devices: string[]) => Promise.all(devices.map(async (name) => (await exec(HOST, ["cat", `/sys/class/net/${name}/ifalias`])).stdout.trim()));
+    const tags = async (devices: string[]) =>
+      Promise.all(devices.map(async (name) => (await exec(HOST, ["cat", `/sys/class/net/${name}/ifalias`])).stdout.trim()));
     const before = await tags(atKill);
     expect(before.every((tag) => /^netdev#[0-9a-f]{12}$/.test(tag))).toBe(true);
     await recover();

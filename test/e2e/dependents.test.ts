@@ -73,7 +73,15 @@ describe("dependents of a replaced device come back as declared (real engine)", 
   const masterOf = async (hostName: string, name: string) => (await hostLink(hostName, undefined, name))?.master;
 
   beforeAll(async () => {
-    for (const argv of [["ip", "link", "del", "nddbr"], ["ip", "link", "del", "nddv0"], ["ip", "link", "del", "nddv1"], ["ip", "link", "del", "nddv2"], ["ip", "link", "del", "nddvx"], ["ip", "link", "del", "nddmv"], ["ip", "netns", "del", "ndd-ns"]]) {
+    for (const argv of [
+      ["ip", "link", "del", "nddbr"],
+      ["ip", "link", "del", "nddv0"],
+      ["ip", "link", "del", "nddv1"],
+      ["ip", "link", "del", "nddv2"],
+      ["ip", "link", "del", "nddvx"],
+      ["ip", "link", "del", "nddmv"],
+      ["ip", "netns", "del", "ndd-ns"],
+    ]) {
       await onHost("h1", argv).catch(() => undefined);
     }
     for (const name of ["nddd0", "nddvrf"]) await onHost("vm1", ["ip", "link", "del", name]).catch(() => undefined);

@@ -22,7 +22,12 @@ interface Device {
 const BRIDGES = 20;
 const bridges = (mtuOf: (i: number) => number = () => 1500): Device[] =>
   Array.from({ length: BRIDGES }, (_, i) => ({ type: "Bridge", resourceName: `br${i}`, host: "h1", inputs: { name: `nde${i}`, mtu: mtuOf(i) } }));
-const vxlan = (vni: number): Device => ({ type: "VxlanTunnel", resourceName: "vx", host: "h2", inputs: { name: "ndevx", vni, peers: ["10.247.0.11", "10.247.0.13"], mtu: 1450 } });
+const vxlan = (vni: number): Device => ({
+  type: "VxlanTunnel",
+  resourceName: "vx",
+  host: "h2",
+  inputs: { name: "ndevx", vni, peers: ["10.247.0.11", "10.247.0.13"], mtu: 1450 },
+});
 
 describe("pulumi up/preview/refresh/destroy with the real engine", () => {
   let stack: Stack;
@@ -100,7 +105,10 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
     const stateFiles = (await execa("find", [path.join(home, "state"), "-type", "f"])).stdout.split("\n").filter(Boolean);
     expect(stateFiles.some((f) => f.endsWith("e2e.json"))).toBe(true);
     for (const file of stateFiles) expect(readFileSync(file, "utf8"), file).not.toContain(keyBody);
-    const exported = await execa("pulumi", ["stack", "export", "--stack", "e2e"], { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars } });
+    const exported = await execa("pulumi", ["stack", "export", "--stack", "e2e"], {
+      cwd: stack.workspace.workDir,
+      env: { ...process.env, ...stack.workspace.envVars },
+    });
     expect(exported.stdout).not.toContain(keyBody);
     expect(exported.stdout).toContain("ciphertext");
     // With secrets shown, the key is there, marked secret in inputs and in the whole connection output.
@@ -111,7 +119,9 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
   it("records the program's line as each resource's source position, not one of netdev's", async () => {
     const exported = await stack.exportStack();
     // The stack's identity is made by netdev itself (with the first resource), not by a line of the program.
-    const ours = (exported.deployment.resources ?? []).filter((r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/netdev:") && !r.type.endsWith(":StackIdentity"));
+    const ours = (exported.deployment.resources ?? []).filter(
+      (r: { type: string }) => r.type.startsWith("pulumi-nodejs:dynamic/netdev:") && !r.type.endsWith(":StackIdentity"),
+    );
     expect(ours.length).toBeGreaterThan(0);
     for (const resource of ours) {
       // test/e2e/stack/index.js: `new Resource(device.resourceName, args, options)`.
@@ -135,7 +145,12 @@ describe("pulumi up/preview/refresh/destroy with the real engine", () => {
 
   it("fails a bad resource with a readable message and leaves the others intact", async () => {
     const adopted: Device = { type: "Bridge", resourceName: "adopted", host: "h1", inputs: { name: "ndeadopt", mtu: 1400, adopt: true } };
-    await setDevices([...bridges((i) => (i === 3 ? 1400 : 1500)), vxlan(1200), adopted, { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } }]);
+    await setDevices([
+      ...bridges((i) => (i === 3 ? 1400 : 1500)),
+      vxlan(1200),
+      adopted,
+      { type: "Macvlan", resourceName: "bad", host: "h1", inputs: { name: "ndebad", parent: "no-such-parent" } },
+    ]);
     const error = await stack.up().catch((e: unknown) => e);
     expect(String(error)).toMatch(/no-such-parent/);
     expect(await hostLink("h1", undefined, "ndebad")).toBeUndefined();

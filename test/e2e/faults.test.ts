@@ -20,7 +20,13 @@ function program(name: string) {
   const { workDir, env } = labProgram(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml", "index.js"]);
   let spec: { hosts: Record<string, unknown>; devices: Device[] } = { hosts: {}, devices: [] };
   const pulumi = (args: string[]) =>
-    execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: { ...process.env, ...env, NETDEV_E2E_SPEC: JSON.stringify(spec) }, reject: false, stdin: "ignore", all: true });
+    execa("pulumi", [...args, "--non-interactive"], {
+      cwd: workDir,
+      env: { ...process.env, ...env, NETDEV_E2E_SPEC: JSON.stringify(spec) },
+      reject: false,
+      stdin: "ignore",
+      all: true,
+    });
   return {
     workDir,
     env,
@@ -35,7 +41,10 @@ function program(name: string) {
     async recorded(): Promise<string[]> {
       const exported = await pulumi(["stack", "export"]);
       const deployment = JSON.parse(exported.stdout) as { deployment: { resources?: Array<{ urn: string; type: string }> } };
-      return (deployment.deployment.resources ?? []).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => r.urn.split("::").at(-1)!).sort();
+      return (deployment.deployment.resources ?? [])
+        .filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"))
+        .map((r) => r.urn.split("::").at(-1)!)
+        .sort();
     },
   };
 }
@@ -45,7 +54,11 @@ const bridges = (hostName: string, prefix: string, count: number): Device[] =>
 
 async function bridgesOn(hostName: string, prefix: string): Promise<string[]> {
   const out = (await exec(hostName, ["ip", "-br", "link", "show", "type", "bridge"])).stdout;
-  return out.split("\n").map((line) => line.split(/\s+/)[0]!).filter((n) => n.startsWith(prefix)).sort();
+  return out
+    .split("\n")
+    .map((line) => line.split(/\s+/)[0]!)
+    .filter((n) => n.startsWith(prefix))
+    .sort();
 }
 
 async function removeBridges(hostName: string, prefix: string): Promise<void> {
@@ -83,8 +96,10 @@ describe("faults under a real pulumi up", () => {
       expect(result.all).toContain(h2.address);
       expect(result.all).toMatch(/timed out|may or may not have run|cannot connect/);
       expect(seconds).toBeLessThan(60);
-      expect((await p.recorded()).filter((n) => n.startsWith("ndfa"))).toEqual((await bridgesOn("h1", "ndfa")));
-      table.push(`| a host stops answering mid-\`up\` (all its packets dropped) | \`up\` failed naming ${h2.address}: ${firstError(result.all)} | ${seconds.toFixed(1)} s after the cut | converged once the host answered again |`);
+      expect((await p.recorded()).filter((n) => n.startsWith("ndfa"))).toEqual(await bridgesOn("h1", "ndfa"));
+      table.push(
+        `| a host stops answering mid-\`up\` (all its packets dropped) | \`up\` failed naming ${h2.address}: ${firstError(result.all)} | ${seconds.toFixed(1)} s after the cut | converged once the host answered again |`,
+      );
     } finally {
       await execa(restore[0]!, restore.slice(1), { reject: false });
     }
@@ -93,7 +108,11 @@ describe("faults under a real pulumi up", () => {
     expect(refresh.exitCode, refresh.all).toBe(0);
     const again = await p.pulumi(["up", "--yes", "--skip-preview"]);
     expect(again.exitCode, again.all).toBe(0);
-    expect(await bridgesOn("h2", "ndfb")).toEqual(bridges("h2", "ndfb", 6).map((d) => d.resourceName).sort());
+    expect(await bridgesOn("h2", "ndfb")).toEqual(
+      bridges("h2", "ndfb", 6)
+        .map((d) => d.resourceName)
+        .sort(),
+    );
     expect((await p.pulumi(["destroy", "--yes", "--skip-preview"])).exitCode).toBe(0);
     expect([...(await bridgesOn("h1", "ndfa")), ...(await bridgesOn("h2", "ndfb"))]).toEqual([]);
   }, 300_000);
@@ -113,13 +132,19 @@ describe("faults under a real pulumi up", () => {
     await execa("pkill", ["-KILL", "-P", String(h3.pid)], { reject: false });
     const result = await up;
     const seconds = (Date.now() - started) / 1000;
-    table.push(`| the session's sshd killed mid-\`up\` | ${result.exitCode === 0 ? "`up` succeeded (reads retried, the pool reconnected)" : `\`up\` failed: ${firstError(result.all)}`} | ${seconds.toFixed(1)} s | converged |`);
+    table.push(
+      `| the session's sshd killed mid-\`up\` | ${result.exitCode === 0 ? "`up` succeeded (reads retried, the pool reconnected)" : `\`up\` failed: ${firstError(result.all)}`} | ${seconds.toFixed(1)} s | converged |`,
+    );
     if (result.exitCode !== 0) expect(result.all).toMatch(/lost its connection|may or may not have run|cannot connect|closed/);
     await p.pulumi(["cancel", "--yes"]);
     expect((await p.pulumi(["refresh", "--yes", "--clear-pending-creates"])).exitCode).toBe(0);
     const again = await p.pulumi(["up", "--yes", "--skip-preview"]);
     expect(again.exitCode, again.all).toBe(0);
-    expect(await bridgesOn("h3", "ndfk")).toEqual(bridges("h3", "ndfk", 12).map((d) => d.resourceName).sort());
+    expect(await bridgesOn("h3", "ndfk")).toEqual(
+      bridges("h3", "ndfk", 12)
+        .map((d) => d.resourceName)
+        .sort(),
+    );
     expect((await p.pulumi(["destroy", "--yes", "--skip-preview"])).exitCode).toBe(0);
     expect(await bridgesOn("h3", "ndfk")).toEqual([]);
   }, 300_000);
@@ -142,7 +167,9 @@ describe("faults under a real pulumi up", () => {
       // (retries + 1) attempts of connectTimeoutMs, backoff, and the CLI's own start.
       expect(seconds).toBeLessThan(30);
       expect(await p.recorded()).toEqual([]);
-      table.push(`| a server that accepts TCP and never speaks SSH | \`up\` failed: ${firstError(up.all)} | ${seconds.toFixed(1)} s for the whole \`up\` | nothing to converge: nothing was created |`);
+      table.push(
+        `| a server that accepts TCP and never speaks SSH | \`up\` failed: ${firstError(up.all)} | ${seconds.toFixed(1)} s for the whole \`up\` | nothing to converge: nothing was created |`,
+      );
     } finally {
       silent.close();
     }
@@ -173,5 +200,9 @@ describe("faults under a real pulumi up", () => {
 /** The first provider error line of a CLI transcript, shortened for the table. */
 function firstError(all: string | undefined): string {
   const line = (all ?? "").split("\n").find((l) => /error:/i.test(l) && !/update failed/i.test(l)) ?? "";
-  return line.slice(line.search(/error:/i)).trim().replace(/\|/g, "/").slice(0, 240);
+  return line
+    .slice(line.search(/error:/i))
+    .trim()
+    .replace(/\|/g, "/")
+    .slice(0, 240);
 }

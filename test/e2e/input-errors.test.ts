@@ -24,7 +24,13 @@ const key = parsableKeyPair().private;
 const hostKey = `SHA256:${"A".repeat(43)}`;
 
 /** Each long line of the key, the passwords, the malformed WireGuard key: none may be printed or stored. */
-const SECRETS = [...key.split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----")), PASSWORD, JUMP_PASSWORD, WIREGUARD_TEXT, TOP_LEVEL_SECRET];
+const SECRETS = [
+  ...key.split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----")),
+  PASSWORD,
+  JUMP_PASSWORD,
+  WIREGUARD_TEXT,
+  TOP_LEVEL_SECRET,
+];
 
 // The program: resources from NETDEV_INPUT_ERRORS_SPEC; "$key" anywhere stands for the private
 // key's text, passed as a plain string; {"$output": value} for the value as a pulumi.Output.
@@ -47,7 +53,14 @@ interface Resource {
   args: Record<string, unknown>;
 }
 
-const connection = (overrides: Record<string, unknown> = {}) => ({ host: "192.0.2.11", user: "root", privateKey: "$key", password: PASSWORD, hostKey, ...overrides });
+const connection = (overrides: Record<string, unknown> = {}) => ({
+  host: "192.0.2.11",
+  user: "root",
+  privateKey: "$key",
+  password: PASSWORD,
+  hostKey,
+  ...overrides,
+});
 const withoutHostKey = () => {
   const { hostKey: _omitted, ...rest } = connection();
   return rest;
@@ -55,19 +68,51 @@ const withoutHostKey = () => {
 
 /** One resource with one bad field, and what the error must say (besides the resource's name). */
 const cases: Array<{ what: string; resource: Resource; says: RegExp }> = [
-  { what: "a hostKey that is no key", resource: { type: "Bridge", name: "bad-hostkey", args: { connection: connection({ hostKey: "bogus" }), name: "ndie0" } }, says: /connection\.hostKey: must be an OpenSSH public key line/ },
+  {
+    what: "a hostKey that is no key",
+    resource: { type: "Bridge", name: "bad-hostkey", args: { connection: connection({ hostKey: "bogus" }), name: "ndie0" } },
+    says: /connection\.hostKey: must be an OpenSSH public key line/,
+  },
   { what: "port 0", resource: { type: "Bridge", name: "bad-port", args: { connection: connection({ port: 0 }), name: "ndie1" } }, says: /connection\.port: / },
-  { what: "a port in host", resource: { type: "Dummy", name: "port-in-host", args: { connection: connection({ host: "192.0.2.11:2222" }), name: "ndie2" } }, says: /connection\.host: must not carry a port: write host: "192\.0\.2\.11" and port: 2222/ },
-  { what: "no hostKey", resource: { type: "Bridge", name: "no-hostkey", args: { connection: withoutHostKey(), name: "ndie3" } }, says: /connection\.hostKey: is required: .*ssh-keyscan/ },
+  {
+    what: "a port in host",
+    resource: { type: "Dummy", name: "port-in-host", args: { connection: connection({ host: "192.0.2.11:2222" }), name: "ndie2" } },
+    says: /connection\.host: must not carry a port: write host: "192\.0\.2\.11" and port: 2222/,
+  },
+  {
+    what: "no hostKey",
+    resource: { type: "Bridge", name: "no-hostkey", args: { connection: withoutHostKey(), name: "ndie3" } },
+    says: /connection\.hostKey: is required: .*ssh-keyscan/,
+  },
   {
     what: "a bad jump host",
-    resource: { type: "Bridge", name: "bad-jump", args: { connection: connection({ jumpHost: { host: "192.0.2.12", password: JUMP_PASSWORD, hostKey: "bogus" } }), name: "ndie4" } },
+    resource: {
+      type: "Bridge",
+      name: "bad-jump",
+      args: { connection: connection({ jumpHost: { host: "192.0.2.12", password: JUMP_PASSWORD, hostKey: "bogus" } }), name: "ndie4" },
+    },
     says: /connection\.jumpHost\.hostKey: must be an OpenSSH public key line/,
   },
-  { what: "a malformed WireGuard key", resource: { type: "WireguardInterface", name: "bad-wg-key", args: { connection: connection(), name: "ndie5", privateKey: WIREGUARD_TEXT } }, says: /privateKey: must be a WireGuard private key/ },
-  { what: "a bad device field", resource: { type: "Bridge", name: "bad-mtu", args: { connection: connection(), name: "ndie6", mtu: 5 } }, says: /mtu: .*\(got 5\) \[ndie6 on root@192\.0\.2\.11:22\]/ },
-  { what: "a credential at the top level", resource: { type: "Bridge", name: "stray-password", args: { connection: connection(), name: "ndie7", password: TOP_LEVEL_SECRET } }, says: /password/ },
-  { what: "a bad field in a namespace", resource: { type: "NetworkNamespace", name: "bad-ns", args: { connection: connection({ hostKey: "bogus" }), name: "ndie-ns" } }, says: /connection\.hostKey: must be/ },
+  {
+    what: "a malformed WireGuard key",
+    resource: { type: "WireguardInterface", name: "bad-wg-key", args: { connection: connection(), name: "ndie5", privateKey: WIREGUARD_TEXT } },
+    says: /privateKey: must be a WireGuard private key/,
+  },
+  {
+    what: "a bad device field",
+    resource: { type: "Bridge", name: "bad-mtu", args: { connection: connection(), name: "ndie6", mtu: 5 } },
+    says: /mtu: .*\(got 5\) \[ndie6 on root@192\.0\.2\.11:22\]/,
+  },
+  {
+    what: "a credential at the top level",
+    resource: { type: "Bridge", name: "stray-password", args: { connection: connection(), name: "ndie7", password: TOP_LEVEL_SECRET } },
+    says: /password/,
+  },
+  {
+    what: "a bad field in a namespace",
+    resource: { type: "NetworkNamespace", name: "bad-ns", args: { connection: connection({ hostKey: "bogus" }), name: "ndie-ns" } },
+    says: /connection\.hostKey: must be/,
+  },
 ];
 
 let keyDir: string;
@@ -121,22 +166,30 @@ describe("bad inputs with credentials passed as plain strings", () => {
   const p = program("input-errors");
   beforeAll(() => p.init(), 60_000);
 
-  it.each(cases)("$what: preview and up fail naming the resource and the field, and print no secret", async ({ resource, says }) => {
-    p.set([resource]);
-    for (const command of [["preview"], ["up", "--yes"]]) {
-      const run = await p.pulumi(command);
-      expect(run.exitCode, run.all).not.toBe(0);
-      expect(run.all).toContain(resource.name);
-      expect(run.all).toMatch(says);
-      expectNoSecret(run.all ?? "", `pulumi ${command[0]}`);
-    }
-    const exported = await p.pulumi(["stack", "export"]);
-    expectNoSecret(exported.all ?? "", "the exported state");
-    for (const { file, text } of filesUnder(p.home)) expectNoSecret(text, file);
-  }, 240_000);
+  it.each(cases)(
+    "$what: preview and up fail naming the resource and the field, and print no secret",
+    async ({ resource, says }) => {
+      p.set([resource]);
+      for (const command of [["preview"], ["up", "--yes"]]) {
+        const run = await p.pulumi(command);
+        expect(run.exitCode, run.all).not.toBe(0);
+        expect(run.all).toContain(resource.name);
+        expect(run.all).toMatch(says);
+        expectNoSecret(run.all ?? "", `pulumi ${command[0]}`);
+      }
+      const exported = await p.pulumi(["stack", "export"]);
+      expectNoSecret(exported.all ?? "", "the exported state");
+      for (const { file, text } of filesUnder(p.home)) expectNoSecret(text, file);
+    },
+    240_000,
+  );
 
   it("two resources declaring the same device on one host fail preview, naming both", async () => {
-    const both = (name: string, netns?: string): Resource => ({ type: "Bridge", name, args: { connection: connection(), name: "ndiedup", ...(netns ? { netns } : {}) } });
+    const both = (name: string, netns?: string): Resource => ({
+      type: "Bridge",
+      name,
+      args: { connection: connection(), name: "ndiedup", ...(netns ? { netns } : {}) },
+    });
     p.set([both("dup-a"), both("dup-b")]);
     const preview = await p.pulumi(["preview"]);
     expect(preview.exitCode, preview.all).not.toBe(0);
@@ -169,11 +222,28 @@ describe("a device on a lab host managed with plain-string credentials", () => {
   // The lab's client key is the credential here; the password rides along unused (the key is tried first).
   const h1 = () => host("h1");
   const p = program("input-errors-lab", () => h1().privateKeyPath);
-  const secrets = () => [...readFileSync(h1().privateKeyPath, "utf8").split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----")), PASSWORD];
+  const secrets = () => [
+    ...readFileSync(h1().privateKeyPath, "utf8")
+      .split("\n")
+      .filter((line) => line.length >= 16 && !line.startsWith("-----")),
+    PASSWORD,
+  ];
   const bridge = (extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Resource => ({
     type: "Bridge",
     name: "lab-bridge",
-    args: { connection: { host: h1().address, port: h1().port, user: h1().username, hostKey: h1().hostPublicKey, privateKey: "$key", password: PASSWORD, ...overrides }, name: "ndielab0", ...extra },
+    args: {
+      connection: {
+        host: h1().address,
+        port: h1().port,
+        user: h1().username,
+        hostKey: h1().hostPublicKey,
+        privateKey: "$key",
+        password: PASSWORD,
+        ...overrides,
+      },
+      name: "ndielab0",
+      ...extra,
+    },
   });
   const run = async (args: string[], ok: boolean) => {
     const result = await p.pulumi(args);
@@ -202,4 +272,3 @@ describe("a device on a lab host managed with plain-string credentials", () => {
     for (const { file, text } of filesUnder(p.home)) expectNoSecret(text, file, secrets());
   }, 300_000);
 });
-

@@ -60,10 +60,15 @@ describe("the root program (the overlay) on three lab hosts", () => {
     }
   }, 600_000);
 
-  it("CONTRIBUTING.md's \"Your own hosts\" block, run verbatim on two lab hosts, gives a stack whose preview plans the overlay", async () => {
+  it('CONTRIBUTING.md\'s "Your own hosts" block, run verbatim on two lab hosts, gives a stack whose preview plans the overlay', async () => {
     const [a, b] = netnsHosts();
     const { workDir, env } = rootProgram();
-    await runSetupBlock(setupBlockOf(path.join(repoRoot, "CONTRIBUTING.md")), { HOST_A: a!.address, HOST_B: b!.address, KEY: labState().clientKeyPath }, workDir, env);
+    await runSetupBlock(
+      setupBlockOf(path.join(repoRoot, "CONTRIBUTING.md")),
+      { HOST_A: a!.address, HOST_B: b!.address, KEY: labState().clientKeyPath },
+      workDir,
+      env,
+    );
     const stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir }, { envVars: env });
     // Per host: bridge, VTEP, the Attachment component with its namespace and veth; plus the
     // VxlanOverlay component and the stack.
@@ -73,7 +78,8 @@ describe("the root program (the overlay) on three lab hosts", () => {
   it("a hosts entry stored as text (`--path 'hosts[0]' '{…}'`) fails preview with a message that names it and says how to set it", async () => {
     const [a] = netnsHosts();
     const { workDir, env } = rootProgram();
-    const pulumi = (args: string[], input?: string) => execa("pulumi", args, { cwd: workDir, env: { ...process.env, ...env }, reject: false, input, stdin: input === undefined ? "ignore" : "pipe" });
+    const pulumi = (args: string[], input?: string) =>
+      execa("pulumi", args, { cwd: workDir, env: { ...process.env, ...env }, reject: false, input, stdin: input === undefined ? "ignore" : "pipe" });
     await pulumi(["stack", "init", "dev"]);
     const entry = JSON.stringify({ name: "a", host: a!.address, hostKey: a!.hostPublicKey, underlayAddress: a!.address });
     expect((await pulumi(["config", "set", "--path", "hosts[0]", entry])).exitCode).toBe(0);
@@ -91,9 +97,12 @@ describe("the root program (the overlay) on three lab hosts", () => {
  * host key and SSH key reach the overlay as Outputs.
  */
 describe("an overlay whose hosts' addresses and keys are Outputs of other resources in the program", () => {
-  const machines = (hosts: LabHost[]) => hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
+  const machines = (hosts: LabHost[]) =>
+    hosts.map((h) => ({ name: h.name, address: h.address, port: h.port, user: h.username, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
   const outputsStack = async (name: string) => {
-    const { stack } = await labStack(path.join(repoRoot, "test/e2e/overlay-outputs"), ["Pulumi.yaml", "index.ts"], name, { "package.json": JSON.stringify({ name: "netdev-overlay-outputs", private: true }) });
+    const { stack } = await labStack(path.join(repoRoot, "test/e2e/overlay-outputs"), ["Pulumi.yaml", "index.ts"], name, {
+      "package.json": JSON.stringify({ name: "netdev-overlay-outputs", private: true }),
+    });
     return stack;
   };
   const stacks: Stack[] = [];
@@ -105,7 +114,10 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
     const [a, b] = netnsHosts() as [ReturnType<typeof netnsHosts>[0], ReturnType<typeof netnsHosts>[0]];
     const stack = await outputsStack("outputs");
     stacks.push(stack);
-    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, b])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true } });
+    await stack.setAllConfig({
+      machines: { value: JSON.stringify(machines([a, b])) },
+      privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true },
+    });
 
     // Nothing exists yet: every address is unknown, and the plan still lists every child.
     const perHost = (h: string) => [`vm-${h}`, `overlay-${h}-bridge`, `overlay-${h}-vtep`, `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
@@ -133,8 +145,21 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
     const [a, b] = [host("vm1"), host("vm2")];
     const stack = await outputsStack("outputs-encrypted");
     stacks.push(stack);
-    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, b])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true }, encrypted: { value: "true" } });
-    const perHost = (h: string) => [`vm-${h}`, `key-${h}`, `overlay-${h}-wg`, `overlay-${h}-bridge`, `overlay-${h}-vtep`, `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
+    await stack.setAllConfig({
+      machines: { value: JSON.stringify(machines([a, b])) },
+      privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true },
+      encrypted: { value: "true" },
+    });
+    const perHost = (h: string) => [
+      `vm-${h}`,
+      `key-${h}`,
+      `overlay-${h}-wg`,
+      `overlay-${h}-bridge`,
+      `overlay-${h}-vtep`,
+      `container-${h}`,
+      `container-${h}-netns`,
+      `container-${h}-veth`,
+    ];
     expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs-encrypted", "overlay", ...perHost(a.name), ...perHost(b.name)].sort());
 
     const up = await stack.up();
@@ -152,7 +177,10 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
     const [a, b] = netnsHosts() as [ReturnType<typeof netnsHosts>[0], ReturnType<typeof netnsHosts>[0]];
     const stack = await outputsStack("outputs-bad");
     stacks.push(stack);
-    await stack.setAllConfig({ machines: { value: JSON.stringify(machines([a, { ...b, underlayAddress: "10.247.0.300" }])) }, privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true } });
+    await stack.setAllConfig({
+      machines: { value: JSON.stringify(machines([a, { ...b, underlayAddress: "10.247.0.300" }])) },
+      privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true },
+    });
     const failed = await stack.up().then(
       () => undefined,
       (error: Error) => error,
@@ -174,7 +202,8 @@ async function previewCreates(stack: Stack): Promise<string[]> {
   await stack.preview({
     onEvent: (event) => {
       const step = event.resourcePreEvent?.metadata;
-      if (step?.op === "create" && !step.type.startsWith("pulumi:providers:") && !step.type.endsWith(":StackIdentity")) names.push(step.urn.split("::").at(-1)!);
+      if (step?.op === "create" && !step.type.startsWith("pulumi:providers:") && !step.type.endsWith(":StackIdentity"))
+        names.push(step.urn.split("::").at(-1)!);
     },
   });
   return names.sort();

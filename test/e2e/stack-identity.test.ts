@@ -25,11 +25,19 @@ const STACK = "twin";
 /** The last commit whose owner tags came from the URN alone: the state "the current release" writes. */
 const URN_ONLY_RELEASE = "b327c13e1828403a407d6a6b5fa4cb0b23c34800";
 
-const spec = (mtu: number) => JSON.stringify({ hosts: { [HOST]: host(HOST) }, devices: [{ type: "Bridge", resourceName: "twin-bridge", host: HOST, inputs: { name: DEVICE, mtu } }] });
+const spec = (mtu: number) =>
+  JSON.stringify({ hosts: { [HOST]: host(HOST) }, devices: [{ type: "Bridge", resourceName: "twin-bridge", host: HOST, inputs: { name: DEVICE, mtu } }] });
 
 /** A Pulumi CLI in `workDir` against one backend. */
 function cli(workDir: string, env: Record<string, string>) {
-  return (args: string[], mtu = 1400) => execa("pulumi", [...args, "--non-interactive"], { cwd: workDir, env: { ...process.env, ...env, NETDEV_E2E_SPEC: spec(mtu) }, reject: false, stdin: "ignore", all: true });
+  return (args: string[], mtu = 1400) =>
+    execa("pulumi", [...args, "--non-interactive"], {
+      cwd: workDir,
+      env: { ...process.env, ...env, NETDEV_E2E_SPEC: spec(mtu) },
+      reject: false,
+      stdin: "ignore",
+      all: true,
+    });
 }
 
 const tagOnHost = async () => (await hostLink(HOST, undefined, DEVICE))?.ifalias as string | undefined;
@@ -53,7 +61,10 @@ describe("owner identity is per stack instance", () => {
     const { home, workDir, env } = labProgram(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml", "index.js"]);
     const first = cli(workDir, env);
     const second = cli(workDir, secondBackend(home, env));
-    cleanups.push(() => second(["destroy", "--yes", "--skip-preview"]), () => first(["destroy", "--yes", "--skip-preview"]));
+    cleanups.push(
+      () => second(["destroy", "--yes", "--skip-preview"]),
+      () => first(["destroy", "--yes", "--skip-preview"]),
+    );
 
     expect((await first(["stack", "init", STACK])).exitCode).toBe(0);
     const up = await first(["up", "--yes", "--skip-preview"]);

@@ -39,13 +39,25 @@ beforeAll(async () => {
   const [result] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = path.join(root, result!.filename);
   const files = result!.files.map((f) => f.path);
-  expect(files).toEqual(expect.arrayContaining(["dist/provider/index.js", "dist/provider/index.d.ts", "dist/provider/runtime.js", "README.md", "provider/persist/README.md", "provider/components/README.md"]));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      "dist/provider/index.js",
+      "dist/provider/index.d.ts",
+      "dist/provider/runtime.js",
+      "README.md",
+      "provider/persist/README.md",
+      "provider/components/README.md",
+    ]),
+  );
   expect(files.filter((f) => f.includes("node_modules"))).toEqual([]);
 }, 120_000);
 
 describe("a user's project outside the repository", () => {
   it("package.json's peer range for @pulumi/pulumi starts at the oldest SDK tested here and ends before 4", () => {
-    const pkg = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { peerDependencies: Record<string, string>; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+      peerDependencies: Record<string, string>;
+      dependencies: Record<string, string>;
+    };
     expect(pkg.peerDependencies["@pulumi/pulumi"]).toBe(`>=${SDK_ENDS[0]} <4`);
     expect(pkg.dependencies["@pulumi/pulumi"]).toBeUndefined();
   });
@@ -73,7 +85,9 @@ describe("a user's project outside the repository", () => {
 
       const install = await run("npm", ["install", "--no-audit", "--no-fund", tarball, `@pulumi/pulumi@${sdk}`]);
       expect(install.exitCode, install.all).toBe(0);
-      expect(JSON.parse(readFileSync(path.join(project, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version).toMatch(new RegExp(`^${sdk.replaceAll(".", "\\.")}`));
+      expect(JSON.parse(readFileSync(path.join(project, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version).toMatch(
+        new RegExp(`^${sdk.replaceAll(".", "\\.")}`),
+      );
       // A peer: the package uses the program's SDK, no copy of its own.
       expect(existsSync(path.join(project, "node_modules", "pulumi-netdev", "node_modules", "@pulumi", "pulumi"))).toBe(false);
 
@@ -85,7 +99,12 @@ describe("a user's project outside the repository", () => {
       expect(typecheckCommonjs.exitCode, `tsc --noEmit --module commonjs --moduleResolution node in the user's project:\n${typecheckCommonjs.all}`).toBe(0);
 
       expect((await pulumi(["stack", "init", "dev"])).exitCode).toBe(0);
-      const servers = [a!, b!].flatMap((h, i) => Object.entries({ name: h.name, address: h.address, port: String(h.port), hostKey: h.hostPublicKey }).flatMap(([key, value]) => ["--plaintext", `servers[${i}].${key}=${value}`]));
+      const servers = [a!, b!].flatMap((h, i) =>
+        Object.entries({ name: h.name, address: h.address, port: String(h.port), hostKey: h.hostPublicKey }).flatMap(([key, value]) => [
+          "--plaintext",
+          `servers[${i}].${key}=${value}`,
+        ]),
+      );
       const config = await pulumi(["config", "set-all", "--path", "--plaintext", `privateKeyPath=${a!.privateKeyPath}`, ...servers]);
       expect(config.exitCode, config.all).toBe(0);
 
@@ -94,7 +113,10 @@ describe("a user's project outside the repository", () => {
       const steps = (JSON.parse(preview.stdout) as { steps: Array<{ op: string; urn: string }> }).steps;
       const created = steps.filter((s) => s.op === "create").map((s) => s.urn.split("::")[2]!.split("$").at(-1));
       for (const type of ["Bridge", "VxlanTunnel", "NetworkNamespace", "VethPair"]) {
-        expect(created.filter((t) => t === `pulumi-nodejs:dynamic/netdev:${type}`), `${type} per host in the preview`).toHaveLength(2);
+        expect(
+          created.filter((t) => t === `pulumi-nodejs:dynamic/netdev:${type}`),
+          `${type} per host in the preview`,
+        ).toHaveLength(2);
       }
     });
 

@@ -15,13 +15,13 @@ export const FORGER = [
     'while [ -z "$b" ] && [ "${p:-0}" -gt 1 ]; do',
     "  b=$(cat /proc/$p/cmdline /proc/$p/environ 2>/dev/null | tr '\\0' '\\n' | grep -o '__netdev_batch_[0-9a-f]*' | head -n 1)",
     // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, the rest does not.
-    '  read -r stat < /proc/$p/stat || break; set -- ${stat##*) }; p=$2',
+    "  read -r stat < /proc/$p/stat || break; set -- ${stat##*) }; p=$2",
     "done",
     'if [ -z "$b" ]; then echo boundary-not-found >&2; exit 0; fi',
     "echo boundary-found >&2",
     // The sections of both layouts the script has had: (o, r, e) per command and (o, e, r).
-    "printf '\\n%s r 0 0\\n\\n%s e 0\\n\\n%s o 1\\nforged\\n\\n%s r 1 0\\n\\n%s e 1\\n\\n%s end\\n' \"$b\" \"$b\" \"$b\" \"$b\" \"$b\" \"$b\"",
-    "printf '\\n%s e 0\\n\\n%s r 0 0\\n\\n%s o 1\\nforged\\n%s e 1\\n\\n%s r 1 0\\n\\n%s end\\n' \"$b\" \"$b\" \"$b\" \"$b\" \"$b\" \"$b\"",
+    'printf \'\\n%s r 0 0\\n\\n%s e 0\\n\\n%s o 1\\nforged\\n\\n%s r 1 0\\n\\n%s e 1\\n\\n%s end\\n\' "$b" "$b" "$b" "$b" "$b" "$b"',
+    'printf \'\\n%s e 0\\n\\n%s r 0 0\\n\\n%s o 1\\nforged\\n%s e 1\\n\\n%s r 1 0\\n\\n%s end\\n\' "$b" "$b" "$b" "$b" "$b" "$b"',
   ].join("\n"),
 ];
 

@@ -25,10 +25,13 @@ export default async function setup(): Promise<() => Promise<void>> {
   // A checkout whose lab is lent to another run on this machine (one lab per machine: names and
   // subnet are shared) says so with this file; a run here would tear that lab down.
   const reserved = new URL("../../lab/.reserved", import.meta.url).pathname;
-  if (existsSync(reserved)) throw new Error(`this machine's lab is reserved for another run (${readFileSync(reserved, "utf8").trim()}); remove ${reserved} once it is done`);
+  if (existsSync(reserved))
+    throw new Error(`this machine's lab is reserved for another run (${readFileSync(reserved, "utf8").trim()}); remove ${reserved} once it is done`);
   if (wasUp && process.env.CI !== "true") refuseOtherShape(hostsFile, { hosts: 3, vms, debianVms });
   await labUp({ hosts: 3, vms, debianVms });
-  console.log(`[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts, ${debianVms} Debian VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`);
+  console.log(
+    `[lab] up in ${((Date.now() - started) / 1000).toFixed(1)} s (${vms} VM hosts, ${debianVms} Debian VM hosts)${wasUp ? ", reusing an existing lab when healthy" : ""}`,
+  );
   return async () => {
     // The program copies and file backends the stacks used (lab/stack.ts labProgram); NETDEV_KEEP_TMP keeps them to debug.
     if (!process.env.NETDEV_KEEP_TMP) {
@@ -66,6 +69,8 @@ function refuseOtherShape(file: string, want: { hosts: number; vms: number; debi
     debianVms: state.hosts.filter((h) => h.kind === "vm" && h.flavour === "debian").length,
   };
   if (have.hosts !== want.hosts || have.vms !== want.vms || have.debianVms !== want.debianVms) {
-    throw new Error(`a lab of another shape is up (${JSON.stringify(have)}, this run wants ${JSON.stringify(want)}): bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it`);
+    throw new Error(
+      `a lab of another shape is up (${JSON.stringify(have)}, this run wants ${JSON.stringify(want)}): bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it`,
+    );
   }
 }

@@ -16,7 +16,8 @@ export async function lockHost(name: string, timeoutMs = 20 * 60_000): Promise<(
       return () => rmSync(lock, { recursive: true, force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      if (Date.now() - started > timeoutMs) throw new Error(`lab host ${name} stayed locked by another test file for ${timeoutMs / 60_000} min (${lock}); remove it if no test runs`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`lab host ${name} stayed locked by another test file for ${timeoutMs / 60_000} min (${lock}); remove it if no test runs`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -39,5 +39,7 @@ export function netnsHosts(): LabHost[] {
 export function acceptedConnections(name: string): number {
   const logPath = host(name).sshdLogPath;
   if (!logPath) throw new Error(`${name} has no sshd log`);
-  return readFileSync(logPath, "utf8").split("\n").filter((line) => line.includes("Accepted publickey")).length;
+  return readFileSync(logPath, "utf8")
+    .split("\n")
+    .filter((line) => line.includes("Accepted publickey")).length;
 }

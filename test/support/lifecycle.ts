@@ -141,7 +141,10 @@ export function expectRejected(type: string, host: string, base: Props, cases: A
   const before = sshPool().commandsStarted;
   for (const [patch, field] of cases) {
     const { failures } = engine.check({ connection: connectionInput(host), ...base, ...patch });
-    expect(failures.map((f) => f.property), `${JSON.stringify(patch)} should be refused on ${field}`).toContain(field);
+    expect(
+      failures.map((f) => f.property),
+      `${JSON.stringify(patch)} should be refused on ${field}`,
+    ).toContain(field);
     expect(failures.find((f) => f.property === field)!.reason).toContain(field);
   }
   expect(sshPool().commandsStarted).toBe(before);

@@ -46,7 +46,11 @@ export async function startPrivateSshd(hostName: string, port: number, setup: st
     'exec /usr/sbin/sshd -D -f "$1" -E "$2"',
   ].join("\n");
   const log = path.join(dir, "sshd.log");
-  const child: ChildProcess = spawn("ip", ["netns", "exec", lab.netns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script, "sh", config, log], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(
+    "ip",
+    ["netns", "exec", lab.netns, "unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script, "sh", config, log],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -58,7 +62,8 @@ export async function startPrivateSshd(hostName: string, port: number, setup: st
   try {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`private sshd on ${hostName} exited ${child.exitCode}: ${stderr}${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
+      if (child.exitCode !== null)
+        throw new Error(`private sshd on ${hostName} exited ${child.exitCode}: ${stderr}${existsSync(log) ? readFileSync(log, "utf8") : ""}`);
       const { stdout } = await execa("ip", ["netns", "exec", lab.netns, "ss", "-Hltn", `src ${lab.address}:${port}`]);
       if (stdout.trim()) break;
       if (Date.now() > deadline) throw new Error(`private sshd on ${hostName} did not listen on port ${port}: ${stderr}`);
@@ -69,6 +74,13 @@ export async function startPrivateSshd(hostName: string, port: number, setup: st
     throw error;
   }
   const hostPublicKey = readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
-  const connection = parseConnection({ host: lab.address, port, user: lab.username, privateKey: readFileSync(lab.privateKeyPath, "utf8"), hostKey: hostPublicKey, connectTimeoutMs: 5000 });
+  const connection = parseConnection({
+    host: lab.address,
+    port,
+    user: lab.username,
+    privateKey: readFileSync(lab.privateKeyPath, "utf8"),
+    hostKey: hostPublicKey,
+    connectTimeoutMs: 5000,
+  });
   return { connection, stop };
 }

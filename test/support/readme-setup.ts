@@ -34,7 +34,12 @@ export function setupBlockOf(readmePath: string, marker?: string): SetupBlock {
 export async function runSetupBlock(block: SetupBlock, values: Record<string, string>, cwd: string, env: Record<string, string>): Promise<void> {
   const missing = block.values.filter((name) => values[name] === undefined);
   if (missing.length) throw new Error(`the set-up block asks for ${missing.join(", ")}, which the test does not give`);
-  const result = await execa("bash", ["-euo", "pipefail", "-c", block.commands], { cwd, env: { ...process.env, ...env, ...values }, reject: false, stdin: "ignore" });
+  const result = await execa("bash", ["-euo", "pipefail", "-c", block.commands], {
+    cwd,
+    env: { ...process.env, ...env, ...values },
+    reject: false,
+    stdin: "ignore",
+  });
   if (result.exitCode !== 0) {
     throw new Error(`set-up block failed (exit ${result.exitCode}):\n${block.commands}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
   }

@@ -15,7 +15,11 @@ export const KINDS_TABLE_END = "<!-- /kinds-table -->";
  * hand beside the generated ones, one per source file (lower-network.ts: LowerNetwork.md).
  */
 export function componentDocs(): Array<{ name: string; summary: string; page: string }> {
-  const classes = new Set(Object.entries(components).filter(([, value]) => typeof value === "function" && value.prototype instanceof pulumi.ComponentResource).map(([name]) => name));
+  const classes = new Set(
+    Object.entries(components)
+      .filter(([, value]) => typeof value === "function" && value.prototype instanceof pulumi.ComponentResource)
+      .map(([name]) => name),
+  );
   const docs: Array<{ name: string; summary: string; page: string }> = [];
   for (const file of readdirSync(path.join(repoRoot, "provider/components")).filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts"))) {
     const page = `${file.replace(/\.ts$/, "").replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase())}.md`;

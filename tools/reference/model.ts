@@ -56,7 +56,9 @@ const INTERNAL_FIELDS = new Set(["ownerKey"]);
 const CREATE_ONLY = new Set(["adopt"]);
 
 /** The connection schema is recursive (jumpHost): printed by these names. */
-export const names: Names = new Map([[(connectionSchema as unknown as { _zod: { def: { getter: unknown } } })._zod.def.getter, { input: "ConnectionArgs", output: "ResolvedConnection" }]]);
+export const names: Names = new Map([
+  [(connectionSchema as unknown as { _zod: { def: { getter: unknown } } })._zod.def.getter, { input: "ConnectionArgs", output: "ResolvedConnection" }],
+]);
 
 function field(name: string, schema: z.ZodType, mode: "input" | "output"): FieldShape {
   const unwrapped = unwrapField(schema);
@@ -72,7 +74,13 @@ function field(name: string, schema: z.ZodType, mode: "input" | "output"): Field
 function inputsOf(shape: z.ZodRawShape, rule: (name: string) => ChangeRule, secrets: readonly string[]): InputDoc[] {
   return Object.entries(shape)
     .filter(([name]) => !INTERNAL_FIELDS.has(name))
-    .map(([name, schema]) => ({ name, input: field(name, schema as z.ZodType, "input"), output: field(name, schema as z.ZodType, "output"), rule: rule(name), secret: name === "connection" || secrets.includes(name) }));
+    .map(([name, schema]) => ({
+      name,
+      input: field(name, schema as z.ZodType, "input"),
+      output: field(name, schema as z.ZodType, "output"),
+      rule: rule(name),
+      secret: name === "connection" || secrets.includes(name),
+    }));
 }
 
 function outputsOf(shape: z.ZodRawShape): OutputDoc[] {
@@ -113,7 +121,10 @@ function collectSummaries(source: ts.SourceFile, summaries: Map<string, string>)
   for (const statement of source.statements) {
     if (!(ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement)) || !statement.name) continue;
     const docs = ts.getJSDocCommentsAndTags(statement).filter(ts.isJSDoc);
-    const text = docs.map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? "").join("\n").trim();
+    const text = docs
+      .map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? "")
+      .join("\n")
+      .trim();
     if (text && !summaries.has(statement.name.text)) summaries.set(statement.name.text, text.replace(/\s*\n\s*/g, " "));
   }
 }

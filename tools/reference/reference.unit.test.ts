@@ -15,12 +15,16 @@ const resources = resourceDocs();
 describe("the generated reference", () => {
   it("describes every field: each resource's inputs (nested ones too), the connection's, every output", () => {
     const missing = [
-      ...resources.flatMap((resource) => [...undescribed(resource.inputs.map((input) => input.input)), ...undescribed(resource.outputs.map((output) => output.output))].map((field) => `${resource.name}.${field}`)),
+      ...resources.flatMap((resource) =>
+        [...undescribed(resource.inputs.map((input) => input.input)), ...undescribed(resource.outputs.map((output) => output.output))].map(
+          (field) => `${resource.name}.${field}`,
+        ),
+      ),
       ...undescribed(commonDeviceInputs().map((input) => input.input)).map((field) => `every device's ${field}`),
       ...undescribed(commonDeviceOutputs().map((output) => output.output)).map((field) => `every device's output ${field}`),
       ...undescribed(connectionFields().input).map((field) => `connection.${field}`),
     ];
-    expect(missing, "fields without a description: add .describe(\"…\") beside each one's schema").toEqual([]);
+    expect(missing, 'fields without a description: add .describe("…") beside each one\'s schema').toEqual([]);
   });
 
   it("is current: the checked-in generated files are what `npm run gen` writes now", () => {

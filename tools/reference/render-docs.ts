@@ -1,4 +1,13 @@
-import { type ChangeRule, commonDeviceInputs, commonDeviceOutputs, connectionFields, type InputDoc, nestedFields, type OutputDoc, type ResourceDoc } from "./model";
+import {
+  type ChangeRule,
+  commonDeviceInputs,
+  commonDeviceOutputs,
+  connectionFields,
+  type InputDoc,
+  nestedFields,
+  type OutputDoc,
+  type ResourceDoc,
+} from "./model";
 import { literalText, outputTypeText } from "./render-types";
 import type { FieldShape, TypeShape } from "./zod-walk";
 
@@ -62,14 +71,19 @@ function inputTable(inputs: InputDoc[]): string {
 }
 
 function outputTable(outputs: OutputDoc[]): string {
-  const rows = outputs.map(({ output }) => `| ${code(output.name)} | ${typeCell(output.type)}${output.optional ? " or undefined" : ""} | ${cell(output.description ?? "")} |`);
+  const rows = outputs.map(
+    ({ output }) => `| ${code(output.name)} | ${typeCell(output.type)}${output.optional ? " or undefined" : ""} | ${cell(output.description ?? "")} |`,
+  );
   return ["| output | type | description |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
 /** A value as a program writes it: identifiers unquoted, on one line. */
 function jsValue(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(jsValue).join(", ")}]`;
-  if (value && typeof value === "object") return `{ ${Object.entries(value).map(([key, v]) => `${key}: ${jsValue(v)}`).join(", ")} }`;
+  if (value && typeof value === "object")
+    return `{ ${Object.entries(value)
+      .map(([key, v]) => `${key}: ${jsValue(v)}`)
+      .join(", ")} }`;
   return JSON.stringify(value);
 }
 
@@ -86,7 +100,8 @@ function exampleProgram(resource: ResourceDoc): string {
   const secrets = resource.inputs.filter((input) => input.secret && input.name !== "connection").map((input) => input.name);
   const args: Record<string, string> = { connection: "connection" };
   if (resource.category === "device") args.name = JSON.stringify(`${resource.infoKinds?.[0] ?? "nd"}0`);
-  for (const [key, value] of Object.entries(resource.example)) args[key] = secrets.includes(key) ? `config.requireSecret(${JSON.stringify(key)})` : jsValue(value);
+  for (const [key, value] of Object.entries(resource.example))
+    args[key] = secrets.includes(key) ? `config.requireSecret(${JSON.stringify(key)})` : jsValue(value);
   const required = resource.inputs.find((input) => input.name !== "connection" && !input.input.optional);
   const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? required?.name ?? "connection");
   return [
@@ -131,29 +146,39 @@ export function renderResourcePage(resource: ResourceDoc): string {
 export function renderConnectionPage(): string {
   const { input } = connectionFields();
   const rows = input.flatMap((field) => inputRows(field, undefined));
-  return [
-    `${DOCS_HEADER}# ConnectionArgs`,
-    "How every resource reaches its host: the `connection` input. The resource keeps it as a secret in state, whatever the program marked; moving a resource to another host (host, port or jumpHost) replaces it, other changes apply in place.",
-    "`connectionFromConfig()` builds one from stack config (`netdev:host`, `netdev:hostKey`, the secret `netdev:privateKey`, …).",
-    ["| field | type | default | description |", "| --- | --- | --- | --- |", ...rows].join("\n"),
-  ].join("\n\n") + "\n";
+  return (
+    [
+      `${DOCS_HEADER}# ConnectionArgs`,
+      "How every resource reaches its host: the `connection` input. The resource keeps it as a secret in state, whatever the program marked; moving a resource to another host (host, port or jumpHost) replaces it, other changes apply in place.",
+      "`connectionFromConfig()` builds one from stack config (`netdev:host`, `netdev:hostKey`, the secret `netdev:privateKey`, …).",
+      ["| field | type | default | description |", "| --- | --- | --- | --- |", ...rows].join("\n"),
+    ].join("\n\n") + "\n"
+  );
 }
 
 /** The kinds table: `base` is the path from where the table is shown to docs/reference. */
 export function renderKindsTable(resources: ResourceDoc[], base: string): string {
-  const rows = resources.map((resource) => `| [${code(resource.name)}](${base}${resource.name}.md) | ${cell(resource.summary)} | ${resource.kernelFeature ?? ""} |`);
+  const rows = resources.map(
+    (resource) => `| [${code(resource.name)}](${base}${resource.name}.md) | ${cell(resource.summary)} | ${resource.kernelFeature ?? ""} |`,
+  );
   return ["| resource | what it makes | kernel support it needs |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
 export function renderIndex(resources: ResourceDoc[], components: Array<{ name: string; summary: string; page: string }>): string {
-  return [
-    `${DOCS_HEADER}# Reference`,
-    "Every resource's inputs (type, default, what a change does), outputs and an example, generated from the schemas the provider validates with.",
-    "## Resources",
-    renderKindsTable(resources, ""),
-    "Every resource takes a [`connection`](Connection.md).",
-    "## Components",
-    "Several resources wired up for one purpose.",
-    ["| component | what it builds |", "| --- | --- |", ...components.map(({ name, summary, page }) => `| [${code(name)}](${page}) | ${cell(firstSentence(summary))} |`)].join("\n"),
-  ].join("\n\n") + "\n";
+  return (
+    [
+      `${DOCS_HEADER}# Reference`,
+      "Every resource's inputs (type, default, what a change does), outputs and an example, generated from the schemas the provider validates with.",
+      "## Resources",
+      renderKindsTable(resources, ""),
+      "Every resource takes a [`connection`](Connection.md).",
+      "## Components",
+      "Several resources wired up for one purpose.",
+      [
+        "| component | what it builds |",
+        "| --- | --- |",
+        ...components.map(({ name, summary, page }) => `| [${code(name)}](${page}) | ${cell(firstSentence(summary))} |`),
+      ].join("\n"),
+    ].join("\n\n") + "\n"
+  );
 }

@@ -44,7 +44,10 @@ function docComment(paragraphs: Array<string | undefined>, at: string): string {
 }
 
 function fieldDoc(field: FieldShape, extra?: string): string[] {
-  return [field.description, [field.defaultValue !== undefined ? `Default: \`${literalText(field.defaultValue)}\`.` : undefined, extra].filter(Boolean).join(" ") || undefined].filter((p): p is string => p !== undefined);
+  return [
+    field.description,
+    [field.defaultValue !== undefined ? `Default: \`${literalText(field.defaultValue)}\`.` : undefined, extra].filter(Boolean).join(" ") || undefined,
+  ].filter((p): p is string => p !== undefined);
 }
 
 function needsParens(type: TypeShape): boolean {
@@ -128,7 +131,15 @@ export function renderArgs(resources: ResourceDoc[]): string {
     'import type * as pulumi from "@pulumi/pulumi";\n',
     `${docComment(["How to reach a host over SSH, as resource arguments take it: any field may be an Output or a secret. privateKey, passphrase and password are kept as secrets whatever the program marked."], "")}export interface ConnectionArgs {\n${indent(connection.input.map((field) => inputMember(field)).join(""), "  ")}}\n`,
     argsInterface("CommonDeviceArgs", commonDeviceInputs(), NOUNS.common, undefined, "The arguments every device resource takes."),
-    ...resources.map((resource) => argsInterface(`${resource.name}Args`, resource.inputs, NOUNS[resource.category], resource.category === "device" ? "CommonDeviceArgs" : undefined, `The arguments of \`new ${resource.name}(name, args)\`.`)),
+    ...resources.map((resource) =>
+      argsInterface(
+        `${resource.name}Args`,
+        resource.inputs,
+        NOUNS[resource.category],
+        resource.category === "device" ? "CommonDeviceArgs" : undefined,
+        `The arguments of \`new ${resource.name}(name, args)\`.`,
+      ),
+    ),
     `${docComment(["Each resource type's arguments, by type."], "")}export interface ResourceArgs {\n${resources.map((resource) => `  ${resource.name}: ${resource.name}Args;\n`).join("")}}\n`,
   ];
   return parts.join("\n");
@@ -140,8 +151,22 @@ export function renderOutputs(resources: ResourceDoc[]): string {
     GENERATED_HEADER,
     'import type * as pulumi from "@pulumi/pulumi";\n',
     `${docComment(["A connection with its defaults applied, as the `connection` output carries it."], "")}export interface ResolvedConnection {\n${indent(connection.output.map((field) => plainMember(field)).join(""), "  ")}}\n`,
-    outputsInterface("CommonDeviceOutputs", commonDeviceInputs(), commonDeviceOutputs(), undefined, "What every device resource outputs: its inputs as applied (defaults included) and what the host reports."),
-    ...resources.map((resource) => outputsInterface(`${resource.name}Outputs`, resource.inputs, resource.outputs, resource.category === "device" ? "CommonDeviceOutputs" : undefined, `The outputs of a ${resource.name}: every input as applied, and what the host reports.`)),
+    outputsInterface(
+      "CommonDeviceOutputs",
+      commonDeviceInputs(),
+      commonDeviceOutputs(),
+      undefined,
+      "What every device resource outputs: its inputs as applied (defaults included) and what the host reports.",
+    ),
+    ...resources.map((resource) =>
+      outputsInterface(
+        `${resource.name}Outputs`,
+        resource.inputs,
+        resource.outputs,
+        resource.category === "device" ? "CommonDeviceOutputs" : undefined,
+        `The outputs of a ${resource.name}: every input as applied, and what the host reports.`,
+      ),
+    ),
   ];
   return parts.join("\n");
 }
@@ -184,7 +209,14 @@ export function renderPlainInputs(resources: ResourceDoc[]): string {
     GENERATED_HEADER,
     `${docComment(["A connection as plain values (ConnectionArgs without Outputs)."], "")}export interface ConnectionInputs {\n${indent(connection.input.map((field) => plainMember(field, rename)).join(""), "  ")}}\n`,
     plain("CommonDeviceInputs", commonDeviceInputs(), undefined, "The inputs every device has, as plain values."),
-    ...resources.map((resource) => plain(`${resource.name}Inputs`, resource.inputs, resource.category === "device" ? "CommonDeviceInputs" : undefined, `A ${resource.name}'s inputs as plain values.`)),
+    ...resources.map((resource) =>
+      plain(
+        `${resource.name}Inputs`,
+        resource.inputs,
+        resource.category === "device" ? "CommonDeviceInputs" : undefined,
+        `A ${resource.name}'s inputs as plain values.`,
+      ),
+    ),
     `${docComment(["Each resource type's inputs as plain values, by type."], "")}export interface ResourceInputs {\n${resources.map((resource) => `  ${resource.name}: ${resource.name}Inputs;\n`).join("")}}\n`,
     `${docComment(["Every resource type of this package."], "")}export type ResourceType = keyof ResourceInputs;\n`,
   ].join("\n");

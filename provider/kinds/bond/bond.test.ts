@@ -19,18 +19,30 @@ describe("Bond on a VM lab host", () => {
       },
       inPlace: [
         // A new miimon rescales the delays (kept in miimon ticks): they are sent with it.
-        { patch: { miimon: 50, updelay: 200, downdelay: 150, xmitHashPolicy: "layer3+4" }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ miimon: 50, updelay: 200, downdelay: 150, xmit_hash_policy: "layer3+4" }) },
-        { patch: { mode: "balance-xor", miimon: 50, updelay: 200, xmitHashPolicy: "layer2+3" }, verify: (link) => {
-          expect(link.linkinfo.info_data).toMatchObject({ mode: "balance-xor", miimon: 50, updelay: 200, xmit_hash_policy: "layer2+3" });
-          expect(link.flags).toContain("UP");
-        } },
+        {
+          patch: { miimon: 50, updelay: 200, downdelay: 150, xmitHashPolicy: "layer3+4" },
+          verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ miimon: 50, updelay: 200, downdelay: 150, xmit_hash_policy: "layer3+4" }),
+        },
+        {
+          patch: { mode: "balance-xor", miimon: 50, updelay: 200, xmitHashPolicy: "layer2+3" },
+          verify: (link) => {
+            expect(link.linkinfo.info_data).toMatchObject({ mode: "balance-xor", miimon: 50, updelay: 200, xmit_hash_policy: "layer2+3" });
+            expect(link.flags).toContain("UP");
+          },
+        },
         // Left out (xmitHashPolicy), an option stays as it is, as with a Bridge.
-        { patch: { mode: "802.3ad", miimon: 0, updelay: 0, up: false }, verify: (link) => {
-          expect(link.linkinfo.info_data).toMatchObject({ mode: "802.3ad", miimon: 0, updelay: 0, xmit_hash_policy: "layer2+3" });
-          expect(link.flags).not.toContain("UP");
-        } },
+        {
+          patch: { mode: "802.3ad", miimon: 0, updelay: 0, up: false },
+          verify: (link) => {
+            expect(link.linkinfo.info_data).toMatchObject({ mode: "802.3ad", miimon: 0, updelay: 0, xmit_hash_policy: "layer2+3" });
+            expect(link.flags).not.toContain("UP");
+          },
+        },
       ],
-      replace: { patch: { name: "ndbond1" }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ mode: "active-backup", miimon: 100, updelay: 200 }) },
+      replace: {
+        patch: { name: "ndbond1" },
+        verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ mode: "active-backup", miimon: 100, updelay: 200 }),
+      },
       // Adopting a bond in another mode changes the mode in place.
       outOfBandCreate: ["ip", "link", "add", "ndbond1", "type", "bond", "mode", "balance-rr"],
     });

@@ -21,11 +21,19 @@ export const bondKind = defineKind({
   kernelFeature: "bonding",
   example: { mode: "active-backup", miimon: 100, updelay: 200, downdelay: 200, xmitHashPolicy: "layer3+4" },
   fields: {
-    mode: z.enum(MODES).default("balance-rr").describe("How traffic is spread over the members (the bonding driver's mode), e.g. \"active-backup\" for failover or \"802.3ad\" for LACP."),
-    miimon: milliseconds.optional().describe("MII link monitoring interval in ms; 0 turns it off. The kernel defaults to 100 in 802.3ad, balance-tlb and balance-alb, else 0."),
+    mode: z
+      .enum(MODES)
+      .default("balance-rr")
+      .describe('How traffic is spread over the members (the bonding driver\'s mode), e.g. "active-backup" for failover or "802.3ad" for LACP.'),
+    miimon: milliseconds
+      .optional()
+      .describe("MII link monitoring interval in ms; 0 turns it off. The kernel defaults to 100 in 802.3ad, balance-tlb and balance-alb, else 0."),
     updelay: milliseconds.optional().describe("ms a member's link must be up before it is used: a multiple of miimon."),
     downdelay: milliseconds.optional().describe("ms a member's link must be down before it is dropped: a multiple of miimon."),
-    xmitHashPolicy: z.enum(["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac"]).optional().describe("How balance-xor, 802.3ad and balance-tlb pick a member for a flow."),
+    xmitHashPolicy: z
+      .enum(["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4", "vlan+srcmac"])
+      .optional()
+      .describe("How balance-xor, 802.3ad and balance-tlb pick a member for a flow."),
   },
   refine: (inputs) => {
     for (const field of ["updelay", "downdelay"] as const) {
@@ -44,7 +52,18 @@ export const bondKind = defineKind({
     const delays = (inputs.miimon ?? 0) !== 0;
     return {
       kind: "bond",
-      netdev: [["Bond", { Mode: inputs.mode, MIIMonitorSec: ms(inputs.miimon), UpDelaySec: delays ? ms(inputs.updelay) : undefined, DownDelaySec: delays ? ms(inputs.downdelay) : undefined, TransmitHashPolicy: inputs.xmitHashPolicy }]],
+      netdev: [
+        [
+          "Bond",
+          {
+            Mode: inputs.mode,
+            MIIMonitorSec: ms(inputs.miimon),
+            UpDelaySec: delays ? ms(inputs.updelay) : undefined,
+            DownDelaySec: delays ? ms(inputs.downdelay) : undefined,
+            TransmitHashPolicy: inputs.xmitHashPolicy,
+          },
+        ],
+      ],
     };
   },
   update(desired, actual) {
@@ -69,13 +88,24 @@ export const bondKind = defineKind({
       ...(xmitHashPolicy !== undefined && xmitHashPolicy !== actual.xmitHashPolicy ? { xmitHashPolicy } : {}),
     };
     const args = bondOptions(changed, actual.miimon as number | undefined);
-    if (args.length) steps.push(set(Object.keys(changed).filter((key) => changed[key as keyof typeof changed] !== undefined).join(", "), [dev, "type", "bond", ...args]));
+    if (args.length)
+      steps.push(
+        set(
+          Object.keys(changed)
+            .filter((key) => changed[key as keyof typeof changed] !== undefined)
+            .join(", "),
+          [dev, "type", "bond", ...args],
+        ),
+      );
     return steps;
   },
   async read(link, host, netns, inputs) {
     const data = link.infoData;
     // Members matter only to a mode change (they are released and enslaved again around it).
-    const members = inputs.mode !== undefined && inputs.mode !== data.mode ? parseLinks(await host.read({ tool: "ip", netns, args: ["-json", "link", "show", "master", link.ifname] })).map((member) => member.ifname) : undefined;
+    const members =
+      inputs.mode !== undefined && inputs.mode !== data.mode
+        ? parseLinks(await host.read({ tool: "ip", netns, args: ["-json", "link", "show", "master", link.ifname] })).map((member) => member.ifname)
+        : undefined;
     return {
       mode: data.mode,
       miimon: data.miimon,

@@ -23,20 +23,41 @@ describe("Bridge on a netns lab host", () => {
       },
       inPlace: [
         { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },
-        { patch: { mtu: 1400, stp: true, forwardDelay: 1000, helloTime: 300 }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ stp_state: 1, forward_delay: 1000, hello_time: 300 }) },
-        { patch: { mtu: 1400, addresses: ["192.168.77.2/24", "fd77::1/64"] }, verify: (link) => expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => `${a.local}/${a.prefixlen}`).sort()).toEqual(["192.168.77.2/24", "fd77::1/64"]) },
-        { patch: { mtu: 1400, up: false, alias: "renamed" }, verify: (link) => {
-          expect(link.flags).not.toContain("UP");
-          expect(link.ifalias).toMatch(/ renamed$/);
-        } },
-        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000, reportKindInfo: true }, verify: (link, outs) => {
-          expect(link.address).toBe("02:00:00:00:77:01");
-          expect(link.linkinfo.info_data).toMatchObject({ mcast_snooping: 0, ageing_time: 6000 });
-          expect(outs.kindInfo).toMatchObject({ mcast_snooping: 0, ageing_time: 6000, stp_state: 0 });
-          // Running timers would make every refresh a change.
-          expect(Object.keys(outs.kindInfo as object).filter((key) => key.endsWith("_timer"))).toEqual([]);
-        } },
-        { patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000 }, verify: (_link, outs) => expect(outs.kindInfo).toBeUndefined() },
+        {
+          patch: { mtu: 1400, stp: true, forwardDelay: 1000, helloTime: 300 },
+          verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ stp_state: 1, forward_delay: 1000, hello_time: 300 }),
+        },
+        {
+          patch: { mtu: 1400, addresses: ["192.168.77.2/24", "fd77::1/64"] },
+          verify: (link) =>
+            expect(
+              link.addr_info
+                .filter((a: any) => a.scope !== "link")
+                .map((a: any) => `${a.local}/${a.prefixlen}`)
+                .sort(),
+            ).toEqual(["192.168.77.2/24", "fd77::1/64"]),
+        },
+        {
+          patch: { mtu: 1400, up: false, alias: "renamed" },
+          verify: (link) => {
+            expect(link.flags).not.toContain("UP");
+            expect(link.ifalias).toMatch(/ renamed$/);
+          },
+        },
+        {
+          patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000, reportKindInfo: true },
+          verify: (link, outs) => {
+            expect(link.address).toBe("02:00:00:00:77:01");
+            expect(link.linkinfo.info_data).toMatchObject({ mcast_snooping: 0, ageing_time: 6000 });
+            expect(outs.kindInfo).toMatchObject({ mcast_snooping: 0, ageing_time: 6000, stp_state: 0 });
+            // Running timers would make every refresh a change.
+            expect(Object.keys(outs.kindInfo as object).filter((key) => key.endsWith("_timer"))).toEqual([]);
+          },
+        },
+        {
+          patch: { macAddress: "02:00:00:00:77:01", multicastSnooping: false, ageingTime: 6000 },
+          verify: (_link, outs) => expect(outs.kindInfo).toBeUndefined(),
+        },
       ],
       replace: { patch: { name: "ndbr0", netns: "ndtest" }, verify: (link) => expect(link.linkinfo.info_kind).toBe("bridge") },
       outOfBandCreate: ["ip", "-n", "ndtest", "link", "add", "ndbr0", "type", "bridge"],

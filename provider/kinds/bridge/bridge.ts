@@ -10,14 +10,20 @@ export const bridgeKind = defineKind({
   kernelFeature: "bridge",
   example: { stp: true, forwardDelay: 400, helloTime: 200, maxAge: 1200, ageingTime: 30000, vlanFiltering: true, vlanDefaultPvid: 1, multicastSnooping: false },
   fields: {
-    stp: z.boolean().optional().describe("Run the Spanning Tree Protocol (stp_state), which blocks loops between bridges; omitted, the kernel's default (off)."),
+    stp: z
+      .boolean()
+      .optional()
+      .describe("Run the Spanning Tree Protocol (stp_state), which blocks loops between bridges; omitted, the kernel's default (off)."),
     forwardDelay: centiseconds.optional().describe("STP forward delay in centiseconds (400 = 4 s); STP needs 200-3000."),
     helloTime: centiseconds.optional().describe("STP hello time in centiseconds (200 = 2 s); STP needs 100-1000."),
     maxAge: centiseconds.optional().describe("STP max message age in centiseconds (2000 = 20 s); STP needs 600-4000."),
     ageingTime: centiseconds.optional().describe("How long a learned MAC address is kept, in centiseconds (30000 = 300 s)."),
     vlanFiltering: z.boolean().optional().describe("Filter frames by VLAN on the bridge's ports (802.1Q-aware bridge)."),
     vlanDefaultPvid: z.number().int().min(0).max(4094).optional().describe("The VLAN id given to untagged frames on ports (1-4094); 0 means none."),
-    multicastSnooping: z.boolean().optional().describe("Listen to IGMP/MLD to forward multicast only to ports that joined; off floods multicast to every port."),
+    multicastSnooping: z
+      .boolean()
+      .optional()
+      .describe("Listen to IGMP/MLD to forward multicast only to ports that joined; off floods multicast to every port."),
   },
   replaceOn: [],
   createArgs: (inputs) => ["type", "bridge", ...bridgeOptions(inputs)],
@@ -26,16 +32,36 @@ export const bridgeKind = defineKind({
     const span = (cs: number | undefined) => (cs === undefined ? undefined : `${cs * 10}ms`);
     return {
       kind: "bridge",
-      netdev: [["Bridge", {
-        STP: inputs.stp, ForwardDelaySec: span(inputs.forwardDelay), HelloTimeSec: span(inputs.helloTime), MaxAgeSec: span(inputs.maxAge), AgeingTimeSec: span(inputs.ageingTime),
-        VLANFiltering: inputs.vlanFiltering, DefaultPVID: inputs.vlanDefaultPvid === 0 ? "none" : inputs.vlanDefaultPvid, MulticastSnooping: inputs.multicastSnooping,
-      }]],
+      netdev: [
+        [
+          "Bridge",
+          {
+            STP: inputs.stp,
+            ForwardDelaySec: span(inputs.forwardDelay),
+            HelloTimeSec: span(inputs.helloTime),
+            MaxAgeSec: span(inputs.maxAge),
+            AgeingTimeSec: span(inputs.ageingTime),
+            VLANFiltering: inputs.vlanFiltering,
+            DefaultPVID: inputs.vlanDefaultPvid === 0 ? "none" : inputs.vlanDefaultPvid,
+            MulticastSnooping: inputs.multicastSnooping,
+          },
+        ],
+      ],
     };
   },
   update(desired, actual) {
     const changed = Object.fromEntries(Object.entries(desired).filter(([key, value]) => key in OPTION_NAMES && value !== undefined && value !== actual[key]));
     const args = bridgeOptions(changed);
-    return args.length ? [{ field: Object.keys(changed).join(", "), tool: "ip", netns: desired.netns, args: ["link", "set", "dev", desired.name, "type", "bridge", ...args] } satisfies Step] : [];
+    return args.length
+      ? [
+          {
+            field: Object.keys(changed).join(", "),
+            tool: "ip",
+            netns: desired.netns,
+            args: ["link", "set", "dev", desired.name, "type", "bridge", ...args],
+          } satisfies Step,
+        ]
+      : [];
   },
   async read(link) {
     const data = link.infoData;

@@ -18,10 +18,18 @@ describe("Dummy on a VM lab host", () => {
       },
       inPlace: [
         { patch: { mtu: 9000 }, verify: (link) => expect(link.mtu).toBe(9000) },
-        { patch: { mtu: 9000, addresses: ["192.168.90.2/32", "fd90::1/128"], macAddress: "02:00:00:00:90:01" }, verify: (link) => {
-          expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => `${a.local}/${a.prefixlen}`).sort()).toEqual(["192.168.90.2/32", "fd90::1/128"]);
-          expect(link.address).toBe("02:00:00:00:90:01");
-        } },
+        {
+          patch: { mtu: 9000, addresses: ["192.168.90.2/32", "fd90::1/128"], macAddress: "02:00:00:00:90:01" },
+          verify: (link) => {
+            expect(
+              link.addr_info
+                .filter((a: any) => a.scope !== "link")
+                .map((a: any) => `${a.local}/${a.prefixlen}`)
+                .sort(),
+            ).toEqual(["192.168.90.2/32", "fd90::1/128"]);
+            expect(link.address).toBe("02:00:00:00:90:01");
+          },
+        },
         { patch: { mtu: 9000, up: false }, verify: (link) => expect(link.flags).not.toContain("UP") },
       ],
       replace: { patch: { name: "nddum1" }, verify: (link) => expect(link.linkinfo.info_kind).toBe("dummy") },

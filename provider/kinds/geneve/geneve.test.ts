@@ -16,15 +16,24 @@ describe("Geneve on a VM lab host", () => {
         expect(link.mtu).toBe(1450);
       },
       inPlace: [
-        { patch: { remote: "10.247.0.13", ttl: "inherit", tos: 16 }, verify: (link) => {
-          expect(link.linkinfo.info_data).toMatchObject({ id: 5000, remote: "10.247.0.13", tos: "0x10", df: "set" });
-          expect(link.linkinfo.info_data.ttl).toBeUndefined(); // `ip -json` leaves out an inherited ttl
-        } },
+        {
+          patch: { remote: "10.247.0.13", ttl: "inherit", tos: 16 },
+          verify: (link) => {
+            expect(link.linkinfo.info_data).toMatchObject({ id: 5000, remote: "10.247.0.13", tos: "0x10", df: "set" });
+            expect(link.linkinfo.info_data.ttl).toBeUndefined(); // `ip -json` leaves out an inherited ttl
+          },
+        },
         { patch: { remote: "10.247.0.13", ttl: 9, df: "inherit" }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ ttl: 9, df: "inherit" }) },
         // Dropping fields puts the kernel's defaults back.
-        { patch: { remote: "10.247.0.13", ttl: undefined, df: undefined }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ remote: "10.247.0.13", ttl: 0, df: "unset" }) },
+        {
+          patch: { remote: "10.247.0.13", ttl: undefined, df: undefined },
+          verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ remote: "10.247.0.13", ttl: 0, df: "unset" }),
+        },
       ],
-      replace: { patch: { vni: 5001, dstPort: 6082 }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ id: 5001, port: 6082, remote: "10.247.0.12", ttl: 64, df: "set" }) },
+      replace: {
+        patch: { vni: 5001, dstPort: 6082 },
+        verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ id: 5001, port: 6082, remote: "10.247.0.12", ttl: 64, df: "set" }),
+      },
       outOfBandCreate: ["ip", "link", "add", "ndgnv0", "type", "geneve", "id", "5001", "remote", "10.247.0.12", "dstport", "6082"],
     });
   });

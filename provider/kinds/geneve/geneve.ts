@@ -17,16 +17,27 @@ export const geneveKind = defineKind({
   kernelFeature: "geneve",
   example: { vni: 4242, remote: "10.0.0.2", dstPort: 6081, ttl: 64, tos: 0, df: "set" },
   fields: {
-    vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)").describe("The Geneve network identifier (0-16777215): both ends must use the same one."),
-    remote: ipAddress.describe('The other endpoint\'s underlay address, e.g. "10.0.0.2"; iproute2 requires it (unless the device is external, which netdev does not model).'),
+    vni: z
+      .number()
+      .int()
+      .min(0, "must be 0-16777215 (24 bits)")
+      .max(16_777_215, "must be 0-16777215 (24 bits)")
+      .describe("The Geneve network identifier (0-16777215): both ends must use the same one."),
+    remote: ipAddress.describe(
+      'The other endpoint\'s underlay address, e.g. "10.0.0.2"; iproute2 requires it (unless the device is external, which netdev does not model).',
+    ),
     dstPort: z.number().int().min(1).max(65535).default(6081).describe("UDP port of the tunnel on both ends (the IANA port is 6081)."),
-    ttl: z.union([z.number().int().min(0, "must be 0-255 or \"inherit\"").max(255, "must be 0-255 or \"inherit\""), z.literal("inherit")]).optional().describe('Outer TTL: 1-255, 0 for the kernel\'s default hop limit ("ttl auto"), or "inherit" (from the inner packet).'),
+    ttl: z
+      .union([z.number().int().min(0, 'must be 0-255 or "inherit"').max(255, 'must be 0-255 or "inherit"'), z.literal("inherit")])
+      .optional()
+      .describe('Outer TTL: 1-255, 0 for the kernel\'s default hop limit ("ttl auto"), or "inherit" (from the inner packet).'),
     tos: z.number().int().min(0).max(255).optional().describe("Outer TOS byte; 1 means inherit from the inner packet, as `ip` takes it."),
     df: z.enum(["set", "unset", "inherit"]).optional().describe("The outer IPv4 header's don't-fragment bit: set, unset, or inherited from the inner packet."),
   },
   refine: (inputs) => {
     const remote = inputs.remote;
-    if (isMulticastIp(remote) || isUnspecifiedIp(remote) || remote === "255.255.255.255") return { field: "remote", message: `must be a unicast address, not ${remote}` };
+    if (isMulticastIp(remote) || isUnspecifiedIp(remote) || remote === "255.255.255.255")
+      return { field: "remote", message: `must be a unicast address, not ${remote}` };
     return undefined;
   },
   replaceOn: ["vni", "dstPort"],
@@ -42,7 +53,14 @@ export const geneveKind = defineKind({
     const changed = (Object.keys(wanted) as Array<keyof typeof wanted>).filter((key) => wanted[key] !== undefined && wanted[key] !== actual[key]);
     if (changed.length === 0) return [];
     // iproute2 wants id and remote on every `set … type geneve`; the same VNI is no change to the kernel.
-    return [{ field: changed.join(", "), tool: "ip", netns: desired.netns, args: ["link", "set", "dev", desired.name, "type", "geneve", "id", String(desired.vni), "remote", wanted.remote, ...tunnelOptions(wanted)] } satisfies Step];
+    return [
+      {
+        field: changed.join(", "),
+        tool: "ip",
+        netns: desired.netns,
+        args: ["link", "set", "dev", desired.name, "type", "geneve", "id", String(desired.vni), "remote", wanted.remote, ...tunnelOptions(wanted)],
+      } satisfies Step,
+    ];
   },
   async read(link) {
     const data = link.infoData;

@@ -33,12 +33,18 @@ describe("Ipvlan on a VM lab host", () => {
       },
       inPlace: [
         { patch: { mtu: 1400 }, verify: (link) => expect(link.mtu).toBe(1400) },
-        { patch: { mtu: 1400, addresses: ["192.168.80.2/24"], alias: "ipvlan test" }, verify: (link) => {
-          expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => a.local)).toEqual(["192.168.80.2"]);
-          expect(link.ifalias).toMatch(/ ipvlan test$/);
-        } },
+        {
+          patch: { mtu: 1400, addresses: ["192.168.80.2/24"], alias: "ipvlan test" },
+          verify: (link) => {
+            expect(link.addr_info.filter((a: any) => a.scope !== "link").map((a: any) => a.local)).toEqual(["192.168.80.2"]);
+            expect(link.ifalias).toMatch(/ ipvlan test$/);
+          },
+        },
       ],
-      replace: { patch: { mode: mode === "l2" ? "l3" : "l2", flag: "bridge" }, verify: (link) => expect(link.linkinfo.info_data.mode).toBe(mode === "l2" ? "l3" : "l2") },
+      replace: {
+        patch: { mode: mode === "l2" ? "l3" : "l2", flag: "bridge" },
+        verify: (link) => expect(link.linkinfo.info_data.mode).toBe(mode === "l2" ? "l3" : "l2"),
+      },
       outOfBandCreate: ["ip", "link", "add", `ndipv${mode}`, "link", parent, "type", "ipvlan", "mode", mode === "l2" ? "l3" : "l2", "bridge"],
     });
   });

@@ -16,8 +16,14 @@ export const ipvlanKind = defineKind({
   example: { parent: "eth0", mode: "l3", flag: "private" },
   fields: {
     parent: interfaceName.describe('The interface the ipvlan shares (its MAC address included), e.g. "eth0"; in the host\'s namespace.'),
-    mode: z.enum(["l2", "l3", "l3s"]).default("l2").describe('"l2": switches frames by MAC; "l3": routes by IP, no broadcast or multicast; "l3s": l3 with netfilter (conntrack) on the slave side.'),
-    flag: z.enum(["bridge", "private", "vepa"]).default("bridge").describe('How slaves of one parent reach each other: "bridge" directly, "private" not at all, "vepa" through the external switch.'),
+    mode: z
+      .enum(["l2", "l3", "l3s"])
+      .default("l2")
+      .describe('"l2": switches frames by MAC; "l3": routes by IP, no broadcast or multicast; "l3s": l3 with netfilter (conntrack) on the slave side.'),
+    flag: z
+      .enum(["bridge", "private", "vepa"])
+      .default("bridge")
+      .describe('How slaves of one parent reach each other: "bridge" directly, "private" not at all, "vepa" through the external switch.'),
   },
   replaceOn: ["parent", "mode", "flag"],
   // The kernel keeps mode and flag per parent: a new ipvlan in another mode would silently

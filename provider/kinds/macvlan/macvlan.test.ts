@@ -18,10 +18,13 @@ describe("Macvlan on a netns lab host", () => {
       },
       inPlace: [
         { patch: { mode: "private" }, verify: (link) => expect(link.linkinfo.info_data.mode).toBe("private") },
-        { patch: { mode: "vepa", mtu: 1400 }, verify: (link) => {
-          expect(link.linkinfo.info_data.mode).toBe("vepa");
-          expect(link.mtu).toBe(1400);
-        } },
+        {
+          patch: { mode: "vepa", mtu: 1400 },
+          verify: (link) => {
+            expect(link.linkinfo.info_data.mode).toBe("vepa");
+            expect(link.mtu).toBe(1400);
+          },
+        },
       ],
       replace: { patch: { tap: true, mode: "bridge" }, verify: (link) => expect(link.linkinfo.info_kind).toBe("macvtap") },
       outOfBandCreate: ["ip", "link", "add", "ndmv0", "link", parent, "type", "macvtap", "mode", "bridge"],

@@ -16,14 +16,26 @@ export const macvlanKind = defineKind({
   example: { parent: "eth0", mode: "vepa", tap: false },
   fields: {
     parent: interfaceName.describe('The interface the macvlan sits on, e.g. "eth0"; in the host\'s namespace.'),
-    mode: z.enum(["bridge", "vepa", "private", "passthru", "source"]).default("bridge").describe('How macvlans of one parent reach each other: "bridge" directly, "vepa" through the external switch, "private" not at all, "passthru" one macvlan takes over the parent, "source" by allowed source MAC.'),
+    mode: z
+      .enum(["bridge", "vepa", "private", "passthru", "source"])
+      .default("bridge")
+      .describe(
+        'How macvlans of one parent reach each other: "bridge" directly, "vepa" through the external switch, "private" not at all, "passthru" one macvlan takes over the parent, "source" by allowed source MAC.',
+      ),
     tap: z.boolean().default(false).describe("Create a macvtap (a tap-like character device for VMs, /dev/tapN) instead of a macvlan."),
   },
   replaceOn: ["parent", "tap"],
   createArgs: (inputs) => ["link", inputs.parent, "type", inputs.tap ? "macvtap" : "macvlan", "mode", inputs.mode],
   update: (desired, actual) =>
     desired.mode !== actual.mode
-      ? [{ field: "mode", tool: "ip", netns: desired.netns, args: ["link", "set", "dev", desired.name, "type", desired.tap ? "macvtap" : "macvlan", "mode", desired.mode] }]
+      ? [
+          {
+            field: "mode",
+            tool: "ip",
+            netns: desired.netns,
+            args: ["link", "set", "dev", desired.name, "type", desired.tap ? "macvtap" : "macvlan", "mode", desired.mode],
+          },
+        ]
       : [],
   async read(link, host) {
     return { parent: await host.parentOf(link), mode: link.infoData.mode, tap: link.infoKind === "macvtap" };

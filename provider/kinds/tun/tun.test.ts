@@ -19,12 +19,18 @@ describe("TunDevice on a netns lab host", () => {
       },
       inPlace: [
         { patch: { mtu: 1300, vnetHdr: true, owner: 1000, group: 1000 }, verify: (link) => expect(link.mtu).toBe(1300) },
-        { patch: { mtu: 1300, vnetHdr: true, owner: 1000, group: 1000, macAddress: "02:00:00:00:78:01", addresses: [] }, verify: (link) => {
-          expect(link.address).toBe("02:00:00:00:78:01");
-          expect(link.addr_info.filter((a: any) => a.scope !== "link")).toEqual([]);
-        } },
+        {
+          patch: { mtu: 1300, vnetHdr: true, owner: 1000, group: 1000, macAddress: "02:00:00:00:78:01", addresses: [] },
+          verify: (link) => {
+            expect(link.address).toBe("02:00:00:00:78:01");
+            expect(link.addr_info.filter((a: any) => a.scope !== "link")).toEqual([]);
+          },
+        },
       ],
-      replace: { patch: { mode: "tun", packetInfo: true, multiQueue: true }, verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ type: "tun", pi: true, multi_queue: true }) },
+      replace: {
+        patch: { mode: "tun", packetInfo: true, multiQueue: true },
+        verify: (link) => expect(link.linkinfo.info_data).toMatchObject({ type: "tun", pi: true, multi_queue: true }),
+      },
       outOfBandCreate: ["ip", "tuntap", "add", "dev", "ndtap0", "mode", "tun", "user", "1000", "group", "1000", "vnet_hdr", "pi", "multi_queue"],
     });
   });

@@ -11,7 +11,9 @@ export const tunKind = defineKind({
   kernelFeature: "tun",
   example: { mode: "tap", owner: 1000, group: 1000, multiQueue: true, vnetHdr: true, packetInfo: false },
   fields: {
-    mode: z.enum(["tun", "tap"]).describe('"tun": a layer-3 device that carries IP packets; "tap": a layer-2 device that carries Ethernet frames (what a VM\'s NIC is plugged into).'),
+    mode: z
+      .enum(["tun", "tap"])
+      .describe('"tun": a layer-3 device that carries IP packets; "tap": a layer-2 device that carries Ethernet frames (what a VM\'s NIC is plugged into).'),
     owner: z.number().int().min(0).max(4_294_967_294).optional().describe("uid allowed to open the device without CAP_NET_ADMIN."),
     group: z.number().int().min(0).max(4_294_967_294).optional().describe("gid allowed to open the device without CAP_NET_ADMIN."),
     multiQueue: z.boolean().default(false).describe("Allow several file descriptors (queues) on the device (IFF_MULTI_QUEUE), for multi-queue VM NICs."),
@@ -24,7 +26,12 @@ export const tunKind = defineKind({
     tool: "ip",
     netns: inputs.netns,
     args: [
-      "tuntap", "add", "dev", inputs.name, "mode", inputs.mode,
+      "tuntap",
+      "add",
+      "dev",
+      inputs.name,
+      "mode",
+      inputs.mode,
       ...(inputs.owner !== undefined ? ["user", String(inputs.owner)] : []),
       ...(inputs.group !== undefined ? ["group", String(inputs.group)] : []),
       ...(inputs.multiQueue ? ["multi_queue"] : []),

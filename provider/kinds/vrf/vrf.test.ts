@@ -19,10 +19,13 @@ describe("Vrf on a VM lab host", () => {
       },
       inPlace: [
         { patch: { mtu: 1500 }, verify: (link) => expect(link.mtu).toBe(1500) },
-        { patch: { mtu: 1500, up: false, alias: "blue" }, verify: (link) => {
-          expect(link.flags).not.toContain("UP");
-          expect(link.ifalias).toMatch(/ blue$/);
-        } },
+        {
+          patch: { mtu: 1500, up: false, alias: "blue" },
+          verify: (link) => {
+            expect(link.flags).not.toContain("UP");
+            expect(link.ifalias).toMatch(/ blue$/);
+          },
+        },
       ],
       // A VRF's own MTU (65575) is above what the mtu field takes: the drift step needs one it can set back.
       replace: { patch: { table: 101, mtu: 1500 }, verify: (link) => expect(link.linkinfo.info_data.table).toBe(101) },

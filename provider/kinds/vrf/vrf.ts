@@ -13,9 +13,17 @@ export const vrfKind = defineKind({
   kernelFeature: "vrf",
   example: { table: 10 },
   fields: {
-    table: z.number().int().min(1, "must be 1-4294967295").max(4_294_967_295, "must be 1-4294967295").describe("The routing table (1-4294967295) the VRF's members route by; one VRF per table."),
+    table: z
+      .number()
+      .int()
+      .min(1, "must be 1-4294967295")
+      .max(4_294_967_295, "must be 1-4294967295")
+      .describe("The routing table (1-4294967295) the VRF's members route by; one VRF per table."),
   },
-  refine: (inputs) => (RESERVED_TABLES[inputs.table] ? { field: "table", message: `${inputs.table} is the host's own ${RESERVED_TABLES[inputs.table]} table; a VRF needs a table of its own` } : undefined),
+  refine: (inputs) =>
+    RESERVED_TABLES[inputs.table]
+      ? { field: "table", message: `${inputs.table} is the host's own ${RESERVED_TABLES[inputs.table]} table; a VRF needs a table of its own` }
+      : undefined,
   replaceOn: ["table"],
   createArgs: (inputs) => ["type", "vrf", "table", String(inputs.table)],
   networkd: (inputs) => ({ kind: "vrf", netdev: [["VRF", { Table: inputs.table }]] }),

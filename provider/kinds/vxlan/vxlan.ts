@@ -15,10 +15,32 @@ export const vxlanKind = defineKind({
   resourceType: "VxlanTunnel",
   infoKinds: ["vxlan"],
   kernelFeature: "vxlan",
-  example: { vni: 42, dstPort: 4789, local: "10.0.0.1", dev: "eth0", ttl: 64, tos: 0, learning: false, udpCsum: true, srcPortRange: { low: 49152, high: 65535 }, peers: ["10.0.0.3", "10.0.0.2"] },
+  example: {
+    vni: 42,
+    dstPort: 4789,
+    local: "10.0.0.1",
+    dev: "eth0",
+    ttl: 64,
+    tos: 0,
+    learning: false,
+    udpCsum: true,
+    srcPortRange: { low: 49152, high: 65535 },
+    peers: ["10.0.0.3", "10.0.0.2"],
+  },
   fields: {
-    vni: z.number().int().min(0, "must be 0-16777215 (24 bits)").max(16_777_215, "must be 0-16777215 (24 bits)").describe("The VXLAN network identifier (0-16777215): every VTEP of one overlay uses the same one."),
-    dstPort: z.number().int().min(1).max(65535).default(4789).describe("UDP port of the tunnel on every VTEP: 4789 is the IANA port; Linux's own default is 8472, so set it to talk to older peers."),
+    vni: z
+      .number()
+      .int()
+      .min(0, "must be 0-16777215 (24 bits)")
+      .max(16_777_215, "must be 0-16777215 (24 bits)")
+      .describe("The VXLAN network identifier (0-16777215): every VTEP of one overlay uses the same one."),
+    dstPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(4789)
+      .describe("UDP port of the tunnel on every VTEP: 4789 is the IANA port; Linux's own default is 8472, so set it to talk to older peers."),
     local: ipAddress.optional().describe('This VTEP\'s underlay source address, e.g. "10.0.0.1"; omitted, chosen by routing.'),
     remote: ipAddress.optional().describe("The one other VTEP of a point-to-point tunnel; excludes `group`."),
     group: ipAddress.optional().describe("A multicast group (224.0.0.0/4 or ff00::/8) that floods reach every VTEP through; needs `dev`, excludes `remote`."),
@@ -58,7 +80,12 @@ export const vxlanKind = defineKind({
   },
   replaceOn: ["vni", "dstPort", "local", "remote", "group", "dev", "udpCsum", "srcPortRange", "learning", "ttl", "tos"],
   createArgs: (inputs) => [
-    "type", "vxlan", "id", String(inputs.vni), "dstport", String(inputs.dstPort),
+    "type",
+    "vxlan",
+    "id",
+    String(inputs.vni),
+    "dstport",
+    String(inputs.dstPort),
     ...(inputs.local ? ["local", inputs.local] : []),
     ...(inputs.remote ? ["remote", inputs.remote] : []),
     ...(inputs.group ? ["group", inputs.group] : []),
@@ -79,10 +106,23 @@ export const vxlanKind = defineKind({
       ? undefined
       : {
           kind: "vxlan",
-          netdev: [["VXLAN", {
-            VNI: inputs.vni, DestinationPort: inputs.dstPort, Local: inputs.local, Remote: inputs.remote, TTL: inputs.ttl, TOS: inputs.tos,
-            MacLearning: inputs.learning, UDPChecksum: inputs.udpCsum, PortRange: inputs.srcPortRange ? `${inputs.srcPortRange.low}-${inputs.srcPortRange.high}` : undefined, Independent: true,
-          }]],
+          netdev: [
+            [
+              "VXLAN",
+              {
+                VNI: inputs.vni,
+                DestinationPort: inputs.dstPort,
+                Local: inputs.local,
+                Remote: inputs.remote,
+                TTL: inputs.ttl,
+                TOS: inputs.tos,
+                MacLearning: inputs.learning,
+                UDPChecksum: inputs.udpCsum,
+                PortRange: inputs.srcPortRange ? `${inputs.srcPortRange.low}-${inputs.srcPortRange.high}` : undefined,
+                Independent: true,
+              },
+            ],
+          ],
           network: (inputs.peers ?? []).map((peer) => ["BridgeFDB", { MACAddress: ALL_ZERO_MAC, Destination: peer }] as [string, Record<string, string>]),
         },
   update(desired, actual, previous) {
@@ -93,7 +133,10 @@ export const vxlanKind = defineKind({
   },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
-    const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>({ tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] }, "bridge -json fdb show");
+    const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>(
+      { tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] },
+      "bridge -json fdb show",
+    );
     const peers = fdb
       .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
       .map((entry) => entry.dst!)
@@ -117,7 +160,11 @@ export const vxlanKind = defineKind({
 
 function peerSteps(dev: string, netns: string | undefined, desired: string[], actual: string[]): Step[] {
   return [
-    ...actual.filter((p) => !desired.includes(p)).map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "del", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
-    ...desired.filter((p) => !actual.includes(p)).map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "append", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
+    ...actual
+      .filter((p) => !desired.includes(p))
+      .map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "del", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
+    ...desired
+      .filter((p) => !actual.includes(p))
+      .map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "append", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
   ];
 }

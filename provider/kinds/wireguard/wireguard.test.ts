@@ -94,7 +94,13 @@ describe("WireguardInterface on a VM lab host", () => {
   it("refresh shows peers and a key changed by hand (never the host's key); update restores them", async () => {
     const engine = deviceEngine("WireguardInterface");
     await sshPool().exec(connection(HOST), ["ip", "link", "del", "dev", "ndwg2"]);
-    const desired = engine.check({ connection: connectionInput(HOST), name: "ndwg2", privateKey: K3, listenPort: 51830, peers: [{ publicKey: A, endpoint: "10.247.0.102:51830", allowedIps: ["10.99.0.2/32"] }] });
+    const desired = engine.check({
+      connection: connectionInput(HOST),
+      name: "ndwg2",
+      privateKey: K3,
+      listenPort: 51830,
+      peers: [{ publicKey: A, endpoint: "10.247.0.102:51830", allowedIps: ["10.99.0.2/32"] }],
+    });
     expect(desired.failures).toEqual([]);
     const { id, outs } = await engine.create(desired.inputs);
     try {
@@ -104,10 +110,12 @@ describe("WireguardInterface on a VM lab host", () => {
       const other = genkey();
       await sshPool().run(connection(HOST), ["wg", "set", "ndwg2", "private-key", "/proc/self/fd/0"], { stdin: `${other}\n` });
       const drifted = await engine.read(id, outs);
-      expect(drifted.props.peers).toEqual([
-        { publicKey: A, endpoint: "10.247.0.102:51830", allowedIps: ["10.99.9.0/24"] },
-        { publicKey: C, allowedIps: ["10.99.0.4/32"] },
-      ].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)));
+      expect(drifted.props.peers).toEqual(
+        [
+          { publicKey: A, endpoint: "10.247.0.102:51830", allowedIps: ["10.99.9.0/24"] },
+          { publicKey: C, allowedIps: ["10.99.0.4/32"] },
+        ].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)),
+      );
       expect(drifted.props.privateKey).toBe(HOST_KEY_DIFFERS);
       expect(drifted.props.publicKey).toBe(wireguardPublicKey(other));
       expect(JSON.stringify(drifted)).not.toContain(other);
@@ -154,7 +162,10 @@ describe("WireguardInterface on a VM lab host", () => {
   it("a real `pulumi up` keeps the private key a secret: state holds it only encrypted, the CLI's output never shows it", async () => {
     await sshPool().exec(connection(HOST), ["ip", "link", "del", "dev", "ndwgst"]);
     // The key is passed in plain text, as a careless program would: the class seals it.
-    const spec = { hosts: { [HOST]: host(HOST) }, devices: [{ type: "WireguardInterface", resourceName: "wg", host: HOST, inputs: { name: "ndwgst", privateKey: K1, listenPort: 51850 } }] };
+    const spec = {
+      hosts: { [HOST]: host(HOST) },
+      devices: [{ type: "WireguardInterface", resourceName: "wg", host: HOST, inputs: { name: "ndwgst", privateKey: K1, listenPort: 51850 } }],
+    };
     process.env.NETDEV_E2E_SPEC = JSON.stringify(spec);
     const { stack, home } = await labStack(path.join(repoRoot, "test/e2e/stack"), ["Pulumi.yaml", "index.js"], "wg");
     let output = "";
@@ -169,7 +180,10 @@ describe("WireguardInterface on a VM lab host", () => {
       // The file backend's own files (state, backups, history): the key must not be in any of
       // them. (stack.exportStack() would not do: the Automation API exports with --show-secrets.)
       const files = filesUnder(path.join(home, "state"));
-      expect(files.some((f) => f.endsWith("wg.json")), "the stack's state file").toBe(true);
+      expect(
+        files.some((f) => f.endsWith("wg.json")),
+        "the stack's state file",
+      ).toBe(true);
       for (const file of files) expect(readFileSync(file, "utf8").includes(K1!), file).toBe(false);
       const saved = JSON.parse(readFileSync(files.find((f) => f.endsWith("wg.json"))!, "utf8"));
       const resource = saved.checkpoint.latest.resources.find((r: { type: string }) => r.type.endsWith("WireguardInterface"));

@@ -30,7 +30,10 @@ const keyText = (what: string) =>
     .string()
     // A key piped from a file (`wg genkey > key`) ends in a newline.
     .transform((value) => value.trim())
-    .refine((value) => KEY_PATTERN.test(value), `must be a WireGuard ${what}: 44 characters of base64 encoding 32 bytes, as \`wg ${what === "private key" ? "genkey" : "pubkey"}\` prints`);
+    .refine(
+      (value) => KEY_PATTERN.test(value),
+      `must be a WireGuard ${what}: 44 characters of base64 encoding 32 bytes, as \`wg ${what === "private key" ? "genkey" : "pubkey"}\` prints`,
+    );
 
 /** PKCS#8 DER of an X25519 private key is this fixed prefix followed by the 32 key bytes (RFC 8410). */
 const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
@@ -58,14 +61,24 @@ const endpoint = z.string().transform((value, ctx) => {
 const peer = z
   .strictObject({
     publicKey: keyText("public key").describe("The peer's public key (`wg pubkey`), 44 characters of base64."),
-    endpoint: endpoint.optional().describe('Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.'),
+    endpoint: endpoint
+      .optional()
+      .describe(
+        'Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.',
+      ),
     // Host bits must be clear: the kernel clears them, and state would never match.
     allowedIps: z
       .array(networkCidr)
       .transform((list) => [...new Set(list)].sort())
       .default([])
       .describe('Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].'),
-    persistentKeepalive: z.number().int().min(0).max(65535).optional().describe("Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out."),
+    persistentKeepalive: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe("Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out."),
   })
   .transform(({ persistentKeepalive, ...rest }) => ({ ...rest, ...(persistentKeepalive ? { persistentKeepalive } : {}) }));
 
@@ -91,15 +104,24 @@ export const wireguardKind = defineKind({
   },
   fields: {
     // A secret: see secretFields.
-    privateKey: keyText("private key").describe("The interface's private key (`wg genkey`). Always kept as a secret, and passed to the host only on stdin, never in a command line."),
-    listenPort: z.number().int().min(1).max(65535).optional().describe("The UDP port the interface listens on (51820 is usual); omitted, the kernel picks a free one."),
+    privateKey: keyText("private key").describe(
+      "The interface's private key (`wg genkey`). Always kept as a secret, and passed to the host only on stdin, never in a command line.",
+    ),
+    listenPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("The UDP port the interface listens on (51820 is usual); omitted, the kernel picks a free one."),
     fwmark: z.number().int().min(0).max(0xffff_ffff).optional().describe("Mark on the interface's own UDP packets (for policy routing); 0 clears it."),
     // Sorted by public key (and each one's allowedIps sorted), so diffs do not depend on the order written.
     peers: z
       .array(peer)
       .transform((list) => [...list].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0)))
       .superRefine((list, ctx) => {
-        for (let i = 1; i < list.length; i++) if (list[i]!.publicKey === list[i - 1]!.publicKey) ctx.addIssue({ code: "custom", message: `lists the peer ${list[i]!.publicKey} twice` });
+        for (let i = 1; i < list.length; i++)
+          if (list[i]!.publicKey === list[i - 1]!.publicKey) ctx.addIssue({ code: "custom", message: `lists the peer ${list[i]!.publicKey} twice` });
       })
       .optional()
       .describe("The peers this interface talks to, each by its public key; the interface holds exactly these."),
@@ -121,7 +143,9 @@ export const wireguardKind = defineKind({
     return readWireguard(host, netns, link.ifname, inputs);
   },
   outputs: {
-    fields: { publicKey: z.string().optional().describe("The public key the interface actually has on the host (derived from privateKey): give it to the peers.") },
+    fields: {
+      publicKey: z.string().optional().describe("The public key the interface actually has on the host (derived from privateKey): give it to the peers."),
+    },
     // The key the host actually has (what peers must be given); undefined when none is set.
     compute: (actual) => ({ publicKey: actual.publicKey }),
   },
@@ -134,13 +158,20 @@ type Desired = { name: string; netns?: string; privateKey: string; listenPort?: 
  * failure names its field); only the private key's step takes stdin.
  */
 function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous: Record<string, unknown> | undefined): Step[] {
-  const set = (field: string, args: string[], stdin?: string): Step => ({ field, tool: "wg", netns: desired.netns, args: ["set", desired.name, ...args], ...(stdin !== undefined ? { stdin } : {}) });
+  const set = (field: string, args: string[], stdin?: string): Step => ({
+    field,
+    tool: "wg",
+    netns: desired.netns,
+    args: ["set", desired.name, ...args],
+    ...(stdin !== undefined ? { stdin } : {}),
+  });
   const steps: Step[] = [];
   // /proc/self/fd/0 rather than /dev/stdin: that symlink is made by udev or systemd, which a
   // minimal host (the lab VMs' busybox init, containers) may not have; /proc is always there.
   if (desired.privateKey !== actual.privateKey) steps.push(set("privateKey", ["private-key", "/proc/self/fd/0"], `${desired.privateKey}\n`));
   if (desired.listenPort !== undefined && desired.listenPort !== actual.listenPort) steps.push(set("listenPort", ["listen-port", String(desired.listenPort)]));
-  if (desired.fwmark !== undefined && desired.fwmark !== actual.fwmark) steps.push(set("fwmark", ["fwmark", desired.fwmark === 0 ? "off" : String(desired.fwmark)]));
+  if (desired.fwmark !== undefined && desired.fwmark !== actual.fwmark)
+    steps.push(set("fwmark", ["fwmark", desired.fwmark === 0 ? "off" : String(desired.fwmark)]));
   const present = (actual.peers as PeerState[] | undefined) ?? [];
   // Omitting peers stops managing them: the peers this resource set before are removed.
   const previouslyManaged = new Set(((previous?.peers as PeerState[] | undefined) ?? []).map((p) => p.publicKey));
@@ -152,7 +183,15 @@ function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous:
     const now = present.find((q) => q.publicKey === p.publicKey);
     if (now && samePeer(now, p)) continue;
     // allowed-ips replaces the peer's whole list ("" empties it); keepalive "off" clears it.
-    args.push("peer", p.publicKey, ...(p.endpoint ? ["endpoint", p.endpoint] : []), "allowed-ips", p.allowedIps.join(","), "persistent-keepalive", p.persistentKeepalive ? String(p.persistentKeepalive) : "off");
+    args.push(
+      "peer",
+      p.publicKey,
+      ...(p.endpoint ? ["endpoint", p.endpoint] : []),
+      "allowed-ips",
+      p.allowedIps.join(","),
+      "persistent-keepalive",
+      p.persistentKeepalive ? String(p.persistentKeepalive) : "off",
+    );
   }
   if (args.length) steps.push(set("peers", args));
   return steps;

@@ -56,7 +56,10 @@ describe("WireguardInterface without a host", () => {
     ];
     for (const [patch, field] of cases) {
       const { failures } = engine.check({ ...base, ...patch });
-      expect(failures.map((f) => f.property), JSON.stringify(patch)).toContain(field);
+      expect(
+        failures.map((f) => f.property),
+        JSON.stringify(patch),
+      ).toContain(field);
       for (const f of failures) expect(f.reason).toContain(field);
     }
     // The malformed key itself is never echoed, by the engine or at the provider boundary.
@@ -91,7 +94,11 @@ describe("WireguardInterface without a host", () => {
   });
 
   it("create: the private key travels only in the stdin of one `wg set … private-key /proc/self/fd/0` step", () => {
-    const steps = stepsOf({ listenPort: 51820, fwmark: 7, peers: [{ publicKey: PEER_A, endpoint: "192.0.2.1:51820", allowedIps: ["10.0.0.2/32"], persistentKeepalive: 25 }] });
+    const steps = stepsOf({
+      listenPort: 51820,
+      fwmark: 7,
+      peers: [{ publicKey: PEER_A, endpoint: "192.0.2.1:51820", allowedIps: ["10.0.0.2/32"], persistentKeepalive: 25 }],
+    });
     expect(steps[0]!.args).toEqual(["link", "add", "name", "wg0", "type", "wireguard"]);
     const withStdin = steps.filter((s) => s.stdin !== undefined);
     expect(withStdin).toHaveLength(1);
@@ -120,14 +127,31 @@ describe("WireguardInterface without a host", () => {
       ],
     };
     expect(stepsOf({ listenPort: 51820, peers: actual.peers }, actual)).toEqual([]);
-    const steps = stepsOf({ privateKey: OTHER_KEY, listenPort: 51821, peers: [{ publicKey: PEER_A, endpoint: "192.0.2.9:51820", allowedIps: ["10.0.0.2/32"] }] }, actual);
+    const steps = stepsOf(
+      { privateKey: OTHER_KEY, listenPort: 51821, peers: [{ publicKey: PEER_A, endpoint: "192.0.2.9:51820", allowedIps: ["10.0.0.2/32"] }] },
+      actual,
+    );
     expect(steps.map((s) => s.field)).toEqual(["privateKey", "listenPort", "peers"]);
     expect(steps[0]!.stdin).toBe(`${OTHER_KEY}\n`);
     expect(steps.filter((s) => s.stdin !== undefined)).toHaveLength(1);
     const text = argvText(steps);
     expect(text).not.toContain(OTHER_KEY);
     expect(text).not.toContain(KEY);
-    expect(steps[2]!.args).toEqual(["set", "wg0", "peer", PEER_B, "remove", "peer", PEER_A, "endpoint", "192.0.2.9:51820", "allowed-ips", "10.0.0.2/32", "persistent-keepalive", "off"]);
+    expect(steps[2]!.args).toEqual([
+      "set",
+      "wg0",
+      "peer",
+      PEER_B,
+      "remove",
+      "peer",
+      PEER_A,
+      "endpoint",
+      "192.0.2.9:51820",
+      "allowed-ips",
+      "10.0.0.2/32",
+      "persistent-keepalive",
+      "off",
+    ]);
     // A key that differs on the host (read reports HOST_KEY_DIFFERS) is set again.
     expect(stepsOf({}, { ...actual, privateKey: HOST_KEY_DIFFERS }).map((s) => s.field)).toEqual(["privateKey"]);
     // Omitting peers removes only the ones this resource managed before.
@@ -138,6 +162,9 @@ describe("WireguardInterface without a host", () => {
     expect(engine.kind.secretFields).toEqual(["privateKey"]);
     expect(Object.keys(engine.kind.outputs?.fields ?? {})).toEqual(["publicKey"]);
     expect(engine.kind.replaceOn).toEqual([]);
-    expect(engine.diff({ ...engine.check(base).inputs }, engine.check({ ...base, privateKey: OTHER_KEY }).inputs)).toMatchObject({ changes: true, replaces: [] });
+    expect(engine.diff({ ...engine.check(base).inputs }, engine.check({ ...base, privateKey: OTHER_KEY }).inputs)).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
   });
 });

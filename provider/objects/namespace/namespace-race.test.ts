@@ -46,7 +46,12 @@ describe("NetworkNamespace delete vs a device created in it by another stack", (
     for (let round = 0; round < ROUNDS; round++) {
       const ns = await namespaceEngine.create(owner);
       const offset = Math.round(((round % 12) / 11) * span * 1.2 - span * 0.1);
-      const deleting = sleep(Math.max(0, -offset)).then(() => namespaceEngine.delete(ns.id, ns.outs).then(() => true, (error: Error) => error));
+      const deleting = sleep(Math.max(0, -offset)).then(() =>
+        namespaceEngine.delete(ns.id, ns.outs).then(
+          () => true,
+          (error: Error) => error,
+        ),
+      );
       const creating = sleep(Math.max(0, offset)).then(() => bridge.create(other).catch((error: Error) => error));
       const [deleted, created] = await Promise.all([deleting, creating]);
       const when = `round ${round}, create ${offset} ms after the delete began`;

@@ -33,7 +33,9 @@ export const namespaceSchema = z.strictObject({
   force: z.boolean().default(false).describe("Delete the namespace even when devices other than lo are still inside (they are destroyed with it)."),
   /** Derived from the resource's identity by its class: see engine/ownership.ts. */
   ownerKey: ownerKeyField,
-  persist: persistField.describe('"networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.'),
+  persist: persistField.describe(
+    '"networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.',
+  ),
 });
 
 type NamespaceInputs = z.output<typeof namespaceSchema>;
@@ -52,7 +54,13 @@ async function exists(host: HostShell, name: string): Promise<boolean> {
 /** Links inside the namespace, with lo's alias (the owner tag). */
 async function contents(host: HostShell, name: string): Promise<{ devices: string[]; loAlias?: string }> {
   const links = await host.readJson<Array<{ ifname: string; ifalias?: string }>>({ tool: "ip", netns: name, args: ["-json", "link", "show"] });
-  return { devices: links.map((l) => l.ifname).filter((n) => n !== "lo").sort(), loAlias: links.find((l) => l.ifname === "lo")?.ifalias };
+  return {
+    devices: links
+      .map((l) => l.ifname)
+      .filter((n) => n !== "lo")
+      .sort(),
+    loAlias: links.find((l) => l.ifname === "lo")?.ifalias,
+  };
 }
 
 /** The commands that make the namespace, tagged and with lo up: run by create, replayed at boot. */
@@ -119,7 +127,8 @@ export const namespaceEngine = {
       // Its own tag: made by this resource in a `pulumi up` that died before recording it.
       const own = loAlias === ownerTag(tag);
       if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
-      if (!own && loAlias?.startsWith(OWNER_PREFIX)) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
+      if (!own && loAlias?.startsWith(OWNER_PREFIX))
+        throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
     }
     const [add, ...tagAndUp] = makeSteps(inputs.name, tag);
     const files = syncSteps(persistence(inputs, tag), persistedPaths(inputs.name, tag), tag, undefined);
@@ -138,11 +147,22 @@ export const namespaceEngine = {
     return { id, outs };
   },
 
-  async observe(host: HostShell, state: { name: string; connection: Connection; force?: boolean; adopt?: boolean; persist?: string }, id: string): Promise<NamespaceOutputs | undefined> {
+  async observe(
+    host: HostShell,
+    state: { name: string; connection: Connection; force?: boolean; adopt?: boolean; persist?: string },
+    id: string,
+  ): Promise<NamespaceOutputs | undefined> {
     if (!(await exists(host, state.name))) return undefined;
     const { devices, loAlias } = await contents(host, state.name);
     if (loAlias !== ownerTag(ownerToken(id))) return undefined;
-    return { connection: state.connection, name: state.name, adopt: state.adopt ?? false, force: state.force ?? false, ...(state.persist !== undefined ? { persist: state.persist } : {}), devices };
+    return {
+      connection: state.connection,
+      name: state.name,
+      adopt: state.adopt ?? false,
+      force: state.force ?? false,
+      ...(state.persist !== undefined ? { persist: state.persist } : {}),
+      devices,
+    };
   },
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
@@ -159,7 +179,11 @@ export const namespaceEngine = {
     }
     if (wasPersisted(props.persist)) {
       const host = new HostShell(connection);
-      outs.persist = await persistedState(host, `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`, persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!);
+      outs.persist = await persistedState(
+        host,
+        `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`,
+        persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!,
+      );
     }
     const { devices: _devices, ...inputs } = outs;
     return { id, props: outs, inputs };
@@ -171,7 +195,10 @@ export const namespaceEngine = {
     const outs = await this.observe(host, inputs, id);
     if (!outs) throw new Error(`${NAMESPACE_TYPE} ${inputs.name} is missing or no longer the one this resource created; run \`pulumi refresh\``);
     const token = ownerToken(id);
-    await host.applyAll(syncSteps(persistence(inputs, token), persistedPaths(inputs.name, token), token, olds.persist), `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`);
+    await host.applyAll(
+      syncSteps(persistence(inputs, token), persistedPaths(inputs.name, token), token, olds.persist),
+      `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`,
+    );
     return { outs };
   },
 
@@ -190,7 +217,9 @@ export const namespaceEngine = {
       if (!(await exists(host, name))) return false;
       const { devices, loAlias } = await contents(host, name);
       if (loAlias !== ownerTag(ownerToken(id))) {
-        throw new Error(`refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`);
+        throw new Error(
+          `refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`,
+        );
       }
       if (devices.length && props.force !== true) {
         throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);

@@ -31,13 +31,23 @@ export const routeSchema = z
   .strictObject({
     connection: connectionField,
     netns: namespaceName.optional().describe('The namespace whose main table holds the route, e.g. "web"; omitted, the host\'s own.'),
-    destination: z.union([z.literal("default"), networkCidr]).describe('"default", or a prefix in CIDR form with host bits clear, e.g. "10.0.0.0/24" (the kernel refuses 10.0.0.1/24).'),
+    destination: z
+      .union([z.literal("default"), networkCidr])
+      .describe('"default", or a prefix in CIDR form with host bits clear, e.g. "10.0.0.0/24" (the kernel refuses 10.0.0.1/24).'),
     via: ipAddress.optional().describe('The gateway\'s address, e.g. "10.0.0.1"; a route needs via, dev, or both.'),
     dev: interfaceName.optional().describe('The device the route leaves by, e.g. "eth0"; a route needs via, dev, or both.'),
-    metric: z.number().int().min(0).max(4_294_967_295).optional().describe("The route's metric (priority; lower wins); omitted, the kernel's default, 0 (IPv4) or 1024 (IPv6)."),
+    metric: z
+      .number()
+      .int()
+      .min(0)
+      .max(4_294_967_295)
+      .optional()
+      .describe("The route's metric (priority; lower wins); omitted, the kernel's default, 0 (IPv4) or 1024 (IPv6)."),
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
-    persist: persistField.describe('"networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd\'s ManageForeignRoutes). "none" or omitted: nothing survives a reboot.'),
+    persist: persistField.describe(
+      '"networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd\'s ManageForeignRoutes). "none" or omitted: nothing survives a reboot.',
+    ),
   })
   .superRefine((value, ctx) => {
     if (!value.via && !value.dev) ctx.addIssue({ code: "custom", path: ["via"], message: "a route needs a gateway (via), a device (dev), or both" });
@@ -75,7 +85,12 @@ async function find(host: HostShell, route: RouteInputs): Promise<Record<string,
     throw new Error(`reading routes on ${host.endpoint}: ${result.stderr.trim()}`);
   }
   const routes = parseRemoteJson<Array<Record<string, unknown>>>(result.stdout.trim() || "[]", "ip -json route show");
-  return routes.find((r) => (route.via === undefined || r.gateway === route.via) && (route.dev === undefined || r.dev === route.dev) && (route.metric === undefined || (r.metric ?? 0) === route.metric));
+  return routes.find(
+    (r) =>
+      (route.via === undefined || r.gateway === route.via) &&
+      (route.dev === undefined || r.dev === route.dev) &&
+      (route.metric === undefined || (r.metric ?? 0) === route.metric),
+  );
 }
 
 function describe(route: RouteInputs, endpoint?: string): string {
@@ -128,14 +143,21 @@ export const routeEngine = {
     const host = new HostShell(inputs.connection);
     const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
     const token = newOwnerToken(inputs.ownerKey);
-    const add: Step = { field: "destination", tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]) };
+    const add: Step = {
+      field: "destination",
+      tool: "ip",
+      netns: inputs.netns,
+      args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
+    };
     const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
     try {
       await host.applyAll([add, ...files], where);
     } catch (error) {
       // Only a route this create added goes again (the add failing means none was).
       if (error instanceof StepError && error.stepIndex !== 0) {
-        await host.run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) }).catch(() => undefined);
+        await host
+          .run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) })
+          .catch(() => undefined);
         await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
       }
       throw error;
@@ -149,11 +171,15 @@ export const routeEngine = {
     const host = new HostShell(state.connection);
     if (!(await find(host, state))) {
       // The resource leaves the stack, and so does the unit that would re-add the route at boot.
-      if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
+      if (wasPersisted(props.persist) && hasOwnerToken(id))
+        await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
       return { id: "", props: {} };
     }
     if (wasPersisted(props.persist) && hasOwnerToken(id)) {
-      const refreshed = { ...props, persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!) };
+      const refreshed = {
+        ...props,
+        persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!),
+      };
       return { id, props: refreshed, inputs: refreshed };
     }
     return { id, props, inputs: props };
@@ -164,8 +190,12 @@ export const routeEngine = {
     const inputs = this.parse(news);
     const host = new HostShell(inputs.connection);
     const token = ownerToken(id);
-    if (hasOwnerToken(id)) await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
-    else if (inputs.persist === "networkd") throw new Error(`${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`);
+    if (hasOwnerToken(id))
+      await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
+    else if (inputs.persist === "networkd")
+      throw new Error(
+        `${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`,
+      );
     return { outs: { ...inputs } };
   },
 
@@ -184,10 +214,20 @@ export const routeEngine = {
     // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
     const protocol = String(found.protocol ?? "boot");
     if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
-      throw new Error(`refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`);
+      throw new Error(
+        `refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`,
+      );
     }
     try {
-      await host.apply({ field: "destination", tool: "ip", netns: state.netns, args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]) }, where);
+      await host.apply(
+        {
+          field: "destination",
+          tool: "ip",
+          netns: state.netns,
+          args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]),
+        },
+        where,
+      );
     } catch (error) {
       if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
     }

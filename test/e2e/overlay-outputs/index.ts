@@ -26,7 +26,18 @@ const encrypted = config.getBoolean("encrypted") ?? false;
 const standInCloud: pulumi.dynamic.ResourceProvider = {
   async create(inputs) {
     const spec = JSON.parse(inputs.spec);
-    return { id: spec.name, outs: { spec: inputs.spec, keyMaterial: inputs.keyMaterial, publicAddress: spec.address, sshPort: spec.port, sshHostKey: spec.hostKey, privateAddress: spec.underlayAddress, sshPrivateKey: inputs.keyMaterial } };
+    return {
+      id: spec.name,
+      outs: {
+        spec: inputs.spec,
+        keyMaterial: inputs.keyMaterial,
+        publicAddress: spec.address,
+        sshPort: spec.port,
+        sshHostKey: spec.hostKey,
+        privateAddress: spec.underlayAddress,
+        sshPrivateKey: inputs.keyMaterial,
+      },
+    };
   },
 };
 
@@ -68,7 +79,14 @@ const hosts = vms.map(({ name, user, vm }) => ({
 const names = { bridgeName: "br-out", vtepName: "vx-out" };
 
 const overlay = encrypted
-  ? new EncryptedOverlay("overlay", { vni: 178, wgSubnet: "10.252.0.0/24", wgPort: 51901, wgName: "wg-out", ...names, hosts: hosts.map((h) => ({ ...h, privateKey: new StandInKey(`key-${h.name}`).privateKey })) })
+  ? new EncryptedOverlay("overlay", {
+      vni: 178,
+      wgSubnet: "10.252.0.0/24",
+      wgPort: 51901,
+      wgName: "wg-out",
+      ...names,
+      hosts: hosts.map((h) => ({ ...h, privateKey: new StandInKey(`key-${h.name}`).privateKey })),
+    })
   : new VxlanOverlay("overlay", { vni: 177, ...names, hosts });
 
 // By reference: connection, bridge and MTU come from the overlay, and each veth is made after its host's bridge.
