@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectionInput, host } from "../../test/support/lab-hosts";
-import { applyPlan, destroyApplied, exec, floodPeers, pingEventually, removeLeftovers, type Applied } from "../../test/support/components";
+import { appliedOverlay } from "../../test/support/applied-overlay";
+import { exec, floodPeers, pingEventually } from "../../test/support/components";
 import { planAttachment } from "./attachment";
 import { planEncryptedOverlay } from "./encrypted-overlay";
 import { planVxlanOverlay } from "./vxlan-overlay";
@@ -40,28 +41,18 @@ describe("VxlanOverlay over an IPv6 underlay (h1, h2)", () => {
       mtu: plan.mtu,
       macSeed: `nd6-test-${name}`,
     });
-  let devices: Applied[] = [];
-  const attachments: Applied[][] = [];
-
-  async function cleanup() {
-    for (const a of [...attachments].reverse()) await destroyApplied(a).catch(() => undefined);
-    attachments.length = 0;
-    await destroyApplied(devices).catch(() => undefined);
-    for (const [i, name] of HOSTS.entries()) await removeLeftovers(name, [attachmentOf(name, i).hostEnd, VTEP, BRIDGE], [NETNS]);
-  }
-
-  beforeAll(async () => {
-    await cleanup();
-    devices = await applyPlan(plan.items);
-    for (const [i, name] of HOSTS.entries()) attachments.push(await applyPlan(attachmentOf(name, i).items));
-  }, 120_000);
-
-  afterAll(cleanup, 120_000);
+  const applied = appliedOverlay({
+    hosts: HOSTS,
+    items: plan.items,
+    container: attachmentOf,
+    leftovers: { links: [VTEP, BRIDGE], namespaces: [NETNS] },
+    timeoutMs: 120_000,
+  });
 
   it("the MTU leaves room for IPv6's larger header (1500 - 70), and each VTEP floods to the other's IPv6 address", async () => {
     expect(plan.mtu).toBe(1430);
     for (const [i, name] of HOSTS.entries()) {
-      expect(devices.find((d) => d.item.key === `${name}-vtep`)!.outs.linkMtu).toBe(1430);
+      expect(applied.devices.find((d) => d.item.key === `${name}-vtep`)!.outs.linkMtu).toBe(1430);
       expect(await floodPeers(name, VTEP)).toEqual([address6(HOSTS[1 - i]!)]);
       const details = JSON.parse((await exec(name, ["ip", "-json", "-details", "link", "show", "dev", VTEP])).stdout) as Array<{
         linkinfo: { info_data: { local6?: string; local?: string } };
@@ -109,23 +100,7 @@ describe("EncryptedOverlay over an IPv6 underlay (vm1, vm2)", () => {
       mtu: plan.mtu,
       macSeed: `nd6e-test-${name}`,
     });
-  let devices: Applied[] = [];
-  const attachments: Applied[][] = [];
-
-  async function cleanup() {
-    for (const a of [...attachments].reverse()) await destroyApplied(a).catch(() => undefined);
-    attachments.length = 0;
-    await destroyApplied(devices).catch(() => undefined);
-    for (const [i, name] of VMS.entries()) await removeLeftovers(name, [attachmentOf(name, i).hostEnd, VTEP, BRIDGE, WG], [NETNS]);
-  }
-
-  beforeAll(async () => {
-    await cleanup();
-    devices = await applyPlan(plan.items);
-    for (const [i, name] of VMS.entries()) attachments.push(await applyPlan(attachmentOf(name, i).items));
-  }, 240_000);
-
-  afterAll(cleanup, 240_000);
+  appliedOverlay({ hosts: VMS, items: plan.items, container: attachmentOf, leftovers: { links: [VTEP, BRIDGE, WG], namespaces: [NETNS] }, timeoutMs: 240_000 });
 
   it("WireGuard peers each other at [IPv6]:port, and containers ping across at the overlay MTU", async () => {
     expect([plan.wgMtu, plan.mtu]).toEqual([1420, 1370]);
