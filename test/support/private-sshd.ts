@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { parseConnection } from "../../provider/ssh/connection";
@@ -23,6 +23,9 @@ export async function startPrivateSshd(hostName: string, port: number, setup: st
   const dir = mkdtempSync("/var/tmp/netdev-private-sshd-");
   const hostKey = path.join(dir, "host_ed25519_key");
   await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+  // A copy beside the host key: the lab's own lies in the checkout, which may be under /tmp.
+  const authorizedKeys = path.join(dir, "authorized_keys");
+  copyFileSync(path.join(path.dirname(labState().clientKeyPath), "authorized_keys"), authorizedKeys);
   const config = path.join(dir, "sshd_config");
   writeFileSync(
     config,
@@ -30,7 +33,7 @@ export async function startPrivateSshd(hostName: string, port: number, setup: st
       `ListenAddress ${lab.address}:${port}`,
       `HostKey ${hostKey}`,
       `PidFile ${path.join(dir, "sshd.pid")}`,
-      `AuthorizedKeysFile ${path.join(path.dirname(labState().clientKeyPath), "authorized_keys")}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
