@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
@@ -128,7 +128,10 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   }
   await ipIn(undefined, ["link", "del", names.rootLink], { allowFailure: true });
   restoreNeighbourTable(dir);
-  rmSync(dir, { recursive: true, force: true });
+  // A checkout's state directory may be a link to the one lab of the machine: empty it, keep the link.
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink())
+    for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 async function startSshd(

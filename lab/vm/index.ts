@@ -1,6 +1,6 @@
 import { execa } from "execa";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { type LabHost, repoRoot, underlayAddress6 } from "../hosts";
 
@@ -93,8 +93,14 @@ export async function ip(args: string[], allowFailure = false): Promise<void> {
   if (result.exitCode !== 0 && !allowFailure) throw new Error(`ip ${args.join(" ")} failed: ${String(result.stderr).trim()}`);
 }
 
+/**
+ * stateDir/vm with symbolic links resolved: qemu's command line names its files by this path, and
+ * stopping a VM finds its qemu by it, also from a checkout whose state directory is a link to
+ * another's.
+ */
 export function vmRoot(stateDir: string): string {
-  return path.join(path.resolve(stateDir), "vm");
+  const dir = path.resolve(stateDir);
+  return path.join(existsSync(dir) ? realpathSync(dir) : dir, "vm");
 }
 
 export function tail(file: string, lines = 25): string {
