@@ -7,7 +7,8 @@ import type { ConnectionArgs } from "./resources";
  *   pulumi config set netdev:host 10.0.0.11
  *   pulumi config set netdev:hostKey "ssh-ed25519 AAAA…"      (ssh-keyscan -t ed25519 HOST)
  *   pulumi config set --secret netdev:privateKey < ~/.ssh/id_ed25519
- * and optionally netdev:port, netdev:user, netdev:passphrase and netdev:password (secrets), netdev:agentSocket.
+ * and optionally netdev:port, netdev:user, netdev:passphrase and netdev:password (secrets), netdev:agentSocket,
+ * netdev:sudo (true: run commands through sudo) and netdev:sudoPassword (a secret).
  */
 export function connectionFromConfig(namespace = "netdev"): ConnectionArgs {
   const config = new pulumi.Config(namespace);
@@ -20,6 +21,8 @@ export function connectionFromConfig(namespace = "netdev"): ConnectionArgs {
     passphrase: config.getSecret("passphrase"),
     password: config.getSecret("password"),
     agentSocket: config.get("agentSocket"),
+    sudo: config.getBoolean("sudo"),
+    sudoPassword: config.getSecret("sudoPassword"),
   };
 }
 

@@ -3,7 +3,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /**
- * How to reach a host over SSH, as resource arguments take it: any field may be an Output or a secret. privateKey, passphrase and password are kept as secrets whatever the program marked.
+ * How to reach a host over SSH, as resource arguments take it: any field may be an Output or a secret. privateKey, passphrase, password and sudoPassword are kept as secrets whatever the program marked.
  */
 export interface ConnectionArgs {
   /**
@@ -17,7 +17,7 @@ export interface ConnectionArgs {
    */
   port?: pulumi.Input<number>;
   /**
-   * User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN).
+   * User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN), or `sudo: true`.
    *
    * Default: `"root"`.
    */
@@ -34,6 +34,14 @@ export interface ConnectionArgs {
    * Path of an SSH agent's socket to authenticate with (e.g. process.env.SSH_AUTH_SOCK), instead of a key or password.
    */
   agentSocket?: pulumi.Input<string>;
+  /**
+   * Run every command on the host as root through sudo, for a user that is not root (where root login is refused, e.g. PermitRootLogin no): one sudo per remote command, not per step. The user needs a sudoers rule to run any command as root: NOPASSWD, or a password given in sudoPassword. Commands run without a terminal, so sudoers must not require one (requiretty).
+   */
+  sudo?: pulumi.Input<boolean>;
+  /**
+   * The user's password, for a sudoers rule that asks for one (with sudo: true). Sent to sudo on the command's standard input, never on a command line. A secret, like privateKey.
+   */
+  sudoPassword?: pulumi.Input<string>;
   /**
    * The host's public key, pinned: an OpenSSH public key line ("ssh-ed25519 AAAA…") or a SHA256 fingerprint ("SHA256:…"); a list during a key rotation. Connections to a host presenting another key are refused.
    */

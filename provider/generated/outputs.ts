@@ -10,7 +10,9 @@ export interface ResolvedConnection {
   host: string;
   /** TCP port of the SSH server. */
   port: number;
-  /** User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN). */
+  /**
+   * User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN), or `sudo: true`.
+   */
   user: string;
   /**
    * Private key in OpenSSH or PEM format (the whole file's text). A secret: kept encrypted in state; pass it with pulumi.secret or from secret config.
@@ -24,6 +26,14 @@ export interface ResolvedConnection {
    * Path of an SSH agent's socket to authenticate with (e.g. process.env.SSH_AUTH_SOCK), instead of a key or password.
    */
   agentSocket?: string;
+  /**
+   * Run every command on the host as root through sudo, for a user that is not root (where root login is refused, e.g. PermitRootLogin no): one sudo per remote command, not per step. The user needs a sudoers rule to run any command as root: NOPASSWD, or a password given in sudoPassword. Commands run without a terminal, so sudoers must not require one (requiretty).
+   */
+  sudo?: boolean;
+  /**
+   * The user's password, for a sudoers rule that asks for one (with sudo: true). Sent to sudo on the command's standard input, never on a command line. A secret, like privateKey.
+   */
+  sudoPassword?: string;
   /**
    * The host's public key, pinned: an OpenSSH public key line ("ssh-ed25519 AAAA…") or a SHA256 fingerprint ("SHA256:…"); a list during a key rotation. Connections to a host presenting another key are refused.
    */

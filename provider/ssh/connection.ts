@@ -49,6 +49,8 @@ export interface ConnectionInput {
   passphrase?: string;
   password?: string;
   agentSocket?: string;
+  sudo?: boolean;
+  sudoPassword?: string;
   hostKey: string | string[];
   jumpHost?: ConnectionInput;
   connectTimeoutMs?: number;
@@ -67,6 +69,8 @@ export interface Connection {
   passphrase?: string;
   password?: string;
   agentSocket?: string;
+  sudo?: boolean;
+  sudoPassword?: string;
   hostKey: string | string[];
   jumpHost?: Connection;
   connectTimeoutMs: number;
@@ -77,7 +81,7 @@ export interface Connection {
 }
 
 // Written out because the schema is recursive (jumpHost); z.ZodType checks both against it.
-/** How to reach a host over SSH. privateKey, passphrase and password are secrets: pass them as pulumi.secret(). */
+/** How to reach a host over SSH. privateKey, passphrase, password and sudoPassword are secrets: pass them as pulumi.secret(). */
 export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy(() =>
   z
     .object({
@@ -93,7 +97,7 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .string()
         .regex(USER, "must be a user name (letters, digits, _ . -)")
         .default("root")
-        .describe("User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN)."),
+        .describe("User to log in as; needs the rights to manage network devices (root, or CAP_NET_ADMIN), or `sudo: true`."),
       privateKey: z
         .string()
         .min(1)
@@ -108,6 +112,20 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .min(1)
         .optional()
         .describe("Path of an SSH agent's socket to authenticate with (e.g. process.env.SSH_AUTH_SOCK), instead of a key or password."),
+      sudo: z
+        .boolean()
+        .optional()
+        .describe(
+          "Run every command on the host as root through sudo, for a user that is not root (where root login is refused, e.g. PermitRootLogin no): one sudo per remote command, not per step. The user needs a sudoers rule to run any command as root: NOPASSWD, or a password given in sudoPassword. Commands run without a terminal, so sudoers must not require one (requiretty).",
+        ),
+      sudoPassword: z
+        .string()
+        .min(1)
+        .regex(/^[^\r\n]*$/, "must be one line")
+        .optional()
+        .describe(
+          "The user's password, for a sudoers rule that asks for one (with sudo: true). Sent to sudo on the command's standard input, never on a command line. A secret, like privateKey.",
+        ),
       hostKey: z
         .union([hostKeyPinSchema, z.array(hostKeyPinSchema).min(1)], required(HOST_KEY_HOWTO))
         .describe(
@@ -159,6 +177,10 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
     })
     .refine((c) => c.privateKey !== undefined || c.password !== undefined || c.agentSocket !== undefined, {
       message: "needs a credential: privateKey, password or agentSocket",
+    })
+    .refine((c) => c.sudoPassword === undefined || c.sudo === true, {
+      message: "sudoPassword is set but sudo is not: set sudo: true to run commands through sudo",
+      path: ["sudo"],
     }),
 );
 
@@ -190,7 +212,18 @@ export function hostKeyMatches(pins: readonly string[], keyBlob: Buffer): boolea
  */
 export function poolKey(connection: Connection): string {
   const credentials = createHash("sha256")
-    .update(JSON.stringify([connection.privateKey, connection.passphrase, connection.password, connection.agentSocket, hostKeyPins(connection)]))
+    .update(
+      JSON.stringify([
+        connection.privateKey,
+        connection.passphrase,
+        connection.password,
+        connection.agentSocket,
+        hostKeyPins(connection),
+        // Commands of a sudo and a plain login never share a batch: each batch runs as one of them.
+        connection.sudo === true,
+        connection.sudoPassword,
+      ]),
+    )
     .digest("hex")
     .slice(0, 16);
   const here = `${connection.user}@${connection.host}:${connection.port}#${credentials}`;

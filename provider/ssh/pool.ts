@@ -5,6 +5,7 @@ import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectE
 import { quoteArgv } from "./quote";
 import { scrubbedOutput, scrubSecrets } from "./scrub";
 import { type ChannelOutcome, EXIT_TRAILER, runOnChannel } from "./channel";
+import { remoteCommand } from "./sudo";
 import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss, isDropbear } from "./failures";
 
 export { scrubSecrets } from "./scrub";
@@ -267,7 +268,8 @@ export class SshPool {
     output: "scrubbed" | "unscrubbed" = "scrubbed",
   ): Promise<ExecResult> {
     const command = quoteArgv(argv);
-    const wire = `${command}${EXIT_TRAILER}`;
+    const remote = remoteCommand(connection, argv, options.stdin);
+    const wire = `${remote.command}${EXIT_TRAILER}`;
     const secrets = secretsOf(connection);
     const timeoutMs = options.timeoutMs ?? connection.commandTimeoutMs;
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
@@ -296,7 +298,7 @@ export class SshPool {
       sent = true;
       try {
         this.execsSent++;
-        outcome = await runOnChannel(pooled.client, wire, options.stdin, deadline, maxOutputBytes);
+        outcome = remote.outcome(await runOnChannel(pooled.client, wire, remote.stdin, deadline, maxOutputBytes));
       } finally {
         this.releaseSlot(pooled);
       }

@@ -57,9 +57,9 @@ export function scrubbedOutput(
 /** Every secret string in a connection's fields (and its jump hosts'), parsed or not. */
 export function secretsIn(connection: unknown): string[] {
   const secrets: string[] = [];
-  let current = connection as { privateKey?: unknown; passphrase?: unknown; password?: unknown; jumpHost?: unknown } | undefined;
+  let current = connection as { privateKey?: unknown; passphrase?: unknown; password?: unknown; sudoPassword?: unknown; jumpHost?: unknown } | undefined;
   for (let depth = 0; current && typeof current === "object" && depth < 16; depth++) {
-    for (const value of [current.privateKey, current.passphrase, current.password]) {
+    for (const value of [current.privateKey, current.passphrase, current.password, current.sudoPassword]) {
       if (typeof value === "string" && value.length > 0) secrets.push(value);
     }
     current = current.jumpHost as typeof current;

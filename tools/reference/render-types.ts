@@ -129,7 +129,7 @@ export function renderArgs(resources: ResourceDoc[]): string {
   const parts = [
     GENERATED_HEADER,
     'import type * as pulumi from "@pulumi/pulumi";\n',
-    `${docComment(["How to reach a host over SSH, as resource arguments take it: any field may be an Output or a secret. privateKey, passphrase and password are kept as secrets whatever the program marked."], "")}export interface ConnectionArgs {\n${indent(connection.input.map((field) => inputMember(field)).join(""), "  ")}}\n`,
+    `${docComment(["How to reach a host over SSH, as resource arguments take it: any field may be an Output or a secret. privateKey, passphrase, password and sudoPassword are kept as secrets whatever the program marked."], "")}export interface ConnectionArgs {\n${indent(connection.input.map((field) => inputMember(field)).join(""), "  ")}}\n`,
     argsInterface("CommonDeviceArgs", commonDeviceInputs(), NOUNS.common, undefined, "The arguments every device resource takes."),
     ...resources.map((resource) =>
       argsInterface(
