@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { connectionOf, type Connection } from "../ssh/connection";
 import { aliasText, addressList, connectionField, interfaceName, macAddress, mtu, namespaceName } from "./fields";
-import { HostShell, StepError } from "./host";
+import { sshHosts } from "./host";
+import { type Host, type HostFactory, StepError } from "./host-interface";
 import { isIpError } from "./ip-errors";
 import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
@@ -104,7 +105,11 @@ export type ParsedInputs = Record<string, unknown> & CommonFields & { connection
 export class DeviceEngine {
   readonly schema: z.ZodType<Record<string, unknown>>;
 
-  constructor(readonly kind: DeviceKind) {
+  constructor(
+    readonly kind: DeviceKind,
+    /** How the engine reaches a host: over SSH unless a test passes a fake one. */
+    private readonly hosts: HostFactory = sshHosts,
+  ) {
     const object = z.strictObject({ ...commonShape, ...kind.fields });
     this.schema = object.superRefine((parsed, ctx) => {
       const value = parsed as unknown as CommonFields;
@@ -135,7 +140,7 @@ export class DeviceEngine {
     }
     // A device in the host's namespace only: networkd does not see the others.
     const names = inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [];
-    return persistFailures(new HostShell(connectionOf(inputs)), needs, { deviceNames: names });
+    return persistFailures(this.hosts(connectionOf(inputs)), needs, { deviceNames: names });
   }
 
   parse(inputs: Record<string, unknown>): ParsedInputs {
@@ -176,7 +181,7 @@ export class DeviceEngine {
 
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: DeviceOutputs }> {
     const inputs = this.parse(rawInputs);
-    const host = new HostShell(inputs.connection);
+    const host = this.hosts(inputs.connection);
     const token = newOwnerToken(inputs.ownerKey as string | undefined);
     const id = `${host.endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
     const where = this.where(host, inputs);
@@ -278,7 +283,7 @@ export class DeviceEngine {
    * An existing device of this name: this resource's own (made by a `pulumi up` that died
    * before recording it), or one to adopt, or a refusal that changes nothing.
    */
-  private async takeOver(host: HostShell, inputs: ParsedInputs, existing: LinkState, token: string, where: string): Promise<void> {
+  private async takeOver(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, where: string): Promise<void> {
     const owner = splitAlias(existing.ifalias).token;
     if (owner === token) return this.retake(host, inputs, existing, token, where);
     await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
@@ -294,7 +299,7 @@ export class DeviceEngine {
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = this.stateFrom(props);
-    const host = new HostShell(state.connection);
+    const host = this.hosts(state.connection);
     // Refresh reads every device at about the same time: they share one dump per host and namespace.
     const observed = await this.observe(host, state, id, await host.readLinkShared(state.netns, state.name));
     // An empty id tells the engine the device is gone; any other answer must carry the id.
@@ -323,7 +328,7 @@ export class DeviceEngine {
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: DeviceOutputs }> {
     const inputs = this.parse(news);
     const previous = this.stateFrom(olds);
-    const host = new HostShell(inputs.connection);
+    const host = this.hosts(inputs.connection);
     const where = this.where(host, inputs);
     const link = await host.readLink(inputs.netns, inputs.name);
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
@@ -342,16 +347,16 @@ export class DeviceEngine {
     const state = this.stateFrom(props);
     await this.deleteDevice(id, state);
     // The device is gone: its boot-time files go too (those carrying this resource's tag).
-    if (wasPersisted(state.persist)) await this.removeBootFiles(new HostShell(state.connection), state, ownerToken(id));
+    if (wasPersisted(state.persist)) await this.removeBootFiles(this.hosts(state.connection), state, ownerToken(id));
   }
 
   /** Removes the boot-time files persistence may have written for this device, those carrying this token. */
-  private async removeBootFiles(host: HostShell, inputs: CommonFields, token: string): Promise<void> {
+  private async removeBootFiles(host: Host, inputs: CommonFields, token: string): Promise<void> {
     await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), this.where(host, inputs));
   }
 
   private async deleteDevice(id: string, state: Record<string, unknown> & CommonFields & { connection: Connection }): Promise<void> {
-    const host = new HostShell(state.connection);
+    const host = this.hosts(state.connection);
     // The common case in one round trip: the host checks our tag and deletes.
     const fused = await host.deleteOwned(state.netns, state.name, ownerToken(id), this.where(host, state));
     if (fused.outcome === "deleted" || fused.outcome === "absent") return this.removeImplicitNamespaces(host, state);
@@ -392,7 +397,7 @@ export class DeviceEngine {
    * the rest converge, and the owner tag is written last, so a failed adopt leaves the device
    * with the alias it had.
    */
-  private async retake(host: HostShell, inputs: ParsedInputs, existing: LinkState, token: string, refusal: string): Promise<void> {
+  private async retake(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, refusal: string): Promise<void> {
     if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
       throw new Error(`${refusal}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
     }
@@ -417,7 +422,7 @@ export class DeviceEngine {
    * (same ifindex). The alias comes first: whatever else fails, no owner tag is left behind. A
    * secret field (a WireGuard private key) is never read, so it cannot be put back.
    */
-  private async restore(host: HostShell, inputs: ParsedInputs, existing: LinkState, kindBefore: Record<string, unknown>, token: string): Promise<void> {
+  private async restore(host: Host, inputs: ParsedInputs, existing: LinkState, kindBefore: Record<string, unknown>, token: string): Promise<void> {
     const where = this.where(host, inputs);
     const [ns, dev] = [inputs.netns, inputs.name];
     if (inputs.persist === "networkd") await this.removeBootFiles(host, inputs, token).catch(() => undefined);
@@ -452,7 +457,7 @@ export class DeviceEngine {
   }
 
   /** Removes namespaces the provider made implicitly for this device once nothing but lo is left in them. */
-  private async removeImplicitNamespaces(host: HostShell, inputs: Record<string, unknown> & CommonFields): Promise<void> {
+  private async removeImplicitNamespaces(host: Host, inputs: Record<string, unknown> & CommonFields): Promise<void> {
     for (const netns of new Set(this.namespacesOf(inputs))) await host.removeImplicitNetns(netns);
   }
 
@@ -490,7 +495,7 @@ export class DeviceEngine {
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
   private async applyWithFiles(
-    host: HostShell,
+    host: Host,
     steps: Step[],
     files: Step[],
     where: string,
@@ -516,7 +521,7 @@ export class DeviceEngine {
     return out;
   }
 
-  private where(host: HostShell, inputs: CommonFields): string {
+  private where(host: Host, inputs: CommonFields): string {
     return `${this.kind.resourceType} ${inputs.name}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
   }
 
@@ -559,7 +564,7 @@ export class DeviceEngine {
 
   /** Applies in place whatever differs between the inputs and the device as it is. */
   private async converge(
-    host: HostShell,
+    host: Host,
     inputs: ParsedInputs,
     link: LinkState,
     token: string,
@@ -598,7 +603,7 @@ export class DeviceEngine {
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
   private async observe(
-    host: HostShell,
+    host: Host,
     state: Record<string, unknown> & CommonFields,
     id: string,
     alreadyRead?: LinkState,

@@ -13,27 +13,9 @@ import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGED, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
 import { ownerTag } from "./ownership";
 import type { Step } from "./kind";
+import { type Command, type Host, type HostFactory, type OwnedDeletion, StepError } from "./host-interface";
 
-/** A command for HostShell.exec: a fixed tool, its argv, where to run it, and optional stdin. */
-export type Command = Omit<Step, "field"> & {
-  /** Only reads: the transport may retry it, and it may share a batch with other reads. */
-  idempotent?: boolean;
-};
-
-/** A failed step: says which input it was applying, on which host, and what `ip` answered. */
-export class StepError extends Error {
-  override name = "StepError";
-  constructor(
-    readonly field: string,
-    readonly host: string,
-    readonly stderr: string,
-    message: string,
-    /** Which step of an applyAll failed (undefined: a single step, or not known). */
-    readonly stepIndex?: number,
-  ) {
-    super(message);
-  }
-}
+export { type Command, type OwnedDeletion, StepError };
 
 /** A step's argv as the host runs it: `ip`/`bridge` with `-n`, other tools through `ip netns exec`. */
 export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] {
@@ -41,9 +23,6 @@ export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] 
   if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
   return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
 }
-
-/** What deleteOwned found. */
-export type OwnedDeletion = { outcome: "deleted" | "absent" | "not-ours" } | { outcome: "failed"; error: StepError };
 
 /**
  * A transport error's message with the script it ran (`error.command`, the whole `sh -c …`)
@@ -74,7 +53,7 @@ const parsedDumps = new WeakMap<ExecResult, Map<string, LinkState>>();
  * (which alone talks to the SSH pool), so tool placement (`-n` or `ip netns exec`), stdin for
  * secrets, error attribution and ownership checks are written once.
  */
-export class HostShell {
+export class HostShell implements Host {
   constructor(readonly connection: Connection) {}
 
   get endpoint(): string {
@@ -345,6 +324,9 @@ export class HostShell {
 }
 
 /** The message of a namespace-lock.ts script's failure, if that is how it failed. */
+/** The hosts a resource's connection names, reached over SSH: every engine's default. */
+export const sshHosts: HostFactory = (connection) => new HostShell(connection);
+
 function namespaceFailure(stderr: string): string | undefined {
   const at = stderr.lastIndexOf(NAMESPACE_FAILED);
   return at < 0 ? undefined : stderr.slice(at + NAMESPACE_FAILED.length).trim();

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { LinkState } from "./iplink";
-import type { HostShell } from "./host";
+import type { Host } from "./host-interface";
 import type { NetworkdDevice } from "../persist/networkd";
 import type { PersistMode } from "../persist/files";
 
@@ -65,7 +65,7 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs
   /** For kinds not made by `ip link add` (tun/tap): the whole create step (createArgs is then unused); mtu and MAC are set after it. */
   createStep?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step;
   /** Work on the host before creating, e.g. a namespace the device's other end goes into. */
-  prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: HostShell): Promise<void>;
+  prepare?(inputs: z.output<z.ZodObject<Shape>> & CommonFields, host: Host): Promise<void>;
   /** Extra steps after the device exists (peer config, FDB entries). */
   afterCreate?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): Step[];
   /** Namespaces besides `netns` the device occupies (a veth's peer namespace): implicit ones go with it. */
@@ -89,7 +89,7 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs
    */
   networkd?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): NetworkdDevice | undefined;
   /** The kind fields as they are on the host, in input form, for drift detection (may carry extra keys for `outputs`). */
-  read(link: LinkState, host: HostShell, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
+  read(link: LinkState, host: Host, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
 }
 
 /** Inputs every kind shares, after parsing. */

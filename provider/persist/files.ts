@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { HostShell } from "../engine/host";
+import type { Host } from "../engine/host-interface";
 import type { Step } from "../engine/kind";
 import { PERSIST_MODES, type PersistMode } from "./mode";
 
@@ -143,7 +143,7 @@ export function expectedFingerprint(artifact: Artifact): string {
  * a warning naming the missing or edited files (`what`: the resource and its host). The next
  * `up` sees the change and writes them again.
  */
-export async function persistedState(host: HostShell, what: string, artifacts: Artifact[]): Promise<"networkd" | "drifted"> {
+export async function persistedState(host: Host, what: string, artifacts: Artifact[]): Promise<"networkd" | "drifted"> {
   const drift = driftOf(artifacts, parseFingerprints(await host.readShared(FINGERPRINT_ARGV)));
   if (drift.length === 0) return "networkd";
   console.warn(`netdev: ${what}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);

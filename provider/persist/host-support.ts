@@ -1,4 +1,4 @@
-import type { HostShell } from "../engine/host";
+import type { Host } from "../engine/host-interface";
 import type { CheckFailure } from "../engine/validation";
 
 /** What persistence needs of a host, and what `pulumi preview` found there. */
@@ -23,7 +23,7 @@ const PROBE = [
 const probes = new Map<string, Promise<PersistSupport>>();
 
 /** Probes the host once per provider process (a preview of N persisted resources on it costs one round trip). */
-export function persistSupport(host: HostShell): Promise<PersistSupport> {
+export function persistSupport(host: Host): Promise<PersistSupport> {
   let probe = probes.get(host.endpoint);
   if (!probe) {
     probe = host.read({ tool: "sh", args: ["-c", PROBE] }).then((stdout) => {
@@ -43,7 +43,7 @@ export function persistSupport(host: HostShell): Promise<PersistSupport> {
  * not configure when it restarts, if `routes` is set.
  */
 export async function persistFailures(
-  host: HostShell,
+  host: Host,
   needs: "systemd" | "networkd",
   options: { routes?: boolean; deviceNames?: string[] } = {},
 ): Promise<CheckFailure[]> {
@@ -84,7 +84,7 @@ const SHIPPED_MATCHES: Array<[RegExp, string]> = [
   [/^host0$/, "80-container-host0.network (Name=host0)"],
 ];
 
-function warnShippedMatch(host: HostShell, name: string): void {
+function warnShippedMatch(host: Host, name: string): void {
   const match = SHIPPED_MATCHES.find(([pattern]) => pattern.test(name));
   if (!match) return;
   console.warn(
@@ -95,7 +95,7 @@ function warnShippedMatch(host: HostShell, name: string): void {
 
 const warned = new Set<string>();
 
-function warnForeignRoutes(host: HostShell, support: PersistSupport): void {
+function warnForeignRoutes(host: Host, support: PersistSupport): void {
   if (warned.has(host.endpoint)) return;
   warned.add(host.endpoint);
   console.warn(

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { z } from "zod";
 import { canonicalIp, networkCidr } from "../../engine/fields";
 import { defineKind, type Step } from "../../engine/kind";
-import type { HostShell } from "../../engine/host";
+import type { Host } from "../../engine/host-interface";
 
 /**
  * A WireGuard interface (`ip link add … type wireguard`, configured with `wg set`). The
@@ -217,7 +217,7 @@ function peerLines(text: string): Array<[string, string]> {
  * coalesces concurrent reads for a host into one exec). privateKey is the desired key when the
  * host's public key is the one derived from it, else HOST_KEY_DIFFERS: never the host's key.
  */
-async function readWireguard(host: HostShell, netns: string | undefined, dev: string, inputs: { privateKey?: string; peers?: PeerState[] }) {
+async function readWireguard(host: Host, netns: string | undefined, dev: string, inputs: { privateKey?: string; peers?: PeerState[] }) {
   const show = (what: string) => host.read({ tool: "wg", netns, args: ["show", dev, what] });
   const [publicKeyText, listenPortText, fwmarkText, endpoints, allowedIps, keepalives] = await Promise.all(
     ["public-key", "listen-port", "fwmark", "endpoints", "allowed-ips", "persistent-keepalive"].map(show),

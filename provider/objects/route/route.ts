@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { connectionField, interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
 import { sameValue } from "../../engine/engine";
-import { HostShell, StepError } from "../../engine/host";
+import { sshHosts } from "../../engine/host";
+import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { isIpError } from "../../engine/ip-errors";
 import { hasOwnerToken, newOwnerToken, ownerKeyField, ownerToken, ROUTE_PROTOCOL } from "../../engine/ownership";
 import type { Step } from "../../engine/kind";
@@ -76,7 +77,7 @@ function ipArgs(route: Pick<RouteInputs, "destination" | "via">, args: string[])
 }
 
 /** The route as `ip -json route show` reports it, or undefined. */
-async function find(host: HostShell, route: RouteInputs): Promise<Record<string, unknown> | undefined> {
+async function find(host: Host, route: RouteInputs): Promise<Record<string, unknown> | undefined> {
   const exact = route.destination === "default" ? (isV6(route) ? "::/0" : "0.0.0.0/0") : route.destination;
   const command = { tool: "ip" as const, netns: route.netns, args: ipArgs(route, ["-json", "route", "show", "exact", exact]) };
   const result = await host.exec({ ...command, idempotent: true });
@@ -114,122 +115,127 @@ function persistence(route: RouteInputs, token: string): Artifact[] | undefined 
   });
 }
 
-export const routeEngine = {
-  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(routeSchema, ROUTE_TYPE, news);
-  },
+/** The Route engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
+export function createRouteEngine(hosts: HostFactory = sshHosts) {
+  return {
+    check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+      return checkInputs(routeSchema, ROUTE_TYPE, news);
+    },
 
-  /** With persist on: systemd on the host, and a warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
-  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
-    return persistFailures(new HostShell(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined });
-  },
+    /** With persist on: systemd on the host, and a warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
+    async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+      if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+      return persistFailures(hosts(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined });
+    },
 
-  parse(inputs: Record<string, unknown>): RouteInputs {
-    return parseInputs(routeSchema, ROUTE_TYPE, inputs) as never;
-  },
+    parse(inputs: Record<string, unknown>): RouteInputs {
+      return parseInputs(routeSchema, ROUTE_TYPE, inputs) as never;
+    },
 
-  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-    const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
-    if (hostMoved(olds, news)) replaces.push("connection");
-    const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
-    // New credentials for the same host: stored by an update, so that refresh and delete use them.
-    const connectionChanged = !sameValue(olds.connection, news.connection);
-    return { changes: replaces.length > 0 || persistChanged || connectionChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
-  },
+    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+      const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
+      if (hostMoved(olds, news)) replaces.push("connection");
+      const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
+      // New credentials for the same host: stored by an update, so that refresh and delete use them.
+      const connectionChanged = !sameValue(olds.connection, news.connection);
+      return { changes: replaces.length > 0 || persistChanged || connectionChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
+    },
 
-  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
-    const inputs = this.parse(rawInputs);
-    const host = new HostShell(inputs.connection);
-    const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
-    const token = newOwnerToken(inputs.ownerKey);
-    const add: Step = {
-      field: "destination",
-      tool: "ip",
-      netns: inputs.netns,
-      args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
-    };
-    const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
-    try {
-      await host.applyAll([add, ...files], where);
-    } catch (error) {
-      // Only a route this create added goes again (the add failing means none was).
-      if (error instanceof StepError && error.stepIndex !== 0) {
-        await host
-          .run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) })
-          .catch(() => undefined);
-        await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
-      }
-      throw error;
-    }
-    const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
-    return { id, outs: { ...inputs } };
-  },
-
-  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
-    const state = { ...props, connection: connectionOf(props) } as RouteInputs;
-    const host = new HostShell(state.connection);
-    if (!(await find(host, state))) {
-      // The resource leaves the stack, and so does the unit that would re-add the route at boot.
-      if (wasPersisted(props.persist) && hasOwnerToken(id))
-        await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
-      return { id: "", props: {} };
-    }
-    if (wasPersisted(props.persist) && hasOwnerToken(id)) {
-      const refreshed = {
-        ...props,
-        persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!),
+    async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
+      const inputs = this.parse(rawInputs);
+      const host = hosts(inputs.connection);
+      const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
+      const token = newOwnerToken(inputs.ownerKey);
+      const add: Step = {
+        field: "destination",
+        tool: "ip",
+        netns: inputs.netns,
+        args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
       };
-      return { id, props: refreshed, inputs: refreshed };
-    }
-    return { id, props, inputs: props };
-  },
+      const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
+      try {
+        await host.applyAll([add, ...files], where);
+      } catch (error) {
+        // Only a route this create added goes again (the add failing means none was).
+        if (error instanceof StepError && error.stepIndex !== 0) {
+          await host
+            .run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) })
+            .catch(() => undefined);
+          await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
+        }
+        throw error;
+      }
+      const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
+      return { id, outs: { ...inputs } };
+    },
 
-  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
-    // Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove.
-    const inputs = this.parse(news);
-    const host = new HostShell(inputs.connection);
-    const token = ownerToken(id);
-    if (hasOwnerToken(id))
-      await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
-    else if (inputs.persist === "networkd")
-      throw new Error(
-        `${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`,
-      );
-    return { outs: { ...inputs } };
-  },
+    async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
+      const state = { ...props, connection: connectionOf(props) } as RouteInputs;
+      const host = hosts(state.connection);
+      if (!(await find(host, state))) {
+        // The resource leaves the stack, and so does the unit that would re-add the route at boot.
+        if (wasPersisted(props.persist) && hasOwnerToken(id))
+          await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
+        return { id: "", props: {} };
+      }
+      if (wasPersisted(props.persist) && hasOwnerToken(id)) {
+        const refreshed = {
+          ...props,
+          persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!),
+        };
+        return { id, props: refreshed, inputs: refreshed };
+      }
+      return { id, props, inputs: props };
+    },
 
-  async delete(id: string, props: Record<string, unknown>): Promise<void> {
-    const state = { ...props, connection: connectionOf(props) } as RouteInputs;
-    const host = new HostShell(state.connection);
-    const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
-    await this.deleteRoute(id, state, host, where);
-    if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), where);
-  },
+    async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+      // Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove.
+      const inputs = this.parse(news);
+      const host = hosts(inputs.connection);
+      const token = ownerToken(id);
+      if (hasOwnerToken(id))
+        await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
+      else if (inputs.persist === "networkd")
+        throw new Error(
+          `${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`,
+        );
+      return { outs: { ...inputs } };
+    },
 
-  async deleteRoute(id: string, state: RouteInputs, host: HostShell, where: string): Promise<void> {
-    const found = await find(host, state);
-    if (!found) return;
-    // Ids without a token come from releases that added routes with the default protocol.
-    // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
-    const protocol = String(found.protocol ?? "boot");
-    if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
-      throw new Error(
-        `refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`,
-      );
-    }
-    try {
-      await host.apply(
-        {
-          field: "destination",
-          tool: "ip",
-          netns: state.netns,
-          args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]),
-        },
-        where,
-      );
-    } catch (error) {
-      if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
-    }
-  },
-};
+    async delete(id: string, props: Record<string, unknown>): Promise<void> {
+      const state = { ...props, connection: connectionOf(props) } as RouteInputs;
+      const host = hosts(state.connection);
+      const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
+      await this.deleteRoute(id, state, host, where);
+      if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), where);
+    },
+
+    async deleteRoute(id: string, state: RouteInputs, host: Host, where: string): Promise<void> {
+      const found = await find(host, state);
+      if (!found) return;
+      // Ids without a token come from releases that added routes with the default protocol.
+      // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
+      const protocol = String(found.protocol ?? "boot");
+      if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
+        throw new Error(
+          `refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`,
+        );
+      }
+      try {
+        await host.apply(
+          {
+            field: "destination",
+            tool: "ip",
+            netns: state.netns,
+            args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]),
+          },
+          where,
+        );
+      } catch (error) {
+        if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
+      }
+    },
+  };
+}
+
+export const routeEngine = createRouteEngine();
