@@ -2,7 +2,7 @@ import type { Connection } from "../ssh/connection";
 import type { ExecResult } from "../ssh/pool";
 import type { GroupedDevice } from "./grouped-delete";
 import type { LinkState } from "./iplink";
-import type { Step } from "./kind";
+import type { Step } from "./steps";
 
 /** A command for a host: a fixed tool, its argv, where to run it, and optional stdin. */
 export type Command = Omit<Step, "field"> & {

@@ -12,17 +12,10 @@ import { isIpError } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGED, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
 import { ownerTag } from "./ownership";
-import type { Step } from "./kind";
+import { type Step, stepArgv } from "./steps";
 import { type Command, type Host, type HostFactory, type OwnedDeletion, StepError } from "./host-interface";
 
 export { type Command, type OwnedDeletion, StepError };
-
-/** A step's argv as the host runs it: `ip`/`bridge` with `-n`, other tools through `ip netns exec`. */
-export function stepArgv(step: Pick<Step, "tool" | "netns" | "args">): string[] {
-  if (!step.netns) return [step.tool, ...step.args];
-  if (step.tool === "ip" || step.tool === "bridge") return [step.tool, "-n", step.netns, ...step.args];
-  return ["ip", "netns", "exec", step.netns, step.tool, ...step.args];
-}
 
 /**
  * A transport error's message with the script it ran (`error.command`, the whole `sh -c …`)

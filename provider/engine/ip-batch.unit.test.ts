@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { stepArgv } from "./host";
+import { stepArgv } from "./steps";
 import { batchWord, fusedScript } from "./ip-batch";
 import type { Step } from "./kind";
 

@@ -1,29 +1,12 @@
 import type { z } from "zod";
 import type { LinkState } from "./iplink";
+import type { CommonFields } from "./common-fields";
 import type { Host } from "./host-interface";
+import type { Step } from "./steps";
+
+export type { CommonFields, Step };
+export type { Tool } from "./steps";
 import type { NetworkdDevice } from "../persist/networkd";
-import type { PersistMode } from "../persist/files";
-
-/**
- * The programs a step may run on a host: fixed names, never taken from inputs. `sh` runs only
- * the fixed scripts of provider/persist (writing and removing persisted files), with inputs as
- * its positional arguments, never as script text.
- */
-export type Tool = "ip" | "bridge" | "sysctl" | "wg" | "cat" | "sh";
-
-/** One command to run on the host; `field` names the input it serves, for error messages. */
-export interface Step {
-  field: string;
-  tool: Tool;
-  /** Namespace on the host to run it in (ip/bridge -n, others through `ip netns exec`); undefined for the host's own. */
-  netns?: string;
-  args: string[];
-  /**
-   * Written to the command's stdin: how secrets (a WireGuard private key) reach the host, never
-   * in argv (visible in /proc to every user of the host) nor in error messages.
-   */
-  stdin?: string;
-}
 
 /**
  * A device kind: everything the generic engine needs to know about one `type` of `ip link`.
@@ -90,19 +73,6 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs
   networkd?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): NetworkdDevice | undefined;
   /** The kind fields as they are on the host, in input form, for drift detection (may carry extra keys for `outputs`). */
   read(link: LinkState, host: Host, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
-}
-
-/** Inputs every kind shares, after parsing. */
-export interface CommonFields {
-  name: string;
-  netns?: string;
-  mtu?: number;
-  up: boolean;
-  macAddress?: string;
-  addresses?: string[];
-  master?: string;
-  alias?: string;
-  persist?: PersistMode;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: the empty shape, for a kind with no outputs of its own

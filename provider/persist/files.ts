@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Host } from "../engine/host-interface";
-import type { Step } from "../engine/kind";
+import type { Step } from "../engine/steps";
 import { PERSIST_MODES, type PersistMode } from "./mode";
 
 /**
@@ -135,19 +134,6 @@ export function parseFingerprints(stdout: string): Map<string, string> {
 /** What each artifact should fingerprint as. */
 export function expectedFingerprint(artifact: Artifact): string {
   return "linkTo" in artifact ? `-> ${artifact.linkTo}` : createHash("sha256").update(artifact.content).digest("hex");
-}
-
-/**
- * What refresh reports as `persist` for a persisted resource: "networkd" when its files on the
- * host are those `artifacts` (one listing per host, shared by a refresh), else "drifted", with
- * a warning naming the missing or edited files (`what`: the resource and its host). The next
- * `up` sees the change and writes them again.
- */
-export async function persistedState(host: Host, what: string, artifacts: Artifact[]): Promise<"networkd" | "drifted"> {
-  const drift = driftOf(artifacts, parseFingerprints(await host.readShared(FINGERPRINT_ARGV)));
-  if (drift.length === 0) return "networkd";
-  console.warn(`netdev: ${what}: its boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
-  return "drifted";
 }
 
 /** Artifacts that are missing or differ on the host, each as "path (missing|edited)". */

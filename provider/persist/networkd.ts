@@ -1,4 +1,4 @@
-import type { CommonFields } from "../engine/kind";
+import type { CommonFields } from "../engine/common-fields";
 import { type Artifact, header, NETWORKD_DIR } from "./files";
 
 /** A value in a systemd INI file; undefined leaves the key out, a list repeats it. */

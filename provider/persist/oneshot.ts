@@ -1,5 +1,4 @@
-import { stepArgv } from "../engine/host";
-import type { Step } from "../engine/kind";
+import { type Step, stepArgv } from "../engine/steps";
 import { IMPLICIT_NAMESPACE_MARK } from "../engine/ownership";
 import { quoteArgv } from "../ssh/quote";
 import { type Artifact, header, SCRIPT_DIR, UNIT_DIR, WANTS_DIR } from "./files";

@@ -4,10 +4,9 @@ import { RemoteCommandError } from "../../provider/ssh/errors";
 import type { ExecResult } from "../../provider/ssh/pool";
 import { quoteArgv } from "../../provider/ssh/quote";
 import type { GroupedDevice } from "../../provider/engine/grouped-delete";
-import { stepArgv } from "../../provider/engine/host";
 import { type Command, type Host, type OwnedDeletion, StepError } from "../../provider/engine/host-interface";
 import { type LinkState, parseLinks } from "../../provider/engine/iplink";
-import type { Step } from "../../provider/engine/kind";
+import { type Step, stepArgv } from "../../provider/engine/steps";
 import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX, ownerTag } from "../../provider/engine/ownership";
 import { FINGERPRINT_ARGV } from "../../provider/persist/files";
 

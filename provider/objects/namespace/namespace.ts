@@ -7,7 +7,8 @@ import { connectionOf, type Connection } from "../../ssh/connection";
 import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
 import type { Step } from "../../engine/kind";
-import { persistedState, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { persistedState } from "../../engine/persisted-state";
+import { persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { namespaceUnitName, oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { persistFailures } from "../../persist/host-support";
 

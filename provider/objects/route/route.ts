@@ -9,7 +9,8 @@ import type { Step } from "../../engine/kind";
 import { connectionOf } from "../../ssh/connection";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
-import { persistedState, persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { persistedState } from "../../engine/persisted-state";
+import { persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { persistFailures } from "../../persist/host-support";
 
