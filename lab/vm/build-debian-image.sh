@@ -18,13 +18,8 @@
 # lab/vm/debian.ts passes it through qemu's fw_cfg (opt/netdev/config.tar); the unit
 # netdev-vm-config.service unpacks it at every boot, before sshd and systemd-networkd start.
 set -euo pipefail
-
-log() { echo "build-debian-image: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[ $# -eq 1 ] || die "usage: $0 <outdir>"
-OUT=$(realpath -m "$1")
-SCRIPT=$(realpath "${BASH_SOURCE[0]}")
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/image-lib.sh"
+image_begin build-debian-image "$@"
 
 SUITE=bookworm
 MIRROR=${NETDEV_DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -38,54 +33,29 @@ TOOL_PKGS=(mmdebstrap e2fsprogs qemu-utils)
 ROOTFS_SIZE=${NETDEV_DEBIAN_ROOTFS_SIZE:-2G}
 
 # --- tools ---------------------------------------------------------------------------------
-missing=()
-for pkg in "${TOOL_PKGS[@]}"; do
-  dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing packages ${missing[*]}: run as root or apt-get install them"
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+image_tools "${TOOL_PKGS[@]}"
 
 # --- cache check ---------------------------------------------------------------------------
 candidates() { # one apt-cache call for all: "<pkg> <candidate>" lines
   apt-cache policy "${VERSION_PKGS[@]}" 2>/dev/null | awk '/^[^ ]/ { sub(":$", "", $1); p = $1 } /^ *Candidate:/ { print p, $2 }'
 }
 inputs() {
-  sha256sum "$SCRIPT" | cut -d' ' -f1
   echo "$SUITE $MIRROR $SECURITY_MIRROR $ROOTFS_SIZE"
   echo "${IMAGE_PKGS[*]}"
   candidates
 }
-HASH=$(inputs | sha256sum | cut -d' ' -f1)
-
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$OUT.lock"
-flock 9   # one build at a time per outdir; a waiter then finds the fresh image below
-
-if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$HASH" ] \
-  && [ -s "$OUT/rootfs.img" ] && [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ]; then
-  log "image up to date in $OUT ($(cat "$OUT/kernel-version"))"
-  exit 0
-fi
+HASH=$(image_hash inputs)
+image_lock_or_done "$HASH" "$(cat "$OUT/kernel-version" 2>/dev/null)" rootfs.img vmlinuz initrd.img
 [ "$(id -u)" = 0 ] || die "building the Debian image needs root (mmdebstrap --mode=root)"
 
-START=$EPOCHREALTIME
-elapsed() { awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
-TMP=$(mktemp -d "$(dirname "$OUT")/.$(basename "$OUT").build.XXXXXX")
-chmod 755 "$TMP"
+image_tmp
 R="$TMP/root"
-cleanup() {
+image_cleanup() {
   # mmdebstrap unmounts what it mounted; this catches a build killed half way.
   if [ -d "$R" ]; then
     for m in $(awk -v r="$R" 'index($2, r) == 1 { print $2 }' /proc/self/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
   fi
-  rm -rf "$TMP"
 }
-trap cleanup EXIT
 
 # Files for the image, written by the hooks below ($1 = the root directory being built).
 HOOKS="$TMP/hooks"
@@ -221,16 +191,6 @@ rm -f "$R"/boot/vmlinuz-* "$R"/boot/initrd.img-* "$R"/boot/System.map-*
 truncate -s "$ROOTFS_SIZE" "$TMP/rootfs.img"
 mkfs.ext4 -q -F -L netdev-root -E root_owner=0:0 -d "$R" "$TMP/rootfs.img"
 rm -rf "$R" "$HOOKS"
-echo "$HASH" > "$TMP/inputs.sha256"
 
 # --- publish -------------------------------------------------------------------------------
-if [ -e "$OUT" ]; then
-  OLD="$TMP.old"
-  mv "$OUT" "$OLD"
-  mv "$TMP" "$OUT"
-  rm -rf "$OLD"
-else
-  mv "$TMP" "$OUT"
-fi
-trap - EXIT
-log "image ready in $OUT: rootfs $(du -h "$OUT/rootfs.img" | cut -f1) used of $ROOTFS_SIZE, kernel $KVER, initrd $(du -h "$OUT/initrd.img" | cut -f1), $(wc -l < "$OUT/debian-packages") packages, $(elapsed) s"
+image_publish "$HASH" "rootfs $(du -h "$TMP/rootfs.img" | cut -f1) used of $ROOTFS_SIZE, kernel $KVER, initrd $(du -h "$TMP/initrd.img" | cut -f1), $(wc -l < "$TMP/debian-packages") packages"

@@ -11,13 +11,8 @@
 # Per-VM data (host key, authorized key, underlay address) is NOT in the image: lab/vm/index.ts
 # appends a small cpio with /etc/vm/* to a copy of initrd.img for each VM; /init reads it.
 set -euo pipefail
-
-log() { echo "build-image: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-[ $# -eq 1 ] || die "usage: $0 <outdir>"
-OUT=$(realpath -m "$1")
-SCRIPT=$(realpath "${BASH_SOURCE[0]}")
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/image-lib.sh"
+image_begin build-image "$@"
 
 # Modules loaded at boot (with their dependency closure): every device kind this machine's
 # kernel lacks (see ../shared/lab-facts.md), and sch_netem for latency benchmarks.
@@ -29,22 +24,8 @@ IMAGE_PKGS=(busybox-static iproute2 dropbear-bin dash libc6 wireguard-tools)
 TOOL_PKGS=(cpio kmod dropbear-bin busybox-static iproute2 dash wireguard-tools)
 KERNEL_META=${NETDEV_VM_KERNEL_META:-linux-image-cloud-amd64}
 
-# One dpkg-query for all packages (each call costs ~0.1 s on a busy machine).
-query_packages() { PKG_STATE=$(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' "${TOOL_PKGS[@]}" "${IMAGE_PKGS[@]}" 2>/dev/null || true); }
-installed_version() { awk -v p="$1" '$1 == p && $2 == "installed" { print $3 }' <<<"$PKG_STATE"; }
-
 # --- tools ---------------------------------------------------------------------------------
-query_packages
-missing=()
-for pkg in "${TOOL_PKGS[@]}"; do [ -n "$(installed_version "$pkg")" ] || missing+=("$pkg"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing packages ${missing[*]}: run as root or apt-get install them"
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-  query_packages
-fi
+image_tools "${TOOL_PKGS[@]}" "${IMAGE_PKGS[@]}"
 
 # --- which kernel --------------------------------------------------------------------------
 resolve_kernel() {
@@ -66,26 +47,14 @@ fi
 
 # --- cache check ---------------------------------------------------------------------------
 inputs() {
-  sha256sum "$SCRIPT" | cut -d' ' -f1
   echo "kernel $KERNEL_PKG $KERNEL_VERSION"
   for pkg in "${IMAGE_PKGS[@]}"; do echo "$pkg $(installed_version "$pkg")"; done
   echo "modules ${MODULES[*]} / ${OPTIONAL_MODULES[*]}"
 }
-HASH=$(inputs | sha256sum | cut -d' ' -f1)
+HASH=$(image_hash inputs)
+image_lock_or_done "$HASH" "$KERNEL_PKG $KERNEL_VERSION" vmlinuz initrd.img
 
-mkdir -p "$(dirname "$OUT")"
-exec 9>"$OUT.lock"
-flock 9   # one build at a time per outdir; a waiter then finds the fresh image below
-
-if [ -f "$OUT/inputs.sha256" ] && [ "$(cat "$OUT/inputs.sha256")" = "$HASH" ] && [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.img" ]; then
-  log "image up to date in $OUT ($KERNEL_PKG $KERNEL_VERSION)"
-  exit 0
-fi
-
-START=$EPOCHREALTIME
-TMP=$(mktemp -d "$(dirname "$OUT")/.$(basename "$OUT").build.XXXXXX")
-chmod 755 "$TMP"
-trap 'rm -rf "$TMP"' EXIT
+image_tmp
 log "building image for $KERNEL_PKG $KERNEL_VERSION in $TMP"
 
 # --- kernel --------------------------------------------------------------------------------
@@ -239,16 +208,6 @@ echo "$KVER" > "$TMP/kernel-version"
 echo "$KERNEL_PKG $KERNEL_VERSION" > "$TMP/kernel-package"
 echo "$APT_STAMP $KERNEL_META" > "$TMP/apt-stamp"
 rm -rf "$TMP/kpkg" "$R"
-echo "$HASH" > "$TMP/inputs.sha256"
 
 # --- publish -------------------------------------------------------------------------------
-if [ -e "$OUT" ]; then
-  OLD="$TMP.old"
-  mv "$OUT" "$OLD"
-  mv "$TMP" "$OUT"
-  rm -rf "$OLD"
-else
-  mv "$TMP" "$OUT"
-fi
-trap - EXIT
-log "image ready in $OUT: kernel $(du -h "$OUT/vmlinuz" | cut -f1), initrd $(du -h "$OUT/initrd.img" | cut -f1), $(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+image_publish "$HASH" "kernel $(du -h "$TMP/vmlinuz" | cut -f1), initrd $(du -h "$TMP/initrd.img" | cut -f1)"

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import type { LabHost, LabState } from "../hosts";
 import { describeReboot, rebootVmHost, startDebianVmHosts } from "./debian";
-import { stopVmHosts } from "./index";
+import { stopVmHosts } from "./qemu";
 
 const STATE = "/tmp/nddv-smoke";
 const UNDERLAY = "nddv-ul";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LabHost, type LabState, readLabState } from "../hosts";
 import { describeReboot, rebootVmHost } from "./debian";
-import { underlayMac } from "./index";
+import { underlayMac } from "./qemu";
 import { lockHost } from "../../test/support/host-lock";
 
 /**

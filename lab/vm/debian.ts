@@ -4,31 +4,15 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import net from "node:net";
 import path from "node:path";
 import { labHost, type LabHost, readLabState, repoRoot, stateDir as defaultStateDir, underlayAddress6 } from "../hosts";
-import {
-  alive,
-  ip,
-  log,
-  MGMT_MAC,
-  type StartVmHostsOptions,
-  sshArgs,
-  stopOne,
-  tail,
-  tapName,
-  UNDERLAY_INTERFACE,
-  underlayMac,
-  validate,
-  type VmRecord,
-  vmRoot,
-  waitForVmSsh,
-} from "./index";
+import { alive, bootVms, buildImage, log, run, type StartVmHostsOptions, sshArgs, tail, underlayMac, type VmFlavour, validate, vmRoot } from "./qemu";
 
 /**
  * Lab hosts that boot a real Debian root filesystem (lab/vm/build-debian-image.sh): systemd,
  * systemd-networkd, OpenSSH's sshd, Debian's cloud kernel with all its modules. For tests of
  * what must survive a reboot (devices persisted as systemd-networkd files).
  *
- * Same NICs and LabHost shape as the busybox VMs (lab/vm/index.ts): eth0 = qemu user net with
- * SSH forwarded from 127.0.0.1:<sshPort>, eth1 = a tap on the lab underlay bridge. Differences:
+ * Same NICs, qemu and LabHost shape as the busybox VMs (lab/vm/qemu.ts): eth0 = qemu user net
+ * with SSH forwarded from 127.0.0.1:<sshPort>, eth1 = a tap on the lab underlay bridge. Differences:
  *   - the root disk is a qcow2 overlay of the shared raw image (stateDir/vm/<name>/disk.qcow2):
  *     the VM's own changes survive its reboots, and go with the lab's teardown;
  *   - qemu runs without -no-reboot, so a guest reboot keeps the qemu process, its port forward,
@@ -41,7 +25,6 @@ import {
 
 const BUILD_SCRIPT = path.join(repoRoot, "lab", "vm", "build-debian-image.sh");
 export const defaultDebianImageDir = process.env.NETDEV_DEBIAN_VM_IMAGE_DIR ?? path.join(repoRoot, "lab", "vm", ".cache", "debian-image");
-const QEMU = "qemu-system-x86_64";
 
 export interface DebianImage {
   kernel: string;
@@ -51,168 +34,76 @@ export interface DebianImage {
 
 /** Builds (or reuses) the Debian image in cacheDir; progress goes to stderr. */
 export async function ensureDebianVmImage(cacheDir: string = defaultDebianImageDir): Promise<DebianImage> {
-  const dir = path.resolve(cacheDir);
-  const result = await execa("bash", [BUILD_SCRIPT, dir], { stdin: "ignore", stdout: "inherit", stderr: "inherit", reject: false });
-  if (result.exitCode !== 0) throw new Error(`${BUILD_SCRIPT} ${dir} failed (exit ${result.exitCode}); see its output above`);
-  const image = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), rootfs: path.join(dir, "rootfs.img") };
-  for (const file of Object.values(image)) if (!existsSync(file)) throw new Error(`${BUILD_SCRIPT} left no ${file}`);
-  return image;
+  return buildImage(BUILD_SCRIPT, cacheDir, { kernel: "vmlinuz", initrd: "initrd.img", rootfs: "rootfs.img" });
 }
 
-async function run(file: string, args: string[], cwd?: string): Promise<string> {
-  const result = await execa(file, args, { stdin: "ignore", reject: false, cwd });
-  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(" ")} failed (exit ${result.exitCode}): ${String(result.stderr).trim()}`);
-  return String(result.stdout);
-}
-
-async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: StartVmHostsOptions, image: DebianImage, timeoutMs: number): Promise<LabHost> {
-  const dir = path.join(vmRoot(opts.stateDir), spec.name);
-  const started = Date.now();
-  await stopOne(dir); // leftovers of an earlier run under the same name
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const record: VmRecord & { flavour: "debian" } = {
-    name: spec.name,
-    tap: tapName(opts.underlayNetns, spec.name),
-    underlayNetns: opts.underlayNetns,
-    underlayBridge: opts.underlayBridge,
-    sshPort: spec.sshPort,
-    underlayAddress: spec.underlayAddress,
-    flavour: "debian",
-  };
-  writeFileSync(path.join(dir, "vm.json"), `${JSON.stringify(record, null, 2)}\n`);
-  await ip(["link", "del", record.tap], true);
-  await ip(["-n", opts.underlayNetns, "link", "del", record.tap], true);
-
-  // Per-VM data for fw_cfg: OpenSSH host key made here (so we know the public key), authorized
-  // key, and eth1's .network file (matched by MAC, as the busybox VMs match their NICs).
-  const config = path.join(dir, "config");
-  mkdirSync(config, { mode: 0o700 });
-  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${spec.name}-hostkey`, "-f", path.join(config, "ssh_host_ed25519_key")]);
-  const hostPublicKey = readFileSync(path.join(config, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
-  writeFileSync(path.join(dir, "host_ed25519_key.pub"), `${hostPublicKey}\n`);
-  writeFileSync(path.join(config, "authorized_keys"), `${opts.clientPublicKey.trim()}\n`, { mode: 0o600 });
-  writeFileSync(
-    path.join(config, "underlay.network"),
-    [
-      "# netdev lab: the underlay NIC (written at boot by netdev-vm-config from qemu fw_cfg)",
-      "[Match]",
-      // Not MACAddress=: a VLAN or ipvlan on eth1 shares its MAC, and networkd would give it
-      // the underlay address too (and drop its own). Only the NIC has a permanent address.
-      `PermanentMACAddress=${underlayMac(spec.underlayAddress)}`,
-      "",
-      "[Network]",
-      `Address=${spec.underlayAddress}/24`,
-      `Address=${underlayAddress6(spec.underlayAddress)}/64`,
-      "IPv6AcceptRA=no",
-      "",
-    ].join("\n"),
-  );
-  const configTar = path.join(dir, "config.tar");
-  await run("tar", ["-cf", configTar, "--owner=0", "--group=0", "-C", config, "ssh_host_ed25519_key", "authorized_keys", "underlay.network"]);
-  rmSync(config, { recursive: true, force: true });
-
-  // Copy-on-write overlay: the VM's writes stay in its directory; the shared image is never written.
-  const disk = path.join(dir, "disk.qcow2");
-  await run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", path.resolve(image.rootfs), "-F", "raw", disk]);
-
-  const knownHosts = path.join(dir, "known_hosts");
-  writeFileSync(knownHosts, `[127.0.0.1]:${spec.sshPort} ${hostPublicKey}\n`);
-  const consoleLog = path.join(dir, "console.log");
-  const qemuLog = path.join(dir, "qemu.log");
-  const pidFile = path.join(dir, "qemu.pid");
-  const machineId = randomBytes(16).toString("hex");
-  const cmdline = [
-    "root=/dev/vda",
-    "rw",
-    "console=ttyS0",
-    "panic=-1",
-    "net.ifnames=0",
-    ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
-    `systemd.hostname=${spec.name}`,
-    `systemd.machine_id=${machineId}`,
-  ].join(" ");
-  const args = [
-    "-name",
-    spec.name,
-    "-accel",
-    "tcg",
-    "-m",
-    String(opts.memoryMiB ?? 512),
-    "-smp",
-    process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
-    "-display",
-    "none",
-    "-vga",
-    "none",
-    "-monitor",
-    "none",
-    "-parallel",
-    "none",
-    "-serial",
-    `file:${consoleLog}`,
-    "-qmp",
-    `unix:${path.join(dir, "qmp.sock")},server=on,wait=off`,
-    "-daemonize",
-    "-pidfile",
-    pidFile,
-    "-kernel",
-    image.kernel,
-    "-initrd",
-    image.initrd,
-    "-append",
-    cmdline,
-    "-fw_cfg",
-    `name=opt/netdev/config.tar,file=${configTar}`,
-    // cache=unsafe: flushes are not forced to the host disk. The qemu process outlives guest
-    // reboots, so nothing the guest wrote is lost unless qemu itself dies (then the lab is gone too).
-    "-drive",
-    `file=${disk},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
-    // Fixed PCI slots: eth0 (mgmt) probes before eth1 (underlay) with net.ifnames=0.
-    "-device",
-    "virtio-blk-pci,drive=root,addr=0x5",
-    "-netdev",
-    `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${spec.sshPort}-:22`,
-    "-device",
-    `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},addr=0x3`,
-    "-netdev",
-    `tap,id=ul,ifname=${record.tap},script=no,downscript=no`,
-    "-device",
-    `virtio-net-pci,netdev=ul,mac=${underlayMac(spec.underlayAddress)},addr=0x4`,
-    "-device",
-    "virtio-rng-pci,addr=0x6",
-  ];
-  const result = await execa(QEMU, args, { stdin: "ignore", stdout: "ignore", stderr: { file: qemuLog }, reject: false });
-  if (result.exitCode !== 0) throw new Error(`${spec.name}: ${QEMU} failed (exit ${result.exitCode}): ${tail(qemuLog)}`);
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
-  await ip(["link", "set", record.tap, "netns", opts.underlayNetns]);
-  await ip(["-n", opts.underlayNetns, "link", "set", record.tap, "master", opts.underlayBridge, "up"]);
-  log(`${spec.name}: qemu ${pid} booting Debian (console: ${consoleLog})`);
-
-  await waitForVmSsh({
-    name: spec.name,
-    sshPort: spec.sshPort,
-    pid,
-    clientKeyPath: opts.clientKeyPath,
-    knownHosts,
-    consoleLog,
-    qemuLog,
-    deadline: started + timeoutMs,
-    timeoutMs,
-  });
-  log(`${spec.name}: ssh up on 127.0.0.1:${spec.sshPort} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+function debian(opts: StartVmHostsOptions, image: DebianImage): VmFlavour {
   return {
-    name: spec.name,
-    kind: "vm",
+    label: "Debian",
     flavour: "debian",
-    address: "127.0.0.1",
-    port: spec.sshPort,
-    username: "root",
-    privateKeyPath: opts.clientKeyPath,
-    hostPublicKey,
-    underlayAddress: spec.underlayAddress,
-    underlayAddress6: underlayAddress6(spec.underlayAddress),
-    underlayInterface: UNDERLAY_INTERFACE,
-    pid,
+    defaultMemoryMiB: 512,
+    defaultBootTimeoutMs: 300_000,
+    smp: process.env.NETDEV_DEBIAN_VM_SMP ?? "1",
+    onReboot: "restart",
+    async prepare(spec, dir) {
+      // Per-VM data for fw_cfg: OpenSSH host key made here (so we know the public key), authorized
+      // key, and eth1's .network file (matched by MAC, as the busybox VMs match their NICs).
+      const config = path.join(dir, "config");
+      mkdirSync(config, { mode: 0o700 });
+      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${spec.name}-hostkey`, "-f", path.join(config, "ssh_host_ed25519_key")]);
+      const hostPublicKey = readFileSync(path.join(config, "ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+      writeFileSync(path.join(config, "authorized_keys"), `${opts.clientPublicKey.trim()}\n`, { mode: 0o600 });
+      writeFileSync(
+        path.join(config, "underlay.network"),
+        [
+          "# netdev lab: the underlay NIC (written at boot by netdev-vm-config from qemu fw_cfg)",
+          "[Match]",
+          // Not MACAddress=: a VLAN or ipvlan on eth1 shares its MAC, and networkd would give it
+          // the underlay address too (and drop its own). Only the NIC has a permanent address.
+          `PermanentMACAddress=${underlayMac(spec.underlayAddress)}`,
+          "",
+          "[Network]",
+          `Address=${spec.underlayAddress}/24`,
+          `Address=${underlayAddress6(spec.underlayAddress)}/64`,
+          "IPv6AcceptRA=no",
+          "",
+        ].join("\n"),
+      );
+      const configTar = path.join(dir, "config.tar");
+      await run("tar", ["-cf", configTar, "--owner=0", "--group=0", "-C", config, "ssh_host_ed25519_key", "authorized_keys", "underlay.network"]);
+      rmSync(config, { recursive: true, force: true });
+
+      // Copy-on-write overlay: the VM's writes stay in its directory; the shared image is never written.
+      const disk = path.join(dir, "disk.qcow2");
+      await run("qemu-img", ["create", "-q", "-f", "qcow2", "-b", path.resolve(image.rootfs), "-F", "raw", disk]);
+      const cmdline = [
+        "root=/dev/vda",
+        "rw",
+        "console=ttyS0",
+        "panic=-1",
+        "net.ifnames=0",
+        ...(process.env.NETDEV_DEBIAN_VM_QUIET === "0" ? [] : ["quiet", "systemd.show_status=error"]),
+        `systemd.hostname=${spec.name}`,
+        `systemd.machine_id=${randomBytes(16).toString("hex")}`,
+      ].join(" ");
+      const bootArgs = [
+        "-kernel",
+        image.kernel,
+        "-initrd",
+        image.initrd,
+        "-append",
+        cmdline,
+        "-fw_cfg",
+        `name=opt/netdev/config.tar,file=${configTar}`,
+        // cache=unsafe: flushes are not forced to the host disk. The qemu process outlives guest
+        // reboots, so nothing the guest wrote is lost unless qemu itself dies (then the lab is gone too).
+        "-drive",
+        `file=${disk},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap`,
+        "-device",
+        "virtio-blk-pci,drive=root,addr=0x5",
+      ];
+      return { hostPublicKey, bootArgs };
+    },
   };
 }
 
@@ -222,18 +113,9 @@ async function bootDebian(spec: StartVmHostsOptions["hosts"][number], opts: Star
  * waits until each answers SSH. On failure, stops them. stopVmHosts / labDown stop them too.
  */
 export async function startDebianVmHosts(opts: StartVmHostsOptions): Promise<LabHost[]> {
-  if (process.getuid?.() !== 0) throw new Error("VM lab hosts need root (tap devices, network namespaces)");
   validate(opts);
   const image = await ensureDebianVmImage(opts.imageDir ?? defaultDebianImageDir);
-  mkdirSync(vmRoot(opts.stateDir), { recursive: true });
-  const timeoutMs = opts.bootTimeoutMs ?? Number(process.env.NETDEV_VM_BOOT_TIMEOUT_MS ?? 300_000);
-  const results = await Promise.allSettled(opts.hosts.map((spec) => bootDebian(spec, opts, image, timeoutMs)));
-  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failures.length > 0) {
-    for (const spec of opts.hosts) await stopOne(path.join(vmRoot(opts.stateDir), spec.name)).catch(() => undefined);
-    throw new Error(`starting Debian VM hosts failed:\n${failures.map((f) => (f.reason as Error).message ?? String(f.reason)).join("\n\n")}`);
-  }
-  return results.map((r) => (r as PromiseFulfilledResult<LabHost>).value);
+  return bootVms(opts, debian(opts, image));
 }
 
 type QmpCommand = string | { execute: string; arguments: Record<string, unknown> };
