@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { ConnectionArgs } from "./resources";
+import type { ConnectionArgs } from "./generated/args";
 
 /**
  * Connection args from stack config, the private key kept a secret:

@@ -6,9 +6,7 @@ export type ProviderOperation = "check" | "diff" | "create" | "read" | "update" 
 
 /**
  * The operation `op` of `type`'s engine, with the arguments Pulumi's dynamic provider host passed
- * to the method of that name. Provider texts stored by earlier releases call this directly (their
- * closure-serialized methods) or `engineFor`; both stay exported from the runtime so resources in
- * existing state can still be read, updated and deleted.
+ * to the method of that name.
  */
 // biome-ignore lint/suspicious/noExplicitAny: each provider method has its own arguments; dispatch forwards them as Pulumi passed them
 export async function dispatch(type: string, op: ProviderOperation, args: any[]): Promise<unknown> {

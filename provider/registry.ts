@@ -7,9 +7,9 @@ import { objectTypes } from "./objects";
 
 /**
  * The one registry of resource types: the device kinds (provider/kinds/index.ts) and the
- * objects (provider/objects/index.ts). The engines, the public classes' Args types
- * (provider/resources.ts ties each class to its entry with `satisfies`), the components'
- * PlanItem union and the serialization test's list all come from here.
+ * objects (provider/objects/index.ts). The engines, the public classes with their Args and
+ * outputs (generated from it by `npm run gen`), the components' PlanItem union and the
+ * serialization test's list all come from here.
  */
 export { deviceKinds, objectTypes };
 
@@ -55,8 +55,8 @@ export function deviceEngine(type: string): DeviceEngine {
 
 /**
  * The engine for any resource type, wrapped at the provider boundary (every error and check
- * failure scrubbed of the call's secrets). provider/runtime.ts exports it: the runtime's
- * providerOf calls it, and so do the closure-serialized providers in older state.
+ * failure scrubbed of the call's secrets): what the runtime's providerOf (provider/dispatch.ts)
+ * calls.
  */
 export function engineFor(type: string): AnyEngine {
   let engine = providerEngines.get(type);

@@ -3,8 +3,5 @@
  * provider process (provider/dynamic.ts). Everything heavy (ssh2, zod, the kinds) lives behind
  * this module so the text names nothing but a type.
  */
-export { deviceKinds, engineFor, resourceTypes } from "./registry";
-export { dispatch, providerOf } from "./dispatch";
+export { providerOf } from "./dispatch";
 export { stackIdentityProvider } from "./stack-identity";
-export { sshPool } from "./ssh/pool";
-export { SCHEMA_VERSION } from "./engine/engine";

@@ -1,4 +1,4 @@
-import type { ConnectionArgs } from "../resources";
+import type { ConnectionArgs } from "../generated/args";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalIp, networkOf } from "../engine/fields";
 import { wireguardPublicKey } from "../kinds/wireguard/wireguard";
-import type { ConnectionArgs } from "../resources";
+import type { ConnectionArgs } from "../generated/args";
 import { requireIp, requireWireguardKey } from "./check-inputs";
 import { type ComponentLabel, planOrRaise, PlanInputError } from "./errors";
 import { assertMatchesSlots, dependingOn, materializePlanned, type Slot } from "./materialize";

@@ -1,4 +1,4 @@
-import type { ConnectionArgs } from "../resources";
+import type { ConnectionArgs } from "../generated/args";
 import * as pulumi from "@pulumi/pulumi";
 import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { commonShape } from "../engine/engine";
 import type { ResourceType } from "../generated/inputs";
 import { deviceKinds, isDeviceType, objectTypes } from "../registry";
-import { resourceClasses } from "../resources";
+import { resourceClass } from "../resources";
 import type { PlanItem } from "./plan";
 
 type AnyClass = new (name: string, args: unknown, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource;
@@ -15,7 +15,7 @@ export function materialize(prefix: string, items: PlanItem[], parent: pulumi.Re
   const made: Record<string, pulumi.CustomResource> = {};
   for (const item of items) {
     // PlanItem's inputs are typed by item.type (see plan.ts): the class for that type takes them.
-    const Class = resourceClasses[item.type] as unknown as AnyClass;
+    const Class = resourceClass(item.type) as unknown as AnyClass;
     made[item.key] = new Class(`${prefix}-${item.key}`, item.inputs, { parent, dependsOn: item.dependsOn.map((key) => made[key]!) });
   }
   return made;
@@ -74,7 +74,7 @@ export function materializePlanned(
         .all([pulumi.unsecret(planned.apply((items) => inputsOf(items)[field])), planIsSecret])
         .apply(([value, secret]) => (value === undefined || !secret ? value : pulumi.secret(value)));
     const args = { ...Object.fromEntries(planFields.map((field) => [field, fieldOf(field)])), ...slot.given };
-    const Class = resourceClasses[slot.type] as unknown as AnyClass;
+    const Class = resourceClass(slot.type) as unknown as AnyClass;
     made[slot.key] = new Class(`${prefix}-${slot.key}`, args, { parent, dependsOn: slot.dependsOn.map((key) => made[key]!) });
   }
   return made;

@@ -1,4 +1,4 @@
-import type { ConnectionArgs } from "../resources";
+import type { ConnectionArgs } from "../generated/args";
 import * as pulumi from "@pulumi/pulumi";
 import { stableMac } from "./mac";
 import { assertMatchesSlots, dependingOn, materializePlanned, type Slot } from "./materialize";

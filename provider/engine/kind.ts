@@ -13,9 +13,11 @@ import type { NetworkdDevice } from "../persist/networkd";
  * Modelled on vishvananda/netlink's link.go: shared attributes live in the engine, each kind
  * adds a few flat fields.
  */
-export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs extends z.ZodRawShape = z.ZodRawShape> {
-  /** Resource class name, e.g. "Bridge". */
-  resourceType: string;
+export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs extends z.ZodRawShape = z.ZodRawShape, Type extends string = string> {
+  /** Resource class name, e.g. "Bridge": the registry's key and the public class are named by it. */
+  resourceType: Type;
+  /** One or two sentences for users: the public class's doc comment and the reference's summary. */
+  summary: string;
   /** linkinfo.info_kind values that `ip -details` reports for this kind (adoption checks it). */
   infoKinds: string[];
   /**
@@ -76,6 +78,8 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs
 }
 
 // biome-ignore lint/complexity/noBannedTypes: the empty shape, for a kind with no outputs of its own
-export function defineKind<Shape extends z.ZodRawShape, Outputs extends z.ZodRawShape = {}>(kind: DeviceKind<Shape, Outputs>): DeviceKind<Shape, Outputs> {
+export function defineKind<Shape extends z.ZodRawShape, Outputs extends z.ZodRawShape = {}, Type extends string = string>(
+  kind: DeviceKind<Shape, Outputs, Type>,
+): DeviceKind<Shape, Outputs, Type> {
   return kind;
 }

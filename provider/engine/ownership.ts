@@ -34,12 +34,12 @@ export function ownerTag(token: string): string {
   return `${OWNER_PREFIX}${token}`;
 }
 
-/** The owner token at the end of a resource id ("…#<token>"); undefined for ids of earlier releases that had none. */
+/** The owner token at the end of a resource id ("…#<token>"); an id without "#" is returned whole (see hasOwnerToken). */
 export function ownerToken(id: string): string {
   return id.slice(id.lastIndexOf("#") + 1);
 }
 
-/** Whether the id carries an owner token at all (Route ids of releases before 0.2 did not). */
+/** Whether the id carries an owner token at all: every id this provider writes ends in "#<token>". */
 export function hasOwnerToken(id: string): boolean {
   return id.includes("#");
 }

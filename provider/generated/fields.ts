@@ -5,76 +5,91 @@
  */
 export const resourceFields = {
   TunDevice: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "mode", "owner", "group", "multiQueue", "vnetHdr", "packetInfo"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   VethPair: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "peerName", "peerNetns", "peerMtu", "peerMacAddress", "peerAddresses", "peerUp", "peerAnnounce"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Bridge: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "stp", "forwardDelay", "helloTime", "maxAge", "ageingTime", "vlanFiltering", "vlanDefaultPvid", "multicastSnooping"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Macvlan: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "parent", "mode", "tap"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Ipvlan: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "parent", "mode", "flag"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Vlan: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "parent", "vlanId", "protocol"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   VxlanTunnel: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "vni", "dstPort", "local", "remote", "group", "dev", "ttl", "tos", "learning", "udpCsum", "srcPortRange", "peers"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Dummy: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Geneve: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "vni", "remote", "dstPort", "ttl", "tos", "df"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Gre: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "mode", "remote", "local", "key", "ttl"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Bond: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "mode", "miimon", "updelay", "downdelay", "xmitHashPolicy"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   Vrf: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "table"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
     secrets: ["connection"],
   },
   WireguardInterface: {
+    category: "device",
     inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "privateKey", "listenPort", "fwmark", "peers"],
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo", "publicKey"],
     secrets: ["connection", "privateKey"],
   },
   NetworkNamespace: {
+    category: "object",
     inputs: ["connection", "name", "adopt", "force", "persist"],
     outputs: ["devices"],
     secrets: ["connection"],
   },
   Route: {
+    category: "object",
     inputs: ["connection", "netns", "destination", "via", "dev", "metric", "persist"],
     outputs: [],
     secrets: ["connection"],

@@ -36,23 +36,7 @@ type OutputsOf<T extends ResourceType> = T extends DeviceType ? DeviceOutputsOf<
 
 type ArgsMatch = { [T in ResourceType]: Same<ResourceArgs[T], AsArgs<InputsOf<T>>> };
 type PlainInputsMatch = { [T in ResourceType]: Same<ResourceInputs[T], Omit<InputsOf<T>, "ownerKey">> };
-type OutputsMatch = {
-  TunDevice: Same<outputs.TunDeviceOutputs, AsOutputs<OutputsOf<"TunDevice">>>;
-  VethPair: Same<outputs.VethPairOutputs, AsOutputs<OutputsOf<"VethPair">>>;
-  Bridge: Same<outputs.BridgeOutputs, AsOutputs<OutputsOf<"Bridge">>>;
-  Macvlan: Same<outputs.MacvlanOutputs, AsOutputs<OutputsOf<"Macvlan">>>;
-  Ipvlan: Same<outputs.IpvlanOutputs, AsOutputs<OutputsOf<"Ipvlan">>>;
-  Vlan: Same<outputs.VlanOutputs, AsOutputs<OutputsOf<"Vlan">>>;
-  VxlanTunnel: Same<outputs.VxlanTunnelOutputs, AsOutputs<OutputsOf<"VxlanTunnel">>>;
-  Dummy: Same<outputs.DummyOutputs, AsOutputs<OutputsOf<"Dummy">>>;
-  Geneve: Same<outputs.GeneveOutputs, AsOutputs<OutputsOf<"Geneve">>>;
-  Gre: Same<outputs.GreOutputs, AsOutputs<OutputsOf<"Gre">>>;
-  Bond: Same<outputs.BondOutputs, AsOutputs<OutputsOf<"Bond">>>;
-  Vrf: Same<outputs.VrfOutputs, AsOutputs<OutputsOf<"Vrf">>>;
-  WireguardInterface: Same<outputs.WireguardInterfaceOutputs, AsOutputs<OutputsOf<"WireguardInterface">>>;
-  NetworkNamespace: Same<outputs.NetworkNamespaceOutputs, AsOutputs<OutputsOf<"NetworkNamespace">>>;
-  Route: Same<outputs.RouteOutputs, AsOutputs<OutputsOf<"Route">>>;
-};
+type OutputsMatch = { [T in ResourceType]: Same<outputs.ResourceOutputs[T], AsOutputs<OutputsOf<T>>> };
 
 // Each fails the type check, naming the resource type, when its generated type and its schema differ.
 export const argsMatch: { [T in ResourceType]: true } = null as unknown as ArgsMatch;

@@ -411,3 +411,22 @@ export interface RouteOutputs {
    */
   readonly persist: pulumi.Output<"none" | "networkd" | undefined>;
 }
+
+/** Each resource type's outputs, by type. */
+export interface ResourceOutputs {
+  TunDevice: TunDeviceOutputs;
+  VethPair: VethPairOutputs;
+  Bridge: BridgeOutputs;
+  Macvlan: MacvlanOutputs;
+  Ipvlan: IpvlanOutputs;
+  Vlan: VlanOutputs;
+  VxlanTunnel: VxlanTunnelOutputs;
+  Dummy: DummyOutputs;
+  Geneve: GeneveOutputs;
+  Gre: GreOutputs;
+  Bond: BondOutputs;
+  Vrf: VrfOutputs;
+  WireguardInterface: WireguardInterfaceOutputs;
+  NetworkNamespace: NetworkNamespaceOutputs;
+  Route: RouteOutputs;
+}

@@ -11,6 +11,8 @@ import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
  */
 export const objectTypes = {
   NetworkNamespace: {
+    summary:
+      'A named network namespace on a host, loopback up: a "container" devices are moved into. Deleting it refuses while devices other than lo are inside, unless `force`.',
     schema: namespaceSchema,
     engine: namespaceEngine,
     replaceOn: ["name"],
@@ -18,10 +20,14 @@ export const objectTypes = {
     example: { name: "web" },
   },
   Route: {
+    summary: "One route in a host's or a namespace's main table.",
     schema: routeSchema,
     engine: routeEngine,
     replaceOn: [...ROUTE_REPLACE_ON],
     outputs: {},
     example: { netns: "web", destination: "default", via: "10.0.0.1" },
   },
-} satisfies Record<string, { schema: z.ZodType; engine: object; replaceOn: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }>;
+} satisfies Record<
+  string,
+  { summary: string; schema: z.ZodType; engine: object; replaceOn: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }
+>;

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as components from "../../provider/components";
 import { classSummaries, repoRoot, resourceDocs } from "./model";
 import { renderConnectionPage, renderIndex, renderKindsTable, renderResourcePage } from "./render-docs";
-import { renderArgs, renderFieldLists, renderOutputs, renderPlainInputs } from "./render-types";
+import { renderArgs, renderClasses, renderFieldLists, renderOutputs, renderPlainInputs } from "./render-types";
 
 /** The README's block between these markers is the kinds table (the README's own, linking into docs/reference). */
 export const KINDS_TABLE_START = "<!-- kinds-table -->";
@@ -46,6 +46,7 @@ export function generatedFiles(): Map<string, string> {
     ["provider/generated/args.ts", renderArgs(resources)],
     ["provider/generated/outputs.ts", renderOutputs(resources)],
     ["provider/generated/fields.ts", renderFieldLists(resources)],
+    ["provider/generated/classes.ts", renderClasses(resources)],
     ["provider/generated/inputs.ts", renderPlainInputs(resources)],
     ["docs/reference/README.md", renderIndex(resources, componentDocs())],
     ["docs/reference/Connection.md", renderConnectionPage()],

@@ -36,7 +36,7 @@ export interface OutputDoc {
 export interface ResourceDoc {
   name: string;
   category: "device" | "object";
-  /** The public class's doc comment (provider/resources.ts). */
+  /** The public class's doc comment: the kind's (or object's) `summary` in the registry. */
   summary: string;
   /** Device kinds: what `ip -details` calls it, and the kernel feature it needs. */
   infoKinds?: string[];
@@ -107,7 +107,7 @@ export function connectionFields(): { input: FieldShape[]; output: FieldShape[] 
 }
 
 /** Doc comments of the classes in these files (or of the interface merged with each), by name. */
-export function classSummaries(files: readonly string[] = ["provider/resources.ts"]): Map<string, string> {
+export function classSummaries(files: readonly string[]): Map<string, string> {
   const summaries = new Map<string, string>();
   for (const relative of files) {
     const file = path.join(repoRoot, relative);
@@ -136,14 +136,9 @@ function exampleProgramOf(folder: string | undefined): string | undefined {
 }
 
 export function resourceDocs(): ResourceDoc[] {
-  const summaries = classSummaries();
-  const summaryOf = (name: string) => {
-    const summary = summaries.get(name);
-    if (!summary) throw new Error(`provider/resources.ts: the class ${name} has no doc comment`);
-    return summary;
-  };
   const devices = Object.entries(deviceKinds).map(([name, kind]): ResourceDoc => {
-    const { fields, replaceOn, secretFields, outputs, example, infoKinds, kernelFeature } = kind as unknown as {
+    const { summary, fields, replaceOn, secretFields, outputs, example, infoKinds, kernelFeature } = kind as unknown as {
+      summary: string;
       fields: z.ZodRawShape;
       replaceOn: string[];
       secretFields?: string[];
@@ -155,7 +150,7 @@ export function resourceDocs(): ResourceDoc[] {
     return {
       name,
       category: "device",
-      summary: summaryOf(name),
+      summary,
       infoKinds,
       kernelFeature,
       inputs: inputsOf(fields, ruleFor([...REPLACE_ALWAYS, ...replaceOn]), secretFields ?? []),
@@ -169,7 +164,7 @@ export function resourceDocs(): ResourceDoc[] {
     return {
       name,
       category: "object",
-      summary: summaryOf(name),
+      summary: entry.summary,
       inputs: inputsOf(shape, ruleFor(entry.replaceOn), []),
       outputs: outputsOf(entry.outputs),
       example: entry.example,

@@ -167,6 +167,7 @@ export function renderOutputs(resources: ResourceDoc[]): string {
         `The outputs of a ${resource.name}: every input as applied, and what the host reports.`,
       ),
     ),
+    `${docComment(["Each resource type's outputs, by type."], "")}export interface ResourceOutputs {\n${resources.map((resource) => `  ${resource.name}: ${resource.name}Outputs;\n`).join("")}}\n`,
   ];
   return parts.join("\n");
 }
@@ -183,6 +184,7 @@ export function renderFieldLists(resources: ResourceDoc[]): string {
     const inputs = [...(resource.category === "device" ? common : []), ...resource.inputs];
     const outputs = [...(resource.category === "device" ? commonDeviceOutputs() : []), ...resource.outputs];
     return `  ${resource.name}: {
+    category: ${JSON.stringify(resource.category)},
     inputs: ${list(inputs.map((input) => input.name))},
     outputs: ${list(outputs.map((output) => output.name))},
     secrets: ${list(inputs.filter((input) => input.secret).map((input) => input.name))},
@@ -219,5 +221,25 @@ export function renderPlainInputs(resources: ResourceDoc[]): string {
     ),
     `${docComment(["Each resource type's inputs as plain values, by type."], "")}export interface ResourceInputs {\n${resources.map((resource) => `  ${resource.name}: ${resource.name}Inputs;\n`).join("")}}\n`,
     `${docComment(["Every resource type of this package."], "")}export type ResourceType = keyof ResourceInputs;\n`,
+  ].join("\n");
+}
+
+/**
+ * provider/generated/classes.ts: the public resource classes, one per registered type, each made
+ * by the one factory (provider/resources.ts `resourceClass`) and typed by its generated Args and
+ * Outputs, with the registry's summary as its doc comment.
+ */
+export function renderClasses(resources: ResourceDoc[]): string {
+  const classes = resources.map((resource) => {
+    const doc = docComment([resource.summary], "");
+    const base = resource.category === "device" ? "DeviceResource" : "NetdevResource";
+    return `${doc}export interface ${resource.name} extends ${base}, outputs.${resource.name}Outputs {}
+${doc}export const ${resource.name}: ResourceClass<args.${resource.name}Args, ${resource.name}> = resourceClass("${resource.name}");
+`;
+  });
+  return [
+    GENERATED_HEADER,
+    'import { type DeviceResource, type NetdevResource, type ResourceClass, resourceClass } from "../resources";\nimport type * as args from "./args";\nimport type * as outputs from "./outputs";\n',
+    ...classes,
   ].join("\n");
 }

@@ -17,6 +17,7 @@ const milliseconds = z.number().int().min(0).max(2_147_483_647);
  */
 export const bondKind = defineKind({
   resourceType: "Bond",
+  summary: "A bond (link aggregation); members join by their own `master` field.",
   infoKinds: ["bond"],
   kernelFeature: "bonding",
   example: { mode: "active-backup", miimon: 100, updelay: 200, downdelay: 200, xmitHashPolicy: "layer3+4" },

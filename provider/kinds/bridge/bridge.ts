@@ -6,6 +6,7 @@ const centiseconds = z.number().int().min(0).max(100_000_000);
 /** A software switch. Timers are in hundredths of a second, as `ip` takes and reports them. */
 export const bridgeKind = defineKind({
   resourceType: "Bridge",
+  summary: "A Linux bridge: a software switch that other devices join by their `master` field.",
   infoKinds: ["bridge"],
   kernelFeature: "bridge",
   example: { stp: true, forwardDelay: 400, helloTime: 200, maxAge: 1200, ageingTime: 30000, vlanFiltering: true, vlanDefaultPvid: 1, multicastSnooping: false },

@@ -7,6 +7,7 @@ import { defineKind } from "../../engine/kind";
  */
 export const dummyKind = defineKind({
   resourceType: "Dummy",
+  summary: "A dummy device: addresses that stay up whatever the links do, or a stand-in member.",
   infoKinds: ["dummy"],
   kernelFeature: "dummy",
   example: {},

@@ -13,6 +13,7 @@ import { defineKind, type Step } from "../../engine/kind";
  */
 export const geneveKind = defineKind({
   resourceType: "Geneve",
+  summary: "A Geneve tunnel endpoint: Ethernet over UDP (port 6081) to one peer.",
   infoKinds: ["geneve"],
   kernelFeature: "geneve",
   example: { vni: 4242, remote: "10.0.0.2", dstPort: 6081, ttl: 64, tos: 0, df: "set" },

@@ -13,6 +13,7 @@ const ipv4 = ipAddress.refine((address) => !address.includes(":"), "must be an I
  */
 export const greKind = defineKind({
   resourceType: "Gre",
+  summary: "A GRE (gre) or GRE-over-Ethernet (gretap) tunnel over IPv4.",
   infoKinds: ["gre", "gretap"],
   kernelFeature: "GRE (ip_gre)",
   example: { mode: "gretap", remote: "10.0.0.2", local: "10.0.0.1", key: 7, ttl: 64 },

@@ -10,6 +10,7 @@ import { defineKind } from "../../engine/kind";
  */
 export const ipvlanKind = defineKind({
   resourceType: "Ipvlan",
+  summary: "An ipvlan device on a parent interface: its own addresses on the parent's network, sharing the parent's MAC.",
   infoKinds: ["ipvlan"],
   hasParent: true,
   kernelFeature: "ipvlan",

@@ -10,6 +10,7 @@ import { defineKind } from "../../engine/kind";
  */
 export const macvlanKind = defineKind({
   resourceType: "Macvlan",
+  summary: "A macvlan (or macvtap) device on a parent interface: its own MAC address on the parent's network.",
   infoKinds: ["macvlan", "macvtap"],
   hasParent: true,
   kernelFeature: "macvlan",

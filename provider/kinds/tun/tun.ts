@@ -7,6 +7,7 @@ import { defineKind } from "../../engine/kind";
  */
 export const tunKind = defineKind({
   resourceType: "TunDevice",
+  summary: "A persistent tun or tap device: what a VM's NIC or a userspace VPN is plugged into.",
   infoKinds: ["tun"],
   kernelFeature: "tun",
   example: { mode: "tap", owner: 1000, group: 1000, multiQueue: true, vnetHdr: true, packetInfo: false },

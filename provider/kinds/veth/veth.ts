@@ -9,6 +9,7 @@ import { addressSteps } from "../../engine/steps";
  */
 export const vethKind = defineKind({
   resourceType: "VethPair",
+  summary: "A veth pair: two devices joined like a cable, the peer end possibly in another namespace (a container's).",
   infoKinds: ["veth"],
   kernelFeature: "veth",
   example: {

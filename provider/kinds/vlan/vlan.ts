@@ -5,6 +5,7 @@ import { defineKind } from "../../engine/kind";
 /** An 802.1Q (or 802.1ad, "QinQ") VLAN sub-interface of a parent. Needs the kernel's 8021q. */
 export const vlanKind = defineKind({
   resourceType: "Vlan",
+  summary: "An 802.1Q or 802.1ad VLAN device on a parent interface.",
   infoKinds: ["vlan"],
   hasParent: true,
   kernelFeature: "802.1Q VLAN (8021q)",

@@ -9,6 +9,7 @@ import { defineKind } from "../../engine/kind";
  */
 export const vrfKind = defineKind({
   resourceType: "Vrf",
+  summary: "A VRF: an L3 master with its own routing table; members join by their own `master` field.",
   infoKinds: ["vrf"],
   kernelFeature: "vrf",
   example: { table: 10 },

@@ -13,6 +13,7 @@ const ALL_ZERO_MAC = "00:00:00:00:00:00";
  */
 export const vxlanKind = defineKind({
   resourceType: "VxlanTunnel",
+  summary: "A VXLAN tunnel endpoint: Ethernet over UDP, to a unicast flood list, a multicast group or one peer.",
   infoKinds: ["vxlan"],
   kernelFeature: "vxlan",
   example: {

@@ -94,6 +94,7 @@ interface PeerState {
 
 export const wireguardKind = defineKind({
   resourceType: "WireguardInterface",
+  summary: "A WireGuard interface and its peers; `privateKey` is always kept as a secret and reaches the host only on stdin.",
   infoKinds: ["wireguard"],
   kernelFeature: "wireguard",
   example: {
