@@ -1,27 +1,21 @@
 import { z } from "zod";
-import { connectionOf, type Connection } from "../ssh/connection";
+import type { Connection } from "../ssh/connection";
 import { aliasText, addressList, connectionField, interfaceName, macAddress, mtu, namespaceName } from "./fields";
-import { sshHosts } from "./host";
+import { sameValue } from "./compare";
 import { type Host, type HostFactory, StepError } from "./host-interface";
+import { type Context, type PriorState, ResourceEngine } from "./resource-engine";
 import { isIpError } from "./ip-errors";
 import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
-import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
+import { OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
-import { persistedState } from "./persisted-state";
-import { type Artifact, NETWORKD_DIR, persistField, removeStep, syncSteps, wasPersisted } from "../persist/files";
-import { persistFailures } from "../persist/host-support";
+import { type Artifact, NETWORKD_DIR, persistField } from "../persist/files";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
-import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, ownerToken, parseInputs } from "./validation";
+import { containsUnknown, ownerToken } from "./validation";
 
-/**
- * Bumped when the shape of outputs changes. The provider code stored in state only `require`s
- * the installed runtime (dynamic.ts), so read, update and delete always run the installed
- * release against state that older releases may have written: they must understand every
- * earlier version, and refuse state from a newer one (stateFrom) rather than misread it.
- */
-export const SCHEMA_VERSION = 1;
+export { sameValue };
+export { SCHEMA_VERSION } from "./resource-engine";
 
 export const commonShape = {
   connection: connectionField,
@@ -51,7 +45,7 @@ export const commonShape = {
     .boolean()
     .default(false)
     .describe("Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers)."),
-  /** Off by default because outputs are state, which the Pulumi CLI rewrites after every step: at 180 bridges it cost 7 ms per device in `up`. */
+  /** Off by default: outputs are state, which the Pulumi CLI rewrites after every step, so each output costs every later step. */
   reportKindInfo: z.boolean().optional().describe("Also output `kindInfo`: everything `ip -details` reports for the kind (a bridge's is 37 attributes)."),
   /** Derived from the resource's identity by its class: see ownership.ts. */
   ownerKey: ownerKeyField,
@@ -64,7 +58,6 @@ export const commonShape = {
 export const REPLACE_ALWAYS = ["name", "netns"];
 
 export interface DeviceOutputs extends Record<string, unknown> {
-  schemaVersion: number;
   ifindex: number;
   operState: string;
   hwAddress: string;
@@ -73,44 +66,34 @@ export interface DeviceOutputs extends Record<string, unknown> {
   kindInfo?: Record<string, unknown>;
 }
 
-export function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(normalizeForCompare(a)) === JSON.stringify(normalizeForCompare(b));
-}
-
-function normalizeForCompare(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(normalizeForCompare);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined && v !== null)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, normalizeForCompare(v)]),
-    );
-  }
-  return value;
-}
-
 /** Whether the device carries the owner tag of the resource with this id. */
 function ownedBy(link: LinkState, id: string): boolean {
   return splitAlias(link.ifalias).token === ownerToken(id);
 }
 
 /** Parsed inputs of any kind: the common fields typed, the kind's own fields as the kind parsed them. */
-export type ParsedInputs = Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean };
+export type ParsedInputs = Record<string, unknown> & CommonFields & { connection: Connection; adopt: boolean; ownerKey?: string };
 
 /**
- * The generic engine. It is not generic in the kind's shape: it only passes the kind's parsed
- * inputs back to the kind, so it sees every kind as DeviceKind<ZodRawShape> (registry.ts
- * widens each kind once) and needs no casts at those calls.
+ * The device engine: the lifecycle of ResourceEngine with a device kind's hooks. It is not
+ * generic in the kind's shape: it only passes the kind's parsed inputs back to the kind, so it
+ * sees every kind as DeviceKind<ZodRawShape> (registry.ts widens each kind once) and needs no
+ * casts at those calls.
  */
-export class DeviceEngine {
+export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
+  readonly resourceType: string;
   readonly schema: z.ZodType<Record<string, unknown>>;
+  protected readonly inputFields: string[];
+  protected override readonly secretFields: readonly string[];
 
   constructor(
     readonly kind: DeviceKind,
-    /** How the engine reaches a host: over SSH unless a test passes a fake one. */
-    private readonly hosts: HostFactory = sshHosts,
+    hosts?: HostFactory,
   ) {
+    super(hosts);
+    this.resourceType = kind.resourceType;
+    this.secretFields = kind.secretFields ?? [];
+    this.inputFields = [...Object.keys(commonShape), ...Object.keys(kind.fields)];
     const object = z.strictObject({ ...commonShape, ...kind.fields });
     this.schema = object.superRefine((parsed, ctx) => {
       const value = parsed as unknown as CommonFields;
@@ -121,31 +104,23 @@ export class DeviceEngine {
     }) as unknown as z.ZodType<Record<string, unknown>>;
   }
 
-  private get fieldNames(): string[] {
-    return [...Object.keys(commonShape), ...Object.keys(this.kind.fields)];
+  protected describe(state: Record<string, unknown>): string {
+    return `${String(state.name)}${state.netns ? ` in namespace ${String(state.netns)}` : ""}`;
   }
 
-  /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
-  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(this.schema, this.kind.resourceType, news, this.kind.secretFields);
+  protected identify(inputs: ParsedInputs, endpoint: string, token: string): string {
+    return `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
   }
 
-  /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
-  /** With persist on: systemd (and networkd, for the kinds persisted by its files) on the host; see persist/host-support.ts. */
-  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+  /** With persist on: systemd, and networkd for the kinds persisted by its files; see persist/host-support.ts. */
+  protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd" | "networkd"; deviceNames: string[] } {
     let needs: "systemd" | "networkd" = "systemd";
     if (!containsUnknown(inputs)) {
       const parsed = this.parse(inputs);
       if (this.persistence(parsed, "000000000000").some((artifact) => artifact.path.startsWith(`${NETWORKD_DIR}/`))) needs = "networkd";
     }
     // A device in the host's namespace only: networkd does not see the others.
-    const names = inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [];
-    return persistFailures(this.hosts(connectionOf(inputs)), needs, { deviceNames: names });
-  }
-
-  parse(inputs: Record<string, unknown>): ParsedInputs {
-    return parseInputs(this.schema, this.kind.resourceType, inputs, this.kind.secretFields) as ParsedInputs;
+    return { needs, deviceNames: inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [] };
   }
 
   /**
@@ -155,20 +130,16 @@ export class DeviceEngine {
    * answer is "replace", and Pulumi deletes the member before the master and makes it again
    * after (its dependent replacement; parents, namespaces and route devices already replace).
    */
-  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+  protected diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {
     const replaceKeys = new Set([...REPLACE_ALWAYS, ...this.kind.replaceOn]);
     const changed: string[] = [];
     const replaces: string[] = [];
-    for (const key of this.fieldNames) {
-      // Neither changes the device: adopt matters only at create, ownerKey is fixed by the id.
-      if (key === "adopt" || key === "ownerKey") continue;
+    for (const key of this.inputFields) {
+      // Neither changes the device: adopt matters only at create, ownerKey is fixed by the id;
+      // the connection is the lifecycle's (ResourceEngine.diff).
+      if (key === "adopt" || key === "ownerKey" || key === "connection") continue;
       const before = olds[key];
       const after = news[key];
-      if (key === "connection") {
-        if (containsUnknown(after) || hostIdentity(before) !== hostIdentity(after)) replaces.push(key);
-        else if (!sameValue(before, after)) changed.push(key);
-        continue;
-      }
       if (containsUnknown(after) || !sameValue(before, after)) {
         changed.push(key);
         if (replaceKeys.has(key) || (key === "master" && containsUnknown(after))) replaces.push(key);
@@ -176,20 +147,14 @@ export class DeviceEngine {
     }
     // A device whose tag was cleared by hand (see observe) is tagged again by an update.
     if (olds.tagLost === true && replaces.length === 0) changed.push("alias");
-    // The device's name is fixed, so old and new cannot exist side by side.
-    return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+    return { changed, replaces };
   }
 
-  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: DeviceOutputs }> {
-    const inputs = this.parse(rawInputs);
-    const host = this.hosts(inputs.connection);
-    const token = newOwnerToken(inputs.ownerKey as string | undefined);
-    const id = `${host.endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
-    const where = this.where(host, inputs);
+  protected async createOn(host: Host, inputs: ParsedInputs, id: string, { token, where, files }: Context): Promise<DeviceOutputs> {
     const finish = async (link?: LinkState) => {
-      const outs = await this.observe(host, inputs, id, link);
+      const outs = await this.observeLink(host, inputs, id, link);
       if (!outs) throw new Error(`${where} vanished right after it was created`);
-      return { id, outs: outs.outs };
+      return outs.outs;
     };
     const custom = this.kind.createStep?.(inputs);
     // A device on a parent is made beside the parent and moved into its namespace under a
@@ -211,7 +176,7 @@ export class DeviceEngine {
     const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
     try {
       // Namespaces it needs are made (and locked against removal) in the same script.
-      const created = await this.applyWithFiles(host, steps, this.persistSteps(inputs, token), where, readBack, this.namespacesOf(inputs));
+      const created = await this.applyWithFiles(host, steps, files, where, readBack, this.namespacesOf(inputs));
       return await finish(linkNamed(created, inputs.name));
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
@@ -238,7 +203,7 @@ export class DeviceEngine {
       if (viaHost) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
       if (made) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
       else await host.deleteChecked(inputs.netns, { name: inputs.name, tag: ownerTag(token) }, where).catch(() => undefined);
-      if (inputs.persist === "networkd") await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), where).catch(() => undefined);
+      if (inputs.persist === "networkd") await host.applyAll(this.unpersistSteps(inputs, token), where).catch(() => undefined);
       await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
       throw error;
     }
@@ -298,66 +263,26 @@ export class DeviceEngine {
     await this.retake(host, inputs, existing, token, `cannot adopt ${where}`);
   }
 
-  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
-    const state = this.stateFrom(props);
-    const host = this.hosts(state.connection);
-    // Refresh reads every device at about the same time: they share one dump per host and namespace.
-    const observed = await this.observe(host, state, id, await host.readLinkShared(state.netns, state.name));
-    // An empty id tells the engine the device is gone; any other answer must carry the id.
-    if (!observed) {
-      // The resource leaves the stack: what would bring the device back at boot, with this
-      // resource's owner tag, goes with it (only files carrying that tag).
-      if (wasPersisted(state.persist)) {
-        await this.removeBootFiles(host, state, ownerToken(id));
-        console.warn(`netdev: ${this.where(host, state)} is gone (or no longer this resource's): removed its boot-time files`);
-      }
-      return { id: "", props: {} };
-    }
-    if (wasPersisted(state.persist)) {
-      // The files as parsed from state render exactly what the last `up` wrote, unless a refresh
-      // stored drift there since (a key that differs on the host, an alias set by hand): state
-      // then holds what the host showed, which is no input and renders nothing the last `up`
-      // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
-      const stored = this.schema.safeParse({ ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])), persist: "networkd" });
-      observed.inputs.persist = observed.outs.persist = stored.success
-        ? await persistedState(host, this.where(host, state), this.persistence(stored.data as ParsedInputs, ownerToken(id)))
-        : (state.persist as "networkd" | "drifted");
-    }
-    return { id, props: observed.outs, inputs: observed.inputs };
+  /** Refresh reads every device at about the same time: they share one dump per host and namespace. */
+  protected async observe(host: Host, state: PriorState, id: string): Promise<{ outs: DeviceOutputs; inputs: Record<string, unknown> } | undefined> {
+    const device = state as PriorState & CommonFields;
+    return this.observeLink(host, device, id, await host.readLinkShared(device.netns, device.name));
   }
 
-  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: DeviceOutputs }> {
-    const inputs = this.parse(news);
-    const previous = this.stateFrom(olds);
-    const host = this.hosts(inputs.connection);
-    const where = this.where(host, inputs);
+  protected async updateOn(host: Host, id: string, inputs: ParsedInputs, prior: PriorState, { token, where, files }: Context): Promise<DeviceOutputs> {
+    const previous = prior as PriorState & CommonFields;
     const link = await host.readLink(inputs.netns, inputs.name);
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    const after = await this.converge(host, inputs, link, ownerToken(id), previous, {
-      readBack: true,
-      files: this.persistSteps(inputs, ownerToken(id), previous.persist),
-    });
-    const outs = await this.observe(host, inputs, id, after);
+    const after = await this.converge(host, inputs, link, token, previous, { readBack: true, files });
+    const outs = await this.observeLink(host, inputs, id, after);
     if (!outs) throw new Error(`${where} vanished during the update`);
-    return { outs: outs.outs };
+    return outs.outs;
   }
 
-  async delete(id: string, props: Record<string, unknown>): Promise<void> {
-    const state = this.stateFrom(props);
-    await this.deleteDevice(id, state);
-    // The device is gone: its boot-time files go too (those carrying this resource's tag).
-    if (wasPersisted(state.persist)) await this.removeBootFiles(this.hosts(state.connection), state, ownerToken(id));
-  }
-
-  /** Removes the boot-time files persistence may have written for this device, those carrying this token. */
-  private async removeBootFiles(host: Host, inputs: CommonFields, token: string): Promise<void> {
-    await host.applyAll(removeStep(this.persistedPaths(inputs, token), token), this.where(host, inputs));
-  }
-
-  private async deleteDevice(id: string, state: Record<string, unknown> & CommonFields & { connection: Connection }): Promise<void> {
-    const host = this.hosts(state.connection);
+  protected async deleteOn(host: Host, id: string, prior: PriorState): Promise<void> {
+    const state = prior as PriorState & CommonFields;
     // The common case in one round trip: the host checks our tag and deletes.
     const fused = await host.deleteOwned(state.netns, state.name, ownerToken(id), this.where(host, state));
     if (fused.outcome === "deleted" || fused.outcome === "absent") return this.removeImplicitNamespaces(host, state);
@@ -485,13 +410,8 @@ export class DeviceEngine {
   }
 
   /** Every path persistence may have written for this device, whichever way (removal is tag-checked). */
-  private persistedPaths(inputs: CommonFields, token: string): string[] {
-    return [...Object.values(networkdPaths(inputs.name)), ...oneshotPaths(token)];
-  }
-
-  /** Steps that bring the host's persisted files in line with the inputs: write what is wanted, remove what is not. */
-  private persistSteps(inputs: ParsedInputs, token: string, before?: unknown): Step[] {
-    return syncSteps(inputs.persist === "networkd" ? this.persistence(inputs, token) : undefined, this.persistedPaths(inputs, token), token, before);
+  protected persistedPaths(state: Record<string, unknown>, token: string): string[] {
+    return [...Object.values(networkdPaths(String(state.name))), ...oneshotPaths(token)];
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
@@ -520,21 +440,6 @@ export class DeviceEngine {
       throw error;
     });
     return out;
-  }
-
-  private where(host: Host, inputs: CommonFields): string {
-    return `${this.kind.resourceType} ${inputs.name}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
-  }
-
-  /** State written by this or an older schema version, with the connection parsed. */
-  private stateFrom(props: Record<string, unknown>): Record<string, unknown> & CommonFields & { connection: Connection } {
-    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION) {
-      throw new Error(
-        `${this.kind.resourceType} ${String(props.name)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
-      );
-    }
-    const connection = connectionOf(props);
-    return { ...props, connection, up: props.up !== false } as Record<string, unknown> & CommonFields & { connection: Connection };
   }
 
   /** MTU and MAC steps for what the inputs set and the device (when known) does not already have. */
@@ -603,7 +508,7 @@ export class DeviceEngine {
   }
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
-  private async observe(
+  private async observeLink(
     host: Host,
     state: Record<string, unknown> & CommonFields,
     id: string,
@@ -623,7 +528,7 @@ export class DeviceEngine {
     const kindActual = await this.kind.read(link, host, state.netns, state);
     const managed = (key: string, actual: unknown) => (state[key] === undefined ? undefined : actual);
     const inputs: Record<string, unknown> = {
-      ...Object.fromEntries(this.fieldNames.map((key) => [key, state[key]])),
+      ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])),
       mtu: managed("mtu", link.mtu),
       macAddress: managed("macAddress", link.address),
       addresses: managed("addresses", link.addresses),
@@ -635,7 +540,6 @@ export class DeviceEngine {
     for (const key of Object.keys(inputs)) if (inputs[key] === undefined) delete inputs[key];
     const outs: DeviceOutputs = {
       ...inputs,
-      schemaVersion: SCHEMA_VERSION,
       ifindex: link.ifindex,
       operState: link.operstate,
       hwAddress: link.address,

@@ -123,3 +123,31 @@ describe("Route", () => {
     expect([...host.files.keys()]).toEqual([]);
   });
 });
+
+describe("state from a newer release", () => {
+  it("is refused by NetworkNamespace and Route alike, touching nothing", async () => {
+    const host = new FakeHost();
+    host.addLink(undefined, "d0", "dummy", { up: true });
+    const namespaces = createNamespaceEngine(() => host);
+    const routes = createRouteEngine(() => host);
+    const nsInputs = { connection, name: "web", ownerKey: KEY };
+    const routeInputs = { connection, destination: "10.5.0.0/24", dev: "d0", ownerKey: KEY };
+    const ns = await namespaces.create(nsInputs);
+    const route = await routes.create(routeInputs);
+    expect(ns.outs.schemaVersion).toBe(1);
+    expect(route.outs.schemaVersion).toBe(1);
+    const trips = host.roundTrips;
+    for (const [engine, { id, outs }, news] of [
+      [namespaces, ns, nsInputs],
+      [routes, route, routeInputs],
+    ] as const) {
+      const newer = { ...outs, schemaVersion: 2 };
+      await expect(engine.read(id, newer)).rejects.toThrow(/written by a newer pulumi-netdev \(schema 2; this one understands up to 1\)/);
+      await expect(engine.update(id, newer, news)).rejects.toThrow(/newer pulumi-netdev/);
+      await expect(engine.delete(id, newer)).rejects.toThrow(/newer pulumi-netdev/);
+    }
+    expect(host.roundTrips).toBe(trips);
+    expect(host.namespaceNames()).toEqual(["web"]);
+    expect(host.routes()).toHaveLength(1);
+  });
+});

@@ -1,16 +1,12 @@
 import { z } from "zod";
 import { connectionField, namespaceName } from "../../engine/fields";
-import { sameValue } from "../../engine/engine";
-import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
-import { connectionOf, type Connection } from "../../ssh/connection";
-import { newOwnerToken, OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
-import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
-import type { Step } from "../../engine/kind";
-import { persistedState } from "../../engine/persisted-state";
-import { persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
+import { type Context, type PriorState, ResourceEngine } from "../../engine/resource-engine";
+import type { Step } from "../../engine/steps";
+import { containsUnknown } from "../../engine/validation";
+import { type Artifact, persistField } from "../../persist/files";
 import { namespaceUnitName, oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
-import { persistFailures } from "../../persist/host-support";
 
 /**
  * A named network namespace on a host (`ip netns add`), with its loopback up: a "container"
@@ -75,8 +71,7 @@ function makeSteps(name: string, token: string): Step[] {
 }
 
 /** A oneshot unit under the well-known name devices in the namespace order after (persist/oneshot.ts). */
-function persistence(inputs: { name: string; persist?: string }, token: string): Artifact[] | undefined {
-  if (inputs.persist !== "networkd") return undefined;
+function bootUnit(inputs: { name: string }, token: string): Artifact[] {
   return oneshotArtifacts({
     token,
     unitName: namespaceUnitName(inputs.name),
@@ -88,156 +83,112 @@ function persistence(inputs: { name: string; persist?: string }, token: string):
   });
 }
 
-const persistedPaths = (name: string, token: string) => oneshotPaths(token, namespaceUnitName(name));
+/** The NetworkNamespace engine: ResourceEngine's lifecycle with a namespace's hooks. */
+export class NamespaceEngine extends ResourceEngine<NamespaceInputs, NamespaceOutputs> {
+  readonly resourceType = NAMESPACE_TYPE;
+  readonly schema = namespaceSchema as unknown as z.ZodType<Record<string, unknown>>;
+  protected readonly inputFields = Object.keys(namespaceSchema.shape);
 
-/** The NetworkNamespace engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
-export function createNamespaceEngine(hosts: HostFactory = sshHosts) {
-  return {
-    check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-      return checkInputs(namespaceSchema, NAMESPACE_TYPE, news);
-    },
+  protected describe(state: Record<string, unknown>): string {
+    return String(state.name);
+  }
 
-    /** With persist on: systemd on the host (persist/host-support.ts). */
-    async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-      if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
-      return persistFailures(hosts(connectionOf(inputs)), "systemd");
-    },
+  protected identify(inputs: NamespaceInputs, endpoint: string, token: string): string {
+    return `${endpoint}/netns/${inputs.name}#${token}`;
+  }
 
-    parse(inputs: Record<string, unknown>): NamespaceInputs {
-      return parseInputs(namespaceSchema, NAMESPACE_TYPE, inputs) as never;
-    },
+  protected diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {
+    const replaces = containsUnknown(news.name) || olds.name !== news.name ? ["name"] : [];
+    const changed: string[] = [];
+    if ((olds.force ?? false) !== (news.force ?? false)) changed.push("force");
+    if (containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none")) changed.push("persist");
+    return { changed, replaces };
+  }
 
-    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-      const replaces: string[] = [];
-      let changes = false;
-      if (containsUnknown(news.name) || olds.name !== news.name) replaces.push("name");
-      if (hostMoved(olds, news)) replaces.push("connection");
-      if ((olds.force ?? false) !== (news.force ?? false)) changes = true;
-      // New credentials for the same host: stored by an update, so that refresh and delete use them.
-      if (!sameValue(olds.connection, news.connection)) changes = true;
-      if (containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none")) changes = true;
-      return { changes: changes || replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
-    },
+  persistence(inputs: NamespaceInputs, token: string): Artifact[] {
+    return bootUnit(inputs, token);
+  }
 
-    async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: NamespaceOutputs }> {
-      const inputs = this.parse(rawInputs);
-      const host = hosts(inputs.connection);
-      const tag = newOwnerToken(inputs.ownerKey);
-      const id = `${host.endpoint}/netns/${inputs.name}#${tag}`;
-      const where = `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`;
-      const already = await exists(host, inputs.name);
-      if (already) {
-        const { loAlias } = await contents(host, inputs.name);
-        // Its own tag: made by this resource in a `pulumi up` that died before recording it.
-        const own = loAlias === ownerTag(tag);
-        if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
-        if (!own && loAlias?.startsWith(OWNER_PREFIX))
-          throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
-      }
-      const [add, ...tagAndUp] = makeSteps(inputs.name, tag);
-      const files = syncSteps(persistence(inputs, tag), persistedPaths(inputs.name, tag), tag, undefined);
-      try {
-        // One round trip: the namespace (unless it is being taken over), its tag, lo up and the boot-time unit.
-        await host.applyAll([...(already ? [] : [add!]), ...tagAndUp, ...files], where);
-      } catch (error) {
-        // Not when the add itself failed: a namespace of that name appeared meanwhile, not ours.
-        const addFailed = error instanceof StepError && error.stepIndex === 0 && !already;
-        if (!already && !addFailed) await host.run({ tool: "ip", args: ["netns", "del", inputs.name] }).catch(() => undefined);
-        if (files.length) await host.applyAll(removeStep(persistedPaths(inputs.name, tag), tag), where).catch(() => undefined);
-        throw error;
-      }
-      const outs = await this.observe(host, inputs, id);
-      if (!outs) throw new Error(`${where} vanished right after it was created`);
-      return { id, outs };
-    },
+  protected persistedPaths(state: Record<string, unknown>, token: string): string[] {
+    return oneshotPaths(token, namespaceUnitName(String(state.name)));
+  }
 
-    async observe(
-      host: Host,
-      state: { name: string; connection: Connection; force?: boolean; adopt?: boolean; persist?: string },
-      id: string,
-    ): Promise<NamespaceOutputs | undefined> {
-      if (!(await exists(host, state.name))) return undefined;
-      const { devices, loAlias } = await contents(host, state.name);
-      if (loAlias !== ownerTag(ownerToken(id))) return undefined;
-      return {
-        connection: state.connection,
-        name: state.name,
-        adopt: state.adopt ?? false,
-        force: state.force ?? false,
-        ...(state.persist !== undefined ? { persist: state.persist } : {}),
-        devices,
-      };
-    },
+  protected async createOn(host: Host, inputs: NamespaceInputs, id: string, { token, where, files }: Context): Promise<NamespaceOutputs> {
+    const already = await exists(host, inputs.name);
+    if (already) {
+      const { loAlias } = await contents(host, inputs.name);
+      // Its own tag: made by this resource in a `pulumi up` that died before recording it.
+      const own = loAlias === ownerTag(token);
+      if (!own && !inputs.adopt) throw new Error(`${where} already exists; set adopt: true to take it over, or choose another name`);
+      if (!own && loAlias?.startsWith(OWNER_PREFIX))
+        throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${loAlias.slice(OWNER_PREFIX.length)})`);
+    }
+    const [add, ...tagAndUp] = makeSteps(inputs.name, token);
+    try {
+      // One round trip: the namespace (unless it is being taken over), its tag, lo up and the boot-time unit.
+      await host.applyAll([...(already ? [] : [add!]), ...tagAndUp, ...files], where);
+    } catch (error) {
+      // Not when the add itself failed: a namespace of that name appeared meanwhile, not ours.
+      const addFailed = error instanceof StepError && error.stepIndex === 0 && !already;
+      if (!already && !addFailed) await host.run({ tool: "ip", args: ["netns", "del", inputs.name] }).catch(() => undefined);
+      if (files.length) await host.applyAll(this.unpersistSteps(inputs, token), where).catch(() => undefined);
+      throw error;
+    }
+    const observed = await this.observe(host, inputs, id);
+    if (!observed) throw new Error(`${where} vanished right after it was created`);
+    return observed.outs;
+  }
 
-    async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
-      const connection = connectionOf(props);
-      const state = { ...props, connection } as NamespaceInputs;
-      const outs = await this.observe(hosts(connection), state, id);
-      if (!outs) {
-        // The resource leaves the stack, and so does the unit that would make the namespace at boot.
-        if (wasPersisted(props.persist)) {
-          const host = hosts(connection);
-          await host.applyAll(removeStep(persistedPaths(state.name, ownerToken(id)), ownerToken(id)), `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`);
-        }
-        return { id: "", props: {} };
-      }
-      if (wasPersisted(props.persist)) {
-        const host = hosts(connection);
-        outs.persist = await persistedState(
-          host,
-          `${NAMESPACE_TYPE} ${state.name} on ${host.endpoint}`,
-          persistence({ name: state.name, persist: "networkd" }, ownerToken(id))!,
+  protected async observe(host: Host, state: PriorState, id: string): Promise<{ outs: NamespaceOutputs; inputs: Record<string, unknown> } | undefined> {
+    const name = String(state.name);
+    if (!(await exists(host, name))) return undefined;
+    const { devices, loAlias } = await contents(host, name);
+    if (loAlias !== ownerTag(ownerToken(id))) return undefined;
+    const inputs = {
+      connection: state.connection,
+      name,
+      adopt: state.adopt ?? false,
+      force: state.force ?? false,
+      ...(state.persist !== undefined ? { persist: state.persist } : {}),
+    };
+    return { outs: { ...inputs, devices }, inputs };
+  }
+
+  protected async updateOn(host: Host, id: string, inputs: NamespaceInputs, _previous: PriorState, { where, files }: Context): Promise<NamespaceOutputs> {
+    const observed = await this.observe(host, inputs, id);
+    if (!observed) throw new Error(`${NAMESPACE_TYPE} ${inputs.name} is missing or no longer the one this resource created; run \`pulumi refresh\``);
+    await host.applyAll(files, where);
+    return observed.outs;
+  }
+
+  protected async deleteOn(host: Host, id: string, props: PriorState, where: string): Promise<void> {
+    const name = String(props.name);
+    const tag = ownerTag(ownerToken(id));
+    const deletable = async () => {
+      if (!(await exists(host, name))) return false;
+      const { devices, loAlias } = await contents(host, name);
+      if (loAlias !== tag) {
+        throw new Error(
+          `refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${tag})`,
         );
       }
-      const { devices: _devices, ...inputs } = outs;
-      return { id, props: outs, inputs };
-    },
+      if (devices.length && props.force !== true) {
+        throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);
+      }
+      return true;
+    };
+    if (!(await deletable())) return;
+    // The host checks again under the namespace's lock as it deletes: a device created in it
+    // since (another stack naming it as `netns`) is never deleted with it.
+    if ((await host.deleteNamespaceIfStill(name, tag, props.force === true, where)) === "deleted") return;
+    await deletable();
+    throw new Error(`refusing to delete ${where}: it changed while being deleted; run the delete again`);
+  }
+}
 
-    async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: NamespaceOutputs }> {
-      const inputs = this.parse(news);
-      const host = hosts(inputs.connection);
-      const outs = await this.observe(host, inputs, id);
-      if (!outs) throw new Error(`${NAMESPACE_TYPE} ${inputs.name} is missing or no longer the one this resource created; run \`pulumi refresh\``);
-      const token = ownerToken(id);
-      await host.applyAll(
-        syncSteps(persistence(inputs, token), persistedPaths(inputs.name, token), token, olds.persist),
-        `${NAMESPACE_TYPE} ${inputs.name} on ${host.endpoint}`,
-      );
-      return { outs };
-    },
-
-    async delete(id: string, props: Record<string, unknown>): Promise<void> {
-      const host = hosts(connectionOf(props));
-      const name = props.name as string;
-      const where = `${NAMESPACE_TYPE} ${name} on ${host.endpoint}`;
-      await this.deleteNamespace(host, id, props, where);
-      // The namespace is gone: its boot-time unit goes too.
-      if (wasPersisted(props.persist)) await host.applyAll(removeStep(persistedPaths(name, ownerToken(id)), ownerToken(id)), where);
-    },
-
-    async deleteNamespace(host: Host, id: string, props: Record<string, unknown>, where: string): Promise<void> {
-      const name = props.name as string;
-      const deletable = async () => {
-        if (!(await exists(host, name))) return false;
-        const { devices, loAlias } = await contents(host, name);
-        if (loAlias !== ownerTag(ownerToken(id))) {
-          throw new Error(
-            `refusing to delete ${where}: it is not the namespace this resource created (lo alias ${JSON.stringify(loAlias ?? "")}, expected ${ownerTag(ownerToken(id))})`,
-          );
-        }
-        if (devices.length && props.force !== true) {
-          throw new Error(`refusing to delete ${where}: it still holds ${devices.join(", ")}; delete those first or set force: true`);
-        }
-        return true;
-      };
-      if (!(await deletable())) return;
-      // The host checks again under the namespace's lock as it deletes: a device created in it
-      // since (another stack naming it as `netns`) is never deleted with it.
-      if ((await host.deleteNamespaceIfStill(name, ownerTag(ownerToken(id)), props.force === true, where)) === "deleted") return;
-      await deletable();
-      throw new Error(`refusing to delete ${where}: it changed while being deleted; run the delete again`);
-    },
-  };
+/** The NetworkNamespace engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
+export function createNamespaceEngine(hosts?: HostFactory): NamespaceEngine {
+  return new NamespaceEngine(hosts);
 }
 
 export const namespaceEngine = createNamespaceEngine();

@@ -1,18 +1,14 @@
 import { z } from "zod";
 import { connectionField, interfaceName, ipAddress, namespaceName, networkCidr } from "../../engine/fields";
-import { sameValue } from "../../engine/engine";
-import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { isIpError } from "../../engine/ip-errors";
-import { hasOwnerToken, newOwnerToken, ownerKeyField, ownerToken, ROUTE_PROTOCOL } from "../../engine/ownership";
-import type { Step } from "../../engine/kind";
-import { connectionOf } from "../../ssh/connection";
+import { hasOwnerToken, ownerKeyField, ROUTE_PROTOCOL } from "../../engine/ownership";
+import { type Context, type PriorState, ResourceEngine } from "../../engine/resource-engine";
+import type { Step } from "../../engine/steps";
 import { parseRemoteJson } from "../../ssh/scrub";
-import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
-import { persistedState } from "../../engine/persisted-state";
-import { persistField, removeStep, syncSteps, wasPersisted, type Artifact } from "../../persist/files";
+import { containsUnknown } from "../../engine/validation";
+import { type Artifact, persistField } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
-import { persistFailures } from "../../persist/host-support";
 
 /**
  * A route in a host's (or a namespace's) main table: `ip route add <destination> [via] [dev]
@@ -95,8 +91,9 @@ async function find(host: Host, route: RouteInputs): Promise<Record<string, unkn
   );
 }
 
-function describe(route: RouteInputs, endpoint?: string): string {
-  return `${ROUTE_TYPE} ${spec(route).join(" ")}${route.netns ? ` in namespace ${route.netns}` : ""}${endpoint ? ` on ${endpoint}` : ""}`;
+/** "10.0.0.0/24 via 10.0.0.1 in namespace web": the route in messages, after its type. */
+function described(route: RouteInputs): string {
+  return `${spec(route).join(" ")}${route.netns ? ` in namespace ${route.netns}` : ""}`;
 }
 
 /**
@@ -104,11 +101,10 @@ function describe(route: RouteInputs, endpoint?: string): string {
  * may come up later); `replace`, so a re-run changes nothing. Its namespace is made if missing,
  * as the device units do.
  */
-function persistence(route: RouteInputs, token: string): Artifact[] | undefined {
-  if (route.persist !== "networkd") return undefined;
+function bootUnit(route: RouteInputs, token: string): Artifact[] {
   return oneshotArtifacts({
     token,
-    what: describe(route),
+    what: `${ROUTE_TYPE} ${described(route)}`,
     steps: [{ field: "destination", tool: "ip", netns: route.netns, args: ipArgs(route, ["route", "replace", ...spec(route), "proto", ROUTE_PROTOCOL]) }],
     namespaces: route.netns ? [route.netns] : [],
     waitFor: [],
@@ -116,127 +112,107 @@ function persistence(route: RouteInputs, token: string): Artifact[] | undefined 
   });
 }
 
+/** The Route engine: ResourceEngine's lifecycle with a route's hooks. */
+export class RouteEngine extends ResourceEngine<RouteInputs, Record<string, unknown>> {
+  readonly resourceType = ROUTE_TYPE;
+  readonly schema = routeSchema as unknown as z.ZodType<Record<string, unknown>>;
+  protected readonly inputFields = Object.keys(routeSchema.shape);
+
+  protected describe(state: Record<string, unknown>): string {
+    return described(state as RouteInputs);
+  }
+
+  protected identify(inputs: RouteInputs, endpoint: string, token: string): string {
+    return `${endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
+  }
+
+  /** A warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
+  protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd"; routes: boolean } {
+    return { needs: "systemd", routes: inputs.netns === undefined };
+  }
+
+  protected diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {
+    const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
+    const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
+    return { changed: persistChanged ? ["persist"] : [], replaces };
+  }
+
+  persistence(inputs: RouteInputs, token: string): Artifact[] {
+    return bootUnit(inputs, token);
+  }
+
+  protected persistedPaths(_state: Record<string, unknown>, token: string): string[] {
+    return oneshotPaths(token);
+  }
+
+  protected async createOn(host: Host, inputs: RouteInputs, _id: string, { token, where, files }: Context): Promise<Record<string, unknown>> {
+    const add: Step = {
+      field: "destination",
+      tool: "ip",
+      netns: inputs.netns,
+      args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
+    };
+    try {
+      await host.applyAll([add, ...files], where);
+    } catch (error) {
+      // Only a route this create added goes again (the add failing means none was).
+      if (error instanceof StepError && error.stepIndex !== 0) {
+        await host
+          .run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) })
+          .catch(() => undefined);
+        await host.applyAll(this.unpersistSteps(inputs, token), where).catch(() => undefined);
+      }
+      throw error;
+    }
+    return { ...inputs };
+  }
+
+  /** A route has nothing to observe beyond being there: its state is its inputs. */
+  protected async observe(host: Host, state: PriorState): Promise<{ outs: Record<string, unknown>; inputs: Record<string, unknown> } | undefined> {
+    if (!(await find(host, state as RouteInputs))) return undefined;
+    const { schemaVersion: _version, ...props } = state;
+    return { outs: props, inputs: { ...props } };
+  }
+
+  /** Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove. */
+  protected async updateOn(host: Host, id: string, inputs: RouteInputs, _previous: PriorState, { where, files }: Context): Promise<Record<string, unknown>> {
+    if (hasOwnerToken(id)) await host.applyAll(files, where);
+    else if (inputs.persist === "networkd")
+      throw new Error(`${where} has no owner token in its id: replace it (change a field, or delete and re-add it) to persist it`);
+    return { ...inputs };
+  }
+
+  protected async deleteOn(host: Host, id: string, state: PriorState, where: string): Promise<void> {
+    const route = state as RouteInputs;
+    const found = await find(host, route);
+    if (!found) return;
+    // An id without a token names a route added with the default protocol.
+    // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
+    const protocol = String(found.protocol ?? "boot");
+    if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
+      throw new Error(
+        `refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`,
+      );
+    }
+    try {
+      await host.apply(
+        {
+          field: "destination",
+          tool: "ip",
+          netns: route.netns,
+          args: ipArgs(route, ["route", "del", ...spec(route), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]),
+        },
+        where,
+      );
+    } catch (error) {
+      if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
+    }
+  }
+}
+
 /** The Route engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
-export function createRouteEngine(hosts: HostFactory = sshHosts) {
-  return {
-    check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-      return checkInputs(routeSchema, ROUTE_TYPE, news);
-    },
-
-    /** With persist on: systemd on the host, and a warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
-    async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-      if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
-      return persistFailures(hosts(connectionOf(inputs)), "systemd", { routes: inputs.netns === undefined });
-    },
-
-    parse(inputs: Record<string, unknown>): RouteInputs {
-      return parseInputs(routeSchema, ROUTE_TYPE, inputs) as never;
-    },
-
-    diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-      const replaces: string[] = ROUTE_REPLACE_ON.filter((key) => containsUnknown(news[key]) || (olds[key] ?? null) !== (news[key] ?? null));
-      if (hostMoved(olds, news)) replaces.push("connection");
-      const persistChanged = containsUnknown(news.persist) || (olds.persist ?? "none") !== (news.persist ?? "none");
-      // New credentials for the same host: stored by an update, so that refresh and delete use them.
-      const connectionChanged = !sameValue(olds.connection, news.connection);
-      return { changes: replaces.length > 0 || persistChanged || connectionChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
-    },
-
-    async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
-      const inputs = this.parse(rawInputs);
-      const host = hosts(inputs.connection);
-      const where = `${ROUTE_TYPE} ${spec(inputs).join(" ")}${inputs.netns ? ` in namespace ${inputs.netns}` : ""} on ${host.endpoint}`;
-      const token = newOwnerToken(inputs.ownerKey);
-      const add: Step = {
-        field: "destination",
-        tool: "ip",
-        netns: inputs.netns,
-        args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
-      };
-      const files = syncSteps(persistence(inputs, token), oneshotPaths(token), token, undefined);
-      try {
-        await host.applyAll([add, ...files], where);
-      } catch (error) {
-        // Only a route this create added goes again (the add failing means none was).
-        if (error instanceof StepError && error.stepIndex !== 0) {
-          await host
-            .run({ tool: "ip", netns: inputs.netns, args: ipArgs(inputs, ["route", "del", ...spec(inputs), "proto", ROUTE_PROTOCOL]) })
-            .catch(() => undefined);
-          await host.applyAll(removeStep(oneshotPaths(token), token), where).catch(() => undefined);
-        }
-        throw error;
-      }
-      const id = `${host.endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
-      return { id, outs: { ...inputs } };
-    },
-
-    async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
-      const state = { ...props, connection: connectionOf(props) } as RouteInputs;
-      const host = hosts(state.connection);
-      if (!(await find(host, state))) {
-        // The resource leaves the stack, and so does the unit that would re-add the route at boot.
-        if (wasPersisted(props.persist) && hasOwnerToken(id))
-          await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), describe(state, host.endpoint));
-        return { id: "", props: {} };
-      }
-      if (wasPersisted(props.persist) && hasOwnerToken(id)) {
-        const refreshed = {
-          ...props,
-          persist: await persistedState(host, describe(state, host.endpoint), persistence({ ...state, persist: "networkd" }, ownerToken(id))!),
-        };
-        return { id, props: refreshed, inputs: refreshed };
-      }
-      return { id, props, inputs: props };
-    },
-
-    async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
-      // Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove.
-      const inputs = this.parse(news);
-      const host = hosts(inputs.connection);
-      const token = ownerToken(id);
-      if (hasOwnerToken(id))
-        await host.applyAll(syncSteps(persistence(inputs, token), oneshotPaths(token), token, olds.persist), describe(inputs, host.endpoint));
-      else if (inputs.persist === "networkd")
-        throw new Error(
-          `${describe(inputs, host.endpoint)} was added by a release before 0.2 and has no owner token: replace it (change a field, or delete and re-add it) to persist it`,
-        );
-      return { outs: { ...inputs } };
-    },
-
-    async delete(id: string, props: Record<string, unknown>): Promise<void> {
-      const state = { ...props, connection: connectionOf(props) } as RouteInputs;
-      const host = hosts(state.connection);
-      const where = `${ROUTE_TYPE} ${spec(state).join(" ")}${state.netns ? ` in namespace ${state.netns}` : ""} on ${host.endpoint}`;
-      await this.deleteRoute(id, state, host, where);
-      if (wasPersisted(props.persist) && hasOwnerToken(id)) await host.applyAll(removeStep(oneshotPaths(ownerToken(id)), ownerToken(id)), where);
-    },
-
-    async deleteRoute(id: string, state: RouteInputs, host: Host, where: string): Promise<void> {
-      const found = await find(host, state);
-      if (!found) return;
-      // Ids without a token come from releases that added routes with the default protocol.
-      // ip -json leaves out the protocol when it is boot, the default of `ip route add`.
-      const protocol = String(found.protocol ?? "boot");
-      if (hasOwnerToken(id) && protocol !== ROUTE_PROTOCOL) {
-        throw new Error(
-          `refusing to delete ${where}: it was not added by netdev (protocol ${protocol}, expected ${ROUTE_PROTOCOL}); run \`pulumi refresh\` to drop it from the stack, or delete it by hand`,
-        );
-      }
-      try {
-        await host.apply(
-          {
-            field: "destination",
-            tool: "ip",
-            netns: state.netns,
-            args: ipArgs(state, ["route", "del", ...spec(state), ...(hasOwnerToken(id) ? ["proto", ROUTE_PROTOCOL] : [])]),
-          },
-          where,
-        );
-      } catch (error) {
-        if (!(error instanceof StepError && isIpError(error.stderr, "entry-missing"))) throw error;
-      }
-    },
-  };
+export function createRouteEngine(hosts?: HostFactory): RouteEngine {
+  return new RouteEngine(hosts);
 }
 
 export const routeEngine = createRouteEngine();

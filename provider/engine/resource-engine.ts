@@ -1,0 +1,190 @@
+import type { z } from "zod";
+import { type Connection, connectionOf } from "../ssh/connection";
+import { type Artifact, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { persistFailures } from "../persist/host-support";
+import { sameValue } from "./compare";
+import { sshHosts } from "./host";
+import type { Host, HostFactory } from "./host-interface";
+import { hasOwnerToken, newOwnerToken, ownerToken } from "./ownership";
+import { persistedState } from "./persisted-state";
+import type { Step } from "./steps";
+import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "./validation";
+
+/**
+ * Bumped when the shape of outputs changes. The provider code stored in state only `require`s
+ * the installed runtime (dynamic.ts), so read, update and delete always run the installed
+ * release against state that older releases may have written: they must understand every
+ * earlier version, and refuse state from a newer one (stateFrom) rather than misread it.
+ */
+export const SCHEMA_VERSION = 1;
+
+/** What every type's parsed inputs have. */
+export type BaseInputs = Record<string, unknown> & { connection: Connection; ownerKey?: string; persist?: string };
+
+/** Prior state (outputs of an earlier create, update or read), with the connection parsed. */
+export type PriorState = Record<string, unknown> & { connection: Connection; persist?: unknown };
+
+/** What the per-type hooks are handed besides their inputs. */
+export interface Context {
+  /** The owner token: the end of the id. */
+  token: string;
+  /** How messages name the resource: its type, its description and its host. */
+  where: string;
+  /** The steps that bring the host's boot-time files in line with the inputs (none without persistence). */
+  files: Step[];
+}
+
+/**
+ * The one lifecycle of every resource type (devices, NetworkNamespace, Route): parsing,
+ * prior state (refused when a newer release wrote it), the persistence pre-check, the
+ * boot-time files written, checked and removed, how messages name the resource, and the
+ * connection's part of a diff. A type adds small hooks, the split pulumi-go-provider's
+ * `infer` uses: identify, observe, create, update and delete on a host.
+ */
+export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends Record<string, unknown>> {
+  abstract readonly resourceType: string;
+  abstract readonly schema: z.ZodType<Record<string, unknown>>;
+  /** Input fields: what read stores as inputs, and what persistence renders from state. */
+  protected abstract readonly inputFields: readonly string[];
+  protected readonly secretFields: readonly string[] = [];
+
+  constructor(
+    /** How the engine reaches a host: over SSH unless a test passes a fake one. */
+    protected readonly hosts: HostFactory = sshHosts,
+  ) {}
+
+  /** "br0 in namespace c1": the resource in messages, after its type and before its host. */
+  protected abstract describe(state: Record<string, unknown>): string;
+  /** The resource's id on this host, ending in `#<token>`. */
+  protected abstract identify(inputs: Inputs, endpoint: string, token: string): string;
+  /** Changes (and replacements) in every field but the connection. */
+  protected abstract diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] };
+  /** The resource as it is on the host: outputs, and the inputs as they are now (for drift); undefined when gone or not this resource's. */
+  protected abstract observe(host: Host, state: PriorState, id: string): Promise<{ outs: Outputs; inputs: Record<string, unknown> } | undefined>;
+  protected abstract createOn(host: Host, inputs: Inputs, id: string, context: Context): Promise<Outputs>;
+  protected abstract updateOn(host: Host, id: string, inputs: Inputs, previous: PriorState, context: Context): Promise<Outputs>;
+  protected abstract deleteOn(host: Host, id: string, state: PriorState, where: string): Promise<void>;
+  /** What recreates the resource at boot with `persist: "networkd"` (pure). */
+  abstract persistence(inputs: Inputs, token: string): Artifact[];
+  /** Every path persistence may ever have written for this resource (removal is tag-checked). */
+  protected abstract persistedPaths(state: Record<string, unknown>, token: string): string[];
+  /** What the host must run for persistence to work (persist/host-support.ts). */
+  protected persistNeeds(_inputs: Record<string, unknown>): { needs: "systemd" | "networkd"; routes?: boolean; deviceNames?: string[] } {
+    return { needs: "systemd" };
+  }
+
+  /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    return checkInputs(this.schema, this.resourceType, news, this.secretFields);
+  }
+
+  /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
+  parse(inputs: Record<string, unknown>): Inputs {
+    return parseInputs(this.schema, this.resourceType, inputs, this.secretFields) as unknown as Inputs;
+  }
+
+  /** With persist on: what persistence needs on the host (persist/host-support.ts). */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
+    const { needs, ...options } = this.persistNeeds(inputs);
+    return persistFailures(this.hosts(connectionOf(inputs)), needs, options);
+  }
+
+  /**
+   * Another host replaces the resource; new credentials for the same host are an update, so
+   * that refresh and delete use them. A replacement deletes first: names are fixed on a host.
+   */
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const { changed, replaces } = this.diffFields(olds, news);
+    if (hostMoved(olds, news)) replaces.unshift("connection");
+    else if (!sameValue(olds.connection, news.connection)) changed.push("connection");
+    return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+  }
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Outputs }> {
+    const inputs = this.parse(rawInputs);
+    const host = this.hosts(inputs.connection);
+    const token = newOwnerToken(inputs.ownerKey);
+    const id = this.identify(inputs, host.endpoint, token);
+    const outs = await this.createOn(host, inputs, id, { token, where: this.where(host, inputs), files: this.persistSteps(inputs, token) });
+    return { id, outs: { ...outs, schemaVersion: SCHEMA_VERSION } };
+  }
+
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
+    const state = this.stateFrom(props);
+    const host = this.hosts(state.connection);
+    const persisted = wasPersisted(state.persist) && hasOwnerToken(id);
+    const observed = await this.observe(host, state, id);
+    // An empty id tells the engine the resource is gone; any other answer must carry the id.
+    if (!observed) {
+      // The resource leaves the stack: what would bring it back at boot, with this resource's
+      // owner tag, goes with it (only files carrying that tag).
+      if (persisted) {
+        await this.removeBootFiles(host, state, ownerToken(id));
+        console.warn(`netdev: ${this.where(host, state)} is gone (or no longer this resource's): removed its boot-time files`);
+      }
+      return { id: "", props: {} };
+    }
+    if (persisted) {
+      // The files as parsed from state render exactly what the last `up` wrote, unless a refresh
+      // stored drift there since (a key that differs on the host, an alias set by hand): state
+      // then holds what the host showed, which is no input and renders nothing the last `up`
+      // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
+      const stored = this.schema.safeParse({ ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])), persist: "networkd" });
+      observed.inputs.persist = (observed.outs as Record<string, unknown>).persist = stored.success
+        ? await persistedState(host, this.where(host, state), this.persistence(stored.data as unknown as Inputs, ownerToken(id)))
+        : (state.persist as "networkd" | "drifted");
+    }
+    return { id, props: { ...observed.outs, schemaVersion: SCHEMA_VERSION }, inputs: observed.inputs };
+  }
+
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Outputs }> {
+    const inputs = this.parse(news);
+    const previous = this.stateFrom(olds);
+    const host = this.hosts(inputs.connection);
+    const token = ownerToken(id);
+    const outs = await this.updateOn(host, id, inputs, previous, {
+      token,
+      where: this.where(host, inputs),
+      files: this.persistSteps(inputs, token, previous.persist),
+    });
+    return { outs: { ...outs, schemaVersion: SCHEMA_VERSION } };
+  }
+
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    const state = this.stateFrom(props);
+    const host = this.hosts(state.connection);
+    await this.deleteOn(host, id, state, this.where(host, state));
+    // Gone: its boot-time files go too (those carrying this resource's tag).
+    if (wasPersisted(state.persist) && hasOwnerToken(id)) await this.removeBootFiles(host, state, ownerToken(id));
+  }
+
+  protected where(host: Host, state: Record<string, unknown>): string {
+    return `${this.resourceType} ${this.describe(state)} on ${host.endpoint}`;
+  }
+
+  /** Removes the boot-time files persistence may have written for this resource, those carrying this token. */
+  protected async removeBootFiles(host: Host, state: Record<string, unknown>, token: string): Promise<void> {
+    await host.applyAll(this.unpersistSteps(state, token), this.where(host, state));
+  }
+
+  /** The step that removes every boot-time file of this resource that carries its token. */
+  protected unpersistSteps(state: Record<string, unknown>, token: string): Step[] {
+    return removeStep(this.persistedPaths(state, token), token);
+  }
+
+  /** Steps that bring the host's persisted files in line with the inputs: write what is wanted, remove what is not. */
+  protected persistSteps(inputs: Inputs, token: string, before?: unknown): Step[] {
+    return syncSteps(inputs.persist === "networkd" ? this.persistence(inputs, token) : undefined, this.persistedPaths(inputs, token), token, before);
+  }
+
+  /** State written by this or an older schema version, with the connection parsed. */
+  protected stateFrom(props: Record<string, unknown>): PriorState {
+    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.resourceType} ${this.describe(props)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
+      );
+    }
+    return { ...props, connection: connectionOf(props) };
+  }
+}
