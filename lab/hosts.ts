@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { LabSudo } from "./sudo-users";
 
 /** One lab host as written to lab/.state/hosts.json: everything a test needs to reach it over SSH. */
 export interface LabHost {
@@ -38,6 +39,8 @@ export interface LabState {
   rootAddress: string;
   clientKeyPath: string;
   hosts: LabHost[];
+  /** The users that log in without being root, and the port where root is refused (lab/sudo-users.ts). */
+  sudo?: LabSudo;
 }
 
 export const repoRoot = path.resolve(import.meta.dirname, "..");

@@ -4,6 +4,7 @@ import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
 import { restoreNeighbourTable, sizeNeighbourTable } from "./neighbour-table";
 import { ipIn, run, waitFor } from "./run";
+import { labSudoInPlace, ROOT_REFUSED_PORT, rootRefusedSshdConfig, setUpLabSudo, tearDownLabSudo } from "./sudo-users";
 
 /**
  * The lab: N SSH hosts on this machine, each a network namespace running its own sshd,
@@ -20,6 +21,8 @@ import { ipIn, run, waitFor } from "./run";
  *
  * Each sshd runs in a private mount namespace with its own /run/netns, so namespaces that
  * tests create "on a host" stay on that host, as on a real server, and vanish with it.
+ * Each also listens on port 2222, where it refuses root: there only the lab's sudo users
+ * (lab/sudo-users.ts) get in.
  */
 
 /** Lab addresses: the underlay is 10.247.<octet>.0/24, the jump host's link 10.247.<octet+1>.0/24. */
@@ -127,6 +130,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
     await run("ip", ["netns", "del", netns]);
   }
   await ipIn(undefined, ["link", "del", names.rootLink], { allowFailure: true });
+  await tearDownLabSudo(prefix);
   restoreNeighbourTable(dir);
   // A checkout's state directory may be a link to the one lab of the machine: empty it, keep the link.
   if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink())
@@ -150,6 +154,7 @@ async function startSshd(
     config,
     [
       `ListenAddress ${listen}:22`,
+      `ListenAddress ${listen}:${ROOT_REFUSED_PORT}`,
       `HostKey ${hostKey}`,
       `PidFile ${pidFile}`,
       `AuthorizedKeysFile ${authorizedKeys}`,
@@ -163,6 +168,7 @@ async function startSshd(
       // sshd's defaults, spelled out because the transport's channel queue is tested against them.
       "MaxSessions 10",
       "MaxStartups 10:30:100",
+      ...rootRefusedSshdConfig,
       "",
     ].join("\n"),
   );
@@ -193,6 +199,8 @@ async function healthyLab(dir: string, prefix: string, hosts: number, vms: numbe
   const vmHosts = state.hosts.filter((h) => h.kind === "vm" && h.flavour !== "debian");
   const debianHosts = state.hosts.filter((h) => h.kind === "vm" && h.flavour === "debian");
   if (state.prefix !== prefix || netnsHosts.length !== hosts || vmHosts.length !== vms || debianHosts.length !== debianVms) return undefined;
+  // A lab from before the sudo users: its sshds do not listen on the root-refused port.
+  if (!state.sudo) return undefined;
   for (const host of state.hosts) {
     if (!pidAlive(host.pid)) return undefined;
     if (!host.via && !(await tcpOpen(host.address, host.port))) return undefined;
@@ -211,7 +219,10 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const subnets = labSubnets(options.subnetOctet ?? 0);
   if (hostCount < 1 || hostCount > 80) throw new Error(`hosts must be 1..80, got ${hostCount}`);
   const existing = await healthyLab(dir, prefix, hostCount, vmCount, debianVmCount);
-  if (existing) return existing;
+  if (existing?.sudo) {
+    if (!(await labSudoInPlace(prefix))) await setUpLabSudo(prefix, existing.sudo.password);
+    return existing;
+  }
   await labDown({ prefix, stateDir: dir });
 
   const names = labNames(prefix);
@@ -222,7 +233,8 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${prefix}-client`, "-f", clientKeyPath]);
     const clientPublicKey = readFileSync(`${clientKeyPath}.pub`, "utf8").trim();
     const authorizedKeys = path.join(dir, "authorized_keys");
-    writeFileSync(authorizedKeys, `${clientPublicKey}\n`, { mode: 0o600 });
+    // Readable by everyone: sshd reads it as the user logging in, and the lab's sudo users are not root.
+    writeFileSync(authorizedKeys, `${clientPublicKey}\n`, { mode: 0o644 });
 
     await run("ip", ["netns", "add", names.underlay]);
     await ipIn(names.underlay, ["link", "set", "lo", "up"]);
@@ -324,7 +336,8 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
       hosts.push(...debianHosts);
     }
 
-    const state: LabState = { prefix, subnet: subnets.underlay, rootAddress: subnets.rootAddress, clientKeyPath, hosts };
+    const sudo = await setUpLabSudo(prefix);
+    const state: LabState = { prefix, subnet: subnets.underlay, rootAddress: subnets.rootAddress, clientKeyPath, hosts, sudo };
     writeFileSync(path.join(dir, "hosts.json"), `${JSON.stringify(state, null, 2)}\n`);
     return state;
   } catch (error) {

@@ -4,7 +4,8 @@ set -euo pipefail
 
 # tcpdump: the encrypted overlay test captures the lab underlay; wireguard-tools: `wg genkey`
 # in examples/wireguard's set-up block.
-packages=(openssh-server iproute2 iputils-ping procps psmisc tcpdump wireguard-tools)
+# sudo: the lab's users who log in without root (lab/sudo-users.ts).
+packages=(openssh-server sudo iproute2 iputils-ping procps psmisc tcpdump wireguard-tools)
 if [ "${NETDEV_WITH_VM:-1}" = "1" ]; then
   # The VM hosts' image, and the shells the quoting test runs every command line through
   # (dash and bash are always there).

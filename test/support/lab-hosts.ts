@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { labHost, readLabState, type LabHost } from "../../lab/hosts";
 import { type ConnectionInput, parseConnection } from "../../provider/ssh/connection";
+import { testLogin } from "./sudo-login";
 
 export function labState() {
   return readLabState();
@@ -22,6 +23,7 @@ export function connectionInput(name: string, overrides: Partial<ConnectionInput
     hostKey: target.hostPublicKey,
     connectTimeoutMs: 5000,
     ...(target.via ? { jumpHost: connectionInput(target.via) } : {}),
+    ...testLogin(state, target),
     ...overrides,
   };
 }
