@@ -1,14 +1,14 @@
 /**
  * The Pulumi programs `npm run bench` compares, as source text written into a fresh program
  * directory (lab/stack.ts labProgram). Each declares `devices` bridges spread round-robin over
- * the hosts in config `hosts` (JSON: host, port, hostKey), reached with the secret config
- * `privateKey`. Only the way a bridge is made differs.
+ * the hosts in config `hosts` (JSON: host, port, hostKey, and user and sudo when not root),
+ * reached with the secret config `privateKey`. Only the way a bridge is made differs.
  */
 
 const PREAMBLE = `
 import * as pulumi from "@pulumi/pulumi";
 const config = new pulumi.Config();
-const hosts = JSON.parse(config.require("hosts")) as Array<{ host: string; port: number; hostKey: string }>;
+const hosts = JSON.parse(config.require("hosts")) as Array<{ host: string; port: number; hostKey: string; user?: string; sudo?: boolean }>;
 const privateKey = config.requireSecret("privateKey");
 const devices = Number(config.require("devices"));
 const hostOf = (i: number) => hosts[i % hosts.length]!;
@@ -19,7 +19,9 @@ export const NETDEV_PROGRAM = `${PREAMBLE}
 import { Bridge } from "pulumi-netdev";
 for (let i = 0; i < devices; i++) {
   const h = hostOf(i);
-  new Bridge(\`br\${i}\`, { connection: { host: h.host, port: h.port, user: "root", privateKey, hostKey: h.hostKey }, name: \`ndpb\${i}\` });
+  // sudo only when set: a --baseline checkout may predate it.
+  const login = h.sudo ? { user: h.user, sudo: true } : { user: "root" };
+  new Bridge(\`br\${i}\`, { connection: { host: h.host, port: h.port, ...login, privateKey, hostKey: h.hostKey }, name: \`ndpb\${i}\` });
 }
 `;
 

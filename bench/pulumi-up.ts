@@ -37,7 +37,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
   },
 });
-/** --only netdev,nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
+/** --only netdev,sudo,nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
 /** --latency-ms 0,5,25: every row again with each host behind a relay adding that much each way (bench/latency-proxy.ts). */
@@ -46,7 +46,7 @@ const parallel = Number(values.parallel);
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `ndpb${i}`);
 // h.address/h.port: the host itself, or the latency relay in front of it (reachedThrough).
-const connectionTo = (h: LabHost) => connection(h.name, { host: h.address, port: h.port });
+const connectionTo = (h: LabHost) => connection(h.name, { host: h.address, port: h.port, ...(h.username === "root" ? {} : { user: h.username, sudo: true }) });
 const accepted = (hosts: LabHost[]) => hosts.reduce((sum, h) => sum + acceptedConnections(h.name), 0);
 
 /** Sends each host its share of `line(name)` as one `ip -batch -` (-force: go on past errors). */
@@ -91,7 +91,11 @@ async function pulumiRow(
   const connectionsBefore = accepted(hosts);
   try {
     await stack.setAllConfig({
-      hosts: { value: JSON.stringify(hosts.map((h) => ({ host: h.address, port: h.port, hostKey: h.hostPublicKey }))) },
+      hosts: {
+        value: JSON.stringify(
+          hosts.map((h) => ({ host: h.address, port: h.port, hostKey: h.hostPublicKey, ...(h.username === "root" ? {} : { user: h.username, sudo: true }) })),
+        ),
+      },
       privateKey: { value: readFileSync(hosts[0]!.privateKeyPath, "utf8"), secret: true },
       devices: { value: String(n) },
     });
@@ -182,7 +186,8 @@ async function main(): Promise<void> {
     throw new Error("no dist/: run `npm run build` first (the benchmark's programs import the built package)");
   const status = await labStatus().catch(() => "");
   const reuse = status.includes("h3 ") && !status.includes("DOWN") && !status.includes("DEAD");
-  const labHosts = (reuse ? readLabState() : await labUp({ hosts: 3 })).hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
+  const labState = reuse ? readLabState() : await labUp({ hosts: 3 });
+  const labHosts = labState.hosts.filter((h) => h.kind === "netns" && !h.via).slice(0, 3);
   const results: Row[] = [];
   const relays: Array<{ close(): void }> = [];
   try {
@@ -191,6 +196,13 @@ async function main(): Promise<void> {
         const hosts = await reachedThrough(labHosts, latencyMs, relays);
         const rows: Row[] = [];
         if (wanted("netdev")) rows.push(await pulumiRow("netdev (this checkout)", NETDEV_PROGRAM, hosts, n));
+        if (wanted("sudo")) {
+          // The same hosts, logged in as the lab's NOPASSWD sudo user where root is refused (lab/sudo-users.ts).
+          const sudo = labState.sudo;
+          if (!sudo) throw new Error("the lab has no sudo users: bring it up with this checkout's `npm run lab -- up`");
+          const asSudoUser = labHosts.map((h) => ({ ...h, port: sudo.rootRefusedPort, username: sudo.users.nopasswd }));
+          rows.push(await pulumiRow("netdev, logged in as a sudo user (NOPASSWD)", NETDEV_PROGRAM, await reachedThrough(asSudoUser, latencyMs, relays), n));
+        }
         if (wanted("nockpt")) rows.push(await pulumiRow("netdev, PULUMI_SKIP_CHECKPOINTS=true", NETDEV_PROGRAM, hosts, n, undefined, SKIP_CHECKPOINTS));
         if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
         if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
