@@ -98,7 +98,12 @@ export function sudoProblem(stderr: string, exitCode: number): SudoProblem {
 /** What went wrong, on which host, and what fixes it. */
 export function sudoAdvice(problem: SudoProblem, connection: Pick<Connection, "user" | "host" | "sudoPassword">, said: string): string {
   const { user, host } = connection;
-  const words = said.trim() ? ` (sudo said: ${said.trim().split("\n").slice(-2).join(" ")})` : "";
+  // sshd's own notes (a user without a home directory) come first on stderr: they are not sudo's.
+  const lines = said
+    .trim()
+    .split("\n")
+    .filter((line) => line.trim() && !/^Could not chdir to home directory/.test(line));
+  const words = lines.length ? ` (sudo said: ${lines.slice(-2).join(" ")})` : "";
   const rule = `e.g. \`${user} ALL=(root) NOPASSWD: ALL\` in a file under /etc/sudoers.d/ on ${host}`;
   switch (problem) {
     case "no-password":

@@ -127,6 +127,13 @@ describe("sudoProblem", () => {
       expect(advice, problem).toContain("sudo said: sudo: words");
     }
     expect(sudoAdvice("requiretty", { user: "admin", host: "h" }, "")).toContain("Defaults:admin !requiretty");
+    expect(
+      sudoAdvice(
+        "no-password",
+        { user: "admin", host: "h" },
+        "Could not chdir to home directory /home/admin: No such file or directory\nsudo: a password is required\n",
+      ),
+    ).toContain("(sudo said: sudo: a password is required)");
     expect(sudoAdvice("not-installed", { user: "admin", host: "h" }, "")).toContain("apt-get install sudo");
     expect(sudoAdvice("not-allowed", { user: "admin", host: "h" }, "")).toContain("admin ALL=(root) NOPASSWD: ALL");
   });
