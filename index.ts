@@ -12,7 +12,14 @@ const hosts = hostsFromConfig("hosts");
 const privateKey = config.requireSecret("privateKey");
 const vni = config.getNumber("vni") ?? 100;
 
-const connectionOf = (h: (typeof hosts)[number]) => ({ host: h.host, port: h.port ?? 22, user: h.user ?? "root", hostKey: h.hostKey, privateKey });
+const connectionOf = (h: (typeof hosts)[number]) => ({
+  host: h.host,
+  port: h.port ?? 22,
+  user: h.user ?? "root",
+  ...(h.sudo ? { sudo: true } : {}),
+  hostKey: h.hostKey,
+  privateKey,
+});
 
 const overlay = new VxlanOverlay("overlay", {
   vni,

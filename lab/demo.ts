@@ -21,9 +21,13 @@ async function main(): Promise<void> {
   const reuse = existing.includes("h3 ") && !existing.includes("DOWN") && !existing.includes("DEAD");
   say(reuse ? "using the lab that is already up" : "lab up: 3 hosts (network namespaces running sshd on an underlay bridge)");
   const state = reuse ? readLabState() : await labUp({ hosts: 3 });
-  const hosts = state.hosts.filter((h) => h.kind === "netns" && !h.via);
+  // The last host as a cloud image has it: root refused, an admin user with NOPASSWD sudo.
+  const hosts = state.hosts
+    .filter((h) => h.kind === "netns" && !h.via)
+    .map((h, i, all) => (i === all.length - 1 && state.sudo ? { ...h, port: state.sudo.rootRefusedPort, username: state.sudo.users.nopasswd } : h));
 
-  say(`pulumi up of the root program (index.ts): a VXLAN mesh, a bridge and a container per host, on ${hosts.map((h) => h.name).join(", ")}`);
+  const logins = hosts.map((h) => (h.username === "root" ? h.name : `${h.name} (as ${h.username}, through sudo)`));
+  say(`pulumi up of the root program (index.ts): a VXLAN mesh, a bridge and a container per host, on ${logins.join(", ")}`);
   const { stack } = await overlayStack(hosts, { inPlace: true });
   const up = await stack.up({ onOutput: (out) => process.stdout.write(out) });
   console.log(`overlay MTU ${up.outputs.overlayMtu?.value}`);

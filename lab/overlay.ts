@@ -22,7 +22,14 @@ export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolea
 }
 
 async function configureOverlay(stack: Stack, hosts: LabHost[]): Promise<void> {
-  const config = hosts.map((h) => ({ name: h.name, host: h.address, port: h.port, hostKey: h.hostPublicKey, underlayAddress: h.underlayAddress }));
+  const config = hosts.map((h) => ({
+    name: h.name,
+    host: h.address,
+    port: h.port,
+    ...(h.username === "root" ? {} : { user: h.username, sudo: true }),
+    hostKey: h.hostPublicKey,
+    underlayAddress: h.underlayAddress,
+  }));
   await stack.setAllConfig({
     hosts: { value: JSON.stringify(config) },
     privateKey: { value: readFileSync(hosts[0]!.privateKeyPath, "utf8"), secret: true },
@@ -45,6 +52,7 @@ export async function pingAcrossOverlay(hosts: LabHost[]): Promise<PingResult[]>
       host: from.address,
       port: from.port,
       user: from.username,
+      ...(from.username === "root" ? {} : { sudo: true }),
       privateKey: readFileSync(from.privateKeyPath, "utf8"),
       hostKey: from.hostPublicKey,
     });

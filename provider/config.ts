@@ -36,6 +36,8 @@ export interface HostConfig {
   port?: number;
   /** User to log in as; omitted, root. */
   user?: string;
+  /** true: run the commands through sudo, for a user who is not root (see ConnectionArgs.sudo). */
+  sudo?: boolean;
   /** The host's SSH public key line or SHA256 fingerprint (see ConnectionArgs.hostKey). */
   hostKey: string;
   /** The host's address on the network the overlay runs over. */
@@ -54,12 +56,13 @@ const hostConfigSchema: z.ZodType<HostConfig> = z.strictObject({
     .pipe(z.number().int().min(1).max(65535))
     .optional(),
   user: z.string().min(1).optional(),
+  sudo: z.boolean().optional(),
   hostKey: z.string().min(1),
   underlayAddress: z.string().min(1),
   underlayDev: z.string().min(1).optional(),
 });
 
-const HOST_SHAPE = '{"name", "host", "hostKey", "underlayAddress", optional "port", "user", "underlayDev"}';
+const HOST_SHAPE = '{"name", "host", "hostKey", "underlayAddress", optional "port", "user", "sudo", "underlayDev"}';
 
 /**
  * Validates a list of hosts read from stack config, with an error that names the key, the
