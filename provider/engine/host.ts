@@ -249,7 +249,7 @@ export class HostShell implements Host {
       result = await sharedRead(sshPool(), this.connection, argv);
     } catch (error) {
       // A namespace too large to dump within the output cap: read the device alone.
-      if (error instanceof RemoteCommandError && /printed more than/.test(error.message)) return this.readLink(netns, name);
+      if (error instanceof RemoteCommandError && error.cause.kind === "overflow") return this.readLink(netns, name);
       throw error;
     }
     if (result.exitCode !== 0) {

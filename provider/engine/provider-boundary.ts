@@ -76,5 +76,10 @@ function scrubbedError(error: unknown, secrets: string[]): unknown {
     const value = (error as unknown as Record<string, unknown>)[field];
     if (typeof value === "string") Object.defineProperty(error, field, { value: scrubSecrets(value, secrets) });
   }
+  // The transport's errors carry their cause as data, some of it remote text too.
+  const { cause } = error as { cause?: unknown };
+  if (cause && typeof cause === "object" && !(cause instanceof Error)) {
+    for (const [key, value] of Object.entries(cause)) if (typeof value === "string") Object.defineProperty(cause, key, { value: scrubSecrets(value, secrets) });
+  }
   return error;
 }

@@ -44,6 +44,7 @@ describe("ssh credentials besides a plain private key", () => {
     const wrong = "not the passphrase";
     const error = await new SshPool().run(connection("h2", { privateKey: encrypted, passphrase: wrong, retries: 3 }), ["true"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SshConnectError);
+    expect((error as SshConnectError).cause.kind).toBe("config");
     expect((error as SshConnectError).retryable).toBe(false);
     const text = `${String(error)} ${(error as Error).stack}`;
     expect(text).not.toContain(wrong);

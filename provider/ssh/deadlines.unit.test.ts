@@ -39,6 +39,7 @@ describe("one deadline per remote operation", () => {
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as RemoteCommandError).exitCode).toBeNull();
     expect((error as Error).message).toMatch(/127\.0\.0\.1:\d+/);
+    expect((error as RemoteCommandError).cause).toEqual({ kind: "unanswered", timeoutMs: COMMAND_TIMEOUT_MS, mayHaveRun: true });
     expect((error as Error).message).toMatch(new RegExp(`${COMMAND_TIMEOUT_MS} ms`));
     expect((error as Error).message).toMatch(/may or may not have run/);
     expect(elapsedMs).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
@@ -65,6 +66,7 @@ describe("one deadline per remote operation", () => {
     const { error, elapsedMs } = await timed(newPool().run(stuck.connection(limits), ["ip", "-json", "link", "show"], { idempotent: true }));
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toMatch(/timed out after 500 ms/);
+    expect((error as RemoteCommandError).cause.kind).toBe("unanswered");
     expect(elapsedMs).toBeLessThan(3 * COMMAND_TIMEOUT_MS);
   }, 10_000);
 
@@ -91,6 +93,8 @@ describe("one deadline per remote operation", () => {
     expect(error).toBeInstanceOf(SshConnectError);
     expect((error as Error).message).toMatch(/timed out after 500 ms/);
     expect((error as Error).message).toMatch(/jump host/);
+    expect((error as SshConnectError).cause).toEqual({ kind: "timeout", timeoutMs: CONNECT_TIMEOUT_MS, jumpHost: `root@127.0.0.1:${jump.port}` });
+    expect((error as SshConnectError).retryable).toBe(true);
     expect(elapsedMs).toBeLessThan(3 * CONNECT_TIMEOUT_MS);
     expect(jump.tunnelRequests).toBe(1);
     expect(target.execs).toHaveLength(0);

@@ -1,4 +1,5 @@
 import type { Client } from "ssh2";
+import type { ConnectFailure } from "./errors";
 
 /**
  * How the pool tells ssh2's failures apart: whether a command may have run (the exactly-once
@@ -31,4 +32,16 @@ export function isDropbear(client: Client): boolean {
 
 export function isConnectionLoss(error: unknown): boolean {
   return /No response from server|Not connected|socket|ECONNRESET|EPIPE|closed/i.test(errorMessage(error));
+}
+
+/**
+ * What an error ssh2 reports while connecting means, as data. `detail` is its message, scrubbed
+ * by `scrub` of the connection's secrets (an ssh2 message may quote a bad key or passphrase).
+ */
+export function connectFailure(error: Error & { level?: string }, user: string, scrub: (text: string) => string): ConnectFailure {
+  const detail = scrub(errorMessage(error));
+  if (error.level === "client-authentication") return { kind: "auth", user, detail };
+  // ssh2 tells an unusable key or passphrase apart only in its message.
+  if (/privateKey|passphrase|Unsupported key format/i.test(detail)) return { kind: "config", detail };
+  return { kind: "network", detail };
 }

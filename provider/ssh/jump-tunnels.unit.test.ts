@@ -49,6 +49,7 @@ describe("jump host tunnels and session slots", () => {
     expect(error).toBeInstanceOf(RemoteCommandError);
     expect((error as Error).message).toMatch(/timed out after 300 ms waiting for a free session .*maxChannels 1/);
     expect((error as Error).message).toMatch(/it did not start/);
+    expect((error as RemoteCommandError).cause).toEqual({ kind: "no-session", timeoutMs: 300, maxChannels: 1 });
     expect(elapsedMs).toBeLessThan(1000);
     expect(server.execs.some((command) => command.startsWith("echo late"))).toBe(false);
     await busy;

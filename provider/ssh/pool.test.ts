@@ -68,6 +68,7 @@ describe("ssh transport on lab hosts", () => {
     expect(error).toBeInstanceOf(HostKeyMismatchError);
     expect(String(error)).toContain(expected);
     expect(String(error)).toMatch(/presented SHA256:/);
+    expect((error as HostKeyMismatchError).cause.kind).toBe("host-key");
   });
 
   it("accepts a SHA256 fingerprint pin", async () => {
@@ -83,6 +84,7 @@ describe("ssh transport on lab hosts", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SshConnectError);
     expect(String(error)).toMatch(/authentication failed/);
+    expect((error as SshConnectError).cause).toMatchObject({ kind: "auth", user: "root" });
     expect((error as SshConnectError).retryable).toBe(false);
     const body = stranger.private.split("\n").slice(1, -2).join("");
     expect(JSON.stringify(error) + String(error) + (error as Error).stack).not.toContain(body.slice(0, 40));

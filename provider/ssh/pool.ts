@@ -1,12 +1,12 @@
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { type Connection, fingerprint, hostKeyMatches, hostKeyPins, poolKey, secretsOf } from "./connection";
 import { batchScript, parseBatchOutput } from "./batch";
-import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
+import { type CommandFailure, type ConnectFailure, describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./errors";
 import { quoteArgv } from "./quote";
 import { scrubbedOutput, scrubSecrets } from "./scrub";
 import { type ChannelOutcome, EXIT_TRAILER, runOnChannel } from "./channel";
 import { remoteCommand } from "./sudo";
-import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss, isDropbear } from "./failures";
+import { connectFailure, errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss, isDropbear } from "./failures";
 
 export { scrubSecrets } from "./scrub";
 
@@ -207,7 +207,7 @@ export class SshPool {
     const first = batch[0]!;
     const idempotent = first.options.idempotent === true;
     const script = batchScript(batch.map((queued) => queued.argv));
-    const others = `it ran in one command with ${batch.length - 1} others for this host`;
+    const others = batch.length - 1;
     let result: ExecResult;
     try {
       // Unscrubbed: each command's stderr travels inside the batch's stdout, which is scrubbed only
@@ -227,9 +227,7 @@ export class SshPool {
     } catch (error) {
       for (const queued of batch) {
         queued.reject(
-          error instanceof RemoteCommandError
-            ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), null, error.stderr, `${error.reason ?? "failed"} (${others})`)
-            : error,
+          error instanceof RemoteCommandError ? new RemoteCommandError(error.endpoint, quoteArgv(queued.argv), error.cause, error.stderr, others) : error,
         );
       }
       return;
@@ -243,16 +241,8 @@ export class SshPool {
         const own = results[i];
         if (own) return queued.resolve(scrubbedOutput(own, secrets));
         if (idempotent) return this.execAlone(queued.connection, queued.argv, queued.options).then(queued.resolve, queued.reject);
-        const why = scrubSecrets(result.stderr.trim(), secrets) || `exit ${result.exitCode}`;
-        queued.reject(
-          new RemoteCommandError(
-            endpoint,
-            quoteArgv(queued.argv),
-            null,
-            "",
-            `did not report back (${others}, which ended early: ${why}): it may or may not have run`,
-          ),
-        );
+        const batchEnded = scrubSecrets(result.stderr.trim(), secrets) || `exit ${result.exitCode}`;
+        queued.reject(new RemoteCommandError(endpoint, quoteArgv(queued.argv), { kind: "unreported", batchEnded }, "", others));
       }),
     );
   }
@@ -273,9 +263,10 @@ export class SshPool {
     const secrets = secretsOf(connection);
     const timeoutMs = options.timeoutMs ?? connection.commandTimeoutMs;
     const maxOutputBytes = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-    const failure = (endpoint: string, stderr: string, reason: string) =>
-      new RemoteCommandError(endpoint, command, null, scrubSecrets(stderr, secrets), scrubSecrets(reason, secrets));
-    const mayHaveRun = options.idempotent ? "" : ": it may or may not have run";
+    const endpoint = describeEndpoint(connection);
+    const mayHaveRun = !options.idempotent;
+    const failure = (cause: CommandFailure, stderr = "") => new RemoteCommandError(endpoint, command, cause, scrubSecrets(stderr, secrets));
+    const detail = (error: unknown) => scrubSecrets(errorMessage(error), secrets);
     // Set once the host is connected, before the wait for a slot; retries of a read share it.
     let deadline: number | undefined;
     let sent = false;
@@ -289,10 +280,7 @@ export class SshPool {
       }
       if (slot === "expired") {
         // Only a read is retried after a refusal that leaves open whether it ran.
-        const why = sent
-          ? "before the server accepted it (retried after refusals)"
-          : `waiting for a free session on ${pooled.endpoint} (maxChannels ${pooled.sessionLimit}, all busy): it did not start`;
-        throw failure(pooled.endpoint, "", `timed out after ${timeoutMs} ms ${why}`);
+        throw failure(sent ? { kind: "not-accepted", timeoutMs } : { kind: "no-session", timeoutMs, maxChannels: pooled.sessionLimit });
       }
       let outcome: ChannelOutcome;
       sent = true;
@@ -307,35 +295,21 @@ export class SshPool {
           return output === "scrubbed" ? scrubbedOutput(outcome, secrets) : { stdout: outcome.stdout, stderr: outcome.stderr, exitCode: outcome.exitCode };
         case "unanswered":
           this.destroy(pooled);
-          throw failure(
-            pooled.endpoint,
-            "",
-            `timed out after ${timeoutMs} ms: the server did not answer the request to run it (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`,
-          );
+          throw failure({ kind: "unanswered", timeoutMs, mayHaveRun });
         case "timeout":
           this.destroy(pooled);
-          throw failure(
-            pooled.endpoint,
-            outcome.stderr,
-            `timed out after ${timeoutMs} ms before it finished (the connection to ${pooled.endpoint} was closed)${mayHaveRun}`,
-          );
+          throw failure({ kind: "timeout", timeoutMs, mayHaveRun }, outcome.stderr);
         case "overflow":
-          throw failure(
-            pooled.endpoint,
-            "",
-            `printed more than ${maxOutputBytes} bytes (stdout and stderr together); the channel was closed and its output discarded${options.idempotent ? "" : ", so whether it completed is unknown"}`,
-          );
+          throw failure({ kind: "overflow", maxOutputBytes, mayHaveRun });
         case "lost":
-          throw failure(pooled.endpoint, outcome.stderr, "lost its connection before finishing (the SSH server closed or the host went away)");
+          throw failure({ kind: "lost" }, outcome.stderr);
         case "refused": {
           const error = outcome.error;
           // "Unable to exec" is the server refusing the command, or the channel closing before the
           // server answered; dropbear does the latter after it ran the command. Only a read may
           // therefore run again; anything else is reported, never silently run twice.
           const ambiguous = isAmbiguousRefusal(error);
-          if (ambiguous && !options.idempotent) {
-            throw failure(pooled.endpoint, "", `could not confirm it started (${errorMessage(error)}): it may or may not have run`);
-          }
+          if (ambiguous && !options.idempotent) throw failure({ kind: "unconfirmed", detail: detail(error) });
           if (attempt < 5 && (pooled.closed || isConnectionLoss(error))) {
             this.drop(pooled);
             continue;
@@ -348,7 +322,7 @@ export class SshPool {
             await sleep(backoffMs);
             continue;
           }
-          throw failure(pooled.endpoint, "", `could not start: ${errorMessage(error)}`);
+          throw failure({ kind: "refused", detail: detail(error) });
         }
       }
     }
@@ -402,7 +376,7 @@ export class SshPool {
       ready: Promise.resolve(),
     };
     const pins = hostKeyPins(connection);
-    const secrets = secretsOf(connection);
+    const scrub = (text: string) => scrubSecrets(text, secretsOf(connection));
     const jumpEndpoint = connection.jumpHost ? describeEndpoint(connection.jumpHost) : undefined;
     pooled.ready = new Promise<void>((resolve, reject) => {
       let presentedKey: string | undefined;
@@ -418,13 +392,13 @@ export class SshPool {
         abandon.abort();
         reject(error);
       };
+      const failWith = (cause: ConnectFailure) => fail(new SshConnectError(endpoint, cause));
       // One timer for this hop: the tunnel through the jump host (once that one is connected,
       // within its own connectTimeoutMs), TCP connect and the handshake. ssh2's readyTimeout
       // starts only after the TCP connect, and covers no tunnel.
       const startTimer = () => {
         timer ??= setTimeout(() => {
-          const waitingFor = stage === "tunnel" ? ` waiting for jump host ${jumpEndpoint} to open a tunnel` : "";
-          fail(new SshConnectError(endpoint, `timed out after ${connection.connectTimeoutMs} ms${waitingFor}`, true));
+          failWith({ kind: "timeout", timeoutMs: connection.connectTimeoutMs, jumpHost: stage === "tunnel" ? jumpEndpoint : undefined });
           client.destroy();
         }, connection.connectTimeoutMs);
       };
@@ -435,20 +409,15 @@ export class SshPool {
         this.handshakeCounts.set(endpoint, (this.handshakeCounts.get(endpoint) ?? 0) + 1);
         resolve();
       });
-      client.on("error", (error: Error & { level?: string; code?: string }) => {
+      client.on("error", (error: Error & { level?: string }) => {
         if (presentedKey !== undefined) return fail(new HostKeyMismatchError(endpoint, pins, presentedKey));
-        const message = scrubSecrets(errorMessage(error), secrets);
-        if (error.level === "client-authentication") {
-          return fail(new SshConnectError(endpoint, `authentication failed for ${connection.user} (${message}); check the key, password or agent`, false));
-        }
-        const badConfig = /privateKey|passphrase|Unsupported key format/i.test(message);
-        fail(new SshConnectError(endpoint, message, !badConfig));
+        failWith(connectFailure(error, connection.user, scrub));
       });
       client.on("close", () => {
         pooled.closed = true;
         this.wakeAll(pooled);
         if (this.connections.get(key) === pooled) this.connections.delete(key);
-        fail(new SshConnectError(endpoint, "the server closed the connection during the handshake", true));
+        failWith({ kind: "closed-in-handshake" });
       });
       const handshake = (sock: ClientChannel | undefined) => {
         stage = "handshake";
@@ -473,7 +442,8 @@ export class SshPool {
         try {
           client.connect(config);
         } catch (error) {
-          fail(new SshConnectError(endpoint, scrubSecrets(errorMessage(error), secrets), false));
+          // ssh2 checks the key and passphrase here, before any network traffic.
+          failWith({ kind: "config", detail: scrub(errorMessage(error)) });
         }
       };
       if (!connection.jumpHost) {
@@ -486,7 +456,8 @@ export class SshPool {
           if (settled) return void sock.close();
           handshake(sock);
         },
-        (error: unknown) => fail(error instanceof SshConnectError ? error : new SshConnectError(endpoint, scrubSecrets(errorMessage(error), secrets), true)),
+        (error: unknown) =>
+          fail(error instanceof SshConnectError ? error : new SshConnectError(endpoint, { kind: "network", detail: scrub(errorMessage(error)) })),
       );
     });
     this.connections.set(key, pooled);
@@ -503,18 +474,18 @@ export class SshPool {
    * out): a tunnel the jump host opens later is then closed.
    */
   private async forwardThrough(jump: Connection, host: string, port: number, abandon: AbortSignal, jumpConnected: () => void): Promise<ClientChannel> {
+    const target = `${host}:${port}`;
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connect(jump);
       jumpConnected();
-      if (abandon.aborted) throw new SshConnectError(`${host}:${port}`, `gave up before jump host ${pooled.endpoint} was asked for a tunnel`, true);
+      if (abandon.aborted) throw new SshConnectError(target, { kind: "tunnel", jumpHost: pooled.endpoint, abandoned: true });
       if (pooled.closed) continue;
       // Counted from the request on, so that the jump connection does not idle out meanwhile.
       pooled.openTunnels++;
       clearTimeout(pooled.idleTimer);
       try {
         const stream = await new Promise<ClientChannel>((resolve, reject) => {
-          const onAbandon = () =>
-            reject(new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} did not answer the tunnel request in time`, true));
+          const onAbandon = () => reject(new SshConnectError(target, { kind: "tunnel", jumpHost: pooled.endpoint, unanswered: true }));
           abandon.addEventListener("abort", onAbandon, { once: true });
           try {
             pooled.client.forwardOut("127.0.0.1", 0, host, port, (error, channel) => {
@@ -534,7 +505,7 @@ export class SshPool {
         this.closeTunnel(pooled);
         if (error instanceof SshConnectError) throw error;
         if (attempt < 2 && pooled.closed) continue;
-        throw new SshConnectError(`${host}:${port}`, `jump host ${pooled.endpoint} could not open a tunnel: ${errorMessage(error)}`, true);
+        throw new SshConnectError(target, { kind: "tunnel", jumpHost: pooled.endpoint, detail: errorMessage(error) });
       }
     }
   }

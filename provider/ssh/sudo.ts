@@ -44,11 +44,11 @@ export class SudoError extends RemoteCommandError {
   constructor(
     endpoint: string,
     command: string,
-    exitCode: number | null,
-    reason: string,
+    exitCode: number,
+    advice: string,
     readonly problem: SudoProblem,
   ) {
-    super(endpoint, command, exitCode, "", reason);
+    super(endpoint, command, { kind: "sudo", problem, exitCode, advice }, "");
   }
 }
 
