@@ -6,7 +6,7 @@ import { RemoteCommandError } from "./errors";
 import { type ExecResult, SshPool } from "./pool";
 
 /**
- * Commands for one host that overlap travel as one exec (pool.ts, batch.ts). Whatever the
+ * Commands for one host that overlap travel as one exec (coalescer.ts, batch.ts). Whatever the
  * batching, each caller must get exactly what its command gives when run alone, a failing
  * command fails only its own caller, and a batch that gets no answer is reported to each
  * caller under its own command, never run twice.

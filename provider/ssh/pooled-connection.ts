@@ -1,0 +1,89 @@
+import type { Client } from "ssh2";
+import { SessionSlots } from "./session-slots";
+
+/**
+ * One SSH connection held by the pool: its session slots, the tunnels other connections run
+ * through it, and the idle countdown that closes it once it carries neither.
+ */
+export class PooledConnection {
+  /** Settles when the handshake is done (see Connector). */
+  ready: Promise<void> = Promise.resolve();
+  closed = false;
+  readonly slots: SessionSlots;
+  /**
+   * Tunnels to other hosts open through this one (this is their jump host). They take no
+   * session slot (sshd's MaxSessions counts sessions only) but keep the connection from idling.
+   */
+  private openTunnels = 0;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly key: string,
+    readonly endpoint: string,
+    readonly client: Client,
+    maxChannels: number,
+    private readonly idleCloseMs: () => number,
+    /** Called once the connection is out of use for good, so its owner forgets it. */
+    private readonly forgotten: (pooled: PooledConnection) => void,
+  ) {
+    this.slots = new SessionSlots(maxChannels);
+  }
+
+  /** A session slot, before `deadline`: see SessionSlots.acquire. */
+  async acquireSlot(deadline: number): Promise<"acquired" | "closed" | "expired"> {
+    this.keepOpen();
+    const slot = await this.slots.acquire(deadline, () => this.closed);
+    // Also after a wait: the slot's last holder started the idle countdown when it let go.
+    if (slot === "acquired") this.keepOpen();
+    return slot;
+  }
+
+  releaseSlot(): void {
+    this.slots.release();
+    this.idleWhenUnused();
+  }
+
+  /** Counted from the tunnel request on, so that the connection does not idle out meanwhile. */
+  openTunnel(): void {
+    this.openTunnels++;
+    this.keepOpen();
+  }
+
+  closeTunnel(): void {
+    this.openTunnels--;
+    this.idleWhenUnused();
+  }
+
+  /** Closes the connection politely (the server is answering). */
+  drop(): void {
+    this.forget();
+    this.client.end();
+  }
+
+  /** Tears the connection down without waiting for the server, which stopped answering. */
+  destroy(): void {
+    this.forget();
+    this.client.destroy();
+  }
+
+  /** Marks the connection closed and releases everything waiting for one of its slots. */
+  forget(): void {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    this.forgotten(this);
+    this.slots.wakeAll();
+  }
+
+  private keepOpen(): void {
+    clearTimeout(this.idleTimer);
+  }
+
+  /** Starts the idle countdown of a connection that runs no command and carries no tunnel. */
+  private idleWhenUnused(): void {
+    const unused = () => this.slots.inUse === 0 && this.openTunnels === 0 && !this.closed;
+    if (!unused()) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => unused() && this.drop(), this.idleCloseMs());
+    this.idleTimer.unref();
+  }
+}
