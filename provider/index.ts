@@ -9,6 +9,58 @@ export * from "./generated/classes";
 export type * from "./generated/args";
 export type * from "./generated/outputs";
 export type { DeviceResource, NetdevResource, ResourceClass } from "./resources";
-export * from "./components";
+// The components: their classes and arguments, the pure plans they are made of (a plan's items
+// become resources with materialize), and the addressing helpers their docs point to. Their
+// internals (slots, argument checks) stay unexported.
+export {
+  Attachment,
+  attachmentMac,
+  bridgeMac,
+  EncryptedOverlay,
+  IpvlanNetwork,
+  MacvlanNetwork,
+  materialize,
+  overlayMtu,
+  planAttachment,
+  planEncryptedOverlay,
+  planIpvlanNetwork,
+  planMacvlanNetwork,
+  planVxlanOverlay,
+  VXLAN_OVERHEAD_IPV4,
+  VXLAN_OVERHEAD_IPV6,
+  VxlanOverlay,
+  vtepMac,
+  WIREGUARD_OVERHEAD,
+} from "./components";
+export type {
+  AttachmentArgs,
+  AttachmentCommonArgs,
+  AttachmentPlan,
+  AttachmentPlanArgs,
+  AttachmentToBridge,
+  AttachmentToOverlay,
+  EncryptedOverlayArgs,
+  EncryptedOverlayHost,
+  EncryptedOverlayHostArgs,
+  EncryptedOverlayHostPlan,
+  EncryptedOverlayPlan,
+  EncryptedOverlayPlanArgs,
+  IpvlanNetworkArgs,
+  IpvlanNetworkPlanArgs,
+  LowerMember,
+  LowerMemberArgs,
+  MacvlanNetworkArgs,
+  MacvlanNetworkPlanArgs,
+  OverlayAttachPoint,
+  OverlayHost,
+  OverlayHostPlan,
+  OverlayMode,
+  PersistOption,
+  PlanItem,
+  VxlanOverlayArgs,
+  VxlanOverlayHostArgs,
+  VxlanOverlayPlan,
+  VxlanOverlayPlanArgs,
+} from "./components";
 export { connectionFromConfig, hostsFromConfig, parseHostsConfig, type HostConfig } from "./config";
 export { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "./ssh/errors";
