@@ -610,6 +610,22 @@ export interface WireguardInterfaceArgs extends CommonDeviceArgs {
   }>[]>;
 }
 
+/** The arguments of `new Ifb(name, args)`. */
+export interface IfbArgs extends CommonDeviceArgs {
+  /**
+   * Transmit and receive queues (numtxqueues and numrxqueues), e.g. one per CPU that redirects traffic to it so their packets do not share one queue; unset: the kernel's 1. Fixed when the device is made.
+   *
+   * Changing it replaces the device.
+   */
+  queues?: pulumi.Input<number>;
+  /**
+   * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
+   *
+   * Changes in place.
+   */
+  txQueueLength?: pulumi.Input<number>;
+}
+
 /** The arguments of `new NetworkNamespace(name, args)`. */
 export interface NetworkNamespaceArgs {
   /**
@@ -705,6 +721,7 @@ export interface ResourceArgs {
   Bond: BondArgs;
   Vrf: VrfArgs;
   WireguardInterface: WireguardInterfaceArgs;
+  Ifb: IfbArgs;
   NetworkNamespace: NetworkNamespaceArgs;
   Route: RouteArgs;
 }

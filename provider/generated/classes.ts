@@ -81,6 +81,11 @@ export interface WireguardInterface extends DeviceResource, outputs.WireguardInt
  */
 export const WireguardInterface: ResourceClass<args.WireguardInterfaceArgs, WireguardInterface> = resourceClass("WireguardInterface");
 
+/** An IFB device: ingress traffic redirected to it (tc mirred) is shaped by its qdiscs like egress. */
+export interface Ifb extends DeviceResource, outputs.IfbOutputs {}
+/** An IFB device: ingress traffic redirected to it (tc mirred) is shaped by its qdiscs like egress. */
+export const Ifb: ResourceClass<args.IfbArgs, Ifb> = resourceClass("Ifb");
+
 /**
  * A named network namespace on a host, loopback up: a "container" devices are moved into. Deleting it refuses while devices other than lo are inside, unless `force`.
  */

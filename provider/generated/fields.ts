@@ -82,6 +82,12 @@ export const resourceFields = {
     outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo", "publicKey"],
     secrets: ["connection", "privateKey"],
   },
+  Ifb: {
+    category: "device",
+    inputs: ["connection", "name", "netns", "mtu", "up", "macAddress", "addresses", "master", "alias", "adopt", "reportKindInfo", "persist", "queues", "txQueueLength"],
+    outputs: ["ifindex", "operState", "hwAddress", "linkMtu", "kindInfo"],
+    secrets: ["connection"],
+  },
   NetworkNamespace: {
     category: "object",
     inputs: ["connection", "name", "adopt", "force", "persist"],

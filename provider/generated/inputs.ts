@@ -340,6 +340,18 @@ export interface WireguardInterfaceInputs extends CommonDeviceInputs {
   }[];
 }
 
+/** A Ifb's inputs as plain values. */
+export interface IfbInputs extends CommonDeviceInputs {
+  /**
+   * Transmit and receive queues (numtxqueues and numrxqueues), e.g. one per CPU that redirects traffic to it so their packets do not share one queue; unset: the kernel's 1. Fixed when the device is made.
+   */
+  queues?: number;
+  /**
+   * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
+   */
+  txQueueLength?: number;
+}
+
 /** A NetworkNamespace's inputs as plain values. */
 export interface NetworkNamespaceInputs {
   /**
@@ -397,6 +409,7 @@ export interface ResourceInputs {
   Bond: BondInputs;
   Vrf: VrfInputs;
   WireguardInterface: WireguardInterfaceInputs;
+  Ifb: IfbInputs;
   NetworkNamespace: NetworkNamespaceInputs;
   Route: RouteInputs;
 }

@@ -364,6 +364,18 @@ export interface WireguardInterfaceOutputs extends CommonDeviceOutputs {
   readonly publicKey: pulumi.Output<string | undefined>;
 }
 
+/** The outputs of a Ifb: every input as applied, and what the host reports. */
+export interface IfbOutputs extends CommonDeviceOutputs {
+  /**
+   * Transmit and receive queues (numtxqueues and numrxqueues), e.g. one per CPU that redirects traffic to it so their packets do not share one queue; unset: the kernel's 1. Fixed when the device is made.
+   */
+  readonly queues: pulumi.Output<number | undefined>;
+  /**
+   * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
+   */
+  readonly txQueueLength: pulumi.Output<number | undefined>;
+}
+
 /** The outputs of a NetworkNamespace: every input as applied, and what the host reports. */
 export interface NetworkNamespaceOutputs {
   /**
@@ -427,6 +439,7 @@ export interface ResourceOutputs {
   Bond: BondOutputs;
   Vrf: VrfOutputs;
   WireguardInterface: WireguardInterfaceOutputs;
+  Ifb: IfbOutputs;
   NetworkNamespace: NetworkNamespaceOutputs;
   Route: RouteOutputs;
 }

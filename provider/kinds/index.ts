@@ -4,6 +4,7 @@ import { bridgeKind } from "./bridge/bridge";
 import { dummyKind } from "./dummy/dummy";
 import { geneveKind } from "./geneve/geneve";
 import { greKind } from "./gre/gre";
+import { ifbKind } from "./ifb/ifb";
 import { ipvlanKind } from "./ipvlan/ipvlan";
 import { macvlanKind } from "./macvlan/macvlan";
 import { tunKind } from "./tun/tun";
@@ -32,6 +33,7 @@ export const deviceKinds = byResourceType([
   bondKind,
   vrfKind,
   wireguardKind,
+  ifbKind,
 ]);
 
 // biome-ignore lint/suspicious/noExplicitAny: each kind has its own shapes; only resourceType is read here
