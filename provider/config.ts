@@ -56,7 +56,8 @@ const hostConfigSchema: z.ZodType<HostConfig> = z.strictObject({
     .pipe(z.number().int().min(1).max(65535))
     .optional(),
   user: z.string().min(1).optional(),
-  sudo: z.boolean().optional(),
+  // Text too, as for port: `pulumi config set --path 'hosts[0].sudo' true` may store "true".
+  sudo: z.union([z.boolean(), z.enum(["true", "false"]).transform((text) => text === "true")]).optional(),
   hostKey: z.string().min(1),
   underlayAddress: z.string().min(1),
   underlayDev: z.string().min(1).optional(),

@@ -12,6 +12,17 @@ describe("hosts from stack config (pure)", () => {
     ]);
   });
 
+  it("takes sudo as a boolean or as the text stack config may store", () => {
+    expect(
+      parseHostsConfig("hosts", [
+        { ...good, user: "admin", sudo: true },
+        { ...good, name: "b", sudo: "true" },
+        { ...good, name: "c", sudo: "false" },
+      ]).map((h) => h.sudo),
+    ).toEqual([true, true, false]);
+    expect(() => parseHostsConfig("hosts", [{ ...good, sudo: "yes" }])).toThrow(/hosts\[0\]\.sudo/);
+  });
+
   it("says what went wrong when `--path 'hosts[0]' '{…}'` stored text, and how to set it", () => {
     expect(() => parseHostsConfig("hosts", [JSON.stringify(good)])).toThrow(/stack config hosts\[0\] is text .*not an object .*--path 'hosts\[0\]\.name' a/);
   });
