@@ -31,7 +31,8 @@ describe("create", () => {
     expect(link).toMatchObject({ kind: "dummy", ifalias: `netdev#${KEY} uplink`, mtu: 1400, up: true, addresses: ["10.1.0.1/24"] });
     expect(id).toBe(`${host.endpoint}/-/d0#${KEY}`);
     expect(outs).toMatchObject({ schemaVersion: SCHEMA_VERSION, ifindex: link.ifindex, linkMtu: 1400, alias: "uplink" });
-    expect(host.roundTrips).toBe(1);
+    // The host's capability probe (engine/preflight.ts, once per host), then the create itself.
+    expect(host.roundTrips).toBe(2);
   });
 
   it("refuses a device tagged by another owner, and leaves it as it was", async () => {

@@ -5,6 +5,9 @@ import { sshPool } from "../ssh/pool";
 import { connectionInput, host } from "../../test/support/lab-hosts";
 import { hostLink } from "../../test/support/lifecycle";
 import { exec } from "../../test/support/components";
+import { parseConnection } from "../ssh/connection";
+import { HostShell } from "./host";
+import { hostFacts } from "./preflight";
 
 /**
  * The delete of the last device of an implicit namespace (made for a device's `netns`, no
@@ -76,6 +79,8 @@ describe("implicit namespace: removing it with its last device vs a create in it
     const engine = engineFor("Bridge");
     const pool = sshPool();
     await exec("h2", ["true"]);
+    // The host's capabilities are probed once per process (preflight.ts): done here, so what follows is the create's own.
+    await hostFacts(new HostShell(parseConnection(connectionInput("h2"))), ["bridge"]);
     const before = pool.commandsStarted;
     const made = await engine.create(engine.check({ connection: connectionInput("h2"), name: FIRST, netns: NETNS }).inputs);
     expect(pool.commandsStarted - before, "namespace, lock, device and read-back in one script").toBe(1);

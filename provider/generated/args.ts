@@ -80,6 +80,10 @@ export interface ConnectionArgs {
    * Default: `6`.
    */
   maxChannels?: pulumi.Input<number>;
+  /**
+   * Also check what the host offers (kernel support for the kind, `ip -json`/`-batch`, `wg`, the right to manage devices) in `pulumi preview`, which then connects to the host. `pulumi up` always checks it, once per host, before the first change there.
+   */
+  preflight?: pulumi.Input<boolean>;
 }
 
 /** The arguments every device resource takes. */

@@ -58,6 +58,10 @@ export interface ResolvedConnection {
    * Commands run at once over the one pooled connection to this host; keep it below the server's MaxSessions (10 by default).
    */
   maxChannels: number;
+  /**
+   * Also check what the host offers (kernel support for the kind, `ip -json`/`-batch`, `wg`, the right to manage devices) in `pulumi preview`, which then connects to the host. `pulumi up` always checks it, once per host, before the first change there.
+   */
+  preflight?: boolean;
 }
 
 /**

@@ -58,6 +58,7 @@ export interface ConnectionInput {
   retries?: number;
   retryBackoffMs?: number;
   maxChannels?: number;
+  preflight?: boolean;
 }
 
 /** Connection after defaults are applied (what the transport uses). */
@@ -78,6 +79,7 @@ export interface Connection {
   retries: number;
   retryBackoffMs: number;
   maxChannels: number;
+  preflight?: boolean;
 }
 
 // Written out because the schema is recursive (jumpHost); z.ZodType checks both against it.
@@ -174,6 +176,12 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .max(64)
         .default(6)
         .describe("Commands run at once over the one pooled connection to this host; keep it below the server's MaxSessions (10 by default)."),
+      preflight: z
+        .boolean()
+        .optional()
+        .describe(
+          "Also check what the host offers (kernel support for the kind, `ip -json`/`-batch`, `wg`, the right to manage devices) in `pulumi preview`, which then connects to the host. `pulumi up` always checks it, once per host, before the first change there.",
+        ),
     })
     .refine((c) => c.privateKey !== undefined || c.password !== undefined || c.agentSocket !== undefined, {
       message: "needs a credential: privateKey, password or agentSocket",

@@ -57,6 +57,9 @@ const ROOT = "";
 const KINDS = ["dummy", "bridge", "bond", "vrf", "veth", "vlan", "macvlan", "macvtap", "ipvlan", "vxlan", "geneve", "gre", "gretap", "wireguard"];
 
 const ok = (stdout = ""): ExecResult => ({ stdout, stderr: "", exitCode: 0 });
+/** engine/preflight-probe.ts's script: it asks for ip's version, or tries kinds in a throwaway namespace. */
+const PROBE = /^echo "ip \$\(ip -V|^try\(\) \{/m;
+
 const fail = (stderr: string, exitCode = 2): ExecResult => ({ stdout: "", stderr: `${stderr}\n`, exitCode });
 
 export class FakeHost implements Host {
@@ -69,6 +72,8 @@ export class FakeHost implements Host {
   roundTrips = 0;
   /** What the persistence probe (persist/host-support.ts) finds. */
   support = { systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "enabled", manageForeignRoutes: "no" };
+  /** Kernel kinds the capability probe (engine/preflight-probe.ts) finds missing; every other kind it tries is there. */
+  readonly missingKinds = new Set<string>();
   private nextIfindex = 2;
   private readonly failures: Array<{ match: (command: string) => boolean; stderr: string; times: number }> = [];
 
@@ -240,6 +245,8 @@ export class FakeHost implements Host {
   private execArgv(argv: string[], stdin?: string): ExecResult {
     const command = quoteArgv(argv);
     this.commands.push(command);
+    // The capability probe answers from missingKinds alone (failOn patterns such as "type dummy" are meant for the create).
+    if (argv[0] === "sh" && argv[2] !== undefined && PROBE.test(argv[2])) return this.capabilityProbe(argv[2]);
     const failure = this.scriptedFailure(command);
     if (failure !== undefined) return fail(failure);
     let netns: string | undefined;
@@ -523,6 +530,15 @@ export class FakeHost implements Host {
       return ok(systemd ? `systemd=${systemd}\nnetworkd=${networkd}\nforeign=${manageForeignRoutes}\n` : "systemd=\n");
     }
     return fail("fake host: this script is not modelled", 127);
+  }
+
+  private capabilityProbe(script: string): ExecResult {
+    const base = script.includes("ip -V")
+      ? ["ip ip utility, iproute2-6.1.0", "json ok", "batch ok", "tool wg ok", "tool bridge ok", "tool sysctl ok", "uid 0"]
+      : [];
+    const kinds = [...script.matchAll(/^\s*try (\S+) /gm)].map((match) => match[1]!);
+    const answers = kinds.map((kind) => (this.missingKinds.has(kind) ? `kind ${kind} no Error: Unknown device type.` : `kind ${kind} ok`));
+    return ok([...base, ...answers].map((line) => `${line}\n`).join(""));
   }
 
   // ---- the model ----

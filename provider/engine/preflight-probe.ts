@@ -1,0 +1,176 @@
+import { quoteArgv } from "../ssh/quote";
+import { classifyIpError } from "./ip-errors";
+
+/**
+ * What one round trip learns about a host before the first change there (preflight.ts): the
+ * script that asks (pure, fixed text: the only variable part is a namespace name this module
+ * makes, passed as a positional argument) and the parse of its answer.
+ *
+ * Kernel support is learnt by trying: `ip link add` of each kind inside a throwaway namespace,
+ * removed again in the same script. That answers exactly what a create would (a builtin, a
+ * module loaded on demand, or "Unknown device type") where probing by name cannot (builtins are
+ * not in /sys/module, and a host may have no /lib/modules at all).
+ */
+
+/** How the probe makes one device of a kind: the fewest arguments `ip` accepts for it. */
+interface KindProbe {
+  /** After `ip link add name <probe device>`; a kind on a parent gets `link <parent>` first. */
+  args: string[];
+  /** macvlan, ipvlan, vlan: made on a parent (a veth, or a bridge where veth is missing). */
+  onParent?: boolean;
+  /** tun/tap: made by `ip tuntap add` rather than `ip link add`. */
+  tuntap?: boolean;
+  /**
+   * Loading its module adds devices to every namespace, the host's own included (bonding's
+   * bond0, dummy's dummy0, ip_gre's gre0/gretap0/erspan0, ifb's ifb0/ifb1): probed only for a resource of the
+   * kind, never on the side.
+   */
+  sideEffects?: boolean;
+}
+
+/** Keyed by the kernel's kind name (a DeviceKind's first infoKinds entry). A kind missing here is probed as `type <kind>`. */
+const KIND_PROBES: Record<string, KindProbe> = {
+  bridge: { args: ["type", "bridge"] },
+  veth: { args: ["type", "veth", "peer", "name", "ndpfvethpeer"] },
+  macvlan: { args: ["type", "macvlan", "mode", "bridge"], onParent: true },
+  ipvlan: { args: ["type", "ipvlan", "mode", "l2"], onParent: true },
+  vlan: { args: ["type", "vlan", "id", "42"], onParent: true },
+  vxlan: { args: ["type", "vxlan", "id", "42", "dstport", "4789"] },
+  geneve: { args: ["type", "geneve", "id", "42", "remote", "192.0.2.1"] },
+  vrf: { args: ["type", "vrf", "table", "4242"] },
+  wireguard: { args: ["type", "wireguard"] },
+  tun: { args: ["mode", "tap"], tuntap: true },
+  dummy: { args: ["type", "dummy"], sideEffects: true },
+  bond: { args: ["type", "bond"], sideEffects: true },
+  gre: { args: ["type", "gre", "remote", "192.0.2.1"], sideEffects: true },
+  ifb: { args: ["type", "ifb"], sideEffects: true },
+};
+
+/** Kinds probed on a host's first probe whatever its resources are: those whose probe leaves nothing behind. */
+export const SIDE_EFFECT_FREE_KINDS = Object.keys(KIND_PROBES).filter((kind) => !KIND_PROBES[kind]!.sideEffects);
+
+/** Tools looked up with `command -v` (`ip` itself is judged by its -json and -batch answers). */
+export const PROBED_TOOLS = ["wg", "bridge", "sysctl"] as const;
+export type ProbedTool = (typeof PROBED_TOOLS)[number];
+
+const PARENT = "ndpfparent";
+const PARENT_PEER = "ndpfparentpeer";
+
+/** A probe device's name: "ndpf" and the kind, cut to the kernel's 15 characters. */
+function probeDevice(kind: string): string {
+  return `ndpf${kind.replace(/[^a-z0-9]/g, "")}`.slice(0, 15);
+}
+
+/** The argv that makes one device of `kind` in namespace `$1` (the script's first argument). */
+function kindArgv(kind: string): string[] {
+  const probe = KIND_PROBES[kind] ?? { args: ["type", kind] };
+  const name = probeDevice(kind);
+  if (probe.tuntap) return ["ip", "-n", "$1", "tuntap", "add", "name", name, ...probe.args];
+  return ["ip", "-n", "$1", "link", "add", ...(probe.onParent ? ["link", PARENT] : []), "name", name, ...probe.args];
+}
+
+/** argv quoted for the script, with the literal `$1` left for the shell to expand (quoted). */
+function scriptArgv(argv: string[]): string {
+  return argv.map((arg) => (arg === "$1" ? '"$1"' : quoteArgv([arg]))).join(" ");
+}
+
+// Reads only, on the host: `ip`'s version, whether it speaks -json and -batch, the tools, and who we are.
+const BASE_PROBE = [
+  'echo "ip $(ip -V 2>&1 | head -n 1)"',
+  'if ip -json link show dev lo >/dev/null 2>&1; then echo "json ok"; else echo "json no"; fi',
+  'if printf \'link show dev lo\\n\' | ip -batch - >/dev/null 2>&1; then echo "batch ok"; else echo "batch no"; fi',
+  ...PROBED_TOOLS.map((tool) => `if command -v ${tool} >/dev/null 2>&1; then echo "tool ${tool} ok"; else echo "tool ${tool} no"; fi`),
+  'echo "uid $(id -u 2>/dev/null)"',
+  'echo "capeff $(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status 2>/dev/null)"',
+  // sudo: the "sudo works" fact goes here (its own line, e.g. "sudo ok"), parsed in parseProbe and required in preflight-needs.ts.
+];
+
+/**
+ * The probe script, run as `sh -c <script> sh <namespace>`: with `base`, the host's tools and
+ * privileges; then each kind in `kinds` tried in the throwaway namespace `$1`, which the same
+ * script removes (with every probe device in it). Each answer is one line: `<what> ok|no [why]`.
+ */
+export function probeScript(kinds: readonly string[], base: boolean): string {
+  const lines = base ? [...BASE_PROBE] : [];
+  if (kinds.length === 0) return lines.join("\n");
+  const parentNeeded = kinds.some((kind) => KIND_PROBES[kind]?.onParent);
+  lines.push(
+    // The command's stderr, on one line; its stdout is dropped.
+    'try() { k=$1; shift; if e=$("$@" 2>&1 >/dev/null); then echo "kind $k ok"; else echo "kind $k no $(printf %s "$e" | tr "\\n" " ")"; fi; }',
+    'ip netns del "$1" 2>/dev/null',
+    'if e=$(ip netns add "$1" 2>&1); then',
+    ...(parentNeeded
+      ? [
+          `  ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "veth", "peer", "name", PARENT_PEER])} 2>/dev/null || ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "bridge"])} 2>/dev/null`,
+        ]
+      : []),
+    ...kinds.map((kind) => `  try ${quoteArgv([kind])} ${scriptArgv(kindArgv(kind))}`),
+    '  ip netns del "$1"',
+    'else echo "netns no $(printf %s "$e" | tr "\\n" " ")"; fi',
+  );
+  return lines.join("\n");
+}
+
+/** What a kind's probe answered: made; refused because the kernel lacks it; or something else (not held against it). */
+export type KindSupport = { state: "present" } | { state: "missing"; answer: string } | { state: "unknown"; answer: string };
+
+/** Everything one probe said about a host. */
+export interface ProbeAnswer {
+  /** `ip -V`'s first line, when the base was probed. */
+  ipVersion?: string;
+  json?: boolean;
+  batch?: boolean;
+  tools: Partial<Record<ProbedTool, boolean>>;
+  uid?: number;
+  /** CapEff from /proc/self/status, as hex. */
+  capEff?: string;
+  kinds: Map<string, KindSupport>;
+}
+
+/** Whether the probe's answer for a kind means the kernel cannot make it at all. */
+function kindSupport(kind: string, ok: boolean, answer: string): KindSupport {
+  if (ok) return { state: "present" };
+  const error = classifyIpError(answer);
+  if (error === "unknown-device-type" || error === "not-supported") return { state: "missing", answer };
+  // `ip tuntap add` without the tun driver: there is no /dev/net/tun to open.
+  if (kind === "tun" && /\/dev\/net\/tun|No such (file|device)/i.test(answer)) return { state: "missing", answer };
+  return { state: "unknown", answer };
+}
+
+/**
+ * The probe's answer, line by line. `kinds` are those asked for: a kind without a line (the
+ * throwaway namespace could not be made, the script was cut short) is unknown, not missing.
+ */
+export function parseProbe(stdout: string, kinds: readonly string[]): ProbeAnswer {
+  const answer: ProbeAnswer = { tools: {}, kinds: new Map() };
+  let netnsFailure: string | undefined;
+  for (const line of stdout.split("\n")) {
+    const [word, ...rest] = line.trim().split(" ");
+    const value = rest.join(" ");
+    if (word === "ip") answer.ipVersion = value.trim();
+    else if (word === "json") answer.json = value === "ok";
+    else if (word === "batch") answer.batch = value === "ok";
+    else if (word === "tool" && (PROBED_TOOLS as readonly string[]).includes(rest[0] ?? "")) answer.tools[rest[0] as ProbedTool] = rest[1] === "ok";
+    else if (word === "uid" && /^\d+$/.test(value)) answer.uid = Number(value);
+    else if (word === "capeff" && /^[0-9a-f]+$/i.test(value)) answer.capEff = value;
+    else if (word === "netns" && rest[0] === "no") netnsFailure = rest.slice(1).join(" ").trim();
+    else if (word === "kind" && rest[0] && kinds.includes(rest[0])) {
+      answer.kinds.set(rest[0], kindSupport(rest[0], rest[1] === "ok", rest.slice(2).join(" ").trim()));
+    }
+  }
+  for (const kind of kinds) {
+    if (!answer.kinds.has(kind))
+      answer.kinds.set(kind, { state: "unknown", answer: netnsFailure ? `no throwaway namespace to try it in: ${netnsFailure}` : "no answer" });
+  }
+  return answer;
+}
+
+/** The kernel kind a probe tries for a device kind: its first info kind (gre and gretap share one module). */
+export function probeKindOf(infoKinds: readonly string[]): string {
+  return infoKinds[0] ?? "";
+}
+
+/** A name for the throwaway namespace: fresh per probe, so probes of two runs at once cannot meet. */
+export function probeNamespace(): string {
+  return `ndpf${Math.random().toString(16).slice(2, 10).padEnd(8, "0")}`;
+}

@@ -1,0 +1,290 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { FakeHost } from "../../test/support/fake-host";
+import { deviceKinds } from "../kinds";
+import { deviceEngine } from "../registry";
+import { DeviceEngine } from "./engine";
+import type { DeviceKind } from "./kind";
+import { parseConnection } from "../ssh/connection";
+import type { Host } from "./host-interface";
+import { deviceNeeds, hostFacts, requireCapabilities } from "./preflight";
+import { capabilityMessage, type HostFacts, missingFor, type Needs } from "./preflight-needs";
+import { parseProbe, probeScript, SIDE_EFFECT_FREE_KINDS } from "./preflight-probe";
+
+/**
+ * The pure parts of preflight: the probe script (run by a real sh against a scripted `ip`),
+ * the parse of its answer, what is missing for a resource, the message, and the once-per-host
+ * bookkeeping (against a host that only counts and answers).
+ */
+
+const scratch = mkdtempSync(path.join(tmpdir(), "netdev-preflight-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A host's PATH with only the tools the script may use, and an `ip` that answers like this machine's kernel (no dummy, no vrf). */
+function scriptedHost(options: { netnsFails?: boolean } = {}): { bin: string; log: string } {
+  const bin = mkdtempSync(path.join(scratch, "bin-"));
+  const log = path.join(bin, "ip.log");
+  for (const tool of ["sed", "tr", "head", "id", "cat"])
+    symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), path.join(bin, tool));
+  writeFileSync(
+    path.join(bin, "ip"),
+    [
+      "#!/bin/sh",
+      `echo "$*" >> ${log}`,
+      'case "$*" in',
+      '  "-V") echo "ip utility, iproute2-6.1.0, libbpf 1.1.0";;',
+      '  "-json link show dev lo") echo "[]";;',
+      '  "-batch -") cat >/dev/null;;',
+      `  "netns add "*) ${options.netnsFails ? 'echo "mount --make-shared /run/netns failed: Operation not permitted" >&2; exit 1' : "exit 0"};;`,
+      '  *"type dummy"*|*"type vrf"*) echo "Error: Unknown device type." >&2; exit 2;;',
+      '  *"type geneve"*) printf "RTNETLINK answers: Permission denied\\nsecond line\\n" >&2; exit 2;;',
+      "esac",
+    ].join("\n"),
+  );
+  writeFileSync(path.join(bin, "bridge"), "#!/bin/sh\n");
+  chmodSync(path.join(bin, "ip"), 0o755);
+  chmodSync(path.join(bin, "bridge"), 0o755);
+  return { bin, log };
+}
+
+function runScript(script: string, bin: string): string {
+  return execFileSync("/bin/sh", ["-c", script, "sh", "ndpftest0001"], { encoding: "utf8", env: { PATH: bin } });
+}
+
+describe("the probe script, run by sh", () => {
+  const kinds = [...SIDE_EFFECT_FREE_KINDS, "dummy", "vrf"];
+
+  it("tries every kind in the throwaway namespace given as $1, removes it, and says what it found", () => {
+    const { bin, log } = scriptedHost();
+    const answer = parseProbe(runScript(probeScript(kinds, true), bin), kinds);
+    expect(answer).toMatchObject({
+      ipVersion: "ip utility, iproute2-6.1.0, libbpf 1.1.0",
+      json: true,
+      batch: true,
+      tools: { wg: false, bridge: true, sysctl: false },
+    });
+    expect(answer.uid).toBe(process.getuid?.());
+    expect(answer.kinds.get("bridge")).toEqual({ state: "present" });
+    expect(answer.kinds.get("dummy")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
+    expect(answer.kinds.get("vrf")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
+    // Refused for another reason: not held against the kind (the create itself will say why).
+    expect(answer.kinds.get("geneve")).toEqual({ state: "unknown", answer: "RTNETLINK answers: Permission denied second line" });
+    const calls = readFileSync(log, "utf8").trim().split("\n");
+    expect(calls.slice(0, 3)).toEqual(["-V", "-json link show dev lo", "-batch -"]);
+    expect(calls).toContain("netns add ndpftest0001");
+    expect(calls.at(-1)).toBe("netns del ndpftest0001");
+    expect(calls).toContain("-n ndpftest0001 link add link ndpfparent name ndpfmacvlan type macvlan mode bridge");
+    expect(calls).toContain("-n ndpftest0001 tuntap add name ndpftun mode tap");
+    for (const kind of kinds)
+      expect(
+        calls.some((call) => call.startsWith("-n ndpftest0001 ") && call.includes(`ndpf${kind}`)),
+        kind,
+      ).toBe(true);
+  });
+
+  it("without the base, asks nothing but the kinds; without a parent kind, makes no parent", () => {
+    const { bin, log } = scriptedHost();
+    const answer = parseProbe(runScript(probeScript(["bond"], false), bin), ["bond"]);
+    expect(answer.kinds.get("bond")).toEqual({ state: "present" });
+    expect(answer.ipVersion).toBeUndefined();
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      "netns del ndpftest0001",
+      "netns add ndpftest0001",
+      "-n ndpftest0001 link add name ndpfbond type bond",
+      "netns del ndpftest0001",
+    ]);
+  });
+
+  it("a host where no namespace can be made: every kind unknown, with the reason", () => {
+    const { bin } = scriptedHost({ netnsFails: true });
+    const answer = parseProbe(runScript(probeScript(["dummy"], true), bin), ["dummy"]);
+    expect(answer.kinds.get("dummy")).toEqual({
+      state: "unknown",
+      answer: "no throwaway namespace to try it in: mount --make-shared /run/netns failed: Operation not permitted",
+    });
+  });
+});
+
+describe("parseProbe", () => {
+  it("reads an old iproute2, a non-root login and a missing tun driver", () => {
+    const answer = parseProbe(
+      [
+        "ip ip utility, iproute2-ss161212",
+        "json no",
+        "batch ok",
+        "tool wg no",
+        "uid 1000",
+        "capeff 0000000000000000",
+        "kind tun no open: No such file or directory",
+        "kind stray ok",
+      ].join("\n"),
+      ["tun", "bridge"],
+    );
+    expect(answer).toMatchObject({
+      ipVersion: "ip utility, iproute2-ss161212",
+      json: false,
+      batch: true,
+      tools: { wg: false },
+      uid: 1000,
+      capEff: "0000000000000000",
+    });
+    expect(answer.kinds).toEqual(
+      new Map([
+        ["tun", { state: "missing", answer: "open: No such file or directory" }],
+        ["bridge", { state: "unknown", answer: "no answer" }],
+      ]),
+    );
+  });
+});
+
+const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
+  ipVersion: "ip utility, iproute2-6.1.0",
+  json: true,
+  batch: true,
+  tools: { wg: true, bridge: true, sysctl: true },
+  uid: 0,
+  capEff: "000001ffffffffff",
+  kinds: new Map([["bridge", { state: "present" }]]),
+  ...over,
+});
+const dummy: Needs = { resourceType: "Dummy", kernelKind: { kind: "dummy", feature: "dummy" }, tools: [] };
+
+describe("what is missing, and the message", () => {
+  it("nothing, on a host with all a resource needs; an unknown kind is not held against it", () => {
+    expect(missingFor(dummy, facts({ kinds: new Map([["dummy", { state: "present" }]]) }))).toEqual([]);
+    expect(missingFor(dummy, facts({ kinds: new Map([["dummy", { state: "unknown", answer: "no answer" }]]) }))).toEqual([]);
+  });
+
+  it("the kernel's kind, with its option, module and packages; the other kinds the host lacks in one line", () => {
+    const host = facts({
+      kinds: new Map([
+        ["dummy", { state: "missing", answer: "Error: Unknown device type." }],
+        ["vlan", { state: "missing", answer: "Error: Unknown device type." }],
+        ["bridge", { state: "present" }],
+      ]),
+    });
+    const missing = missingFor(dummy, host);
+    expect(missing.map((item) => item.what)).toEqual(["kernel support for dummy"]);
+    const message = capabilityMessage("root@h1:22", "Dummy d0 on root@h1:22", dummy, missing, host);
+    expect(message.split("\n")[0]).toBe(
+      "kernel on root@h1:22 lacks dummy support, which Dummy d0 on root@h1:22 needs; nothing was changed there. Missing on root@h1:22:",
+    );
+    expect(message).toMatch(
+      /- kernel support for dummy \(the host answered: Error: Unknown device type\.\): a kernel with CONFIG_DUMMY \(module dummy\): load it with `modprobe dummy`/,
+    );
+    expect(message).toMatch(/Debian: linux-image-\*, Ubuntu: linux-modules-extra-\$\(uname -r\), RHEL\/Fedora: kernel-modules or kernel-modules-extra/);
+    expect(message.split("\n").at(-1)).toBe("  The kernel there also lacks: 8021q.");
+  });
+
+  it("tools, iproute2 features and the right to manage devices, each with how to get it", () => {
+    const wireguard: Needs = { resourceType: "WireguardInterface", kernelKind: { kind: "wireguard", feature: "wireguard" }, tools: ["wg"] };
+    const host = facts({ json: false, batch: false, tools: { wg: false }, uid: 1000, capEff: "0000000000000000", ipVersion: "ip utility, iproute2-ss161212" });
+    const missing = missingFor(wireguard, host);
+    expect(missing.map((item) => item.what)).toEqual([
+      "the right to manage network devices",
+      "`ip -json` (iproute2's JSON output)",
+      "`ip -batch -` (iproute2's batch mode)",
+      "the `wg` tool",
+    ]);
+    const message = capabilityMessage("admin@h9:22", "WireguardInterface wg0 on admin@h9:22", wireguard, missing, host);
+    expect(message.split("\n")[0]).toMatch(/^admin@h9:22 lacks what WireguardInterface wg0 on admin@h9:22 needs; nothing was changed there/);
+    expect(message).toMatch(/apt install wireguard-tools; RHEL\/Fedora: dnf install wireguard-tools/);
+    expect(message).toMatch(/the host answered: ip utility, iproute2-ss161212\): install a newer iproute2/);
+    expect(message).toMatch(/logged in as uid 1000, without CAP_NET_ADMIN/);
+  });
+
+  it("a non-root login with CAP_NET_ADMIN may manage devices", () => {
+    expect(missingFor(dummy, facts({ uid: 1000, capEff: "0000000000001000" }))).toEqual([]);
+  });
+
+  it("a resource's tools come from its own commands: wg for WireGuard, none beyond ip for a bridge", () => {
+    const needsOf = (type: string) => {
+      const engine = deviceEngine(type);
+      const inputs = engine.parse(engine.check({ connection, name: "x0", ...engine.kind.example }).inputs);
+      return deviceNeeds(engine.kind, engine.createSteps(inputs, "0123456789ab"));
+    };
+    expect(needsOf("WireguardInterface")).toEqual({
+      resourceType: "WireguardInterface",
+      kernelKind: { kind: "wireguard", feature: "wireguard" },
+      tools: ["wg"],
+    });
+    expect(needsOf("Bridge").tools).toEqual([]);
+    expect(needsOf("Gre").kernelKind).toEqual({ kind: "gre", feature: "GRE (ip_gre)" });
+  });
+});
+
+const connection = {
+  host: "192.0.2.9",
+  hostKey: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+  password: "pw",
+};
+
+/** A host that answers every probe from the scripted `ip`, counting the probes. */
+function countingHost(address: string, options: { failFirst?: boolean } = {}) {
+  const { bin } = scriptedHost();
+  const scripts: string[] = [];
+  let fail = options.failFirst === true;
+  const host = {
+    connection: parseConnection({ ...connection, host: address }),
+    endpoint: `root@${address}:22`,
+    async read(step: { args: string[] }): Promise<string> {
+      scripts.push(step.args[1]!);
+      if (fail) {
+        fail = false;
+        throw new Error(`cannot connect to root@${address}:22: ECONNREFUSED`);
+      }
+      return runScript(step.args[1]!, bin);
+    },
+  };
+  return { host: host as unknown as Host, scripts };
+}
+
+describe("once per host", () => {
+  it("operations at once share one probe; a kind with side effects is probed when first needed, alone", async () => {
+    const { host, scripts } = countingHost("192.0.2.7");
+    const all = await Promise.all([hostFacts(host, ["bridge"]), hostFacts(host, ["veth"]), hostFacts(host, ["vrf"])]);
+    expect(scripts).toHaveLength(1);
+    expect(all[2]!.kinds.get("vrf")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
+    // bonding loads a bond0 into every namespace: not tried until a Bond asks.
+    expect(scripts[0]).not.toContain("type bond");
+    await hostFacts(host, ["bond", "bridge"]);
+    expect(scripts).toHaveLength(2);
+    expect(scripts[1]).toContain("type bond");
+    expect(scripts[1]).not.toContain("ip -V");
+    await hostFacts(host, ["bond", "bridge", "macvlan"]);
+    expect(scripts).toHaveLength(2);
+  });
+
+  it("a resource whose needs are missing is refused with the message; a probe that got no answer is asked again", async () => {
+    const { host, scripts } = countingHost("192.0.2.8", { failFirst: true });
+    await expect(requireCapabilities(host, dummy, "Dummy d0 on root@192.0.2.8:22")).rejects.toThrow(
+      /^Dummy d0 on root@192.0.2.8:22: checking what root@192.0.2.8:22 offers failed: cannot connect/,
+    );
+    await expect(requireCapabilities(host, dummy, "Dummy d0 on root@192.0.2.8:22")).rejects.toThrow(
+      /^kernel on root@192.0.2.8:22 lacks dummy support, which Dummy d0 on root@192.0.2.8:22 needs; /,
+    );
+    const bridge: Needs = { resourceType: "Bridge", kernelKind: { kind: "bridge", feature: "bridge" }, tools: [] };
+    await expect(requireCapabilities(host, bridge, "Bridge b0 on root@192.0.2.8:22")).resolves.toBeUndefined();
+    expect(scripts).toHaveLength(2);
+  });
+});
+
+describe("the engine's call points", () => {
+  it("a create on a host whose kernel lacks the kind runs nothing there but the probe; preflight: true reports it at check", async () => {
+    const host = new FakeHost();
+    host.missingKinds.add("dummy");
+    const engine = new DeviceEngine(deviceKinds.Dummy as unknown as DeviceKind, () => host);
+    await expect(engine.create({ connection, name: "d0" })).rejects.toThrow(
+      /^kernel on root@fake:22 lacks dummy support, which Dummy d0 on root@fake:22 needs; /,
+    );
+    expect(host.commands).toHaveLength(1);
+    expect(host.linkNames()).toEqual([]);
+    expect(await engine.preflight(engine.check({ connection, name: "d0" }).inputs)).toEqual([]);
+    const failures = await engine.preflight(engine.check({ connection: { ...connection, preflight: true }, name: "d0" }).inputs);
+    expect(failures).toEqual([{ property: "connection", reason: expect.stringMatching(/^kernel on root@fake:22 lacks dummy support/) }]);
+    expect(host.commands, "the facts were kept: no second probe").toHaveLength(1);
+  });
+});
