@@ -26,9 +26,9 @@ MIRROR=${NETDEV_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${NETDEV_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # Installed in the image (plus Priority: required, i.e. mmdebstrap's minbase variant).
 IMAGE_PKGS=(systemd systemd-sysv udev dbus kmod iproute2 openssh-server wireguard-tools iputils-ping
-  linux-image-cloud-amd64 initramfs-tools)
+  linux-image-cloud-amd64 initramfs-tools network-manager)
 # Whose host candidate versions decide whether the cached image is stale.
-VERSION_PKGS=(systemd openssh-server iproute2 wireguard-tools linux-image-cloud-amd64 libc6)
+VERSION_PKGS=(systemd openssh-server iproute2 wireguard-tools linux-image-cloud-amd64 libc6 network-manager)
 TOOL_PKGS=(mmdebstrap e2fsprogs qemu-utils)
 ROOTFS_SIZE=${NETDEV_DEBIAN_ROOTFS_SIZE:-2G}
 
@@ -96,7 +96,7 @@ EOF
 cat > "$R/usr/local/sbin/netdev-vm-config" <<'EOF'
 #!/bin/sh
 # Unpacks /sys/firmware/qemu_fw_cfg/by_name/opt/netdev/config.tar (made by lab/vm/debian.ts):
-#   ssh_host_ed25519_key, authorized_keys, underlay.network
+#   ssh_host_ed25519_key, authorized_keys, underlay.network, underlay.nmconnection
 set -eu
 modprobe qemu_fw_cfg
 raw=/sys/firmware/qemu_fw_cfg/by_name/opt/netdev/config.tar/raw
@@ -111,6 +111,9 @@ install -d -m 700 /root/.ssh
 install -m 600 /run/netdev/authorized_keys /root/.ssh/authorized_keys
 install -d -m 755 /run/systemd/network
 install -m 644 /run/netdev/underlay.network /run/systemd/network/10-netdev-underlay.network
+# The same for NetworkManager, which runs instead of networkd once useNetwork() switched the VM to it.
+install -d -m 755 /run/NetworkManager/system-connections
+install -m 600 /run/netdev/underlay.nmconnection /run/NetworkManager/system-connections/netdev-underlay.nmconnection
 echo "netdev-vm-config: $(hostname): host key $(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key | cut -d' ' -f2)"
 EOF
 chmod 755 "$R/usr/local/sbin/netdev-vm-config"
@@ -119,7 +122,7 @@ cat > "$R/etc/systemd/system/netdev-vm-config.service" <<'EOF'
 Description=netdev lab: per-VM configuration from qemu fw_cfg
 DefaultDependencies=no
 After=systemd-remount-fs.service systemd-modules-load.service
-Before=sysinit.target systemd-networkd.service ssh.service
+Before=sysinit.target systemd-networkd.service NetworkManager.service ssh.service
 
 [Service]
 Type=oneshot
@@ -144,6 +147,28 @@ Address=10.0.2.15/24
 LinkLocalAddressing=no
 IPv6AcceptRA=no
 EOF
+# NetworkManager: installed but off; networkd runs. useNetwork() in lab/vm/debian.ts turns
+# networkd off and NetworkManager on (and back) for tests of netdev on a NetworkManager host. Its
+# profiles: eth0's here, eth1's from fw_cfg (netdev-vm-config), both matched by MAC. Otherwise
+# Debian's configuration as installed (automatic "Wired connection" profiles included).
+chroot "$R" systemctl disable -q NetworkManager.service NetworkManager-wait-online.service NetworkManager-dispatcher.service 2>/dev/null || true
+mkdir -p "$R/etc/NetworkManager/system-connections"
+cat > "$R/etc/NetworkManager/system-connections/netdev-mgmt.nmconnection" <<'EOF'
+[connection]
+id=netdev-mgmt
+type=ethernet
+
+[ethernet]
+mac-address=52:54:00:12:34:56
+
+[ipv4]
+method=manual
+address1=10.0.2.15/24
+
+[ipv6]
+method=disabled
+EOF
+chmod 600 "$R/etc/NetworkManager/system-connections/netdev-mgmt.nmconnection"
 # Same module behaviour as the busybox VMs: no dummy0/bond0 at load, no gre0/ip6tnl0 fallbacks.
 printf 'options dummy numdummies=0\noptions bonding max_bonds=0\n' > "$R/etc/modprobe.d/netdev.conf"
 printf 'net.core.fb_tunnels_only_for_init_net = 2\n' > "$R/etc/sysctl.d/60-netdev.conf"

@@ -69,8 +69,41 @@ function debian(opts: StartVmHostsOptions, image: DebianImage): VmFlavour {
           "",
         ].join("\n"),
       );
+      // The same for NetworkManager (used instead of networkd once useNetwork() switched the VM).
+      writeFileSync(
+        path.join(config, "underlay.nmconnection"),
+        [
+          "# netdev lab: the underlay NIC (written at boot by netdev-vm-config from qemu fw_cfg)",
+          "[connection]",
+          "id=netdev-underlay",
+          "type=ethernet",
+          "",
+          "[ethernet]",
+          `mac-address=${underlayMac(spec.underlayAddress)}`,
+          "",
+          "[ipv4]",
+          "method=manual",
+          `address1=${spec.underlayAddress}/24`,
+          "",
+          "[ipv6]",
+          "method=manual",
+          `address1=${underlayAddress6(spec.underlayAddress)}/64`,
+          "",
+        ].join("\n"),
+      );
       const configTar = path.join(dir, "config.tar");
-      await run("tar", ["-cf", configTar, "--owner=0", "--group=0", "-C", config, "ssh_host_ed25519_key", "authorized_keys", "underlay.network"]);
+      await run("tar", [
+        "-cf",
+        configTar,
+        "--owner=0",
+        "--group=0",
+        "-C",
+        config,
+        "ssh_host_ed25519_key",
+        "authorized_keys",
+        "underlay.network",
+        "underlay.nmconnection",
+      ]);
       rmSync(config, { recursive: true, force: true });
 
       // Copy-on-write overlay: the VM's writes stay in its directory; the shared image is never written.
@@ -170,6 +203,22 @@ async function qmp(socketPath: string, commands: QmpCommand[]): Promise<unknown[
       reject(error);
     });
   });
+}
+
+/** What configures a Debian VM's network: systemd-networkd (as booted) or NetworkManager. */
+export type DebianVmNetwork = "networkd" | "networkmanager";
+
+const NETWORKD_UNITS = "systemd-networkd.service systemd-networkd.socket systemd-networkd-wait-online.service";
+const NETWORKMANAGER_UNITS = "NetworkManager.service NetworkManager-wait-online.service";
+
+/**
+ * Makes a Debian VM lab host boot with `network` configuring its NICs (the other one disabled,
+ * as on a host that runs only that one) and reboots it into it. The image has both; eth0 and eth1
+ * get the same addresses either way. Returns the reboot's times.
+ */
+export async function useNetwork(name: string, network: DebianVmNetwork, options: Omit<RebootOptions, "request" | "hard"> = {}): Promise<RebootResult> {
+  const [off, on] = network === "networkmanager" ? [NETWORKD_UNITS, NETWORKMANAGER_UNITS] : [NETWORKMANAGER_UNITS, NETWORKD_UNITS];
+  return rebootVmHost(name, { ...options, request: `systemctl disable -q ${off} && systemctl enable -q ${on} && systemctl reboot` });
 }
 
 export interface RebootResult {

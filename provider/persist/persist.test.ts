@@ -250,10 +250,12 @@ describe("preview checks the host before anything is persisted", () => {
     }
   });
 
-  it.skipIf(!vm)("passes on the Debian VM, and warns once that networkd would remove a host-namespace route on restart", async () => {
+  it.skipIf(!vm)("passes on the Debian VM, and warns once that networkd would remove a host-namespace route on restart", { timeout: 25 * 60_000 }, async () => {
     const warnings: string[] = [];
     const original = console.warn;
     console.warn = (message: string) => void warnings.push(message);
+    // networkmanager.test.ts runs the VM with networkd disabled while it holds it.
+    const release = await lockHost(vm!.name);
     try {
       const connection = connectionInput(vm!.name);
       for (const type of ["Bridge", "VethPair", "NetworkNamespace"]) {
@@ -273,6 +275,7 @@ describe("preview checks the host before anything is persisted", () => {
       expect(warnings[1]).toMatch(/ve-ndp on .*80-container-ve\.network \(Name=ve-\*\) matches this name.*dropping its master/);
     } finally {
       console.warn = original;
+      release();
     }
   });
 });
