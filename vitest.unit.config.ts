@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -12,6 +13,9 @@ export default defineConfig({
     include: ["**/*.unit.test.ts"],
     exclude: ["**/node_modules/**", "dist/**"],
     pool: "forks",
+    // Most of these tests wait (in-process SSH servers, real shells, deadlines), so workers
+    // beyond the core count overlap those waits; vitest's default is one fewer than the cores.
+    maxWorkers: Math.max(3, availableParallelism()),
     testTimeout: 30_000,
   },
 });
