@@ -216,9 +216,8 @@ export class SshPool {
 const POOL_KEY = Symbol.for("pulumi-netdev/ssh-pool/v1");
 
 /**
- * The process-wide pool. Pulumi loads each distinct provider text separately (and older state
- * holds closure-serialized ones), so module state might not be shared between resource kinds;
- * globalThis is.
+ * The process-wide pool. Pulumi loads each distinct provider text separately, so module state
+ * might not be shared between resource kinds; globalThis is.
  */
 export function sshPool(): SshPool {
   const holder = globalThis as unknown as Record<symbol, SshPool | undefined>;
