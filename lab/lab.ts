@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
@@ -131,11 +131,17 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   }
   await ipIn(undefined, ["link", "del", names.rootLink], { allowFailure: true });
   await tearDownLabSudo(prefix);
+  rmSync(authorizedKeysDir(prefix), { recursive: true, force: true });
   restoreNeighbourTable(dir);
   // A checkout's state directory may be a link to the one lab of the machine: empty it, keep the link.
   if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink())
     for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/** Where the lab's sshds read the client key: outside the checkout, reachable by every user. */
+function authorizedKeysDir(prefix: string): string {
+  return path.join("/run", `netdev-lab-${prefix.replace(/[^A-Za-z0-9_-]/g, "_")}`);
 }
 
 async function startSshd(
@@ -232,8 +238,14 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
     const clientKeyPath = path.join(dir, "client_ed25519");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${prefix}-client`, "-f", clientKeyPath]);
     const clientPublicKey = readFileSync(`${clientKeyPath}.pub`, "utf8").trim();
-    const authorizedKeys = path.join(dir, "authorized_keys");
-    // Readable by everyone: sshd reads it as the user logging in, and the lab's sudo users are not root.
+    writeFileSync(path.join(dir, "authorized_keys"), `${clientPublicKey}\n`, { mode: 0o644 });
+    // sshd reads the file as the user logging in, and the lab's sudo users are not root: the
+    // checkout may lie under a directory they cannot enter (mktemp -d is 0700), so sshd's copy
+    // lives where every user can reach it.
+    const keysDir = authorizedKeysDir(prefix);
+    mkdirSync(keysDir, { recursive: true });
+    chmodSync(keysDir, 0o755);
+    const authorizedKeys = path.join(keysDir, "authorized_keys");
     writeFileSync(authorizedKeys, `${clientPublicKey}\n`, { mode: 0o644 });
 
     await run("ip", ["netns", "add", names.underlay]);
