@@ -31,11 +31,13 @@ if [ "$lab_was_up" = 0 ] && [ "${NETDEV_SKIP_DEMO:-0}" != 1 ] && git rev-parse -
   step "main job: npm run demo in a fresh clone of HEAD"
   clone="$(mktemp -d)/netdev"
   git clone -q --no-hardlinks . "$clone"
-  (cd "$clone" && NETDEV_WITH_VM=0 npm run demo -- --keep)
+  # --keep leaves the lab up for the by-hand block, also when the demo fails: take it down then.
+  demo_failed() { (cd "$clone" && npm run --silent lab -- down) || true; exit 1; }
+  (cd "$clone" && NETDEV_WITH_VM=0 npm run demo -- --keep) || demo_failed
   step "CONTRIBUTING.md's by-hand commands, verbatim, on the stack the demo kept"
   by_hand="$(awk '/<!-- by-hand -->/ { found = 1; next } found && /^```sh$/ { inside = 1; next } inside && /^```$/ { exit } inside' CONTRIBUTING.md)"
-  [ -n "$by_hand" ] || { echo "CONTRIBUTING.md has no by-hand block" >&2; exit 1; }
-  (cd "$clone" && bash -euo pipefail -c "$by_hand")
+  [ -n "$by_hand" ] || { echo "CONTRIBUTING.md has no by-hand block" >&2; demo_failed; }
+  (cd "$clone" && bash -euo pipefail -c "$by_hand") || demo_failed
   rm -rf "$(dirname "$clone")"
 fi
 
