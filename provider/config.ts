@@ -8,7 +8,8 @@ import type { ConnectionArgs } from "./generated/args";
  *   pulumi config set netdev:hostKey "ssh-ed25519 AAAA…"      (ssh-keyscan -t ed25519 HOST)
  *   pulumi config set --secret netdev:privateKey < ~/.ssh/id_ed25519
  * and optionally netdev:port, netdev:user, netdev:passphrase and netdev:password (secrets), netdev:agentSocket,
- * netdev:sudo (true: run commands through sudo) and netdev:sudoPassword (a secret).
+ * netdev:sudo (true: run commands through sudo), netdev:sudoPassword (a secret) and netdev:preflight
+ * (true: `pulumi preview` connects and checks what the host offers).
  */
 export function connectionFromConfig(namespace = "netdev"): ConnectionArgs {
   const config = new pulumi.Config(namespace);
@@ -23,6 +24,7 @@ export function connectionFromConfig(namespace = "netdev"): ConnectionArgs {
     agentSocket: config.get("agentSocket"),
     sudo: config.getBoolean("sudo"),
     sudoPassword: config.getSecret("sudoPassword"),
+    preflight: config.getBoolean("preflight"),
   };
 }
 

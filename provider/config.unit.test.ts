@@ -1,5 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { parseHostsConfig } from "./config";
+import { connectionFromConfig, parseHostsConfig } from "./config";
 
 const good = { name: "a", host: "10.0.0.11", hostKey: "ssh-ed25519 AAAA", underlayAddress: "10.0.0.11" };
 
@@ -34,5 +35,20 @@ describe("hosts from stack config (pure)", () => {
     expect(() => parseHostsConfig("hosts", [{ ...good, hostKey: undefined }])).toThrow(/hosts\[0\]\.hostKey/);
     expect(() => parseHostsConfig("hosts", [{ ...good, adress: "x" }])).toThrow(/hosts\[0\]: .*adress/);
     expect(() => parseHostsConfig("hosts", [{ ...good, port: "ssh" }])).toThrow(/hosts\[0\]\.port/);
+  });
+});
+
+describe("connection from stack config", () => {
+  it("reads every connection option a program may set, sudo and preflight included", () => {
+    pulumi.runtime.setAllConfig({
+      "netdev:host": "10.0.0.11",
+      "netdev:hostKey": "ssh-ed25519 AAAA",
+      "netdev:user": "admin",
+      "netdev:sudo": "true",
+      "netdev:preflight": "true",
+    });
+    expect(connectionFromConfig()).toMatchObject({ host: "10.0.0.11", port: 22, user: "admin", sudo: true, preflight: true });
+    pulumi.runtime.setAllConfig({ "netdev:host": "10.0.0.11", "netdev:hostKey": "ssh-ed25519 AAAA" });
+    expect(connectionFromConfig()).toMatchObject({ user: "root", sudo: undefined, preflight: undefined });
   });
 });
