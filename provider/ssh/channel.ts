@@ -1,4 +1,5 @@
 import type { Client, ClientChannel } from "ssh2";
+import type { ChannelOutcome } from "./channel-outcome";
 
 // The exec channel protocol: one command on one session channel, its output and exit status.
 
@@ -12,16 +13,7 @@ import type { Client, ClientChannel } from "ssh2";
 export const EXIT_TRAILER = "; echo __netdev_exit_status=$? >&2";
 const TRAILER_PATTERN = /__netdev_exit_status=(\d+)\n$/;
 
-export type ChannelOutcome =
-  | { kind: "exit"; stdout: string; stderr: string; exitCode: number }
-  /** The deadline passed before the server answered the channel open or the exec request. */
-  | { kind: "unanswered" }
-  /** The deadline passed while the command ran. */
-  | { kind: "timeout" | "lost"; stdout: string; stderr: string }
-  /** The command printed more than the output cap; the channel was closed. */
-  | { kind: "overflow" }
-  /** The server refused the channel or the exec request (or the connection failed first). */
-  | { kind: "refused"; error: unknown };
+export type { ChannelOutcome };
 
 /**
  * Opens a session channel, runs `wire` in it and collects its output, all before `deadline`

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ChannelOutcome } from "./channel";
+import type { ChannelOutcome } from "./channel-outcome";
 import type { Connection } from "./connection";
 import { describeEndpoint, RemoteCommandError } from "./errors";
 import { quoteArgv } from "./quote";
