@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
@@ -238,15 +238,16 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
     const clientKeyPath = path.join(dir, "client_ed25519");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${prefix}-client`, "-f", clientKeyPath]);
     const clientPublicKey = readFileSync(`${clientKeyPath}.pub`, "utf8").trim();
-    writeFileSync(path.join(dir, "authorized_keys"), `${clientPublicKey}\n`, { mode: 0o644 });
     // sshd reads the file as the user logging in, and the lab's sudo users are not root: the
-    // checkout may lie under a directory they cannot enter (mktemp -d is 0700), so sshd's copy
-    // lives where every user can reach it.
+    // checkout may lie under a directory they cannot enter (mktemp -d is 0700), so sshd's file
+    // lives where every user can reach it; the state dir links to it for tests that add keys.
     const keysDir = authorizedKeysDir(prefix);
     mkdirSync(keysDir, { recursive: true });
     chmodSync(keysDir, 0o755);
     const authorizedKeys = path.join(keysDir, "authorized_keys");
     writeFileSync(authorizedKeys, `${clientPublicKey}\n`, { mode: 0o644 });
+    rmSync(path.join(dir, "authorized_keys"), { force: true });
+    symlinkSync(authorizedKeys, path.join(dir, "authorized_keys"));
 
     await run("ip", ["netns", "add", names.underlay]);
     await ipIn(names.underlay, ["link", "set", "lo", "up"]);
