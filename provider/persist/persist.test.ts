@@ -97,6 +97,7 @@ function devices(vmAddress: string, h1Address: string): Device[] {
     on("Ipvlan", "ipvlan", { name: "ndpiv", parent: "ndpd0", mode: "l2", netns: "ndpc1", addresses: ["10.250.11.2/24"] }, ["ns", "dummy"]),
     on("Vlan", "vlan", { name: "ndpvl", parent: "eth1", vlanId: 42, addresses: ["10.250.12.1/24"] }),
     on("TunDevice", "tap", { name: "ndptap", mode: "tap", up: false }),
+    on("Ifb", "ifb", { name: "ndpifb" }),
     on("VethPair", "veth", { name: "ndpve", peerName: "ndpvp", peerNetns: "ndpc1", addresses: ["10.250.9.1/24"], peerAddresses: ["10.250.9.2/24"] }, ["ns"]),
     on("Route", "route", { netns: "ndpc1", destination: "10.250.99.0/24", via: "10.250.9.1", dev: "ndpvp" }, ["veth"]),
     // In the host's namespace, on a link networkd does not manage (see provider/persist/README.md).
