@@ -1,4 +1,5 @@
-import type { SudoProblem } from "./sudo";
+/** Why sudo refused a command (provider/ssh/sudo.ts tells them apart). */
+export type SudoProblem = "no-password" | "wrong-password" | "not-allowed" | "requiretty" | "not-installed" | "failed";
 
 /** Where a command ran, for error messages: never includes credentials. */
 export interface Endpoint {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ChannelOutcome } from "./channel-outcome";
 import type { Connection } from "./connection";
-import { describeEndpoint, RemoteCommandError } from "./errors";
+import { describeEndpoint, RemoteCommandError, type SudoProblem } from "./errors";
 import { quoteArgv } from "./quote";
 import { scrubSecrets, secretsIn } from "./scrub";
 
@@ -36,7 +36,7 @@ export interface RemoteCommand {
 const STARTED = "__netdev_sudo_started";
 const FILLER_LINES = 9;
 
-export type SudoProblem = "no-password" | "wrong-password" | "not-allowed" | "requiretty" | "not-installed" | "failed";
+export type { SudoProblem };
 
 /** sudo refused to run a command (or is missing); `problem` says which, the message says the fix. */
 export class SudoError extends RemoteCommandError {
