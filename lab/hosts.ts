@@ -56,6 +56,15 @@ export function readLabState(file = hostsFile): LabState {
   }
 }
 
+/** The lab's Debian VM (systemd, reboots), or undefined when no lab or none of that flavour is up. */
+export function labDebianVm(): LabHost | undefined {
+  try {
+    return readLabState().hosts.find((h) => h.kind === "vm" && h.flavour === "debian");
+  } catch {
+    return undefined;
+  }
+}
+
 export function labHost(state: LabState, name: string): LabHost {
   const host = state.hosts.find((h) => h.name === name);
   if (!host) throw new Error(`lab has no host named ${name}; hosts: ${state.hosts.map((h) => h.name).join(", ")}`);

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LabHost, readLabState, repoRoot } from "../../lab/hosts";
+import { labDebianVm, repoRoot } from "../../lab/hosts";
 import { labStack } from "../../lab/stack";
 import { describeReboot, useNetwork } from "../../lab/vm/debian";
 import { exec } from "../../test/support/components";
@@ -21,15 +21,7 @@ import { host } from "../../test/support/lab-hosts";
  * Needs a lab with a Debian VM (skipped otherwise):
  *   flock /tmp/netdev-lab.lock env NETDEV_TEST_DEBIAN_VMS=1 npx vitest run provider/persist/networkmanager.test.ts
  */
-function debianVm(): LabHost | undefined {
-  try {
-    return readLabState().hosts.find((h) => h.kind === "vm" && h.flavour === "debian");
-  } catch {
-    return undefined;
-  }
-}
-
-const vm = debianVm();
+const vm = labDebianVm();
 
 function devices(vmAddress: string, h1Address: string) {
   const on = (type: string, resourceName: string, inputs: Record<string, unknown>, dependsOn?: string[]) => ({

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labStack } from "../../lab/stack";
-import { repoRoot, readLabState, type LabHost } from "../../lab/hosts";
+import { labDebianVm, repoRoot } from "../../lab/hosts";
 import { describeReboot, rebootVmHost } from "../../lab/vm/debian";
 import { deviceKinds, engineFor } from "../registry";
 import { exec } from "../../test/support/components";
@@ -21,15 +21,7 @@ import { lockHost } from "../../test/support/host-lock";
  * Needs a lab with a Debian VM (skipped otherwise):
  *   flock /tmp/netdev-lab.lock env NETDEV_TEST_DEBIAN_VMS=1 npx vitest run provider/persist/persist.test.ts
  */
-function debianVm(): LabHost | undefined {
-  try {
-    return readLabState().hosts.find((h) => h.kind === "vm" && h.flavour === "debian");
-  } catch {
-    return undefined;
-  }
-}
-
-const vm = debianVm();
+const vm = labDebianVm();
 // A fixed test key (wg(8)'s example): the VM is the lab's, torn down with it.
 const WG_KEY = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 const WG_PEER = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
