@@ -151,11 +151,12 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     expect(resources.map(([, name]) => name).filter((name) => name.startsWith("ov-h1-"))).toEqual([]);
     expect(resources.map(([, name]) => name)).toEqual(expect.arrayContaining(["ov-dvm-bridge", "ov-dvm-vtep", "att-netns", "att-veth"]));
     // networkd's three files for what it can describe (host namespace, no master: the overlay's
-    // bridge, the unbound VTEP, the dummy, the bond, the VRF); a unit and its script for the rest.
+    // bridge, the unbound VTEP, the dummy, the bond, the VRF, the IFB without queue settings);
+    // a unit and its script for the rest.
     const networkd = resources.filter(
-      ([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev,
+      ([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel", "Ifb"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev,
     );
-    expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ov-dvm-bridge", "vrf", "vx2"]);
+    expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "ov-dvm-bridge", "vrf", "vx2"]);
     expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
     expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length));
     expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length));

@@ -13,7 +13,7 @@ import { exec } from "../support/components";
  * with nothing lost: every device is in the state and on its host, or in neither; the next
  * `up` converges with no manual step.
  */
-type Device = { type: string; resourceName: string; host: string; inputs: Record<string, unknown> };
+type Device = { type: string; resourceName: string; host: string; inputs: Record<string, unknown>; dependsOn?: string[] };
 const FAST = { connectTimeoutMs: 2000, commandTimeoutMs: 4000, retries: 1, retryBackoffMs: 200 };
 
 function program(name: string) {
@@ -52,6 +52,10 @@ function program(name: string) {
 const bridges = (hostName: string, prefix: string, count: number): Device[] =>
   Array.from({ length: count }, (_, i) => ({ type: "Bridge", resourceName: `${prefix}${i}`, host: hostName, inputs: { name: `${prefix}${i}` } }));
 
+/** Bridges made one after another: each waits for the one before, so a fault after the first few finds the rest still to do. */
+const bridgeChain = (hostName: string, prefix: string, count: number): Device[] =>
+  bridges(hostName, prefix, count).map((d, i) => (i === 0 ? d : { ...d, dependsOn: [`${prefix}${i - 1}`] }));
+
 async function bridgesOn(hostName: string, prefix: string): Promise<string[]> {
   const out = (await exec(hostName, ["ip", "-br", "link", "show", "type", "bridge"])).stdout;
   return out
@@ -80,7 +84,7 @@ describe("faults under a real pulumi up", () => {
     await removeBridges("h2", "ndfb");
     const p = program("unreachable");
     await p.init();
-    p.set({ hosts: { h1: hostSpec(h1), h2: hostSpec(h2) }, devices: [...bridges("h1", "ndfa", 6), ...bridges("h2", "ndfb", 6)] });
+    p.set({ hosts: { h1: hostSpec(h1), h2: hostSpec(h2) }, devices: [...bridges("h1", "ndfa", 6), ...bridgeChain("h2", "ndfb", 6)] });
     // h2 drops every packet it sends: its SSH server goes silent, the TCP connection stays open.
     const blackhole = ["ip", "netns", "exec", h2.netns!, "tc", "qdisc", "add", "dev", "eth0", "root", "pfifo", "limit", "0"];
     const restore = ["ip", "netns", "exec", h2.netns!, "tc", "qdisc", "del", "dev", "eth0", "root"];
