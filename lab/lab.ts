@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
@@ -133,10 +133,9 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   await tearDownLabSudo(prefix);
   rmSync(authorizedKeysDir(prefix), { recursive: true, force: true });
   restoreNeighbourTable(dir);
-  // A checkout's state directory may be a link to the one lab of the machine: empty it, keep the link.
-  if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink())
-    for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
-  else rmSync(dir, { recursive: true, force: true });
+  // Emptied, not removed: other checkouts' state directories may be links to this one, the one
+  // lab of the machine, and a link to nothing fails their next `lab up`.
+  if (existsSync(dir)) for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
 }
 
 /** Where the lab's sshds read the client key: outside the checkout, reachable by every user. */
