@@ -166,6 +166,21 @@ describe("read, update, delete", () => {
   });
 });
 
+describe("connection changes", () => {
+  it("turning preflight on or off is no change; a new credential is an update; another host replaces", () => {
+    const { engine, inputs } = setup();
+    const withConnection = (extra: Record<string, unknown>) => ({ ...inputs(), connection: { ...connection, ...extra } });
+    expect(engine.diff(inputs(), withConnection({ preflight: true })).changes).toBe(false);
+    expect(engine.diff(withConnection({ preflight: true }), withConnection({ preflight: false })).changes).toBe(false);
+    expect(engine.diff(withConnection({ preflight: true }), withConnection({ preflight: true, privateKey: "rotated" }))).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(engine.diff(inputs(), withConnection({ host: "10.0.0.2" })).replaces).toEqual(["connection"]);
+  });
+});
+
 describe("dependents", () => {
   it("a master not yet known replaces its member, before the member is made again", () => {
     const { engine, inputs } = setup();

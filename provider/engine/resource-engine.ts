@@ -21,6 +21,18 @@ export const SCHEMA_VERSION = 1;
 /** What every type's parsed inputs have. */
 export type BaseInputs = Record<string, unknown> & { connection: Connection; ownerKey?: string; persist?: string };
 
+/**
+ * The connection without what only `check` reads (`preflight`: whether preview probes the
+ * host): turning it on or off changes nothing on the host, so it must not show every resource
+ * of the stack as an update. The state keeps the value of the last real change; `check`
+ * always reads the new inputs.
+ */
+function withoutCheckOnly(connection: unknown): unknown {
+  if (connection === null || typeof connection !== "object" || !("preflight" in connection)) return connection;
+  const { preflight: _preflight, ...rest } = connection as Record<string, unknown>;
+  return rest;
+}
+
 /** Prior state (outputs of an earlier create, update or read), with the connection parsed. */
 export type PriorState = Record<string, unknown> & { connection: Connection; persist?: unknown };
 
@@ -97,7 +109,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const { changed, replaces } = this.diffFields(olds, news);
     if (hostMoved(olds, news)) replaces.unshift("connection");
-    else if (!sameValue(olds.connection, news.connection)) changed.push("connection");
+    else if (!sameValue(withoutCheckOnly(olds.connection), withoutCheckOnly(news.connection))) changed.push("connection");
     return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }
 
