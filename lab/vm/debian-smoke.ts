@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import type { LabHost, LabState } from "../hosts";
 import { describeReboot, rebootVmHost, startDebianVmHosts } from "./debian";
-import { stopVmHosts } from "./qemu";
+import { sshArgs, stopVmHosts } from "./qemu";
 
 const STATE = "/tmp/nddv-smoke";
 const UNDERLAY = "nddv-ul";
@@ -72,30 +72,11 @@ async function up(): Promise<LabHost> {
 function ssh(host: LabHost) {
   return async (command: string, allowFailure = false): Promise<string> => {
     const knownHosts = path.join(STATE, "vm", host.name, "known_hosts");
-    const result = await execa(
-      "ssh",
-      [
-        "-F",
-        "/dev/null",
-        "-i",
-        host.privateKeyPath,
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "LogLevel=ERROR",
-        "-p",
-        String(host.port),
-        "root@127.0.0.1",
-        command,
-      ],
-      { stdin: "ignore", reject: false, timeout: 120_000 },
-    );
+    const result = await execa("ssh", [...sshArgs({ port: host.port }, host.privateKeyPath, knownHosts), command], {
+      stdin: "ignore",
+      reject: false,
+      timeout: 120_000,
+    });
     if (result.exitCode !== 0 && !allowFailure)
       throw new Error(`${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
     return String(result.stdout).trim();

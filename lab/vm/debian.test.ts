@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LabHost, type LabState, readLabState } from "../hosts";
 import { describeReboot, rebootVmHost } from "./debian";
-import { underlayMac } from "./qemu";
+import { sshArgs, underlayMac } from "./qemu";
 import { lockHost } from "../../test/support/host-lock";
 
 /**
@@ -33,32 +33,7 @@ function shell(host: LabHost) {
   const knownHosts = path.join(tmp, `known_hosts-${host.name}`);
   writeFileSync(knownHosts, `[${host.address}]:${host.port} ${host.hostPublicKey}\n`);
   return async (command: string, allowFailure = false): Promise<{ stdout: string; exitCode: number }> => {
-    const result = await execa(
-      "ssh",
-      [
-        "-F",
-        "/dev/null",
-        "-i",
-        host.privateKeyPath,
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-p",
-        String(host.port),
-        `${host.username}@${host.address}`,
-        command,
-      ],
-      { stdin: "ignore", reject: false, timeout: 60_000 },
-    );
+    const result = await execa("ssh", [...sshArgs(host, host.privateKeyPath, knownHosts), command], { stdin: "ignore", reject: false, timeout: 60_000 });
     if (result.exitCode !== 0 && !allowFailure)
       throw new Error(`${host.name}: ${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
     return { stdout: String(result.stdout).trim(), exitCode: result.exitCode ?? -1 };

@@ -190,7 +190,8 @@ export async function stopVmHosts(stateDir: string): Promise<void> {
   rmSync(root, { recursive: true, force: true });
 }
 
-export function sshArgs(host: { port: number }, keyPath: string, knownHosts: string): string[] {
+/** OpenSSH's argv (before the command) for a lab VM: its pinned key only, never a prompt, bounded connect. */
+export function sshArgs(host: { port: number; address?: string; username?: string }, keyPath: string, knownHosts: string): string[] {
   return [
     "-F",
     "/dev/null",
@@ -212,7 +213,7 @@ export function sshArgs(host: { port: number }, keyPath: string, knownHosts: str
     "LogLevel=ERROR",
     "-p",
     String(host.port),
-    "root@127.0.0.1",
+    `${host.username ?? "root"}@${host.address ?? "127.0.0.1"}`,
   ];
 }
 

@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import type { LabHost } from "../hosts";
 import { defaultImageDir, ensureVmImage, startVmHosts, stopVmHosts, tapName } from "./index";
+import { sshArgs } from "./qemu";
 
 const UNDERLAY = "ndvmt-ul";
 const PEER = "ndvmt-peer";
@@ -61,32 +62,7 @@ async function makeUnderlay(): Promise<void> {
 function sshRunner(host: LabHost, knownHosts: string) {
   writeFileSync(knownHosts, `[${host.address}]:${host.port} ${host.hostPublicKey}\n`);
   return async (command: string): Promise<string> => {
-    const result = await execa(
-      "ssh",
-      [
-        "-F",
-        "/dev/null",
-        "-i",
-        host.privateKeyPath,
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-p",
-        String(host.port),
-        `${host.username}@${host.address}`,
-        command,
-      ],
-      { stdin: "ignore", reject: false },
-    );
+    const result = await execa("ssh", [...sshArgs(host, host.privateKeyPath, knownHosts), command], { stdin: "ignore", reject: false });
     if (result.exitCode !== 0)
       throw new Error(`${host.name}: ${command}: exit ${result.exitCode}: ${String(result.stderr).trim()} ${String(result.stdout).trim()}`);
     return String(result.stdout);
