@@ -37,6 +37,9 @@ function labSubnets(octet: number) {
   };
 }
 
+/** The most netns hosts a lab has: their underlay addresses (.11 up) stay below the VMs' (.101 up). */
+export const LAB_MAX_HOSTS = 80;
+
 export interface LabOptions {
   prefix?: string;
   hosts?: number;
@@ -222,7 +225,7 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const debianVmCount = options.debianVms ?? 0;
   const dir = options.stateDir ?? defaultStateDir;
   const subnets = labSubnets(options.subnetOctet ?? 0);
-  if (hostCount < 1 || hostCount > 80) throw new Error(`hosts must be 1..80, got ${hostCount}`);
+  if (hostCount < 1 || hostCount > LAB_MAX_HOSTS) throw new Error(`hosts must be 1..${LAB_MAX_HOSTS}, got ${hostCount}`);
   const existing = await healthyLab(dir, prefix, hostCount, vmCount, debianVmCount);
   if (existing?.sudo) {
     if (!(await labSudoInPlace(prefix))) await setUpLabSudo(prefix, existing.sudo.password);

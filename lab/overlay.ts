@@ -21,7 +21,8 @@ export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolea
   return lab;
 }
 
-async function configureOverlay(stack: Stack, hosts: LabHost[]): Promise<void> {
+/** Points the root program's stack at these hosts, in this order (a host's place in the list sets its container's address). */
+export async function configureOverlay(stack: Stack, hosts: LabHost[]): Promise<void> {
   const config = hosts.map((h) => ({
     name: h.name,
     host: h.address,
@@ -44,22 +45,32 @@ export interface PingResult {
   detail: string;
 }
 
+/** The root program's container on the host at `index` of its host list: the namespace and its overlay address. */
+export function overlayContainer(host: LabHost, index: number): { namespace: string; address: string } {
+  return { namespace: `c-${host.name}`, address: `192.168.100.${index + 1}` };
+}
+
+/** A connection to a lab host as the overlay's config reaches it. */
+export function overlayHostConnection(host: LabHost) {
+  return parseConnection({
+    host: host.address,
+    port: host.port,
+    user: host.username,
+    ...(host.username === "root" ? {} : { sudo: true }),
+    privateKey: readFileSync(host.privateKeyPath, "utf8"),
+    hostKey: host.hostPublicKey,
+  });
+}
+
 /** From each host's container, one ping to every other host's container across the overlay. */
 export async function pingAcrossOverlay(hosts: LabHost[]): Promise<PingResult[]> {
   const results: PingResult[] = [];
   for (const [i, from] of hosts.entries()) {
-    const connection = parseConnection({
-      host: from.address,
-      port: from.port,
-      user: from.username,
-      ...(from.username === "root" ? {} : { sudo: true }),
-      privateKey: readFileSync(from.privateKeyPath, "utf8"),
-      hostKey: from.hostPublicKey,
-    });
+    const connection = overlayHostConnection(from);
     for (const [j, to] of hosts.entries()) {
       if (i === j) continue;
-      const address = `192.168.100.${j + 1}`;
-      const ping = await sshPool().exec(connection, ["ip", "netns", "exec", `c-${from.name}`, "ping", "-c", "1", "-W", "2", address]);
+      const { address } = overlayContainer(to, j);
+      const ping = await sshPool().exec(connection, ["ip", "netns", "exec", overlayContainer(from, i).namespace, "ping", "-c", "1", "-W", "2", address]);
       const rtt = /time=([\d.]+ ms)/.exec(ping.stdout)?.[1];
       results.push({ from: from.name, to: to.name, address, ok: ping.exitCode === 0, detail: rtt ?? (ping.stderr.trim() || "no reply") });
     }

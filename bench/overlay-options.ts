@@ -1,0 +1,22 @@
+/** The command line of `npm run bench:overlay`, checked before the lab is touched. */
+export interface OverlayBenchOptions {
+  /** Overlay sizes N: `up` makes N−1 hosts, then host N joins and leaves. */
+  hostCounts: number[];
+  runs: number;
+}
+
+/**
+ * `--hosts 30,80 --runs 3`. N must leave at least two hosts before the join (so that `up` has a
+ * pair to ping) and at most `maxHosts`, the lab's limit.
+ */
+export function parseOverlayBenchOptions(values: { hosts?: string; runs?: string }, maxHosts: number): OverlayBenchOptions {
+  const hostCounts = (values.hosts ?? "30,80").split(",").map((text) => {
+    const n = Number(text.trim());
+    if (!Number.isInteger(n) || n < 3 || n > maxHosts)
+      throw new Error(`--hosts: each count must be a whole number from 3 to ${maxHosts}, got ${JSON.stringify(text)}`);
+    return n;
+  });
+  const runs = Number(values.runs ?? "3");
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got ${JSON.stringify(values.runs)}`);
+  return { hostCounts: [...new Set(hostCounts)], runs };
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { parseOverlayBenchOptions } from "./overlay-options";
+
+describe("parseOverlayBenchOptions", () => {
+  it("defaults to 30 and 80 hosts, 3 runs", () => {
+    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3 });
+  });
+
+  it("reads a list of sizes and a run count, once each size", () => {
+    expect(parseOverlayBenchOptions({ hosts: "4, 30,4", runs: "1" }, 80)).toEqual({ hostCounts: [4, 30], runs: 1 });
+  });
+
+  it("refuses sizes the lab cannot hold, too small to ping after up, or not numbers", () => {
+    expect(() => parseOverlayBenchOptions({ hosts: "81" }, 80)).toThrow(/3 to 80/);
+    expect(() => parseOverlayBenchOptions({ hosts: "2" }, 80)).toThrow(/3 to 80/);
+    expect(() => parseOverlayBenchOptions({ hosts: "30,x" }, 80)).toThrow(/"x"/);
+    expect(() => parseOverlayBenchOptions({ hosts: "4.5" }, 80)).toThrow(/--hosts/);
+  });
+
+  it("refuses a run count below 1", () => {
+    expect(() => parseOverlayBenchOptions({ runs: "0" }, 80)).toThrow(/--runs/);
+    expect(() => parseOverlayBenchOptions({ runs: "two" }, 80)).toThrow(/--runs/);
+  });
+});

@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { execa } from "execa";
+import { hostsFile, readLabState, repoRoot, type LabHost } from "../lab/hosts";
+import { LAB_MAX_HOSTS, labDown, labStatus, labUp } from "../lab/lab";
+import { configureOverlay } from "../lab/overlay";
+import { labProgram } from "../lab/stack";
+import { sshPool } from "../provider/ssh/pool";
+import { parseOverlayBenchOptions } from "./overlay-options";
+import { pingOverlayPairs } from "./overlay-pings";
+import { type Checkpoints, type OverlayResults, type OverlayRow, type OverlayStep, overlayTable, type StepMeasure } from "./overlay-table";
+import { pairsToPing } from "./ping-pairs";
+import { timed } from "./results";
+
+/**
+ * `npm run bench:overlay -- [--hosts 30,80] [--runs 3]`: the repository's root program (index.ts:
+ * a VxlanOverlay and an Attachment, a container wired by veth, per host), driven as a user
+ * drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
+ * leaving, `refresh`, `destroy`; each with checkpoints saved and skipped
+ * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
+ * the resources and bytes of `pulumi stack export`, and after up/join/leave every container
+ * pair pinged (all pairs up to 30 hosts, 200 sampled above): how many answered their first
+ * ping within 1 s, and how many within the retry window. Prints one table per N (medians, the
+ * runs' values in brackets) and writes it as markdown and JSON to bench-results/. Brings a lab
+ * of max(N) hosts up (and down) itself unless one that large is up. Not a CI step.
+ */
+const { values } = parseArgs({ options: { hosts: { type: "string" }, runs: { type: "string" } } });
+const options = parseOverlayBenchOptions(values, LAB_MAX_HOSTS);
+
+/** The only form the overlay has today: one Pulumi resource per device. */
+const FORM = "per-device";
+const PING_RETRY_SECONDS = 30;
+const ALL_PAIRS_UP_TO = 30;
+const SAMPLED_PAIRS = 200;
+const CHECKPOINT_ENV: Record<Checkpoints, Record<string, string>> = { saved: {}, skipped: { PULUMI_SKIP_CHECKPOINTS: "true" } };
+
+/** The state as `pulumi stack export` prints it (secrets stay encrypted): its length and its resources. */
+async function exportedState(stack: Stack, env: Record<string, string>): Promise<{ resources: number; stateBytes: number }> {
+  const result = await execa("pulumi", ["stack", "export", "--stack", stack.name, "--cwd", stack.workspace.workDir], { env: { ...process.env, ...env } });
+  const exported = JSON.parse(result.stdout) as { deployment?: { resources?: unknown[] } };
+  return { resources: exported.deployment?.resources?.length ?? 0, stateBytes: Buffer.byteLength(result.stdout) };
+}
+
+/** One run of every step at overlay size `n` with one checkpoint setting; a failing step ends the run (its stack destroyed). */
+async function overlayRun(
+  hosts: LabHost[],
+  n: number,
+  checkpoints: Checkpoints,
+): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
+  const { home, workDir, env } = labProgram(repoRoot, ["Pulumi.yaml", "index.ts"], {
+    // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
+    "package.json": JSON.stringify({ name: "netdev-overlay-bench", private: true }),
+  });
+  const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints] };
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: stackEnv });
+  const measures: Partial<Record<OverlayStep, StepMeasure>> = {};
+  const before = hosts.slice(0, n - 1);
+  const all = hosts.slice(0, n);
+  const step = async (name: OverlayStep, work: () => Promise<unknown>, members?: LabHost[]) => {
+    const seconds = await timed(work);
+    // Right after the step, before anything else: the overlay as a user finds it.
+    const pings = members
+      ? await pingOverlayPairs(
+          members,
+          pairsToPing(members.length, { allUpTo: ALL_PAIRS_UP_TO, sampleSize: SAMPLED_PAIRS, seed: members.length }),
+          PING_RETRY_SECONDS,
+        )
+      : undefined;
+    measures[name] = { seconds, ...(await exportedState(stack, stackEnv)), ...(pings ? { pings } : {}) };
+    console.log(`  ${n} hosts, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
+  };
+  let current: OverlayStep = "up";
+  try {
+    await configureOverlay(stack, before);
+    await step("up", () => stack.up(), before);
+    current = "join";
+    await configureOverlay(stack, all);
+    await step("join", () => stack.up(), all);
+    current = "leave";
+    await configureOverlay(stack, before);
+    await step("leave", () => stack.up(), before);
+    current = "refresh";
+    await step("refresh", () => stack.refresh());
+    current = "destroy";
+    await step("destroy", () => stack.destroy());
+    return { measures };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`${n} hosts, checkpoints ${checkpoints}, ${current} failed:\n${message}`);
+    await stack.destroy().catch(() => undefined);
+    const line = message.split("\n").find((text) => /error:/i.test(text)) ?? message.split("\n").slice(-3).join(" ");
+    return { measures, failure: `${n} hosts, checkpoints ${checkpoints}, ${current}: ${line.trim()}` };
+  } finally {
+    await stack.workspace.removeStack("bench", { force: true }).catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
+    sshPool().closeAll();
+  }
+}
+
+/** The lab's namespace hosts, from a lab of at least `needed` that is up, or one this run brings up (and says so). */
+async function labWith(needed: number): Promise<{ hosts: LabHost[]; broughtUp: boolean }> {
+  const reserved = path.join(repoRoot, "lab", ".reserved");
+  if (existsSync(reserved)) throw new Error(`this machine's lab is reserved for another run: remove ${reserved} once it is done`);
+  const netns = () => readLabState().hosts.filter((h) => h.kind === "netns" && !h.via);
+  if (existsSync(hostsFile)) {
+    const status = await labStatus();
+    const healthy = !status.includes("DOWN") && !status.includes("DEAD");
+    if (healthy && netns().length >= needed) return { hosts: netns(), broughtUp: false };
+    if (process.env.NETDEV_LAB_RESHAPE !== "1")
+      throw new Error(
+        `a lab with ${netns().length} namespace hosts is up and this run needs ${needed}: bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it`,
+      );
+  }
+  const started = performance.now();
+  await labUp({ hosts: needed });
+  console.log(`lab of ${needed} hosts up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { hosts: netns(), broughtUp: true };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(repoRoot, "dist", "provider", "index.js")))
+    throw new Error("no dist/: run `npm run build` first (the overlay program imports the built package)");
+  const benchStarted = performance.now();
+  const lab = await labWith(Math.max(...options.hostCounts));
+  const rows: OverlayRow[] = [];
+  const failures: string[] = [];
+  const rowOf = (hosts: number, checkpoints: Checkpoints, step: OverlayStep) => {
+    let row = rows.find((r) => r.hosts === hosts && r.checkpoints === checkpoints && r.step === step);
+    if (!row) rows.push((row = { hosts, form: FORM, checkpoints, step, runs: [] }));
+    return row;
+  };
+  const tables: string[] = [];
+  try {
+    for (const n of options.hostCounts) {
+      for (let run = 1; run <= options.runs; run++)
+        for (const checkpoints of ["saved", "skipped"] as const) {
+          console.log(`${n} hosts, run ${run} of ${options.runs}, checkpoints ${checkpoints}`);
+          const outcome = await overlayRun(lab.hosts, n, checkpoints);
+          for (const [step, measure] of Object.entries(outcome.measures)) rowOf(n, checkpoints, step as OverlayStep).runs.push(measure);
+          if (outcome.failure) failures.push(outcome.failure);
+        }
+      tables.push(overlayTable(rows, n, PING_RETRY_SECONDS));
+      console.log(`\n${tables.at(-1)}\n`);
+    }
+  } finally {
+    sshPool().closeAll();
+    if (lab.broughtUp) await labDown();
+  }
+  const minutes = (performance.now() - benchStarted) / 60_000;
+  const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
+  const markdown = [
+    heading,
+    "",
+    ...tables.flatMap((table) => [table, ""]),
+    ...(failures.length ? ["Failed runs:", "", ...failures.map((f) => `- ${f}`), ""] : []),
+  ].join("\n");
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const out = path.join(repoRoot, "bench-results", `overlay-${stamp}`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  const saved: OverlayResults = { hostCounts: options.hostCounts, runs: options.runs, pingRetrySeconds: PING_RETRY_SECONDS, rows, failures };
+  writeFileSync(`${out}.json`, `${JSON.stringify(saved, null, 2)}\n`);
+  writeFileSync(`${out}.md`, markdown);
+  console.log(`${heading}\n\nmarkdown: ${path.relative(process.cwd(), `${out}.md`)}\nJSON: ${path.relative(process.cwd(), `${out}.json`)}`);
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench:overlay failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
