@@ -24,7 +24,8 @@ import { timed } from "./results";
  * pair pinged (all pairs up to 30 hosts, 200 sampled above): how many answered their first
  * ping within 1 s, and how many within the retry window. Prints one table per N (medians, the
  * runs' values in brackets) and writes it as markdown and JSON to bench-results/. Brings a lab
- * of max(N) hosts up (and down) itself unless one that large is up. Not a CI step.
+ * of max(N) hosts up (and down) itself unless one that large is up; a smaller lab it rebuilds
+ * only with NETDEV_LAB_RESHAPE=1, and makes again afterwards. Not a CI step.
  */
 const { values } = parseArgs({ options: { hosts: { type: "string" }, runs: { type: "string" } } });
 const options = parseOverlayBenchOptions(values, LAB_MAX_HOSTS);
@@ -99,24 +100,44 @@ async function overlayRun(
   }
 }
 
-/** The lab's namespace hosts, from a lab of at least `needed` that is up, or one this run brings up (and says so). */
-async function labWith(needed: number): Promise<{ hosts: LabHost[]; broughtUp: boolean }> {
+/** How many hosts of each kind a lab has: what `labUp` needs to make it again. */
+function labShape(): { hosts: number; vms: number; debianVms: number } {
+  const hosts = readLabState().hosts;
+  return {
+    hosts: hosts.filter((h) => h.kind === "netns" && !h.via).length,
+    vms: hosts.filter((h) => h.kind === "vm" && h.flavour !== "debian").length,
+    debianVms: hosts.filter((h) => h.kind === "vm" && h.flavour === "debian").length,
+  };
+}
+
+/**
+ * The lab's namespace hosts, from a lab of at least `needed` that is up, or from one this run
+ * brings up; `putBack` then leaves the machine as it was: no lab, or (NETDEV_LAB_RESHAPE=1) a
+ * lab of the shape found, made again.
+ */
+async function labWith(needed: number): Promise<{ hosts: LabHost[]; putBack: () => Promise<void> }> {
   const reserved = path.join(repoRoot, "lab", ".reserved");
   if (existsSync(reserved)) throw new Error(`this machine's lab is reserved for another run: remove ${reserved} once it is done`);
   const netns = () => readLabState().hosts.filter((h) => h.kind === "netns" && !h.via);
+  let putBack = () => labDown();
   if (existsSync(hostsFile)) {
     const status = await labStatus();
     const healthy = !status.includes("DOWN") && !status.includes("DEAD");
-    if (healthy && netns().length >= needed) return { hosts: netns(), broughtUp: false };
+    if (healthy && netns().length >= needed) return { hosts: netns(), putBack: async () => undefined };
+    const found = labShape();
     if (process.env.NETDEV_LAB_RESHAPE !== "1")
       throw new Error(
-        `a lab with ${netns().length} namespace hosts is up and this run needs ${needed}: bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it`,
+        `a lab of another shape is up (${JSON.stringify(found)}) and this run needs ${needed} hosts: bring it down with \`npm run lab -- down\` first, or set NETDEV_LAB_RESHAPE=1 to let this run rebuild it (and make it again at the end)`,
       );
+    putBack = async () => {
+      await labUp(found);
+      console.log(`lab made again as found: ${JSON.stringify(found)}`);
+    };
   }
   const started = performance.now();
   await labUp({ hosts: needed });
   console.log(`lab of ${needed} hosts up in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return { hosts: netns(), broughtUp: true };
+  return { hosts: netns(), putBack };
 }
 
 async function main(): Promise<void> {
@@ -146,7 +167,7 @@ async function main(): Promise<void> {
     }
   } finally {
     sshPool().closeAll();
-    if (lab.broughtUp) await labDown();
+    await lab.putBack();
   }
   const minutes = (performance.now() - benchStarted) / 60_000;
   const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
