@@ -80,9 +80,14 @@ export function overlayTable(rows: OverlayRow[], hosts: number, pingRetrySeconds
     const counts = row.runs.flatMap((run) => (run.pings ? [pick(run.pings)] : []));
     return counts.length ? medianCell(counts, whole) : "–";
   };
+  // Only the runs where some pair needed a retry have a slowest answer; the others answered at once.
+  const slowest = (row: OverlayRow) => {
+    const times = row.runs.flatMap((run) => (run.pings?.slowestSeconds === undefined ? [] : [run.pings.slowestSeconds]));
+    return times.length ? `${medianCell(times, seconds)} s in ${times.length} of ${row.runs.length}` : "–";
+  };
   return [
-    `| ${hosts} hosts | form | checkpoints | seconds | resources | state (kB) | pairs pinged | first ping answered within 1 s | answered within ${pingRetrySeconds} s |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| ${hosts} hosts | form | checkpoints | seconds | resources | state (kB) | pairs pinged | first ping answered within 1 s | answered within ${pingRetrySeconds} s | last late answer |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...ordered
       .map((row) =>
         [
@@ -104,6 +109,7 @@ export function overlayTable(rows: OverlayRow[], hosts: number, pingRetrySeconds
           pings(row, (counts) => counts.pairs),
           pings(row, (counts) => counts.firstWithin1s),
           pings(row, (counts) => counts.eventually),
+          slowest(row),
         ].join(" | "),
       )
       .map((line) => `| ${line} |`),

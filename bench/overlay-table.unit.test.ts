@@ -30,7 +30,13 @@ describe("overlayTable", () => {
     { hosts: 30, form: "per-device", checkpoints: "skipped", step: "destroy", runs: [measure(5, false)] },
     { hosts: 30, form: "per-device", checkpoints: "saved", step: "up", runs: [measure(9.5), measure(9.1), measure(9.9)] },
     { hosts: 30, form: "per-device", checkpoints: "skipped", step: "up", runs: [measure(6.4)] },
-    { hosts: 30, form: "per-device", checkpoints: "saved", step: "join", runs: [measure(7.1)] },
+    {
+      hosts: 30,
+      form: "per-device",
+      checkpoints: "saved",
+      step: "join",
+      runs: [{ ...measure(7.1), pings: { pairs: 435, firstWithin1s: 430, eventually: 435, slowestSeconds: 6.8 } }, measure(7.3)],
+    },
     { hosts: 80, form: "per-device", checkpoints: "saved", step: "up", runs: [measure(46)] },
   ];
 
@@ -39,10 +45,10 @@ describe("overlayTable", () => {
     expect(lines[0]).toContain("| 30 hosts | form | checkpoints | seconds |");
     expect(lines[0]).toContain("answered within 30 s");
     expect(lines.slice(2)).toEqual([
-      "| `up` of 29 hosts | per-device | saved | 9.5 (9.5, 9.1, 9.9) | 118 | 412 | 406 | 406 | 406 |",
-      "| `up` of 29 hosts | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 6.4 | 118 | 412 | 406 | 406 | 406 |",
-      "| h30 joins | per-device | saved | 7.1 | 118 | 412 | 406 | 406 | 406 |",
-      "| `destroy` | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 5.0 | 118 | 412 | – | – | – |",
+      "| `up` of 29 hosts | per-device | saved | 9.5 (9.5, 9.1, 9.9) | 118 | 412 | 406 | 406 | 406 | – |",
+      "| `up` of 29 hosts | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 6.4 | 118 | 412 | 406 | 406 | 406 | – |",
+      "| h30 joins | per-device | saved | 7.2 (7.1, 7.3) | 118 | 412 | 421 (435, 406) | 418 (430, 406) | 421 (435, 406) | 6.8 s in 1 of 2 |",
+      "| `destroy` | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 5.0 | 118 | 412 | – | – | – | – |",
     ]);
   });
 });
