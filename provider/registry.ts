@@ -65,7 +65,8 @@ export function engineFor(type: string): AnyEngine {
     const kind = deviceKinds[type] as unknown as AnyKind;
     engine = withSecretsScrubbed(deviceEngine(type), kind.secretFields ?? []);
   } else if (isObjectType(type)) {
-    engine = withSecretsScrubbed(objectTypes[type].engine);
+    const entry = objectTypes[type];
+    engine = withSecretsScrubbed(entry.engine, "secretFields" in entry ? entry.secretFields : []);
   } else {
     throw new Error(`unknown resource type ${type}; known: ${resourceTypes.join(", ")}`);
   }

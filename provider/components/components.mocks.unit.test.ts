@@ -7,7 +7,7 @@ const registered = recordRegistrations();
 const connection = { host: "10.0.0.1", user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` };
 
 describe("components under mocks", () => {
-  it("VxlanOverlay registers a bridge and a VTEP per host; Attachment a namespace, veth and route; MacvlanNetwork per member", async () => {
+  it("VxlanOverlay registers a bridge and a VTEP per host and one VxlanFloodLists; Attachment a namespace, veth and route; MacvlanNetwork per member", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const { Attachment } = await import("./attachment");
     const { MacvlanNetwork } = await import("./lower-network");
@@ -37,6 +37,11 @@ describe("components under mocks", () => {
       ]),
     );
     const vtep = registered.find((r) => r.name === "ov-a-vtep")!;
-    expect(vtep.inputs).toMatchObject({ peers: ["10.0.0.2"], master: "vxbr9", mtu: 1450 });
+    expect(vtep.inputs).toMatchObject({ master: "vxbr9", mtu: 1450 });
+    expect(vtep.inputs.peers).toBeUndefined();
+    // The flood lists, after every VTEP: one resource for the whole membership.
+    const flood = registered.find((r) => r.name === "ov-flood")!;
+    expect(flood.type).toBe("pulumi-nodejs:dynamic/netdev:VxlanFloodLists");
+    expect(flood.inputs.vteps).toEqual({ a: { name: "vxlan9", peers: ["10.0.0.2"] }, b: { name: "vxlan9", peers: ["10.0.0.1"] } });
   });
 });

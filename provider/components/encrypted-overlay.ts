@@ -217,6 +217,8 @@ export function planEncryptedOverlay<C, K = string>(
       items.push(item.type === "VxlanTunnel" ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
     }
   }
+  // Every VTEP's flood list (over the WireGuard addresses): one resource after every VTEP.
+  items.push(vxlan.items.find((item) => item.type === "VxlanFloodLists")!);
   const hosts = vxlan.hosts.map((plan, i) => ({ ...plan, wgName, wgAddress: wgAddresses[i]!, publicKey: publicKeys[i]! }));
   return { wgMtu, mtu: vxlan.mtu, hosts, items };
 }
@@ -303,11 +305,12 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
       const given = { connection: this.connections[i] };
       return [
         { key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } },
-        ...vxlanOverlaySlots([host], () => given).map((slot) =>
+        ...vxlanOverlaySlots([host], () => given, false).map((slot) =>
           slot.type === "VxlanTunnel" ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot,
         ),
       ];
     });
+    slots.push(vxlanOverlaySlots(hostNames, (i) => ({ connection: this.connections[i] })).at(-1)!);
     const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
       planOrRaise(label, () => {
         const hosts = v.hosts.map((h, i) => ({

@@ -15,7 +15,9 @@ export type PlanItem<C = unknown> = {
     key: string;
     type: T;
     /** Typed by `type` from the registry's schemas (provider/generated): a misspelt or unknown input fails the type check. */
-    inputs: Omit<ResourceInputs[T], "connection"> & { connection: C };
+    inputs: ResourceInputs[T] extends { connections: unknown }
+      ? Omit<ResourceInputs[T], "connections"> & { connections: Record<string, C> }
+      : Omit<ResourceInputs[T], "connection"> & { connection: C };
     dependsOn: string[];
   };
 }[ResourceType];

@@ -25,7 +25,7 @@ describe("planVxlanOverlay (pure)", () => {
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).mtu).toBe(1450);
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, mtu: 1400 }).mtu).toBe(1400);
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: hosts.map((h) => ({ ...h, underlayMtu: 9000 })) });
-    for (const item of plan.items) expect((item.inputs as { mtu?: number }).mtu).toBe(8950);
+    for (const item of plan.items.filter((i) => i.type !== "VxlanFloodLists")) expect((item.inputs as { mtu?: number }).mtu).toBe(8950);
   });
 
   it("VTEP MACs are deterministic, locally administered unicast, distinct per host and per overlay", () => {
@@ -44,7 +44,7 @@ describe("planVxlanOverlay (pure)", () => {
     expect(plan.hosts.map((h) => h.vtepMac)).toEqual(["h1", "h2", "h3"].map((h) => vtepMac("o", 7, h)));
   });
 
-  it("unicast: every VTEP lists every other host as a peer, is enslaved to the bridge, and the plan passes the engines' check", () => {
+  it("unicast: one VxlanFloodLists after every VTEP lists every other host for each; VTEPs have no peers; the plan passes the engines' check", () => {
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts, bridgeName: "br7", vtepName: "vx7" });
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual([
@@ -54,15 +54,35 @@ describe("planVxlanOverlay (pure)", () => {
       "h2-vtep:VxlanTunnel",
       "h3-bridge:Bridge",
       "h3-vtep:VxlanTunnel",
+      "flood:VxlanFloodLists",
     ]);
     const vtep = (h: string) => itemOfType(plan.items, `${h}-vtep`, "VxlanTunnel").inputs;
-    expect(vtep("h1").peers).toEqual(["10.247.0.12", "10.247.0.13"]);
-    expect(vtep("h2").peers).toEqual(["10.247.0.11", "10.247.0.13"]);
+    for (const h of ["h1", "h2", "h3"]) expect(vtep(h).peers, h).toBeUndefined();
     expect(vtep("h3")).toMatchObject({ master: "br7", name: "vx7", local: "10.247.0.13", dstPort: 4789, vni: 7 });
-    for (const item of plan.items) expect(engineFor(item.type).check(item.inputs).failures).toEqual([]);
+    const flood = itemOfType(plan.items, "flood", "VxlanFloodLists");
+    expect(flood.dependsOn).toEqual(["h1-vtep", "h2-vtep", "h3-vtep"]);
+    expect(flood.inputs.vteps).toEqual({
+      h1: { name: "vx7", peers: ["10.247.0.12", "10.247.0.13"] },
+      h2: { name: "vx7", peers: ["10.247.0.11", "10.247.0.13"] },
+      h3: { name: "vx7", peers: ["10.247.0.11", "10.247.0.12"] },
+    });
+    expect(flood.inputs.connections).toEqual({ h1: conn(1), h2: conn(2), h3: conn(3) });
+    expect(plan.hosts[0]!.peers).toEqual(["10.247.0.12", "10.247.0.13"]);
+    for (const item of plan.items) expect(componentEngineFor(item.type).check(item.inputs).failures).toEqual([]);
   });
 
-  it("adding or removing a host changes only the other VTEPs' peers, in place", () => {
+  it("persist reaches each host's flood list, the host's own setting first", () => {
+    const plan = planVxlanOverlay({
+      overlayId: "o",
+      vni: 7,
+      hosts: hosts.map((h, i) => (i === 1 ? { ...h, persist: "none" as const } : h)),
+      persist: "networkd",
+    });
+    const vteps = itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps;
+    expect([vteps.h1!.persist, vteps.h2!.persist, vteps.h3!.persist]).toEqual(["networkd", "none", "networkd"]);
+  });
+
+  it("adding or removing a host changes only the flood lists (one resource), in place; no bridge or VTEP changes", () => {
     const before = planVxlanOverlay({ overlayId: "o", vni: 7, hosts });
     const h4 = { name: "h4", connection: conn(4), underlayAddress: "10.247.0.14" };
     for (const after of [
@@ -72,11 +92,10 @@ describe("planVxlanOverlay (pure)", () => {
       for (const old of before.items) {
         const next = after.items.find((i) => i.key === old.key);
         if (!next) continue;
-        const engine = engineFor(old.type);
+        const engine = componentEngineFor(old.type);
         const diff = engine.diff(engine.check(old.inputs).inputs, engine.check(next.inputs).inputs);
         expect(diff.replaces, old.key).toEqual([]);
-        if (old.type === "Bridge") expect(diff.changes).toBe(false);
-        else expect(diff.changes).toBe(true);
+        expect(diff.changes, old.key).toBe(old.type === "VxlanFloodLists");
       }
     }
   });
@@ -88,6 +107,7 @@ describe("planVxlanOverlay (pure)", () => {
       hosts: hosts.map((h) => ({ ...h, underlayDev: "eth0" })),
       mode: { type: "multicast", group: "239.1.1.1" },
     });
+    expect(plan.items.some((i) => i.type === "VxlanFloodLists")).toBe(false);
     for (const item of plan.items.filter((i) => i.type === "VxlanTunnel")) {
       expect(item.inputs).toMatchObject({ group: "239.1.1.1", dev: "eth0" });
       expect(item.inputs.peers).toBeUndefined();
@@ -177,14 +197,15 @@ describe("planEncryptedOverlay (pure)", () => {
   it("MTU budget: underlay − 80 for WireGuard, − 50 more for VXLAN (1500 → 1420 → 1370)", () => {
     const plan = planEncryptedOverlay(args);
     expect([plan.wgMtu, plan.mtu]).toEqual([1420, 1370]);
-    for (const item of plan.items) expect((item.inputs as { mtu?: number }).mtu).toBe(item.type === "WireguardInterface" ? 1420 : 1370);
+    for (const item of plan.items.filter((i) => i.type !== "VxlanFloodLists"))
+      expect((item.inputs as { mtu?: number }).mtu).toBe(item.type === "WireguardInterface" ? 1420 : 1370);
     expect(planEncryptedOverlay({ ...args, hosts: wgHosts.map((h, i) => ({ ...h, underlayMtu: i === 1 ? 9000 : 1600 })) }).mtu).toBe(1470);
   });
 
   it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32; VTEPs peer over the wg addresses", () => {
     const plan = planEncryptedOverlay(args);
     assertPlanOrder(plan.items);
-    expect(plan.items.map((i) => i.key)).toEqual(["h1-wg", "h1-bridge", "h1-vtep", "h2-wg", "h2-bridge", "h2-vtep", "h3-wg", "h3-bridge", "h3-vtep"]);
+    expect(plan.items.map((i) => i.key)).toEqual(["h1-wg", "h1-bridge", "h1-vtep", "h2-wg", "h2-bridge", "h2-vtep", "h3-wg", "h3-bridge", "h3-vtep", "flood"]);
     expect(plan.hosts[0]!.publicKey).toBe("HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
     expect(plan.hosts.map((h) => h.wgAddress)).toEqual(["10.250.0.1", "10.250.0.2", "10.250.0.3"]);
     const wg1 = itemOfType(plan.items, "h1-wg", "WireguardInterface").inputs;
@@ -194,7 +215,9 @@ describe("planEncryptedOverlay (pure)", () => {
       { publicKey: plan.hosts[2]!.publicKey, endpoint: "10.247.0.13:51900", allowedIps: ["10.250.0.3/32"] },
     ]);
     const vtep = itemOfType(plan.items, "h1-vtep", "VxlanTunnel");
-    expect(vtep.inputs).toMatchObject({ local: "10.250.0.1", peers: ["10.250.0.2", "10.250.0.3"], vni: 9, dstPort: 4789, master: "br9" });
+    expect(vtep.inputs).toMatchObject({ local: "10.250.0.1", vni: 9, dstPort: 4789, master: "br9" });
+    expect(vtep.inputs.peers).toBeUndefined();
+    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: vtep.inputs.name, peers: ["10.250.0.2", "10.250.0.3"] });
     expect(vtep.dependsOn).toEqual(["h1-bridge", "h1-wg"]);
     for (const item of plan.items) {
       const { failures } = componentEngineFor(item.type).check(item.inputs);
@@ -237,11 +260,16 @@ describe("persist passes down (pure)", () => {
   it.each(Object.keys(plans()))("%s: every device, namespace and route gets persist, and the engines accept it", (component) => {
     const items = plans("networkd")[component as keyof ReturnType<typeof plans>];
     expect(new Set(items.map((item) => item.type)).size).toBeGreaterThan(1);
+    // The flood lists carry it per host.
+    const persistOf = (item: (typeof items)[number]) =>
+      item.type === "VxlanFloodLists"
+        ? [...new Set(Object.values(item.inputs.vteps).map((vtep) => vtep.persist))]
+        : [(item.inputs as { persist?: string }).persist];
     for (const item of items) {
-      expect(item.inputs, item.key).toMatchObject({ persist: "networkd" });
+      expect(persistOf(item), item.key).toEqual(["networkd"]);
       expect(componentEngineFor(item.type).check(item.inputs as Record<string, unknown>).failures, item.key).toEqual([]);
     }
-    for (const item of plans()[component as keyof ReturnType<typeof plans>]) expect(item.inputs, item.key).not.toHaveProperty("persist");
+    for (const item of plans()[component as keyof ReturnType<typeof plans>]) expect(persistOf(item), item.key).toEqual([undefined]);
   });
 
   it("a host's own persist overrides the overlay's (a host without systemd in a persisted overlay)", () => {
@@ -259,7 +287,11 @@ describe("persist passes down (pure)", () => {
       hosts: perHost.map((h, i) => ({ ...h, privateKey: keys[i]! })),
       persist: "networkd",
     }).items;
-    for (const item of [...vxlan, ...wg]) expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
+    for (const item of [...vxlan, ...wg]) {
+      if (item.type === "VxlanFloodLists")
+        expect(Object.entries(item.inputs.vteps).map(([host, vtep]) => `${host}:${vtep.persist}`)).toEqual(["h1:networkd", "h2:none", "h3:networkd"]);
+      else expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
+    }
     expect(
       wg
         .filter((item) => item.key.startsWith("h2-"))

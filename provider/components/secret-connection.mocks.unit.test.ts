@@ -30,10 +30,25 @@ describe("connection is sealed at the door", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     // Every resource but the stack's identity (stack-identity.ts), which holds no connection.
     const custom = registered.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/netdev:") && r.name !== "netdev-stack-identity");
-    expect(custom.map((r) => r.name).sort()).toEqual(["br", "br-output", "mv-m1-link", "mv-m1-netns", "mv-m1-route", "ns", "ov-a-bridge", "ov-a-vtep", "rt"]);
+    expect(custom.map((r) => r.name).sort()).toEqual([
+      "br",
+      "br-output",
+      "mv-m1-link",
+      "mv-m1-netns",
+      "mv-m1-route",
+      "ns",
+      "ov-a-bridge",
+      "ov-a-vtep",
+      "ov-flood",
+      "rt",
+    ]);
     for (const resource of custom) {
-      expect(isSecretInput(resource.inputs.connection), `${resource.name}: connection must be a secret input`).toBe(true);
-      expect((resource.inputs.connection as { value: unknown }).value).toMatchObject({ host: "10.0.0.1", password: "plain-text-password" });
+      // The overlay's flood lists hold every host's connection, by host name, as one secret.
+      const multiHost = resource.name === "ov-flood";
+      const sealed = multiHost ? resource.inputs.connections : resource.inputs.connection;
+      expect(isSecretInput(sealed), `${resource.name}: connection must be a secret input`).toBe(true);
+      const value = (sealed as { value: unknown }).value;
+      expect(multiHost ? (value as Record<string, unknown>).a : value).toMatchObject({ host: "10.0.0.1", password: "plain-text-password" });
       // The provider text names the type and nothing else: no credential can reach it (provider/dynamic.ts).
       expect(resource.inputs.__provider, resource.name).toBe(providerSource(resource.type.split(":").at(-1)!));
     }

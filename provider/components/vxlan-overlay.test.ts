@@ -4,7 +4,7 @@ import { planAttachment } from "./attachment";
 import { applyPlan, destroyApplied, exec, floodPeers, pingEventually, pingFrom, removeLeftovers, type Applied } from "../../test/support/components";
 import { engineFor as componentEngineFor } from "../registry";
 import type { PlanItem } from "./plan";
-import { planVxlanOverlay, type OverlayHost } from "./vxlan-overlay";
+import { FLOOD_KEY, planVxlanOverlay, type OverlayHost } from "./vxlan-overlay";
 
 /**
  * A unicast VXLAN overlay on the netns lab hosts h1-h3 (then vm1 joins and leaves), applied
@@ -30,6 +30,9 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
   let mtu = 0;
 
   async function cleanup() {
+    const flood = devices.get(FLOOD_KEY);
+    if (flood) await destroyApplied([flood]).catch(() => undefined);
+    devices.delete(FLOOD_KEY);
     for (const name of allHosts) {
       await destroyApplied(attachments.get(name) ?? []).catch(() => undefined);
       for (const key of [`${name}-vtep`, `${name}-bridge`]) {
@@ -120,51 +123,50 @@ describe("VxlanOverlay (unicast) across lab hosts", () => {
     expect(await pingFrom("h1", NETNS, overlayIp(1), ["-M", "do", "-s", String(mtu - 27)])).toBe(false);
   });
 
-  it("adding vm1 changes only the others' peers in place; traffic reaches the VM's namespace", async () => {
+  /** Brings the flood lists to `plan`'s: one update of the one resource, after asserting it is the plan's only change among the existing resources. */
+  async function updateMembership(plan: { items: PlanItem[] }) {
+    for (const [key, current] of devices) {
+      const next = plan.items.find((i) => i.key === key)!;
+      const engine = componentEngineFor(next.type);
+      const diff = engine.diff(current.outs, engine.check(next.inputs).inputs);
+      expect(diff.replaces, key).toEqual([]);
+      expect(diff.changes, key).toBe(key === FLOOD_KEY);
+    }
+    const flood = devices.get(FLOOD_KEY)!;
+    const next = plan.items.find((i) => i.key === FLOOD_KEY)!;
+    const engine = componentEngineFor("VxlanFloodLists");
+    const { outs } = await engine.update(flood.id, flood.outs, engine.check(next.inputs).inputs);
+    devices.set(FLOOD_KEY, { ...flood, item: next, outs });
+  }
+
+  it("vm1 joining is its bridge and VTEP created plus the flood lists' one update; traffic reaches the VM's namespace", async () => {
     const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: allHosts.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
     expect(plan.mtu).toBe(mtu);
-    for (const name of hostNames) {
-      for (const key of [`${name}-bridge`, `${name}-vtep`]) {
-        const current = devices.get(key)!;
-        const next = plan.items.find((i) => i.key === key)!;
-        const engine = componentEngineFor(next.type);
-        const checked = engine.check(next.inputs).inputs;
-        const diff = engine.diff(current.outs, checked);
-        expect(diff.replaces, key).toEqual([]);
-        if (!diff.changes) continue;
-        expect(next.type).toBe("VxlanTunnel");
-        const ifindex = current.outs.ifindex;
-        const { outs } = await engine.update(current.id, current.outs, checked);
-        expect(outs.ifindex, "same device, updated in place").toBe(ifindex);
-        devices.set(key, { ...current, item: next, outs });
-      }
-      expect(await floodPeers(name, VTEP)).toContain(host("vm1").underlayAddress);
-    }
-    for (const a of await applyPlan(plan.items.filter((i) => i.key.startsWith("vm1-")))) devices.set(a.item.key, a);
+    const joiner = plan.items.filter((i) => i.key.startsWith("vm1-"));
+    expect(joiner.map((i) => i.type)).toEqual(["Bridge", "VxlanTunnel"]);
+    for (const a of await applyPlan(joiner)) devices.set(a.item.key, a);
+    await updateMembership(plan);
+    for (const name of hostNames) expect(await floodPeers(name, VTEP), name).toContain(host("vm1").underlayAddress);
     expect(await floodPeers("vm1", VTEP)).toEqual(hostNames.map((h) => host(h).underlayAddress).sort());
     await attach("vm1", 3);
     expect(await pingEventually("h1", NETNS, overlayIp(3))).toBe(true);
     expect(await pingEventually("vm1", NETNS, overlayIp(2))).toBe(true);
   });
 
-  it("removing vm1 drops its FDB entries from the others (in place); the rest still talk", async () => {
-    await destroyApplied(attachments.get("vm1") ?? []);
-    attachments.delete("vm1");
-    await destroyApplied([devices.get("vm1-vtep")!, devices.get("vm1-bridge")!]);
+  it("vm1 leaving is the flood lists' one update (vm1 itself not touched by it) plus its devices deleted; the rest still talk", async () => {
+    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: hostNames.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
+    const leaving = [devices.get("vm1-bridge")!, devices.get("vm1-vtep")!];
     devices.delete("vm1-vtep");
     devices.delete("vm1-bridge");
-    const plan = planVxlanOverlay({ overlayId: OVERLAY_ID, vni: VNI, hosts: hostNames.map(overlayHost), bridgeName: BRIDGE, vtepName: VTEP });
-    for (const name of hostNames) {
-      const current = devices.get(`${name}-vtep`)!;
-      const next = plan.items.find((i) => i.key === `${name}-vtep`)!;
-      const engine = componentEngineFor("VxlanTunnel");
-      const checked = engine.check(next.inputs).inputs;
-      expect(engine.diff(current.outs, checked)).toMatchObject({ changes: true, replaces: [] });
-      const { outs } = await engine.update(current.id, current.outs, checked);
-      devices.set(`${name}-vtep`, { ...current, item: next, outs });
-      expect(await floodPeers(name, VTEP)).not.toContain(host("vm1").underlayAddress);
-    }
+    await updateMembership(plan);
+    for (const name of hostNames) expect(await floodPeers(name, VTEP), name).not.toContain(host("vm1").underlayAddress);
+    // The leaver's own list stays until its VTEP goes with its own resource.
+    expect(await floodPeers("vm1", VTEP)).toEqual(hostNames.map((h) => host(h).underlayAddress).sort());
+    await destroyApplied(attachments.get("vm1") ?? []);
+    attachments.delete("vm1");
+    await destroyApplied(leaving);
     expect((await exec("vm1", ["ip", "link", "show", "dev", VTEP])).exitCode).not.toBe(0);
     expect(await pingEventually("h3", NETNS, overlayIp(0))).toBe(true);
+    expect(await pingEventually("h1", NETNS, overlayIp(2))).toBe(true);
   });
 });

@@ -85,9 +85,10 @@ export function assertOneFamily(hosts: Array<{ name: string; address: string }>,
 
 /**
  * Per host: a Bridge, and a VxlanTunnel enslaved to it (`master`), both at the overlay MTU.
- * Unicast: each VTEP lists every other host's underlay address in `peers` (all-zero FDB
- * entries, changed in place), so adding or removing a host changes only the others' peers.
- * Multicast: each VTEP joins `group` on its underlayDev; no peers.
+ * Unicast: one VxlanFloodLists after every VTEP holds each VTEP's flood list (every other
+ * host's underlay address, as all-zero FDB entries), so adding or removing a host is that one
+ * resource's update (plus the joiner's creates or the leaver's deletes); the VTEPs have no
+ * `peers`. Multicast: each VTEP joins `group` on its underlayDev; no flood lists.
  */
 export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlayPlan<C> {
   if (args.hosts.length === 0) throw new PlanInputError("hosts", "a VXLAN overlay needs at least one host");
@@ -171,13 +172,37 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
         master: bridgeName,
         local: h.underlayAddress,
         ...(h.underlayDev ? { dev: h.underlayDev } : {}),
-        ...(mode.type === "unicast" ? { peers } : { group: mode.group }),
+        ...(mode.type === "unicast" ? {} : { group: mode.group }),
       },
     });
     items.push(...withPersist(hostItems, h.persist ?? args.persist));
     hostPlans.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
+  if (mode.type === "unicast") items.push(floodListsItem(hosts, hostPlans, args.persist));
   return { mtu, hosts: hostPlans, items };
+}
+
+/** The key of a unicast overlay's one VxlanFloodLists item. */
+export const FLOOD_KEY = "flood";
+
+/**
+ * Unicast: every VTEP's flood list as one resource, after every VTEP. Membership is what
+ * changes often: a host joining or leaving changes only this resource (one step), and the
+ * VTEPs themselves stay as they are.
+ */
+function floodListsItem<C>(hosts: Array<OverlayHost<C>>, plans: OverlayHostPlan[], persist: PersistMode | undefined): PlanItem<C> {
+  const persistOf = (h: OverlayHost<C>) => h.persist ?? persist;
+  return {
+    key: FLOOD_KEY,
+    type: "VxlanFloodLists",
+    dependsOn: hosts.map((h) => `${h.name}-vtep`),
+    inputs: {
+      connections: Object.fromEntries(hosts.map((h) => [h.name, h.connection])),
+      vteps: Object.fromEntries(
+        hosts.map((h, i) => [h.name, { name: plans[i]!.vtepName, peers: plans[i]!.peers, ...(persistOf(h) !== undefined ? { persist: persistOf(h) } : {}) }]),
+      ),
+    },
+  };
 }
 
 /** One member host of a VxlanOverlay: every value but `name` may be an Output (a VM's address, a secret). */
@@ -246,12 +271,23 @@ export function checkHostNames(component: ComponentLabel, hosts: unknown): strin
   });
 }
 
-/** The resources planVxlanOverlay makes for these hosts, in its order. */
-export function vxlanOverlaySlots(hostNames: string[], given: (host: number) => Record<string, unknown>): Slot[] {
-  return hostNames.flatMap((name, i) => [
+/**
+ * The resources planVxlanOverlay makes for these hosts, in its order; `unicast` adds the flood
+ * lists, given every host's connection by host name.
+ */
+export function vxlanOverlaySlots(hostNames: string[], given: (host: number) => { connection: unknown }, unicast = true): Slot[] {
+  const perHost = hostNames.flatMap((name, i): Slot[] => [
     { key: `${name}-bridge`, type: "Bridge" as const, dependsOn: [], given: given(i) },
     { key: `${name}-vtep`, type: "VxlanTunnel" as const, dependsOn: [`${name}-bridge`], given: given(i) },
   ]);
+  if (!unicast) return perHost;
+  const connections = Object.fromEntries(hostNames.map((name, i) => [name, given(i).connection]));
+  return [...perHost, { key: FLOOD_KEY, type: "VxlanFloodLists", dependsOn: hostNames.map((name) => `${name}-vtep`), given: { connections } }];
+}
+
+/** Whether `mode` is known at construction to be multicast: then no flood lists. A mode given as an Output counts as unicast (in multicast the flood lists are then empty). */
+function plainlyMulticast(mode: VxlanOverlayArgs["mode"]): boolean {
+  return mode !== undefined && !pulumi.Output.isInstance(mode) && !(mode instanceof Promise) && (mode as OverlayMode).type === "multicast";
 }
 
 /** The host of an OverlayAttachPoint, or a ResourceError naming the overlay. */
@@ -287,7 +323,8 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
     this.connections = args.hosts.map((h) => h.connection);
     // Everything but the connections goes through the plan; a connection is given to its host's resources as it is.
     const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, ...rest }) => rest) });
-    const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }));
+    const multicast = plainlyMulticast(args.mode);
+    const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }), !multicast);
     const plan = values.apply((v) =>
       planOrRaise(this.label, () => {
         const result = planVxlanOverlay<number>({
@@ -295,6 +332,14 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
           overlayId: name,
           hosts: v.hosts.map((h, i) => ({ ...(h as Omit<OverlayHost<number>, "connection">), name: this.hostNames[i]!, connection: i })),
         });
+        // A multicast mode given as an Output: its flood lists resource was made, with no lists to hold.
+        if (!multicast && !result.items.some((item) => item.type === "VxlanFloodLists"))
+          result.items.push({
+            key: FLOOD_KEY,
+            type: "VxlanFloodLists",
+            dependsOn: this.hostNames.map((host) => `${host}-vtep`),
+            inputs: { connections: {}, vteps: {} },
+          });
         assertMatchesSlots(slots, result.items);
         return result;
       }),

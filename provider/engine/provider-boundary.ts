@@ -28,7 +28,9 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
     args.flatMap((arg) => {
       const props = arg as Record<string, unknown> | undefined;
       const own = secretFields.map((field) => props?.[field]).filter((value): value is string => typeof value === "string" && value.length > 0);
-      return [...secretsIn(props?.connection), ...own];
+      // A resource that spans hosts (VxlanFloodLists) holds one connection per member.
+      const members = props?.connections && typeof props.connections === "object" ? Object.values(props.connections as Record<string, unknown>) : [];
+      return [...secretsIn(props?.connection), ...members.flatMap(secretsIn), ...own];
     });
   const guard = <T>(args: unknown[], run: () => T): T => {
     const rethrow = (error: unknown): never => {

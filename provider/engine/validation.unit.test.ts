@@ -34,7 +34,9 @@ const EXAMPLES: Record<string, Record<string, unknown>> = Object.fromEntries(
 );
 
 describe("every check failure says which resource, host and field", () => {
-  it.each(resourceTypes)("%s: each bad field is named with the device and its host", (type) => {
+  // A resource that spans hosts (VxlanFloodLists) names the member by the failure's path instead: its own unit test.
+  const oneHost = resourceTypes.filter((type) => !(type in objectTypes) || "connection" in objectTypes[type as keyof typeof objectTypes].schema.shape);
+  it.each(oneHost)("%s: each bad field is named with the device and its host", (type) => {
     const engine = providerEngineFor(type);
     const example = EXAMPLES[type]!;
     expect(engine.check({ connection, ...example }).failures, `${type} example`).toEqual([]);

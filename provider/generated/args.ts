@@ -710,6 +710,35 @@ export interface RouteArgs {
   persist?: pulumi.Input<"none" | "networkd">;
 }
 
+/** The arguments of `new VxlanFloodLists(name, args)`. */
+export interface VxlanFloodListsArgs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   *
+   * Changes in place.
+   */
+  connections: pulumi.Input<Record<string, pulumi.Input<ConnectionArgs>>>;
+  /**
+   * Each member's VTEP and its flood list, by member name.
+   *
+   * Changes in place.
+   */
+  vteps: pulumi.Input<Record<string, pulumi.Input<{
+    /** The VTEP's name on that host, e.g. "vxlan42" (a VxlanTunnel made by its own resource). */
+    name: pulumi.Input<string>;
+    /** The VTEP's namespace; omitted, the host's own. */
+    netns?: pulumi.Input<string>;
+    /**
+     * The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.
+     */
+    peers: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * "networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: pulumi.Input<"none" | "networkd">;
+  }>>>;
+}
+
 /** Each resource type's arguments, by type. */
 export interface ResourceArgs {
   TunDevice: TunDeviceArgs;
@@ -728,4 +757,5 @@ export interface ResourceArgs {
   Ifb: IfbArgs;
   NetworkNamespace: NetworkNamespaceArgs;
   Route: RouteArgs;
+  VxlanFloodLists: VxlanFloodListsArgs;
 }

@@ -99,3 +99,12 @@ export const NetworkNamespace: ResourceClass<args.NetworkNamespaceArgs, NetworkN
 export interface Route extends NetdevResource, outputs.RouteOutputs {}
 /** One route in a host's or a namespace's main table. */
 export const Route: ResourceClass<args.RouteArgs, Route> = resourceClass("Route");
+
+/**
+ * Every VTEP's unicast flood list of one overlay as one resource (all-zero FDB entries): a host joining or leaving is one step, one command per host whose list changes, all hosts at once. Only entries to the listed addresses are touched.
+ */
+export interface VxlanFloodLists extends NetdevResource, outputs.VxlanFloodListsOutputs {}
+/**
+ * Every VTEP's unicast flood list of one overlay as one resource (all-zero FDB entries): a host joining or leaving is one step, one command per host whose list changes, all hosts at once. Only entries to the listed addresses are touched.
+ */
+export const VxlanFloodLists: ResourceClass<args.VxlanFloodListsArgs, VxlanFloodLists> = resourceClass("VxlanFloodLists");

@@ -100,4 +100,10 @@ export const resourceFields = {
     outputs: [],
     secrets: ["connection"],
   },
+  VxlanFloodLists: {
+    category: "object",
+    inputs: ["connections", "vteps"],
+    outputs: [],
+    secrets: ["connections"],
+  },
 } as const;

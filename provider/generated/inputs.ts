@@ -398,6 +398,29 @@ export interface RouteInputs {
   persist?: "none" | "networkd";
 }
 
+/** A VxlanFloodLists's inputs as plain values. */
+export interface VxlanFloodListsInputs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   */
+  connections: Record<string, ConnectionInputs>;
+  /** Each member's VTEP and its flood list, by member name. */
+  vteps: Record<string, {
+    /** The VTEP's name on that host, e.g. "vxlan42" (a VxlanTunnel made by its own resource). */
+    name: string;
+    /** The VTEP's namespace; omitted, the host's own. */
+    netns?: string;
+    /**
+     * The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.
+     */
+    peers: string[];
+    /**
+     * "networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: "none" | "networkd";
+  }>;
+}
+
 /** Each resource type's inputs as plain values, by type. */
 export interface ResourceInputs {
   TunDevice: TunDeviceInputs;
@@ -416,6 +439,7 @@ export interface ResourceInputs {
   Ifb: IfbInputs;
   NetworkNamespace: NetworkNamespaceInputs;
   Route: RouteInputs;
+  VxlanFloodLists: VxlanFloodListsInputs;
 }
 
 /** Every resource type of this package. */

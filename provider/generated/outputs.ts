@@ -428,6 +428,31 @@ export interface RouteOutputs {
   readonly persist: pulumi.Output<"none" | "networkd" | undefined>;
 }
 
+/** The outputs of a VxlanFloodLists: every input as applied, and what the host reports. */
+export interface VxlanFloodListsOutputs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   *
+   * A secret output.
+   */
+  readonly connections: pulumi.Output<Record<string, ResolvedConnection>>;
+  /** Each member's VTEP and its flood list, by member name. */
+  readonly vteps: pulumi.Output<Record<string, {
+    /** The VTEP's name on that host, e.g. "vxlan42" (a VxlanTunnel made by its own resource). */
+    name: string;
+    /** The VTEP's namespace; omitted, the host's own. */
+    netns?: string;
+    /**
+     * The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.
+     */
+    peers: string[];
+    /**
+     * "networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: "none" | "networkd";
+  }>>;
+}
+
 /** Each resource type's outputs, by type. */
 export interface ResourceOutputs {
   TunDevice: TunDeviceOutputs;
@@ -446,4 +471,5 @@ export interface ResourceOutputs {
   Ifb: IfbOutputs;
   NetworkNamespace: NetworkNamespaceOutputs;
   Route: RouteOutputs;
+  VxlanFloodLists: VxlanFloodListsOutputs;
 }

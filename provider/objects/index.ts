@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./flood-lists/vxlan-flood-lists";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
 
@@ -27,7 +28,17 @@ export const objectTypes = {
     outputs: {},
     example: { netns: "web", destination: "default", via: "10.0.0.1" },
   },
+  VxlanFloodLists: {
+    summary:
+      "Every VTEP's unicast flood list of one overlay as one resource (all-zero FDB entries): a host joining or leaving is one step, one command per host whose list changes, all hosts at once. Only entries to the listed addresses are touched.",
+    schema: floodListsSchema,
+    engine: floodListsEngine,
+    replaceOn: [...FLOOD_LISTS_REPLACE_ON],
+    secretFields: ["connections"],
+    outputs: {},
+    example: { connections: { a: "connection" }, vteps: { a: { name: "vxlan42", peers: ["10.0.0.2", "10.0.0.3"] } } },
+  },
 } satisfies Record<
   string,
-  { summary: string; schema: z.ZodType; engine: object; replaceOn: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }
+  { summary: string; schema: z.ZodType; engine: object; replaceOn: string[]; secretFields?: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }
 >;

@@ -158,8 +158,10 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     );
     expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "ov-dvm-bridge", "vrf", "vx2"]);
     expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
-    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length));
-    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length));
+    // One more unit than those resources: the overlay's flood list on dvm (VxlanFloodLists persists per host).
+    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length + 1));
+    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length + 1));
+    expect(await sh("grep -l 'for VxlanFloodLists ndpvx (member dvm)' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
     expect(await sh("stat -c %a /etc/pulumi-netdev/*.stdin")).toBe("600");
     expect(await pingAll()).toEqual({ bridge: true, container: true });
     // What was just written is what refresh expects: no drift, no change.

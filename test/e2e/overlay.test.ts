@@ -37,18 +37,23 @@ describe("the root program (the overlay) on three lab hosts", () => {
     expect(pings.filter((p) => !p.ok)).toEqual([]);
     expect(Object.keys((await stack.preview()).changeSummary)).toEqual(["same"]);
 
-    // h3 leaves the overlay (its container, bridge and VTEP go; the others' peers change in
+    // h3 leaves the overlay (its container, bridge and VTEP go; the flood lists change in
     // place), then rejoins: its container is new, with the same pinned MAC, so h1's container
     // (whose ARP entry for it is still there) reaches it with the very first ping.
     const [h1, , h3] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
     const macBefore = (await hostLink(h3.name, `c-${h3.name}`, "eth0")).address;
     await setHosts(stack, hosts.slice(0, 2));
-    expect((await stack.up()).summary.result).toBe("succeeded");
+    const leave = await stack.up();
+    expect(leave.summary.result).toBe("succeeded");
+    // Membership is one step: the flood lists' update; no other resource changes in place.
+    expect(leave.summary.resourceChanges?.update, JSON.stringify(leave.summary.resourceChanges)).toBe(1);
     expect(await hostLink(h3.name, `c-${h3.name}`, "eth0")).toBeUndefined();
     const neighbour = await sshPool().exec(connection(h1.name), ["ip", "-n", `c-${h1.name}`, "neigh", "show", "192.168.100.3"]);
     expect(neighbour.stdout, "h1's container still has a neighbour entry for h3's").toContain(macBefore);
     await setHosts(stack, hosts);
-    expect((await stack.up()).summary.result).toBe("succeeded");
+    const join = await stack.up();
+    expect(join.summary.result).toBe("succeeded");
+    expect(join.summary.resourceChanges?.update, JSON.stringify(join.summary.resourceChanges)).toBe(1);
     expect((await hostLink(h3.name, `c-${h3.name}`, "eth0")).address).toBe(macBefore);
     const first = await sshPool().exec(connection(h1.name), ["ip", "netns", "exec", `c-${h1.name}`, "ping", "-c", "1", "-W", "1", "192.168.100.3"]);
     expect(first.exitCode, `first ping after rejoining: ${first.stdout}${first.stderr}`).toBe(0);
@@ -71,8 +76,8 @@ describe("the root program (the overlay) on three lab hosts", () => {
     );
     const stack = await LocalWorkspace.selectStack({ stackName: "dev", workDir }, { envVars: env });
     // Per host: bridge, VTEP, the Attachment component with its namespace and veth; plus the
-    // VxlanOverlay component and the stack.
-    expect(await previewCreates(stack)).toHaveLength(2 * 5 + 2);
+    // VxlanOverlay component, its flood lists and the stack.
+    expect(await previewCreates(stack)).toHaveLength(2 * 5 + 3);
   }, 300_000);
 
   it("a hosts entry stored as text (`--path 'hosts[0]' '{…}'`) fails preview with a message that names it and says how to set it", async () => {

@@ -32,6 +32,8 @@ export interface FakeLink {
   addresses: string[];
   /** A veth's other end. */
   peer?: { netns: string; name: string };
+  /** A VTEP's FDB entries (`bridge fdb`), e.g. its all-zero flood entries. */
+  fdb?: Array<{ mac: string; dst: string }>;
 }
 
 export interface FakeRoute {
@@ -257,6 +259,8 @@ export class FakeHost implements Host {
     switch (rest[0]) {
       case "ip":
         return this.ip(netns ?? ROOT, rest.slice(1));
+      case "bridge":
+        return this.bridge(netns ?? ROOT, rest.slice(1));
       case "sh":
         return this.sh(rest.slice(1), stdin);
       case "sysctl":
@@ -275,6 +279,36 @@ export class FakeHost implements Host {
     if (object === "addr" || object === "address") return this.addrCommand(netns, verb, rest);
     if (object === "route") return this.routeCommand(netns, flags.has("-6") ? 6 : 4, verb, rest);
     return fail(`fake host: ip ${object} is not modelled`, 127);
+  }
+
+  /** `bridge [-json] fdb show|append|del <mac> dev <dev> [dst <ip>]`, as the kernel answers a VTEP's entries. */
+  private bridge(netns: string, args: string[]): ExecResult {
+    const rest = args.filter((arg) => arg !== "-json");
+    if (rest[0] !== "fdb") return fail(`fake host: bridge ${rest[0]} is not modelled`, 127);
+    const verb = rest[1];
+    const named = (key: string) => {
+      const at = rest.indexOf(key);
+      return at < 0 ? undefined : rest[at + 1];
+    };
+    const dev = named("dev")!;
+    const link = this.ns(netns).links.get(dev);
+    if (!link) return fail(`Cannot find device "${dev}"`, 1);
+    const fdb = (link.fdb ??= []);
+    if (verb === "show") return ok(JSON.stringify(fdb.map((entry) => ({ mac: entry.mac, ifname: dev, dst: entry.dst, flags: ["self"], state: "permanent" }))));
+    const mac = rest[2]!;
+    const dst = named("dst")!;
+    const at = fdb.findIndex((entry) => entry.mac === mac && entry.dst === dst);
+    if (verb === "append") {
+      // The kernel keeps an existing destination as it is: appending it again succeeds.
+      if (at < 0) fdb.push({ mac, dst });
+      return ok();
+    }
+    if (verb === "del") {
+      if (at < 0) return fail("RTNETLINK answers: No such file or directory");
+      fdb.splice(at, 1);
+      return ok();
+    }
+    return fail(`fake host: bridge fdb ${verb} is not modelled`, 127);
   }
 
   private netnsCommand(verb: string | undefined, rest: string[]): ExecResult {

@@ -165,11 +165,11 @@ export function resourceDocs(): ResourceDoc[] {
       name,
       category: "object",
       summary: entry.summary,
-      inputs: inputsOf(shape, ruleFor(entry.replaceOn), []),
+      inputs: inputsOf(shape, ruleFor(entry.replaceOn), "secretFields" in entry ? entry.secretFields : []),
       outputs: outputsOf(entry.outputs),
       example: entry.example,
       // Both appear in the persist example, beside the devices that use them.
-      exampleProgram: exampleProgramOf("persist"),
+      exampleProgram: "connection" in shape ? exampleProgramOf("persist") : undefined,
     };
   });
   return [...devices, ...objects];

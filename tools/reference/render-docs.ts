@@ -95,13 +95,27 @@ function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
+/** Whether the resource lives on one host (takes `connection`), or spans hosts (takes `connections`). */
+function onOneHost(resource: ResourceDoc): boolean {
+  return resource.category === "device" || resource.inputs.some((input) => input.name === "connection");
+}
+
 function exampleProgram(resource: ResourceDoc): string {
   const variable = lowerFirst(resource.name);
   const secrets = resource.inputs.filter((input) => input.secret && input.name !== "connection").map((input) => input.name);
-  const args: Record<string, string> = { connection: "connection" };
+  // A resource on one host takes `connection`; one that spans hosts takes `connections` by member (the example's values name the variable).
+  const oneHost = onOneHost(resource);
+  const args: Record<string, string> = oneHost ? { connection: "connection" } : {};
   if (resource.category === "device") args.name = JSON.stringify(`${resource.infoKinds?.[0] ?? "nd"}0`);
   for (const [key, value] of Object.entries(resource.example))
-    args[key] = secrets.includes(key) ? `config.requireSecret(${JSON.stringify(key)})` : jsValue(value);
+    args[key] =
+      key === "connections"
+        ? `{ ${Object.entries(value as Record<string, string>)
+            .map(([member, variable]) => `${member}: ${variable}`)
+            .join(", ")} }`
+        : secrets.includes(key)
+          ? `config.requireSecret(${JSON.stringify(key)})`
+          : jsValue(value);
   const required = resource.inputs.find((input) => input.name !== "connection" && !input.input.optional);
   const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? required?.name ?? "connection");
   return [
@@ -137,7 +151,7 @@ export function renderResourcePage(resource: ResourceDoc): string {
     inputTable(resource.inputs),
     ...(isDevice ? ["### Fields every device has", inputTable(commonDeviceInputs())] : []),
     "## Outputs",
-    `Every input is also an output of the same name, as applied (defaults filled in), e.g. \`${lowerFirst(resource.name)}.${resource.inputs.find((input) => input.name !== "connection")?.name ?? "name"}\`; ${[code("connection"), ...secretInputs.filter((name) => name !== code("connection"))].join(" and ")} ${secretInputs.length > 1 ? "are secret outputs" : "is a secret output"}.${others.length ? " Besides those:" : " There are no other outputs."}`,
+    `Every input is also an output of the same name, as applied (defaults filled in), e.g. \`${lowerFirst(resource.name)}.${resource.inputs.find((input) => input.name !== "connection" && input.name !== "connections")?.name ?? "name"}\`; ${[...(onOneHost(resource) ? [code("connection")] : []), ...secretInputs.filter((name) => name !== code("connection"))].join(" and ")} ${secretInputs.length > 1 ? "are secret outputs" : "is a secret output"}.${others.length ? " Besides those:" : " There are no other outputs."}`,
     ...(others.length ? [outputTable(others)] : []),
   ];
   return `${sections.join("\n\n")}\n`;

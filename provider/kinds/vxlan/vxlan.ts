@@ -126,11 +126,12 @@ export const vxlanKind = defineKind({
           ],
           network: (inputs.peers ?? []).map((peer) => ["BridgeFDB", { MACAddress: ALL_ZERO_MAC, Destination: peer }] as [string, Record<string, string>]),
         },
-  update(desired, actual, previous) {
-    const present = (actual.peers as string[] | undefined) ?? [];
-    // Omitting peers stops managing them: the entries this resource added before are removed.
-    const wanted = desired.peers ?? present.filter((p) => !((previous?.peers as string[] | undefined) ?? []).includes(p));
-    return peerSteps(desired.name, desired.netns, wanted, present);
+  update(desired, actual) {
+    // Omitting peers stops managing them and leaves the entries as they are (`[]` removes them
+    // all): a VxlanOverlay's VTEPs hand their lists to its VxlanFloodLists this way, which
+    // appends the same entries, so an upgraded overlay floods without a gap.
+    if (desired.peers === undefined) return [];
+    return peerSteps(desired.name, desired.netns, desired.peers, (actual.peers as string[] | undefined) ?? []);
   },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };

@@ -12,8 +12,9 @@ describe("VXLAN peer updates (FDB flood list), given what the host has", () => {
     ]);
   });
 
-  it("omitting peers removes only the entries this resource added before", () => {
-    const steps = vxlanKind.update({ ...desired }, { peers: ["10.0.0.2", "10.0.0.7"] }, { peers: ["10.0.0.2"] });
+  it("omitting peers leaves every entry as it is (an overlay's VxlanFloodLists takes them over); [] removes them", () => {
+    expect(vxlanKind.update({ ...desired }, { peers: ["10.0.0.2", "10.0.0.7"] }, { peers: ["10.0.0.2"] })).toEqual([]);
+    const steps = vxlanKind.update({ ...desired, peers: [] }, { peers: ["10.0.0.2"] }, { peers: ["10.0.0.2"] });
     expect(steps.map((s) => s.args.join(" "))).toEqual(["fdb del 00:00:00:00:00:00 dev vx0 dst 10.0.0.2"]);
   });
 

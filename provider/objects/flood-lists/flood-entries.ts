@@ -1,0 +1,48 @@
+import type { Host } from "../../engine/host-interface";
+import { isIpError } from "../../engine/ip-errors";
+import type { Step } from "../../engine/steps";
+import { parseRemoteJson } from "../../ssh/scrub";
+
+/**
+ * A unicast VTEP's flood list on one host: the all-zero-MAC FDB entries that replicate
+ * broadcast, unknown unicast and multicast frames to each listed underlay address.
+ */
+export const ALL_ZERO_MAC = "00:00:00:00:00:00";
+
+/** Where a flood list lives: the VTEP's name and its namespace on one host. */
+export interface VtepRef {
+  name: string;
+  netns?: string;
+}
+
+/**
+ * The steps from list `before` to list `after`: deletes of what left, appends of what joined.
+ * Both are idempotent in the kernel for appends (an existing destination is kept as it is);
+ * a delete of an entry already gone fails, which the caller settles by reading the host.
+ */
+export function floodSteps(vtep: VtepRef, before: readonly string[], after: readonly string[]): Step[] {
+  const entry = (verb: "del" | "append", dst: string): Step => ({
+    field: "peers",
+    tool: "bridge",
+    netns: vtep.netns,
+    args: ["fdb", verb, ALL_ZERO_MAC, "dev", vtep.name, "dst", dst],
+  });
+  return [
+    ...before.filter((dst) => !after.includes(dst)).map((dst) => entry("del", dst)),
+    ...after.filter((dst) => !before.includes(dst)).map((dst) => entry("append", dst)),
+  ];
+}
+
+/**
+ * The destinations of the VTEP's all-zero entries as the host has them, sorted; undefined when
+ * the VTEP (or its namespace) is not there.
+ */
+export async function floodEntriesOn(host: Host, vtep: VtepRef): Promise<string[] | undefined> {
+  const result = await host.exec({ tool: "bridge", netns: vtep.netns, args: ["-json", "fdb", "show", "dev", vtep.name], idempotent: true });
+  if (result.exitCode !== 0) {
+    if (isIpError(result.stderr, "device-missing", "namespace-missing")) return undefined;
+    throw new Error(`reading the FDB of ${vtep.name} on ${host.endpoint}: ${result.stderr.trim()}`);
+  }
+  const entries = parseRemoteJson<Array<{ mac?: string; dst?: string }>>(result.stdout.trim() || "[]", "bridge -json fdb show");
+  return [...new Set(entries.filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst).map((entry) => entry.dst!))].sort();
+}

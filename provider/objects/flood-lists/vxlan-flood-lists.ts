@@ -1,0 +1,324 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { sameValue } from "../../engine/compare";
+import { connectionField, interfaceName, ipAddress, namespaceName } from "../../engine/fields";
+import { sshHosts } from "../../engine/host";
+import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
+import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
+import { persistedState } from "../../engine/persisted-state";
+import type { AnyEngine } from "../../engine/provider-boundary";
+import { SCHEMA_VERSION } from "../../engine/resource-engine";
+import type { Step } from "../../engine/steps";
+import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../../engine/validation";
+import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
+import { persistFailures } from "../../persist/host-support";
+import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
+import { type Connection, connectionSchema } from "../../ssh/connection";
+import { floodEntriesOn, floodSteps } from "./flood-entries";
+
+/**
+ * The flood lists of every VTEP of a unicast overlay as ONE resource: a host joining or
+ * leaving is one Pulumi step however many hosts there are, where per-VTEP `peers` made it one
+ * update per host. In that step every host whose list changes gets one command (its deletes
+ * and appends, and its boot-time unit), all hosts at once; a host whose list is unchanged is
+ * not contacted, nor is one that left the membership (its VTEP goes with its own resource).
+ *
+ * Connections are a separate record from the lists, keyed by the same member names: the
+ * connections are sealed as one secret, while the lists stay readable, so `pulumi preview`
+ * shows which member's list changes (`vteps.b.peers`) and a refresh's drift names the host.
+ *
+ * What it owns: on each VTEP, the all-zero-MAC entries whose destination is in the member's
+ * list (before or after a change). An all-zero entry to any other address (added by hand, or
+ * by the VTEP's own `peers`) is neither reported nor touched.
+ */
+export const FLOOD_LISTS_TYPE = "VxlanFloodLists";
+
+const memberName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -")
+  .describe('A member\'s name, e.g. "a": the key that ties its connection to its VTEP.');
+
+const vtepSchema = z.strictObject({
+  name: interfaceName.describe('The VTEP\'s name on that host, e.g. "vxlan42" (a VxlanTunnel made by its own resource).'),
+  netns: namespaceName.optional().describe("The VTEP's namespace; omitted, the host's own."),
+  peers: z
+    .array(ipAddress)
+    .transform((list) => [...new Set(list)].sort())
+    .describe('The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.'),
+  persist: persistField.describe('"networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.'),
+});
+
+export const floodListsSchema = z
+  .strictObject({
+    connections: z
+      .record(memberName, connectionField)
+      .describe("How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state."),
+    vteps: z.record(memberName, vtepSchema).describe("Each member's VTEP and its flood list, by member name."),
+    /** Derived from the resource's identity by its class: see engine/ownership.ts. */
+    ownerKey: ownerKeyField,
+  })
+  .superRefine((value, ctx) => {
+    for (const member of Object.keys(value.vteps))
+      if (!(member in value.connections)) ctx.addIssue({ code: "custom", path: ["vteps", member], message: "this member has no connection in `connections`" });
+  });
+
+/** Nothing replaces it: a list, a member joining, leaving or moving to another host, a credential are all updates. */
+export const FLOOD_LISTS_REPLACE_ON = [] as const;
+
+type FloodListsInputs = z.output<typeof floodListsSchema>;
+type Vtep = z.output<typeof vtepSchema>;
+type PersistState = "none" | "networkd" | "drifted" | undefined;
+type VtepState = Omit<Vtep, "persist"> & { persist?: PersistState };
+type Outcome = { member: string; vtep: VtepState; error?: undefined } | { member: string; vtep: VtepState | undefined; error: unknown };
+
+/** A member's own token for its boot-time unit: one unit per host and VTEP, all carrying this resource's owner. */
+function memberToken(token: string, member: string): string {
+  return createHash("sha256").update(`${token}\0${member}`).digest("hex").slice(0, 12);
+}
+
+/** "vxlan42 in namespace c1 (member b)". */
+function described(member: string, vtep: Pick<Vtep, "name" | "netns">): string {
+  return `${vtep.name}${vtep.netns ? ` in namespace ${vtep.netns}` : ""} (member ${member})`;
+}
+
+/** The member's boot-time unit: once the VTEP exists (made by networkd or its own unit), the list's appends, retried. */
+function bootUnit(member: string, vtep: Vtep, token: string): Artifact[] | undefined {
+  if (vtep.persist !== "networkd" || vtep.peers.length === 0) return undefined;
+  return oneshotArtifacts({
+    token: memberToken(token, member),
+    what: `${FLOOD_LISTS_TYPE} ${described(member, vtep)}`,
+    steps: floodSteps(vtep, [], vtep.peers),
+    namespaces: [],
+    waitFor: [{ netns: vtep.netns, name: vtep.name }],
+    retry: true,
+  });
+}
+
+/** Whether the member's list is still on the same VTEP of the same host: else it starts afresh there. */
+function sameVtep(before: VtepState | undefined, beforeConnection: unknown, after: Vtep, afterConnection: unknown): before is VtepState {
+  return before !== undefined && before.name === after.name && before.netns === after.netns && hostIdentity(beforeConnection) === hostIdentity(afterConnection);
+}
+
+/** The ResourceEngine's contract for a resource that spans many hosts: each member is handled as a one-host resource is, all at once. */
+export class FloodListsEngine implements AnyEngine {
+  readonly resourceType = FLOOD_LISTS_TYPE;
+  readonly secretFields = ["connections"] as const;
+
+  constructor(private readonly hosts: HostFactory = sshHosts) {}
+
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    return checkInputs(floodListsSchema, FLOOD_LISTS_TYPE, news, this.secretFields);
+  }
+
+  /** With persist on for a member: systemd on its host (persist/host-support.ts), each failure naming the member. */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    const { connections, vteps } = inputs as Partial<FloodListsInputs>;
+    if (!vteps || containsUnknown(vteps) || !connections || containsUnknown(connections)) return [];
+    const persisted = Object.entries(vteps).filter(([member, vtep]) => vtep.persist === "networkd" && connections[member]);
+    const failures = await Promise.all(persisted.map(([member]) => persistFailures(this.hostOf(connections[member]), "systemd")));
+    return failures.flatMap((list, i) =>
+      list.map((failure) => ({ property: "vteps", reason: `${FLOOD_LISTS_TYPE} vteps.${persisted[i]![0]}: ${failure.reason}` })),
+    );
+  }
+
+  /** Nothing replaces it: every change (a list, a member joining, leaving or moving, a credential) is an update. */
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const changes =
+      containsUnknown(news.vteps) || containsUnknown(news.connections) || !sameValue(olds.vteps, news.vteps) || !sameValue(olds.connections, news.connections);
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const inputs = this.parse(rawInputs);
+    const token = newOwnerToken(inputs.ownerKey);
+    const id = `${FLOOD_LISTS_TYPE}#${token}`;
+    const outs = await this.converge(id, inputs, {}, {});
+    return { id, outs };
+  }
+
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+    const inputs = this.parse(news);
+    const previous = olds as { vteps?: Record<string, VtepState>; connections?: Record<string, unknown> };
+    return { outs: await this.converge(id, inputs, previous.vteps ?? {}, previous.connections ?? {}) };
+  }
+
+  /**
+   * Per member, in parallel: reads the VTEP's all-zero entries, keeps those of its list (an
+   * entry of the list that is missing drops out, so the diff names that member and the next
+   * `up` appends it again), and checks its boot-time files. A VTEP that is gone reports an
+   * empty list; the resource itself stays (its members' VTEPs are other resources').
+   */
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs: Record<string, unknown> }> {
+    this.refuseNewerState(props);
+    const connections = (props.connections ?? {}) as Record<string, unknown>;
+    const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
+    const token = ownerToken(id);
+    const observed = await Promise.all(
+      Object.entries(vteps).map(async ([member, vtep]): Promise<[string, VtepState]> => {
+        const host = this.hostOf(connections[member]);
+        const present = (await floodEntriesOn(host, vtep)) ?? [];
+        const peers = vtep.peers.filter((dst) => present.includes(dst));
+        if (peers.length < vtep.peers.length)
+          console.warn(
+            `netdev: ${this.where(host, member, vtep)}: missing from its flood list: ${vtep.peers.filter((dst) => !peers.includes(dst)).join(", ")}`,
+          );
+        const persist = wasPersisted(vtep.persist)
+          ? await persistedState(host, this.where(host, member, vtep), bootUnit(member, { ...vtep, persist: "networkd" }, token) ?? [])
+          : vtep.persist;
+        return [member, { ...vtep, peers, ...(persist !== undefined ? { persist } : {}) }];
+      }),
+    );
+    const outs = { connections, vteps: Object.fromEntries(observed) };
+    return { id, props: { ...outs, schemaVersion: SCHEMA_VERSION }, inputs: outs };
+  }
+
+  /** Removes each member's entries (those of its list) and boot-time unit; a VTEP or namespace that is gone counts as done. */
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    this.refuseNewerState(props);
+    const connections = (props.connections ?? {}) as Record<string, unknown>;
+    const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
+    const token = ownerToken(id);
+    const outcomes = await Promise.all(
+      Object.entries(vteps).map(async ([member, vtep]): Promise<Outcome> => {
+        try {
+          const host = this.hostOf(connections[member]);
+          const files = wasPersisted(vtep.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
+          await this.apply(host, member, vtep, vtep.peers, [], files, { goneIsDone: true });
+          return { member, vtep: { ...vtep, peers: [] } };
+        } catch (error) {
+          return { member, vtep, error };
+        }
+      }),
+    );
+    this.throwIfFailed(outcomes, "delete");
+  }
+
+  /** Brings every member's VTEP from its previous list to the new one, all at once; members that left are not contacted. */
+  private async converge(
+    id: string,
+    inputs: FloodListsInputs,
+    before: Record<string, VtepState>,
+    beforeConnections: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const token = ownerToken(id);
+    const outcomes = await Promise.all(
+      Object.entries(inputs.vteps).map(async ([member, vtep]): Promise<Outcome> => {
+        const connection = inputs.connections[member]!;
+        const previous = sameVtep(before[member], beforeConnections[member], vtep, connection) ? before[member] : undefined;
+        try {
+          const host = this.hostOf(connection);
+          const files = syncSteps(bootUnit(member, vtep, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
+          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false });
+          return { member, vtep };
+        } catch (error) {
+          return { member, vtep: previous, error };
+        }
+      }),
+    );
+    await this.forgetLeavers(token, inputs, before, beforeConnections);
+    const vteps = Object.fromEntries(outcomes.filter((o) => o.vtep !== undefined).map((o) => [o.member, o.vtep]));
+    const outs = { connections: inputs.connections, vteps, schemaVersion: SCHEMA_VERSION };
+    // What succeeded is recorded (the error carries the id and the state), so the next `up` converges from there.
+    this.throwIfFailed(outcomes, "update", id, outs);
+    return outs;
+  }
+
+  /**
+   * A member that left keeps its entries (its VTEP goes with its own resource, and its host may
+   * be gone): it is not contacted, unless its list was persisted, whose boot-time unit would
+   * otherwise wait at every boot for a VTEP that no longer comes. That removal is best effort.
+   */
+  private async forgetLeavers(
+    token: string,
+    inputs: FloodListsInputs,
+    before: Record<string, VtepState>,
+    beforeConnections: Record<string, unknown>,
+  ): Promise<void> {
+    const leavers = Object.entries(before).filter(([member, vtep]) => !(member in inputs.vteps) && wasPersisted(vtep.persist));
+    await Promise.all(
+      leavers.map(async ([member, vtep]) => {
+        const host = this.hostOf(beforeConnections[member]);
+        await host
+          .applyAll(removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)), this.where(host, member, vtep))
+          .catch((error: unknown) => {
+            console.warn(
+              `netdev: ${this.where(host, member, vtep)} left the overlay; its boot-time unit could not be removed: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          });
+      }),
+    );
+  }
+
+  /**
+   * One command on the host: the list's deletes and appends, then its boot-time files. No
+   * command when nothing changes. A step that fails (an entry deleted by hand since, an append
+   * refused) is settled by reading what the host has and applying the difference to that.
+   */
+  private async apply(
+    host: Host,
+    member: string,
+    vtep: Vtep | VtepState,
+    before: readonly string[],
+    after: readonly string[],
+    files: Step[],
+    { goneIsDone }: { goneIsDone: boolean },
+  ): Promise<void> {
+    const steps = [...floodSteps(vtep, before, after), ...files];
+    if (steps.length === 0) return;
+    const where = this.where(host, member, vtep);
+    try {
+      await host.applyAll(steps, where);
+      return;
+    } catch (error) {
+      if (!(error instanceof StepError && error.field === "peers")) throw error;
+      const present = await floodEntriesOn(host, vtep);
+      if (present === undefined) {
+        if (goneIsDone) return host.applyAll(files, where).then(() => undefined);
+        throw new Error(`${where}: the VTEP is not there (its own resource makes it; run \`pulumi refresh\` if it was deleted by hand)`);
+      }
+      // Only entries of the lists are touched: those to drop that are there, those to add that are not.
+      const managed = present.filter((dst) => before.includes(dst) || after.includes(dst));
+      await host.applyAll([...floodSteps(vtep, managed, after), ...files], where);
+    }
+  }
+
+  /** One error naming every member that failed and its host; the others are applied. */
+  private throwIfFailed(outcomes: Outcome[], what: string, id?: string, properties?: Record<string, unknown>): void {
+    const failed = outcomes.filter((o) => o.error !== undefined);
+    if (failed.length === 0) return;
+    const reasons = failed.map((o) => `${o.member}: ${o.error instanceof Error ? o.error.message : String(o.error)}`);
+    const error = new Error(
+      `${FLOOD_LISTS_TYPE} ${what} failed on ${failed.length} of ${outcomes.length} member(s) (${failed.map((o) => o.member).join(", ")}); the others are applied, the next \`pulumi up\` retries: ${reasons.join("; ")}`,
+    );
+    if (id !== undefined) Object.assign(error, { id, properties });
+    throw error;
+  }
+
+  private parse(inputs: Record<string, unknown>): FloodListsInputs {
+    return parseInputs(floodListsSchema, FLOOD_LISTS_TYPE, inputs, this.secretFields) as unknown as FloodListsInputs;
+  }
+
+  private hostOf(connection: unknown): Host {
+    const parsed = connectionSchema.safeParse(connection);
+    if (!parsed.success) throw new Error(`invalid connection: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
+    return this.hosts(parsed.data as Connection);
+  }
+
+  private where(host: Host, member: string, vtep: Pick<Vtep, "name" | "netns">): string {
+    return `${FLOOD_LISTS_TYPE} ${described(member, vtep)} on ${host.endpoint}`;
+  }
+
+  private refuseNewerState(props: Record<string, unknown>): void {
+    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION)
+      throw new Error(
+        `${FLOOD_LISTS_TYPE}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
+      );
+  }
+}
+
+/** The VxlanFloodLists engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
+export function createFloodListsEngine(hosts?: HostFactory): FloodListsEngine {
+  return new FloodListsEngine(hosts);
+}
+
+export const floodListsEngine = createFloodListsEngine();

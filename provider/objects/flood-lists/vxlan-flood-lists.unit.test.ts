@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { FakeHost } from "../../../test/support/fake-host";
+import { withSecretsScrubbed } from "../../engine/provider-boundary";
+import { engineFor } from "../../registry";
+import { createFloodListsEngine } from "./vxlan-flood-lists";
+
+/**
+ * VxlanFloodLists against fake hosts: one command per host whose list changes, none for the
+ * others, the leaver never contacted, drift per member, entries of others left alone, and a
+ * failing host named while the others stay applied.
+ */
+const PASSWORD = "pw-flood-secret";
+const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: PASSWORD, hostKey: `SHA256:${"A".repeat(43)}` });
+const underlay = (n: number) => `10.247.0.1${n}`;
+
+function lab(count: number) {
+  const hosts = new Map<string, FakeHost>();
+  for (let n = 1; n <= count; n++) {
+    const host = new FakeHost({ user: "root", host: `10.0.0.${n}`, port: 22 });
+    host.addLink(undefined, "vxlan42", "vxlan");
+    hosts.set(`10.0.0.${n}`, host);
+  }
+  const engine = createFloodListsEngine((connection) => hosts.get(connection.host)!);
+  const host = (n: number) => hosts.get(`10.0.0.${n}`)!;
+  const entries = (n: number) => (host(n).link(undefined, "vxlan42")!.fdb ?? []).map((entry) => entry.dst).sort();
+  const resetCounts = () => {
+    for (const h of hosts.values()) h.roundTrips = 0;
+  };
+  return { engine, host, entries, resetCounts, hosts };
+}
+
+/** A full mesh of these members: each floods to every other's underlay address. */
+function mesh(members: number[]) {
+  return {
+    connections: Object.fromEntries(members.map((n) => [`h${n}`, conn(n)])),
+    vteps: Object.fromEntries(members.map((n) => [`h${n}`, { name: "vxlan42", peers: members.filter((o) => o !== n).map(underlay) }])),
+  };
+}
+
+describe("VxlanFloodLists inputs", () => {
+  it("a bad field is named by its path, the member included; a member without a connection is refused; no credential is echoed", () => {
+    const engine = engineFor("VxlanFloodLists");
+    const inputs = mesh([1, 2]);
+    const bad = engine.check({ ...inputs, vteps: { ...inputs.vteps, h2: { name: "vxlan42", peers: ["not-an-ip"] } } }).failures;
+    expect(bad.map((f) => f.reason).join("\n")).toMatch(/^VxlanFloodLists vteps\.h2\.peers\.0: .*\(got "not-an-ip"\)$/);
+    const orphan = engine.check({ ...inputs, vteps: { ...inputs.vteps, h3: { name: "vxlan42", peers: [] } } }).failures;
+    expect(orphan.map((f) => f.reason)).toEqual(["VxlanFloodLists vteps.h3: this member has no connection in `connections`"]);
+    const badConnection = engine.check({ ...inputs, connections: { ...inputs.connections, h1: { ...conn(1), hostKey: "bogus" } } }).failures;
+    expect(badConnection.length).toBeGreaterThan(0);
+    for (const failure of badConnection) {
+      expect(failure.property).toBe("");
+      expect(failure.reason).toContain("connections.h1.hostKey");
+      expect(failure.reason).not.toContain(PASSWORD);
+    }
+  });
+});
+
+describe("VxlanFloodLists on fake hosts", () => {
+  it("create: one command per host, every list applied", async () => {
+    const { engine, host, entries } = lab(3);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    expect(id).toMatch(/^VxlanFloodLists#[0-9a-f]{12}$/);
+    for (const n of [1, 2, 3]) expect(host(n).roundTrips, `h${n}`).toBe(1);
+    expect(entries(1)).toEqual([underlay(2), underlay(3)]);
+    expect(entries(3)).toEqual([underlay(1), underlay(2)]);
+    expect((outs.vteps as Record<string, { peers: string[] }>).h2!.peers).toEqual([underlay(1), underlay(3)]);
+  });
+
+  it("a host joins: one command per host whose list changes, the joiner included; none for a host whose list does not", async () => {
+    const { engine, host, entries, resetCounts } = lab(4);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    resetCounts();
+    const joined = await engine.update(id, outs, mesh([1, 2, 3, 4]));
+    for (const n of [1, 2, 3, 4]) expect(host(n).roundTrips, `h${n}`).toBe(1);
+    expect(entries(4)).toEqual([underlay(1), underlay(2), underlay(3)]);
+    expect(entries(2)).toEqual([underlay(1), underlay(3), underlay(4)]);
+    // Only h2's list changes: only h2 is contacted.
+    resetCounts();
+    const next = mesh([1, 2, 3, 4]);
+    next.vteps.h2!.peers = [underlay(1), underlay(3)];
+    await engine.update(id, joined.outs, next);
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([0, 1, 0, 0]);
+    expect(entries(2)).toEqual([underlay(1), underlay(3)]);
+  });
+
+  it("a host leaves: the others drop it, the leaver is not contacted", async () => {
+    const { engine, host, entries, resetCounts } = lab(3);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    resetCounts();
+    const commandsBefore = host(3).commands.length;
+    await engine.update(id, outs, mesh([1, 2]));
+    expect(host(3).roundTrips).toBe(0);
+    expect(host(3).commands.length).toBe(commandsBefore);
+    expect(entries(1)).toEqual([underlay(2)]);
+    expect(entries(2)).toEqual([underlay(1)]);
+  });
+
+  it("refresh: an entry deleted by hand on one host shows as that member's drift only", async () => {
+    const { engine, host } = lab(3);
+    const inputs = mesh([1, 2, 3]);
+    const { id, outs } = await engine.create(inputs);
+    const vtep = host(2).link(undefined, "vxlan42")!;
+    vtep.fdb = vtep.fdb!.filter((entry) => entry.dst !== underlay(3));
+    const read = await engine.read(id, outs);
+    const vteps = read.props.vteps as Record<string, { peers: string[] }>;
+    expect(vteps.h2!.peers).toEqual([underlay(1)]);
+    expect(vteps.h1!.peers).toEqual([underlay(2), underlay(3)]);
+    expect(vteps.h3!.peers).toEqual([underlay(1), underlay(2)]);
+    const checked = engine.check(inputs).inputs;
+    expect(engine.diff(read.props, checked).changes).toBe(true);
+    expect(engine.diff(outs, checked).changes).toBe(false);
+    // The next `up` puts it back, on h2 alone.
+    for (const n of [1, 2, 3]) host(n).roundTrips = 0;
+    await engine.update(id, read.props, inputs);
+    expect([1, 2, 3].map((n) => host(n).roundTrips)).toEqual([0, 1, 0]);
+    expect(vtep.fdb!.map((entry) => entry.dst).sort()).toEqual([underlay(1), underlay(3)]);
+  });
+
+  it("an all-zero entry added by hand (to an address in no list) is left alone and not reported", async () => {
+    const { engine, host, entries } = lab(3);
+    host(1).link(undefined, "vxlan42")!.fdb = [{ mac: "00:00:00:00:00:00", dst: "192.0.2.99" }];
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    const updated = await engine.update(id, outs, mesh([1, 2]));
+    const read = await engine.read(id, updated.outs);
+    expect((read.props.vteps as Record<string, { peers: string[] }>).h1!.peers).toEqual([underlay(2)]);
+    await engine.delete(id, read.props);
+    expect(entries(1)).toEqual(["192.0.2.99"]);
+    expect(entries(2)).toEqual([]);
+  });
+
+  it("an entry already gone when a delete runs is settled from what the host has; a VTEP that is gone counts as deleted", async () => {
+    const { engine, host, entries } = lab(3);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    const vtep = host(1).link(undefined, "vxlan42")!;
+    vtep.fdb = vtep.fdb!.filter((entry) => entry.dst !== underlay(3));
+    const updated = await engine.update(id, outs, mesh([1, 2]));
+    expect(entries(1)).toEqual([underlay(2)]);
+    host(2).namespaces.get("")!.links.delete("vxlan42");
+    await engine.delete(id, updated.outs);
+    expect(entries(1)).toEqual([]);
+  });
+
+  it("one host failing: the error names it (no credential in it), the others are applied, and its state stays as before", async () => {
+    const { engine: raw, host, entries } = lab(3);
+    const engine = withSecretsScrubbed(raw);
+    const { id, outs } = await engine.create(mesh([1, 2]));
+    host(2).failOn("fdb append", `RTNETLINK answers: Permission denied (${PASSWORD})`, 2);
+    const error = (await engine.update(id, outs, mesh([1, 2, 3])).catch((e: unknown) => e)) as Error & { id?: string; properties?: Record<string, unknown> };
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/failed on 1 of 3 member\(s\) \(h2\)/);
+    expect(error.message).toContain("10.0.0.2");
+    expect(error.message).not.toContain(PASSWORD);
+    expect(entries(1)).toEqual([underlay(2), underlay(3)]);
+    expect(entries(3)).toEqual([underlay(1), underlay(2)]);
+    expect(entries(2)).toEqual([underlay(1)]);
+    // Recorded: what succeeded, and h2 as it was, so the next `up` converges h2 alone.
+    expect(error.id).toBe(id);
+    const vteps = error.properties!.vteps as Record<string, { peers: string[] }>;
+    expect(vteps.h2!.peers).toEqual([underlay(1)]);
+    expect(vteps.h3!.peers).toEqual([underlay(1), underlay(2)]);
+    for (const n of [1, 2, 3]) host(n).roundTrips = 0;
+    await engine.update(id, error.properties!, mesh([1, 2, 3]));
+    expect([1, 2, 3].map((n) => host(n).roundTrips)).toEqual([0, 1, 0]);
+    expect(entries(2)).toEqual([underlay(1), underlay(3)]);
+  });
+
+  it("persist: a boot-time unit per member that re-adds its list after the VTEP exists; drift in it is reported; delete removes it", async () => {
+    const { engine, host } = lab(2);
+    const inputs = mesh([1, 2]);
+    for (const vtep of Object.values(inputs.vteps)) Object.assign(vtep, { persist: "networkd" });
+    const { id, outs } = await engine.create(inputs);
+    const script = [...host(1).files].find(([path]) => path.endsWith(".sh"));
+    expect(script).toBeDefined();
+    const content = (script![1] as { content: string }).content;
+    expect(content).toContain("wait_for ip link show dev vxlan42");
+    expect(content).toContain(`bridge fdb append 00:00:00:00:00:00 dev vxlan42 dst ${underlay(2)}`);
+    expect((await engine.read(id, outs)).props.vteps).toEqual(outs.vteps);
+    host(1).files.set(script![0], { content: `${content}# edited\n`, mode: "0644" });
+    const read = await engine.read(id, outs);
+    expect((read.props.vteps as Record<string, { persist: string }>).h1!.persist).toBe("drifted");
+    expect((read.props.vteps as Record<string, { persist: string }>).h2!.persist).toBe("networkd");
+    await engine.delete(id, outs);
+    expect([...host(1).files.keys()]).toEqual([]);
+    expect([...host(2).files.keys()]).toEqual([]);
+  });
+});
