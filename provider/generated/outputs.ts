@@ -262,7 +262,7 @@ export interface VxlanTunnelOutputs extends CommonDeviceOutputs {
     high: number;
   } | undefined>;
   /**
-   * Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry.
+   * Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry. Omitted after being set: the entries stay as they are (`[]` removes them).
    */
   readonly peers: pulumi.Output<string[] | undefined>;
 }

@@ -62,7 +62,9 @@ export const vxlanKind = defineKind({
       .array(ipAddress)
       .transform((list) => [...new Set(list)].sort())
       .optional()
-      .describe('Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry.'),
+      .describe(
+        'Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry. Omitted after being set: the entries stay as they are (`[]` removes them).',
+      ),
   },
   refine: (inputs) => {
     if (inputs.remote && inputs.group) return { field: "group", message: "remote and group are exclusive: a VTEP is point-to-point or multicast, not both" };

@@ -17,8 +17,8 @@ export interface VtepRef {
 
 /**
  * The steps from list `before` to list `after`: deletes of what left, appends of what joined.
- * Both are idempotent in the kernel for appends (an existing destination is kept as it is);
- * a delete of an entry already gone fails, which the caller settles by reading the host.
+ * The kernel keeps a destination appended again as it is; a delete of an entry already gone
+ * may fail (the fake host's model does), which the caller settles by reading the host.
  */
 export function floodSteps(vtep: VtepRef, before: readonly string[], after: readonly string[]): Step[] {
   const entry = (verb: "del" | "append", dst: string): Step => ({

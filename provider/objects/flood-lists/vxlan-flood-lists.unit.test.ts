@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost } from "../../../test/support/fake-host";
+import { DeviceEngine } from "../../engine/engine";
+import type { DeviceKind } from "../../engine/kind";
 import { withSecretsScrubbed } from "../../engine/provider-boundary";
+import { vxlanKind } from "../../kinds/vxlan/vxlan";
 import { engineFor } from "../../registry";
 import { createFloodListsEngine } from "./vxlan-flood-lists";
 
@@ -182,5 +185,25 @@ describe("VxlanFloodLists on fake hosts", () => {
     await engine.delete(id, outs);
     expect([...host(1).files.keys()]).toEqual([]);
     expect([...host(2).files.keys()]).toEqual([]);
+  });
+
+  it("an overlay upgraded from VTEP peers: the VTEP's update leaves its entries, the flood lists take them over; never a moment without them", async () => {
+    const host = new FakeHost({ user: "root", host: "10.0.0.1", port: 22 });
+    const vteps = new DeviceEngine(vxlanKind as unknown as DeviceKind, () => host);
+    const peers = [underlay(2), underlay(3)];
+    const old = vteps.check({ connection: conn(1), name: "vxlan42", vni: 42, local: underlay(1), peers }).inputs;
+    const made = await vteps.create(old);
+    const entries = () => (host.link(undefined, "vxlan42")!.fdb ?? []).map((entry) => entry.dst).sort();
+    expect(entries()).toEqual(peers);
+    // Every command from here on must leave the list whole: no delete of a listed entry.
+    const mark = host.commands.length;
+    const { peers: _dropped, ...withoutPeers } = old;
+    const updated = await vteps.update(made.id, made.outs, vteps.check(withoutPeers).inputs);
+    expect(updated.outs.peers).toBeUndefined();
+    expect(entries()).toEqual(peers);
+    const floods = createFloodListsEngine(() => host);
+    await floods.create({ connections: { h1: conn(1) }, vteps: { h1: { name: "vxlan42", peers } } });
+    expect(entries()).toEqual(peers);
+    expect(host.commands.slice(mark).filter((command) => command.includes("fdb del"))).toEqual([]);
   });
 });
