@@ -27,7 +27,7 @@ export type BaseInputs = Record<string, unknown> & { connection: Connection; own
  * of the stack as an update. The state keeps the value of the last real change; `check`
  * always reads the new inputs.
  */
-function withoutCheckOnly(connection: unknown): unknown {
+export function withoutCheckOnly(connection: unknown): unknown {
   if (connection === null || typeof connection !== "object" || !("preflight" in connection)) return connection;
   const { preflight: _preflight, ...rest } = connection as Record<string, unknown>;
   return rest;

@@ -7,7 +7,7 @@ import { type Host, type HostFactory, StepError } from "../../engine/host-interf
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
 import { persistedState } from "../../engine/persisted-state";
 import type { AnyEngine } from "../../engine/provider-boundary";
-import { SCHEMA_VERSION } from "../../engine/resource-engine";
+import { SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../../engine/validation";
 import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
@@ -121,10 +121,20 @@ export class FloodListsEngine implements AnyEngine {
     );
   }
 
-  /** Nothing replaces it: every change (a list, a member joining, leaving or moving, a credential) is an update. */
+  /**
+   * Nothing replaces it: every change (a list, a member joining, leaving or moving, a
+   * credential) is an update. A connection's `preflight` is no change, as for every resource.
+   */
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const comparable = (connections: unknown) =>
+      connections && typeof connections === "object"
+        ? Object.fromEntries(Object.entries(connections as Record<string, unknown>).map(([member, connection]) => [member, withoutCheckOnly(connection)]))
+        : connections;
     const changes =
-      containsUnknown(news.vteps) || containsUnknown(news.connections) || !sameValue(olds.vteps, news.vteps) || !sameValue(olds.connections, news.connections);
+      containsUnknown(news.vteps) ||
+      containsUnknown(news.connections) ||
+      !sameValue(olds.vteps, news.vteps) ||
+      !sameValue(comparable(olds.connections), comparable(news.connections));
     return { changes, replaces: [], deleteBeforeReplace: false };
   }
 

@@ -112,6 +112,11 @@ describe("VxlanFloodLists on fake hosts", () => {
     const checked = engine.check(inputs).inputs;
     expect(engine.diff(read.props, checked).changes).toBe(true);
     expect(engine.diff(outs, checked).changes).toBe(false);
+    // Turning preflight on changes nothing on a host; a new credential is an update.
+    const withPreflight = { ...inputs, connections: { ...inputs.connections, h1: { ...conn(1), preflight: true } } };
+    expect(engine.diff(outs, engine.check(withPreflight).inputs).changes).toBe(false);
+    const newPassword = { ...inputs, connections: { ...inputs.connections, h1: { ...conn(1), password: "other" } } };
+    expect(engine.diff(outs, engine.check(newPassword).inputs)).toMatchObject({ changes: true, replaces: [] });
     // The next `up` puts it back, on h2 alone.
     for (const n of [1, 2, 3]) host(n).roundTrips = 0;
     await engine.update(id, read.props, inputs);
