@@ -184,6 +184,7 @@ export function undescribed(fields: readonly FieldShape[], prefix = ""): string[
 export function nestedFields(type: TypeShape): FieldShape[] {
   if (type.kind === "object") return type.fields;
   if (type.kind === "array") return nestedFields(type.item);
+  if (type.kind === "record") return nestedFields(type.value);
   if (type.kind === "union") return type.options.flatMap(nestedFields);
   return [];
 }

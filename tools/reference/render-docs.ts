@@ -47,6 +47,11 @@ function typeText(type: TypeShape): string {
       return type.item.kind === "object" ? "object[]" : code(outputTypeText(type));
     case "named":
       return `[${code(type.name)}](Connection.md)`;
+    case "record":
+      // By key: objects by their nested rows (`vteps.<key>.peers`), the connection by its page.
+      return type.value.kind === "object" || type.value.kind === "named"
+        ? `${code("Record<string, …>")} of ${typeText(type.value)}`
+        : code(outputTypeText(type));
     default:
       return code(outputTypeText(type));
   }
@@ -61,7 +66,7 @@ function defaultCell(field: FieldShape): string {
 function inputRows(field: FieldShape, rule: string | undefined, prefix = ""): string[] {
   const name = `${prefix}${field.name}`;
   const own = `| ${code(name)} | ${typeCell(field.type)} | ${defaultCell(field)} |${rule === undefined ? "" : ` ${rule} |`} ${cell(field.description ?? "")} |`;
-  const nestedPrefix = `${name}${field.type.kind === "array" ? "[]" : ""}.`;
+  const nestedPrefix = `${name}${field.type.kind === "array" ? "[]" : field.type.kind === "record" ? ".<key>" : ""}.`;
   return [own, ...nestedFields(field.type).flatMap((nested) => inputRows(nested, rule === undefined ? undefined : "", nestedPrefix))];
 }
 
