@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { recordRegistrations, resolved } from "../../test/support/mocks";
 
@@ -43,5 +44,22 @@ describe("components under mocks", () => {
     const flood = registered.find((r) => r.name === "ov-flood")!;
     expect(flood.type).toBe("pulumi-nodejs:dynamic/netdev:VxlanFloodLists");
     expect(flood.inputs.vteps).toEqual({ a: { name: "vxlan9", peers: ["10.0.0.2"] }, b: { name: "vxlan9", peers: ["10.0.0.1"] } });
+  });
+
+  it("VxlanOverlay in multicast mode makes no flood lists; a mode given as an Output makes them empty", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const hosts = [
+      { name: "a", connection, underlayAddress: "10.0.0.1", underlayDev: "eth0" },
+      { name: "b", connection: { ...connection, host: "10.0.0.2" }, underlayAddress: "10.0.0.2", underlayDev: "eth0" },
+    ];
+    const plain = new VxlanOverlay("mc", { vni: 10, mode: { type: "multicast", group: "239.1.1.1" }, hosts });
+    const late = new VxlanOverlay("mcl", { vni: 11, mode: pulumi.output({ type: "multicast" as const, group: "239.1.1.2" }), hosts });
+    expect(await resolved(plain.mtu)).toBe(1450);
+    expect(await resolved(late.mtu)).toBe(1450);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registered.filter((r) => r.name.startsWith("mc-")).map((r) => r.name)).not.toContain("mc-flood");
+    const flood = registered.find((r) => r.name === "mcl-flood")!;
+    expect(flood.inputs.vteps).toEqual({});
+    expect(registered.find((r) => r.name === "mcl-a-vtep")!.inputs).toMatchObject({ group: "239.1.1.2", dev: "eth0" });
   });
 });
