@@ -126,7 +126,7 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
 
     // Nothing exists yet: every address is unknown, and the plan still lists every child.
     const perHost = (h: string) => [`vm-${h}`, `overlay-${h}-bridge`, `overlay-${h}-vtep`, `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
-    expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs", "overlay", ...perHost(a.name), ...perHost(b.name)].sort());
+    expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs", "overlay", "overlay-flood", ...perHost(a.name), ...perHost(b.name)].sort());
 
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
@@ -165,7 +165,9 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
       `container-${h}-netns`,
       `container-${h}-veth`,
     ];
-    expect(await previewCreates(stack)).toEqual(["netdev-overlay-outputs-outputs-encrypted", "overlay", ...perHost(a.name), ...perHost(b.name)].sort());
+    expect(await previewCreates(stack)).toEqual(
+      ["netdev-overlay-outputs-outputs-encrypted", "overlay", "overlay-flood", ...perHost(a.name), ...perHost(b.name)].sort(),
+    );
 
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
