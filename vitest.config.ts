@@ -7,7 +7,10 @@ export default defineConfig({
     exclude: ["test/e2e/faults.test.ts", "**/node_modules/**"],
     globalSetup: ["test/support/global-setup.ts"],
     // Lab hosts are shared by every file; the SSH pool queues channels, so files may run side by side.
+    // The files mostly wait (on SSH, the Pulumi CLI, VM reboots): two at once overlap the waits, where
+    // vitest would give a 2-core machine one fork. A file that needs a host alone takes lockHost.
     pool: "forks",
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 240_000,
     reporters: ["default"],
