@@ -46,6 +46,28 @@ describe("components under mocks", () => {
     expect(flood.inputs.vteps).toEqual({ a: { name: "vxlan9", peers: ["10.0.0.2"] }, b: { name: "vxlan9", peers: ["10.0.0.1"] } });
   });
 
+  it("an Attachment on an overlay host depends on that host's bridge only, not on every host's devices", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const { Attachment } = await import("./attachment");
+    const hosts = ["a", "b", "c"].map((name, i) => ({ name, connection: { ...connection, host: `10.0.1.${i + 1}` }, underlayAddress: `10.0.1.${i + 1}` }));
+    const overlay = new VxlanOverlay("dep", { vni: 12, hosts });
+    new Attachment("dep-att", { overlay, host: "b", namespace: "c-b", address: "192.168.12.2/24" });
+    expect(await resolved(overlay.mtuOf("b"))).toBe(1450);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Every resource also depends on the stack's identity (made first, deleted last): by design, one URN.
+    const urnsOf = (name: string) =>
+      new Set(
+        Object.values(registered.find((r) => r.name === name)!.propertyDependencies)
+          .flat()
+          .filter((urn) => !urn.endsWith("::netdev-stack-identity")),
+      );
+    const bridgeUrn = (host: string) => [...urnsOf(`dep-att-veth`)].find((urn) => urn.endsWith(`::dep-${host}-bridge`));
+    // The veth plugs into b's bridge, is sized by it, and is ordered after it; nothing of a's or c's.
+    expect(bridgeUrn("b")).toBeDefined();
+    expect([...urnsOf("dep-att-veth")]).toEqual([bridgeUrn("b")]);
+    expect([...urnsOf("dep-att-netns")]).toEqual([bridgeUrn("b")]);
+  });
+
   it("VxlanOverlay in multicast mode makes no flood lists; a mode given as an Output makes them empty", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const hosts = [

@@ -13,6 +13,7 @@ import {
   hostIndex,
   type OverlayAttachPoint,
   planVxlanOverlay,
+  bridgeMtu,
   type OverlayHostPlan,
   VXLAN_OVERHEAD_IPV4,
   vxlanOverlaySlots,
@@ -352,6 +353,10 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
   bridgeOf(host: string): pulumi.Output<string> {
     const bridge = this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`] as unknown as { name: pulumi.Output<string> };
     return bridge.name;
+  }
+
+  mtuOf(host: string): pulumi.Output<number> {
+    return bridgeMtu(this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`]!);
   }
 
   connectionOf(host: string): ConnectionArgs {

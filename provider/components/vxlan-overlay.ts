@@ -247,8 +247,15 @@ export interface VxlanOverlayArgs {
 export interface OverlayAttachPoint extends pulumi.Resource {
   /** The overlay's host names, as given. */
   readonly hostNames: readonly string[];
-  /** The overlay MTU: what an attached veth must use. */
+  /** The overlay MTU: what an attached veth must use. It depends on every child of the overlay. */
   readonly mtu: pulumi.Output<number>;
+  /**
+   * The overlay MTU as `host`'s bridge has it, an Output of that Bridge only: what an Attachment
+   * on that host takes, so that its resources depend on the one bridge they plug into rather
+   * than on every host's (which would make each one's state, and what a replacement touches,
+   * grow with the overlay).
+   */
+  mtuOf(host: string): pulumi.Output<number>;
   /** The name of the overlay's bridge on `host`, as an Output of that Bridge: whatever uses it is made after the bridge and deleted before it. */
   bridgeOf(host: string): pulumi.Output<string>;
   /** The connection given for `host`. */
@@ -367,7 +374,19 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
     return bridge.name;
   }
 
+  mtuOf(host: string): pulumi.Output<number> {
+    return bridgeMtu(this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`]!);
+  }
+
   connectionOf(host: string): ConnectionArgs {
     return this.connections[hostIndex(this.label, this.hostNames, host)]!;
   }
+}
+
+/** An overlay bridge's `mtu` (every overlay plans one), as an Output of that bridge alone. */
+export function bridgeMtu(bridge: pulumi.CustomResource): pulumi.Output<number> {
+  return (bridge as unknown as { mtu: pulumi.Output<number | undefined> }).mtu.apply((mtu) => {
+    if (mtu === undefined) throw new Error(`${bridge.constructor.name} has no mtu: an overlay's bridge always has one`);
+    return mtu;
+  });
 }

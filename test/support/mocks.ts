@@ -5,6 +5,8 @@ export interface Registration {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** Per input, the URNs of the resources its value came from, as the state will record them (`propertyDependencies`). */
+  propertyDependencies: Record<string, string[]>;
 }
 
 /**
@@ -15,11 +17,13 @@ export interface Registration {
  */
 export function recordRegistrations(options: { preview?: boolean; stateOf?: (registration: Registration) => Record<string, unknown> } = {}): Registration[] {
   const registered: Registration[] = [];
+  // Mocks' newResource sees no dependencies: the request to the monitor carries them.
+  const dependenciesByName = new Map<string, Record<string, string[]>>();
   beforeAll(async () => {
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
-          const registration = { type: args.type, name: args.name, inputs: args.inputs };
+          const registration = { type: args.type, name: args.name, inputs: args.inputs, propertyDependencies: dependenciesByName.get(args.name) ?? {} };
           registered.push(registration);
           return { id: `${args.name}-id`, state: options.stateOf?.(registration) ?? args.inputs };
         },
@@ -29,6 +33,17 @@ export function recordRegistrations(options: { preview?: boolean; stateOf?: (reg
       "stack",
       options.preview ?? false,
     );
+    type Request = { getName(): string; getPropertydependenciesMap(): { forEach(visit: (value: { getUrnsList(): string[] }, key: string) => void): void } };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: Request, callback: unknown) => unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+      const dependencies: Record<string, string[]> = {};
+      req.getPropertydependenciesMap().forEach((value, key) => {
+        dependencies[key] = value.getUrnsList();
+      });
+      dependenciesByName.set(req.getName(), dependencies);
+      return register(req, callback);
+    };
   });
   return registered;
 }
