@@ -216,7 +216,12 @@ function placeOf(args: AttachmentArgs): {
     if (typeof args.host !== "string") throw new PlanInputError("host", "with overlay, name one of the overlay's hosts (a plain string)");
     if (!args.overlay.hostNames.includes(args.host))
       throw new PlanInputError("host", `${JSON.stringify(args.host)} is not one of the overlay's hosts (${args.overlay.hostNames.join(", ")})`);
-    return { connection: args.overlay.connectionOf(args.host), bridge: args.overlay.bridgeOf(args.host), mtu: args.overlay.mtuOf(args.host), hostLabel: args.host };
+    return {
+      connection: args.overlay.connectionOf(args.host),
+      bridge: args.overlay.bridgeOf(args.host),
+      mtu: args.overlay.mtuOf(args.host),
+      hostLabel: args.host,
+    };
   }
   if (args?.connection === undefined || args.bridge === undefined)
     throw new PlanInputError("overlay", "give either overlay and host (plug into an overlay), or connection and bridge (a bridge of your own)");

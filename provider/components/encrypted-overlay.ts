@@ -14,6 +14,7 @@ import {
   type OverlayAttachPoint,
   planVxlanOverlay,
   bridgeMtu,
+  hostBridge,
   type OverlayHostPlan,
   VXLAN_OVERHEAD_IPV4,
   vxlanOverlaySlots,
@@ -351,12 +352,11 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
   }
 
   bridgeOf(host: string): pulumi.Output<string> {
-    const bridge = this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`] as unknown as { name: pulumi.Output<string> };
-    return bridge.name;
+    return hostBridge(this.label, this.hostNames, this.resources, host).name;
   }
 
   mtuOf(host: string): pulumi.Output<number> {
-    return bridgeMtu(this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`]!);
+    return bridgeMtu(hostBridge(this.label, this.hostNames, this.resources, host));
   }
 
   connectionOf(host: string): ConnectionArgs {

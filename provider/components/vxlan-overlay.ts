@@ -370,12 +370,11 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
   }
 
   bridgeOf(host: string): pulumi.Output<string> {
-    const bridge = this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`] as unknown as { name: pulumi.Output<string> };
-    return bridge.name;
+    return hostBridge(this.label, this.hostNames, this.resources, host).name;
   }
 
   mtuOf(host: string): pulumi.Output<number> {
-    return bridgeMtu(this.resources[`${this.hostNames[hostIndex(this.label, this.hostNames, host)]}-bridge`]!);
+    return bridgeMtu(hostBridge(this.label, this.hostNames, this.resources, host));
   }
 
   connectionOf(host: string): ConnectionArgs {
@@ -383,10 +382,26 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
   }
 }
 
+/** An overlay's Bridge on one host, as its outputs: each an Output of that bridge alone. */
+export interface OverlayBridge {
+  name: pulumi.Output<string>;
+  mtu: pulumi.Output<number | undefined>;
+}
+
+/** The overlay's Bridge on `host` (`<host>-bridge` among its children), or a ResourceError naming the overlay. */
+export function hostBridge(
+  component: ComponentLabel,
+  hostNames: readonly string[],
+  resources: Record<string, pulumi.CustomResource>,
+  host: string,
+): OverlayBridge {
+  return resources[`${hostNames[hostIndex(component, hostNames, host)]}-bridge`] as unknown as OverlayBridge;
+}
+
 /** An overlay bridge's `mtu` (every overlay plans one), as an Output of that bridge alone. */
-export function bridgeMtu(bridge: pulumi.CustomResource): pulumi.Output<number> {
-  return (bridge as unknown as { mtu: pulumi.Output<number | undefined> }).mtu.apply((mtu) => {
-    if (mtu === undefined) throw new Error(`${bridge.constructor.name} has no mtu: an overlay's bridge always has one`);
+export function bridgeMtu(bridge: OverlayBridge): pulumi.Output<number> {
+  return bridge.mtu.apply((mtu) => {
+    if (mtu === undefined) throw new Error("the overlay's bridge has no mtu: an overlay's bridge always has one");
     return mtu;
   });
 }

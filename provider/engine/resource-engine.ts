@@ -33,6 +33,14 @@ export function withoutCheckOnly(connection: unknown): unknown {
   return rest;
 }
 
+/** Throws, naming `what`, when the state was written by a newer release than this one: it could misread it. */
+export function refuseNewerState(what: string, props: Record<string, unknown>): void {
+  if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION)
+    throw new Error(
+      `${what}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
+    );
+}
+
 /** Prior state (outputs of an earlier create, update or read), with the connection parsed. */
 export type PriorState = Record<string, unknown> & { connection: Connection; persist?: unknown };
 
@@ -192,11 +200,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
 
   /** State written by this or an older schema version, with the connection parsed. */
   protected stateFrom(props: Record<string, unknown>): PriorState {
-    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION) {
-      throw new Error(
-        `${this.resourceType} ${this.describe(props)}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
-      );
-    }
+    refuseNewerState(`${this.resourceType} ${this.describe(props)}`, props);
     return { ...props, connection: connectionOf(props) };
   }
 }

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { interfaceName, ipAddress, isMulticastIp, isUnspecifiedIp } from "../../engine/fields";
-import { defineKind, type Step } from "../../engine/kind";
-
-const ALL_ZERO_MAC = "00:00:00:00:00:00";
+import { defineKind } from "../../engine/kind";
+import { ALL_ZERO_MAC, floodSteps } from "../../objects/flood-lists/flood-entries";
 
 /**
  * A VXLAN tunnel endpoint (VTEP). dstPort defaults to 4789, the IANA port; Linux's own
@@ -100,7 +99,7 @@ export const vxlanKind = defineKind({
     ...(inputs.udpCsum === undefined ? [] : [inputs.udpCsum ? "udpcsum" : "noudpcsum"]),
     ...(inputs.srcPortRange ? ["srcport", String(inputs.srcPortRange.low), String(inputs.srcPortRange.high)] : []),
   ],
-  afterCreate: (inputs) => peerSteps(inputs.name, inputs.netns, inputs.peers ?? [], []),
+  afterCreate: (inputs) => floodSteps(inputs, [], inputs.peers ?? []),
   // A VTEP bound to an underlay dev would need that device's .network to name it (networkd's
   // VXLAN=): not ours to edit, so such a VTEP is persisted by a oneshot unit instead. Peers
   // are flood entries: networkd keeps only the last of repeated Remote= (systemd#39258).
@@ -133,7 +132,7 @@ export const vxlanKind = defineKind({
     // all): a VxlanOverlay's VTEPs hand their lists to its VxlanFloodLists this way, which
     // appends the same entries, so an upgraded overlay floods without a gap.
     if (desired.peers === undefined) return [];
-    return peerSteps(desired.name, desired.netns, desired.peers, (actual.peers as string[] | undefined) ?? []);
+    return floodSteps(desired, (actual.peers as string[] | undefined) ?? [], desired.peers);
   },
   async read(link, host, netns) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
@@ -161,14 +160,3 @@ export const vxlanKind = defineKind({
     };
   },
 });
-
-function peerSteps(dev: string, netns: string | undefined, desired: string[], actual: string[]): Step[] {
-  return [
-    ...actual
-      .filter((p) => !desired.includes(p))
-      .map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "del", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
-    ...desired
-      .filter((p) => !actual.includes(p))
-      .map((p): Step => ({ field: "peers", tool: "bridge", netns, args: ["fdb", "append", ALL_ZERO_MAC, "dev", dev, "dst", p] })),
-  ];
-}

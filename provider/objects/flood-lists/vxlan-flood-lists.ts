@@ -7,13 +7,13 @@ import { type Host, type HostFactory, StepError } from "../../engine/host-interf
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
 import { persistedState } from "../../engine/persisted-state";
 import type { AnyEngine } from "../../engine/provider-boundary";
-import { SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
+import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../../engine/validation";
 import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
-import { type Connection, connectionSchema } from "../../ssh/connection";
+import { connectionOf } from "../../ssh/connection";
 import { floodEntriesOn, floodSteps } from "./flood-entries";
 
 /**
@@ -159,7 +159,7 @@ export class FloodListsEngine implements AnyEngine {
    * empty list; the resource itself stays (its members' VTEPs are other resources').
    */
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs: Record<string, unknown> }> {
-    this.refuseNewerState(props);
+    refuseNewerState(FLOOD_LISTS_TYPE, props);
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
     const token = ownerToken(id);
@@ -184,7 +184,7 @@ export class FloodListsEngine implements AnyEngine {
 
   /** Removes each member's entries (those of its list) and boot-time unit; a VTEP or namespace that is gone counts as done. */
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
-    this.refuseNewerState(props);
+    refuseNewerState(FLOOD_LISTS_TYPE, props);
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
     const token = ownerToken(id);
@@ -309,20 +309,11 @@ export class FloodListsEngine implements AnyEngine {
   }
 
   private hostOf(connection: unknown): Host {
-    const parsed = connectionSchema.safeParse(connection);
-    if (!parsed.success) throw new Error(`invalid connection: ${parsed.error.issues.map((issue) => issue.message).join("; ")}`);
-    return this.hosts(parsed.data as Connection);
+    return this.hosts(connectionOf({ connection }));
   }
 
   private where(host: Host, member: string, vtep: Pick<Vtep, "name" | "netns">): string {
     return `${FLOOD_LISTS_TYPE} ${described(member, vtep)} on ${host.endpoint}`;
-  }
-
-  private refuseNewerState(props: Record<string, unknown>): void {
-    if (typeof props.schemaVersion === "number" && props.schemaVersion > SCHEMA_VERSION)
-      throw new Error(
-        `${FLOOD_LISTS_TYPE}: its state was written by a newer pulumi-netdev (schema ${props.schemaVersion}; this one understands up to ${SCHEMA_VERSION}); install that release or newer`,
-      );
   }
 }
 
