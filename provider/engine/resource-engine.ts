@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { type Connection, connectionOf } from "../ssh/connection";
+import { storedConnection, withTuningDefaults } from "../ssh/stored-connection";
 import { type Artifact, removeStep, syncSteps, wasPersisted } from "../persist/files";
 import { persistFailures } from "../persist/host-support";
 import { sameValue } from "./compare";
@@ -95,7 +96,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
 
   /** Validates inputs; nothing touches a host. Values unknown during preview are checked later, at create/update. */
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(this.schema, this.resourceType, news, this.secretFields);
+    const checked = checkInputs(this.schema, this.resourceType, news, this.secretFields);
+    // These inputs are state: the connection is stored without its default tuning (stored-connection.ts).
+    return checked.failures.length ? checked : { ...checked, inputs: withStoredConnection(checked.inputs) };
   }
 
   /** Parses inputs that must be complete (create/update), throwing one error that names every bad field. */
@@ -117,7 +120,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
     const { changed, replaces } = this.diffFields(olds, news);
     if (hostMoved(olds, news)) replaces.unshift("connection");
-    else if (!sameValue(withoutCheckOnly(olds.connection), withoutCheckOnly(news.connection))) changed.push("connection");
+    // A connection with its default tuning spelled out (as state may hold it) is the same connection without it.
+    else if (!sameValue(withTuningDefaults(withoutCheckOnly(olds.connection)), withTuningDefaults(withoutCheckOnly(news.connection))))
+      changed.push("connection");
     return { changes: changed.length + replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }
 
@@ -127,7 +132,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const token = newOwnerToken(inputs.ownerKey);
     const id = this.identify(inputs, host.endpoint, token);
     const outs = await this.createOn(host, inputs, id, { token, where: this.where(host, inputs), files: this.persistSteps(inputs, token) });
-    return { id, outs: { ...outs, schemaVersion: SCHEMA_VERSION } };
+    return { id, outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };
   }
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
@@ -155,7 +160,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
         ? await persistedState(host, this.where(host, state), this.persistence(stored.data as unknown as Inputs, ownerToken(id)))
         : (state.persist as "networkd" | "drifted");
     }
-    return { id, props: { ...observed.outs, schemaVersion: SCHEMA_VERSION }, inputs: observed.inputs };
+    // The connection as state holds it, not as parsed: a refresh changes nothing the host does not.
+    const asStored = (fields: Record<string, unknown>) => ("connection" in fields ? { ...fields, connection: props.connection } : fields);
+    return { id, props: { ...asStored(observed.outs), schemaVersion: SCHEMA_VERSION }, inputs: asStored(observed.inputs) };
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Outputs }> {
@@ -168,7 +175,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
       where: this.where(host, inputs),
       files: this.persistSteps(inputs, token, previous.persist),
     });
-    return { outs: { ...outs, schemaVersion: SCHEMA_VERSION } };
+    return { outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };
   }
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
@@ -203,4 +210,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     refuseNewerState(`${this.resourceType} ${this.describe(props)}`, props);
     return { ...props, connection: connectionOf(props) };
   }
+}
+
+/** Inputs or outputs with their connection (when they have one) as state keeps it. */
+function withStoredConnection<T extends Record<string, unknown>>(fields: T): T {
+  return "connection" in fields ? { ...fields, connection: storedConnection(fields.connection) } : fields;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { secretsIn } from "./scrub";
+import { TUNING_DEFAULTS } from "./stored-connection";
 
 const OPENSSH_KEY_LINE =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
@@ -141,14 +142,14 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .int()
         .min(100)
         .max(600_000)
-        .default(10_000)
+        .default(TUNING_DEFAULTS.connectTimeoutMs)
         .describe("Deadline for each connection attempt (TCP and the SSH handshake), in milliseconds."),
       commandTimeoutMs: z
         .number()
         .int()
         .min(100)
         .max(3_600_000)
-        .default(120_000)
+        .default(TUNING_DEFAULTS.commandTimeoutMs)
         .describe(
           'Deadline for each remote command once the host is connected, waiting for a free session included, in milliseconds; a command that changes the host and passes it is reported as "may or may not have run".',
         ),
@@ -157,7 +158,7 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .int()
         .min(0)
         .max(10)
-        .default(3)
+        .default(TUNING_DEFAULTS.retries)
         .describe(
           "Connection attempts after the first one fails for a reason that may pass (a refused or timed-out connect; never an authentication failure or a host key mismatch).",
         ),
@@ -166,7 +167,7 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .int()
         .min(0)
         .max(60_000)
-        .default(500)
+        .default(TUNING_DEFAULTS.retryBackoffMs)
         .describe("Wait before the first connection retry, in milliseconds; doubled for each further one."),
       // sshd's MaxSessions defaults to 10, and it frees a slot only after reaping the command, so stay well below it.
       maxChannels: z
@@ -174,7 +175,7 @@ export const connectionSchema: z.ZodType<Connection, ConnectionInput> = z.lazy((
         .int()
         .min(1)
         .max(64)
-        .default(6)
+        .default(TUNING_DEFAULTS.maxChannels)
         .describe("Commands run at once over the one pooled connection to this host; keep it below the server's MaxSessions (10 by default)."),
       preflight: z
         .boolean()
