@@ -7,7 +7,7 @@ import { type ExecOptions, type ExecResult, MAX_OUTPUT_BYTES } from "./exec-opti
 import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss } from "./failures";
 import { quoteArgv } from "./quote";
 import { scrubbedOutput, scrubSecrets } from "./scrub";
-import { remoteCommand } from "./sudo";
+import { remoteCommand, sudoRefusal } from "./sudo";
 
 export { type ExecOptions, type ExecResult, MAX_OUTPUT_BYTES } from "./exec-options";
 export { scrubSecrets } from "./scrub";
@@ -157,7 +157,17 @@ export class SshPool {
     for (let attempt = 0; ; attempt++) {
       const pooled = await this.connector.connect(connection);
       deadline ??= Date.now() + timeoutMs;
-      const slot = await pooled.acquireSlot(deadline);
+      // With sudo, a root shell of this connection runs the command (one sudo per shell, not per
+      // exec); without a shell to run it in, the command runs with its own sudo, on its own channel.
+      // (A NUL byte in stdin cannot pass through a shell: such a command gets its own sudo.)
+      const inShell = connection.sudo === true && rootShellsWanted() && !options.stdin?.includes("\0");
+      const shell = inShell ? await pooled.rootShells.take(connection, deadline) : "per-exec";
+      if (shell === "unanswered") {
+        pooled.destroy();
+        throw failure({ kind: "unanswered", timeoutMs, mayHaveRun: false });
+      }
+      if (typeof shell === "object" && "sudoRefused" in shell) throw sudoRefusal(connection, command, shell.sudoRefused.stderr, shell.sudoRefused.exitCode);
+      const slot = shell === "per-exec" ? await pooled.acquireSlot(deadline) : typeof shell === "string" ? shell : "acquired";
       if (slot === "closed") {
         if (!sent) deadline = undefined;
         continue;
@@ -168,11 +178,19 @@ export class SshPool {
       }
       let outcome: ChannelOutcome;
       sent = true;
-      try {
-        this.execsSent++;
-        outcome = remote.outcome(await runOnChannel(pooled.client, wire, remote.stdin, deadline, maxOutputBytes));
-      } finally {
-        pooled.releaseSlot();
+      this.execsSent++;
+      if (typeof shell === "object") {
+        try {
+          outcome = await shell.run(argv, options.stdin, deadline, maxOutputBytes);
+        } finally {
+          pooled.rootShells.release(shell);
+        }
+      } else {
+        try {
+          outcome = remote.outcome(await runOnChannel(pooled.client, wire, remote.stdin, deadline, maxOutputBytes));
+        } finally {
+          pooled.releaseSlot();
+        }
       }
       switch (outcome.kind) {
         case "exit":
@@ -223,6 +241,14 @@ export function sshPool(): SshPool {
   const holder = globalThis as unknown as Record<symbol, SshPool | undefined>;
   holder[POOL_KEY] ??= new SshPool({ coalesceWindowMs: coalesceWindowFromEnv() });
   return holder[POOL_KEY];
+}
+
+/**
+ * NETDEV_SUDO_SHELL=off: with `sudo: true`, every exec runs its own sudo instead of reusing a
+ * root shell per session (what the benchmark compares the shells with).
+ */
+function rootShellsWanted(): boolean {
+  return process.env.NETDEV_SUDO_SHELL !== "off";
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Client } from "ssh2";
+import { RootShells } from "./root-shells";
 import { SessionSlots } from "./session-slots";
 
 /**
@@ -10,6 +11,8 @@ export class PooledConnection {
   ready: Promise<void> = Promise.resolve();
   closed = false;
   readonly slots: SessionSlots;
+  /** The root shells commands run in when the connection has `sudo: true` (see RootShells). */
+  readonly rootShells: RootShells;
   /**
    * Tunnels to other hosts open through this one (this is their jump host). They take no
    * session slot (sshd's MaxSessions counts sessions only) but keep the connection from idling.
@@ -27,6 +30,7 @@ export class PooledConnection {
     private readonly forgotten: (pooled: PooledConnection) => void,
   ) {
     this.slots = new SessionSlots(maxChannels);
+    this.rootShells = new RootShells(this, () => this.slots.limit);
   }
 
   /** A session slot, before `deadline`: see SessionSlots.acquire. */
@@ -41,6 +45,14 @@ export class PooledConnection {
   releaseSlot(): void {
     this.slots.release();
     this.idleWhenUnused();
+  }
+
+  shellIdle(): void {
+    this.idleWhenUnused();
+  }
+
+  shellTaken(): void {
+    this.keepOpen();
   }
 
   /** Counted from the tunnel request on, so that the connection does not idle out meanwhile. */
@@ -72,6 +84,7 @@ export class PooledConnection {
     clearTimeout(this.idleTimer);
     this.forgotten(this);
     this.slots.wakeAll();
+    this.rootShells.wakeAll();
   }
 
   private keepOpen(): void {
@@ -80,7 +93,8 @@ export class PooledConnection {
 
   /** Starts the idle countdown of a connection that runs no command and carries no tunnel. */
   private idleWhenUnused(): void {
-    const unused = () => this.slots.inUse === 0 && this.openTunnels === 0 && !this.closed;
+    // An idle root shell holds a session slot but runs nothing.
+    const unused = () => this.slots.inUse === this.rootShells.idleCount && this.openTunnels === 0 && !this.closed;
     if (!unused()) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => unused() && this.drop(), this.idleCloseMs());

@@ -3,7 +3,7 @@ import { connection, connectionInput, labState } from "../../test/support/lab-ho
 import { hostLink, runLifecycle } from "../../test/support/lifecycle";
 import { type SudoLogin, sudoLogin } from "../../test/support/sudo-login";
 import { type ConnectionInput, parseConnection } from "./connection";
-import { SshConnectError } from "./errors";
+import { RemoteCommandError, SshConnectError } from "./errors";
 import { SshPool } from "./pool";
 import { SudoError } from "./sudo";
 
@@ -60,6 +60,40 @@ describe("commands through sudo", () => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(target, ["sh", "-c", `id -u; echo ${i}`], { idempotent: true })));
     expect(results).toEqual(Array.from({ length: 8 }, (_, i) => `0\n${i}\n`));
     expect(pool.execsSent - before).toBeLessThan(8);
+  });
+
+  it("runs one command after another in the same root shell: one sudo, not one per exec", async () => {
+    const target = as("h1", "password");
+    const before = pool.execsSent;
+    const parents: string[] = [];
+    // The command runs in a subshell of the root shell, which execs it: its parent is that shell.
+    for (let i = 0; i < 5; i++) parents.push(await pool.run(target, ["sh", "-c", 'echo "$PPID"; id -u']));
+    expect(new Set(parents).size).toBe(1);
+    expect(parents[0]).toMatch(/^\d+\n0\n$/);
+    expect(pool.execsSent - before).toBe(5);
+  });
+
+  it("reports a command whose root shell dies as lost, and runs the next one in a new shell", async () => {
+    const target = as("h1", "nopasswd");
+    const error = await pool.run(target, ["sh", "-c", 'echo going; kill -9 "$PPID"; sleep 5']).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect((error as RemoteCommandError).cause).toEqual({ kind: "lost" });
+    expect((error as RemoteCommandError).message).toMatch(/lost its connection before finishing/);
+    expect(await pool.run(target, ["id", "-u"])).toBe("0\n");
+  });
+
+  it("bounds a command in a root shell by its deadline, then runs the next one on a new connection", async () => {
+    const target = as("h1", "nopasswd");
+    const error = await pool.run(target, ["sleep", "10"], { timeoutMs: 500 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(RemoteCommandError);
+    expect((error as RemoteCommandError).cause).toEqual({ kind: "timeout", timeoutMs: 500, mayHaveRun: true });
+    expect(await pool.run(target, ["id", "-u"])).toBe("0\n");
   });
 
   it("reaches a host behind a jump host, both logged in as sudo users", async () => {

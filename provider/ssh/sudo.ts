@@ -34,6 +34,11 @@ export interface RemoteCommand {
 }
 
 const STARTED = "__netdev_sudo_started";
+
+/** Whether sudo has run the command: the prelude's start line is on its stderr (see above). */
+export function sudoStarted(stderr: string): boolean {
+  return stderr.includes(`${STARTED}\n`);
+}
 const FILLER_LINES = 9;
 
 export type { SudoProblem };
@@ -77,12 +82,16 @@ export function remoteCommand(connection: Connection, argv: readonly string[], s
       // Anything before the start line is sudo's (a first-use lecture), not the command's.
       if (at >= 0) return { ...outcome, stderr: outcome.stderr.slice(at + STARTED.length + 1) };
       if (outcome.kind !== "exit") return outcome;
-      const secrets = secretsIn(connection);
-      const said = scrubSecrets(outcome.stderr, secrets);
-      const problem = sudoProblem(said, outcome.exitCode);
-      throw new SudoError(describeEndpoint(connection), command, outcome.exitCode, sudoAdvice(problem, connection, said), problem);
+      throw sudoRefusal(connection, command, outcome.stderr, outcome.exitCode);
     },
   };
+}
+
+/** The error for `command` when sudo exited with `exitCode` and `stderr` before it ran anything. */
+export function sudoRefusal(connection: Connection, command: string, stderr: string, exitCode: number): SudoError {
+  const said = scrubSecrets(stderr, secretsIn(connection));
+  const problem = sudoProblem(said, exitCode);
+  return new SudoError(describeEndpoint(connection), command, exitCode, sudoAdvice(problem, connection, said), problem);
 }
 
 /** Which refusal sudo's stderr (and exit code) describes: the messages of sudo 1.8/1.9 and of a shell not finding it. */
