@@ -37,7 +37,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
   },
 });
-/** --only netdev,sudo,nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
+/** --only netdev,sudo,sudo-per-exec (with sudo),nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
 /** --latency-ms 0,5,25: every row again with each host behind a relay adding that much each way (bench/latency-proxy.ts). */
@@ -202,6 +202,19 @@ async function main(): Promise<void> {
           if (!sudo) throw new Error("the lab has no sudo users: bring it up with this checkout's `npm run lab -- up`");
           const asSudoUser = labHosts.map((h) => ({ ...h, port: sudo.rootRefusedPort, username: sudo.users.nopasswd }));
           rows.push(await pulumiRow("netdev, logged in as a sudo user (NOPASSWD)", NETDEV_PROGRAM, await reachedThrough(asSudoUser, latencyMs, relays), n));
+          if (wanted("sudo-per-exec"))
+            rows.push(
+              await pulumiRow(
+                "netdev, sudo user, one sudo per exec (NETDEV_SUDO_SHELL=off)",
+                NETDEV_PROGRAM,
+                await reachedThrough(asSudoUser, latencyMs, relays),
+                n,
+                undefined,
+                {
+                  NETDEV_SUDO_SHELL: "off",
+                },
+              ),
+            );
         }
         if (wanted("nockpt")) rows.push(await pulumiRow("netdev, PULUMI_SKIP_CHECKPOINTS=true", NETDEV_PROGRAM, hosts, n, undefined, SKIP_CHECKPOINTS));
         if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));

@@ -3,17 +3,20 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { readLabState } from "../lab/hosts";
 import { connectionInput } from "../test/support/lab-hosts";
+import { sudoLogin } from "../test/support/sudo-login";
 import { latencyProxy } from "./latency-proxy";
 
 /**
  * `npm run bench:round-trips -- [--devices 30] [--parallel 8] [--latency-ms 0] [--host h1]
- * [--batches 2] [--baseline DIR]`: per device, the commands, the SSH execs (round trips:
+ * [--batches 2] [--baseline DIR] [--sudo]`: per device, the commands, the SSH execs (round trips:
  * commands for one host that overlap travel as one exec) and the wall time of create, refresh
  * (read), an in-place update and delete of bridges on one lab host, through the engines
  * directly, --parallel operations at a time (8 is Pulumi's default on 2 cores). --latency-ms
  * adds that much delay each way (a relay on loopback: this kernel has no netem). With
  * --baseline (a checkout of another commit, e.g. a `git worktree`), that checkout's engine
- * and pool run the same work in the same process first, so the rows are side by side.
+ * and pool run the same work in the same process first, so the rows are side by side. --sudo:
+ * the same work again logged in as the lab's NOPASSWD sudo user where root is refused, once with
+ * one sudo per exec (NETDEV_SUDO_SHELL=off) and once through the connection's root shells.
  * Needs the lab (`npm run lab -- up`).
  */
 const { values } = parseArgs({
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     parallel: { type: "string", default: "8" },
     "latency-ms": { type: "string", default: "0" },
     batches: { type: "string" },
+    sudo: { type: "boolean", default: false },
   },
 });
 const devices = Number(values.devices);
@@ -97,7 +101,16 @@ async function main(): Promise<void> {
   const connection = connectionInput(host.name, proxy ? { host: "127.0.0.1", port: proxy.port } : {});
   const rows: string[] = [];
   if (values.baseline) rows.push(await measure(`baseline (${path.basename(values.baseline)})`, await engineFrom(path.resolve(values.baseline)), connection));
-  rows.push(await measure("this checkout", await engineFrom(path.resolve(import.meta.dirname, "..")), connection));
+  const here = path.resolve(import.meta.dirname, "..");
+  rows.push(await measure("this checkout", await engineFrom(here), connection));
+  if (values.sudo) {
+    if (proxy) throw new Error("--sudo reaches the host directly: leave out --latency-ms");
+    const asSudoUser = connectionInput(host.name, sudoLogin(readLabState(), host, "nopasswd"));
+    process.env.NETDEV_SUDO_SHELL = "off";
+    rows.push(await measure("this checkout, sudo user, one sudo per exec", await engineFrom(here), asSudoUser));
+    delete process.env.NETDEV_SUDO_SHELL;
+    rows.push(await measure("this checkout, sudo user, root shells", await engineFrom(here), asSudoUser));
+  }
   const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
   console.log(
     [
