@@ -25,7 +25,7 @@ export interface ConnectionInputs {
    */
   agentSocket?: string;
   /**
-   * Run every command on the host as root through sudo, for a user that is not root (where root login is refused, e.g. PermitRootLogin no): one sudo per remote command, not per step. The user needs a sudoers rule to run any command as root: NOPASSWD, or a password given in sudoPassword. Commands run without a terminal, so sudoers must not require one (requiretty).
+   * Run every command on the host as root through sudo, for a user that is not root (where root login is refused, e.g. PermitRootLogin no): sudo starts a root shell once per SSH session kept open, which runs the commands that follow, not one sudo per command. The user needs a sudoers rule to run any command as root: NOPASSWD, or a password given in sudoPassword. Commands run without a terminal, so sudoers must not require one (requiretty).
    */
   sudo?: boolean;
   /**
