@@ -61,6 +61,7 @@ export class RootShell {
   private pending?: Pending;
   private requested = false;
   private ended = false;
+  private streamClosed = false;
   private readonly closeListeners: Array<() => void> = [];
 
   constructor(private readonly stream: ShellStream) {
@@ -68,6 +69,7 @@ export class RootShell {
     stream.onStderr((chunk) => this.take(chunk, "stderr"));
     stream.onClose(() => {
       this.ended = true;
+      this.streamClosed = true;
       const pending = this.pending;
       if (pending) pending.settle({ kind: "lost", stdout: pending.stdout.text(), stderr: pending.stderr.text() });
       for (const listener of this.closeListeners.splice(0)) listener();
@@ -79,12 +81,9 @@ export class RootShell {
     return !this.ended;
   }
 
-  get busy(): boolean {
-    return this.pending !== undefined;
-  }
-
+  /** Calls `listener` once the stream has closed (at once if it has). */
   onClose(listener: () => void): void {
-    if (this.ended) listener();
+    if (this.streamClosed) listener();
     else this.closeListeners.push(listener);
   }
 
