@@ -10,10 +10,11 @@ import type { CommonFields, DeviceKind, Step } from "./kind";
 import { OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
 import { type Artifact, NETWORKD_DIR, persistField } from "../persist/files";
-import { deviceNeeds, previewCapabilities, requireCapabilities } from "./preflight";
+import { deviceNeeds } from "./preflight";
+import type { Needs } from "./preflight-needs";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
-import { type CheckFailure, containsUnknown, ownerToken } from "./validation";
+import { containsUnknown, ownerToken } from "./validation";
 
 export { sameValue };
 export { SCHEMA_VERSION } from "./resource-engine";
@@ -113,10 +114,14 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${token}`;
   }
 
-  /** What the host offers for this kind (engine/preflight.ts), when the connection asks for it at check; then persistence's needs. */
-  override async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-    const capabilities = await previewCapabilities(this.kind, inputs, this.hosts, () => this.createSteps(this.parse(inputs), "000000000000"));
-    return [...capabilities, ...(await super.preflight(inputs))];
+  /** The kind's kernel support, and what its create's commands need (engine/preflight.ts). */
+  protected needs(inputs: ParsedInputs, token: string): Needs {
+    return deviceNeeds(this.kind, this.createSteps(inputs, token));
+  }
+
+  /** Whatever the inputs: the kind's kernel support. */
+  protected override fixedNeeds(): Needs {
+    return deviceNeeds(this.kind, []);
   }
 
   /** With persist on: systemd, and networkd for the kinds persisted by its files; see persist/host-support.ts. */
@@ -158,7 +163,6 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   }
 
   protected async createOn(host: Host, inputs: ParsedInputs, id: string, { token, where, files }: Context): Promise<DeviceOutputs> {
-    await requireCapabilities(host, deviceNeeds(this.kind, this.createSteps(inputs, token)), where);
     const finish = async (link?: LinkState) => {
       const outs = await this.observeLink(host, inputs, id, link);
       if (!outs) throw new Error(`${where} vanished right after it was created`);
@@ -278,7 +282,6 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   }
 
   protected async updateOn(host: Host, id: string, inputs: ParsedInputs, prior: PriorState, { token, where, files }: Context): Promise<DeviceOutputs> {
-    await requireCapabilities(host, deviceNeeds(this.kind, this.createSteps(inputs, token)), where);
     const previous = prior as PriorState & CommonFields;
     const link = await host.readLink(inputs.netns, inputs.name);
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {

@@ -13,6 +13,8 @@ export interface Needs {
   kernelKind?: { kind: string; feature: string };
   /** Tools its commands run besides `ip` and `sh` (wg for WireGuard, bridge for VXLAN's FDB). */
   tools: ProbedTool[];
+  /** Whether it makes or enters named namespaces (`ip netns add`, `ip -n`): a NetworkNamespace, anything with `netns`. */
+  namespaces?: boolean;
   // sudo: `sudo?: boolean` goes here (the connection asks for sudo, so "sudo works" must hold).
 }
 
@@ -90,6 +92,12 @@ export function missingFor(needs: Needs, facts: HostFacts): Missing[] {
       remedy: `install iproute2 (${IPROUTE2}); busybox's ip applet is not enough`,
     });
   }
+  if (needs.namespaces && facts.netns?.state === "missing") {
+    const refused = /Operation not permitted|Permission denied/i.test(facts.netns.answer);
+    // A login without the right to manage the network is told so above: the same remedy.
+    if (!(refused && mayAdministerNetwork(facts) === false))
+      missing.push({ what: "named network namespaces (`ip netns`)", answer: facts.netns.answer, remedy: netnsRemedy(facts.netns.answer) });
+  }
   const kernel = needs.kernelKind;
   const support = kernel ? facts.kinds.get(kernel.kind) : undefined;
   if (kernel && support?.state === "missing") {
@@ -99,6 +107,14 @@ export function missingFor(needs: Needs, facts: HostFacts): Missing[] {
     if (facts.tools[tool] === false) missing.push({ ...TOOL_REMEDIES[tool], answer: "not found in the login's PATH" });
   }
   return missing;
+}
+
+/** How to get `ip netns` working, by what refused the throwaway namespace. */
+function netnsRemedy(answer: string): string {
+  if (/Operation not permitted|Permission denied/i.test(answer))
+    return "making a namespace takes CAP_SYS_ADMIN besides CAP_NET_ADMIN: log in as root, or set `sudo: true` (the README's sudo section); a container needs CAP_SYS_ADMIN (docker run --cap-add SYS_ADMIN)";
+  if (/BusyBox|Usage: ip|Object "netns" is unknown/i.test(answer)) return `install iproute2 (${IPROUTE2}); busybox's ip applet has no netns`;
+  return "a kernel with network namespaces (CONFIG_NET_NS=y: every distribution kernel has it)";
 }
 
 function kernelRemedy(kind: string): string {

@@ -1,3 +1,4 @@
+import { PERSIST_PROBE_LINES, type PersistSupport, parsePersistSupport } from "../persist/host-probe";
 import { quoteArgv } from "../ssh/quote";
 import { classifyIpError } from "./ip-errors";
 
@@ -74,7 +75,8 @@ function scriptArgv(argv: string[]): string {
   return argv.map((arg) => (arg === "$1" ? '"$1"' : quoteArgv([arg]))).join(" ");
 }
 
-// Reads only, on the host: `ip`'s version, whether it speaks -json and -batch, the tools, and who we are.
+// Reads only, on the host: `ip`'s version, whether it speaks -json and -batch, the tools, who we
+// are, and what persistence needs (persist/host-probe.ts), so that no check costs a round trip of its own.
 const BASE_PROBE = [
   'echo "ip $(ip -V 2>&1 | head -n 1)"',
   'if ip -json link show dev lo >/dev/null 2>&1; then echo "json ok"; else echo "json no"; fi',
@@ -83,12 +85,14 @@ const BASE_PROBE = [
   'echo "uid $(id -u 2>/dev/null)"',
   'echo "capeff $(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status 2>/dev/null)"',
   // sudo: the "sudo works" fact goes here (its own line, e.g. "sudo ok"), parsed in parseProbe and required in preflight-needs.ts.
+  ...PERSIST_PROBE_LINES,
 ];
 
 /**
- * The probe script, run as `sh -c <script> sh <namespace>`: with `base`, the host's tools and
- * privileges; then each kind in `kinds` tried in the throwaway namespace `$1`, which the same
- * script removes (with every probe device in it). Each answer is one line: `<what> ok|no [why]`.
+ * The probe script, run as `sh -c <script> sh <namespace>`: with `base`, the host's tools,
+ * privileges and persistence support; then each kind in `kinds` tried in the throwaway namespace
+ * `$1` (whose making answers whether `ip netns` works there), which the same script removes (with
+ * every probe device in it). Each answer is one line: `<what> ok|no [why]` (persistence's: `<key>=<value>`).
  */
 export function probeScript(kinds: readonly string[], base: boolean): string {
   const lines = base ? [...BASE_PROBE] : [];
@@ -99,6 +103,7 @@ export function probeScript(kinds: readonly string[], base: boolean): string {
     'try() { k=$1; shift; if e=$("$@" 2>&1 >/dev/null); then echo "kind $k ok"; else echo "kind $k no $(printf %s "$e" | tr "\\n" " ")"; fi; }',
     'ip netns del "$1" 2>/dev/null',
     'if e=$(ip netns add "$1" 2>&1); then',
+    '  echo "netns ok"',
     ...(parentNeeded
       ? [
           `  ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "veth", "peer", "name", PARENT_PEER])} 2>/dev/null || ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "bridge"])} 2>/dev/null`,
@@ -124,6 +129,10 @@ export interface ProbeAnswer {
   uid?: number;
   /** CapEff from /proc/self/status, as hex. */
   capEff?: string;
+  /** Whether `ip netns add` works (the throwaway namespace was made), when kinds were probed. */
+  netns?: KindSupport;
+  /** What persistence needs, when the base was probed. */
+  persist?: PersistSupport;
   kinds: Map<string, KindSupport>;
 }
 
@@ -134,6 +143,17 @@ function kindSupport(kind: string, ok: boolean, answer: string): KindSupport {
   if (error === "unknown-device-type" || error === "not-supported") return { state: "missing", answer };
   // `ip tuntap add` without the tun driver: there is no /dev/net/tun to open.
   if (kind === "tun" && /\/dev\/net\/tun|No such (file|device)/i.test(answer)) return { state: "missing", answer };
+  return { state: "unknown", answer };
+}
+
+/**
+ * Whether a refused `ip netns add` means no namespace can be made there at all: the login may not
+ * (mounting /run/netns, unshare), the kernel lacks CONFIG_NET_NS (unshare: Invalid argument), or
+ * the `ip` has no netns (busybox's applet prints its usage). Anything else is not held against it.
+ */
+function netnsSupport(answer: string): KindSupport {
+  if (/Operation not permitted|Permission denied|Invalid argument|BusyBox|Usage: ip|Object "netns" is unknown/i.test(answer))
+    return { state: "missing", answer };
   return { state: "unknown", answer };
 }
 
@@ -153,11 +173,15 @@ export function parseProbe(stdout: string, kinds: readonly string[]): ProbeAnswe
     else if (word === "tool" && (PROBED_TOOLS as readonly string[]).includes(rest[0] ?? "")) answer.tools[rest[0] as ProbedTool] = rest[1] === "ok";
     else if (word === "uid" && /^\d+$/.test(value)) answer.uid = Number(value);
     else if (word === "capeff" && /^[0-9a-f]+$/i.test(value)) answer.capEff = value;
+    else if (word === "netns" && rest[0] === "ok") answer.netns = { state: "present" };
     else if (word === "netns" && rest[0] === "no") netnsFailure = rest.slice(1).join(" ").trim();
     else if (word === "kind" && rest[0] && kinds.includes(rest[0])) {
       answer.kinds.set(rest[0], kindSupport(rest[0], rest[1] === "ok", rest.slice(2).join(" ").trim()));
     }
   }
+  if (netnsFailure !== undefined) answer.netns = netnsSupport(netnsFailure);
+  const persist = parsePersistSupport(stdout);
+  if (persist) answer.persist = persist;
   for (const kind of kinds) {
     if (!answer.kinds.has(kind))
       answer.kinds.set(kind, { state: "unknown", answer: netnsFailure ? `no throwaway namespace to try it in: ${netnsFailure}` : "no answer" });

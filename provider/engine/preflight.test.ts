@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { deviceEngine as engineFor } from "../registry";
+import { engineFor as anyEngineFor, deviceEngine as engineFor } from "../registry";
 import { sshPool } from "../ssh/pool";
-import { connection, connectionInput } from "../../test/support/lab-hosts";
+import { connection, connectionInput, host, labState } from "../../test/support/lab-hosts";
 import { hostLink, onHost } from "../../test/support/lifecycle";
+import { sudoLogin } from "../../test/support/sudo-login";
 
 /**
  * Capabilities, checked once per host (preflight.ts), on real hosts: the netns hosts share this
@@ -55,6 +56,37 @@ describe("a kind the host's kernel lacks", () => {
     },
     120_000,
   );
+});
+
+describe("objects on a host whose login may not manage the network", () => {
+  // The lab's user without sudo, logged in as itself (lab/sudo-users.ts): uid ≠ 0, no CAP_NET_ADMIN.
+  const asNosudo = () => connectionInput("h1", { ...sudoLogin(labState(), host("h1"), "nosudo"), sudo: false });
+
+  it.each([
+    ["Route", { destination: "10.250.77.0/24", dev: "lo" }, "10.250.77.0/24 dev lo"],
+    ["NetworkNamespace", { name: "ndpfobj0" }, "ndpfobj0"],
+  ])("a %s fails before touching the host, naming what is missing and how to get it", async (type, fields, described) => {
+    const engine = anyEngineFor(type);
+    const checked = engine.check({ connection: asNosudo(), ...fields });
+    expect(checked.failures).toEqual([]);
+    const error = await engine.create(checked.inputs).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const endpoint = `${labState().sudo!.users.nosudo}@10\\.247\\.0\\.11:${labState().sudo!.rootRefusedPort}`;
+    expect(error?.message).toMatch(
+      new RegExp(
+        `^${endpoint} lacks what ${type} ${described.replace(/[./]/g, "\\$&")} on ${endpoint} needs; nothing was changed there\\. Missing on ${endpoint}:\\n`,
+      ),
+    );
+    expect(error?.message).toMatch(
+      /- the right to manage network devices \(the host answered: logged in as uid [1-9]\d*, without CAP_NET_ADMIN\): log in as root/,
+    );
+    // Told once: the namespace the login could not make either is not a second line.
+    expect(error?.message.split("\n")).toHaveLength(2);
+    expect(await onHost("h1", ["ip", "route", "show", "10.250.77.0/24"])).toBe("");
+    expect(await probeNamespaces("h1")).toEqual([]);
+  });
 });
 
 describe("once per host", () => {

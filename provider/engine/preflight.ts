@@ -85,10 +85,23 @@ export async function hostFacts(host: Host, kernelKinds: readonly string[]): Pro
   return { ...base, kinds };
 }
 
-/** What a device of this kind needs: its kernel kind, and the tools its commands run. */
-export function deviceNeeds(kind: Pick<DeviceKind, "resourceType" | "infoKinds" | "kernelFeature">, steps: readonly Pick<Step, "tool">[]): Needs {
+/**
+ * What a resource needs, from the commands it runs (as every kind and object declares it): the
+ * probed tools among them, and named namespaces where a step makes one (`ip netns add`), runs
+ * in one, or moves a device into one (`netns` among its arguments).
+ */
+export function stepNeeds(resourceType: string, steps: readonly Pick<Step, "tool" | "netns" | "args">[], kernelKind?: Needs["kernelKind"]): Needs {
   const tools = [...new Set(steps.map((step) => step.tool))].filter((tool): tool is ProbedTool => (PROBED_TOOLS as readonly string[]).includes(tool));
-  return { resourceType: kind.resourceType, kernelKind: { kind: probeKindOf(kind.infoKinds), feature: kind.kernelFeature }, tools };
+  const namespaces = steps.some((step) => step.netns !== undefined || (step.tool === "ip" && step.args.includes("netns")));
+  return { resourceType, ...(kernelKind ? { kernelKind } : {}), tools, ...(namespaces ? { namespaces } : {}) };
+}
+
+/** What a device of this kind needs: its kernel kind, and what its commands need. */
+export function deviceNeeds(
+  kind: Pick<DeviceKind, "resourceType" | "infoKinds" | "kernelFeature">,
+  steps: readonly Pick<Step, "tool" | "netns" | "args">[],
+): Needs {
+  return stepNeeds(kind.resourceType, steps, { kind: probeKindOf(kind.infoKinds), feature: kind.kernelFeature });
 }
 
 /** Throws the capability message when the host lacks what `needs` asks for; called before the first change there. */
@@ -102,31 +115,32 @@ export async function requireCapabilities(host: Host, needs: Needs, where: strin
 }
 
 /** The same check as a check failure (`preflight: true` on the connection: `pulumi preview` reports it). */
-export async function capabilityFailures(host: Host, needs: Needs, where: string): Promise<CheckFailure[]> {
+export async function capabilityFailures(host: Host, needs: Needs, where: string, property = "connection"): Promise<CheckFailure[]> {
   const facts = await hostFacts(host, needs.kernelKind ? [needs.kernelKind.kind] : []);
   const missing = missingFor(needs, facts);
-  return missing.length ? [{ property: "connection", reason: capabilityMessage(host.endpoint, where, needs, missing, facts) }] : [];
+  return missing.length ? [{ property, reason: capabilityMessage(host.endpoint, where, needs, missing, facts) }] : [];
 }
 
 /**
  * The check for `pulumi preview` (a check step, so it runs in `up` too): only with `preflight:
- * true` on a known connection. `stepsOf` builds the resource's create steps, for its tools; with
- * inputs still unknown it may throw, and then the kernel kind alone is checked.
+ * true` on a known connection. `what` names the resource ("Dummy d0"); `needsOf` builds its
+ * needs from its create steps; with inputs still unknown it may throw, and then `fallback` (its
+ * kernel kind alone) is checked.
  */
 export async function previewCapabilities(
-  kind: Pick<DeviceKind, "resourceType" | "infoKinds" | "kernelFeature">,
+  what: string,
   inputs: Record<string, unknown>,
   hosts: HostFactory,
-  stepsOf: () => Step[],
+  needsOf: () => Needs,
+  fallback: Needs,
 ): Promise<CheckFailure[]> {
   if (containsUnknown(inputs.connection)) return [];
   const connection = connectionOf(inputs);
   if (connection.preflight !== true) return [];
-  let steps: Step[] = [];
+  let needs = fallback;
   try {
-    steps = stepsOf();
+    needs = needsOf();
   } catch {}
   const host = hosts(connection);
-  const name = typeof inputs.name === "string" && !containsUnknown(inputs.name) ? `${inputs.name} ` : "";
-  return capabilityFailures(host, deviceNeeds(kind, steps), `${kind.resourceType} ${name}on ${host.endpoint}`);
+  return capabilityFailures(host, needs, `${what} on ${host.endpoint}`);
 }

@@ -10,7 +10,9 @@ import { DeviceEngine } from "./engine";
 import type { DeviceKind } from "./kind";
 import { parseConnection } from "../ssh/connection";
 import type { Host } from "./host-interface";
-import { deviceNeeds, hostFacts, requireCapabilities } from "./preflight";
+import { createNamespaceEngine } from "../objects/namespace/namespace";
+import { createRouteEngine } from "../objects/route/route";
+import { deviceNeeds, hostFacts, requireCapabilities, stepNeeds } from "./preflight";
 import { capabilityMessage, type HostFacts, missingFor, type Needs } from "./preflight-needs";
 import { parseProbe, probeScript, SIDE_EFFECT_FREE_KINDS } from "./preflight-probe";
 
@@ -70,6 +72,9 @@ describe("the probe script, run by sh", () => {
       tools: { wg: false, bridge: true, sysctl: false },
     });
     expect(answer.uid).toBe(0);
+    expect(answer.netns).toEqual({ state: "present" });
+    // Persistence's lines ran in the same script: no systemctl on this PATH, so no systemd as init.
+    expect(answer.persist).toEqual({ systemd: undefined, networkd: "", manageForeignRoutes: "" });
     expect(answer.kinds.get("bridge")).toEqual({ state: "present" });
     expect(answer.kinds.get("dummy")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
     expect(answer.kinds.get("vrf")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
@@ -93,6 +98,7 @@ describe("the probe script, run by sh", () => {
     const answer = parseProbe(runScript(probeScript(["bond"], false), bin), ["bond"]);
     expect(answer.kinds.get("bond")).toEqual({ state: "present" });
     expect(answer.ipVersion).toBeUndefined();
+    expect(answer.persist).toBeUndefined();
     expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
       "netns del ndpftest0001",
       "netns add ndpftest0001",
@@ -108,10 +114,28 @@ describe("the probe script, run by sh", () => {
       state: "unknown",
       answer: "no throwaway namespace to try it in: mount --make-shared /run/netns failed: Operation not permitted",
     });
+    expect(answer.netns).toEqual({ state: "missing", answer: "mount --make-shared /run/netns failed: Operation not permitted" });
   });
 });
 
 describe("parseProbe", () => {
+  it("reads persistence's lines (systemd, networkd, ManageForeignRoutes) and what refused the throwaway namespace", () => {
+    const answer = parseProbe(
+      [
+        "uid 0",
+        "systemd=systemd 252 (252.39-1~deb12u2)",
+        "networkd=disabled",
+        "foreign=no",
+        'netns no Failed to create a new network namespace "ndpf1": Invalid argument',
+      ].join("\n"),
+      ["bridge"],
+    );
+    expect(answer.persist).toEqual({ systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "disabled", manageForeignRoutes: "no" });
+    expect(answer.netns?.state).toBe("missing");
+    // A refusal for another reason is not held against namespaces.
+    expect(parseProbe("netns no RTNETLINK answers: File exists", []).netns).toEqual({ state: "unknown", answer: "RTNETLINK answers: File exists" });
+  });
+
   it("reads an old iproute2, a non-root login and a missing tun driver", () => {
     const answer = parseProbe(
       [
@@ -199,6 +223,35 @@ describe("what is missing, and the message", () => {
     expect(message).toMatch(/logged in as uid 1000, without CAP_NET_ADMIN/);
   });
 
+  it("named namespaces: by what refused them, and not twice for a login that may not manage the network at all", () => {
+    const namespace: Needs = { resourceType: "NetworkNamespace", tools: [], namespaces: true };
+    const noKernel = missingFor(namespace, facts({ netns: { state: "missing", answer: 'Failed to create a new network namespace "x": Invalid argument' } }));
+    expect(noKernel).toEqual([
+      {
+        what: "named network namespaces (`ip netns`)",
+        answer: 'Failed to create a new network namespace "x": Invalid argument',
+        remedy: expect.stringMatching(/CONFIG_NET_NS/),
+      },
+    ]);
+    const refused = { state: "missing" as const, answer: "mount --make-shared /run/netns failed: Operation not permitted" };
+    // Root in a container without CAP_SYS_ADMIN: namespaces alone are missing.
+    expect(missingFor(namespace, facts({ netns: refused })).map((item) => item.remedy)).toEqual([expect.stringMatching(/CAP_SYS_ADMIN.*sudo: true/)]);
+    expect(missingFor(namespace, facts({ netns: refused, uid: 1000, capEff: "0" })).map((item) => item.what)).toEqual(["the right to manage network devices"]);
+    expect(missingFor(namespace, facts({ netns: { state: "missing", answer: "BusyBox v1.35.0 multi-call binary. Usage: ip" } }))[0]!.remedy).toMatch(
+      /install iproute2/,
+    );
+    // Only resources that make or enter namespaces need them.
+    expect(missingFor(dummy, facts({ netns: refused }))).toEqual([]);
+  });
+
+  it("objects' needs come from their commands, as kinds' do: a route or VTEP in a namespace needs namespaces, a namespace does", () => {
+    const route = (netns?: string) => stepNeeds("Route", [{ tool: "ip", netns, args: ["-4", "route", "add", "default", "via", "10.0.0.1"] }]);
+    expect(route()).toEqual({ resourceType: "Route", tools: [] });
+    expect(route("web")).toEqual({ resourceType: "Route", tools: [], namespaces: true });
+    expect(stepNeeds("NetworkNamespace", [{ tool: "ip", args: ["netns", "add", "web"] }]).namespaces).toBe(true);
+    expect(stepNeeds("VxlanFloodLists", [{ tool: "bridge", args: ["fdb"] }])).toEqual({ resourceType: "VxlanFloodLists", tools: ["bridge"] });
+  });
+
   it("a non-root login with CAP_NET_ADMIN may manage devices", () => {
     expect(missingFor(dummy, facts({ uid: 1000, capEff: "0000000000001000" }))).toEqual([]);
   });
@@ -276,6 +329,62 @@ describe("once per host", () => {
 });
 
 describe("the engine's call points", () => {
+  it("a Route on a host whose ip has no -json, and a NetworkNamespace where namespaces are refused, fail before anything runs there", async () => {
+    const old = new FakeHost();
+    old.oldIproute2 = true;
+    await expect(createRouteEngine(() => old).create({ connection, destination: "10.9.0.0/24", dev: "lo" })).rejects.toThrow(
+      /^root@fake:22 lacks what Route 10\.9\.0\.0\/24 dev lo on root@fake:22 needs; nothing was changed there\. Missing on root@fake:22:\n {2}- `ip -json`/,
+    );
+    expect(old.commands, "the probe alone").toHaveLength(1);
+
+    const confined = new FakeHost();
+    confined.netnsRefusal = "mount --make-shared /run/netns failed: Operation not permitted";
+    await expect(createNamespaceEngine(() => confined).create({ connection, name: "web" })).rejects.toThrow(
+      /^root@fake:22 lacks what NetworkNamespace web on root@fake:22 needs; nothing was changed there\. Missing on root@fake:22:\n {2}- named network namespaces \(`ip netns`\) \(the host answered: mount --make-shared/,
+    );
+    // A route inside a namespace needs them too; one in the host's own does not.
+    const routes = createRouteEngine(() => confined);
+    await expect(routes.create({ connection, netns: "web", destination: "default", via: "10.0.0.1" })).rejects.toThrow(/named network namespaces/);
+    await routes.create({ connection, destination: "10.9.0.0/24", dev: "lo" });
+    expect(confined.namespaceNames()).toEqual([]);
+    expect(
+      confined.commands.filter((command) => command.startsWith("sh -c 'echo \"ip")),
+      "one probe for the three",
+    ).toHaveLength(1);
+  });
+
+  it("persist's check and the capability check share the one probe: a persisted run costs one probe round trip per host", async () => {
+    const host = new FakeHost();
+    const bridges = new DeviceEngine(deviceKinds.Bridge as unknown as DeviceKind, () => host);
+    const namespaces = createNamespaceEngine(() => host);
+    const routes = createRouteEngine(() => host);
+    const persisted = { connection: { ...connection, preflight: true }, persist: "networkd" };
+    // What `pulumi up` runs: every resource's check (with preflight: true, its capabilities too), then the creates.
+    const checked = [
+      bridges.check({ ...persisted, name: "br0" }).inputs,
+      namespaces.check({ ...persisted, name: "web" }).inputs,
+      routes.check({ ...persisted, netns: "web", destination: "default", dev: "lo" }).inputs,
+    ];
+    const engines = [bridges, namespaces, routes];
+    expect(await Promise.all(checked.map((inputs, i) => engines[i]!.preflight!(inputs)))).toEqual([[], [], []]);
+    expect(host.roundTrips, "one probe answered every check").toBe(1);
+    for (const [i, inputs] of checked.entries()) await engines[i]!.create(inputs);
+    // No other command asked about the host: the one probe carried persistence's questions too.
+    const probes = host.commands.filter((command) => /ip -V|systemctl|try\(\) \{/.test(command));
+    expect(probes).toHaveLength(1);
+    expect(probes[0]).toContain("ip -V");
+    expect(probes[0]).toContain("systemctl --version");
+  });
+
+  it("a host without systemd: persist is refused at check, from the same probe", async () => {
+    const host = new FakeHost();
+    host.support.systemd = "";
+    const routes = createRouteEngine(() => host);
+    const failures = await routes.preflight(routes.check({ connection, destination: "default", dev: "lo", persist: "networkd" }).inputs);
+    expect(failures).toEqual([{ property: "persist", reason: expect.stringMatching(/^persist: "networkd" needs systemd as the init system on root@fake:22/) }]);
+    expect(host.commands).toHaveLength(1);
+  });
+
   it("a create on a host whose kernel lacks the kind runs nothing there but the probe; preflight: true reports it at check", async () => {
     const host = new FakeHost();
     host.missingKinds.add("dummy");

@@ -8,6 +8,8 @@ import { sshHosts } from "./host";
 import type { Host, HostFactory } from "./host-interface";
 import { hasOwnerToken, newOwnerToken, ownerToken } from "./ownership";
 import { persistedState } from "./persisted-state";
+import { previewCapabilities, requireCapabilities } from "./preflight";
+import type { Needs } from "./preflight-needs";
 import type { Step } from "./steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "./validation";
 
@@ -45,6 +47,9 @@ export function refuseNewerState(what: string, props: Record<string, unknown>): 
 /** Prior state (outputs of an earlier create, update or read), with the connection parsed. */
 export type PriorState = Record<string, unknown> & { connection: Connection; persist?: unknown };
 
+/** A token for building a resource's create steps before it has one (preview's capability check): only their shape matters. */
+const PREVIEW_TOKEN = "000000000000";
+
 /** What the per-type hooks are handed besides their inputs. */
 export interface Context {
   /** The owner token: the end of the id. */
@@ -57,7 +62,8 @@ export interface Context {
 
 /**
  * The one lifecycle of every resource type (devices, NetworkNamespace, Route): parsing,
- * prior state (refused when a newer release wrote it), the persistence pre-check, the
+ * prior state (refused when a newer release wrote it), what the host must offer (checked
+ * before the first change there, engine/preflight.ts), the persistence pre-check, the
  * boot-time files written, checked and removed, how messages name the resource, and the
  * connection's part of a diff. A type adds small hooks, the split pulumi-go-provider's
  * `infer` uses: identify, observe, create, update and delete on a host.
@@ -89,6 +95,15 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   abstract persistence(inputs: Inputs, token: string): Artifact[];
   /** Every path persistence may ever have written for this resource (removal is tag-checked). */
   protected abstract persistedPaths(state: Record<string, unknown>, token: string): string[];
+  /**
+   * What the resource needs of its host (engine/preflight.ts), from the commands its create runs
+   * (preflight.ts's stepNeeds): checked before its create or update changes anything there.
+   */
+  protected abstract needs(inputs: Inputs, token: string): Needs;
+  /** What it needs whatever its inputs say: what a preview checks while some are still unknown. */
+  protected fixedNeeds(): Needs {
+    return { resourceType: this.resourceType, tools: [] };
+  }
   /** What the host must run for persistence to work (persist/host-support.ts). */
   protected persistNeeds(_inputs: Record<string, unknown>): { needs: "systemd" | "networkd"; routes?: boolean; deviceNames?: string[] } {
     return { needs: "systemd" };
@@ -106,8 +121,18 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     return parseInputs(this.schema, this.resourceType, inputs, this.secretFields) as unknown as Inputs;
   }
 
-  /** With persist on: what persistence needs on the host (persist/host-support.ts). */
+  /**
+   * At check, so in `pulumi preview` too: what the host offers, when the connection asks for it
+   * (`preflight: true`); then, with persist on, what persistence needs there (persist/host-support.ts).
+   * Both come from the one probe of the host (engine/preflight.ts), which a create then reuses.
+   */
   async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    const what = containsUnknown(inputs) ? this.resourceType : `${this.resourceType} ${this.describe(inputs)}`;
+    const capabilities = await previewCapabilities(what, inputs, this.hosts, () => this.needs(this.parse(inputs), PREVIEW_TOKEN), this.fixedNeeds());
+    return [...capabilities, ...(await this.persistPreflight(inputs))];
+  }
+
+  private async persistPreflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
     const { needs, ...options } = this.persistNeeds(inputs);
     return persistFailures(this.hosts(connectionOf(inputs)), needs, options);
@@ -131,7 +156,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const host = this.hosts(inputs.connection);
     const token = newOwnerToken(inputs.ownerKey);
     const id = this.identify(inputs, host.endpoint, token);
-    const outs = await this.createOn(host, inputs, id, { token, where: this.where(host, inputs), files: this.persistSteps(inputs, token) });
+    const where = this.where(host, inputs);
+    await requireCapabilities(host, this.needs(inputs, token), where);
+    const outs = await this.createOn(host, inputs, id, { token, where, files: this.persistSteps(inputs, token) });
     return { id, outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };
   }
 
@@ -170,9 +197,11 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const previous = this.stateFrom(olds);
     const host = this.hosts(inputs.connection);
     const token = ownerToken(id);
+    const where = this.where(host, inputs);
+    await requireCapabilities(host, this.needs(inputs, token), where);
     const outs = await this.updateOn(host, id, inputs, previous, {
       token,
-      where: this.where(host, inputs),
+      where,
       files: this.persistSteps(inputs, token, previous.persist),
     });
     return { outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };

@@ -1,46 +1,22 @@
 import type { Host } from "../engine/host-interface";
+import { hostFacts } from "../engine/preflight";
 import type { CheckFailure } from "../engine/validation";
+import type { PersistSupport } from "./host-probe";
 
-/** What persistence needs of a host, and what `pulumi preview` found there. */
-export interface PersistSupport {
-  /** `systemctl --version`'s first line ("systemd 252 (252.39-1~deb12u2)"), or undefined without systemd as init. */
-  systemd?: string;
-  /** `systemctl is-enabled systemd-networkd.service`: enabled, disabled, masked, not-found… */
-  networkd: string;
-  /** The last ManageForeignRoutes= in networkd.conf and its drop-ins ("" when unset: networkd's default, yes). */
-  manageForeignRoutes: string;
-}
-
-// Fixed; reads only. systemd as init is /run/systemd/system (sd_booted()), not the binary's presence.
-const PROBE = [
-  'if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then echo "systemd="; else',
-  '  echo "systemd=$(systemctl --version 2>/dev/null | head -n1)"',
-  '  echo "networkd=$(systemctl is-enabled systemd-networkd.service 2>/dev/null || true)"',
-  '  echo "foreign=$(cat /etc/systemd/networkd.conf /etc/systemd/networkd.conf.d/*.conf /run/systemd/networkd.conf.d/*.conf 2>/dev/null | sed -n "s/^[[:space:]]*ManageForeignRoutes[[:space:]]*=[[:space:]]*//p" | tail -n1)"',
-  "fi",
-].join("\n");
-
-const probes = new Map<string, Promise<PersistSupport>>();
-
-/** Probes the host once per provider process (a preview of N persisted resources on it costs one round trip). */
-export function persistSupport(host: Host): Promise<PersistSupport> {
-  let probe = probes.get(host.endpoint);
-  if (!probe) {
-    probe = host.read({ tool: "sh", args: ["-c", PROBE] }).then((stdout) => {
-      const value = (key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(stdout)?.[1]?.trim() ?? "";
-      return { systemd: value("systemd") || undefined, networkd: value("networkd"), manageForeignRoutes: value("foreign") };
-    });
-    probe.catch(() => probes.delete(host.endpoint));
-    probes.set(host.endpoint, probe);
-  }
-  return probe;
+/**
+ * What the host's one probe (engine/preflight.ts: once per host per provider process, shared
+ * with the capability check a create runs) found for persistence; undefined when it did not say.
+ */
+async function persistSupport(host: Host): Promise<PersistSupport | undefined> {
+  return (await hostFacts(host, [])).persist;
 }
 
 /**
  * Why `persist: "networkd"` cannot work on this host, as check failures on the `persist` field
  * (empty when it can): boot-time units need systemd as init; networkd's files need
  * systemd-networkd enabled. Warns (once per host) where networkd would remove routes it did
- * not configure when it restarts, if `routes` is set.
+ * not configure when it restarts, if `routes` is set. A probe that did not answer for
+ * persistence holds nothing against it.
  */
 export async function persistFailures(
   host: Host,
@@ -48,6 +24,7 @@ export async function persistFailures(
   options: { routes?: boolean; deviceNames?: string[] } = {},
 ): Promise<CheckFailure[]> {
   const support = await persistSupport(host);
+  if (!support) return [];
   if (!support.systemd) {
     return [
       {

@@ -72,8 +72,14 @@ export class FakeHost implements Host {
   readonly commands: string[] = [];
   /** Round trips: one per Host call, as HostShell pays them. */
   roundTrips = 0;
-  /** What the persistence probe (persist/host-support.ts) finds. */
+  /** What the capability probe's persistence lines (persist/host-probe.ts) find; systemd "" for a host without it. */
   support = { systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "enabled", manageForeignRoutes: "no" };
+  /** Tools the capability probe finds missing from the login's PATH (wg, bridge, sysctl); every other one is there. */
+  readonly missingTools = new Set<string>();
+  /** The capability probe finds an iproute2 too old for `ip -json` (4.9's: -batch works). */
+  oldIproute2 = false;
+  /** What `ip netns add` of the probe's throwaway namespace answers when it fails; undefined: it works. */
+  netnsRefusal: string | undefined;
   /** Kernel kinds the capability probe (engine/preflight-probe.ts) finds missing; every other kind it tries is there. */
   readonly missingKinds = new Set<string>();
   private nextIfindex = 2;
@@ -522,7 +528,7 @@ export class FakeHost implements Host {
     return fail(`fake host: ip route ${verb} is not modelled`, 127);
   }
 
-  /** The fixed scripts of provider/persist (write, remove, fingerprint) and the persistence probe. */
+  /** The fixed scripts of provider/persist (write, remove, fingerprint). */
   private sh(args: string[], stdin?: string): ExecResult {
     const [, script, name, ...positional] = args;
     if (name === "netdev-persist") {
@@ -559,20 +565,31 @@ export class FakeHost implements Host {
         .map(([path, file]) => ("linkTo" in file ? `-> ${file.linkTo} ${path}` : `${createHash("sha256").update(file.content).digest("hex")}  ${path}`));
       return ok(lines.map((line) => `${line}\n`).join(""));
     }
-    if (script?.includes("systemctl --version")) {
-      const { systemd, networkd, manageForeignRoutes } = this.support;
-      return ok(systemd ? `systemd=${systemd}\nnetworkd=${networkd}\nforeign=${manageForeignRoutes}\n` : "systemd=\n");
-    }
     return fail("fake host: this script is not modelled", 127);
   }
 
+  /** The capability probe's answer: its base (with persistence's lines when it asks them), then its kinds in the throwaway namespace. */
   private capabilityProbe(script: string): ExecResult {
+    const { systemd, networkd, manageForeignRoutes } = this.support;
+    const persist = script.includes("systemctl --version")
+      ? systemd
+        ? [`systemd=${systemd}`, `networkd=${networkd}`, `foreign=${manageForeignRoutes}`]
+        : ["systemd="]
+      : [];
     const base = script.includes("ip -V")
-      ? ["ip ip utility, iproute2-6.1.0", "json ok", "batch ok", "tool wg ok", "tool bridge ok", "tool sysctl ok", "uid 0"]
+      ? [
+          this.oldIproute2 ? "ip ip utility, iproute2-ss161212" : "ip ip utility, iproute2-6.1.0",
+          this.oldIproute2 ? "json no" : "json ok",
+          "batch ok",
+          ...["wg", "bridge", "sysctl"].map((tool) => `tool ${tool} ${this.missingTools.has(tool) ? "no" : "ok"}`),
+          "uid 0",
+          ...persist,
+        ]
       : [];
     const kinds = [...script.matchAll(/^\s*try (\S+) /gm)].map((match) => match[1]!);
+    if (kinds.length && this.netnsRefusal !== undefined) return ok([...base, `netns no ${this.netnsRefusal}`].map((line) => `${line}\n`).join(""));
     const answers = kinds.map((kind) => (this.missingKinds.has(kind) ? `kind ${kind} no Error: Unknown device type.` : `kind ${kind} ok`));
-    return ok([...base, ...answers].map((line) => `${line}\n`).join(""));
+    return ok([...base, ...(kinds.length ? ["netns ok"] : []), ...answers].map((line) => `${line}\n`).join(""));
   }
 
   // ---- the model ----

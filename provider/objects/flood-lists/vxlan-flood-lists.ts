@@ -6,6 +6,8 @@ import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
 import { persistedState } from "../../engine/persisted-state";
+import { capabilityFailures, requireCapabilities, stepNeeds } from "../../engine/preflight";
+import type { Needs } from "../../engine/preflight-needs";
 import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
@@ -14,7 +16,7 @@ import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
-import { floodEntriesOn, floodSteps } from "./flood-entries";
+import { floodEntriesOn, floodSteps, type VtepRef } from "./flood-entries";
 
 /**
  * The flood lists of every VTEP of a unicast overlay as ONE resource: a host joining or
@@ -94,6 +96,11 @@ function bootUnit(member: string, vtep: Vtep, token: string): Artifact[] | undef
   });
 }
 
+/** What each member's host needs: iproute2's `bridge` (the list's commands and reads), and named namespaces for a VTEP in one. */
+function memberNeeds(vtep: VtepRef): Needs {
+  return stepNeeds(FLOOD_LISTS_TYPE, [{ tool: "bridge", netns: vtep.netns, args: ["fdb"] }]);
+}
+
 /** Whether the member's list is still on the same VTEP of the same host: else it starts afresh there. */
 function sameVtep(before: VtepState | undefined, beforeConnection: unknown, after: Vtep, afterConnection: unknown): before is VtepState {
   return before !== undefined && before.name === after.name && before.netns === after.netns && hostIdentity(beforeConnection) === hostIdentity(afterConnection);
@@ -110,15 +117,25 @@ export class FloodListsEngine implements AnyEngine {
     return checkInputs(floodListsSchema, FLOOD_LISTS_TYPE, news, this.secretFields);
   }
 
-  /** With persist on for a member: systemd on its host (persist/host-support.ts), each failure naming the member. */
+  /**
+   * Per member, from its host's one probe (engine/preflight.ts): what the host offers, for a
+   * member whose connection asks for it (`preflight: true`); with persist on, systemd there
+   * (persist/host-support.ts). Each failure names the member.
+   */
   async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     const { connections, vteps } = inputs as Partial<FloodListsInputs>;
     if (!vteps || containsUnknown(vteps) || !connections || containsUnknown(connections)) return [];
-    const persisted = Object.entries(vteps).filter(([member, vtep]) => vtep.persist === "networkd" && connections[member]);
-    const failures = await Promise.all(persisted.map(([member]) => persistFailures(this.hostOf(connections[member]), "systemd")));
-    return failures.flatMap((list, i) =>
-      list.map((failure) => ({ property: "vteps", reason: `${FLOOD_LISTS_TYPE} vteps.${persisted[i]![0]}: ${failure.reason}` })),
+    const members = Object.entries(vteps).filter(([member]) => connections[member]);
+    const failures = await Promise.all(
+      members.map(async ([member, vtep]) => {
+        const connection = connectionOf({ connection: connections[member] });
+        const host = this.hosts(connection);
+        const capabilities = connection.preflight === true ? await capabilityFailures(host, memberNeeds(vtep), this.where(host, member, vtep), "vteps") : [];
+        const persist = vtep.persist === "networkd" ? await persistFailures(host, "systemd") : [];
+        return [...capabilities, ...persist.map((failure) => ({ property: "vteps", reason: `${FLOOD_LISTS_TYPE} vteps.${member}: ${failure.reason}` }))];
+      }),
     );
+    return failures.flat();
   }
 
   /**
@@ -193,7 +210,7 @@ export class FloodListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connections[member]);
           const files = wasPersisted(vtep.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
-          await this.apply(host, member, vtep, vtep.peers, [], files, { goneIsDone: true });
+          await this.apply(host, member, vtep, vtep.peers, [], files, { goneIsDone: true, checkHost: false });
           return { member, vtep: { ...vtep, peers: [] } };
         } catch (error) {
           return { member, vtep, error };
@@ -218,7 +235,7 @@ export class FloodListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connection);
           const files = syncSteps(bootUnit(member, vtep, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
-          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false });
+          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false, checkHost: true });
           return { member, vtep };
         } catch (error) {
           return { member, vtep: previous, error };
@@ -261,7 +278,8 @@ export class FloodListsEngine implements AnyEngine {
 
   /**
    * One command on the host: the list's deletes and appends, then its boot-time files. No
-   * command when nothing changes. A step that fails (an entry deleted by hand since, an append
+   * command when nothing changes. With `checkHost` (create, update), the host's capabilities
+   * first (engine/preflight.ts: its one probe per run), as for every resource. A step that fails (an entry deleted by hand since, an append
    * refused) is settled by reading what the host has and applying the difference to that.
    */
   private async apply(
@@ -271,11 +289,12 @@ export class FloodListsEngine implements AnyEngine {
     before: readonly string[],
     after: readonly string[],
     files: Step[],
-    { goneIsDone }: { goneIsDone: boolean },
+    { goneIsDone, checkHost }: { goneIsDone: boolean; checkHost: boolean },
   ): Promise<void> {
     const steps = [...floodSteps(vtep, before, after), ...files];
     if (steps.length === 0) return;
     const where = this.where(host, member, vtep);
+    if (checkHost) await requireCapabilities(host, memberNeeds(vtep), where);
     try {
       await host.applyAll(steps, where);
       return;

@@ -59,11 +59,13 @@ describe("VxlanFloodLists inputs", () => {
 });
 
 describe("VxlanFloodLists on fake hosts", () => {
-  it("create: one command per host, every list applied", async () => {
+  it("create: one command per host after its capability probe, every list applied", async () => {
     const { engine, host, entries } = lab(3);
     const { id, outs } = await engine.create(mesh([1, 2, 3]));
     expect(id).toMatch(/^VxlanFloodLists#[0-9a-f]{12}$/);
-    for (const n of [1, 2, 3]) expect(host(n).roundTrips, `h${n}`).toBe(1);
+    // The probe (engine/preflight.ts, once per host per run), then the list's one command.
+    for (const n of [1, 2, 3]) expect(host(n).roundTrips, `h${n}`).toBe(2);
+    for (const n of [1, 2, 3]) expect(host(n).commands[0], `h${n}`).toMatch(/^sh -c 'echo "ip \$\(ip -V/);
     expect(entries(1)).toEqual([underlay(2), underlay(3)]);
     expect(entries(3)).toEqual([underlay(1), underlay(2)]);
     expect((outs.vteps as Record<string, { peers: string[] }>).h2!.peers).toEqual([underlay(1), underlay(3)]);
@@ -74,7 +76,8 @@ describe("VxlanFloodLists on fake hosts", () => {
     const { id, outs } = await engine.create(mesh([1, 2, 3]));
     resetCounts();
     const joined = await engine.update(id, outs, mesh([1, 2, 3, 4]));
-    for (const n of [1, 2, 3, 4]) expect(host(n).roundTrips, `h${n}`).toBe(1);
+    // The joiner's host is probed first; the others were in this run already.
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([1, 1, 1, 2]);
     expect(entries(4)).toEqual([underlay(1), underlay(2), underlay(3)]);
     expect(entries(2)).toEqual([underlay(1), underlay(3), underlay(4)]);
     // Only h2's list changes: only h2 is contacted.
@@ -84,6 +87,22 @@ describe("VxlanFloodLists on fake hosts", () => {
     await engine.update(id, joined.outs, next);
     expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([0, 1, 0, 0]);
     expect(entries(2)).toEqual([underlay(1), underlay(3)]);
+  });
+
+  it("a member whose host lacks `bridge` fails before anything runs there, named with the fix; the others are applied", async () => {
+    const { engine, host, entries } = lab(3);
+    host(2).missingTools.add("bridge");
+    const error = await engine.create(mesh([1, 2, 3])).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/^VxlanFloodLists update failed on 1 of 3 member\(s\) \(h2\)/);
+    expect(error?.message).toMatch(
+      /h2: root@10\.0\.0\.2:22 lacks what VxlanFloodLists vxlan42 \(member h2\) on root@10\.0\.0\.2:22 needs; nothing was changed there\. Missing on root@10\.0\.0\.2:22:\n {2}- iproute2's `bridge` tool \(the host answered: not found in the login's PATH\): install iproute2/,
+    );
+    expect(host(2).commands).toHaveLength(1);
+    expect(entries(2)).toEqual([]);
+    expect(entries(1)).toEqual([underlay(2), underlay(3)]);
   });
 
   it("a host leaves: the others drop it, the leaver is not contacted", async () => {

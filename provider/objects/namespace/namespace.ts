@@ -2,6 +2,8 @@ import { z } from "zod";
 import { connectionField, namespaceName } from "../../engine/fields";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { OWNER_PREFIX, ownerKeyField, ownerTag, ownerToken } from "../../engine/ownership";
+import { stepNeeds } from "../../engine/preflight";
+import type { Needs } from "../../engine/preflight-needs";
 import { type Context, type PriorState, ResourceEngine } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { containsUnknown } from "../../engine/validation";
@@ -95,6 +97,15 @@ export class NamespaceEngine extends ResourceEngine<NamespaceInputs, NamespaceOu
 
   protected identify(inputs: NamespaceInputs, endpoint: string, token: string): string {
     return `${endpoint}/netns/${inputs.name}#${token}`;
+  }
+
+  /** `ip netns` working for the login (its create's commands make and enter the namespace). */
+  protected needs(inputs: NamespaceInputs, token: string): Needs {
+    return stepNeeds(NAMESPACE_TYPE, makeSteps(inputs.name, token));
+  }
+
+  protected override fixedNeeds(): Needs {
+    return { resourceType: NAMESPACE_TYPE, tools: [], namespaces: true };
   }
 
   protected diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {

@@ -3,6 +3,8 @@ import { connectionField, interfaceName, ipAddress, namespaceName, networkCidr }
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { isIpError } from "../../engine/ip-errors";
 import { hasOwnerToken, ownerKeyField, ROUTE_PROTOCOL } from "../../engine/ownership";
+import { stepNeeds } from "../../engine/preflight";
+import type { Needs } from "../../engine/preflight-needs";
 import { type Context, type PriorState, ResourceEngine } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { parseRemoteJson } from "../../ssh/scrub";
@@ -96,6 +98,11 @@ function described(route: RouteInputs): string {
   return `${spec(route).join(" ")}${route.netns ? ` in namespace ${route.netns}` : ""}`;
 }
 
+/** The command that adds the route, tagged with netdev's protocol. */
+function addStep(route: RouteInputs): Step {
+  return { field: "destination", tool: "ip", netns: route.netns, args: ipArgs(route, ["route", "add", ...spec(route), "proto", ROUTE_PROTOCOL]) };
+}
+
 /**
  * A oneshot unit that adds the route at boot, retried for up to 30 s (its device or gateway
  * may come up later); `replace`, so a re-run changes nothing. Its namespace is made if missing,
@@ -126,6 +133,11 @@ export class RouteEngine extends ResourceEngine<RouteInputs, Record<string, unkn
     return `${endpoint}/${inputs.netns ?? "-"}/route/${spec(inputs).join("_")}#${token}`;
   }
 
+  /** `ip` with -json (find reads routes so) and -batch, and named namespaces for a route inside one. */
+  protected needs(inputs: RouteInputs): Needs {
+    return stepNeeds(ROUTE_TYPE, [addStep(inputs)]);
+  }
+
   /** A warning where networkd would remove a host-namespace route on restart (persist/host-support.ts). */
   protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd"; routes: boolean } {
     return { needs: "systemd", routes: inputs.netns === undefined };
@@ -146,12 +158,7 @@ export class RouteEngine extends ResourceEngine<RouteInputs, Record<string, unkn
   }
 
   protected async createOn(host: Host, inputs: RouteInputs, _id: string, { token, where, files }: Context): Promise<Record<string, unknown>> {
-    const add: Step = {
-      field: "destination",
-      tool: "ip",
-      netns: inputs.netns,
-      args: ipArgs(inputs, ["route", "add", ...spec(inputs), "proto", ROUTE_PROTOCOL]),
-    };
+    const add = addStep(inputs);
     try {
       await host.applyAll([add, ...files], where);
     } catch (error) {
