@@ -8,7 +8,7 @@ import { latencyProxy } from "./latency-proxy";
 
 /**
  * `npm run bench:round-trips -- [--devices 30] [--parallel 8] [--latency-ms 0] [--host h1]
- * [--batches 2] [--baseline DIR] [--sudo]`: per device, the commands, the SSH execs (round trips:
+ * [--batches 2] [--persist] [--baseline DIR] [--sudo]`: per device, the commands, the SSH execs (round trips:
  * commands for one host that overlap travel as one exec) and the wall time of create, refresh
  * (read), an in-place update and delete of bridges on one lab host, through the engines
  * directly, --parallel operations at a time (8 is Pulumi's default on 2 cores). --latency-ms
@@ -17,6 +17,9 @@ import { latencyProxy } from "./latency-proxy";
  * and pool run the same work in the same process first, so the rows are side by side. --sudo:
  * the same work again logged in as the lab's NOPASSWD sudo user where root is refused, once with
  * one sudo per exec (NETDEV_SUDO_SHELL=off) and once through the connection's root shells.
+ * --persist: the bridges with `persist: "networkd"`, and first the check every one gets in a
+ * `pulumi up` (engine.preflight: persistence's host check), its own column; it writes boot-time
+ * files, so only on a lab VM (`--host dvm1`), never on a netns host (they share this machine's /etc).
  * Needs the lab (`npm run lab -- up`).
  */
 const { values } = parseArgs({
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
     batches: { type: "string" },
     sudo: { type: "boolean", default: false },
+    persist: { type: "boolean", default: false },
   },
 });
 const devices = Number(values.devices);
@@ -35,6 +39,7 @@ const PARALLEL = Number(values.parallel);
 
 type Engine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown> };
+  preflight?(inputs: Record<string, unknown>): Promise<unknown[]>;
   create(inputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }>;
   read(id: string, props: Record<string, unknown>): Promise<unknown>;
   update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }>;
@@ -66,7 +71,15 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
     );
   };
   const made = new Map<string, { id: string; outs: Record<string, unknown> }>();
-  const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu }).inputs;
+  const persist = values.persist ? { persist: "networkd" } : {};
+  const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu, ...persist }).inputs;
+  if (values.persist)
+    await phase(() =>
+      inBatches(names, async (name) => {
+        const failures = await engine.preflight!(inputs(name, 1500));
+        if (failures.length) throw new Error(`the check refused ${name}: ${JSON.stringify(failures)}`);
+      }),
+    );
   await phase(() => inBatches(names, async (name) => void made.set(name, await engine.create(inputs(name, 1500)))));
   await phase(() => inBatches(names, async (name) => void (await engine.read(made.get(name)!.id, made.get(name)!.outs))));
   await phase(() =>
@@ -95,6 +108,8 @@ async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }>
 
 async function main(): Promise<void> {
   const host = readLabState().hosts.find((h) => h.name === values.host)!;
+  if (values.persist && host.kind === "netns")
+    throw new Error(`--persist writes boot-time files: ${host.name} shares this machine's /etc; use a lab VM (--host dvm1)`);
   const oneWayMs = Number(values["latency-ms"]);
   // With added latency the engines reach the host through a delaying relay on loopback.
   const proxy = oneWayMs > 0 ? await latencyProxy({ host: host.address, port: host.port }, oneWayMs) : undefined;
@@ -114,10 +129,10 @@ async function main(): Promise<void> {
   const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
   console.log(
     [
-      `${devices} bridges on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`,
+      `${devices} bridges${values.persist ? ' with persist: "networkd"' : ""} on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`,
       "",
-      "| engine | create | refresh (read) | update (mtu) | delete |",
-      "| --- | --- | --- | --- | --- |",
+      `| engine |${values.persist ? " check |" : ""} create | refresh (read) | update (mtu) | delete |`,
+      `| --- |${values.persist ? " --- |" : ""} --- | --- | --- | --- |`,
       ...rows,
     ].join("\n"),
   );
