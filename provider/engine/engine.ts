@@ -68,6 +68,24 @@ export interface DeviceOutputs extends Record<string, unknown> {
   kindInfo?: Record<string, unknown>;
 }
 
+/**
+ * A kind's fields with `shape` (the common fields, or a subset of them plus whatever holds the
+ * device elsewhere: HostDevices' `kind`), and the rules across fields every device obeys.
+ */
+export function deviceSchema<Shape extends z.ZodRawShape, KindShape extends z.ZodRawShape>(
+  kind: { fields: KindShape; refine?(inputs: never): { field: string; message: string } | undefined },
+  shape: Shape,
+) {
+  const refine = kind.refine as ((inputs: ParsedInputs) => { field: string; message: string } | undefined) | undefined;
+  return z.strictObject({ ...shape, ...kind.fields } as Shape & KindShape).superRefine((parsed, ctx) => {
+    const value = parsed as unknown as CommonFields;
+    const problem = refine?.(parsed as unknown as ParsedInputs);
+    if (problem) ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+    if (value.master !== undefined && value.master === value.name)
+      ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
+  });
+}
+
 /** Whether the device carries the owner tag of the resource with this id. */
 function ownedBy(link: LinkState, id: string): boolean {
   return splitAlias(link.ifalias).token === ownerToken(id);
@@ -96,14 +114,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     this.resourceType = kind.resourceType;
     this.secretFields = kind.secretFields ?? [];
     this.inputFields = [...Object.keys(commonShape), ...Object.keys(kind.fields)];
-    const object = z.strictObject({ ...commonShape, ...kind.fields });
-    this.schema = object.superRefine((parsed, ctx) => {
-      const value = parsed as unknown as CommonFields;
-      const problem = kind.refine?.(parsed as ParsedInputs);
-      if (problem) ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
-      if (value.master !== undefined && value.master === value.name)
-        ctx.addIssue({ code: "custom", path: ["master"], message: "a device cannot be its own master" });
-    }) as unknown as z.ZodType<Record<string, unknown>>;
+    this.schema = deviceSchema(kind, commonShape) as unknown as z.ZodType<Record<string, unknown>>;
   }
 
   protected describe(state: Record<string, unknown>): string {
@@ -142,7 +153,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    * answer is "replace", and Pulumi deletes the member before the master and makes it again
    * after (its dependent replacement; parents, namespaces and route devices already replace).
    */
-  protected diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {
+  diffFields(olds: Record<string, unknown>, news: Record<string, unknown>): { changed: string[]; replaces: string[] } {
     const replaceKeys = new Set([...REPLACE_ALWAYS, ...this.kind.replaceOn]);
     const changed: string[] = [];
     const replaces: string[] = [];
@@ -162,7 +173,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return { changed, replaces };
   }
 
-  protected async createOn(host: Host, inputs: ParsedInputs, id: string, { token, where, files }: Context): Promise<DeviceOutputs> {
+  async createOn(host: Host, inputs: ParsedInputs, id: string, { token, where, files }: Context): Promise<DeviceOutputs> {
     const finish = async (link?: LinkState) => {
       const outs = await this.observeLink(host, inputs, id, link);
       if (!outs) throw new Error(`${where} vanished right after it was created`);
@@ -293,7 +304,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return outs.outs;
   }
 
-  protected async deleteOn(host: Host, id: string, prior: PriorState): Promise<void> {
+  async deleteOn(host: Host, id: string, prior: PriorState): Promise<void> {
     const state = prior as PriorState & CommonFields;
     // The common case in one round trip: the host checks our tag and deletes.
     const fused = await host.deleteOwned(state.netns, state.name, ownerToken(id), this.where(host, state));
@@ -390,12 +401,12 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   }
 
   /** Namespaces this device lives in (or its other end does), for implicit-namespace cleanup. */
-  private namespacesOf(inputs: Record<string, unknown> & CommonFields): string[] {
+  namespacesOf(inputs: Record<string, unknown> & CommonFields): string[] {
     return [inputs.netns, ...(this.kind.namespacesUsed?.(inputs) ?? [])].filter((ns): ns is string => ns !== undefined);
   }
 
   /** Removes namespaces the provider made implicitly for this device once nothing but lo is left in them. */
-  private async removeImplicitNamespaces(host: Host, inputs: Record<string, unknown> & CommonFields): Promise<void> {
+  async removeImplicitNamespaces(host: Host, inputs: Record<string, unknown> & CommonFields): Promise<void> {
     for (const netns of new Set(this.namespacesOf(inputs))) await host.removeImplicitNetns(netns);
   }
 
@@ -489,7 +500,28 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     previous: CommonFields | undefined,
     options: { tagLast?: boolean; readBack?: boolean; files?: Step[]; filesFirst?: boolean } = {},
   ): Promise<LinkState | undefined> {
-    const where = this.where(host, inputs);
+    const steps = await this.convergeSteps(host, inputs, link, token, previous, options);
+    // One round trip for every step, and the read-back when asked for.
+    const readBack = options.readBack
+      ? { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] }
+      : undefined;
+    const out = await this.applyWithFiles(host, steps, options.files ?? [], this.where(host, inputs), readBack, [], options.filesFirst);
+    return readBack ? linkNamed(out, inputs.name) : undefined;
+  }
+
+  /**
+   * The steps that bring the device from `link` (as read) to the inputs in place, in order;
+   * the host is only read (a bond master's kind, the kind's own read). Pure otherwise: a caller
+   * that changes many devices at once runs them in its own command.
+   */
+  async convergeSteps(
+    host: Host,
+    inputs: ParsedInputs,
+    link: LinkState,
+    token: string,
+    previous: CommonFields | undefined,
+    options: { tagLast?: boolean } = {},
+  ): Promise<Step[]> {
     const ns = inputs.netns;
     const dev = inputs.name;
     const steps: Step[] = this.mtuAndMacSteps(inputs, link);
@@ -513,14 +545,11 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     steps.push(...addressSteps("addresses", ns, dev, inputs.addresses, link.addresses, previous?.addresses));
     if (inputs.up !== link.up || (downForBond && inputs.up)) steps.push(this.upStep(inputs));
     if (options.tagLast) steps.push(...tag);
-    // One round trip for every step, and the read-back when asked for.
-    const readBack = options.readBack ? { tool: "ip" as const, netns: ns, args: ["-json", "-details", "addr", "show", "dev", dev] } : undefined;
-    const out = await this.applyWithFiles(host, steps, options.files ?? [], where, readBack, [], options.filesFirst);
-    return readBack ? linkNamed(out, dev) : undefined;
+    return steps;
   }
 
   /** Reads the device back: outputs for state, and the inputs as they now are on the host (for drift). */
-  private async observeLink(
+  async observeLink(
     host: Host,
     state: Record<string, unknown> & CommonFields,
     id: string,

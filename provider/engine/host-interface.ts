@@ -56,6 +56,10 @@ export interface Host {
   deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion>;
   /** Deletes the device if it is still as checked: its tag (undefined: none at all) and, with `ifindex`, that very device. */
   deleteChecked(netns: string | undefined, expected: GroupedDevice, device: string): Promise<OwnedDeletion>;
+  /** deleteChecked for many devices of one namespace in ONE round trip (grouped-delete.ts); an outcome per device, in order. */
+  deleteAllChecked(netns: string | undefined, expected: readonly GroupedDevice[], devices: readonly string[]): Promise<OwnedDeletion[]>;
+  /** Commands that only read, run together in ONE round trip (ssh/batch.ts): each one's result, in order, whatever its exit status. */
+  readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]>;
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
   readLink(netns: string | undefined, name: string): Promise<LinkState | undefined>;
   /** readLink for a refresh, answered from one dump of the namespace that overlapping refreshes share. */

@@ -2,6 +2,7 @@ import type { Connection } from "../ssh/connection";
 import { RemoteCommandError } from "../ssh/errors";
 import { type ExecResult, sshPool } from "../ssh/pool";
 import { sharedRead } from "../ssh/shared-reads";
+import { batchScript, parseBatchOutput } from "../ssh/batch";
 import { quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import { poolKey } from "../ssh/connection";
@@ -179,6 +180,36 @@ export class HostShell implements Host {
    */
   async deleteChecked(netns: string | undefined, expected: GroupedDevice, device: string): Promise<OwnedDeletion> {
     return (await this.runDeleteScript(netns, ownedDeleteScript(expected), [{ name: expected.name, device }]))[0]!;
+  }
+
+  /**
+   * deleteChecked for many devices of one namespace: one script and, for two or more, one
+   * netlink request (grouped-delete.ts), each checked on the host as deleteChecked checks it.
+   */
+  async deleteAllChecked(netns: string | undefined, expected: readonly GroupedDevice[], devices: readonly string[]): Promise<OwnedDeletion[]> {
+    if (expected.length === 0) return [];
+    if (expected.length === 1) return [await this.deleteChecked(netns, expected[0]!, devices[0]!)];
+    return this.runDeleteScript(
+      netns,
+      groupDeleteScript(expected, randomGroup()),
+      expected.map(({ name }, i) => ({ name, device: devices[i]! })),
+    );
+  }
+
+  /**
+   * Reads in ONE round trip: the host runs them together (ssh/batch.ts) and each result comes
+   * back on its own. A batch whose output is not whole fails as one read.
+   */
+  async readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
+    if (commands.length === 0) return [];
+    if (commands.length === 1) return [await this.exec({ ...commands[0]!, idempotent: true })];
+    const argvs = commands.map((command) => this.argv(command));
+    const batch = batchScript(argvs);
+    const result = await sshPool().exec(this.connection, batch.argv, { stdin: batch.stdin, idempotent: true });
+    const { results, complete } = parseBatchOutput(result.stdout, batch.boundary, argvs.length);
+    if (!complete)
+      throw new RemoteCommandError(this.endpoint, `${quoteArgv(argvs[0]!)} and ${argvs.length - 1} more reads (one command)`, result.exitCode, result.stderr);
+    return results as ExecResult[];
   }
 
   /** Runs a grouped-delete.ts script in the namespace; one outcome per device, in order. */

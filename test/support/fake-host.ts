@@ -196,6 +196,21 @@ export class FakeHost implements Host {
     return { outcome: "deleted" };
   }
 
+  async deleteAllChecked(netns: string | undefined, expected: readonly GroupedDevice[], devices: readonly string[]): Promise<OwnedDeletion[]> {
+    if (expected.length === 0) return [];
+    const outcomes: OwnedDeletion[] = [];
+    for (const [i, device] of expected.entries()) outcomes.push(await this.deleteChecked(netns, device, devices[i]!));
+    // One script on the host, however many devices.
+    this.roundTrips -= expected.length - 1;
+    return outcomes;
+  }
+
+  async readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
+    if (commands.length === 0) return [];
+    this.roundTrips++;
+    return commands.map((command) => this.execArgv(stepArgv(command)));
+  }
+
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
     this.roundTrips++;
     const link = this.namespaces.get(netns ?? ROOT)?.links.get(name);
