@@ -108,3 +108,12 @@ export interface VxlanFloodLists extends NetdevResource, outputs.VxlanFloodLists
  * Every VTEP's unicast flood list of one overlay as one resource (all-zero FDB entries): a host joining or leaving is one step, one command per host whose list changes, all hosts at once. Only entries to the listed addresses are touched.
  */
 export const VxlanFloodLists: ResourceClass<args.VxlanFloodListsArgs, VxlanFloodLists> = resourceClass("VxlanFloodLists");
+
+/**
+ * Many devices of one host as one resource: one Pulumi step and one script on the host per `up`, refresh or destroy, each device still following its kind's rules (in-place changes, replacement inside the update, drift, owner tag). For hundreds of devices per host; a resource per device stays the default.
+ */
+export interface HostDevices extends NetdevResource, outputs.HostDevicesOutputs {}
+/**
+ * Many devices of one host as one resource: one Pulumi step and one script on the host per `up`, refresh or destroy, each device still following its kind's rules (in-place changes, replacement inside the update, drift, owner tag). For hundreds of devices per host; a resource per device stays the default.
+ */
+export const HostDevices: ResourceClass<args.HostDevicesArgs, HostDevices> = resourceClass("HostDevices");

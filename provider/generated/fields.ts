@@ -106,4 +106,10 @@ export const resourceFields = {
     outputs: [],
     secrets: ["connections"],
   },
+  HostDevices: {
+    category: "object",
+    inputs: ["connection", "devices"],
+    outputs: [],
+    secrets: ["connection"],
+  },
 } as const;

@@ -453,6 +453,323 @@ export interface VxlanFloodListsOutputs {
   }>>;
 }
 
+/** The outputs of a HostDevices: every input as applied, and what the host reports. */
+export interface HostDevicesOutputs {
+  /**
+   * How to reach the host over SSH: address, user, a credential and the pinned host key. Kept as a secret in state, whatever the program marked.
+   *
+   * A secret output.
+   */
+  readonly connection: pulumi.Output<ResolvedConnection>;
+  /**
+   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb", ... }` with that kind's fields (as its own resource takes them, without `connection`).
+   */
+  readonly devices: pulumi.Output<Record<string, {
+    /** "bridge": a Bridge (see its reference page for its fields). */
+    kind: "bridge";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /**
+     * Run the Spanning Tree Protocol (stp_state), which blocks loops between bridges; omitted, the kernel's default (off).
+     */
+    stp?: boolean;
+    /** STP forward delay in centiseconds (400 = 4 s); STP needs 200-3000. */
+    forwardDelay?: number;
+    /** STP hello time in centiseconds (200 = 2 s); STP needs 100-1000. */
+    helloTime?: number;
+    /** STP max message age in centiseconds (2000 = 20 s); STP needs 600-4000. */
+    maxAge?: number;
+    /** How long a learned MAC address is kept, in centiseconds (30000 = 300 s). */
+    ageingTime?: number;
+    /** Filter frames by VLAN on the bridge's ports (802.1Q-aware bridge). */
+    vlanFiltering?: boolean;
+    /** The VLAN id given to untagged frames on ports (1-4094); 0 means none. */
+    vlanDefaultPvid?: number;
+    /**
+     * Listen to IGMP/MLD to forward multicast only to ports that joined; off floods multicast to every port.
+     */
+    multicastSnooping?: boolean;
+  } | {
+    /** "veth": a VethPair (see its reference page for its fields). */
+    kind: "veth";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /** The name of the other end of the pair, e.g. "eth0" inside a container's namespace. */
+    peerName: string;
+    /** Namespace for the peer end (created if missing); omitted, the same as this end. */
+    peerNetns?: string;
+    /** The peer end's MTU in bytes (68-65535); omitted, the same default as this end. */
+    peerMtu?: number;
+    /** The peer end's MAC (a container's): pin it so neighbours' ARP entries survive a re-create. */
+    peerMacAddress?: string;
+    /** The peer end's IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.2/24"]: it holds exactly these. */
+    peerAddresses?: string[];
+    /** Whether the peer end is administratively up. */
+    peerUp: boolean;
+    /**
+     * The peer announces its addresses (gratuitous ARP, unsolicited NA) whenever it comes up or its MAC changes (arp_notify, ndisc_notify), so neighbours update their entries at once.
+     */
+    peerAnnounce?: boolean;
+  } | {
+    /** "vxlan": a VxlanTunnel (see its reference page for its fields). */
+    kind: "vxlan";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /** The VXLAN network identifier (0-16777215): every VTEP of one overlay uses the same one. */
+    vni: number;
+    /**
+     * UDP port of the tunnel on every VTEP: 4789 is the IANA port; Linux's own default is 8472, so set it to talk to older peers.
+     */
+    dstPort: number;
+    /** This VTEP's underlay source address, e.g. "10.0.0.1"; omitted, chosen by routing. */
+    local?: string;
+    /** The one other VTEP of a point-to-point tunnel; excludes `group`. */
+    remote?: string;
+    /**
+     * A multicast group (224.0.0.0/4 or ff00::/8) that floods reach every VTEP through; needs `dev`, excludes `remote`.
+     */
+    group?: string;
+    /** The underlay device, e.g. "eth0": where multicast joins happen and packets leave. */
+    dev?: string;
+    /** Outer TTL (1-255); omitted, the kernel's default. */
+    ttl?: number;
+    /** Outer TOS byte (0-255); 1 inherits the inner packet's. */
+    tos?: number;
+    /**
+     * Learn remote MAC addresses from received packets into the FDB; off for a mesh whose FDB is configured.
+     */
+    learning: boolean;
+    /** Compute UDP checksums on outgoing packets over IPv4 (IPv6 always has them). */
+    udpCsum?: boolean;
+    /** The outer UDP source ports the flow hash chooses from, e.g. { low: 49152, high: 65535 }. */
+    srcPortRange?: {
+      /** The lowest UDP source port. */
+      low: number;
+      /** The highest UDP source port. */
+      high: number;
+    };
+    /**
+     * Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry. Omitted after being set: the entries stay as they are (`[]` removes them).
+     */
+    peers?: string[];
+  } | {
+    /** "macvlan": a Macvlan (see its reference page for its fields). */
+    kind: "macvlan";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /** The interface the macvlan sits on, e.g. "eth0"; in the host's namespace. */
+    parent: string;
+    /**
+     * How macvlans of one parent reach each other: "bridge" directly, "vepa" through the external switch, "private" not at all, "passthru" one macvlan takes over the parent, "source" by allowed source MAC.
+     */
+    mode: "bridge" | "vepa" | "private" | "passthru" | "source";
+    /** Create a macvtap (a tap-like character device for VMs, /dev/tapN) instead of a macvlan. */
+    tap: boolean;
+  } | {
+    /** "tun": a TunDevice (see its reference page for its fields). */
+    kind: "tun";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /**
+     * "tun": a layer-3 device that carries IP packets; "tap": a layer-2 device that carries Ethernet frames (what a VM's NIC is plugged into).
+     */
+    mode: "tun" | "tap";
+    /** uid allowed to open the device without CAP_NET_ADMIN. */
+    owner?: number;
+    /** gid allowed to open the device without CAP_NET_ADMIN. */
+    group?: number;
+    /** Allow several file descriptors (queues) on the device (IFF_MULTI_QUEUE), for multi-queue VM NICs. */
+    multiQueue: boolean;
+    /**
+     * Prefix each packet with a virtio-net header (IFF_VNET_HDR), for checksum and segmentation offload to a VM.
+     */
+    vnetHdr: boolean;
+    /** Prefix each packet with the 4-byte packet information header (IFF_NO_PI off). */
+    packetInfo: boolean;
+  } | {
+    /** "ifb": a Ifb (see its reference page for its fields). */
+    kind: "ifb";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /**
+     * Transmit and receive queues (numtxqueues and numrxqueues), e.g. one per CPU that redirects traffic to it so their packets do not share one queue; unset: the kernel's 1. Fixed when the device is made.
+     */
+    queues?: number;
+    /**
+     * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
+     */
+    txQueueLength?: number;
+  }>>;
+}
+
 /** Each resource type's outputs, by type. */
 export interface ResourceOutputs {
   TunDevice: TunDeviceOutputs;
@@ -472,4 +789,5 @@ export interface ResourceOutputs {
   NetworkNamespace: NetworkNamespaceOutputs;
   Route: RouteOutputs;
   VxlanFloodLists: VxlanFloodListsOutputs;
+  HostDevices: HostDevicesOutputs;
 }

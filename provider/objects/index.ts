@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./flood-lists/vxlan-flood-lists";
+import { HOST_DEVICES_REPLACE_ON, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
 
@@ -37,6 +38,20 @@ export const objectTypes = {
     secretFields: ["connections"],
     outputs: {},
     example: { connections: { a: "connection" }, vteps: { a: { name: "vxlan42", peers: ["10.0.0.2", "10.0.0.3"] } } },
+  },
+  HostDevices: {
+    summary:
+      "Many devices of one host as one resource: one Pulumi step and one script on the host per `up`, refresh or destroy, each device still following its kind's rules (in-place changes, replacement inside the update, drift, owner tag). For hundreds of devices per host; a resource per device stays the default.",
+    schema: hostDevicesSchema,
+    engine: hostDevicesEngine,
+    replaceOn: [...HOST_DEVICES_REPLACE_ON],
+    outputs: {},
+    example: {
+      devices: {
+        br0: { kind: "bridge", name: "br0", mtu: 1450 },
+        vx0: { kind: "vxlan", name: "vxlan42", vni: 42, dstPort: 4789, local: "10.0.0.1", learning: false, master: "br0" },
+      },
+    },
   },
 } satisfies Record<
   string,

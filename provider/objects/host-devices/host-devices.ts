@@ -1,0 +1,500 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { sameValue } from "../../engine/compare";
+import { commonShape, DeviceEngine, type DeviceOutputs, deviceSchema, type ParsedInputs } from "../../engine/engine";
+import { connectionField } from "../../engine/fields";
+import { sshHosts } from "../../engine/host";
+import { type Host, type HostFactory, type OwnedDeletion, StepError } from "../../engine/host-interface";
+import { dumpCommand, type HostSnapshot, placeholderLink, snapshotOf } from "../../engine/host-snapshot";
+import { isIpError } from "../../engine/ip-errors";
+import type { DeviceKind } from "../../engine/kind";
+import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "../../engine/ownership";
+import { deviceNeeds, requireCapabilities } from "../../engine/preflight";
+import type { AnyEngine } from "../../engine/provider-boundary";
+import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
+import type { Step } from "../../engine/steps";
+import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
+import { bridgeKind } from "../../kinds/bridge/bridge";
+import { ifbKind } from "../../kinds/ifb/ifb";
+import { macvlanKind } from "../../kinds/macvlan/macvlan";
+import { tunKind } from "../../kinds/tun/tun";
+import { vethKind } from "../../kinds/veth/veth";
+import { vxlanKind } from "../../kinds/vxlan/vxlan";
+import { type Connection, connectionOf } from "../../ssh/connection";
+
+/**
+ * Many devices on one host as ONE resource: each `pulumi up`, refresh or destroy is one Pulumi
+ * step and, for the host, one script, where a resource per device is a step and a round trip
+ * per device. Each device is still what its kind makes it: the kind's fields and rules (which
+ * field changes in place, which replaces the device), its create steps, read-back, drift and
+ * owner tag come from the device engine (engine/engine.ts), called per device; this engine only
+ * gathers their commands into one script per operation.
+ *
+ * - create: every device's steps, parents and masters first, then the read-back, in one script.
+ *   A device that exists already (left by a killed `up`, carrying its tag; or `adopt`) is taken
+ *   over by the device engine's own create, as a device resource would be. A failure removes
+ *   every device this create made (each checked against its tag on the host), then fails.
+ * - diff: per device, by its kind's rules; a device whose `name` (or another field its kind
+ *   cannot change in place) changes is replaced INSIDE this resource's update. Only another host
+ *   replaces the resource.
+ * - update: removed and replaced devices in one grouped delete; the ones that change in place
+ *   read in one round trip; then their steps and the new devices' in one script.
+ * - refresh: every device from one read of the host; a device that is gone leaves the outputs
+ *   (the next `up` makes it again), drift shows per device.
+ * - delete: one grouped delete per namespace, each device checked against its own tag.
+ *
+ * Ownership: each device carries its own owner tag, derived from this resource's and the
+ * device's key (so a device keeps its tag across updates, and a killed `up` is taken back).
+ */
+export const HOST_DEVICES_TYPE = "HostDevices";
+
+/** The kinds a HostDevices may hold, by the name `kind` takes: each kind's own folder name. */
+const KINDS = {
+  bridge: bridgeKind,
+  veth: vethKind,
+  vxlan: vxlanKind,
+  macvlan: macvlanKind,
+  tun: tunKind,
+  ifb: ifbKind,
+} as const;
+
+type KindName = keyof typeof KINDS;
+
+/** The common device fields a device in a HostDevices has: the connection and persistence are the resource's, the owner key its own. */
+const { connection: _connection, ownerKey: _ownerKey, persist: _persist, reportKindInfo: _reportKindInfo, ...memberCommon } = commonShape;
+
+function memberSchema<Name extends KindName, KindShape extends z.ZodRawShape>(
+  name: Name,
+  kind: { resourceType: string; fields: KindShape; refine?(inputs: never): { field: string; message: string } | undefined },
+) {
+  return deviceSchema(kind, {
+    kind: z.literal(name).describe(`"${name}": a ${kind.resourceType} (see its reference page for its fields).`),
+    ...memberCommon,
+  });
+}
+
+const deviceKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -")
+  .describe('A device\'s key, e.g. "br0": stable across updates; its owner tag is derived from it.');
+
+const memberUnion = z.discriminatedUnion("kind", [
+  memberSchema("bridge", KINDS.bridge),
+  memberSchema("veth", KINDS.veth),
+  memberSchema("vxlan", KINDS.vxlan),
+  memberSchema("macvlan", KINDS.macvlan),
+  memberSchema("tun", KINDS.tun),
+  memberSchema("ifb", KINDS.ifb),
+]);
+
+export const hostDevicesSchema = z
+  .strictObject({
+    connection: connectionField,
+    devices: z
+      .record(deviceKey, memberUnion)
+      .describe(
+        'The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb", ... }` with that kind\'s fields (as its own resource takes them, without `connection`).',
+      ),
+    /** Derived from the resource's identity by its class: see engine/ownership.ts. */
+    ownerKey: ownerKeyField,
+  })
+  .superRefine((value, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [key, device] of Object.entries(value.devices)) {
+      const ends = [{ netns: device.netns, name: device.name }];
+      if (device.kind === "veth") ends.push({ netns: device.peerNetns ?? device.netns, name: device.peerName });
+      for (const end of ends) {
+        const at = `${end.netns ?? ""}/${end.name}`;
+        const other = seen.get(at);
+        if (other !== undefined && other !== key)
+          ctx.addIssue({ code: "custom", path: ["devices", key, "name"], message: `${end.name} is also devices.${other}'s (one name per namespace)` });
+        seen.set(at, key);
+      }
+    }
+  });
+
+/** Nothing in the inputs replaces it but another host (the connection's rule). */
+export const HOST_DEVICES_REPLACE_ON = [] as const;
+
+type Inputs = z.output<typeof hostDevicesSchema>;
+type MemberInputs = z.output<typeof memberUnion>;
+
+/** One device of the resource, as the device engine takes it. */
+interface Member {
+  key: string;
+  engine: DeviceEngine;
+  /** Parsed as the kind's own resource parses it: with the connection, without `kind`. */
+  inputs: ParsedInputs;
+  /** The device's own owner token, and the id its tag is checked against (engine.ts ownedBy). */
+  token: string;
+  id: string;
+}
+
+/** What state holds per device: the device engine's outputs, and its kind. */
+type DeviceState = DeviceOutputs & { kind: KindName };
+
+/** A device's own token: derived from the resource's and the device's key, so it is the same at every `up`. */
+export function deviceToken(token: string, key: string): string {
+  return createHash("sha256").update(`${token}\0${key}`).digest("hex").slice(0, 12);
+}
+
+/** A device's dependencies among the names of the resource: its master, a macvlan's parent, a VTEP's underlay device. */
+function dependsOn(inputs: Record<string, unknown>): string[] {
+  return [inputs.master, inputs.parent, inputs.dev].filter((name): name is string => typeof name === "string");
+}
+
+/** Members in an order where masters, parents and underlay devices come before the devices on them. */
+function ordered(members: Member[]): Member[] {
+  const byName = new Map(members.map((member) => [`${member.inputs.netns ?? ""}/${member.inputs.name}`, member]));
+  const done = new Set<Member>();
+  const out: Member[] = [];
+  const visit = (member: Member, path: Set<Member>) => {
+    if (done.has(member) || path.has(member)) return;
+    path.add(member);
+    for (const name of dependsOn(member.inputs)) {
+      // A parent lives in the host's namespace; a master beside its member.
+      const dependency = byName.get(`${member.inputs.netns ?? ""}/${name}`) ?? byName.get(`/${name}`);
+      if (dependency) visit(dependency, path);
+    }
+    done.add(member);
+    out.push(member);
+  };
+  for (const member of members) visit(member, new Set());
+  return out;
+}
+
+export class HostDevicesEngine implements AnyEngine {
+  readonly resourceType = HOST_DEVICES_TYPE;
+  private readonly engines: Record<KindName, DeviceEngine>;
+
+  constructor(private readonly hosts: HostFactory = sshHosts) {
+    this.engines = Object.fromEntries(Object.entries(KINDS).map(([name, kind]) => [name, new DeviceEngine(kind as unknown as DeviceKind, hosts)])) as Record<
+      KindName,
+      DeviceEngine
+    >;
+  }
+
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    return checkInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news);
+  }
+
+  /**
+   * Another host replaces the resource (deleting first: names are fixed on a host). Anything
+   * else is an update, a device's replacement included: its kind's rules decide it inside.
+   */
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    if (hostMoved(olds, news)) return { changes: true, replaces: ["connection"], deleteBeforeReplace: true };
+    const changes =
+      !sameValue(withoutCheckOnly(olds.connection), withoutCheckOnly(news.connection)) ||
+      Object.values(this.deviceChanges(olds.devices, news.devices)).some((change) => change !== "none");
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  }
+
+  /** Per device key: what an update does to it. */
+  deviceChanges(before: unknown, after: unknown): Record<string, "none" | "add" | "delete" | "replace" | "update"> {
+    if (!isRecord(before) || !isRecord(after) || containsUnknown(after)) {
+      // Not known yet (preview) or not a record: every device may change.
+      const keys = new Set([...Object.keys(isRecord(before) ? before : {}), ...Object.keys(isRecord(after) ? after : {})]);
+      return Object.fromEntries([...keys, ...(keys.size ? [] : ["*"])].map((key) => [key, "update" as const]));
+    }
+    const changes: Record<string, "none" | "add" | "delete" | "replace" | "update"> = {};
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      const old = before[key] as Record<string, unknown> | undefined;
+      const now = after[key] as Record<string, unknown> | undefined;
+      if (!old) changes[key] = "add";
+      else if (!now) changes[key] = "delete";
+      else if (old.kind !== now.kind || !(String(now.kind) in KINDS)) changes[key] = "replace";
+      else {
+        const { changed, replaces } = this.engines[now.kind as KindName].diffFields(old, now);
+        changes[key] = replaces.length ? "replace" : changed.length ? "update" : "none";
+      }
+    }
+    return changes;
+  }
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, rawInputs) as unknown as Inputs;
+    const host = this.hosts(inputs.connection);
+    const token = newOwnerToken(inputs.ownerKey);
+    const id = `${host.endpoint}/devices#${token}`;
+    const members = ordered(Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token)));
+    const devices = await this.apply(host, members);
+    return { id, outs: this.state(inputs, devices) };
+  }
+
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
+    const state = this.stateFrom(props);
+    const host = this.hosts(state.connection);
+    const members = this.membersOf(state, host.endpoint, ownerToken(id));
+    const snapshot = await this.snapshot(host, members);
+    const devices: Record<string, DeviceState> = {};
+    const observedInputs: Record<string, unknown> = {};
+    for (const member of members) {
+      const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, await snapshot.readLink(member.inputs.netns, member.inputs.name));
+      // Gone, or no longer this resource's: it leaves the outputs, and the next `up` makes it again.
+      if (!observed) continue;
+      const kind = state.devices[member.key]!.kind;
+      devices[member.key] = { kind, ...withoutConnection(observed.outs) };
+      observedInputs[member.key] = { kind, ...withoutConnection(observed.inputs) };
+    }
+    return {
+      id,
+      props: { ...this.state(state, devices), connection: props.connection },
+      inputs: { connection: props.connection, devices: observedInputs, ...(state.ownerKey ? { ownerKey: state.ownerKey } : {}) },
+    };
+  }
+
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news) as unknown as Inputs;
+    const previous = this.stateFrom(olds);
+    const host = this.hosts(inputs.connection);
+    const token = ownerToken(id);
+    const changes = this.deviceChanges(previous.devices, inputs.devices);
+    const before = new Map(this.membersOf(previous, host.endpoint, token).map((member) => [member.key, member]));
+    const after = ordered(Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token)));
+    // Removed and replaced devices first, in one grouped delete: a replacement reuses the name.
+    const leaving = [...before.values()].filter((member) => changes[member.key] === "delete" || changes[member.key] === "replace");
+    await this.remove(host, leaving);
+    const inPlace = after.filter((member) => changes[member.key] === "update");
+    const devices: Record<string, DeviceState> = {};
+    for (const member of after) if (changes[member.key] === "none") devices[member.key] = previous.devices[member.key]!;
+    const made = await this.apply(
+      host,
+      after.filter((member) => changes[member.key] !== "none"),
+      inPlace.length ? await this.inPlaceSteps(host, inPlace, previous) : undefined,
+    );
+    return { outs: this.state(inputs, { ...devices, ...made }) };
+  }
+
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    const state = this.stateFrom(props);
+    const host = this.hosts(state.connection);
+    await this.remove(host, this.membersOf(state, host.endpoint, ownerToken(id)));
+  }
+
+  // ---- the devices ----
+
+  private member(key: string, device: MemberInputs, connection: Connection, endpoint: string, token: string): Member {
+    const { kind, ...fields } = device as Record<string, unknown> & { kind: KindName };
+    const own = deviceToken(token, key);
+    const inputs = { ...fields, connection } as unknown as ParsedInputs;
+    return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
+  }
+
+  /** The devices as state holds them: their recorded fields are what the device engines read and delete by. */
+  private membersOf(state: { connection: Connection; devices: Record<string, DeviceState> }, endpoint: string, token: string): Member[] {
+    return Object.entries(state.devices).map(([key, device]) => {
+      const { kind, ...fields } = device;
+      if (!(kind in KINDS)) throw new Error(`${HOST_DEVICES_TYPE} devices.${key}: unknown kind ${JSON.stringify(kind)} in state`);
+      const own = deviceToken(token, key);
+      const inputs = { ...fields, connection: state.connection } as unknown as ParsedInputs;
+      return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
+    });
+  }
+
+  /** How messages name a device: its kind, name, key and host. */
+  private where(host: Host, member: Member): string {
+    const { name, netns } = member.inputs;
+    return `${member.engine.resourceType} ${name}${netns ? ` in namespace ${netns}` : ""} (${HOST_DEVICES_TYPE} devices.${member.key}) on ${host.endpoint}`;
+  }
+
+  /** The host read in one round trip for these devices: their namespaces' dumps, and what their kinds read. */
+  private snapshot(host: Host, members: Member[], dumped?: ReadonlyMap<string, string>): Promise<HostSnapshot> {
+    return snapshotOf(
+      host,
+      members.map((member) => member.inputs.netns),
+      async (recorder) => {
+        for (const member of members) {
+          const kind = member.engine.kind;
+          // Only to learn which commands it reads: whatever it makes of the empty answers is dropped.
+          await kind.read(placeholderLink(member.inputs.name, kind.infoKinds[0]), recorder, member.inputs.netns, member.inputs).catch(() => undefined);
+        }
+      },
+      dumped,
+    );
+  }
+
+  /** Each in-place device's steps, from one read of the host: refused, as a device resource refuses, when it is not this resource's device. */
+  private async inPlaceSteps(host: Host, members: Member[], previous: { devices: Record<string, DeviceState> }): Promise<Map<Member, Step[]>> {
+    const snapshot = await this.snapshot(host, members);
+    const steps = new Map<Member, Step[]>();
+    for (const member of members) {
+      const before = previous.devices[member.key]!;
+      const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);
+      const owned =
+        link &&
+        (splitAlias(link.ifalias).token === member.token || (before.tagLost === true && before.ifindex === link.ifindex && !splitAlias(link.ifalias).token));
+      if (!link || !owned)
+        throw new Error(`${this.where(host, member)} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
+      steps.set(member, await member.engine.convergeSteps(snapshot, member.inputs, link, member.token, before as unknown as ParsedInputs));
+    }
+    return steps;
+  }
+
+  /**
+   * Makes the devices that are not in `changing` and changes those that are, in ONE script
+   * (parents and masters first), then reads them all back (in the same script when they share a
+   * namespace and their kinds read nothing more). A device whose create needs the host first (a
+   * tun/tap, a device made beside its parent) or finds its name taken goes through the device
+   * engine's own create, which takes back this resource's device or adopts. On failure, every
+   * device this call made is removed again (checked against its tag on the host).
+   */
+  private async apply(host: Host, members: Member[], inPlace = new Map<Member, Step[]>()): Promise<Record<string, DeviceState>> {
+    const creates = members.filter((member) => !inPlace.has(member));
+    await Promise.all(
+      creates.map((member) =>
+        requireCapabilities(host, deviceNeeds(member.engine.kind, member.engine.createSteps(member.inputs, member.token)), this.where(host, member)),
+      ),
+    );
+    const ownCreate = (member: Member) => {
+      const kind = member.engine.kind;
+      return (
+        !inPlace.has(member) && (kind.createStep !== undefined || kind.prepare !== undefined || (kind.hasParent === true && member.inputs.netns !== undefined))
+      );
+    };
+    const fused = members.filter((member) => !ownCreate(member));
+    const plan = fused.map((member) => ({ member, steps: inPlace.get(member) ?? member.engine.createSteps(member.inputs, member.token) }));
+    const steps = plan.flatMap((entry) => entry.steps);
+    const namespaces = [...new Set(creates.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
+    const spaces = new Set(members.map((member) => member.inputs.netns ?? ""));
+    const oneSpace = spaces.size === 1 ? [...spaces][0]! : undefined;
+    const made: Member[] = [];
+    const dumped = new Map<string, string>();
+    try {
+      let failedAt = plan.length;
+      try {
+        if (steps.length) {
+          const readBack = oneSpace === undefined ? undefined : dumpCommand(oneSpace || undefined);
+          const out = await host.applyAll(steps, `${HOST_DEVICES_TYPE} on ${host.endpoint}`, readBack, namespaces);
+          if (oneSpace !== undefined) dumped.set(oneSpace, out);
+        }
+        made.push(...plan.filter((entry) => !inPlace.has(entry.member)).map((entry) => entry.member));
+      } catch (error) {
+        if (!(error instanceof StepError) || error.stepIndex === undefined) {
+          // No answer: which devices were made is unknown; each is removed if it carries its tag.
+          made.push(...creates);
+          throw error;
+        }
+        let at = error.stepIndex;
+        failedAt = plan.findIndex((entry) => {
+          if (at < entry.steps.length) return true;
+          at -= entry.steps.length;
+          return false;
+        });
+        const failed = plan[failedAt]!;
+        made.push(
+          ...plan
+            .slice(0, failedAt)
+            .filter((entry) => !inPlace.has(entry.member))
+            .map((entry) => entry.member),
+        );
+        // Anything but a create's first step (its add): the script stopped inside a device; it is the error.
+        if (inPlace.has(failed.member) || at > 0) {
+          if (!inPlace.has(failed.member)) made.push(failed.member);
+          throw this.named(error, host, failed.member);
+        }
+      }
+      // From a device whose add failed on (its name taken, …): one device at a time, each as its own resource would.
+      for (const entry of plan.slice(failedAt)) await this.alone(host, entry.member, inPlace.get(entry.member), made);
+      for (const member of members.filter(ownCreate)) await this.alone(host, member, undefined, made);
+    } catch (error) {
+      await this.remove(host, made).catch(() => undefined);
+      await this.removeNamespaces(host, creates).catch(() => undefined);
+      throw error;
+    }
+    const snapshot = await this.snapshot(host, members, dumped);
+    const devices: Record<string, DeviceState> = {};
+    for (const member of members) {
+      const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, await snapshot.readLink(member.inputs.netns, member.inputs.name));
+      if (!observed) throw new Error(`${this.where(host, member)} vanished right after it was ${inPlace.has(member) ? "changed" : "created"}`);
+      devices[member.key] = { kind: this.kindOf(member), ...withoutConnection(observed.outs) };
+    }
+    return devices;
+  }
+
+  /** One device made (or changed) on its own: the device engine's create handles a taken name (take back, adopt, refuse). */
+  private async alone(host: Host, member: Member, steps: Step[] | undefined, made: Member[]): Promise<void> {
+    if (steps) {
+      if (steps.length) await host.applyAll(steps, this.where(host, member));
+      return;
+    }
+    await member.engine.createOn(host, member.inputs, member.id, { token: member.token, where: this.where(host, member), files: [] });
+    made.push(member);
+  }
+
+  /**
+   * Deletes the devices: per namespace one grouped delete, each device checked against its own
+   * tag on the host. One that is not plainly this resource's (another tag, none, a failure) goes
+   * through the device engine's own delete, which knows a tag cleared by hand, and refuses others.
+   */
+  private async remove(host: Host, members: Member[]): Promise<void> {
+    const byNamespace = new Map<string, Member[]>();
+    for (const member of members) {
+      const netns = member.inputs.netns ?? "";
+      byNamespace.set(netns, [...(byNamespace.get(netns) ?? []), member]);
+    }
+    const errors: unknown[] = [];
+    for (const [netns, group] of byNamespace) {
+      const outcomes: OwnedDeletion[] = await host.deleteAllChecked(
+        netns || undefined,
+        group.map((member) => ({ name: member.inputs.name, tag: ownerTag(member.token) })),
+        group.map((member) => this.where(host, member)),
+      );
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.outcome === "deleted" || outcome.outcome === "absent") continue;
+        const member = group[i]!;
+        await member.engine.deleteOn(host, member.id, member.inputs).catch((error: unknown) => errors.push(error));
+      }
+    }
+    await this.removeNamespaces(host, members).catch((error: unknown) => errors.push(error));
+    if (errors.length === 1) throw errors[0];
+    if (errors.length) throw new Error(errors.map((error) => (error instanceof Error ? error.message : String(error))).join("; "));
+  }
+
+  /** Namespaces made implicitly for these devices, removed once nothing but lo is left in them. */
+  private async removeNamespaces(host: Host, members: Member[]): Promise<void> {
+    for (const netns of new Set(members.flatMap((member) => member.engine.namespacesOf(member.inputs)))) await host.removeImplicitNetns(netns);
+  }
+
+  private named(error: StepError, host: Host, member: Member): StepError {
+    const message = error.message.startsWith(`${HOST_DEVICES_TYPE} on `)
+      ? `${this.where(host, member)}${error.message.slice(error.message.indexOf(":"))}`
+      : error.message;
+    const unsupported = isIpError(error.stderr, "unknown-device-type") ? ` (the kernel lacks ${member.engine.kind.kernelFeature} support)` : "";
+    return new StepError(error.field, error.host, error.stderr, `${message}${unsupported}`, error.stepIndex);
+  }
+
+  private kindOf(member: Member): KindName {
+    return (Object.entries(this.engines) as Array<[KindName, DeviceEngine]>).find(([, engine]) => engine === member.engine)![0];
+  }
+
+  private state(inputs: { connection: Connection; ownerKey?: string }, devices: Record<string, DeviceState>): Record<string, unknown> {
+    const sorted = Object.fromEntries(
+      Object.keys(devices)
+        .sort()
+        .map((key) => [key, devices[key]]),
+    );
+    return { connection: inputs.connection, devices: sorted, ...(inputs.ownerKey ? { ownerKey: inputs.ownerKey } : {}), schemaVersion: SCHEMA_VERSION };
+  }
+
+  private stateFrom(props: Record<string, unknown>): { connection: Connection; devices: Record<string, DeviceState>; ownerKey?: string } {
+    refuseNewerState(HOST_DEVICES_TYPE, props);
+    return {
+      connection: connectionOf(props),
+      devices: (isRecord(props.devices) ? props.devices : {}) as Record<string, DeviceState>,
+      ...(typeof props.ownerKey === "string" ? { ownerKey: props.ownerKey } : {}),
+    };
+  }
+}
+
+/** A device's outputs without the connection its engine was handed: the resource holds it once. */
+function withoutConnection<T extends Record<string, unknown>>(fields: T): T {
+  const { connection: _connection, ...rest } = fields;
+  return rest as T;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export const hostDevicesEngine = new HostDevicesEngine();

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { FakeHost } from "../../../test/support/fake-host";
+import { deviceToken, HostDevicesEngine } from "./host-devices";
+
+/**
+ * HostDevices against a fake host (test/support/fake-host.ts): round trips per operation, the
+ * per-device diff, replacement inside an update, drift, take-back after a killed `up` and
+ * cleanup after a failed create. The lab test (host-devices.test.ts) runs the same on a kernel.
+ */
+const connection = { host: "10.0.0.1", hostKey: `SHA256:${"A".repeat(43)}`, privateKey: "unused" };
+const KEY = "0123456789ab";
+
+function setup() {
+  const host = new FakeHost();
+  const engine = new HostDevicesEngine(() => host);
+  const bridges = (count: number, extra: Record<string, unknown> = {}) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`br${i}`, { kind: "bridge", name: `ndh-br${i}`, ...extra }]));
+  const inputs = (devices: Record<string, unknown>) => engine.check({ connection, ownerKey: KEY, devices }).inputs;
+  const create = (devices: Record<string, unknown>) => engine.create(inputs(devices));
+  return { host, engine, bridges, inputs, create };
+}
+
+const tagOf = (key: string) => `netdev#${deviceToken(KEY, key)}`;
+
+describe("HostDevices on a fake host", () => {
+  it("creates many devices in one round trip (after the host's capability probe), each tagged with its own token", async () => {
+    const { host, create, bridges } = setup();
+    const { id, outs } = await create(bridges(20, { mtu: 1400 }));
+    // The capability probe (engine/preflight.ts, once per host), then one script for all twenty.
+    expect(host.roundTrips).toBe(2);
+    expect(id).toMatch(/#0123456789ab$/);
+    expect(host.linkNames()).toHaveLength(20);
+    expect(host.link(undefined, "ndh-br3")).toMatchObject({ kind: "bridge", mtu: 1400, up: true, ifalias: tagOf("br3") });
+    const devices = outs.devices as Record<string, Record<string, unknown>>;
+    expect(devices.br3).toMatchObject({ kind: "bridge", name: "ndh-br3", ifindex: host.link(undefined, "ndh-br3")!.ifindex, linkMtu: 1400 });
+    expect(devices.br3).not.toHaveProperty("connection");
+  });
+
+  it("orders masters before their members whatever the keys' order", async () => {
+    const { host, create } = setup();
+    await create({ a: { kind: "veth", name: "ndh-v0", peerName: "ndh-v1", master: "ndh-br" }, z: { kind: "bridge", name: "ndh-br" } });
+    expect(host.link(undefined, "ndh-v0")).toMatchObject({ master: "ndh-br" });
+  });
+
+  it("reads every device back in one round trip, and reports drift and a lost device per device", async () => {
+    const { host, engine, create, bridges, inputs } = setup();
+    const { id, outs } = await create(bridges(5, { mtu: 1400 }));
+    host.roundTrips = 0;
+    host.link(undefined, "ndh-br1")!.mtu = 1300;
+    host.namespaces.get("")!.links.delete("ndh-br2");
+    const read = await engine.read(id, outs);
+    expect(host.roundTrips).toBe(1);
+    const devices = read.inputs!.devices as Record<string, Record<string, unknown>>;
+    expect(Object.keys(devices).sort()).toEqual(["br0", "br1", "br3", "br4"]);
+    expect(devices.br1).toMatchObject({ kind: "bridge", mtu: 1300 });
+    expect(read.inputs).not.toHaveProperty("devices.br1.connection");
+    // The next `up` puts back the MTU and makes br2 again.
+    const changes = engine.deviceChanges(read.props.devices, inputs(bridges(5, { mtu: 1400 })).devices);
+    expect(changes).toMatchObject({ br0: "none", br1: "update", br2: "add" });
+  });
+
+  it("diffs per device: an in-place change, a replacement inside the update, an add and a delete; another host replaces it", async () => {
+    const { engine, create, bridges, inputs } = setup();
+    const { outs } = await create(bridges(3));
+    const news = inputs({
+      ...bridges(3),
+      br0: { kind: "bridge", name: "ndh-br0", mtu: 9000 },
+      br1: { kind: "bridge", name: "ndh-brX" },
+      br3: { kind: "bridge", name: "ndh-br3" },
+    });
+    delete (news.devices as Record<string, unknown>).br2;
+    expect(engine.deviceChanges(outs.devices, news.devices)).toEqual({ br0: "update", br1: "replace", br2: "delete", br3: "add" });
+    expect(engine.diff(outs, news)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(engine.diff(outs, inputs(bridges(3)))).toMatchObject({ changes: false });
+    expect(engine.diff(outs, { ...inputs(bridges(3)), connection: { ...connection, host: "10.0.0.2" } })).toMatchObject({ replaces: ["connection"] });
+  });
+
+  it("updates: one grouped delete, one read, one script for the in-place change, the replacement and the add", async () => {
+    const { host, engine, create, bridges, inputs } = setup();
+    const { id, outs } = await create(bridges(3));
+    const kept = host.link(undefined, "ndh-br0")!.ifindex;
+    host.roundTrips = 0;
+    const news = inputs({
+      br0: { kind: "bridge", name: "ndh-br0", mtu: 9000 },
+      br1: { kind: "bridge", name: "ndh-brX" },
+      br3: { kind: "bridge", name: "ndh-br3" },
+    });
+    const { outs: after } = await engine.update(id, outs, news);
+    expect(host.roundTrips).toBe(3);
+    expect(host.linkNames()).toEqual(["ndh-br0", "ndh-br3", "ndh-brX"]);
+    expect(host.link(undefined, "ndh-br0")).toMatchObject({ ifindex: kept, mtu: 9000 });
+    expect(host.link(undefined, "ndh-brX")!.ifalias).toBe(tagOf("br1"));
+    expect(Object.keys(after.devices as object)).toEqual(["br0", "br1", "br3"]);
+    // Only in-place changes: the read, then one script.
+    host.roundTrips = 0;
+    await engine.update(
+      id,
+      after,
+      inputs({
+        br0: { kind: "bridge", name: "ndh-br0", mtu: 1500 },
+        br1: { kind: "bridge", name: "ndh-brX", mtu: 1500 },
+        br3: { kind: "bridge", name: "ndh-br3" },
+      }),
+    );
+    expect(host.roundTrips).toBe(2);
+    expect(host.link(undefined, "ndh-brX")!.mtu).toBe(1500);
+  });
+
+  it("deletes every device in one round trip, leaving another owner's device of the same name alone", async () => {
+    const { host, engine, create, bridges } = setup();
+    const { id, outs } = await create(bridges(10));
+    host.roundTrips = 0;
+    await engine.delete(id, outs);
+    expect(host.roundTrips).toBe(1);
+    expect(host.linkNames()).toEqual([]);
+
+    const again = await create(bridges(2));
+    host.link(undefined, "ndh-br1")!.ifalias = "netdev#ffffffffffff";
+    await expect(engine.delete(again.id, again.outs)).rejects.toThrow(/refusing to delete .*ndh-br1/);
+    expect(host.linkNames()).toEqual(["ndh-br1"]);
+  });
+
+  it("takes back the devices a killed `up` left with their tags, and makes the rest", async () => {
+    const { host, create, bridges } = setup();
+    const left = host.addLink(undefined, "ndh-br0", "bridge", { ifalias: tagOf("br0") });
+    const { outs } = await create(bridges(3));
+    expect(host.linkNames()).toEqual(["ndh-br0", "ndh-br1", "ndh-br2"]);
+    expect(host.link(undefined, "ndh-br0")).toMatchObject({ ifindex: left.ifindex, up: true });
+    expect((outs.devices as Record<string, { ifindex: number }>).br0.ifindex).toBe(left.ifindex);
+  });
+
+  it("refuses a name another owner holds, and removes what the create made before failing", async () => {
+    const { host, create, bridges } = setup();
+    host.addLink(undefined, "ndh-br1", "bridge", { ifalias: "netdev#ffffffffffff" });
+    await expect(create(bridges(3))).rejects.toThrow(/ndh-br1 .*already exists/);
+    expect(host.linkNames()).toEqual(["ndh-br1"]);
+    expect(host.link(undefined, "ndh-br1")!.ifalias).toBe("netdev#ffffffffffff");
+  });
+
+  it("a step that fails inside a device removes every device the create made, and names the device", async () => {
+    const { host, create, bridges } = setup();
+    host.failOn(/addr add 10\.9\.0\.1\/24 dev ndh-br2/, "RTNETLINK answers: Permission denied");
+    const devices = { ...bridges(4), br2: { kind: "bridge", name: "ndh-br2", addresses: ["10.9.0.1/24"] } };
+    await expect(create(devices)).rejects.toThrow(/Bridge ndh-br2 \(HostDevices devices\.br2\).*setting addresses failed.*Permission denied/);
+    expect(host.linkNames()).toEqual([]);
+  });
+
+  it("check names the device and field of a bad input, and refuses one name twice", () => {
+    const { engine } = setup();
+    const failures = engine.check({ connection, devices: { a: { kind: "bridge", name: "ndh-a", mtu: 10 } } }).failures;
+    expect(failures.map((f) => f.reason).join()).toMatch(/devices\.a\.mtu/);
+    expect(engine.check({ connection, devices: { a: { kind: "nosuch", name: "x" } } }).failures).not.toEqual([]);
+    const twice = engine.check({ connection, devices: { a: { kind: "bridge", name: "ndh-a" }, b: { kind: "bridge", name: "ndh-a" } } }).failures;
+    expect(twice.map((f) => f.reason).join()).toMatch(/devices\.b\.name: ndh-a is also devices\.a's/);
+  });
+});
