@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { floodPeers, removeLeftovers } from "../../../test/support/components";
+import { connectionInput } from "../../../test/support/lab-hosts";
+import { hostLink, onHost } from "../../../test/support/lifecycle";
+import { hostDevicesEngine as engine } from "./host-devices";
+
+const NS = "ndh-ns";
+const LINKS = ["ndh-br0", "ndh-br1", "ndh-v0", "ndh-vx", "ndh-mv", "ndh-mv2", "ndh-tap", "ndh-ifb"];
+
+/** The devices of one host as one resource, through its engine, on lab host h2's kernel. */
+const devices = (o: { mtu: number; macvlan: string; withIfb: boolean; withBr1: boolean }) => ({
+  br: { kind: "bridge", name: "ndh-br0", mtu: o.mtu },
+  ...(o.withBr1 ? { br1: { kind: "bridge", name: "ndh-br1" } } : {}),
+  // Its peer in a namespace the device makes (and removes with it); this end on the bridge.
+  v: { kind: "veth", name: "ndh-v0", peerName: "eth0", peerNetns: NS, master: "ndh-br0" },
+  vx: { kind: "vxlan", name: "ndh-vx", vni: 4242, dstPort: 4789, learning: false, peers: ["10.247.0.13"], master: "ndh-br0" },
+  mv: { kind: "macvlan", name: o.macvlan, parent: "ndh-v0" },
+  tap: { kind: "tun", name: "ndh-tap", mode: "tap", master: "ndh-br0" },
+  ...(o.withIfb ? { ifb: { kind: "ifb", name: "ndh-ifb" } } : {}),
+});
+
+describe("HostDevices engine on h2", () => {
+  beforeAll(async () => removeLeftovers("h2", LINKS, [NS]));
+  afterAll(async () => removeLeftovers("h2", LINKS, [NS]));
+
+  it("create → read → in place, replace inside, add, remove → drift on refresh → delete", async () => {
+    const check = (o: Parameters<typeof devices>[0]) => {
+      const checked = engine.check({ connection: connectionInput("h2"), devices: devices(o) });
+      expect(checked.failures).toEqual([]);
+      return checked.inputs;
+    };
+    const first = check({ mtu: 1450, macvlan: "ndh-mv", withIfb: true, withBr1: false });
+    const { id, outs } = await engine.create(first);
+    const br = await hostLink("h2", undefined, "ndh-br0");
+    expect(br).toMatchObject({ mtu: 1450, linkinfo: { info_kind: "bridge" } });
+    expect(br.ifalias).toMatch(/^netdev#[0-9a-f]{12}$/);
+    for (const name of ["ndh-v0", "ndh-vx", "ndh-tap"]) expect((await hostLink("h2", undefined, name))?.master, name).toBe("ndh-br0");
+    expect((await hostLink("h2", NS, "eth0"))?.linkinfo.info_kind).toBe("veth");
+    expect((await hostLink("h2", undefined, "ndh-mv"))?.linkinfo.info_kind).toBe("macvlan");
+    expect((await hostLink("h2", undefined, "ndh-ifb"))?.linkinfo.info_kind).toBe("ifb");
+    expect(await floodPeers("h2", "ndh-vx")).toEqual(["10.247.0.13"]);
+    const made = outs.devices as Record<string, Record<string, unknown>>;
+    expect(made.br).toMatchObject({ kind: "bridge", ifindex: br.ifindex, linkMtu: 1450, hwAddress: br.address });
+    // Every device its own owner tag.
+    const tags = await Promise.all(
+      ["ndh-br0", "ndh-v0", "ndh-vx", "ndh-mv", "ndh-tap", "ndh-ifb"].map(async (n) => (await hostLink("h2", undefined, n)).ifalias),
+    );
+    expect(new Set(tags).size).toBe(6);
+
+    // Refresh: the same devices, no changes against the inputs.
+    const read = await engine.read(id, outs);
+    expect(read.id).toBe(id);
+    expect(Object.keys(read.props.devices as object).sort()).toEqual(["br", "ifb", "mv", "tap", "v", "vx"]);
+    expect(engine.diff(read.props, first)).toMatchObject({ changes: false });
+
+    // In place (the bridge's MTU), a replacement inside the update (the macvlan's name), one added, one removed.
+    const second = check({ mtu: 1400, macvlan: "ndh-mv2", withIfb: false, withBr1: true });
+    expect(engine.deviceChanges(read.props.devices, second.devices)).toMatchObject({ br: "update", mv: "replace", br1: "add", ifb: "delete", v: "none" });
+    expect(engine.diff(read.props, second)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    const { outs: updated } = await engine.update(id, read.props, second);
+    expect(await hostLink("h2", undefined, "ndh-br0")).toMatchObject({ ifindex: br.ifindex, mtu: 1400 });
+    expect(await hostLink("h2", undefined, "ndh-mv")).toBeUndefined();
+    expect((await hostLink("h2", undefined, "ndh-mv2"))?.linkinfo.info_kind).toBe("macvlan");
+    expect(await hostLink("h2", undefined, "ndh-ifb")).toBeUndefined();
+    expect((await hostLink("h2", undefined, "ndh-br1"))?.ifalias).toMatch(/^netdev#/);
+    expect(Object.keys(updated.devices as object).sort()).toEqual(["br", "br1", "mv", "tap", "v", "vx"]);
+
+    // Drift: an MTU changed by hand shows on that device; a device deleted by hand leaves the outputs.
+    await onHost("h2", ["ip", "link", "set", "dev", "ndh-br0", "mtu", "1300"]);
+    await onHost("h2", ["ip", "link", "del", "dev", "ndh-br1"]);
+    const drifted = await engine.read(id, updated);
+    const observed = drifted.inputs!.devices as Record<string, Record<string, unknown>>;
+    expect(observed.br).toMatchObject({ kind: "bridge", mtu: 1300 });
+    expect(observed.br1).toBeUndefined();
+    expect(engine.deviceChanges(drifted.props.devices, second.devices)).toMatchObject({ br: "update", br1: "add", v: "none" });
+    // The next `up` puts both back.
+    const { outs: repaired } = await engine.update(id, drifted.props, second);
+    expect((await hostLink("h2", undefined, "ndh-br0"))?.mtu).toBe(1400);
+    expect(await hostLink("h2", undefined, "ndh-br1")).toBeDefined();
+
+    await engine.delete(id, repaired);
+    for (const name of LINKS) expect(await hostLink("h2", undefined, name), name).toBeUndefined();
+    expect(await onHost("h2", ["ip", "netns", "list"])).not.toContain(NS);
+  }, 60_000);
+
+  it("a create that fails partway removes what it made, and a device of another owner is left alone", async () => {
+    await onHost("h2", ["ip", "link", "add", "ndh-br1", "type", "bridge"]);
+    await onHost("h2", ["ip", "link", "set", "dev", "ndh-br1", "alias", "netdev#ffffffffffff"]);
+    const inputs = engine.check({
+      connection: connectionInput("h2"),
+      devices: { a: { kind: "bridge", name: "ndh-br0" }, b: { kind: "bridge", name: "ndh-br1" }, c: { kind: "bridge", name: "ndh-ifb" } },
+    }).inputs;
+    await expect(engine.create(inputs)).rejects.toThrow(/ndh-br1 .*already exists/);
+    expect(await hostLink("h2", undefined, "ndh-br0")).toBeUndefined();
+    expect((await hostLink("h2", undefined, "ndh-br1"))?.ifalias).toBe("netdev#ffffffffffff");
+    await onHost("h2", ["ip", "link", "del", "dev", "ndh-br1"]);
+  }, 60_000);
+});
