@@ -25,6 +25,17 @@ for (let i = 0; i < devices; i++) {
 }
 `;
 
+/** The per-host form: the same bridges, one HostDevices resource per host holding that host's share. */
+export const NETDEV_HOST_PROGRAM = `${PREAMBLE}
+import { HostDevices } from "pulumi-netdev";
+hosts.forEach((h, index) => {
+  const login = h.sudo ? { user: h.user, sudo: true } : { user: "root" };
+  const mine: Record<string, { kind: "bridge"; name: string }> = {};
+  for (let i = index; i < devices; i += hosts.length) mine[\`br\${i}\`] = { kind: "bridge", name: \`ndpb\${i}\` };
+  new HostDevices(\`host\${index}\`, { connection: { host: h.host, port: h.port, ...login, privateKey, hostKey: h.hostKey }, devices: mine });
+});
+`;
+
 /** Pulumi's own cost: a dynamic provider of the same shape that touches nothing. */
 export const NOOP_PROGRAM = `${PREAMBLE}
 const noop: pulumi.dynamic.ResourceProvider = {

@@ -95,6 +95,35 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
   return `| ${row.join(" | ")} |`;
 }
 
+/** The same bridges as ONE HostDevices resource (the per-host form): one call per phase, counted per device as above. */
+async function measureHostDevices(root: string, connection: unknown): Promise<string> {
+  const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
+  const { hostDevicesEngine: engine } = await import(path.join(root, "provider/objects/host-devices/host-devices.ts"));
+  const pool = sshPool() as Pool;
+  const row: string[] = ["this checkout, one HostDevices"];
+  const phase = async (work: () => Promise<void>) => {
+    const before = { commands: pool.commandsStarted, execs: pool.execsSent ?? 0 };
+    const t0 = performance.now();
+    await work();
+    const perDevice = (n: number) => (n / devices).toFixed(3).replace(/\.?0+$/, "");
+    row.push(
+      `${perDevice(pool.commandsStarted - before.commands)} / ${perDevice((pool.execsSent ?? 0) - before.execs)} / ${((performance.now() - t0) / devices).toFixed(1)} ms`,
+    );
+  };
+  const inputs = (mtu: number) =>
+    engine.check({
+      connection,
+      devices: Object.fromEntries(Array.from({ length: devices }, (_, i) => [`br${i}`, { kind: "bridge", name: `ndbench${i}`, mtu }])),
+    }).inputs;
+  let made = { id: "", outs: {} as Record<string, unknown> };
+  await phase(async () => void (made = await engine.create(inputs(1500))));
+  await phase(async () => void (await engine.read(made.id, made.outs)));
+  await phase(async () => void (made = { id: made.id, outs: (await engine.update(made.id, made.outs, inputs(1400))).outs }));
+  await phase(() => engine.delete(made.id, made.outs));
+  pool.closeAll();
+  return `| ${row.join(" | ")} |`;
+}
+
 /** That checkout's Bridge engine, and its own process-wide pool (made by its own code). */
 async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }> {
   const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
@@ -126,6 +155,7 @@ async function main(): Promise<void> {
     delete process.env.NETDEV_SUDO_SHELL;
     rows.push(await measure("this checkout, sudo user, root shells", await engineFrom(here), asSudoUser));
   }
+  rows.push(await measureHostDevices(here, connection));
   const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
   console.log(
     [
