@@ -138,6 +138,32 @@ export function deviceToken(token: string, key: string): string {
   return createHash("sha256").update(`${token}\0${key}`).digest("hex").slice(0, 12);
 }
 
+/**
+ * About the most script one exec carries: the script is one argument of `sh -c`, and Linux
+ * refuses a single argument over 128 KiB (MAX_ARG_STRLEN). A plan larger than this goes as
+ * several scripts, one after the other.
+ */
+const MAX_SCRIPT_BYTES = 48_000;
+
+/** The plan cut into consecutive parts whose steps fit one script each (a device is never cut). */
+function scripts<T extends { steps: Step[] }>(plan: T[]): T[][] {
+  const parts: T[][] = [[]];
+  let size = 0;
+  for (const entry of plan) {
+    const bytes = entry.steps.reduce((sum, step) => sum + 24 + step.args.reduce((n, arg) => n + arg.length + 3, 0), 0);
+    if (size + bytes > MAX_SCRIPT_BYTES && parts[parts.length - 1]!.length) {
+      parts.push([]);
+      size = 0;
+    }
+    parts[parts.length - 1]!.push(entry);
+    size += bytes;
+  }
+  return parts;
+}
+
+/** Most devices one grouped delete carries: its script grows by a line per device (see MAX_SCRIPT_BYTES). */
+const MAX_DELETE_GROUP = 400;
+
 /** A device's dependencies among the names of the resource: its master, a macvlan's parent, a VTEP's underlay device. */
 function dependsOn(inputs: Record<string, unknown>): string[] {
   return [inputs.master, inputs.parent, inputs.dev].filter((name): name is string => typeof name === "string");
@@ -354,7 +380,6 @@ export class HostDevicesEngine implements AnyEngine {
     };
     const fused = members.filter((member) => !ownCreate(member));
     const plan = fused.map((member) => ({ member, steps: inPlace.get(member) ?? member.engine.createSteps(member.inputs, member.token) }));
-    const steps = plan.flatMap((entry) => entry.steps);
     const namespaces = [...new Set(creates.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
     const spaces = new Set(members.map((member) => member.inputs.netns ?? ""));
     const oneSpace = spaces.size === 1 ? [...spaces][0]! : undefined;
@@ -362,36 +387,44 @@ export class HostDevicesEngine implements AnyEngine {
     const dumped = new Map<string, string>();
     try {
       let failedAt = plan.length;
-      try {
-        if (steps.length) {
-          const readBack = oneSpace === undefined ? undefined : dumpCommand(oneSpace || undefined);
-          const out = await host.applyAll(steps, `${HOST_DEVICES_TYPE} on ${host.endpoint}`, readBack, namespaces);
-          if (oneSpace !== undefined) dumped.set(oneSpace, out);
-        }
-        made.push(...plan.filter((entry) => !inPlace.has(entry.member)).map((entry) => entry.member));
-      } catch (error) {
-        if (!(error instanceof StepError) || error.stepIndex === undefined) {
-          // No answer: which devices were made is unknown; each is removed if it carries its tag.
-          made.push(...creates);
-          throw error;
-        }
-        let at = error.stepIndex;
-        failedAt = plan.findIndex((entry) => {
-          if (at < entry.steps.length) return true;
-          at -= entry.steps.length;
-          return false;
-        });
-        const failed = plan[failedAt]!;
-        made.push(
-          ...plan
-            .slice(0, failedAt)
-            .filter((entry) => !inPlace.has(entry.member))
-            .map((entry) => entry.member),
-        );
-        // Anything but a create's first step (its add): the script stopped inside a device; it is the error.
-        if (inPlace.has(failed.member) || at > 0) {
-          if (!inPlace.has(failed.member)) made.push(failed.member);
-          throw this.named(error, host, failed.member);
+      let offset = 0;
+      const parts = scripts(plan);
+      for (const [index, part] of parts.entries()) {
+        const steps = part.flatMap((entry) => entry.steps);
+        try {
+          const readBack = index === parts.length - 1 && oneSpace !== undefined ? dumpCommand(oneSpace || undefined) : undefined;
+          if (steps.length) {
+            const out = await host.applyAll(steps, `${HOST_DEVICES_TYPE} on ${host.endpoint}`, readBack, namespaces);
+            if (readBack) dumped.set(oneSpace!, out);
+          }
+          made.push(...part.filter((entry) => !inPlace.has(entry.member)).map((entry) => entry.member));
+          offset += part.length;
+        } catch (error) {
+          if (!(error instanceof StepError) || error.stepIndex === undefined) {
+            // No answer: which devices were made is unknown; each is removed if it carries its tag.
+            made.push(...creates);
+            throw error;
+          }
+          let at = error.stepIndex;
+          const within = part.findIndex((entry) => {
+            if (at < entry.steps.length) return true;
+            at -= entry.steps.length;
+            return false;
+          });
+          failedAt = offset + within;
+          const failed = part[within]!;
+          made.push(
+            ...part
+              .slice(0, within)
+              .filter((entry) => !inPlace.has(entry.member))
+              .map((entry) => entry.member),
+          );
+          // Anything but a create's first step (its add): the script stopped inside a device; it is the error.
+          if (inPlace.has(failed.member) || at > 0) {
+            if (!inPlace.has(failed.member)) made.push(failed.member);
+            throw this.named(error, host, failed.member);
+          }
+          break;
         }
       }
       // From a device whose add failed on (its name taken, …): one device at a time, each as its own resource would.
@@ -434,7 +467,10 @@ export class HostDevicesEngine implements AnyEngine {
       byNamespace.set(netns, [...(byNamespace.get(netns) ?? []), member]);
     }
     const errors: unknown[] = [];
-    for (const [netns, group] of byNamespace) {
+    const groups = [...byNamespace].flatMap(([netns, all]) =>
+      Array.from({ length: Math.ceil(all.length / MAX_DELETE_GROUP) }, (_, i) => [netns, all.slice(i * MAX_DELETE_GROUP, (i + 1) * MAX_DELETE_GROUP)] as const),
+    );
+    for (const [netns, group] of groups) {
       const outcomes: OwnedDeletion[] = await host.deleteAllChecked(
         netns || undefined,
         group.map((member) => ({ name: member.inputs.name, tag: ownerTag(member.token) })),

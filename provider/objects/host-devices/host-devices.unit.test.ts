@@ -36,6 +36,19 @@ describe("HostDevices on a fake host", () => {
     expect(devices.br3).not.toHaveProperty("connection");
   });
 
+  it("splits a plan too large for one command line into several scripts, and deletes in groups", async () => {
+    const { host, engine, create, bridges } = setup();
+    const { id, outs } = await create(bridges(600));
+    expect(host.linkNames()).toHaveLength(600);
+    // The probe, then scripts of at most MAX_SCRIPT_BYTES each (sh -c takes one argument of at most 128 KiB).
+    expect(host.roundTrips).toBeGreaterThan(3);
+    expect(host.roundTrips).toBeLessThan(8);
+    host.roundTrips = 0;
+    await engine.delete(id, outs);
+    expect(host.roundTrips).toBe(2);
+    expect(host.linkNames()).toEqual([]);
+  });
+
   it("orders masters before their members whatever the keys' order", async () => {
     const { host, create } = setup();
     await create({ a: { kind: "veth", name: "ndh-v0", peerName: "ndh-v1", master: "ndh-br" }, z: { kind: "bridge", name: "ndh-br" } });
