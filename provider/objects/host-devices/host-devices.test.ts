@@ -5,7 +5,7 @@ import { hostLink, onHost } from "../../../test/support/lifecycle";
 import { hostDevicesEngine as engine } from "./host-devices";
 
 const NS = "ndh-ns";
-const LINKS = ["ndh-br0", "ndh-br1", "ndh-v0", "ndh-vx", "ndh-mv", "ndh-mv2", "ndh-tap", "ndh-ifb"];
+const LINKS = ["ndh-br0", "ndh-br1", "ndh-v0", "ndh-v1", "ndh-vx", "ndh-mv", "ndh-mv2", "ndh-tap", "ndh-ifb"];
 
 /** The devices of one host as one resource, through its engine, on lab host h2's kernel. */
 const devices = (o: { mtu: number; macvlan: string; withIfb: boolean; withBr1: boolean }) => ({
@@ -14,7 +14,9 @@ const devices = (o: { mtu: number; macvlan: string; withIfb: boolean; withBr1: b
   // Its peer in a namespace the device makes (and removes with it); this end on the bridge.
   v: { kind: "veth", name: "ndh-v0", peerName: "eth0", peerNetns: NS, master: "ndh-br0" },
   vx: { kind: "vxlan", name: "ndh-vx", vni: 4242, dstPort: 4789, learning: false, peers: ["10.247.0.13"], master: "ndh-br0" },
-  mv: { kind: "macvlan", name: o.macvlan, parent: "ndh-v0" },
+  // A bridge port cannot carry macvlans (the kernel answers "busy"): a veth of its own.
+  v1: { kind: "veth", name: "ndh-v1", peerName: "ndh-v1p" },
+  mv: { kind: "macvlan", name: o.macvlan, parent: "ndh-v1" },
   tap: { kind: "tun", name: "ndh-tap", mode: "tap", master: "ndh-br0" },
   ...(o.withIfb ? { ifb: { kind: "ifb", name: "ndh-ifb" } } : {}),
 });
@@ -50,7 +52,7 @@ describe("HostDevices engine on h2", () => {
     // Refresh: the same devices, no changes against the inputs.
     const read = await engine.read(id, outs);
     expect(read.id).toBe(id);
-    expect(Object.keys(read.props.devices as object).sort()).toEqual(["br", "ifb", "mv", "tap", "v", "vx"]);
+    expect(Object.keys(read.props.devices as object).sort()).toEqual(["br", "ifb", "mv", "tap", "v", "v1", "vx"]);
     expect(engine.diff(read.props, first)).toMatchObject({ changes: false });
 
     // In place (the bridge's MTU), a replacement inside the update (the macvlan's name), one added, one removed.
@@ -63,7 +65,7 @@ describe("HostDevices engine on h2", () => {
     expect((await hostLink("h2", undefined, "ndh-mv2"))?.linkinfo.info_kind).toBe("macvlan");
     expect(await hostLink("h2", undefined, "ndh-ifb")).toBeUndefined();
     expect((await hostLink("h2", undefined, "ndh-br1"))?.ifalias).toMatch(/^netdev#/);
-    expect(Object.keys(updated.devices as object).sort()).toEqual(["br", "br1", "mv", "tap", "v", "vx"]);
+    expect(Object.keys(updated.devices as object).sort()).toEqual(["br", "br1", "mv", "tap", "v", "v1", "vx"]);
 
     // Drift: an MTU changed by hand shows on that device; a device deleted by hand leaves the outputs.
     await onHost("h2", ["ip", "link", "set", "dev", "ndh-br0", "mtu", "1300"]);
@@ -84,6 +86,7 @@ describe("HostDevices engine on h2", () => {
   }, 60_000);
 
   it("a create that fails partway removes what it made, and a device of another owner is left alone", async () => {
+    await removeLeftovers("h2", LINKS, [NS]);
     await onHost("h2", ["ip", "link", "add", "ndh-br1", "type", "bridge"]);
     await onHost("h2", ["ip", "link", "set", "dev", "ndh-br1", "alias", "netdev#ffffffffffff"]);
     const inputs = engine.check({

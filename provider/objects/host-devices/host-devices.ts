@@ -428,21 +428,24 @@ export class HostDevicesEngine implements AnyEngine {
         }
       }
       // From a device whose add failed on (its name taken, …): one device at a time, each as its own resource would.
-      for (const entry of plan.slice(failedAt)) await this.alone(host, entry.member, inPlace.get(entry.member), made);
-      for (const member of members.filter(ownCreate)) await this.alone(host, member, undefined, made);
+      const alone = [...plan.slice(failedAt), ...members.filter(ownCreate).map((member) => ({ member }))];
+      for (const { member } of alone) await this.alone(host, member, inPlace.get(member), made);
+      // The script's read-back predates what was made after it.
+      if (alone.length) dumped.clear();
+      const snapshot = await this.snapshot(host, members, dumped);
+      const devices: Record<string, DeviceState> = {};
+      for (const member of members) {
+        const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);
+        const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, link);
+        if (!observed) throw new Error(`${this.where(host, member)} vanished right after it was ${inPlace.has(member) ? "changed" : "created"}`);
+        devices[member.key] = { kind: this.kindOf(member), ...withoutConnection(observed.outs) };
+      }
+      return devices;
     } catch (error) {
       await this.remove(host, made).catch(() => undefined);
       await this.removeNamespaces(host, creates).catch(() => undefined);
       throw error;
     }
-    const snapshot = await this.snapshot(host, members, dumped);
-    const devices: Record<string, DeviceState> = {};
-    for (const member of members) {
-      const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, await snapshot.readLink(member.inputs.netns, member.inputs.name));
-      if (!observed) throw new Error(`${this.where(host, member)} vanished right after it was ${inPlace.has(member) ? "changed" : "created"}`);
-      devices[member.key] = { kind: this.kindOf(member), ...withoutConnection(observed.outs) };
-    }
-    return devices;
   }
 
   /** One device made (or changed) on its own: the device engine's create handles a taken name (take back, adopt, refuse). */

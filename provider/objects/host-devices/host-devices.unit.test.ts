@@ -49,6 +49,17 @@ describe("HostDevices on a fake host", () => {
     expect(host.linkNames()).toEqual([]);
   });
 
+  it("a device made on its own after the script (beside its parent, then moved) is read back too", async () => {
+    const { host, create } = setup();
+    host.addLink(undefined, "eth0", "dummy", { up: true });
+    const { outs } = await create({
+      br: { kind: "bridge", name: "ndh-br", netns: "c1" },
+      mv: { kind: "macvlan", name: "ndh-mv", netns: "c1", parent: "eth0" },
+    });
+    expect(host.link("c1", "ndh-mv")).toMatchObject({ kind: "macvlan", ifalias: tagOf("mv") });
+    expect((outs.devices as Record<string, { ifindex: number }>).mv.ifindex).toBe(host.link("c1", "ndh-mv")!.ifindex);
+  });
+
   it("orders masters before their members whatever the keys' order", async () => {
     const { host, create } = setup();
     await create({ a: { kind: "veth", name: "ndh-v0", peerName: "ndh-v1", master: "ndh-br" }, z: { kind: "bridge", name: "ndh-br" } });
