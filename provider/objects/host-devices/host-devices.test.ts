@@ -12,12 +12,13 @@ const devices = (o: { mtu: number; macvlan: string; withIfb: boolean; withBr1: b
   br: { kind: "bridge", name: "ndh-br0", mtu: o.mtu },
   ...(o.withBr1 ? { br1: { kind: "bridge", name: "ndh-br1" } } : {}),
   // Its peer in a namespace the device makes (and removes with it); this end on the bridge.
-  v: { kind: "veth", name: "ndh-v0", peerName: "eth0", peerNetns: NS, master: "ndh-br0" },
-  vx: { kind: "vxlan", name: "ndh-vx", vni: 4242, dstPort: 4789, learning: false, peers: ["10.247.0.13"], master: "ndh-br0" },
+  // The ports at the bridge's MTU: a bridge made with an MTU takes its smallest port's when ports join.
+  v: { kind: "veth", name: "ndh-v0", peerName: "eth0", peerNetns: NS, master: "ndh-br0", mtu: 1450 },
+  vx: { kind: "vxlan", name: "ndh-vx", vni: 4242, dstPort: 4789, learning: false, peers: ["10.247.0.13"], master: "ndh-br0", mtu: 1450 },
   // A bridge port cannot carry macvlans (the kernel answers "busy"): a veth of its own.
   v1: { kind: "veth", name: "ndh-v1", peerName: "ndh-v1p" },
   mv: { kind: "macvlan", name: o.macvlan, parent: "ndh-v1" },
-  tap: { kind: "tun", name: "ndh-tap", mode: "tap", master: "ndh-br0" },
+  tap: { kind: "tun", name: "ndh-tap", mode: "tap", master: "ndh-br0", mtu: 1450 },
   ...(o.withIfb ? { ifb: { kind: "ifb", name: "ndh-ifb" } } : {}),
 });
 
