@@ -21,6 +21,7 @@ import { tunKind } from "../../kinds/tun/tun";
 import { vethKind } from "../../kinds/veth/veth";
 import { vxlanKind } from "../../kinds/vxlan/vxlan";
 import { type Connection, connectionOf } from "../../ssh/connection";
+import { storedConnection } from "../../ssh/stored-connection";
 
 /**
  * Many devices on one host as ONE resource: each `pulumi up`, refresh or destroy is one Pulumi
@@ -201,7 +202,9 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    return checkInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news);
+    const checked = checkInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news);
+    // These inputs are state: the connection is kept without its default tuning, as every resource keeps it.
+    return checked.failures.length ? checked : { ...checked, inputs: { ...checked.inputs, connection: storedConnection(checked.inputs.connection) } };
   }
 
   /**
@@ -513,7 +516,12 @@ export class HostDevicesEngine implements AnyEngine {
         .sort()
         .map((key) => [key, devices[key]]),
     );
-    return { connection: inputs.connection, devices: sorted, ...(inputs.ownerKey ? { ownerKey: inputs.ownerKey } : {}), schemaVersion: SCHEMA_VERSION };
+    return {
+      connection: storedConnection(inputs.connection),
+      devices: sorted,
+      ...(inputs.ownerKey ? { ownerKey: inputs.ownerKey } : {}),
+      schemaVersion: SCHEMA_VERSION,
+    };
   }
 
   private stateFrom(props: Record<string, unknown>): { connection: Connection; devices: Record<string, DeviceState>; ownerKey?: string } {
