@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sameValue } from "../../engine/compare";
 import { connectionField, interfaceName, ipAddress, namespaceName } from "../../engine/fields";
@@ -9,13 +8,14 @@ import { persistedState } from "../../engine/persisted-state";
 import { capabilityFailures, requireCapabilities, stepNeeds } from "../../engine/preflight";
 import type { Needs } from "../../engine/preflight-needs";
 import type { AnyEngine } from "../../engine/provider-boundary";
-import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
+import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
-import { type CheckFailure, checkInputs, containsUnknown, hostIdentity, parseInputs } from "../../engine/validation";
+import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
 import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
+import { comparableConnections, type MemberOutcome, memberName, memberToken, requireConnections, sameMemberDevice, throwIfMembersFailed } from "../members";
 import { floodEntriesOn, floodSteps, type VtepRef } from "./flood-entries";
 
 /**
@@ -34,11 +34,6 @@ import { floodEntriesOn, floodSteps, type VtepRef } from "./flood-entries";
  * by the VTEP's own `peers`) is neither reported nor touched.
  */
 export const FLOOD_LISTS_TYPE = "VxlanFloodLists";
-
-const memberName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -")
-  .describe('A member\'s name, e.g. "a": the key that ties its connection to its VTEP.');
 
 const vtepSchema = z.strictObject({
   name: interfaceName.describe('The VTEP\'s name on that host, e.g. "vxlan42" (a VxlanTunnel made by its own resource).'),
@@ -59,10 +54,7 @@ export const floodListsSchema = z
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
   })
-  .superRefine((value, ctx) => {
-    for (const member of Object.keys(value.vteps))
-      if (!(member in value.connections)) ctx.addIssue({ code: "custom", path: ["vteps", member], message: "this member has no connection in `connections`" });
-  });
+  .superRefine(requireConnections("vteps"));
 
 /** Nothing replaces it: a list, a member joining, leaving or moving to another host, a credential are all updates. */
 export const FLOOD_LISTS_REPLACE_ON = [] as const;
@@ -71,12 +63,7 @@ type FloodListsInputs = z.output<typeof floodListsSchema>;
 type Vtep = z.output<typeof vtepSchema>;
 type PersistState = "none" | "networkd" | "drifted" | undefined;
 type VtepState = Omit<Vtep, "persist"> & { persist?: PersistState };
-type Outcome = { member: string; vtep: VtepState; error?: undefined } | { member: string; vtep: VtepState | undefined; error: unknown };
-
-/** A member's own token for its boot-time unit: one unit per host and VTEP, all carrying this resource's owner. */
-function memberToken(token: string, member: string): string {
-  return createHash("sha256").update(`${token}\0${member}`).digest("hex").slice(0, 12);
-}
+type Outcome = MemberOutcome<VtepState>;
 
 /** "vxlan42 in namespace c1 (member b)". */
 function described(member: string, vtep: Pick<Vtep, "name" | "netns">): string {
@@ -99,11 +86,6 @@ function bootUnit(member: string, vtep: Vtep, token: string): Artifact[] | undef
 /** What each member's host needs: iproute2's `bridge` (the list's commands and reads), and named namespaces for a VTEP in one. */
 function memberNeeds(vtep: VtepRef): Needs {
   return stepNeeds(FLOOD_LISTS_TYPE, [{ tool: "bridge", netns: vtep.netns, args: ["fdb"] }]);
-}
-
-/** Whether the member's list is still on the same VTEP of the same host: else it starts afresh there. */
-function sameVtep(before: VtepState | undefined, beforeConnection: unknown, after: Vtep, afterConnection: unknown): before is VtepState {
-  return before !== undefined && before.name === after.name && before.netns === after.netns && hostIdentity(beforeConnection) === hostIdentity(afterConnection);
 }
 
 /** The ResourceEngine's contract for a resource that spans many hosts: each member is handled as a one-host resource is, all at once. */
@@ -143,15 +125,11 @@ export class FloodListsEngine implements AnyEngine {
    * credential) is an update. A connection's `preflight` is no change, as for every resource.
    */
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-    const comparable = (connections: unknown) =>
-      connections && typeof connections === "object"
-        ? Object.fromEntries(Object.entries(connections as Record<string, unknown>).map(([member, connection]) => [member, withoutCheckOnly(connection)]))
-        : connections;
     const changes =
       containsUnknown(news.vteps) ||
       containsUnknown(news.connections) ||
       !sameValue(olds.vteps, news.vteps) ||
-      !sameValue(comparable(olds.connections), comparable(news.connections));
+      !sameValue(comparableConnections(olds.connections), comparableConnections(news.connections));
     return { changes, replaces: [], deleteBeforeReplace: false };
   }
 
@@ -211,13 +189,13 @@ export class FloodListsEngine implements AnyEngine {
           const host = this.hostOf(connections[member]);
           const files = wasPersisted(vtep.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
           await this.apply(host, member, vtep, vtep.peers, [], files, { goneIsDone: true, checkHost: false });
-          return { member, vtep: { ...vtep, peers: [] } };
+          return { member, state: { ...vtep, peers: [] } };
         } catch (error) {
-          return { member, vtep, error };
+          return { member, state: vtep, error };
         }
       }),
     );
-    this.throwIfFailed(outcomes, "delete");
+    throwIfMembersFailed(FLOOD_LISTS_TYPE, outcomes, "delete");
   }
 
   /** Brings every member's VTEP from its previous list to the new one, all at once; members that left are not contacted. */
@@ -231,22 +209,22 @@ export class FloodListsEngine implements AnyEngine {
     const outcomes = await Promise.all(
       Object.entries(inputs.vteps).map(async ([member, vtep]): Promise<Outcome> => {
         const connection = inputs.connections[member]!;
-        const previous = sameVtep(before[member], beforeConnections[member], vtep, connection) ? before[member] : undefined;
+        const previous = sameMemberDevice(before[member], beforeConnections[member], vtep, connection) ? before[member] : undefined;
         try {
           const host = this.hostOf(connection);
           const files = syncSteps(bootUnit(member, vtep, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
           await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false, checkHost: true });
-          return { member, vtep };
+          return { member, state: vtep };
         } catch (error) {
-          return { member, vtep: previous, error };
+          return { member, state: previous, error };
         }
       }),
     );
     await this.forgetLeavers(token, inputs, before, beforeConnections);
-    const vteps = Object.fromEntries(outcomes.filter((o) => o.vtep !== undefined).map((o) => [o.member, o.vtep]));
+    const vteps = Object.fromEntries(outcomes.filter((o) => o.state !== undefined).map((o) => [o.member, o.state]));
     const outs = { connections: inputs.connections, vteps, schemaVersion: SCHEMA_VERSION };
     // What succeeded is recorded (the error carries the id and the state), so the next `up` converges from there.
-    this.throwIfFailed(outcomes, "update", id, outs);
+    throwIfMembersFailed(FLOOD_LISTS_TYPE, outcomes, "update", id, outs);
     return outs;
   }
 
@@ -309,18 +287,6 @@ export class FloodListsEngine implements AnyEngine {
       const managed = present.filter((dst) => before.includes(dst) || after.includes(dst));
       await host.applyAll([...floodSteps(vtep, managed, after), ...files], where);
     }
-  }
-
-  /** One error naming every member that failed and its host; the others are applied. */
-  private throwIfFailed(outcomes: Outcome[], what: string, id?: string, properties?: Record<string, unknown>): void {
-    const failed = outcomes.filter((o) => o.error !== undefined);
-    if (failed.length === 0) return;
-    const reasons = failed.map((o) => `${o.member}: ${o.error instanceof Error ? o.error.message : String(o.error)}`);
-    const error = new Error(
-      `${FLOOD_LISTS_TYPE} ${what} failed on ${failed.length} of ${outcomes.length} member(s) (${failed.map((o) => o.member).join(", ")}); the others are applied, the next \`pulumi up\` retries: ${reasons.join("; ")}`,
-    );
-    if (id !== undefined) Object.assign(error, { id, properties });
-    throw error;
   }
 
   private parse(inputs: Record<string, unknown>): FloodListsInputs {
