@@ -113,11 +113,16 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
   return { network: address, prefix };
 }
 
+/** The key of an EncryptedOverlay's one WireguardPeerLists item. */
+export const WG_PEERS_KEY = "wg-peers";
+
 /**
- * Per host: a WireguardInterface (an address in wgSubnet; every other host a peer, reached at
- * `<its underlayAddress>:<wgPort>` and allowed only its wg address /32), then the VxlanOverlay's
- * Bridge and VxlanTunnel with the wg addresses as the VTEPs' local address and flood list, so
- * VXLAN runs inside WireGuard. MTU: underlay − 80 for the WireGuard interfaces, − 50 more for the
+ * Per host: a WireguardInterface (an address in wgSubnet, no peers of its own), then the
+ * VxlanOverlay's Bridge and VxlanTunnel with the wg addresses as the VTEPs' local address and
+ * flood list, so VXLAN runs inside WireGuard. After every interface, one WireguardPeerLists
+ * holds every interface's peers (every other host, reached at `<its underlayAddress>:<wgPort>`
+ * and allowed only its wg address /32), and after every VTEP one VxlanFloodLists every flood
+ * list: a host joining or leaving changes only those two resources. MTU: underlay − 80 for the WireGuard interfaces, − 50 more for the
  * overlay (1500 → 1420 → 1370).
  *
  * `derivePublicKey` turns a private key into its public key: by default node:crypto's X25519,
@@ -199,15 +204,6 @@ export function planEncryptedOverlay<C, K = string>(
               listenPort: wgPort,
               mtu: wgMtu,
               addresses: [`${wgAddresses[i]}/${prefix}`],
-              peers: args.hosts
-                .map((o, j) => ({ o, j }))
-                .filter(({ j }) => j !== i)
-                .map(({ j }) => ({
-                  publicKey: publicKeys[j]!,
-                  endpoint: endpointOf(underlay[j]!),
-                  allowedIps: [`${wgAddresses[j]}/32`],
-                  ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
-                })),
             },
           },
         ],
@@ -219,6 +215,34 @@ export function planEncryptedOverlay<C, K = string>(
       items.push(item.type === "VxlanTunnel" ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
     }
   }
+  // Every interface's peers (every other host): one resource after every interface.
+  const persistOf = (h: EncryptedOverlayHost<C, K>) => h.persist ?? args.persist;
+  items.push({
+    key: WG_PEERS_KEY,
+    type: "WireguardPeerLists",
+    dependsOn: args.hosts.map((h) => `${h.name}-wg`),
+    inputs: {
+      connections: Object.fromEntries(args.hosts.map((h) => [h.name, h.connection])),
+      interfaces: Object.fromEntries(
+        args.hosts.map((h, i) => [
+          h.name,
+          {
+            name: wgName,
+            peers: args.hosts
+              .map((_, j) => j)
+              .filter((j) => j !== i)
+              .map((j) => ({
+                publicKey: publicKeys[j]!,
+                endpoint: endpointOf(underlay[j]!),
+                allowedIps: [`${wgAddresses[j]}/32`],
+                ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
+              })),
+            ...(persistOf(h) !== undefined ? { persist: persistOf(h) } : {}),
+          },
+        ]),
+      ),
+    },
+  });
   // Every VTEP's flood list (over the WireGuard addresses): one resource after every VTEP.
   items.push(vxlan.items.find((item) => item.type === "VxlanFloodLists")!);
   const hosts = vxlan.hosts.map((plan, i) => ({ ...plan, wgName, wgAddress: wgAddresses[i]!, publicKey: publicKeys[i]! }));
@@ -287,7 +311,7 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
   /** Per host name: device names, the wg address, the public key, the VTEP MAC. */
   readonly hosts: pulumi.Output<Record<string, EncryptedOverlayHostPlan>>;
   readonly hostNames: readonly string[];
-  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`). */
+  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`, `wg-peers`, `flood`). */
   readonly resources: Record<string, pulumi.CustomResource>;
   private readonly label: ComponentLabel;
   private readonly connections: ConnectionArgs[];
@@ -312,6 +336,8 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
         ),
       ];
     });
+    const connections = Object.fromEntries(hostNames.map((host, i) => [host, this.connections[i]]));
+    slots.push({ key: WG_PEERS_KEY, type: "WireguardPeerLists", dependsOn: hostNames.map((host) => `${host}-wg`), given: { connections } });
     slots.push(vxlanOverlaySlots(hostNames, (i) => ({ connection: this.connections[i] })).at(-1)!);
     const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
       planOrRaise(label, () => {

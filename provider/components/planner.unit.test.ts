@@ -7,7 +7,7 @@ import { assertMatchesSlots } from "./materialize";
 import { assertPlanOrder, itemOfType } from "./plan";
 import { engineFor as componentEngineFor } from "../registry";
 import { bridgeMac, overlayMtu, planVxlanOverlay, vtepMac, vxlanOverlaySlots } from "./vxlan-overlay";
-import { planEncryptedOverlay } from "./encrypted-overlay";
+import { planEncryptedOverlay, WG_PEERS_KEY } from "./encrypted-overlay";
 
 const conn = (n: number) => ({ host: `10.0.0.${n}`, port: 22, user: "root", password: "x", hostKey: `SHA256:${"A".repeat(43)}` });
 const hosts = [1, 2, 3].map((n) => ({ name: `h${n}`, connection: conn(n), underlayAddress: `10.247.0.1${n}` }));
@@ -197,20 +197,40 @@ describe("planEncryptedOverlay (pure)", () => {
   it("MTU budget: underlay − 80 for WireGuard, − 50 more for VXLAN (1500 → 1420 → 1370)", () => {
     const plan = planEncryptedOverlay(args);
     expect([plan.wgMtu, plan.mtu]).toEqual([1420, 1370]);
-    for (const item of plan.items.filter((i) => i.type !== "VxlanFloodLists"))
+    for (const item of plan.items.filter((i) => i.type !== "VxlanFloodLists" && i.type !== "WireguardPeerLists"))
       expect((item.inputs as { mtu?: number }).mtu).toBe(item.type === "WireguardInterface" ? 1420 : 1370);
     expect(planEncryptedOverlay({ ...args, hosts: wgHosts.map((h, i) => ({ ...h, underlayMtu: i === 1 ? 9000 : 1600 })) }).mtu).toBe(1470);
   });
 
-  it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32; VTEPs peer over the wg addresses", () => {
+  it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32, in the one peer-lists item; VTEPs peer over the wg addresses", () => {
     const plan = planEncryptedOverlay(args);
     assertPlanOrder(plan.items);
-    expect(plan.items.map((i) => i.key)).toEqual(["h1-wg", "h1-bridge", "h1-vtep", "h2-wg", "h2-bridge", "h2-vtep", "h3-wg", "h3-bridge", "h3-vtep", "flood"]);
+    expect(plan.items.map((i) => i.key)).toEqual([
+      "h1-wg",
+      "h1-bridge",
+      "h1-vtep",
+      "h2-wg",
+      "h2-bridge",
+      "h2-vtep",
+      "h3-wg",
+      "h3-bridge",
+      "h3-vtep",
+      "wg-peers",
+      "flood",
+    ]);
     expect(plan.hosts[0]!.publicKey).toBe("HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=");
     expect(plan.hosts.map((h) => h.wgAddress)).toEqual(["10.250.0.1", "10.250.0.2", "10.250.0.3"]);
     const wg1 = itemOfType(plan.items, "h1-wg", "WireguardInterface").inputs;
     expect(wg1).toMatchObject({ name: "wg9", privateKey: keys[0], listenPort: 51900, addresses: ["10.250.0.1/24"] });
-    expect(wg1.peers).toEqual([
+    // The interfaces carry no peers: membership lives in the one WireguardPeerLists, after every interface.
+    for (const name of ["h1", "h2", "h3"]) expect(itemOfType(plan.items, `${name}-wg`, "WireguardInterface").inputs.peers, name).toBeUndefined();
+    const peerLists = itemOfType(plan.items, WG_PEERS_KEY, "WireguardPeerLists");
+    expect(peerLists.dependsOn).toEqual(["h1-wg", "h2-wg", "h3-wg"]);
+    expect(Object.keys(peerLists.inputs.connections)).toEqual(["h1", "h2", "h3"]);
+    // Public keys only: no private key reaches the peer lists.
+    for (const key of keys) expect(JSON.stringify(peerLists.inputs)).not.toContain(key);
+    expect(peerLists.inputs.interfaces.h1!.name).toBe("wg9");
+    expect(peerLists.inputs.interfaces.h1!.peers).toEqual([
       { publicKey: plan.hosts[1]!.publicKey, endpoint: "10.247.0.12:51900", allowedIps: ["10.250.0.2/32"] },
       { publicKey: plan.hosts[2]!.publicKey, endpoint: "10.247.0.13:51900", allowedIps: ["10.250.0.3/32"] },
     ]);
@@ -223,6 +243,24 @@ describe("planEncryptedOverlay (pure)", () => {
       const { failures } = componentEngineFor(item.type).check(item.inputs);
       expect(failures, item.key).toEqual([]);
     }
+  });
+
+  it("adding or removing a host changes only the peer lists and the flood lists (two resources), in place; no interface, bridge or VTEP changes", () => {
+    const withKeepalive = { ...args, persistentKeepalive: 25 };
+    const three = planEncryptedOverlay(withKeepalive);
+    const two = planEncryptedOverlay({ ...withKeepalive, hosts: wgHosts.slice(0, 2) });
+    const changed = three.items
+      .filter((item) => {
+        const other = two.items.find((candidate) => candidate.key === item.key);
+        if (!other) return false;
+        const engine = componentEngineFor(item.type);
+        const diff = engine.diff(engine.check(other.inputs).inputs, engine.check(item.inputs).inputs);
+        expect(diff.replaces, item.key).toEqual([]);
+        return diff.changes;
+      })
+      .map((item) => item.key);
+    expect(changed).toEqual([WG_PEERS_KEY, "flood"]);
+    expect(itemOfType(three.items, WG_PEERS_KEY, "WireguardPeerLists").inputs.interfaces.h3!.peers.every((p) => p.persistentKeepalive === 25)).toBe(true);
   });
 
   it("pinned wg addresses; refuses a bad subnet, an address outside it, duplicates, too small a subnet", () => {
@@ -264,7 +302,9 @@ describe("persist passes down (pure)", () => {
     const persistOf = (item: (typeof items)[number]) =>
       item.type === "VxlanFloodLists"
         ? [...new Set(Object.values(item.inputs.vteps).map((vtep) => vtep.persist))]
-        : [(item.inputs as { persist?: string }).persist];
+        : item.type === "WireguardPeerLists"
+          ? [...new Set(Object.values(item.inputs.interfaces).map((device) => device.persist))]
+          : [(item.inputs as { persist?: string }).persist];
     for (const item of items) {
       expect(persistOf(item), item.key).toEqual(["networkd"]);
       expect(componentEngineFor(item.type).check(item.inputs as Record<string, unknown>).failures, item.key).toEqual([]);
@@ -290,6 +330,8 @@ describe("persist passes down (pure)", () => {
     for (const item of [...vxlan, ...wg]) {
       if (item.type === "VxlanFloodLists")
         expect(Object.entries(item.inputs.vteps).map(([host, vtep]) => `${host}:${vtep.persist}`)).toEqual(["h1:networkd", "h2:none", "h3:networkd"]);
+      else if (item.type === "WireguardPeerLists")
+        expect(Object.entries(item.inputs.interfaces).map(([host, device]) => `${host}:${device.persist}`)).toEqual(["h1:networkd", "h2:none", "h3:networkd"]);
       else expect(item.inputs, item.key).toMatchObject({ persist: item.key.startsWith("h2-") ? "none" : "networkd" });
     }
     expect(

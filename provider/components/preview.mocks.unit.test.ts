@@ -52,12 +52,12 @@ describe("preview with unknown host values", () => {
       children("eo")
         .map((r) => r.name)
         .sort(),
-    ).toEqual(["eo-flood", "eo-h0-bridge", "eo-h0-vtep", "eo-h0-wg", "eo-h1-bridge", "eo-h1-vtep", "eo-h1-wg"]);
+    ).toEqual(["eo-flood", "eo-h0-bridge", "eo-h0-vtep", "eo-h0-wg", "eo-h1-bridge", "eo-h1-vtep", "eo-h1-wg", "eo-wg-peers"]);
     for (const child of [...children("ov"), ...children("att"), ...children("eo")]) {
       // Planned from the unknown addresses: unknown, not absent and not an error.
-      const flood = child.name.endsWith("-flood");
-      expect(pulumi.isUnknown(flood ? child.inputs.vteps : child.inputs.name), `${child.name}.name`).toBe(true);
-      expect(flood ? child.inputs.connections : child.inputs.connection, `${child.name}.connection`).toBeDefined();
+      const lists = child.name.endsWith("-flood") ? "vteps" : child.name.endsWith("-wg-peers") ? "interfaces" : undefined;
+      expect(pulumi.isUnknown(lists ? child.inputs[lists] : child.inputs.name), `${child.name}.name`).toBe(true);
+      expect(lists ? child.inputs.connections : child.inputs.connection, `${child.name}.connection`).toBeDefined();
     }
     const vtep = registered.find((r) => r.name === "ov-h0-vtep")!;
     for (const field of ["local", "mtu", "vni"]) expect(pulumi.isUnknown(vtep.inputs[field]), field).toBe(true);

@@ -72,12 +72,16 @@ describe("connection is sealed at the door", () => {
     expect(wg.map((r) => r.name).sort()).toEqual(["eo-a-wg", "eo-b-wg", "wg"]);
     for (const resource of wg) {
       expect(isSecretInput(resource.inputs.privateKey), `${resource.name}: privateKey must be a secret input`).toBe(true);
-      for (const secret of [key, other]) expect(JSON.stringify(resource.inputs.peers ?? [])).not.toContain(secret);
+      // The overlay's interfaces carry no peers: its WireguardPeerLists holds them.
+      expect(resource.inputs.peers, resource.name).toBeUndefined();
     }
+    const peerLists = registered.find((r) => r.type === "pulumi-nodejs:dynamic/netdev:WireguardPeerLists")!;
+    expect(peerLists.name).toBe("eo-wg-peers");
+    for (const secret of [key, other]) expect(JSON.stringify(peerLists.inputs.interfaces)).not.toContain(secret);
     // b's public key, derived from a secret Output, reaches a's peers readable (not a secret).
-    const a = wg.find((r) => r.name === "eo-a-wg")!;
-    const peers = a.inputs.peers as Array<Record<string, unknown>>;
-    expect(isSecretInput(peers)).toBe(false);
+    const interfaces = peerLists.inputs.interfaces as Record<string, { peers: Array<Record<string, unknown>> }>;
+    expect(isSecretInput(interfaces)).toBe(false);
+    const peers = interfaces.a!.peers;
     expect(peers[0]).toMatchObject({ endpoint: "10.0.0.2:51820", allowedIps: ["10.250.0.2/32"] });
     const { wireguardPublicKey } = await import("../kinds/wireguard/wireguard");
     expect(peers[0]!.publicKey).toBe(wireguardPublicKey(other));

@@ -590,7 +590,7 @@ export interface WireguardInterfaceArgs extends CommonDeviceArgs {
    */
   fwmark?: pulumi.Input<number>;
   /**
-   * The peers this interface talks to, each by its public key; the interface holds exactly these.
+   * The peers this interface talks to, each by its public key; the interface holds exactly these. Omitted: peers are not managed and stay as they are (a WireguardPeerLists may hold them).
    *
    * Changes in place.
    */
@@ -1118,6 +1118,54 @@ export interface HostDevicesArgs {
   }>>>;
 }
 
+/** The arguments of `new WireguardPeerLists(name, args)`. */
+export interface WireguardPeerListsArgs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   *
+   * Changes in place.
+   */
+  connections: pulumi.Input<Record<string, pulumi.Input<ConnectionArgs>>>;
+  /**
+   * Each member's WireGuard interface and its peers, by member name.
+   *
+   * Changes in place.
+   */
+  interfaces: pulumi.Input<Record<string, pulumi.Input<{
+    /**
+     * The WireGuard interface's name on that host, e.g. "wg0" (a WireguardInterface made by its own resource).
+     */
+    name: pulumi.Input<string>;
+    /** The interface's namespace; omitted, the host's own. */
+    netns?: pulumi.Input<string>;
+    /**
+     * The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.
+     */
+    peers: pulumi.Input<pulumi.Input<{
+      /** The peer's public key (`wg pubkey`), 44 characters of base64. */
+      publicKey: pulumi.Input<string>;
+      /**
+       * Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.
+       */
+      endpoint?: pulumi.Input<string>;
+      /**
+       * Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].
+       *
+       * Default: `[]`.
+       */
+      allowedIps?: pulumi.Input<pulumi.Input<string>[]>;
+      /**
+       * Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out.
+       */
+      persistentKeepalive?: pulumi.Input<number>;
+    }>[]>;
+    /**
+     * "networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: pulumi.Input<"none" | "networkd">;
+  }>>>;
+}
+
 /** Each resource type's arguments, by type. */
 export interface ResourceArgs {
   TunDevice: TunDeviceArgs;
@@ -1138,4 +1186,5 @@ export interface ResourceArgs {
   Route: RouteArgs;
   VxlanFloodLists: VxlanFloodListsArgs;
   HostDevices: HostDevicesArgs;
+  WireguardPeerLists: WireguardPeerListsArgs;
 }

@@ -117,3 +117,12 @@ export interface HostDevices extends NetdevResource, outputs.HostDevicesOutputs 
  * Many devices of one host as one resource: one Pulumi step and one script on the host per `up`, refresh or destroy, each device still following its kind's rules (in-place changes, replacement inside the update, drift, owner tag). For hundreds of devices per host; a resource per device stays the default.
  */
 export const HostDevices: ResourceClass<args.HostDevicesArgs, HostDevices> = resourceClass("HostDevices");
+
+/**
+ * Every WireGuard interface's peers of one mesh as one resource: a host joining or leaving is one step, one `wg set` per host whose list changes, all hosts at once. Only the listed peers are touched.
+ */
+export interface WireguardPeerLists extends NetdevResource, outputs.WireguardPeerListsOutputs {}
+/**
+ * Every WireGuard interface's peers of one mesh as one resource: a host joining or leaving is one step, one `wg set` per host whose list changes, all hosts at once. Only the listed peers are touched.
+ */
+export const WireguardPeerLists: ResourceClass<args.WireguardPeerListsArgs, WireguardPeerLists> = resourceClass("WireguardPeerLists");

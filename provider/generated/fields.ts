@@ -112,4 +112,10 @@ export const resourceFields = {
     outputs: [],
     secrets: ["connection"],
   },
+  WireguardPeerLists: {
+    category: "object",
+    inputs: ["connections", "interfaces"],
+    outputs: [],
+    secrets: ["connections"],
+  },
 } as const;

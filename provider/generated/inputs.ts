@@ -325,7 +325,9 @@ export interface WireguardInterfaceInputs extends CommonDeviceInputs {
   listenPort?: number;
   /** Mark on the interface's own UDP packets (for policy routing); 0 clears it. */
   fwmark?: number;
-  /** The peers this interface talks to, each by its public key; the interface holds exactly these. */
+  /**
+   * The peers this interface talks to, each by its public key; the interface holds exactly these. Omitted: peers are not managed and stay as they are (a WireguardPeerLists may hold them).
+   */
   peers?: {
     /** The peer's public key (`wg pubkey`), 44 characters of base64. */
     publicKey: string;
@@ -736,6 +738,46 @@ export interface HostDevicesInputs {
   }>;
 }
 
+/** A WireguardPeerLists's inputs as plain values. */
+export interface WireguardPeerListsInputs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   */
+  connections: Record<string, ConnectionInputs>;
+  /** Each member's WireGuard interface and its peers, by member name. */
+  interfaces: Record<string, {
+    /**
+     * The WireGuard interface's name on that host, e.g. "wg0" (a WireguardInterface made by its own resource).
+     */
+    name: string;
+    /** The interface's namespace; omitted, the host's own. */
+    netns?: string;
+    /**
+     * The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.
+     */
+    peers: {
+      /** The peer's public key (`wg pubkey`), 44 characters of base64. */
+      publicKey: string;
+      /**
+       * Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.
+       */
+      endpoint?: string;
+      /**
+       * Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].
+       */
+      allowedIps?: string[];
+      /**
+       * Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out.
+       */
+      persistentKeepalive?: number;
+    }[];
+    /**
+     * "networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: "none" | "networkd";
+  }>;
+}
+
 /** Each resource type's inputs as plain values, by type. */
 export interface ResourceInputs {
   TunDevice: TunDeviceInputs;
@@ -756,6 +798,7 @@ export interface ResourceInputs {
   Route: RouteInputs;
   VxlanFloodLists: VxlanFloodListsInputs;
   HostDevices: HostDevicesInputs;
+  WireguardPeerLists: WireguardPeerListsInputs;
 }
 
 /** Every resource type of this package. */

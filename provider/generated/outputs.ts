@@ -345,7 +345,9 @@ export interface WireguardInterfaceOutputs extends CommonDeviceOutputs {
   readonly listenPort: pulumi.Output<number | undefined>;
   /** Mark on the interface's own UDP packets (for policy routing); 0 clears it. */
   readonly fwmark: pulumi.Output<number | undefined>;
-  /** The peers this interface talks to, each by its public key; the interface holds exactly these. */
+  /**
+   * The peers this interface talks to, each by its public key; the interface holds exactly these. Omitted: peers are not managed and stay as they are (a WireguardPeerLists may hold them).
+   */
   readonly peers: pulumi.Output<{
     /** The peer's public key (`wg pubkey`), 44 characters of base64. */
     publicKey: string;
@@ -770,6 +772,48 @@ export interface HostDevicesOutputs {
   }>>;
 }
 
+/** The outputs of a WireguardPeerLists: every input as applied, and what the host reports. */
+export interface WireguardPeerListsOutputs {
+  /**
+   * How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state.
+   *
+   * A secret output.
+   */
+  readonly connections: pulumi.Output<Record<string, ResolvedConnection>>;
+  /** Each member's WireGuard interface and its peers, by member name. */
+  readonly interfaces: pulumi.Output<Record<string, {
+    /**
+     * The WireGuard interface's name on that host, e.g. "wg0" (a WireguardInterface made by its own resource).
+     */
+    name: string;
+    /** The interface's namespace; omitted, the host's own. */
+    netns?: string;
+    /**
+     * The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.
+     */
+    peers: {
+      /** The peer's public key (`wg pubkey`), 44 characters of base64. */
+      publicKey: string;
+      /**
+       * Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.
+       */
+      endpoint?: string;
+      /**
+       * Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].
+       */
+      allowedIps: string[];
+      /**
+       * Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out.
+       */
+      persistentKeepalive?: number;
+    }[];
+    /**
+     * "networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.
+     */
+    persist?: "none" | "networkd";
+  }>>;
+}
+
 /** Each resource type's outputs, by type. */
 export interface ResourceOutputs {
   TunDevice: TunDeviceOutputs;
@@ -790,4 +834,5 @@ export interface ResourceOutputs {
   Route: RouteOutputs;
   VxlanFloodLists: VxlanFloodListsOutputs;
   HostDevices: HostDevicesOutputs;
+  WireguardPeerLists: WireguardPeerListsOutputs;
 }

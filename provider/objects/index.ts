@@ -3,6 +3,7 @@ import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./fl
 import { HOST_DEVICES_REPLACE_ON, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
+import { PEER_LISTS_REPLACE_ON, peerListsEngine, peerListsSchema } from "./wg-peer-lists/wireguard-peer-lists";
 
 /**
  * The resource types that are not devices, by resource type: each its zod schema (the single
@@ -50,6 +51,21 @@ export const objectTypes = {
       devices: {
         br0: { kind: "bridge", name: "br0", mtu: 1450 },
         vx0: { kind: "vxlan", name: "vxlan42", vni: 42, dstPort: 4789, local: "10.0.0.1", learning: false, master: "br0" },
+      },
+    },
+  },
+  WireguardPeerLists: {
+    summary:
+      "Every WireGuard interface's peers of one mesh as one resource: a host joining or leaving is one step, one `wg set` per host whose list changes, all hosts at once. Only the listed peers are touched.",
+    schema: peerListsSchema,
+    engine: peerListsEngine,
+    replaceOn: [...PEER_LISTS_REPLACE_ON],
+    secretFields: ["connections"],
+    outputs: {},
+    example: {
+      connections: { a: "connection" },
+      interfaces: {
+        a: { name: "wg0", peers: [{ publicKey: "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", endpoint: "10.0.0.2:51820", allowedIps: ["10.100.0.2/32"] }] },
       },
     },
   },

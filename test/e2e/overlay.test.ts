@@ -166,7 +166,7 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
       `container-${h}-veth`,
     ];
     expect(await previewCreates(stack)).toEqual(
-      ["netdev-overlay-outputs-outputs-encrypted", "overlay", "overlay-flood", ...perHost(a.name), ...perHost(b.name)].sort(),
+      ["netdev-overlay-outputs-outputs-encrypted", "overlay", "overlay-flood", "overlay-wg-peers", ...perHost(a.name), ...perHost(b.name)].sort(),
     );
 
     const up = await stack.up();

@@ -9,6 +9,7 @@ import { type LinkState, parseLinks } from "../../provider/engine/iplink";
 import { type Step, stepArgv } from "../../provider/engine/steps";
 import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX, ownerTag } from "../../provider/engine/ownership";
 import { FINGERPRINT_ARGV } from "../../provider/persist/files";
+import { wireguardPublicKey } from "../../provider/kinds/wireguard/wireguard";
 
 /**
  * A host for the unit tier: a model of its namespaces, links, addresses, routes and persisted
@@ -34,6 +35,10 @@ export interface FakeLink {
   peer?: { netns: string; name: string };
   /** A VTEP's FDB entries (`bridge fdb`), e.g. its all-zero flood entries. */
   fdb?: Array<{ mac: string; dst: string }>;
+  /** A WireGuard interface's peers (`wg set`/`wg show`), by public key. */
+  wgPeers?: Array<{ publicKey: string; endpoint?: string; allowedIps: string[]; persistentKeepalive?: number }>;
+  /** A WireGuard interface's own settings (`wg set … private-key|listen-port|fwmark`). */
+  wg?: { privateKey?: string; listenPort?: number; fwmark?: number };
 }
 
 export interface FakeRoute {
@@ -282,6 +287,8 @@ export class FakeHost implements Host {
         return this.ip(netns ?? ROOT, rest.slice(1));
       case "bridge":
         return this.bridge(netns ?? ROOT, rest.slice(1));
+      case "wg":
+        return this.wg(netns ?? ROOT, rest.slice(1), stdin);
       case "sh":
         return this.sh(rest.slice(1), stdin);
       case "sysctl":
@@ -330,6 +337,55 @@ export class FakeHost implements Host {
       return ok();
     }
     return fail(`fake host: bridge fdb ${verb} is not modelled`, 127);
+  }
+
+  /**
+   * `wg show <dev> endpoints|allowed-ips|persistent-keepalive` and `wg set <dev> [private-key
+   * <file>] [listen-port <n>] [fwmark <n>] [peer <key> [remove] [endpoint <e>] [allowed-ips
+   * <list>] [persistent-keepalive <n|off>]]…`, as wg answers them for the interface's peers.
+   */
+  private wg(netns: string, args: string[], stdin?: string): ExecResult {
+    const [verb, dev, ...rest] = args;
+    const link = this.ns(netns).links.get(dev ?? "");
+    if (link?.kind !== "wireguard") return fail(`Unable to ${verb === "set" ? "modify" : "access"} interface: No such device`, 1);
+    const peers = (link.wgPeers ??= []);
+    const own = (link.wg ??= {});
+    if (verb === "show" && rest[0] === "public-key") return ok(`${own.privateKey ? wireguardPublicKey(own.privateKey) : "(none)"}\n`);
+    if (verb === "show" && rest[0] === "listen-port") return ok(`${own.listenPort ?? 0}\n`);
+    if (verb === "show" && rest[0] === "fwmark") return ok(`${own.fwmark ? `0x${own.fwmark.toString(16)}` : "off"}\n`);
+    if (verb === "show") {
+      const value = (peer: (typeof peers)[number]) =>
+        rest[0] === "endpoints"
+          ? (peer.endpoint ?? "(none)")
+          : rest[0] === "allowed-ips"
+            ? peer.allowedIps.join(" ") || "(none)"
+            : rest[0] === "persistent-keepalive"
+              ? String(peer.persistentKeepalive ?? "off")
+              : undefined;
+      if (peers.some((peer) => value(peer) === undefined)) return fail(`fake host: wg show ${rest[0]} is not modelled`, 127);
+      return ok(peers.map((peer) => `${peer.publicKey}\t${value(peer)}\n`).join(""));
+    }
+    if (verb !== "set") return fail(`fake host: wg ${verb} is not modelled`, 127);
+    let peer: (typeof peers)[number] | undefined;
+    for (let i = 0; i < rest.length; i += 2) {
+      const [key, value] = [rest[i]!, rest[i + 1]];
+      if (key === "peer") {
+        peer = peers.find((p) => p.publicKey === value);
+        if (!peer) peers.push((peer = { publicKey: value!, allowedIps: [] }));
+      } else if (key === "remove" && peer) {
+        peers.splice(peers.indexOf(peer), 1);
+        peer = undefined;
+        i--;
+      } else if (key === "endpoint" && peer) peer.endpoint = value;
+      else if (key === "allowed-ips" && peer) peer.allowedIps = value ? value.split(",") : [];
+      else if (key === "persistent-keepalive" && peer) peer.persistentKeepalive = value === "off" ? undefined : Number(value);
+      else if (key === "private-key" && !peer) own.privateKey = stdin?.trim();
+      else if (key === "listen-port" && !peer) own.listenPort = Number(value);
+      else if (key === "fwmark" && !peer) own.fwmark = value === "off" ? 0 : Number(value);
+      else return fail(`fake host: wg set ${key} is not modelled`, 127);
+    }
+    peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1));
+    return ok();
   }
 
   private netnsCommand(verb: string | undefined, rest: string[]): ExecResult {

@@ -84,8 +84,21 @@ const peer = z
 
 export type WireguardPeer = z.output<typeof peer>;
 
+/**
+ * A list of peers, sorted by public key (and each one's allowedIps sorted), so diffs do not
+ * depend on the order written; a public key listed twice is refused. WireguardPeerLists
+ * (provider/objects/wg-peer-lists) takes the same list per member.
+ */
+export const wireguardPeerList = z
+  .array(peer)
+  .transform((list) => [...list].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0)))
+  .superRefine((list, ctx) => {
+    for (let i = 1; i < list.length; i++)
+      if (list[i]!.publicKey === list[i - 1]!.publicKey) ctx.addIssue({ code: "custom", message: `lists the peer ${list[i]!.publicKey} twice` });
+  });
+
 /** A peer as the engine compares and `wg set` takes it. */
-interface PeerState {
+export interface PeerState {
   publicKey: string;
   endpoint?: string;
   allowedIps: string[];
@@ -116,16 +129,11 @@ export const wireguardKind = defineKind({
       .optional()
       .describe("The UDP port the interface listens on (51820 is usual); omitted, the kernel picks a free one."),
     fwmark: z.number().int().min(0).max(0xffff_ffff).optional().describe("Mark on the interface's own UDP packets (for policy routing); 0 clears it."),
-    // Sorted by public key (and each one's allowedIps sorted), so diffs do not depend on the order written.
-    peers: z
-      .array(peer)
-      .transform((list) => [...list].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0)))
-      .superRefine((list, ctx) => {
-        for (let i = 1; i < list.length; i++)
-          if (list[i]!.publicKey === list[i - 1]!.publicKey) ctx.addIssue({ code: "custom", message: `lists the peer ${list[i]!.publicKey} twice` });
-      })
+    peers: wireguardPeerList
       .optional()
-      .describe("The peers this interface talks to, each by its public key; the interface holds exactly these."),
+      .describe(
+        "The peers this interface talks to, each by its public key; the interface holds exactly these. Omitted: peers are not managed and stay as they are (a WireguardPeerLists may hold them).",
+      ),
   },
   secretFields: ["privateKey"],
   refine: (inputs) => {
@@ -138,8 +146,8 @@ export const wireguardKind = defineKind({
   replaceOn: [],
   createArgs: () => ["type", "wireguard"],
   // On create the device has nothing configured: everything the inputs set is one step each.
-  afterCreate: (inputs) => wgSetSteps(inputs, { peers: [] }, undefined),
-  update: (desired, actual, previous) => wgSetSteps(desired, actual, previous),
+  afterCreate: (inputs) => wgSetSteps(inputs, { peers: [] }),
+  update: (desired, actual) => wgSetSteps(desired, actual),
   async read(link, host, netns, inputs) {
     return readWireguard(host, netns, link.ifname, inputs);
   },
@@ -158,7 +166,7 @@ type Desired = { name: string; netns?: string; privateKey: string; listenPort?: 
  * The `wg set` steps that move the device from `actual` to `desired`, one per field (so a
  * failure names its field); only the private key's step takes stdin.
  */
-function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous: Record<string, unknown> | undefined): Step[] {
+function wgSetSteps(desired: Desired, actual: Record<string, unknown>): Step[] {
   const set = (field: string, args: string[], stdin?: string): Step => ({
     field,
     tool: "wg",
@@ -173,15 +181,27 @@ function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous:
   if (desired.listenPort !== undefined && desired.listenPort !== actual.listenPort) steps.push(set("listenPort", ["listen-port", String(desired.listenPort)]));
   if (desired.fwmark !== undefined && desired.fwmark !== actual.fwmark)
     steps.push(set("fwmark", ["fwmark", desired.fwmark === 0 ? "off" : String(desired.fwmark)]));
+  // Omitting peers stops managing them and leaves them as they are (`[]` removes them all): an
+  // EncryptedOverlay's interfaces hand their peers to its WireguardPeerLists this way, which sets
+  // the same peers again, so an upgraded overlay keeps its tunnels without a gap.
+  if (desired.peers === undefined) return steps;
   const present = (actual.peers as PeerState[] | undefined) ?? [];
-  // Omitting peers stops managing them: the peers this resource set before are removed.
-  const previouslyManaged = new Set(((previous?.peers as PeerState[] | undefined) ?? []).map((p) => p.publicKey));
-  const wanted = desired.peers ?? present.filter((p) => !previouslyManaged.has(p.publicKey));
-  const wantedKeys = new Set(wanted.map((p) => p.publicKey));
+  const args = peerArgs(present, desired.peers);
+  if (args.length) steps.push(set("peers", args));
+  return steps;
+}
+
+/**
+ * `wg set` arguments that bring the peers `from` (those to consider: what the host has, or what
+ * a list held before) to `to`: a removal for each key of `from` not in `to`, the whole settings
+ * of each peer of `to` that is new or differs. Peers outside both lists are never named.
+ */
+export function peerArgs(from: readonly PeerState[], to: readonly PeerState[]): string[] {
+  const wantedKeys = new Set(to.map((p) => p.publicKey));
   const args: string[] = [];
-  for (const p of present) if (!wantedKeys.has(p.publicKey)) args.push("peer", p.publicKey, "remove");
-  for (const p of wanted) {
-    const now = present.find((q) => q.publicKey === p.publicKey);
+  for (const p of from) if (!wantedKeys.has(p.publicKey)) args.push("peer", p.publicKey, "remove");
+  for (const p of to) {
+    const now = from.find((q) => q.publicKey === p.publicKey);
     if (now && samePeer(now, p)) continue;
     // allowed-ips replaces the peer's whole list ("" empties it); keepalive "off" clears it.
     args.push(
@@ -194,8 +214,7 @@ function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous:
       p.persistentKeepalive ? String(p.persistentKeepalive) : "off",
     );
   }
-  if (args.length) steps.push(set("peers", args));
-  return steps;
+  return args;
 }
 
 function samePeer(a: PeerState, b: PeerState): boolean {
@@ -203,7 +222,7 @@ function samePeer(a: PeerState, b: PeerState): boolean {
 }
 
 /** Lines of `wg show <dev> <what>` for peers: "<public key>\t<value>". */
-function peerLines(text: string): Array<[string, string]> {
+export function peerLines(text: string): Array<[string, string]> {
   return text
     .split("\n")
     .filter((line) => line.trim() !== "")

@@ -154,8 +154,11 @@ describe("WireguardInterface without a host", () => {
     ]);
     // A key that differs on the host (read reports HOST_KEY_DIFFERS) is set again.
     expect(stepsOf({}, { ...actual, privateKey: HOST_KEY_DIFFERS }).map((s) => s.field)).toEqual(["privateKey"]);
-    // Omitting peers removes only the ones this resource managed before.
-    expect(stepsOf({}, actual, { peers: [actual.peers[1]] }).map((s) => s.args)).toEqual([["set", "wg0", "peer", PEER_B, "remove"]]);
+    // Omitting peers leaves every peer as it is (an overlay's WireguardPeerLists takes them over); [] removes them.
+    expect(stepsOf({ listenPort: 51820 }, actual, { peers: [actual.peers[1]] })).toEqual([]);
+    expect(stepsOf({ listenPort: 51820, peers: [] }, actual, { peers: actual.peers }).map((s) => s.args)).toEqual([
+      ["set", "wg0", "peer", PEER_A, "remove", "peer", PEER_B, "remove"],
+    ]);
   });
 
   it("declares privateKey secret and publicKey an extra output", () => {

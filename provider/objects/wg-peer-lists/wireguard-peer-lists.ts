@@ -1,0 +1,290 @@
+import { z } from "zod";
+import { sameValue } from "../../engine/compare";
+import { connectionField, interfaceName, namespaceName } from "../../engine/fields";
+import { sshHosts } from "../../engine/host";
+import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
+import { isIpError } from "../../engine/ip-errors";
+import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
+import { persistedState } from "../../engine/persisted-state";
+import type { AnyEngine } from "../../engine/provider-boundary";
+import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
+import type { Step } from "../../engine/steps";
+import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
+import { type PeerState, wireguardPeerList } from "../../kinds/wireguard/wireguard";
+import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
+import { persistFailures } from "../../persist/host-support";
+import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
+import { connectionOf } from "../../ssh/connection";
+import { comparableConnections, type MemberOutcome, memberName, memberToken, requireConnections, sameMemberDevice, throwIfMembersFailed } from "../members";
+import { peerSteps, peersOn } from "./peer-entries";
+
+/**
+ * The peers of every WireGuard interface of a mesh as ONE resource: a host joining or leaving
+ * is one Pulumi step however many hosts there are, where each WireguardInterface's own `peers`
+ * made it one update per host. In that step every host whose list changes gets one command
+ * (one `wg set` naming each peer that left, joined or changed, and its boot-time unit), all
+ * hosts at once; a host whose list is unchanged is not contacted, nor is one that left the
+ * membership (its interface goes with its own resource).
+ *
+ * Connections are a separate record from the lists, keyed by the same member names: the
+ * connections are sealed as one secret, while the lists (public keys, endpoints, allowed IPs:
+ * nothing secret) stay readable, so `pulumi preview` shows which member's list changes
+ * (`interfaces.b.peers`) and a refresh's drift names the host. No private key is needed here.
+ *
+ * What it owns: on each interface, the peers whose public key is in the member's list (before
+ * or after a change). Any other peer (added by hand, or by the interface's own `peers`) is
+ * neither reported nor touched.
+ */
+export const PEER_LISTS_TYPE = "WireguardPeerLists";
+
+const interfaceSchema = z.strictObject({
+  name: interfaceName.describe('The WireGuard interface\'s name on that host, e.g. "wg0" (a WireguardInterface made by its own resource).'),
+  netns: namespaceName.optional().describe("The interface's namespace; omitted, the host's own."),
+  peers: wireguardPeerList.describe(
+    "The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.",
+  ),
+  persist: persistField.describe(
+    '"networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.',
+  ),
+});
+
+export const peerListsSchema = z
+  .strictObject({
+    connections: z
+      .record(memberName, connectionField)
+      .describe("How to reach each member's host, by member name (see the device resources' `connection`). Kept as one secret in state."),
+    interfaces: z.record(memberName, interfaceSchema).describe("Each member's WireGuard interface and its peers, by member name."),
+    /** Derived from the resource's identity by its class: see engine/ownership.ts. */
+    ownerKey: ownerKeyField,
+  })
+  .superRefine(requireConnections("interfaces"));
+
+/** Nothing replaces it: a list, a member joining, leaving or moving to another host, a credential are all updates. */
+export const PEER_LISTS_REPLACE_ON = [] as const;
+
+type PeerListsInputs = z.output<typeof peerListsSchema>;
+type Interface = z.output<typeof interfaceSchema>;
+type PersistState = "none" | "networkd" | "drifted" | undefined;
+type InterfaceState = Omit<Interface, "persist"> & { persist?: PersistState };
+type Outcome = MemberOutcome<InterfaceState>;
+
+/** "wg0 in namespace c1 (member b)". */
+function described(member: string, device: Pick<Interface, "name" | "netns">): string {
+  return `${device.name}${device.netns ? ` in namespace ${device.netns}` : ""} (member ${member})`;
+}
+
+/** The member's boot-time unit: once the interface exists (made by its own unit), its peers set, retried. */
+function bootUnit(member: string, device: Interface, token: string): Artifact[] | undefined {
+  if (device.persist !== "networkd" || device.peers.length === 0) return undefined;
+  return oneshotArtifacts({
+    token: memberToken(token, member),
+    what: `${PEER_LISTS_TYPE} ${described(member, device)}`,
+    steps: peerSteps(device, [], device.peers),
+    namespaces: [],
+    waitFor: [{ netns: device.netns, name: device.name }],
+    retry: true,
+  });
+}
+
+/** The ResourceEngine's contract for a resource that spans many hosts: each member is handled as a one-host resource is, all at once. */
+export class PeerListsEngine implements AnyEngine {
+  readonly resourceType = PEER_LISTS_TYPE;
+  readonly secretFields = ["connections"] as const;
+
+  constructor(private readonly hosts: HostFactory = sshHosts) {}
+
+  check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
+    return checkInputs(peerListsSchema, PEER_LISTS_TYPE, news, this.secretFields);
+  }
+
+  /** With persist on for a member: systemd on its host (persist/host-support.ts), each failure naming the member. */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    const { connections, interfaces } = inputs as Partial<PeerListsInputs>;
+    if (!interfaces || containsUnknown(interfaces) || !connections || containsUnknown(connections)) return [];
+    const persisted = Object.entries(interfaces).filter(([member, device]) => device.persist === "networkd" && connections[member]);
+    const failures = await Promise.all(persisted.map(([member]) => persistFailures(this.hostOf(connections[member]), "systemd")));
+    return failures.flatMap((list, i) =>
+      list.map((failure) => ({ property: "interfaces", reason: `${PEER_LISTS_TYPE} interfaces.${persisted[i]![0]}: ${failure.reason}` })),
+    );
+  }
+
+  /**
+   * Nothing replaces it: every change (a list, a member joining, leaving or moving, a
+   * credential) is an update. A connection's `preflight` is no change, as for every resource.
+   */
+  diff(olds: Record<string, unknown>, news: Record<string, unknown>): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const changes =
+      containsUnknown(news.interfaces) ||
+      containsUnknown(news.connections) ||
+      !sameValue(olds.interfaces, news.interfaces) ||
+      !sameValue(comparableConnections(olds.connections), comparableConnections(news.connections));
+    return { changes, replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const inputs = this.parse(rawInputs);
+    const token = newOwnerToken(inputs.ownerKey);
+    const id = `${PEER_LISTS_TYPE}#${token}`;
+    const outs = await this.converge(id, inputs, {}, {});
+    return { id, outs };
+  }
+
+  async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
+    const inputs = this.parse(news);
+    const previous = olds as { interfaces?: Record<string, InterfaceState>; connections?: Record<string, unknown> };
+    return { outs: await this.converge(id, inputs, previous.interfaces ?? {}, previous.connections ?? {}) };
+  }
+
+  /**
+   * Per member, in parallel: reads the interface's peers and keeps those of its list as the
+   * host has them (a peer that is missing drops out and one whose settings changed shows them,
+   * so the diff names that member and the next `up` sets them again), and checks its boot-time
+   * files. An interface that is gone reports an empty list; the resource itself stays (its
+   * members' interfaces are other resources').
+   */
+  async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs: Record<string, unknown> }> {
+    refuseNewerState(PEER_LISTS_TYPE, props);
+    const connections = (props.connections ?? {}) as Record<string, unknown>;
+    const interfaces = (props.interfaces ?? {}) as Record<string, InterfaceState>;
+    const token = ownerToken(id);
+    const observed = await Promise.all(
+      Object.entries(interfaces).map(async ([member, device]): Promise<[string, InterfaceState]> => {
+        const host = this.hostOf(connections[member]);
+        const present = (await peersOn(host, device, device.peers)) ?? [];
+        const listed = new Set(device.peers.map((peer) => peer.publicKey));
+        const peers = present.filter((peer) => listed.has(peer.publicKey));
+        const missing = device.peers.filter((peer) => !peers.some((found) => found.publicKey === peer.publicKey));
+        if (missing.length) console.warn(`netdev: ${this.where(host, member, device)}: peers missing: ${missing.map((peer) => peer.publicKey).join(", ")}`);
+        const persist = wasPersisted(device.persist)
+          ? await persistedState(host, this.where(host, member, device), bootUnit(member, { ...device, persist: "networkd" }, token) ?? [])
+          : device.persist;
+        return [member, { ...device, peers, ...(persist !== undefined ? { persist } : {}) }];
+      }),
+    );
+    const outs = { connections, interfaces: Object.fromEntries(observed) };
+    return { id, props: { ...outs, schemaVersion: SCHEMA_VERSION }, inputs: outs };
+  }
+
+  /** Removes each member's listed peers and boot-time unit; an interface or namespace that is gone counts as done. */
+  async delete(id: string, props: Record<string, unknown>): Promise<void> {
+    refuseNewerState(PEER_LISTS_TYPE, props);
+    const connections = (props.connections ?? {}) as Record<string, unknown>;
+    const interfaces = (props.interfaces ?? {}) as Record<string, InterfaceState>;
+    const token = ownerToken(id);
+    const outcomes = await Promise.all(
+      Object.entries(interfaces).map(async ([member, device]): Promise<Outcome> => {
+        try {
+          const host = this.hostOf(connections[member]);
+          const files = wasPersisted(device.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
+          await this.apply(host, member, device, device.peers, [], files, { goneIsDone: true });
+          return { member, state: { ...device, peers: [] } };
+        } catch (error) {
+          return { member, state: device, error };
+        }
+      }),
+    );
+    throwIfMembersFailed(PEER_LISTS_TYPE, outcomes, "delete");
+  }
+
+  /** Brings every member's interface from its previous list to the new one, all at once; members that left are not contacted. */
+  private async converge(
+    id: string,
+    inputs: PeerListsInputs,
+    before: Record<string, InterfaceState>,
+    beforeConnections: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const token = ownerToken(id);
+    const outcomes = await Promise.all(
+      Object.entries(inputs.interfaces).map(async ([member, device]): Promise<Outcome> => {
+        const connection = inputs.connections[member]!;
+        const previous = sameMemberDevice(before[member], beforeConnections[member], device, connection) ? before[member] : undefined;
+        try {
+          const host = this.hostOf(connection);
+          const files = syncSteps(bootUnit(member, device, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
+          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false });
+          return { member, state: device };
+        } catch (error) {
+          return { member, state: previous, error };
+        }
+      }),
+    );
+    await this.forgetLeavers(token, inputs, before, beforeConnections);
+    const interfaces = Object.fromEntries(outcomes.filter((o) => o.state !== undefined).map((o) => [o.member, o.state]));
+    const outs = { connections: inputs.connections, interfaces, schemaVersion: SCHEMA_VERSION };
+    // What succeeded is recorded (the error carries the id and the state), so the next `up` converges from there.
+    throwIfMembersFailed(PEER_LISTS_TYPE, outcomes, "update", id, outs);
+    return outs;
+  }
+
+  /**
+   * A member that left keeps its peers (its interface goes with its own resource, and its host
+   * may be gone): it is not contacted, unless its list was persisted, whose boot-time unit would
+   * otherwise wait at every boot for an interface that no longer comes. That removal is best effort.
+   */
+  private async forgetLeavers(
+    token: string,
+    inputs: PeerListsInputs,
+    before: Record<string, InterfaceState>,
+    beforeConnections: Record<string, unknown>,
+  ): Promise<void> {
+    const leavers = Object.entries(before).filter(([member, device]) => !(member in inputs.interfaces) && wasPersisted(device.persist));
+    await Promise.all(
+      leavers.map(async ([member, device]) => {
+        const host = this.hostOf(beforeConnections[member]);
+        await host
+          .applyAll(removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)), this.where(host, member, device))
+          .catch((error: unknown) => {
+            console.warn(
+              `netdev: ${this.where(host, member, device)} left the mesh; its boot-time unit could not be removed: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          });
+      }),
+    );
+  }
+
+  /**
+   * One command on the host: the `wg set` from the old list to the new one, then its boot-time
+   * files. No command when nothing changes. `wg set` itself is idempotent, so a failure is the
+   * interface (or its namespace) missing, or the host refusing: the former is done on delete and
+   * named as such on create or update.
+   */
+  private async apply(
+    host: Host,
+    member: string,
+    device: Interface | InterfaceState,
+    before: readonly PeerState[],
+    after: readonly PeerState[],
+    files: Step[],
+    { goneIsDone }: { goneIsDone: boolean },
+  ): Promise<void> {
+    const steps = [...peerSteps(device, before, after), ...files];
+    if (steps.length === 0) return;
+    const where = this.where(host, member, device);
+    try {
+      await host.applyAll(steps, where);
+    } catch (error) {
+      if (!(error instanceof StepError && error.field === "peers" && isIpError(error.stderr, "device-missing", "namespace-missing"))) throw error;
+      if (goneIsDone) return host.applyAll(files, where).then(() => undefined);
+      throw new Error(`${where}: the interface is not there (its own resource makes it; run \`pulumi refresh\` if it was deleted by hand)`);
+    }
+  }
+
+  private parse(inputs: Record<string, unknown>): PeerListsInputs {
+    return parseInputs(peerListsSchema, PEER_LISTS_TYPE, inputs, this.secretFields) as unknown as PeerListsInputs;
+  }
+
+  private hostOf(connection: unknown): Host {
+    return this.hosts(connectionOf({ connection }));
+  }
+
+  private where(host: Host, member: string, device: Pick<Interface, "name" | "netns">): string {
+    return `${PEER_LISTS_TYPE} ${described(member, device)} on ${host.endpoint}`;
+  }
+}
+
+/** The WireguardPeerLists engine; `hosts` reaches a connection's host (over SSH unless a test passes a fake). */
+export function createPeerListsEngine(hosts?: HostFactory): PeerListsEngine {
+  return new PeerListsEngine(hosts);
+}
+
+export const peerListsEngine = createPeerListsEngine();
