@@ -25,6 +25,10 @@ const vm = labDebianVm();
 // A fixed test key (wg(8)'s example): the VM is the lab's, torn down with it.
 const WG_KEY = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 const WG_PEER = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+// The peer of a second interface that lists no peers of its own: a WireguardPeerLists holds it.
+const WG_LIST_PEER = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+// Its key (any well-formed key: the VM is the lab's).
+const WG_PEER_KEY = "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4=";
 
 interface Device {
   type: string;
@@ -103,6 +107,21 @@ function devices(vmAddress: string, h1Address: string): Device[] {
       addresses: ["10.250.13.1/24"],
       peers: [{ publicKey: WG_PEER, allowedIps: ["10.250.13.2/32"] }],
     }),
+    // An interface with no peers of its own (an EncryptedOverlay's), its peers in a WireguardPeerLists:
+    // an interface that lists `peers` holds exactly those, so the two never share an interface.
+    on("WireguardInterface", "wgBare", { name: "ndpwg2", privateKey: WG_PEER_KEY, listenPort: 51998, addresses: ["10.250.14.1/24"] }),
+    // Its persist is per member, not a top-level input: its unit is counted apart below.
+    {
+      type: "WireguardPeerLists",
+      resourceName: "wgPeers",
+      inputs: {
+        connections: { dvm: { $connection: "dvm" } },
+        interfaces: {
+          dvm: { name: "ndpwg2", peers: [{ publicKey: WG_LIST_PEER, endpoint: `${h1Address}:51999`, allowedIps: ["10.250.14.2/32"] }], persist: "networkd" },
+        },
+      },
+      dependsOn: ["wgBare"],
+    },
   ];
 }
 
@@ -158,11 +177,13 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     );
     expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "ov-dvm-bridge", "vrf", "vx2"]);
     expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
-    // One more unit than those resources: the overlay's flood list on dvm (VxlanFloodLists persists per host).
-    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length + 1));
-    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length + 1));
+    // Two more units than those resources: the overlay's flood list and the WireGuard peer list on
+    // dvm (VxlanFloodLists and WireguardPeerLists persist per host).
+    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length + 2));
+    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length + 2));
     expect(await sh("grep -l 'for VxlanFloodLists ndpvx (member dvm)' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
-    expect(await sh("stat -c %a /etc/pulumi-netdev/*.stdin")).toBe("600");
+    expect(await sh("grep -l 'for WireguardPeerLists ndpwg2 (member dvm)' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
+    expect(await sh("stat -c %a /etc/pulumi-netdev/*.stdin | sort -u")).toBe("600");
     expect(await pingAll()).toEqual({ bridge: true, container: true });
     // What was just written is what refresh expects: no drift, no change.
     const refresh = await stack.refresh();
@@ -203,6 +224,9 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     expect(await sh("ip route show 10.250.98.0/24")).toMatch(/dev ndpmv proto 250/);
     expect(await sh("ip -br link show dev ndptap")).toMatch(/DOWN/);
     expect(await sh("wg show ndpwg listen-port")).toBe("51999");
+    // The interface's own peer (its unit), and the bare interface's from the peer list's unit (after the interface's).
+    expect(await sh("wg show ndpwg peers")).toBe(WG_PEER);
+    expect(await sh("wg show ndpwg2 peers")).toBe(WG_LIST_PEER);
   }, 600_000);
 
   it("persist changes in place: turned off, the files go and the device stays (same ifindex)", async () => {
