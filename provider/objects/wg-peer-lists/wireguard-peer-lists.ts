@@ -6,6 +6,8 @@ import { type Host, type HostFactory, StepError } from "../../engine/host-interf
 import { isIpError } from "../../engine/ip-errors";
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
 import { persistedState } from "../../engine/persisted-state";
+import { capabilityFailures, requireCapabilities, stepNeeds } from "../../engine/preflight";
+import type { Needs } from "../../engine/preflight-needs";
 import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
@@ -15,7 +17,16 @@ import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
-import { comparableConnections, type MemberOutcome, memberName, memberToken, requireConnections, sameMemberDevice, throwIfMembersFailed } from "../members";
+import {
+  comparableConnections,
+  type MemberDevice,
+  type MemberOutcome,
+  memberName,
+  memberToken,
+  requireConnections,
+  sameMemberDevice,
+  throwIfMembersFailed,
+} from "../members";
 import { peerSteps, peersOn } from "./peer-entries";
 
 /**
@@ -86,6 +97,11 @@ function bootUnit(member: string, device: Interface, token: string): Artifact[] 
   });
 }
 
+/** What each member's host needs: `wg` (the list's commands and reads), and named namespaces for an interface in one. */
+function memberNeeds(device: MemberDevice): Needs {
+  return stepNeeds(PEER_LISTS_TYPE, [{ tool: "wg", netns: device.netns, args: ["show"] }]);
+}
+
 /** The ResourceEngine's contract for a resource that spans many hosts: each member is handled as a one-host resource is, all at once. */
 export class PeerListsEngine implements AnyEngine {
   readonly resourceType = PEER_LISTS_TYPE;
@@ -97,15 +113,29 @@ export class PeerListsEngine implements AnyEngine {
     return checkInputs(peerListsSchema, PEER_LISTS_TYPE, news, this.secretFields);
   }
 
-  /** With persist on for a member: systemd on its host (persist/host-support.ts), each failure naming the member. */
+  /**
+   * Per member, from its host's one probe (engine/preflight.ts): what the host offers, for a
+   * member whose connection asks for it (`preflight: true`); with persist on, systemd there
+   * (persist/host-support.ts). Each failure names the member.
+   */
   async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     const { connections, interfaces } = inputs as Partial<PeerListsInputs>;
     if (!interfaces || containsUnknown(interfaces) || !connections || containsUnknown(connections)) return [];
-    const persisted = Object.entries(interfaces).filter(([member, device]) => device.persist === "networkd" && connections[member]);
-    const failures = await Promise.all(persisted.map(([member]) => persistFailures(this.hostOf(connections[member]), "systemd")));
-    return failures.flatMap((list, i) =>
-      list.map((failure) => ({ property: "interfaces", reason: `${PEER_LISTS_TYPE} interfaces.${persisted[i]![0]}: ${failure.reason}` })),
+    const members = Object.entries(interfaces).filter(([member]) => connections[member]);
+    const failures = await Promise.all(
+      members.map(async ([member, device]) => {
+        const connection = connectionOf({ connection: connections[member] });
+        const host = this.hosts(connection);
+        const capabilities =
+          connection.preflight === true ? await capabilityFailures(host, memberNeeds(device), this.where(host, member, device), "interfaces") : [];
+        const persist = device.persist === "networkd" ? await persistFailures(host, "systemd") : [];
+        return [
+          ...capabilities,
+          ...persist.map((failure) => ({ property: "interfaces", reason: `${PEER_LISTS_TYPE} interfaces.${member}: ${failure.reason}` })),
+        ];
+      }),
     );
+    return failures.flat();
   }
 
   /**
@@ -176,7 +206,7 @@ export class PeerListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connections[member]);
           const files = wasPersisted(device.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
-          await this.apply(host, member, device, device.peers, [], files, { goneIsDone: true });
+          await this.apply(host, member, device, device.peers, [], files, { goneIsDone: true, checkHost: false });
           return { member, state: { ...device, peers: [] } };
         } catch (error) {
           return { member, state: device, error };
@@ -201,7 +231,7 @@ export class PeerListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connection);
           const files = syncSteps(bootUnit(member, device, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
-          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false });
+          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false, checkHost: true });
           return { member, state: device };
         } catch (error) {
           return { member, state: previous, error };
@@ -244,7 +274,8 @@ export class PeerListsEngine implements AnyEngine {
 
   /**
    * One command on the host: the `wg set` from the old list to the new one, then its boot-time
-   * files. No command when nothing changes. `wg set` itself is idempotent, so a failure is the
+   * files. No command when nothing changes. With `checkHost` (create, update), the host's
+   * capabilities first (engine/preflight.ts: its one probe per run), as for every resource. `wg set` itself is idempotent, so a failure is the
    * interface (or its namespace) missing, or the host refusing: the former is done on delete and
    * named as such on create or update.
    */
@@ -255,11 +286,12 @@ export class PeerListsEngine implements AnyEngine {
     before: readonly PeerState[],
     after: readonly PeerState[],
     files: Step[],
-    { goneIsDone }: { goneIsDone: boolean },
+    { goneIsDone, checkHost }: { goneIsDone: boolean; checkHost: boolean },
   ): Promise<void> {
     const steps = [...peerSteps(device, before, after), ...files];
     if (steps.length === 0) return;
     const where = this.where(host, member, device);
+    if (checkHost) await requireCapabilities(host, memberNeeds(device), where);
     try {
       await host.applyAll(steps, where);
     } catch (error) {
