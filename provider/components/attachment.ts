@@ -125,7 +125,7 @@ export interface AttachmentCommonArgs {
   mtu?: pulumi.Input<number>;
   /** MAC of the end inside the namespace; default: derived from project, stack, this component's name, namespace and bridge, so a re-created container keeps its MAC. */
   macAddress?: pulumi.Input<string>;
-  /** "networkd": the namespace, veth and route come back after a reboot (see provider/persist/README.md). */
+  /** "networkd", "networkmanager", "systemd" or "auto": the namespace, veth and route come back after a reboot (see provider/persist/README.md). */
   persist?: pulumi.Input<PersistMode>;
 }
 

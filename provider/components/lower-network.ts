@@ -114,7 +114,7 @@ interface LowerNetworkArgs {
   parent: pulumi.Input<string>;
   /** The namespaces, each with its own macvlan or ipvlan device. */
   members: LowerMemberArgs[];
-  /** "networkd": every namespace, device and route comes back after a reboot (see provider/persist/README.md). */
+  /** "networkd", "networkmanager", "systemd" or "auto": every namespace, device and route comes back after a reboot (see provider/persist/README.md). */
   persist?: pulumi.Input<PersistMode>;
 }
 

@@ -41,7 +41,7 @@ export function assertPlanOrder(items: PlanItem[]): void {
 
 /** A component's `persist` option: passed down to every resource it makes. */
 export interface PersistOption {
-  /** "networkd": every device, namespace and route of the component comes back after a reboot (see provider/persist/README.md). */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device, namespace and route of the component comes back after a reboot (see provider/persist/README.md). */
   persist?: PersistMode;
 }
 

@@ -239,7 +239,7 @@ export interface VxlanOverlayArgs {
   vtepName?: pulumi.Input<string>;
   /** Overlay MTU in bytes; default: the smallest underlay MTU − 50 (IPv4 underlay) or − 70 (IPv6). */
   mtu?: pulumi.Input<number>;
-  /** "networkd": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
   persist?: pulumi.Input<PersistMode>;
 }
 

@@ -9,10 +9,11 @@ import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
-import { type Artifact, NETWORKD_DIR, persistField } from "../persist/files";
+import { type Artifact, NETWORKD_DIR, NETWORKMANAGER_DIR, persistField, wasPersisted } from "../persist/files";
 import { deviceNeeds } from "./preflight";
 import type { Needs } from "./preflight-needs";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
+import { keyfileCanDescribe, keyfilePath, networkManagerArtifacts } from "../persist/networkmanager";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
 import { containsUnknown, ownerToken } from "./validation";
 
@@ -52,7 +53,7 @@ export const commonShape = {
   /** Derived from the resource's identity by its class: see ownership.ts. */
   ownerKey: ownerKeyField,
   persist: persistField.describe(
-    '"networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.',
+    '"networkd", "networkmanager", "systemd": also write what recreates the device at boot (systemd-networkd files, NetworkManager keyfiles, or a oneshot unit; "systemd": the unit only); "auto": the first of these the host runs (the `persistVia` output says which). See provider/persist/README.md. "none" or omitted: nothing survives a reboot.',
   ),
 };
 
@@ -135,12 +136,16 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return deviceNeeds(this.kind, []);
   }
 
-  /** With persist on: systemd, and networkd for the kinds persisted by its files; see persist/host-support.ts. */
-  protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd" | "networkd"; deviceNames: string[] } {
-    let needs: "systemd" | "networkd" = "systemd";
+  /**
+   * With persist on (`inputs.persist` a resolved mode): systemd, and networkd or NetworkManager
+   * for the kinds persisted by their files; see persist/host-support.ts.
+   */
+  protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd" | "networkd" | "networkmanager"; deviceNames: string[] } {
+    let needs: "systemd" | "networkd" | "networkmanager" = "systemd";
     if (!containsUnknown(inputs)) {
-      const parsed = this.parse(inputs);
-      if (this.persistence(parsed, "000000000000").some((artifact) => artifact.path.startsWith(`${NETWORKD_DIR}/`))) needs = "networkd";
+      const paths = this.persistence(this.parse(inputs), "000000000000").map((artifact) => artifact.path);
+      if (paths.some((path) => path.startsWith(`${NETWORKMANAGER_DIR}/`))) needs = "networkmanager";
+      else if (paths.some((path) => path.startsWith(`${NETWORKD_DIR}/`) && path.endsWith(".netdev"))) needs = "networkd";
     }
     // A device in the host's namespace only: networkd does not see the others.
     return { needs, deviceNames: inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [] };
@@ -188,7 +193,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     if (viaHost || custom) {
       const existing = await host.readLink(inputs.netns, inputs.name);
       if (existing) {
-        await this.takeOver(host, inputs, existing, token, where);
+        await this.takeOver(host, inputs, existing, token, where, files);
         return finish();
       }
     }
@@ -213,7 +218,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
         }
         const existing = isIpError(error.stderr, "exists") ? await host.readLink(inputs.netns, inputs.name) : undefined;
         if (existing) {
-          await this.takeOver(host, inputs, existing, token, where);
+          await this.takeOver(host, inputs, existing, token, where, files);
           return finish();
         }
         await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
@@ -226,7 +231,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
       if (viaHost) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", temporaryName] }).catch(() => undefined);
       if (made) await host.run({ tool: "ip", netns: inputs.netns, args: ["link", "del", "dev", inputs.name] }).catch(() => undefined);
       else await host.deleteChecked(inputs.netns, { name: inputs.name, tag: ownerTag(token) }, where).catch(() => undefined);
-      if (inputs.persist === "networkd") await host.applyAll(this.unpersistSteps(inputs, token), where).catch(() => undefined);
+      if (wasPersisted(inputs.persist)) await host.applyAll(this.unpersistSteps(inputs, token), where).catch(() => undefined);
       await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
       throw error;
     }
@@ -272,9 +277,9 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    * An existing device of this name: this resource's own (made by a `pulumi up` that died
    * before recording it), or one to adopt, or a refusal that changes nothing.
    */
-  private async takeOver(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, where: string): Promise<void> {
+  private async takeOver(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, where: string, files: Step[]): Promise<void> {
     const owner = splitAlias(existing.ifalias).token;
-    if (owner === token) return this.retake(host, inputs, existing, token, where);
+    if (owner === token) return this.retake(host, inputs, existing, token, where, files);
     await this.removeImplicitNamespaces(host, inputs).catch(() => undefined);
     if (!inputs.adopt) {
       throw new Error(`${where} already exists (a ${existing.infoKind ?? "plain"} device); set adopt: true to take it over, or choose another name`);
@@ -283,7 +288,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
       throw new Error(`cannot adopt ${where}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
     }
     if (owner) throw new Error(`cannot adopt ${where}: it is already managed by another netdev resource (owner tag ${owner})`);
-    await this.retake(host, inputs, existing, token, `cannot adopt ${where}`);
+    await this.retake(host, inputs, existing, token, `cannot adopt ${where}`, files);
   }
 
   /** Refresh reads every device at about the same time: they share one dump per host and namespace. */
@@ -346,7 +351,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    * the rest converge, and the owner tag is written last, so a failed adopt leaves the device
    * with the alias it had.
    */
-  private async retake(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, refusal: string): Promise<void> {
+  private async retake(host: Host, inputs: ParsedInputs, existing: LinkState, token: string, refusal: string, files: Step[]): Promise<void> {
     if (!this.kind.infoKinds.includes(existing.infoKind ?? "")) {
       throw new Error(`${refusal}: it is a ${existing.infoKind ?? "plain"} device, not ${this.kind.infoKinds.join("/")}`);
     }
@@ -358,7 +363,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     }
     try {
       // The boot files first: a failure there has not touched the device.
-      await this.converge(host, inputs, existing, token, undefined, { tagLast: true, filesFirst: true, files: this.persistSteps(inputs, token) });
+      await this.converge(host, inputs, existing, token, undefined, { tagLast: true, filesFirst: true, files });
     } catch (error) {
       await this.restore(host, inputs, existing, actual, token).catch(() => undefined);
       throw error;
@@ -374,7 +379,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   private async restore(host: Host, inputs: ParsedInputs, existing: LinkState, kindBefore: Record<string, unknown>, token: string): Promise<void> {
     const where = this.where(host, inputs);
     const [ns, dev] = [inputs.netns, inputs.name];
-    if (inputs.persist === "networkd") await this.removeBootFiles(host, inputs, token).catch(() => undefined);
+    if (wasPersisted(inputs.persist)) await this.removeBootFiles(host, inputs, token).catch(() => undefined);
     const now = await host.readLink(ns, dev);
     if (!now || now.ifindex !== existing.ifindex) return;
     const set = (field: string, ...args: string[]): Step => ({ field, tool: "ip", netns: ns, args: ["link", "set", "dev", dev, ...args] });
@@ -411,16 +416,19 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   }
 
   /**
-   * What recreates the device at boot with `persist: "networkd"`: networkd's files where the
-   * kind can describe the device to networkd (host namespace, no master: networkd names a
-   * master by its kind, which the inputs do not say), else a oneshot unit replaying exactly
-   * the argv of createSteps. Pure: the unit tier renders it for every kind.
+   * What recreates the device at boot (`inputs.persist` a resolved mode, never "auto"):
+   * networkd's files where the kind can describe the device to networkd (host namespace, no
+   * master: networkd names a master by its kind, which the inputs do not say), NetworkManager's
+   * keyfile where a profile can (persist/networkmanager.ts), else a oneshot unit replaying
+   * exactly the argv of createSteps. Pure: the unit tier renders it for every kind.
    */
   persistence(inputs: ParsedInputs, token: string): Artifact[] {
-    if (inputs.persist !== "networkd") return [];
+    if (inputs.persist !== "networkd" && inputs.persist !== "networkmanager" && inputs.persist !== "systemd") return [];
     const what = `${this.kind.resourceType} ${inputs.name}${inputs.netns ? ` in namespace ${inputs.netns}` : ""}`;
-    const networkd = inputs.netns === undefined && inputs.master === undefined ? this.kind.networkd?.(inputs) : undefined;
+    const networkd = inputs.persist === "networkd" && inputs.netns === undefined && inputs.master === undefined ? this.kind.networkd?.(inputs) : undefined;
     if (networkd) return networkdArtifacts(networkd, inputs, this.aliasValue(inputs, token), token, what);
+    const profile = inputs.persist === "networkmanager" && keyfileCanDescribe(inputs) ? this.kind.networkmanager?.(inputs) : undefined;
+    if (profile) return networkManagerArtifacts(profile, inputs, this.aliasValue(inputs, token), token, what);
     const parent = this.kind.hasParent && typeof inputs.parent === "string" ? [{ name: inputs.parent }] : [];
     return oneshotArtifacts({
       token,
@@ -434,7 +442,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
 
   /** Every path persistence may have written for this device, whichever way (removal is tag-checked). */
   protected persistedPaths(state: Record<string, unknown>, token: string): string[] {
-    return [...Object.values(networkdPaths(String(state.name))), ...oneshotPaths(token)];
+    return [...Object.values(networkdPaths(String(state.name))), keyfilePath(String(state.name)), ...oneshotPaths(token)];
   }
 
   /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */

@@ -7,6 +7,7 @@ import type { Step } from "./steps";
 export type { CommonFields, Step };
 export type { Tool } from "./steps";
 import type { NetworkdDevice } from "../persist/networkd";
+import type { NetworkManagerDevice } from "../persist/networkmanager";
 
 /**
  * A device kind: everything the generic engine needs to know about one `type` of `ip link`.
@@ -73,6 +74,13 @@ export interface DeviceKind<Shape extends z.ZodRawShape = z.ZodRawShape, Outputs
    * replaying the create argv (persist/oneshot.ts), which any kind supports.
    */
   networkd?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): NetworkdDevice | undefined;
+  /**
+   * How NetworkManager would make this device at boot (`persist: "networkmanager"`), as a
+   * keyfile profile, or undefined where a keyfile cannot express these inputs. Asked only for
+   * devices a keyfile can describe at all (persist/networkmanager.ts keyfileCanDescribe); the
+   * others, and kinds without it, are persisted by the oneshot unit.
+   */
+  networkmanager?(inputs: z.output<z.ZodObject<Shape>> & CommonFields): NetworkManagerDevice | undefined;
   /** The kind fields as they are on the host, in input form, for drift detection (may carry extra keys for `outputs`). */
   read(link: LinkState, host: Host, netns: string | undefined, inputs: z.output<z.ZodObject<Shape>> & CommonFields): Promise<Record<string, unknown>>;
 }

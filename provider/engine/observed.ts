@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { persistOutputs } from "../persist/files";
 
 /**
  * The outputs every device resource has beyond its inputs: what the engine reads back from the
@@ -14,4 +15,5 @@ export const observedOutputs = {
     .record(z.string(), z.unknown())
     .optional()
     .describe("Kind-specific attributes as `ip -details` reports them (info_data), without running timers; only with `reportKindInfo: true`."),
+  ...persistOutputs,
 };

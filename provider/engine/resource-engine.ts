@@ -2,7 +2,8 @@ import type { z } from "zod";
 import { type Connection, connectionOf } from "../ssh/connection";
 import { storedConnection, withTuningDefaults } from "../ssh/stored-connection";
 import { type Artifact, removeStep, syncSteps, wasPersisted } from "../persist/files";
-import { persistFailures } from "../persist/host-support";
+import { persistFailures, persistSupport, pickPersistVia } from "../persist/host-support";
+import { PERSIST_VIAS, type PersistVia } from "../persist/mode";
 import { sameValue } from "./compare";
 import { sshHosts } from "./host";
 import type { Host, HostFactory } from "./host-interface";
@@ -91,7 +92,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   protected abstract createOn(host: Host, inputs: Inputs, id: string, context: Context): Promise<Outputs>;
   protected abstract updateOn(host: Host, id: string, inputs: Inputs, previous: PriorState, context: Context): Promise<Outputs>;
   protected abstract deleteOn(host: Host, id: string, state: PriorState, where: string): Promise<void>;
-  /** What recreates the resource at boot with `persist: "networkd"` (pure). */
+  /** What recreates the resource at boot, `inputs.persist` being a resolved mode (PersistVia; pure). */
   abstract persistence(inputs: Inputs, token: string): Artifact[];
   /** Every path persistence may ever have written for this resource (removal is tag-checked). */
   protected abstract persistedPaths(state: Record<string, unknown>, token: string): string[];
@@ -104,8 +105,8 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   protected fixedNeeds(): Needs {
     return { resourceType: this.resourceType, tools: [] };
   }
-  /** What the host must run for persistence to work (persist/host-support.ts). */
-  protected persistNeeds(_inputs: Record<string, unknown>): { needs: "systemd" | "networkd"; routes?: boolean; deviceNames?: string[] } {
+  /** What the host must run for persistence to work, `inputs.persist` being a resolved mode (persist/host-support.ts). */
+  protected persistNeeds(_inputs: Record<string, unknown>): { needs: "systemd" | "networkd" | "networkmanager"; routes?: boolean; deviceNames?: string[] } {
     return { needs: "systemd" };
   }
 
@@ -123,8 +124,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
 
   /**
    * At check, so in `pulumi preview` too: what the host offers, when the connection asks for it
-   * (`preflight: true`); then, with persist on, what persistence needs there (persist/host-support.ts).
-   * Both come from the one probe of the host (engine/preflight.ts), which a create then reuses.
+   * (`preflight: true`); then, with persist on, what persistence needs there (persist/host-support.ts;
+   * what "auto" picks there is said here, in preview). Both come from the one probe of the host
+   * (engine/preflight.ts), which a create then reuses.
    */
   async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     const what = containsUnknown(inputs) ? this.resourceType : `${this.resourceType} ${this.describe(inputs)}`;
@@ -133,9 +135,17 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   }
 
   private async persistPreflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
-    if (inputs.persist !== "networkd" || containsUnknown(inputs.connection)) return [];
-    const { needs, ...options } = this.persistNeeds(inputs);
-    return persistFailures(this.hosts(connectionOf(inputs)), needs, options);
+    if (!wasPersisted(inputs.persist) || containsUnknown(inputs.connection)) return [];
+    const host = this.hosts(connectionOf(inputs));
+    const via = await this.persistViaOn(host, inputs.persist);
+    const { needs, ...options } = this.persistNeeds({ ...inputs, persist: via });
+    return persistFailures(host, String(inputs.persist), needs, options);
+  }
+
+  /** The mode the boot-time files are written for: the input's, or what "auto" picks on this host; undefined without persist. */
+  protected async persistViaOn(host: Host, persist: unknown): Promise<PersistVia | undefined> {
+    if (!wasPersisted(persist)) return undefined;
+    return persist === "auto" ? pickPersistVia(host, await persistSupport(host)) : (persist as PersistVia);
   }
 
   /**
@@ -158,15 +168,17 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const id = this.identify(inputs, host.endpoint, token);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
-    const outs = await this.createOn(host, inputs, id, { token, where, files: this.persistSteps(inputs, token) });
-    return { id, outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };
+    const via = await this.persistViaOn(host, inputs.persist);
+    const outs = await this.createOn(host, inputs, id, { token, where, files: this.persistSteps(inputs, token, via) });
+    return { id, outs: { ...withStoredConnection(withoutVia(outs)), ...(via ? { persistVia: via } : {}), schemaVersion: SCHEMA_VERSION } };
   }
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = this.stateFrom(props);
     const host = this.hosts(state.connection);
     const persisted = wasPersisted(state.persist) && hasOwnerToken(id);
-    const observed = await this.observe(host, state, id);
+    const found = await this.observe(host, state, id);
+    const observed = found && { outs: withoutVia(found.outs), inputs: withoutVia(found.inputs) };
     // An empty id tells the engine the resource is gone; any other answer must carry the id.
     if (!observed) {
       // The resource leaves the stack: what would bring it back at boot, with this resource's
@@ -177,19 +189,36 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
       }
       return { id: "", props: {} };
     }
+    let persistVia: PersistVia | undefined;
     if (persisted) {
+      // What the last `up` wrote for: state says (before persistVia existed, only networkd was).
+      persistVia = isVia(state.persistVia) ? state.persistVia : isVia(state.persist) ? state.persist : "networkd";
       // The files as parsed from state render exactly what the last `up` wrote, unless a refresh
       // stored drift there since (a key that differs on the host, an alias set by hand): state
       // then holds what the host showed, which is no input and renders nothing the last `up`
       // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
-      const stored = this.schema.safeParse({ ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])), persist: "networkd" });
-      observed.inputs.persist = (observed.outs as Record<string, unknown>).persist = stored.success
-        ? await persistedState(host, this.where(host, state), this.persistence(stored.data as unknown as Inputs, ownerToken(id)))
-        : (state.persist as "networkd" | "drifted");
+      const where = this.where(host, state);
+      const stored = this.schema.safeParse({ ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])), persist: persistVia });
+      let verdict = stored.success
+        ? await persistedState(host, where, this.persistence(stored.data as unknown as Inputs, ownerToken(id)), String(state.persist))
+        : String(state.persist);
+      // "auto" on a host that now runs another network manager: the files are for the old one.
+      if (state.persist === "auto" && verdict !== "drifted") {
+        const now = await this.persistViaOn(host, "auto");
+        if (now !== persistVia) {
+          console.warn(`netdev: ${where}: persist "auto" wrote ${persistVia} files, but the host now calls for ${now}; the next \`pulumi up\` writes ${now}'s`);
+          verdict = "drifted";
+        }
+      }
+      observed.inputs.persist = (observed.outs as Record<string, unknown>).persist = verdict;
     }
     // The connection as state holds it, not as parsed: a refresh changes nothing the host does not.
     const asStored = (fields: Record<string, unknown>) => ("connection" in fields ? { ...fields, connection: props.connection } : fields);
-    return { id, props: { ...asStored(observed.outs), schemaVersion: SCHEMA_VERSION }, inputs: asStored(observed.inputs) };
+    return {
+      id,
+      props: { ...asStored(observed.outs), ...(persistVia ? { persistVia } : {}), schemaVersion: SCHEMA_VERSION },
+      inputs: asStored(observed.inputs),
+    };
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Outputs }> {
@@ -199,12 +228,13 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const token = ownerToken(id);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
+    const via = await this.persistViaOn(host, inputs.persist);
     const outs = await this.updateOn(host, id, inputs, previous, {
       token,
       where,
-      files: this.persistSteps(inputs, token, previous.persist),
+      files: this.persistSteps(inputs, token, via, previous.persist),
     });
-    return { outs: { ...withStoredConnection(outs), schemaVersion: SCHEMA_VERSION } };
+    return { outs: { ...withStoredConnection(withoutVia(outs)), ...(via ? { persistVia: via } : {}), schemaVersion: SCHEMA_VERSION } };
   }
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
@@ -229,9 +259,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     return removeStep(this.persistedPaths(state, token), token);
   }
 
-  /** Steps that bring the host's persisted files in line with the inputs: write what is wanted, remove what is not. */
-  protected persistSteps(inputs: Inputs, token: string, before?: unknown): Step[] {
-    return syncSteps(inputs.persist === "networkd" ? this.persistence(inputs, token) : undefined, this.persistedPaths(inputs, token), token, before);
+  /** Steps that bring the host's persisted files in line with the inputs (written for `via`): write what is wanted, remove what is not. */
+  protected persistSteps(inputs: Inputs, token: string, via: PersistVia | undefined, before?: unknown): Step[] {
+    return syncSteps(via ? this.persistence({ ...inputs, persist: via }, token) : undefined, this.persistedPaths(inputs, token), token, before);
   }
 
   /** State written by this or an older schema version, with the connection parsed. */
@@ -244,4 +274,14 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
 /** Inputs or outputs with their connection (when they have one) as state keeps it. */
 function withStoredConnection<T extends Record<string, unknown>>(fields: T): T {
   return "connection" in fields ? { ...fields, connection: storedConnection(fields.connection) } : fields;
+}
+
+function isVia(value: unknown): value is PersistVia {
+  return (PERSIST_VIAS as readonly unknown[]).includes(value);
+}
+
+/** Outputs without a stale `persistVia` (state echoed back): the engine sets it from what it wrote. */
+function withoutVia<T extends Record<string, unknown>>(record: T): T {
+  const { persistVia: _via, ...rest } = record;
+  return rest as T;
 }

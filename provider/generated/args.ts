@@ -155,11 +155,11 @@ export interface CommonDeviceArgs {
    */
   reportKindInfo?: pulumi.Input<boolean>;
   /**
-   * "networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd": also write what recreates the device at boot (systemd-networkd files, NetworkManager keyfiles, or a oneshot unit; "systemd": the unit only); "auto": the first of these the host runs (the `persistVia` output says which). See provider/persist/README.md. "none" or omitted: nothing survives a reboot.
    *
    * Changes in place.
    */
-  persist?: pulumi.Input<"none" | "networkd">;
+  persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
 }
 
 /** The arguments of `new TunDevice(name, args)`. */
@@ -657,11 +657,11 @@ export interface NetworkNamespaceArgs {
    */
   force?: pulumi.Input<boolean>;
   /**
-   * "networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": recreate the namespace at boot (a oneshot unit, whatever the mode, that devices in it order after). "none" or omitted: nothing survives a reboot.
    *
    * Changes in place.
    */
-  persist?: pulumi.Input<"none" | "networkd">;
+  persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
 }
 
 /** The arguments of `new Route(name, args)`. */
@@ -703,11 +703,11 @@ export interface RouteArgs {
    */
   metric?: pulumi.Input<number>;
   /**
-   * "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": re-add the route at boot (a oneshot unit, whatever the mode; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
    *
    * Changes in place.
    */
-  persist?: pulumi.Input<"none" | "networkd">;
+  persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
 }
 
 /** The arguments of `new VxlanFloodLists(name, args)`. */

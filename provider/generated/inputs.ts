@@ -103,9 +103,9 @@ export interface CommonDeviceInputs {
    */
   reportKindInfo?: boolean;
   /**
-   * "networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd": also write what recreates the device at boot (systemd-networkd files, NetworkManager keyfiles, or a oneshot unit; "systemd": the unit only); "auto": the first of these the host runs (the `persistVia` output says which). See provider/persist/README.md. "none" or omitted: nothing survives a reboot.
    */
-  persist?: "none" | "networkd";
+  persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
 }
 
 /** A TunDevice's inputs as plain values. */
@@ -371,9 +371,9 @@ export interface NetworkNamespaceInputs {
   /** Delete the namespace even when devices other than lo are still inside (they are destroyed with it). */
   force?: boolean;
   /**
-   * "networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": recreate the namespace at boot (a oneshot unit, whatever the mode, that devices in it order after). "none" or omitted: nothing survives a reboot.
    */
-  persist?: "none" | "networkd";
+  persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
 }
 
 /** A Route's inputs as plain values. */
@@ -395,9 +395,9 @@ export interface RouteInputs {
   /** The route's metric (priority; lower wins); omitted, the kernel's default, 0 (IPv4) or 1024 (IPv6). */
   metric?: number;
   /**
-   * "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": re-add the route at boot (a oneshot unit, whatever the mode; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
    */
-  persist?: "none" | "networkd";
+  persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
 }
 
 /** A VxlanFloodLists's inputs as plain values. */

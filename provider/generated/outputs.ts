@@ -109,9 +109,9 @@ export interface CommonDeviceOutputs {
    */
   readonly reportKindInfo: pulumi.Output<boolean | undefined>;
   /**
-   * "networkd": also write what recreates the device at boot (systemd-networkd files, or a oneshot unit); see provider/persist/README.md. "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd": also write what recreates the device at boot (systemd-networkd files, NetworkManager keyfiles, or a oneshot unit; "systemd": the unit only); "auto": the first of these the host runs (the `persistVia` output says which). See provider/persist/README.md. "none" or omitted: nothing survives a reboot.
    */
-  readonly persist: pulumi.Output<"none" | "networkd" | undefined>;
+  readonly persist: pulumi.Output<"none" | "networkd" | "networkmanager" | "systemd" | "auto" | undefined>;
   /** The kernel's interface index of the device on the host (in its namespace). */
   readonly ifindex: pulumi.Output<number>;
   /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
@@ -124,6 +124,10 @@ export interface CommonDeviceOutputs {
    * Kind-specific attributes as `ip -details` reports them (info_data), without running timers; only with `reportKindInfo: true`.
    */
   readonly kindInfo: pulumi.Output<Record<string, unknown> | undefined>;
+  /**
+   * What the boot-time files were written for: "networkd", "networkmanager" or "systemd" (units only); with `persist: "auto"`, what it picked on the host. Absent without persist.
+   */
+  readonly persistVia: pulumi.Output<"networkd" | "networkmanager" | "systemd" | undefined>;
 }
 
 /** The outputs of a TunDevice: every input as applied, and what the host reports. */
@@ -397,11 +401,15 @@ export interface NetworkNamespaceOutputs {
   /** Delete the namespace even when devices other than lo are still inside (they are destroyed with it). */
   readonly force: pulumi.Output<boolean>;
   /**
-   * "networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": recreate the namespace at boot (a oneshot unit, whatever the mode, that devices in it order after). "none" or omitted: nothing survives a reboot.
    */
-  readonly persist: pulumi.Output<"none" | "networkd" | undefined>;
+  readonly persist: pulumi.Output<"none" | "networkd" | "networkmanager" | "systemd" | "auto" | undefined>;
   /** Interfaces in the namespace other than lo, as last observed. */
   readonly devices: pulumi.Output<string[]>;
+  /**
+   * What the boot-time files were written for: "networkd", "networkmanager" or "systemd" (units only); with `persist: "auto"`, what it picked on the host. Absent without persist.
+   */
+  readonly persistVia: pulumi.Output<"networkd" | "networkmanager" | "systemd" | undefined>;
 }
 
 /** The outputs of a Route: every input as applied, and what the host reports. */
@@ -425,9 +433,13 @@ export interface RouteOutputs {
   /** The route's metric (priority; lower wins); omitted, the kernel's default, 0 (IPv4) or 1024 (IPv6). */
   readonly metric: pulumi.Output<number | undefined>;
   /**
-   * "networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
+   * "networkd", "networkmanager", "systemd" or "auto": re-add the route at boot (a oneshot unit, whatever the mode; see provider/persist/README.md on networkd's ManageForeignRoutes). "none" or omitted: nothing survives a reboot.
    */
-  readonly persist: pulumi.Output<"none" | "networkd" | undefined>;
+  readonly persist: pulumi.Output<"none" | "networkd" | "networkmanager" | "systemd" | "auto" | undefined>;
+  /**
+   * What the boot-time files were written for: "networkd", "networkmanager" or "systemd" (units only); with `persist: "auto"`, what it picked on the host. Absent without persist.
+   */
+  readonly persistVia: pulumi.Output<"networkd" | "networkmanager" | "systemd" | undefined>;
 }
 
 /** The outputs of a VxlanFloodLists: every input as applied, and what the host reports. */

@@ -41,6 +41,14 @@ describe.each(Object.keys(deviceKinds))("%s", (type) => {
     expect(engine.persistence(parsed(), "0123456789ab")).toEqual([]);
   });
 
+  it("persists through NetworkManager with exactly these files (a keyfile where the kind says it, else the oneshot unit)", () => {
+    const files = engine.persistence({ ...parsed(), persist: "networkmanager" }, "0123456789ab");
+    const shown = files.map((file) =>
+      "linkTo" in file ? `${file.path} -> ${file.linkTo}` : `${file.path} (${file.mode})\n${file.secret ? "<secret>" : file.content}`,
+    );
+    expect(shown).toMatchSnapshot();
+  });
+
   it("sees no change between the example and itself", () => {
     expect(engine.diff(checked.inputs, checked.inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });

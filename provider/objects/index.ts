@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./flood-lists/vxlan-flood-lists";
 import { HOST_DEVICES_REPLACE_ON, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
+import { persistOutputs } from "../persist/files";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
 import { PEER_LISTS_REPLACE_ON, peerListsEngine, peerListsSchema } from "./wg-peer-lists/wireguard-peer-lists";
@@ -19,7 +20,7 @@ export const objectTypes = {
     schema: namespaceSchema,
     engine: namespaceEngine,
     replaceOn: ["name"],
-    outputs: { devices: z.array(z.string()).describe("Interfaces in the namespace other than lo, as last observed.") },
+    outputs: { devices: z.array(z.string()).describe("Interfaces in the namespace other than lo, as last observed."), ...persistOutputs },
     example: { name: "web" },
   },
   Route: {
@@ -27,7 +28,7 @@ export const objectTypes = {
     schema: routeSchema,
     engine: routeEngine,
     replaceOn: [...ROUTE_REPLACE_ON],
-    outputs: {},
+    outputs: { ...persistOutputs },
     example: { netns: "web", destination: "default", via: "10.0.0.1" },
   },
   VxlanFloodLists: {

@@ -1,22 +1,34 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Step } from "../engine/steps";
-import { PERSIST_MODES, type PersistMode } from "./mode";
+import { PERSIST_MODES, PERSIST_VIAS, type PersistMode, type PersistVia } from "./mode";
 
 /**
- * `persist: "networkd"` makes a resource survive a reboot: besides making it live with `ip`
- * (exactly as without persistence), the provider writes files that recreate it at boot:
- * systemd-networkd `.netdev`/`.network` files where networkd can express the device
- * (networkd.ts), else a oneshot systemd unit that replays the same argv (oneshot.ts).
- * Omitted (or "none"): nothing is written.
+ * `persist` makes a resource survive a reboot: besides making it live with `ip` (exactly as
+ * without persistence), the provider writes files that recreate it at boot: systemd-networkd's
+ * `.netdev`/`.network` files ("networkd", networkd.ts) or NetworkManager's keyfiles
+ * ("networkmanager", networkmanager.ts) where they can express the device, else a oneshot
+ * systemd unit that replays the same argv (oneshot.ts; "systemd": the unit for everything).
+ * "auto" picks by what the host runs (host-support.ts). Omitted (or "none"): nothing is written.
  */
 export const persistField = z.enum(PERSIST_MODES).optional();
-export type { PersistMode };
+export type { PersistMode, PersistVia };
+
+/** The `persistVia` output of every resource: what `persist` wrote for, "auto" resolved. */
+export const persistOutputs = {
+  persistVia: z
+    .enum(PERSIST_VIAS)
+    .optional()
+    .describe(
+      'What the boot-time files were written for: "networkd", "networkmanager" or "systemd" (units only); with `persist: "auto"`, what it picked on the host. Absent without persist.',
+    ),
+};
 
 export const NETWORKD_DIR = "/etc/systemd/network";
 export const UNIT_DIR = "/etc/systemd/system";
 export const WANTS_DIR = `${UNIT_DIR}/multi-user.target.wants`;
 export const SCRIPT_DIR = "/etc/pulumi-netdev";
+export const NETWORKMANAGER_DIR = "/etc/NetworkManager/system-connections";
 
 /** A file the provider keeps on a host for one resource, or a symlink (a unit's enablement). */
 export type Artifact =
@@ -48,11 +60,23 @@ const WRITE = [
 // One path that cannot go does not keep the others: it fails the step at the end.
 const REMOVE = [
   "tag=$1; token=$2; shift 2; failed=0",
+  // NetworkManager forgets a profile whose file is gone when asked to load that path. A device
+  // it made from the profile (at boot) it would delete with it: the device is unmanaged for that
+  // moment, which leaves it as it is, then handed back (it then shows as externally configured).
+  "unload() {",
+  `  case "$1" in ${NETWORKMANAGER_DIR}/pulumi-netdev-*.nmconnection) ;; *) return 0 ;; esac`,
+  "  command -v nmcli >/dev/null 2>&1 || return 0",
+  "  d=${1##*/pulumi-netdev-}; d=${d%.nmconnection}",
+  '  nmcli device set "$d" managed no >/dev/null 2>&1',
+  '  nmcli connection load "$1" >/dev/null 2>&1',
+  '  nmcli device set "$d" managed yes >/dev/null 2>&1',
+  "  return 0",
+  "}",
   "for f; do",
   '  if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || failed=1 ;; esac',
   '  elif [ -f "$f" ]; then',
   '    case "${f##*/}" in *"$token"*) rm -f "$f" || failed=1; continue ;; esac',
-  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || failed=1; fi',
+  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || failed=1; unload "$f"; fi',
   "  fi",
   "done",
   "exit $failed",
@@ -68,9 +92,12 @@ export function writeSteps(artifacts: Artifact[]): Step[] {
       secretSteps.push({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", "stdin", artifact.mode, artifact.path], stdin: artifact.content });
     else publicArgs.push("file", artifact.mode, artifact.path, artifact.content);
   }
+  const profiles = artifacts.filter((artifact) => artifact.path.startsWith(`${NETWORKMANAGER_DIR}/`)).map((artifact) => artifact.path);
   return [
     ...(publicArgs.length ? [{ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...publicArgs] } satisfies Step] : []),
     ...secretSteps,
+    // Known to NetworkManager now (it reads keyfiles at start, or when told), without a restart.
+    ...(profiles.length ? [{ field: "persist", tool: "sh", args: ["-c", 'nmcli connection load "$@"', "netdev-nm-load", ...profiles] } satisfies Step] : []),
   ];
 }
 
@@ -110,7 +137,7 @@ export const FINGERPRINT_ARGV = [
   "sh",
   "-c",
   [
-    `for f in ${NETWORKD_DIR}/10-pulumi-netdev-* ${UNIT_DIR}/pulumi-netdev-*.service ${WANTS_DIR}/pulumi-netdev-*.service ${SCRIPT_DIR}/*; do`,
+    `for f in ${NETWORKD_DIR}/10-pulumi-netdev-* ${NETWORKMANAGER_DIR}/pulumi-netdev-*.nmconnection ${UNIT_DIR}/pulumi-netdev-*.service ${WANTS_DIR}/pulumi-netdev-*.service ${SCRIPT_DIR}/*; do`,
     '  if [ -L "$f" ]; then printf -- "-> %s %s\\n" "$(readlink "$f")" "$f"',
     '  elif [ -f "$f" ]; then sha256sum "$f"',
     "  fi",

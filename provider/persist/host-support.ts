@@ -2,25 +2,52 @@ import type { Host } from "../engine/host-interface";
 import { hostFacts } from "../engine/preflight";
 import type { CheckFailure } from "../engine/validation";
 import type { PersistSupport } from "./host-probe";
+import type { PersistVia } from "./mode";
 
 /**
  * What the host's one probe (engine/preflight.ts: once per host per provider process, shared
  * with the capability check a create runs) found for persistence; undefined when it did not say.
  */
-async function persistSupport(host: Host): Promise<PersistSupport | undefined> {
+export async function persistSupport(host: Host): Promise<PersistSupport | undefined> {
   return (await hostFacts(host, [])).persist;
 }
 
+const announced = new Set<string>();
+
 /**
- * Why `persist: "networkd"` cannot work on this host, as check failures on the `persist` field
- * (empty when it can): boot-time units need systemd as init; networkd's files need
- * systemd-networkd enabled. Warns (once per host) where networkd would remove routes it did
- * not configure when it restarts, if `routes` is set. A probe that did not answer for
- * persistence holds nothing against it.
+ * What `persist: "auto"` writes for on this host: systemd-networkd's files where networkd runs,
+ * NetworkManager's keyfiles where NetworkManager does, else oneshot units for everything. Said
+ * once per host (`pulumi preview` shows it; the `persistVia` output keeps it).
+ */
+export function pickPersistVia(host: Host, support: PersistSupport | undefined): PersistVia {
+  const via: PersistVia = support === undefined ? "systemd" : support.networkdActive === "active" ? "networkd" : support.networkManager === "active" ? "networkmanager" : "systemd";
+  if (!announced.has(host.endpoint)) {
+    announced.add(host.endpoint);
+    const runs =
+      support === undefined
+        ? "the host's probe did not say what runs there"
+        : via === "networkd"
+        ? "systemd-networkd runs there"
+        : via === "networkmanager"
+          ? "NetworkManager runs there"
+          : "neither systemd-networkd nor NetworkManager runs there";
+    console.log(`netdev: persist "auto" on ${host.endpoint}: ${via} (${runs})`);
+  }
+  return via;
+}
+
+/**
+ * Why `persist` (`mode`, as the input says it) cannot work on this host, as check failures on
+ * the `persist` field (empty when it can): boot-time units need systemd as init; networkd's
+ * files need systemd-networkd enabled; NetworkManager's keyfiles need NetworkManager running
+ * (they are loaded into it with nmcli). Warns (once per host) where networkd would remove
+ * routes it did not configure when it restarts, if `routes` is set. A probe that did not answer
+ * for persistence holds nothing against it.
  */
 export async function persistFailures(
   host: Host,
-  needs: "systemd" | "networkd",
+  mode: string,
+  needs: "systemd" | "networkd" | "networkmanager",
   options: { routes?: boolean; deviceNames?: string[] } = {},
 ): Promise<CheckFailure[]> {
   const support = await persistSupport(host);
@@ -29,7 +56,7 @@ export async function persistFailures(
     return [
       {
         property: "persist",
-        reason: `persist: "networkd" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there`,
+        reason: `persist: "${mode}" needs systemd as the init system on ${host.endpoint}, which does not run it (/run/systemd/system is missing); leave persist unset there`,
       },
     ];
   }
@@ -37,7 +64,15 @@ export async function persistFailures(
     return [
       {
         property: "persist",
-        reason: `persist: "networkd" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or leave persist unset`,
+        reason: `persist: "${mode}" writes systemd-networkd files on ${host.endpoint}, but systemd-networkd.service is ${support.networkd || "not installed"} there (${support.systemd}); enable it (systemctl enable systemd-networkd), or use persist: "auto"`,
+      },
+    ];
+  }
+  if (needs === "networkmanager" && support.networkManager !== "active") {
+    return [
+      {
+        property: "persist",
+        reason: `persist: "${mode}" writes NetworkManager keyfiles on ${host.endpoint}, but NetworkManager is ${support.networkManager ? `${support.networkManager} there` : "not installed there (no nmcli)"}; start it, or use persist: "auto"`,
       },
     ];
   }

@@ -66,13 +66,21 @@ export function networkdArtifacts(device: NetworkdDevice, inputs: CommonFields, 
     ],
     ...(device.network ?? []),
   ];
+  return [
+    { path: paths.netdev, mode: "0644", content: header("#", token, what) + renderIni(netdev) },
+    { path: paths.network, mode: "0644", content: header("#", token, what) + renderIni(network) },
+    aliasLinkArtifact(inputs, alias, token, what),
+  ];
+}
+
+/**
+ * udev's `.link` file for the device (udev applies it to every new device, whoever makes it):
+ * the alias with our owner tag, and the MAC address left to the kernel or the device's maker.
+ */
+export function aliasLinkArtifact(inputs: CommonFields, alias: string, token: string, what: string): Artifact {
   const link: Ini = [
     ["Match", { OriginalName: inputs.name }],
     ["Link", { Alias: alias, MACAddressPolicy: "none" }],
   ];
-  return [
-    { path: paths.netdev, mode: "0644", content: header("#", token, what) + renderIni(netdev) },
-    { path: paths.network, mode: "0644", content: header("#", token, what) + renderIni(network) },
-    { path: paths.link, mode: "0644", content: header("#", token, what) + renderIni(link) },
-  ];
+  return { path: networkdPaths(inputs.name).link, mode: "0644", content: header("#", token, what) + renderIni(link) };
 }

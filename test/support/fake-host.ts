@@ -78,7 +78,9 @@ export class FakeHost implements Host {
   /** Round trips: one per Host call, as HostShell pays them. */
   roundTrips = 0;
   /** What the capability probe's persistence lines (persist/host-probe.ts) find; systemd "" for a host without it. */
-  support = { systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "enabled", manageForeignRoutes: "no" };
+  support = { systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "enabled", networkdActive: "active", networkManager: "", manageForeignRoutes: "no" };
+  /** NetworkManager profiles loaded from keyfiles (`nmcli connection load`), by path: forgotten when loaded after the file went. */
+  nmProfiles = new Set<string>();
   /** Tools the capability probe finds missing from the login's PATH (wg, bridge, sysctl); every other one is there. */
   readonly missingTools = new Set<string>();
   /** The capability probe finds an iproute2 too old for `ip -json` (4.9's: -batch works). */
@@ -623,14 +625,24 @@ export class FakeHost implements Host {
       for (const path of paths) {
         const file = this.files.get(path);
         if (!file) continue;
-        const ours = "linkTo" in file ? file.linkTo.includes("/pulumi-netdev-") : path.split("/").pop()!.includes(token!) || file.content.includes(tag!);
+        const named = "linkTo" in file ? false : path.split("/").pop()!.includes(token!);
+        const ours = "linkTo" in file ? file.linkTo.includes("/pulumi-netdev-") : named || file.content.includes(tag!);
         if (ours) this.files.delete(path);
+        if (ours && !named && path.startsWith("/etc/NetworkManager/") && this.support.networkManager) this.nmProfiles.delete(path);
+      }
+      return ok();
+    }
+    if (name === "netdev-nm-load") {
+      if (this.support.networkManager !== "active") return fail("Error: NetworkManager is not running.", 8);
+      for (const path of positional) {
+        if (this.files.has(path)) this.nmProfiles.add(path);
+        else this.nmProfiles.delete(path);
       }
       return ok();
     }
     if (script === FINGERPRINT_ARGV[2]) {
       const persisted =
-        /^(\/etc\/systemd\/network\/10-pulumi-netdev-|\/etc\/systemd\/system\/(multi-user\.target\.wants\/)?pulumi-netdev-|\/etc\/pulumi-netdev\/)/;
+        /^(\/etc\/systemd\/network\/10-pulumi-netdev-|\/etc\/NetworkManager\/system-connections\/pulumi-netdev-.*\.nmconnection$|\/etc\/systemd\/system\/(multi-user\.target\.wants\/)?pulumi-netdev-|\/etc\/pulumi-netdev\/)/;
       const lines = [...this.files]
         .filter(([path]) => persisted.test(path))
         .map(([path, file]) => ("linkTo" in file ? `-> ${file.linkTo} ${path}` : `${createHash("sha256").update(file.content).digest("hex")}  ${path}`));
@@ -641,10 +653,16 @@ export class FakeHost implements Host {
 
   /** The capability probe's answer: its base (with persistence's lines when it asks them), then its kinds in the throwaway namespace. */
   private capabilityProbe(script: string): ExecResult {
-    const { systemd, networkd, manageForeignRoutes } = this.support;
+    const { systemd, networkd, networkdActive, networkManager, manageForeignRoutes } = this.support;
     const persist = script.includes("systemctl --version")
       ? systemd
-        ? [`systemd=${systemd}`, `networkd=${networkd}`, `foreign=${manageForeignRoutes}`]
+        ? [
+            `systemd=${systemd}`,
+            `networkd=${networkd}`,
+            `networkdActive=${networkdActive}`,
+            ...(networkManager ? [`nm=${networkManager}`] : []),
+            `foreign=${manageForeignRoutes}`,
+          ]
         : ["systemd="]
       : [];
     const base = script.includes("ip -V")

@@ -50,6 +50,36 @@ export const bridgeKind = defineKind({
       ],
     };
   },
+  // NetworkManager takes whole seconds, within STP's ranges, and turns STP on unless told:
+  // every setting is written, as `ip` left it (the kernel's defaults where inputs are unset).
+  networkmanager: (inputs) => {
+    const seconds = (cs: number | undefined, fallback: number, min: number, max: number) => {
+      const value = cs ?? fallback;
+      return value % 100 === 0 && value / 100 >= min && value / 100 <= max ? value / 100 : undefined;
+    };
+    const timers = {
+      "forward-delay": seconds(inputs.forwardDelay, 1500, 2, 30),
+      "hello-time": seconds(inputs.helloTime, 200, 1, 10),
+      "max-age": seconds(inputs.maxAge, 2000, 6, 40),
+      "ageing-time": seconds(inputs.ageingTime, 30000, 0, 1_000_000),
+    };
+    if (Object.values(timers).some((value) => value === undefined)) return undefined;
+    return {
+      type: "bridge",
+      sections: [
+        [
+          "bridge",
+          {
+            stp: inputs.stp ?? false,
+            ...timers,
+            "vlan-filtering": inputs.vlanFiltering ?? false,
+            "vlan-default-pvid": inputs.vlanDefaultPvid ?? 1,
+            "multicast-snooping": inputs.multicastSnooping ?? true,
+          },
+        ],
+      ],
+    };
+  },
   update(desired, actual) {
     const changed = Object.fromEntries(Object.entries(desired).filter(([key, value]) => key in OPTION_NAMES && value !== undefined && value !== actual[key]));
     const args = bridgeOptions(changed);

@@ -16,5 +16,6 @@ export const dummyKind = defineKind({
   createArgs: () => ["type", "dummy"],
   update: () => [],
   networkd: () => ({ kind: "dummy" }),
+  networkmanager: () => ({ type: "dummy" }),
   read: async () => ({}),
 });

@@ -34,7 +34,7 @@ export const namespaceSchema = z.strictObject({
   /** Derived from the resource's identity by its class: see engine/ownership.ts. */
   ownerKey: ownerKeyField,
   persist: persistField.describe(
-    '"networkd": recreate the namespace at boot (a oneshot unit that devices in it order after). "none" or omitted: nothing survives a reboot.',
+    '"networkd", "networkmanager", "systemd" or "auto": recreate the namespace at boot (a oneshot unit, whatever the mode, that devices in it order after). "none" or omitted: nothing survives a reboot.',
   ),
 });
 

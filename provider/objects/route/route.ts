@@ -9,7 +9,7 @@ import { type Context, type PriorState, ResourceEngine } from "../../engine/reso
 import type { Step } from "../../engine/steps";
 import { parseRemoteJson } from "../../ssh/scrub";
 import { containsUnknown } from "../../engine/validation";
-import { type Artifact, persistField } from "../../persist/files";
+import { type Artifact, persistField, wasPersisted } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 
 /**
@@ -46,7 +46,7 @@ export const routeSchema = z
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
     persist: persistField.describe(
-      '"networkd": re-add the route at boot (a oneshot unit; see provider/persist/README.md on networkd\'s ManageForeignRoutes). "none" or omitted: nothing survives a reboot.',
+      '"networkd", "networkmanager", "systemd" or "auto": re-add the route at boot (a oneshot unit, whatever the mode; see provider/persist/README.md on networkd\'s ManageForeignRoutes). "none" or omitted: nothing survives a reboot.',
     ),
   })
   .superRefine((value, ctx) => {
@@ -184,7 +184,7 @@ export class RouteEngine extends ResourceEngine<RouteInputs, Record<string, unkn
   /** Only the connection's credentials and persist change without a replace: at most the boot-time unit to write or remove. */
   protected async updateOn(host: Host, id: string, inputs: RouteInputs, _previous: PriorState, { where, files }: Context): Promise<Record<string, unknown>> {
     if (hasOwnerToken(id)) await host.applyAll(files, where);
-    else if (inputs.persist === "networkd")
+    else if (wasPersisted(inputs.persist))
       throw new Error(`${where} has no owner token in its id: replace it (change a field, or delete and re-add it) to persist it`);
     return { ...inputs };
   }
