@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { type Connection, connectionOf } from "../ssh/connection";
 import { storedConnection, withTuningDefaults } from "../ssh/stored-connection";
-import { type Artifact, removeStep, syncSteps, wasPersisted } from "../persist/files";
+import { type Artifact, NETWORKMANAGER_DIR, removeStep, syncSteps, wasPersisted } from "../persist/files";
 import { persistFailures, persistSupport, pickPersistVia } from "../persist/host-support";
 import { PERSIST_VIAS, type PersistVia } from "../persist/mode";
 import { sameValue } from "./compare";
@@ -240,6 +240,12 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
     const state = this.stateFrom(props);
     const host = this.hosts(state.connection);
+    // A NetworkManager profile goes first (unloaded, the device left as it is): NetworkManager
+    // makes a profile's device again when it sees it deleted while the profile autoconnects.
+    if (state.persistVia === "networkmanager" && hasOwnerToken(id)) {
+      const profiles = this.persistedPaths(state, ownerToken(id)).filter((path) => path.startsWith(`${NETWORKMANAGER_DIR}/`));
+      await host.applyAll(removeStep(profiles, ownerToken(id)), this.where(host, state));
+    }
     await this.deleteOn(host, id, state, this.where(host, state));
     // Gone: its boot-time files go too (those carrying this resource's tag).
     if (wasPersisted(state.persist) && hasOwnerToken(id)) await this.removeBootFiles(host, state, ownerToken(id));

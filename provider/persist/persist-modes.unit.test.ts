@@ -63,10 +63,19 @@ describe('persist: "networkmanager"', () => {
     expect([...host.nmProfiles]).toEqual([KEYFILE]);
   });
 
-  it("delete removes the device, then its files, and unloads the profile", async () => {
+  it("delete unloads the profile before it deletes the device (NetworkManager would make it again), then removes the rest", async () => {
     const { host, engine, inputs } = setup("networkmanager");
     const { id, outs } = await engine.create(inputs({ persist: "networkmanager" }));
+    const order: string[] = [];
+    const unloadWhileDeviceExists = vi.spyOn(host, "applyAll").mockImplementation(async function (this: FakeHost, ...args) {
+      order.push(
+        `${args[0].some((step) => step.args.includes("netdev-unpersist")) ? "unpersist" : "steps"} ${host.nmProfiles.size} profile(s), d0 ${host.link(undefined, "d0") ? "present" : "gone"}`,
+      );
+      return FakeHost.prototype.applyAll.apply(host, args);
+    });
     await engine.delete(id, { ...inputs({ persist: "networkmanager" }), ...outs });
+    unloadWhileDeviceExists.mockRestore();
+    expect(order).toEqual(["unpersist 1 profile(s), d0 present", "unpersist 0 profile(s), d0 gone"]);
     expect(host.linkNames()).toEqual([]);
     expect([...host.files.keys()]).toEqual([]);
     expect([...host.nmProfiles]).toEqual([]);
