@@ -429,7 +429,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     if (networkd) return networkdArtifacts(networkd, inputs, this.aliasValue(inputs, token), token, what);
     const profile = inputs.persist === "networkmanager" && keyfileCanDescribe(inputs) ? this.kind.networkmanager?.(inputs) : undefined;
     if (profile) return networkManagerArtifacts(profile, inputs, this.aliasValue(inputs, token), token, what);
-    const parent = this.kind.hasParent && typeof inputs.parent === "string" ? [{ name: inputs.parent }] : [];
+    const parent = this.kind.hasParent && typeof inputs.parent === "string" ? [{ name: inputs.parent, up: true }] : [];
     return oneshotArtifacts({
       token,
       what,

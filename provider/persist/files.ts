@@ -62,13 +62,16 @@ const REMOVE = [
   "tag=$1; token=$2; shift 2; failed=0",
   // NetworkManager forgets a profile whose file is gone when asked to load that path. A device
   // it made from the profile (at boot) it would delete with it: the device is unmanaged for that
-  // moment, which leaves it as it is, then handed back (it then shows as externally configured).
+  // moment, which keeps it (and up) but drops its addresses, put back after; then it is handed
+  // back to NetworkManager (it then shows as externally configured).
   "unload() {",
   `  case "$1" in ${NETWORKMANAGER_DIR}/pulumi-netdev-*.nmconnection) ;; *) return 0 ;; esac`,
   "  command -v nmcli >/dev/null 2>&1 || return 0",
   "  d=${1##*/pulumi-netdev-}; d=${d%.nmconnection}",
+  '  addrs=$(ip -o addr show dev "$d" scope global 2>/dev/null | while read -r _ _ _ a _; do echo "$a"; done)',
   '  nmcli device set "$d" managed no >/dev/null 2>&1',
   '  nmcli connection load "$1" >/dev/null 2>&1',
+  '  for a in $addrs; do ip addr replace "$a" dev "$d" >/dev/null 2>&1; done',
   '  nmcli device set "$d" managed yes >/dev/null 2>&1',
   "  return 0",
   "}",

@@ -15,8 +15,12 @@ export interface Replay {
   steps: Step[];
   /** Namespaces that must exist first: made (and marked implicit, as the provider does) unless a NetworkNamespace unit made them. */
   namespaces: string[];
-  /** Devices that must exist first (a master, a parent), each awaited up to 30 s: networkd or another unit makes them. */
-  waitFor: Array<{ netns?: string; name: string }>;
+  /**
+   * Devices that must exist first (a master, a parent), each awaited up to 30 s: networkd,
+   * NetworkManager or another unit makes them. `up`: also administratively up (a VLAN cannot
+   * be set up on a parent that is down; NetworkManager brings a NIC up after such a unit starts).
+   */
+  waitFor: Array<{ netns?: string; name: string; up?: boolean }>;
   /** A read that succeeds when the resource already exists: the script then does nothing (idempotent re-runs). */
   exists?: Step;
   /** Retry the steps for up to 30 s (a route whose gateway or device comes up later). */
@@ -50,7 +54,11 @@ export function oneshotArtifacts(replay: Replay): Artifact[] {
       (ns) =>
         `[ -e ${quoteArgv([`/run/netns/${ns}`])} ] || { ${quoteArgv(["ip", "netns", "add", ns])} && ${quoteArgv(["ip", "-n", ns, "link", "set", "dev", "lo", "up", "alias", IMPLICIT_NAMESPACE_MARK])}; }`,
     ),
-    ...replay.waitFor.map((device) => `wait_for ${quoteArgv(stepArgv({ tool: "ip", netns: device.netns, args: ["link", "show", "dev", device.name] }))}`),
+    ...replay.waitFor.map((device) =>
+      device.up
+        ? `wait_for ${quoteArgv(["sh", "-c", '[ -n "$(ip -o link show dev "$1" up)" ]', "netdev-wait-up", device.name])}`
+        : `wait_for ${quoteArgv(stepArgv({ tool: "ip", netns: device.netns, args: ["link", "show", "dev", device.name] }))}`,
+    ),
     ...(replay.exists ? [`if ${quoteArgv(stepArgv(replay.exists))} >/dev/null 2>&1; then exit 0; fi`] : []),
     ...(replay.retry
       ? [
