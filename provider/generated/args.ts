@@ -733,9 +733,9 @@ export interface VxlanFloodListsArgs {
      */
     peers: pulumi.Input<pulumi.Input<string>[]>;
     /**
-     * "networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.
+     * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit re-adds the list at boot, once the VTEP exists, whatever recreates the VTEP. "none" or omitted: nothing survives a reboot.
      */
-    persist?: pulumi.Input<"none" | "networkd">;
+    persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
   }>>>;
 }
 

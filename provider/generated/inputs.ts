@@ -417,9 +417,9 @@ export interface VxlanFloodListsInputs {
      */
     peers: string[];
     /**
-     * "networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.
+     * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit re-adds the list at boot, once the VTEP exists, whatever recreates the VTEP. "none" or omitted: nothing survives a reboot.
      */
-    persist?: "none" | "networkd";
+    persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
   }>;
 }
 

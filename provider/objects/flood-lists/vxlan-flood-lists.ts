@@ -11,7 +11,7 @@ import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
-import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
+import { type Artifact, type PersistMode, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
@@ -42,7 +42,9 @@ const vtepSchema = z.strictObject({
     .array(ipAddress)
     .transform((list) => [...new Set(list)].sort())
     .describe('The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.'),
-  persist: persistField.describe('"networkd": a oneshot unit re-adds the list at boot, once the VTEP exists. "none" or omitted: nothing survives a reboot.'),
+  persist: persistField.describe(
+    'Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit re-adds the list at boot, once the VTEP exists, whatever recreates the VTEP. "none" or omitted: nothing survives a reboot.',
+  ),
 });
 
 export const floodListsSchema = z
@@ -61,7 +63,7 @@ export const FLOOD_LISTS_REPLACE_ON = [] as const;
 
 type FloodListsInputs = z.output<typeof floodListsSchema>;
 type Vtep = z.output<typeof vtepSchema>;
-type PersistState = "none" | "networkd" | "drifted" | undefined;
+type PersistState = PersistMode | "drifted";
 type VtepState = Omit<Vtep, "persist"> & { persist?: PersistState };
 type Outcome = MemberOutcome<VtepState>;
 
@@ -72,7 +74,7 @@ function described(member: string, vtep: Pick<Vtep, "name" | "netns">): string {
 
 /** The member's boot-time unit: once the VTEP exists (made by networkd or its own unit), the list's appends, retried. */
 function bootUnit(member: string, vtep: Vtep, token: string): Artifact[] | undefined {
-  if (vtep.persist !== "networkd" || vtep.peers.length === 0) return undefined;
+  if (!wasPersisted(vtep.persist) || vtep.peers.length === 0) return undefined;
   return oneshotArtifacts({
     token: memberToken(token, member),
     what: `${FLOOD_LISTS_TYPE} ${described(member, vtep)}`,
@@ -113,7 +115,7 @@ export class FloodListsEngine implements AnyEngine {
         const connection = connectionOf({ connection: connections[member] });
         const host = this.hosts(connection);
         const capabilities = connection.preflight === true ? await capabilityFailures(host, memberNeeds(vtep), this.where(host, member, vtep), "vteps") : [];
-        const persist = vtep.persist === "networkd" ? await persistFailures(host, "systemd") : [];
+        const persist = wasPersisted(vtep.persist) ? await persistFailures(host, String(vtep.persist), "systemd") : [];
         return [...capabilities, ...persist.map((failure) => ({ property: "vteps", reason: `${FLOOD_LISTS_TYPE} vteps.${member}: ${failure.reason}` }))];
       }),
     );
@@ -168,7 +170,12 @@ export class FloodListsEngine implements AnyEngine {
             `netdev: ${this.where(host, member, vtep)}: missing from its flood list: ${vtep.peers.filter((dst) => !peers.includes(dst)).join(", ")}`,
           );
         const persist = wasPersisted(vtep.persist)
-          ? await persistedState(host, this.where(host, member, vtep), bootUnit(member, { ...vtep, persist: "networkd" }, token) ?? [])
+          ? ((await persistedState(
+              host,
+              this.where(host, member, vtep),
+              bootUnit(member, { ...vtep, persist: "systemd" }, token) ?? [],
+              vtep.persist!,
+            )) as PersistState)
           : vtep.persist;
         return [member, { ...vtep, peers, ...(persist !== undefined ? { persist } : {}) }];
       }),
