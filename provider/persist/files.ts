@@ -61,18 +61,20 @@ const WRITE = [
 const REMOVE = [
   "tag=$1; token=$2; shift 2; failed=0",
   // NetworkManager forgets a profile whose file is gone when asked to load that path. A device
-  // it made from the profile (at boot) it would delete with it: the device is unmanaged for that
-  // moment, which keeps it (and up) but drops its addresses, put back after; then it is handed
-  // back to NetworkManager (it then shows as externally configured).
+  // it made from the profile (at boot) it would delete with it: the device is made unmanaged
+  // first, which keeps it (and up) but drops its addresses once the deactivation that follows
+  // has run (awaited, bounded), so they are put back after. It stays unmanaged until NetworkManager
+  // restarts: handing it back at once left it without addresses on the lab's NetworkManager.
   "unload() {",
   `  case "$1" in ${NETWORKMANAGER_DIR}/pulumi-netdev-*.nmconnection) ;; *) return 0 ;; esac`,
   "  command -v nmcli >/dev/null 2>&1 || return 0",
   "  d=${1##*/pulumi-netdev-}; d=${d%.nmconnection}",
   '  addrs=$(ip -o addr show dev "$d" scope global 2>/dev/null | while read -r _ _ _ a _; do echo "$a"; done)',
   '  nmcli device set "$d" managed no >/dev/null 2>&1',
+  "  i=0",
+  '  while [ $i -lt 50 ] && ! nmcli -g GENERAL.STATE device show "$d" 2>/dev/null | grep -q unmanaged; do sleep 0.1; i=$((i + 1)); done',
   '  nmcli connection load "$1" >/dev/null 2>&1',
   '  for a in $addrs; do ip addr replace "$a" dev "$d" >/dev/null 2>&1; done',
-  '  nmcli device set "$d" managed yes >/dev/null 2>&1',
   "  return 0",
   "}",
   "for f; do",

@@ -113,6 +113,16 @@ describe.skipIf(!vm)("netdev on a NetworkManager host (dvm1 switched to NetworkM
     expect(Object.keys(refresh.summary.resourceChanges ?? {}), refresh.stdout).toEqual(["same"]);
   };
 
+  /** Boot units of flood lists (one per persisted member with peers): their persist is per member, not the resource's. */
+  const floodListUnits = async () => {
+    const state = (await stack.exportStack()).deployment as {
+      resources?: Array<{ inputs?: { vteps?: Record<string, { persist?: string; peers?: string[] }> } }>;
+    };
+    return (state.resources ?? [])
+      .flatMap((r) => Object.values(r.inputs?.vteps ?? {}))
+      .filter((vtep) => vtep.persist !== undefined && vtep.persist !== "none" && (vtep.peers?.length ?? 0) > 0).length;
+  };
+
   beforeAll(async () => {
     release = await lockHost(vm!.name);
     console.log(describeReboot(vm!.name, await useNetwork(vm!.name, "networkmanager")));
@@ -175,7 +185,7 @@ describe.skipIf(!vm)("netdev on a NetworkManager host (dvm1 switched to NetworkM
       KEYFILE_DEVICES.map((name) => `600 root /etc/NetworkManager/system-connections/pulumi-netdev-${name}.nmconnection`).join("\n"),
     );
     expect(await profiles()).toBe(KEYFILE_DEVICES.map((name) => `pulumi-netdev-${name}`).join("\n"));
-    const units = Object.values(persist).filter((value) => value.endsWith(" via networkmanager")).length - KEYFILE_DEVICES.length;
+    const units = Object.values(persist).filter((value) => value.endsWith(" via networkmanager")).length - KEYFILE_DEVICES.length + (await floodListUnits());
     expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(units));
     expect(made.ndnd0).toEqual({ flags: [], addresses: ["10.250.18.1/24"] });
     expect(made.ndnm0.master).toBe("ndnbr");
@@ -226,6 +236,7 @@ describe.skipIf(!vm)("netdev on a NetworkManager host (dvm1 switched to NetworkM
     expect(await profiles()).not.toContain("ndna0");
     expect(await sh("cat /sys/class/net/ndna0/ifindex")).toBe(ifindex);
     expect((await snapshot()).ndna0).toEqual(before);
+    expect(await sh("nmcli -t -f DEVICE,STATE device status | grep '^ndna0:'")).toBe("ndna0:unmanaged");
     await refreshIsClean();
   }, 300_000);
 
