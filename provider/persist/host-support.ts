@@ -20,17 +20,18 @@ const announced = new Set<string>();
  * once per host (`pulumi preview` shows it; the `persistVia` output keeps it).
  */
 export function pickPersistVia(host: Host, support: PersistSupport | undefined): PersistVia {
-  const via: PersistVia = support === undefined ? "systemd" : support.networkdActive === "active" ? "networkd" : support.networkManager === "active" ? "networkmanager" : "systemd";
+  const via: PersistVia =
+    support === undefined ? "systemd" : support.networkdActive === "active" ? "networkd" : support.networkManager === "active" ? "networkmanager" : "systemd";
   if (!announced.has(host.endpoint)) {
     announced.add(host.endpoint);
     const runs =
       support === undefined
         ? "the host's probe did not say what runs there"
         : via === "networkd"
-        ? "systemd-networkd runs there"
-        : via === "networkmanager"
-          ? "NetworkManager runs there"
-          : "neither systemd-networkd nor NetworkManager runs there";
+          ? "systemd-networkd runs there"
+          : via === "networkmanager"
+            ? "NetworkManager runs there"
+            : "neither systemd-networkd nor NetworkManager runs there";
     console.log(`netdev: persist "auto" on ${host.endpoint}: ${via} (${runs})`);
   }
   return via;
