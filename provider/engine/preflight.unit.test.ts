@@ -74,7 +74,7 @@ describe("the probe script, run by sh", () => {
     expect(answer.uid).toBe(0);
     expect(answer.netns).toEqual({ state: "present" });
     // Persistence's lines ran in the same script: no systemctl on this PATH, so no systemd as init.
-    expect(answer.persist).toEqual({ systemd: undefined, networkd: "", manageForeignRoutes: "" });
+    expect(answer.persist).toEqual({ systemd: undefined, networkd: "", networkdActive: "", networkManager: "", manageForeignRoutes: "" });
     expect(answer.kinds.get("bridge")).toEqual({ state: "present" });
     expect(answer.kinds.get("dummy")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
     expect(answer.kinds.get("vrf")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
@@ -119,18 +119,26 @@ describe("the probe script, run by sh", () => {
 });
 
 describe("parseProbe", () => {
-  it("reads persistence's lines (systemd, networkd, ManageForeignRoutes) and what refused the throwaway namespace", () => {
+  it("reads persistence's lines (systemd, networkd, NetworkManager, ManageForeignRoutes) and what refused the throwaway namespace", () => {
     const answer = parseProbe(
       [
         "uid 0",
         "systemd=systemd 252 (252.39-1~deb12u2)",
         "networkd=disabled",
+        "networkdActive=inactive",
+        "nm=active",
         "foreign=no",
         'netns no Failed to create a new network namespace "ndpf1": Invalid argument',
       ].join("\n"),
       ["bridge"],
     );
-    expect(answer.persist).toEqual({ systemd: "systemd 252 (252.39-1~deb12u2)", networkd: "disabled", manageForeignRoutes: "no" });
+    expect(answer.persist).toEqual({
+      systemd: "systemd 252 (252.39-1~deb12u2)",
+      networkd: "disabled",
+      networkdActive: "inactive",
+      networkManager: "active",
+      manageForeignRoutes: "no",
+    });
     expect(answer.netns?.state).toBe("missing");
     // A refusal for another reason is not held against namespaces.
     expect(parseProbe("netns no RTNETLINK answers: File exists", []).netns).toEqual({ state: "unknown", answer: "RTNETLINK answers: File exists" });
