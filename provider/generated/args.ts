@@ -1160,9 +1160,9 @@ export interface WireguardPeerListsArgs {
       persistentKeepalive?: pulumi.Input<number>;
     }>[]>;
     /**
-     * "networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.
+     * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit sets the peers again at boot, once the interface exists, whatever recreates it. "none" or omitted: nothing survives a reboot.
      */
-    persist?: pulumi.Input<"none" | "networkd">;
+    persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
   }>>>;
 }
 

@@ -820,9 +820,9 @@ export interface WireguardPeerListsOutputs {
       persistentKeepalive?: number;
     }[];
     /**
-     * "networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.
+     * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit sets the peers again at boot, once the interface exists, whatever recreates it. "none" or omitted: nothing survives a reboot.
      */
-    persist?: "none" | "networkd";
+    persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
   }>>;
 }
 

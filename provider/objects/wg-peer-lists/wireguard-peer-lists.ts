@@ -13,7 +13,7 @@ import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
 import { type PeerState, wireguardPeerList } from "../../kinds/wireguard/wireguard";
-import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
+import { type Artifact, type PersistMode, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { persistFailures } from "../../persist/host-support";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
@@ -55,7 +55,7 @@ const interfaceSchema = z.strictObject({
     "The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.",
   ),
   persist: persistField.describe(
-    '"networkd": a oneshot unit sets the peers again at boot, once the interface exists. "none" or omitted: nothing survives a reboot.',
+    'Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit sets the peers again at boot, once the interface exists, whatever recreates it. "none" or omitted: nothing survives a reboot.',
   ),
 });
 
@@ -75,7 +75,7 @@ export const PEER_LISTS_REPLACE_ON = [] as const;
 
 type PeerListsInputs = z.output<typeof peerListsSchema>;
 type Interface = z.output<typeof interfaceSchema>;
-type PersistState = "none" | "networkd" | "drifted" | undefined;
+type PersistState = PersistMode | "drifted";
 type InterfaceState = Omit<Interface, "persist"> & { persist?: PersistState };
 type Outcome = MemberOutcome<InterfaceState>;
 
@@ -86,7 +86,7 @@ function described(member: string, device: Pick<Interface, "name" | "netns">): s
 
 /** The member's boot-time unit: once the interface exists (made by its own unit), its peers set, retried. */
 function bootUnit(member: string, device: Interface, token: string): Artifact[] | undefined {
-  if (device.persist !== "networkd" || device.peers.length === 0) return undefined;
+  if (!wasPersisted(device.persist) || device.peers.length === 0) return undefined;
   return oneshotArtifacts({
     token: memberToken(token, member),
     what: `${PEER_LISTS_TYPE} ${described(member, device)}`,
@@ -128,7 +128,7 @@ export class PeerListsEngine implements AnyEngine {
         const host = this.hosts(connection);
         const capabilities =
           connection.preflight === true ? await capabilityFailures(host, memberNeeds(device), this.where(host, member, device), "interfaces") : [];
-        const persist = device.persist === "networkd" ? await persistFailures(host, "systemd") : [];
+        const persist = wasPersisted(device.persist) ? await persistFailures(host, String(device.persist), "systemd") : [];
         return [
           ...capabilities,
           ...persist.map((failure) => ({ property: "interfaces", reason: `${PEER_LISTS_TYPE} interfaces.${member}: ${failure.reason}` })),
@@ -186,7 +186,12 @@ export class PeerListsEngine implements AnyEngine {
         const missing = device.peers.filter((peer) => !peers.some((found) => found.publicKey === peer.publicKey));
         if (missing.length) console.warn(`netdev: ${this.where(host, member, device)}: peers missing: ${missing.map((peer) => peer.publicKey).join(", ")}`);
         const persist = wasPersisted(device.persist)
-          ? await persistedState(host, this.where(host, member, device), bootUnit(member, { ...device, persist: "networkd" }, token) ?? [])
+          ? ((await persistedState(
+              host,
+              this.where(host, member, device),
+              bootUnit(member, { ...device, persist: "systemd" }, token) ?? [],
+              device.persist!,
+            )) as PersistState)
           : device.persist;
         return [member, { ...device, peers, ...(persist !== undefined ? { persist } : {}) }];
       }),
