@@ -1,10 +1,11 @@
 import { defineConfig } from "vitest/config";
+import { RUN_ALONE } from "./vitest.faults.config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "provider/**/*.test.ts", "lab/**/*.test.ts"],
-    // Runs alone (vitest.faults.config.ts): it takes lab hosts down on purpose.
-    exclude: ["test/e2e/faults.test.ts", "**/node_modules/**"],
+    // Run alone (vitest.faults.config.ts): they take lab hosts down, or count a host's connections.
+    exclude: [...RUN_ALONE, "**/node_modules/**"],
     globalSetup: ["test/support/global-setup.ts"],
     // Lab hosts are shared by every file; the SSH pool queues channels, so files may run side by side.
     // The files mostly wait (on SSH, the Pulumi CLI, VM reboots): two at once overlap the waits, where

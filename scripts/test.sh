@@ -50,7 +50,7 @@ results="$(mktemp -d)/vitest.json"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
 if [ $# -eq 0 ]; then
-  step "fault suite (alone: it blackholes a lab host and kills SSH sessions)"
+  step "files that run alone: the fault suite (it blackholes a lab host and kills SSH sessions), and those counting a host's SSH connections"
   NETDEV_TEST_DEBIAN_VMS=0 npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json="${results%.json}.faults.json" || status=$?
   step "device lifecycles, namespaces, routes, grouped deletes and an overlay, logged in as a sudo user where root is refused"
   NETDEV_TEST_DEBIAN_VMS=0 NETDEV_TEST_LOGIN=nopasswd npx vitest run --reporter=default --reporter=json --outputFile.json="${results%.json}.sudo.json" \
