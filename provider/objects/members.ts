@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import type { Host } from "../engine/host-interface";
+import { persistedState } from "../engine/persisted-state";
 import { withoutCheckOnly } from "../engine/resource-engine";
-import { hostIdentity } from "../engine/validation";
+import { type CheckFailure, hostIdentity } from "../engine/validation";
+import { type Artifact, type PersistMode, wasPersisted } from "../persist/files";
+import { persistFailures } from "../persist/host-support";
 
 /**
  * What the resources that span hosts (one list per member: VxlanFloodLists,
@@ -73,4 +77,22 @@ export function throwIfMembersFailed<S>(
   );
   if (id !== undefined) Object.assign(error, { id, properties });
   throw error;
+}
+
+/** A member's `persist` as state keeps it: its mode, or "drifted" once refresh found its boot unit changed. */
+export type MemberPersistState = PersistMode | "drifted";
+
+/** With persist on for a member (any mode: its boot unit is a systemd oneshot): what its host lacks for it. */
+export async function memberPersistFailures(host: Host, persist: MemberPersistState): Promise<CheckFailure[]> {
+  return wasPersisted(persist) ? persistFailures(host, String(persist), "systemd") : [];
+}
+
+/** What refresh records as a member's `persist`: its mode while its boot unit is as `up` wrote it, else "drifted". */
+export async function memberPersistState(
+  host: Host,
+  where: string,
+  unit: () => Artifact[] | undefined,
+  persist: MemberPersistState,
+): Promise<MemberPersistState> {
+  return wasPersisted(persist) ? ((await persistedState(host, where, unit() ?? [], String(persist))) as MemberPersistState) : persist;
 }

@@ -4,18 +4,27 @@ import { connectionField, interfaceName, ipAddress, namespaceName } from "../../
 import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
-import { persistedState } from "../../engine/persisted-state";
 import { capabilityFailures, requireCapabilities, stepNeeds } from "../../engine/preflight";
 import type { Needs } from "../../engine/preflight-needs";
 import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
-import { type Artifact, type PersistMode, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
-import { persistFailures } from "../../persist/host-support";
+import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
-import { comparableConnections, type MemberOutcome, memberName, memberToken, requireConnections, sameMemberDevice, throwIfMembersFailed } from "../members";
+import {
+  comparableConnections,
+  type MemberOutcome,
+  type MemberPersistState,
+  memberName,
+  memberPersistFailures,
+  memberPersistState,
+  memberToken,
+  requireConnections,
+  sameMemberDevice,
+  throwIfMembersFailed,
+} from "../members";
 import { floodEntriesOn, floodSteps, type VtepRef } from "./flood-entries";
 
 /**
@@ -63,8 +72,7 @@ export const FLOOD_LISTS_REPLACE_ON = [] as const;
 
 type FloodListsInputs = z.output<typeof floodListsSchema>;
 type Vtep = z.output<typeof vtepSchema>;
-type PersistState = PersistMode | "drifted";
-type VtepState = Omit<Vtep, "persist"> & { persist?: PersistState };
+type VtepState = Omit<Vtep, "persist"> & { persist?: MemberPersistState };
 type Outcome = MemberOutcome<VtepState>;
 
 /** "vxlan42 in namespace c1 (member b)". */
@@ -115,7 +123,7 @@ export class FloodListsEngine implements AnyEngine {
         const connection = connectionOf({ connection: connections[member] });
         const host = this.hosts(connection);
         const capabilities = connection.preflight === true ? await capabilityFailures(host, memberNeeds(vtep), this.where(host, member, vtep), "vteps") : [];
-        const persist = wasPersisted(vtep.persist) ? await persistFailures(host, String(vtep.persist), "systemd") : [];
+        const persist = await memberPersistFailures(host, vtep.persist);
         return [...capabilities, ...persist.map((failure) => ({ property: "vteps", reason: `${FLOOD_LISTS_TYPE} vteps.${member}: ${failure.reason}` }))];
       }),
     );
@@ -169,14 +177,12 @@ export class FloodListsEngine implements AnyEngine {
           console.warn(
             `netdev: ${this.where(host, member, vtep)}: missing from its flood list: ${vtep.peers.filter((dst) => !peers.includes(dst)).join(", ")}`,
           );
-        const persist = wasPersisted(vtep.persist)
-          ? ((await persistedState(
-              host,
-              this.where(host, member, vtep),
-              bootUnit(member, { ...vtep, persist: "systemd" }, token) ?? [],
-              vtep.persist!,
-            )) as PersistState)
-          : vtep.persist;
+        const persist = await memberPersistState(
+          host,
+          this.where(host, member, vtep),
+          () => bootUnit(member, { ...vtep, persist: "systemd" }, token),
+          vtep.persist,
+        );
         return [member, { ...vtep, peers, ...(persist !== undefined ? { persist } : {}) }];
       }),
     );

@@ -5,7 +5,6 @@ import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { isIpError } from "../../engine/ip-errors";
 import { newOwnerToken, ownerKeyField, ownerToken } from "../../engine/ownership";
-import { persistedState } from "../../engine/persisted-state";
 import { capabilityFailures, requireCapabilities, stepNeeds } from "../../engine/preflight";
 import type { Needs } from "../../engine/preflight-needs";
 import type { AnyEngine } from "../../engine/provider-boundary";
@@ -13,15 +12,17 @@ import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
 import { type PeerState, wireguardPeerList } from "../../kinds/wireguard/wireguard";
-import { type Artifact, type PersistMode, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
-import { persistFailures } from "../../persist/host-support";
+import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
 import {
   comparableConnections,
   type MemberDevice,
   type MemberOutcome,
+  type MemberPersistState,
   memberName,
+  memberPersistFailures,
+  memberPersistState,
   memberToken,
   requireConnections,
   sameMemberDevice,
@@ -75,8 +76,7 @@ export const PEER_LISTS_REPLACE_ON = [] as const;
 
 type PeerListsInputs = z.output<typeof peerListsSchema>;
 type Interface = z.output<typeof interfaceSchema>;
-type PersistState = PersistMode | "drifted";
-type InterfaceState = Omit<Interface, "persist"> & { persist?: PersistState };
+type InterfaceState = Omit<Interface, "persist"> & { persist?: MemberPersistState };
 type Outcome = MemberOutcome<InterfaceState>;
 
 /** "wg0 in namespace c1 (member b)". */
@@ -128,7 +128,7 @@ export class PeerListsEngine implements AnyEngine {
         const host = this.hosts(connection);
         const capabilities =
           connection.preflight === true ? await capabilityFailures(host, memberNeeds(device), this.where(host, member, device), "interfaces") : [];
-        const persist = wasPersisted(device.persist) ? await persistFailures(host, String(device.persist), "systemd") : [];
+        const persist = await memberPersistFailures(host, device.persist);
         return [
           ...capabilities,
           ...persist.map((failure) => ({ property: "interfaces", reason: `${PEER_LISTS_TYPE} interfaces.${member}: ${failure.reason}` })),
@@ -185,14 +185,12 @@ export class PeerListsEngine implements AnyEngine {
         const peers = present.filter((peer) => listed.has(peer.publicKey));
         const missing = device.peers.filter((peer) => !peers.some((found) => found.publicKey === peer.publicKey));
         if (missing.length) console.warn(`netdev: ${this.where(host, member, device)}: peers missing: ${missing.map((peer) => peer.publicKey).join(", ")}`);
-        const persist = wasPersisted(device.persist)
-          ? ((await persistedState(
-              host,
-              this.where(host, member, device),
-              bootUnit(member, { ...device, persist: "systemd" }, token) ?? [],
-              device.persist!,
-            )) as PersistState)
-          : device.persist;
+        const persist = await memberPersistState(
+          host,
+          this.where(host, member, device),
+          () => bootUnit(member, { ...device, persist: "systemd" }, token),
+          device.persist,
+        );
         return [member, { ...device, peers, ...(persist !== undefined ? { persist } : {}) }];
       }),
     );
