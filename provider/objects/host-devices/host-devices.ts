@@ -170,6 +170,37 @@ function dependsOn(inputs: Record<string, unknown>): string[] {
   return [inputs.master, inputs.parent, inputs.dev].filter((name): name is string => typeof name === "string");
 }
 
+/**
+ * A device whose master, parent or underlay device is made anew in this update (replaced, or
+ * added under a name the device already refers to) is replaced too: the kernel drops a port
+ * from its master, and a macvlan with its parent, when that device is deleted, and the
+ * dependent's own fields, unchanged, would not say so.
+ */
+function withDependentsReplaced(
+  devices: Record<string, unknown>,
+  changes: Record<string, "none" | "add" | "delete" | "replace" | "update">,
+): Record<string, "none" | "add" | "delete" | "replace" | "update"> {
+  const inputsOf = (key: string) => devices[key] as Record<string, unknown>;
+  const keyAt = new Map(Object.keys(devices).map((key) => [`${inputsOf(key).netns ?? ""}/${inputsOf(key).name}`, key]));
+  const result = { ...changes };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const key of Object.keys(devices)) {
+      if (result[key] !== "none" && result[key] !== "update") continue;
+      const inputs = inputsOf(key);
+      const remade = dependsOn(inputs).some((name) => {
+        const dependency = keyAt.get(`${inputs.netns ?? ""}/${name}`) ?? keyAt.get(`/${name}`);
+        return dependency !== undefined && (result[dependency] === "replace" || result[dependency] === "add");
+      });
+      if (remade) {
+        result[key] = "replace";
+        changed = true;
+      }
+    }
+  }
+  return result;
+}
+
 /** Members in an order where masters, parents and underlay devices come before the devices on them. */
 function ordered(members: Member[]): Member[] {
   const byName = new Map(members.map((member) => [`${member.inputs.netns ?? ""}/${member.inputs.name}`, member]));
@@ -238,7 +269,7 @@ export class HostDevicesEngine implements AnyEngine {
         changes[key] = replaces.length ? "replace" : changed.length ? "update" : "none";
       }
     }
-    return changes;
+    return withDependentsReplaced(after, changes);
   }
 
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {

@@ -130,6 +130,20 @@ describe("HostDevices on a fake host", () => {
     expect(host.link(undefined, "ndh-brX")!.mtu).toBe(1500);
   });
 
+  it("replaces the ports of a bridge made anew in the update, so they end up on the new bridge", async () => {
+    const { host, engine, create, inputs } = setup();
+    const port = { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br" };
+    const vtep = { kind: "vxlan", name: "ndh-vx", vni: 42, dstPort: 4789, local: "10.0.0.1", master: "ndh-br" };
+    const { id, outs } = await create({ old: { kind: "bridge", name: "ndh-br" }, ve: port, vx: vtep, other: { kind: "bridge", name: "ndh-other" } });
+    // The bridge's key changes (delete + add of one name): its ports' own fields do not.
+    const news = inputs({ brand: { kind: "bridge", name: "ndh-br" }, ve: port, vx: vtep, other: { kind: "bridge", name: "ndh-other" } });
+    expect(engine.deviceChanges(outs.devices, news.devices)).toEqual({ old: "delete", brand: "add", ve: "replace", vx: "replace", other: "none" });
+    await engine.update(id, outs, news);
+    expect(host.link(undefined, "ndh-ve")).toMatchObject({ master: "ndh-br", ifalias: tagOf("ve") });
+    expect(host.link(undefined, "ndh-vx")).toMatchObject({ master: "ndh-br" });
+    expect(host.link("c1", "eth0")).toBeDefined();
+  });
+
   it("deletes every device in one round trip, leaving another owner's device of the same name alone", async () => {
     const { host, engine, create, bridges } = setup();
     const { id, outs } = await create(bridges(10));
