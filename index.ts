@@ -11,6 +11,8 @@ const config = new pulumi.Config();
 const hosts = hostsFromConfig("hosts");
 const privateKey = config.requireSecret("privateKey");
 const vni = config.getNumber("vni") ?? 100;
+// "per-device" (default): a resource per bridge, VTEP and container device; "per-host": one per host.
+const form = config.get("form") === "per-host" ? "per-host" : "per-device";
 
 const connectionOf = (h: (typeof hosts)[number]) => ({
   host: h.host,
@@ -21,19 +23,30 @@ const connectionOf = (h: (typeof hosts)[number]) => ({
   privateKey,
 });
 
+const containerOf = (h: (typeof hosts)[number], i: number) => ({ namespace: `c-${h.name}`, address: `192.168.100.${i + 1}/24` });
+
 const overlay = new VxlanOverlay("overlay", {
   vni,
   mode: { type: "unicast" },
   bridgeName: "br-overlay",
   vtepName: "vx-overlay",
-  hosts: hosts.map((h) => ({ name: h.name, connection: connectionOf(h), underlayAddress: h.underlayAddress, underlayDev: h.underlayDev })),
+  form,
+  hosts: hosts.map((h, i) => ({
+    name: h.name,
+    connection: connectionOf(h),
+    underlayAddress: h.underlayAddress,
+    underlayDev: h.underlayDev,
+    // Per host, the container is part of the host's one resource.
+    ...(form === "per-host" ? { containers: [containerOf(h, i)] } : {}),
+  })),
 });
 
-// Each container plugs into the overlay on its host by reference: the connection, the bridge and
-// the overlay MTU come from the overlay, and the veth is made after that host's bridge.
-hosts.forEach((h, i) => {
-  new Attachment(`container-${h.name}`, { overlay, host: h.name, namespace: `c-${h.name}`, address: `192.168.100.${i + 1}/24` });
-});
+// Per device, each container plugs into the overlay on its host by reference: the connection,
+// the bridge and the overlay MTU come from the overlay, and the veth is made after that host's bridge.
+if (form === "per-device")
+  hosts.forEach((h, i) => {
+    new Attachment(`container-${h.name}`, { overlay, host: h.name, ...containerOf(h, i) });
+  });
 
 export const overlayMtu = overlay.mtu;
 export const containers = hosts.map((h, i) => ({ host: h.name, namespace: `c-${h.name}`, address: `192.168.100.${i + 1}` }));

@@ -3,13 +3,18 @@ export interface OverlayBenchOptions {
   /** Overlay sizes N: `up` makes N−1 hosts, then host N joins and leaves. */
   hostCounts: number[];
   runs: number;
+  /** The overlay's forms to run (index.ts's `form`), side by side within each run. */
+  forms: OverlayForm[];
 }
 
+export const OVERLAY_FORMS = ["per-device", "per-host"] as const;
+export type OverlayForm = (typeof OVERLAY_FORMS)[number];
+
 /**
- * `--hosts 30,80 --runs 3`. N must leave at least two hosts before the join (so that `up` has a
+ * `--hosts 30,80 --runs 3 --forms per-device,per-host`. N must leave at least two hosts before the join (so that `up` has a
  * pair to ping) and at most `maxHosts`, the lab's limit.
  */
-export function parseOverlayBenchOptions(values: { hosts?: string; runs?: string }, maxHosts: number): OverlayBenchOptions {
+export function parseOverlayBenchOptions(values: { hosts?: string; runs?: string; forms?: string }, maxHosts: number): OverlayBenchOptions {
   const hostCounts = (values.hosts ?? "30,80").split(",").map((text) => {
     const n = Number(text.trim());
     if (!Number.isInteger(n) || n < 3 || n > maxHosts)
@@ -18,5 +23,11 @@ export function parseOverlayBenchOptions(values: { hosts?: string; runs?: string
   });
   const runs = Number(values.runs ?? "3");
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got ${JSON.stringify(values.runs)}`);
-  return { hostCounts: [...new Set(hostCounts)], runs };
+  const forms = (values.forms ?? OVERLAY_FORMS.join(",")).split(",").map((text) => {
+    const form = text.trim();
+    if (!(OVERLAY_FORMS as readonly string[]).includes(form))
+      throw new Error(`--forms: each must be one of ${OVERLAY_FORMS.join(", ")}, got ${JSON.stringify(text)}`);
+    return form as OverlayForm;
+  });
+  return { hostCounts: [...new Set(hostCounts)], runs, forms: [...new Set(forms)] };
 }

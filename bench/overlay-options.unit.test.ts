@@ -2,12 +2,17 @@ import { describe, expect, it } from "vitest";
 import { parseOverlayBenchOptions } from "./overlay-options";
 
 describe("parseOverlayBenchOptions", () => {
-  it("defaults to 30 and 80 hosts, 3 runs", () => {
-    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3 });
+  it("defaults to 30 and 80 hosts, 3 runs, both forms", () => {
+    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3, forms: ["per-device", "per-host"] });
+  });
+
+  it("reads the forms to run, refusing one the overlay does not have", () => {
+    expect(parseOverlayBenchOptions({ forms: "per-host" }, 80).forms).toEqual(["per-host"]);
+    expect(() => parseOverlayBenchOptions({ forms: "per-host,per-rack" }, 80)).toThrow(/--forms.*"per-rack"/);
   });
 
   it("reads a list of sizes and a run count, once each size", () => {
-    expect(parseOverlayBenchOptions({ hosts: "4, 30,4", runs: "1" }, 80)).toEqual({ hostCounts: [4, 30], runs: 1 });
+    expect(parseOverlayBenchOptions({ hosts: "4, 30,4", runs: "1" }, 80)).toMatchObject({ hostCounts: [4, 30], runs: 1 });
   });
 
   it("refuses sizes the lab cannot hold, too small to ping after up, or not numbers", () => {

@@ -8,17 +8,18 @@ import { LAB_MAX_HOSTS, labDown, labStatus, labUp } from "../lab/lab";
 import { configureOverlay } from "../lab/overlay";
 import { labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
-import { parseOverlayBenchOptions } from "./overlay-options";
+import { type OverlayForm, parseOverlayBenchOptions } from "./overlay-options";
 import { pingOverlayPairs } from "./overlay-pings";
 import { type Checkpoints, type OverlayResults, type OverlayRow, type OverlayStep, overlayTable, type StepMeasure } from "./overlay-table";
 import { pairsToPing } from "./ping-pairs";
 import { timed } from "./results";
 
 /**
- * `npm run bench:overlay -- [--hosts 30,80] [--runs 3]`: the repository's root program (index.ts:
- * a VxlanOverlay and an Attachment, a container wired by veth, per host), driven as a user
- * drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
- * leaving, `refresh`, `destroy`; each with checkpoints saved and skipped
+ * `npm run bench:overlay -- [--hosts 30,80] [--runs 3] [--forms per-device,per-host]`: the
+ * repository's root program (index.ts: a VxlanOverlay with a container wired by veth per host;
+ * per device: an Attachment per host; per host: the container inside the host's one resource),
+ * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
+ * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
  * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
  * the resources and bytes of `pulumi stack export`, and after up/join/leave every container
  * pair pinged (all pairs up to 30 hosts, 200 sampled above): how many answered their first
@@ -27,11 +28,9 @@ import { timed } from "./results";
  * of max(N) hosts up (and down) itself unless one that large is up; a smaller lab it rebuilds
  * only with NETDEV_LAB_RESHAPE=1, and makes again afterwards. Not a CI step.
  */
-const { values } = parseArgs({ options: { hosts: { type: "string" }, runs: { type: "string" } } });
+const { values } = parseArgs({ options: { hosts: { type: "string" }, runs: { type: "string" }, forms: { type: "string" } } });
 const options = parseOverlayBenchOptions(values, LAB_MAX_HOSTS);
 
-/** The only form the overlay has today: one Pulumi resource per device. */
-const FORM = "per-device";
 const PING_RETRY_SECONDS = 30;
 const ALL_PAIRS_UP_TO = 30;
 const SAMPLED_PAIRS = 200;
@@ -44,10 +43,11 @@ async function exportedState(stack: Stack, env: Record<string, string>): Promise
   return { resources: exported.deployment?.resources?.length ?? 0, stateBytes: Buffer.byteLength(result.stdout) };
 }
 
-/** One run of every step at overlay size `n` with one checkpoint setting; a failing step ends the run (its stack destroyed). */
+/** One run of every step at overlay size `n` in one form with one checkpoint setting; a failing step ends the run (its stack destroyed). */
 async function overlayRun(
   hosts: LabHost[],
   n: number,
+  form: OverlayForm,
   checkpoints: Checkpoints,
 ): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
   const { home, workDir, env } = labProgram(repoRoot, ["Pulumi.yaml", "index.ts"], {
@@ -70,11 +70,11 @@ async function overlayRun(
         )
       : undefined;
     measures[name] = { seconds, ...(await exportedState(stack, stackEnv)), ...(pings ? { pings } : {}) };
-    console.log(`  ${n} hosts, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
+    console.log(`  ${n} hosts, ${form}, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
   };
   let current: OverlayStep = "up";
   try {
-    await configureOverlay(stack, before);
+    await configureOverlay(stack, before, form);
     await step("up", () => stack.up(), before);
     current = "join";
     await configureOverlay(stack, all);
@@ -89,10 +89,10 @@ async function overlayRun(
     return { measures };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    console.error(`${n} hosts, checkpoints ${checkpoints}, ${current} failed:\n${message}`);
+    console.error(`${n} hosts, ${form}, checkpoints ${checkpoints}, ${current} failed:\n${message}`);
     await stack.destroy().catch(() => undefined);
     const line = message.split("\n").find((text) => /error:/i.test(text)) ?? message.split("\n").slice(-3).join(" ");
-    return { measures, failure: `${n} hosts, checkpoints ${checkpoints}, ${current}: ${line.trim()}` };
+    return { measures, failure: `${n} hosts, ${form}, checkpoints ${checkpoints}, ${current}: ${line.trim()}` };
   } finally {
     await stack.workspace.removeStack("bench", { force: true }).catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
@@ -147,21 +147,22 @@ async function main(): Promise<void> {
   const lab = await labWith(Math.max(...options.hostCounts));
   const rows: OverlayRow[] = [];
   const failures: string[] = [];
-  const rowOf = (hosts: number, checkpoints: Checkpoints, step: OverlayStep) => {
-    let row = rows.find((r) => r.hosts === hosts && r.checkpoints === checkpoints && r.step === step);
-    if (!row) rows.push((row = { hosts, form: FORM, checkpoints, step, runs: [] }));
+  const rowOf = (hosts: number, form: OverlayForm, checkpoints: Checkpoints, step: OverlayStep) => {
+    let row = rows.find((r) => r.hosts === hosts && r.form === form && r.checkpoints === checkpoints && r.step === step);
+    if (!row) rows.push((row = { hosts, form, checkpoints, step, runs: [] }));
     return row;
   };
   const tables: string[] = [];
   try {
     for (const n of options.hostCounts) {
       for (let run = 1; run <= options.runs; run++)
-        for (const checkpoints of ["saved", "skipped"] as const) {
-          console.log(`${n} hosts, run ${run} of ${options.runs}, checkpoints ${checkpoints}`);
-          const outcome = await overlayRun(lab.hosts, n, checkpoints);
-          for (const [step, measure] of Object.entries(outcome.measures)) rowOf(n, checkpoints, step as OverlayStep).runs.push(measure);
-          if (outcome.failure) failures.push(outcome.failure);
-        }
+        for (const form of options.forms)
+          for (const checkpoints of ["saved", "skipped"] as const) {
+            console.log(`${n} hosts, run ${run} of ${options.runs}, ${form}, checkpoints ${checkpoints}`);
+            const outcome = await overlayRun(lab.hosts, n, form, checkpoints);
+            for (const [step, measure] of Object.entries(outcome.measures)) rowOf(n, form, checkpoints, step as OverlayStep).runs.push(measure);
+            if (outcome.failure) failures.push(outcome.failure);
+          }
       tables.push(overlayTable(rows, n, PING_RETRY_SECONDS));
       console.log(`\n${tables.at(-1)}\n`);
     }
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     await lab.putBack();
   }
   const minutes = (performance.now() - benchStarted) / 60_000;
-  const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
+  const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs} --forms ${options.forms.join(",")}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
   const markdown = [
     heading,
     "",

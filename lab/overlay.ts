@@ -10,19 +10,22 @@ import { labStack, rootStack, type LabStack } from "./stack";
  * container per host. `inPlace`: the stack `npm run demo` makes at the repo root, which
  * CONTRIBUTING.md shows how to drive by hand; otherwise a copy in a temporary directory (tests).
  */
-export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolean } = {}): Promise<LabStack> {
+export async function overlayStack(hosts: LabHost[], options: { inPlace?: boolean; form?: "per-device" | "per-host" } = {}): Promise<LabStack> {
   const lab = options.inPlace
     ? await rootStack()
     : await labStack(repoRoot, ["Pulumi.yaml", "index.ts"], "lab", {
         // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
         "package.json": JSON.stringify({ name: "netdev-overlay-copy", private: true }),
       });
-  await configureOverlay(lab.stack, hosts);
+  await configureOverlay(lab.stack, hosts, options.form);
   return lab;
 }
 
-/** Points the root program's stack at these hosts, in this order (a host's place in the list sets its container's address). */
-export async function configureOverlay(stack: Stack, hosts: LabHost[]): Promise<void> {
+/**
+ * Points the root program's stack at these hosts, in this order (a host's place in the list sets
+ * its container's address); `form`: the overlay's form (index.ts), left as set when omitted.
+ */
+export async function configureOverlay(stack: Stack, hosts: LabHost[], form?: "per-device" | "per-host"): Promise<void> {
   const config = hosts.map((h) => ({
     name: h.name,
     host: h.address,
@@ -34,6 +37,7 @@ export async function configureOverlay(stack: Stack, hosts: LabHost[]): Promise<
   await stack.setAllConfig({
     hosts: { value: JSON.stringify(config) },
     privateKey: { value: readFileSync(hosts[0]!.privateKeyPath, "utf8"), secret: true },
+    ...(form ? { form: { value: form } } : {}),
   });
 }
 

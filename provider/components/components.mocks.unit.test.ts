@@ -68,6 +68,46 @@ describe("components under mocks", () => {
     expect([...urnsOf("dep-att-netns")]).toEqual([bridgeUrn("b")]);
   });
 
+  it("VxlanOverlay per host: one HostDevices per host with its containers' veths; an Attachment plugs into that host's HostDevices only", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const { Attachment } = await import("./attachment");
+    const hosts = ["a", "b"].map((name, i) => ({
+      name,
+      connection: { ...connection, host: `10.0.2.${i + 1}` },
+      underlayAddress: `10.0.2.${i + 1}`,
+      containers: [{ namespace: `c-${name}`, address: `192.168.13.${i + 1}/24` }],
+    }));
+    const overlay = new VxlanOverlay("ph", { vni: 13, hosts, form: "per-host" });
+    new Attachment("ph-att", { overlay, host: "b", namespace: "extra", address: "192.168.13.9/24" });
+    expect(await resolved(overlay.bridgeOf("b"))).toBe("vxbr13");
+    expect(await resolved(overlay.mtuOf("b"))).toBe(1450);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const mine = registered.filter((r) => r.name.startsWith("ph-")).map((r) => `${r.type.split(":").at(-1)}:${r.name}`);
+    expect(mine).toEqual(expect.arrayContaining(["HostDevices:ph-a-devices", "HostDevices:ph-b-devices", "VxlanFloodLists:ph-flood", "VethPair:ph-att-veth"]));
+    expect(mine.filter((name) => /Bridge|VxlanTunnel|ph-[ab]-.*(netns|veth)/.test(name))).toEqual([]);
+    const devices = registered.find((r) => r.name === "ph-a-devices")!.inputs.devices as Record<string, Record<string, unknown>>;
+    expect(
+      Object.values(devices)
+        .map((d) => d.kind)
+        .sort(),
+    ).toEqual(["bridge", "veth", "vxlan"]);
+    const attachmentDeps = new Set(
+      Object.values(registered.find((r) => r.name === "ph-att-veth")!.propertyDependencies)
+        .flat()
+        .filter((urn) => !urn.endsWith("::netdev-stack-identity")),
+    );
+    expect([...attachmentDeps].map((urn) => urn.split("::").at(-1))).toEqual(["ph-b-devices"]);
+  });
+
+  it("VxlanOverlay refuses a form it does not know and a container namespace given as an Output, naming the field", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const hosts = [{ name: "a", connection, underlayAddress: "10.0.0.1" }];
+    expect(() => new VxlanOverlay("bad-form", { vni: 1, hosts, form: "per-rack" as never })).toThrow(/form: "per-rack" is not a form/);
+    expect(
+      () => new VxlanOverlay("bad-ns", { vni: 1, hosts: [{ ...hosts[0]!, containers: [{ namespace: pulumi.output("x") as unknown as string }] }] }),
+    ).toThrow(/containers\[0\]\.namespace/);
+  });
+
   it("VxlanOverlay in multicast mode makes no flood lists; a mode given as an Output makes them empty", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const hosts = [

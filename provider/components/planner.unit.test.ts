@@ -404,10 +404,101 @@ describe("planners refuse bad values naming the host and field (pure)", () => {
   });
 });
 
+describe("planVxlanOverlay: containers and the per-host form", () => {
+  const containers = [{ namespace: "web", address: "192.168.7.1/24", gateway: "192.168.7.254" }, { namespace: "db" }];
+  const withContainers = hosts.map((h, i) => (i === 0 ? { ...h, containers } : h));
+
+  it("per-host: one HostDevices per host holds its bridge, VTEP and containers' veths; the flood lists come after them; the engine's check takes it", () => {
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withContainers, form: "per-host", bridgeName: "br7", vtepName: "vx7" });
+    assertPlanOrder(plan.items);
+    expect(plan.items.map((i) => `${i.key}:${i.type}<-${i.dependsOn.join("+")}`)).toEqual([
+      "h1-devices:HostDevices<-",
+      "h1-web-route:Route<-h1-devices",
+      "h2-devices:HostDevices<-",
+      "h3-devices:HostDevices<-",
+      "flood:VxlanFloodLists<-h1-devices+h2-devices+h3-devices",
+    ]);
+    const devices = itemOfType(plan.items, "h1-devices", "HostDevices").inputs.devices as Record<string, Record<string, unknown>>;
+    const veths = Object.entries(devices).filter(([, d]) => d.kind === "veth");
+    expect(Object.keys(devices).slice(0, 2)).toEqual(["bridge", "vtep"]);
+    expect(devices.bridge).toMatchObject({ kind: "bridge", name: "br7", mtu: 1450, macAddress: bridgeMac("o", 7, "h1") });
+    expect(devices.vtep).toMatchObject({ kind: "vxlan", name: "vx7", vni: 7, master: "br7", local: "10.247.0.11", macAddress: vtepMac("o", 7, "h1") });
+    expect(veths.map(([, d]) => [d.peerNetns, d.master, d.mtu, d.peerMtu])).toEqual([
+      ["web", "br7", 1450, 1450],
+      ["db", "br7", 1450, 1450],
+    ]);
+    expect(veths[0]![1].peerAddresses).toEqual(["192.168.7.1/24"]);
+    for (const item of plan.items) {
+      const checked = componentEngineFor(item.type).check({ ...item.inputs, ownerKey: "0123456789ab" });
+      expect(checked.failures, item.key).toEqual([]);
+    }
+  });
+
+  it("per-device: each container is a namespace, a veth after the bridge, and a route when it has a gateway", () => {
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withContainers });
+    assertPlanOrder(plan.items);
+    expect(plan.items.slice(0, 7).map((i) => `${i.key}:${i.type}<-${i.dependsOn.join("+")}`)).toEqual([
+      "h1-bridge:Bridge<-",
+      "h1-vtep:VxlanTunnel<-h1-bridge",
+      "h1-web-netns:NetworkNamespace<-",
+      "h1-web-veth:VethPair<-h1-web-netns+h1-bridge",
+      "h1-web-route:Route<-h1-web-veth",
+      "h1-db-netns:NetworkNamespace<-",
+      "h1-db-veth:VethPair<-h1-db-netns+h1-bridge",
+    ]);
+    // The same container in either form: the same veth, MAC included.
+    const perHost = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withContainers, form: "per-host" });
+    const { connection: _c, ...veth } = itemOfType(plan.items, "h1-web-veth", "VethPair").inputs;
+    const devices = itemOfType(perHost.items, "h1-devices", "HostDevices").inputs.devices as Record<string, Record<string, unknown>>;
+    expect(devices[`veth-${veth.name}`]).toEqual({ kind: "veth", ...veth });
+  });
+
+  it("refuses persist in the per-host form, and a namespace twice on one host", () => {
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts, form: "per-host", persist: "networkd" })).toThrow(/per-host form does not persist/);
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [{ ...hosts[0]!, persist: "auto" }], form: "per-host" })).toThrow(PlanInputError);
+    expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, form: "per-host", persist: "none" }).items).toHaveLength(4);
+    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [{ ...hosts[0]!, containers: [{ namespace: "a" }, { namespace: "a" }] }] })).toThrow(
+      /appears twice/,
+    );
+  });
+});
+
 describe("the resources a component makes when constructed are the ones its planner plans", () => {
   const given = { connection: "c" };
+  const shape = (i: number) =>
+    i === 0
+      ? [
+          { namespace: "web", withRoute: true },
+          { namespace: "db", withRoute: false },
+        ]
+      : [];
+  const withContainers = hosts.map((h, i) =>
+    i === 0 ? { ...h, containers: [{ namespace: "web", address: "10.1.0.2/24", gateway: "10.1.0.1" }, { namespace: "db" }] } : h,
+  );
   it.each([
     ["VxlanOverlay", () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given), () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts }).items],
+    [
+      "VxlanOverlay with containers",
+      () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given, true, { containers: shape }),
+      () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withContainers }).items,
+    ],
+    [
+      "VxlanOverlay per host, with containers",
+      () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given, true, { form: "per-host", containers: shape }),
+      () => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withContainers, form: "per-host" }).items,
+    ],
+    [
+      "VxlanOverlay per host, multicast",
+      () => vxlanOverlaySlots(["h1", "h2", "h3"], () => given, false, { form: "per-host" }),
+      () =>
+        planVxlanOverlay({
+          overlayId: "o",
+          vni: 7,
+          hosts: hosts.map((h) => ({ ...h, underlayDev: "eth0" })),
+          mode: { type: "multicast", group: "239.1.1.1" },
+          form: "per-host",
+        }).items,
+    ],
     [
       "Attachment",
       () => attachmentSlots(true, true, given),

@@ -6,6 +6,7 @@ import type { PersistMode } from "../persist/mode";
 import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, componentError, planOrRaise, PlanInputError } from "./errors";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
+import { planAttachment } from "./attachment";
 
 /** One member host of the overlay. */
 export interface OverlayHost<C = unknown> {
@@ -22,7 +23,33 @@ export interface OverlayHost<C = unknown> {
   overlayAddress?: string;
   /** This host's resources only: overrides the overlay's `persist` (a host without systemd in an otherwise persisted overlay). */
   persist?: PersistMode;
+  /** Namespaces ("containers") on this host plugged into its bridge, each by a veth pair. */
+  containers?: OverlayContainer[];
 }
+
+/** A namespace plugged into the overlay's bridge on its host, as an Attachment plugs one: a veth pair at the overlay MTU. */
+export interface OverlayContainer {
+  /** The namespace, made with the container (and removed with it). */
+  namespace: string;
+  /** Address of the namespace end, CIDR form. */
+  address?: string;
+  /** Default gateway for the namespace (a Route "default via <gateway> dev <peerName>"). */
+  gateway?: string;
+  /** Name of the veth's host end; default "ve" + 8 hex of a hash of namespace and bridge. */
+  hostEnd?: string;
+  /** Name of the end inside the namespace (default eth0). */
+  peerName?: string;
+  /** MAC of the end inside the namespace; default derived from overlay, host, namespace and bridge. */
+  macAddress?: string;
+}
+
+/**
+ * How the overlay's resources are cut: "per-device" (default) makes a resource per bridge, VTEP,
+ * namespace and veth; "per-host" makes ONE HostDevices resource per host holding its bridge,
+ * VTEP and containers' veths (their namespaces made with them), so an `up`, refresh or destroy
+ * is one Pulumi step and one script per host. The per-host form does not persist across reboots.
+ */
+export type OverlayForm = "per-device" | "per-host";
 
 export type OverlayMode = { type: "unicast" } | { type: "multicast"; group: string };
 
@@ -37,6 +64,7 @@ export interface VxlanOverlayPlanArgs<C = unknown> extends PersistOption {
   vtepName?: string;
   /** Overlay MTU; default: the smallest underlay MTU − 50 (IPv4 underlay) or − 70 (IPv6). */
   mtu?: number;
+  form?: OverlayForm;
 }
 
 export interface OverlayHostPlan {
@@ -133,6 +161,16 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   const vtepName = args.vtepName ?? `vxlan${args.vni}`;
   const items: PlanItem<C>[] = [];
   const hostPlans: OverlayHostPlan[] = [];
+  const form = args.form ?? "per-device";
+  if (form === "per-host") {
+    const persisted = hosts.find((h) => (h.persist ?? args.persist ?? "none") !== "none");
+    if (persisted)
+      throw new PlanInputError(
+        "persist",
+        `the per-host form does not persist across reboots yet: leave persist out, or use form "per-device"`,
+        persisted.persist !== undefined ? persisted.name : undefined,
+      );
+  }
   for (const h of hosts) {
     const hostItems: PlanItem<C>[] = [];
     const mac = vtepMac(args.overlayId, args.vni, h.name);
@@ -144,42 +182,87 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
             .sort()
         : [];
     const bridgeKey = `${h.name}-bridge`;
-    hostItems.push({
-      key: bridgeKey,
-      type: "Bridge",
-      dependsOn: [],
-      // A pinned MAC (like the VTEP's): the bridge made again (after a reboot, by networkd with
-      // persist) answers with the MAC its peers' ARP caches already hold.
-      inputs: {
+    // A pinned MAC (like the VTEP's): the bridge made again (after a reboot, by networkd with
+    // persist) answers with the MAC its peers' ARP caches already hold.
+    const bridge = {
+      name: bridgeName,
+      mtu,
+      macAddress: bridgeMac(args.overlayId, args.vni, h.name),
+      ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}),
+    };
+    const vtep = {
+      name: vtepName,
+      vni: args.vni,
+      dstPort: args.dstPort ?? 4789,
+      mtu,
+      macAddress: mac,
+      master: bridgeName,
+      local: h.underlayAddress,
+      ...(h.underlayDev ? { dev: h.underlayDev } : {}),
+      ...(mode.type === "unicast" ? {} : { group: mode.group }),
+    };
+    const containers = (h.containers ?? []).map((container) =>
+      planAttachment<C>({
+        ...container,
         connection: h.connection,
-        name: bridgeName,
+        bridge: bridgeName,
         mtu,
-        macAddress: bridgeMac(args.overlayId, args.vni, h.name),
-        ...(h.overlayAddress ? { addresses: [h.overlayAddress] } : {}),
-      },
-    });
-    hostItems.push({
-      key: `${h.name}-vtep`,
-      type: "VxlanTunnel",
-      dependsOn: [bridgeKey],
-      inputs: {
-        connection: h.connection,
-        name: vtepName,
-        vni: args.vni,
-        dstPort: args.dstPort ?? 4789,
-        mtu,
-        macAddress: mac,
-        master: bridgeName,
-        local: h.underlayAddress,
-        ...(h.underlayDev ? { dev: h.underlayDev } : {}),
-        ...(mode.type === "unicast" ? {} : { group: mode.group }),
-      },
-    });
-    items.push(...withPersist(hostItems, h.persist ?? args.persist));
+        createNamespace: true,
+        macSeed: `${args.overlayId}\0${h.name}`,
+        hostLabel: h.name,
+      }),
+    );
+    const namespaces = new Set<string>();
+    for (const container of h.containers ?? []) {
+      if (namespaces.has(container.namespace)) throw new PlanInputError("containers", `namespace ${JSON.stringify(container.namespace)} appears twice`, h.name);
+      namespaces.add(container.namespace);
+    }
+    const containerKey = (namespace: string, key: string) => `${h.name}-${namespace}-${key}`;
+    if (form === "per-host") {
+      const devicesKey = `${h.name}-devices`;
+      const veths = containers.map((plan) => {
+        const veth = plan.items.find((item) => item.type === "VethPair")!.inputs;
+        const { connection: _connection, ...fields } = veth;
+        return [`veth-${plan.hostEnd}`, { kind: "veth" as const, ...fields }] as const;
+      });
+      hostItems.push({
+        key: devicesKey,
+        type: "HostDevices",
+        dependsOn: [],
+        inputs: {
+          connection: h.connection,
+          devices: { bridge: { kind: "bridge", ...bridge }, vtep: { kind: "vxlan", ...vtep }, ...Object.fromEntries(veths) },
+        },
+      });
+      for (const [i, plan] of containers.entries()) {
+        const route = plan.items.find((item) => item.type === "Route");
+        if (route) hostItems.push({ ...route, key: containerKey(h.containers![i]!.namespace, "route"), dependsOn: [devicesKey] });
+      }
+    } else {
+      hostItems.push({ key: bridgeKey, type: "Bridge", dependsOn: [], inputs: { connection: h.connection, ...bridge } });
+      hostItems.push({ key: `${h.name}-vtep`, type: "VxlanTunnel", dependsOn: [bridgeKey], inputs: { connection: h.connection, ...vtep } });
+      for (const [i, plan] of containers.entries()) {
+        const namespace = h.containers![i]!.namespace;
+        for (const item of plan.items)
+          hostItems.push({
+            ...item,
+            key: containerKey(namespace, item.key),
+            // The veth is enslaved to the bridge: made after it, deleted before it.
+            dependsOn: [...item.dependsOn.map((key) => containerKey(namespace, key)), ...(item.type === "VethPair" ? [bridgeKey] : [])],
+          } as PlanItem<C>);
+      }
+    }
+    // The per-host form persists nothing (refused above unless "none"): HostDevices takes no persist.
+    items.push(...(form === "per-host" ? hostItems : withPersist(hostItems, h.persist ?? args.persist)));
     hostPlans.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
-  if (mode.type === "unicast") items.push(floodListsItem(hosts, hostPlans, args.persist));
+  if (mode.type === "unicast") items.push(floodListsItem(hosts, hostPlans, args.persist, form));
   return { mtu, hosts: hostPlans, items };
+}
+
+/** The key of the resource holding `host`'s VTEP: its VxlanTunnel, or (per-host form) its HostDevices. */
+export function vtepKey(host: string, form: OverlayForm = "per-device"): string {
+  return form === "per-host" ? `${host}-devices` : `${host}-vtep`;
 }
 
 /** The key of a unicast overlay's one VxlanFloodLists item. */
@@ -190,12 +273,12 @@ export const FLOOD_KEY = "flood";
  * changes often: a host joining or leaving changes only this resource (one step), and the
  * VTEPs themselves stay as they are.
  */
-function floodListsItem<C>(hosts: Array<OverlayHost<C>>, plans: OverlayHostPlan[], persist: PersistMode | undefined): PlanItem<C> {
+function floodListsItem<C>(hosts: Array<OverlayHost<C>>, plans: OverlayHostPlan[], persist: PersistMode | undefined, form: OverlayForm): PlanItem<C> {
   const persistOf = (h: OverlayHost<C>) => h.persist ?? persist;
   return {
     key: FLOOD_KEY,
     type: "VxlanFloodLists",
-    dependsOn: hosts.map((h) => `${h.name}-vtep`),
+    dependsOn: hosts.map((h) => vtepKey(h.name, form)),
     inputs: {
       connections: Object.fromEntries(hosts.map((h) => [h.name, h.connection])),
       vteps: Object.fromEntries(
@@ -221,6 +304,29 @@ export interface VxlanOverlayHostArgs {
   overlayAddress?: pulumi.Input<string>;
   /** This host's resources only: overrides the overlay's `persist` (a host without systemd in an otherwise persisted overlay). */
   persist?: pulumi.Input<PersistMode>;
+  /**
+   * Namespaces ("containers") on this host plugged into its bridge, each by a veth pair at the
+   * overlay MTU, as an Attachment plugs one; in the per-host form their veths are part of the
+   * host's one resource. The list and each `namespace` are plain (they key the resources); the
+   * other values may be Outputs. A `gateway` given (even as an Output) adds a Route.
+   */
+  containers?: OverlayContainerArgs[];
+}
+
+/** A container of a VxlanOverlay host: see OverlayContainer. */
+export interface OverlayContainerArgs {
+  /** The namespace, e.g. "web": made with the container and removed with it. Plain: it keys the container's resources. */
+  namespace: string;
+  /** Address of the namespace end, CIDR form, e.g. "192.168.100.1/24". */
+  address?: pulumi.Input<string>;
+  /** Default gateway for the namespace, e.g. "192.168.100.254": a Route "default via <gateway> dev <peerName>". */
+  gateway?: pulumi.Input<string>;
+  /** Name of the veth's host end (default "ve" + 8 hex of a hash of namespace and bridge). */
+  hostEnd?: pulumi.Input<string>;
+  /** Name of the veth's end inside the namespace (default "eth0"). */
+  peerName?: pulumi.Input<string>;
+  /** MAC of the end inside the namespace; default derived from overlay, host, namespace and bridge, so a re-created container keeps its MAC. */
+  macAddress?: pulumi.Input<string>;
 }
 
 /** A VxlanOverlay's arguments. */
@@ -239,8 +345,16 @@ export interface VxlanOverlayArgs {
   vtepName?: pulumi.Input<string>;
   /** Overlay MTU in bytes; default: the smallest underlay MTU − 50 (IPv4 underlay) or − 70 (IPv6). */
   mtu?: pulumi.Input<number>;
-  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. Not in the per-host form. */
   persist?: pulumi.Input<PersistMode>;
+  /**
+   * "per-device" (default): a Pulumi resource per bridge, VTEP and container device. "per-host":
+   * one HostDevices resource per host (bridge, VTEP and its containers' veths), so each `up`,
+   * refresh and destroy is one step and one script per host: for overlays of many hosts.
+   * Plain: it decides which resources exist. Changing it on a live stack replaces every
+   * device (see the README).
+   */
+  form?: OverlayForm;
 }
 
 /** What an Attachment needs of an overlay to plug a namespace into it on one host (VxlanOverlay and EncryptedOverlay both offer it). */
@@ -282,14 +396,61 @@ export function checkHostNames(component: ComponentLabel, hosts: unknown): strin
  * The resources planVxlanOverlay makes for these hosts, in its order; `unicast` adds the flood
  * lists, given every host's connection by host name.
  */
-export function vxlanOverlaySlots(hostNames: string[], given: (host: number) => { connection: unknown }, unicast = true): Slot[] {
-  const perHost = hostNames.flatMap((name, i): Slot[] => [
-    { key: `${name}-bridge`, type: "Bridge" as const, dependsOn: [], given: given(i) },
-    { key: `${name}-vtep`, type: "VxlanTunnel" as const, dependsOn: [`${name}-bridge`], given: given(i) },
-  ]);
+export function vxlanOverlaySlots(
+  hostNames: string[],
+  given: (host: number) => { connection: unknown },
+  unicast = true,
+  shape: { form?: OverlayForm; containers?: (host: number) => Array<{ namespace: string; withRoute: boolean }> } = {},
+): Slot[] {
+  const form = shape.form ?? "per-device";
+  const perHost = hostNames.flatMap((name, i): Slot[] => {
+    const containers = shape.containers?.(i) ?? [];
+    const route = (namespace: string, after: string): Slot => ({ key: `${name}-${namespace}-route`, type: "Route", dependsOn: [after], given: given(i) });
+    if (form === "per-host")
+      return [
+        { key: `${name}-devices`, type: "HostDevices", dependsOn: [], given: given(i) },
+        ...containers.filter((c) => c.withRoute).map((c) => route(c.namespace, `${name}-devices`)),
+      ];
+    return [
+      { key: `${name}-bridge`, type: "Bridge" as const, dependsOn: [], given: given(i) },
+      { key: `${name}-vtep`, type: "VxlanTunnel" as const, dependsOn: [`${name}-bridge`], given: given(i) },
+      ...containers.flatMap((c): Slot[] => [
+        { key: `${name}-${c.namespace}-netns`, type: "NetworkNamespace", dependsOn: [], given: given(i) },
+        { key: `${name}-${c.namespace}-veth`, type: "VethPair", dependsOn: [`${name}-${c.namespace}-netns`, `${name}-bridge`], given: given(i) },
+        ...(c.withRoute ? [route(c.namespace, `${name}-${c.namespace}-veth`)] : []),
+      ]),
+    ];
+  });
   if (!unicast) return perHost;
   const connections = Object.fromEntries(hostNames.map((name, i) => [name, given(i).connection]));
-  return [...perHost, { key: FLOOD_KEY, type: "VxlanFloodLists", dependsOn: hostNames.map((name) => `${name}-vtep`), given: { connections } }];
+  return [...perHost, { key: FLOOD_KEY, type: "VxlanFloodLists", dependsOn: hostNames.map((name) => vtepKey(name, form)), given: { connections } }];
+}
+
+/** Each host's containers as far as they must be plain at construction: a ResourceError naming the overlay otherwise. */
+function checkContainers(component: ComponentLabel, hosts: VxlanOverlayHostArgs[]): Array<Array<{ namespace: string; withRoute: boolean }>> {
+  return planOrRaise(component, () =>
+    hosts.map((h) => {
+      if (h.containers === undefined) return [];
+      if (!Array.isArray(h.containers)) throw new PlanInputError("containers", "must be a plain list (it decides which resources exist)", h.name);
+      return h.containers.map((c, i) => {
+        const namespace = (c as { namespace?: unknown } | null)?.namespace;
+        if (typeof namespace !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
+          throw new PlanInputError(
+            `containers[${i}].namespace`,
+            `${JSON.stringify(namespace)} is not a namespace name: a plain string of 1-64 letters, digits, _ . or - (it keys the container's resources)`,
+            h.name,
+          );
+        return { namespace, withRoute: c.gateway !== undefined };
+      });
+    }),
+  );
+}
+
+function checkForm(component: ComponentLabel, form: unknown): OverlayForm {
+  return planOrRaise(component, () => {
+    if (form === undefined || form === "per-device" || form === "per-host") return form ?? "per-device";
+    throw new PlanInputError("form", `${JSON.stringify(form)} is not a form: "per-device" or "per-host", given plainly (it decides which resources exist)`);
+  });
 }
 
 /** Whether `mode` is known at construction to be multicast: then no flood lists. A mode given as an Output counts as unicast (in multicast the flood lists are then empty). */
@@ -318,8 +479,10 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
   /** Per host name: bridge and VTEP names, the VTEP MAC and its flood list. */
   readonly hosts: pulumi.Output<Record<string, OverlayHostPlan>>;
   readonly hostNames: readonly string[];
-  /** The child resources by plan key (`<host>-bridge`, `<host>-vtep`). */
+  /** The child resources by plan key (`<host>-bridge`, `<host>-vtep`; per-host form: `<host>-devices`). */
   readonly resources: Record<string, pulumi.CustomResource>;
+  /** How the resources are cut: see VxlanOverlayArgs.form. */
+  readonly form: OverlayForm;
   private readonly label: ComponentLabel;
   private readonly connections: ConnectionArgs[];
 
@@ -331,7 +494,12 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
     // Everything but the connections goes through the plan; a connection is given to its host's resources as it is.
     const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, ...rest }) => rest) });
     const multicast = plainlyMulticast(args.mode);
-    const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }), !multicast);
+    this.form = checkForm(this.label, args.form);
+    const containers = checkContainers(this.label, args.hosts);
+    const slots = vxlanOverlaySlots([...this.hostNames], (i) => ({ connection: this.connections[i] }), !multicast, {
+      form: this.form,
+      containers: (i) => containers[i]!,
+    });
     const plan = values.apply((v) =>
       planOrRaise(this.label, () => {
         const result = planVxlanOverlay<number>({
@@ -344,7 +512,7 @@ export class VxlanOverlay extends pulumi.ComponentResource implements OverlayAtt
           result.items.push({
             key: FLOOD_KEY,
             type: "VxlanFloodLists",
-            dependsOn: this.hostNames.map((host) => `${host}-vtep`),
+            dependsOn: this.hostNames.map((host) => vtepKey(host, this.form)),
             inputs: { connections: {}, vteps: {} },
           });
         assertMatchesSlots(slots, result.items);
@@ -395,7 +563,12 @@ export function hostBridge(
   resources: Record<string, pulumi.CustomResource>,
   host: string,
 ): OverlayBridge {
-  return resources[`${hostNames[hostIndex(component, hostNames, host)]}-bridge`] as unknown as OverlayBridge;
+  const name = hostNames[hostIndex(component, hostNames, host)];
+  const bridge = resources[`${name}-bridge`];
+  if (bridge) return bridge as unknown as OverlayBridge;
+  // The per-host form: the bridge is one device of the host's HostDevices.
+  const devices = (resources[`${name}-devices`] as unknown as { devices: pulumi.Output<Record<string, { name: string; mtu?: number }>> }).devices;
+  return { name: devices.apply((d) => d.bridge!.name), mtu: devices.apply((d) => d.bridge!.mtu) };
 }
 
 /** An overlay bridge's `mtu` (every overlay plans one), as an Output of that bridge alone. */

@@ -15,8 +15,8 @@ import { runSetupBlock, setupBlockOf } from "../support/readme-setup";
 /** The repository's root program (index.ts) in a copy, as a program of a user's would be. */
 const rootProgram = () => labProgram(repoRoot, ["Pulumi.yaml", "index.ts"], { "package.json": JSON.stringify({ name: "netdev-overlay-copy", private: true }) });
 
-/** The root program with the real engine: the stack `npm run demo` runs. */
-describe("the root program (the overlay) on three lab hosts", () => {
+/** The root program with the real engine: the stack `npm run demo` runs, in each of the overlay's forms. */
+describe.each(["per-device", "per-host"] as const)("the root program (the overlay, %s) on three lab hosts", (form) => {
   let stack: Stack;
   afterAll(async () => {
     await stack?.destroy().catch(() => undefined);
@@ -24,7 +24,7 @@ describe("the root program (the overlay) on three lab hosts", () => {
 
   it("comes up, passes traffic between containers on every pair of hosts, previews clean; a host that leaves and rejoins is reachable at once", async () => {
     const hosts = netnsHosts();
-    ({ stack } = await overlayStack(hosts));
+    ({ stack } = await overlayStack(hosts, { form }));
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs.overlayMtu!.value).toBe(1450);
@@ -58,13 +58,19 @@ describe("the root program (the overlay) on three lab hosts", () => {
     const first = await sshPool().exec(connection(h1.name), ["ip", "netns", "exec", `c-${h1.name}`, "ping", "-c", "1", "-W", "1", "192.168.100.3"]);
     expect(first.exitCode, `first ping after rejoining: ${first.stdout}${first.stderr}`).toBe(0);
 
+    const refresh = await stack.refresh();
+    expect(refresh.summary.resourceChanges?.update ?? 0, JSON.stringify(refresh.summary.resourceChanges)).toBe(0);
     await stack.destroy();
     for (const h of hosts) {
       expect(await hostLink(h.name, undefined, "br-overlay")).toBeUndefined();
       expect(await hostLink(h.name, undefined, "vx-overlay")).toBeUndefined();
+      const namespaces = await sshPool().exec(connection(h.name), ["ip", "netns", "list"]);
+      expect(namespaces.stdout, `${h.name}'s namespaces after destroy`).not.toContain(`c-${h.name}`);
     }
   }, 600_000);
+});
 
+describe("the root program (the overlay) by hand", () => {
   it('CONTRIBUTING.md\'s "Your own hosts" block, run verbatim on two lab hosts, gives a stack whose preview plans the overlay', async () => {
     const [a, b] = netnsHosts();
     const { workDir, env } = rootProgram();
