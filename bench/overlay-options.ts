@@ -7,7 +7,8 @@ export interface OverlayBenchOptions {
   forms: OverlayForm[];
 }
 
-export const OVERLAY_FORMS = ["per-device", "per-host"] as const;
+/** The overlay's two forms, and Pulumi's floor for the per-host one (bench/programs.ts OVERLAY_FLOOR_PROGRAM: the same resources, a provider that does nothing). */
+export const OVERLAY_FORMS = ["per-device", "per-host", "floor"] as const;
 export type OverlayForm = (typeof OVERLAY_FORMS)[number];
 
 /**

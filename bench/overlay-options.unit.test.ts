@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parseOverlayBenchOptions } from "./overlay-options";
 
 describe("parseOverlayBenchOptions", () => {
-  it("defaults to 30 and 80 hosts, 3 runs, both forms", () => {
-    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3, forms: ["per-device", "per-host"] });
+  it("defaults to 30 and 80 hosts, 3 runs, both forms and the floor", () => {
+    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3, forms: ["per-device", "per-host", "floor"] });
   });
 
   it("reads the forms to run, refusing one the overlay does not have", () => {

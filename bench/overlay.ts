@@ -12,12 +12,14 @@ import { type OverlayForm, parseOverlayBenchOptions } from "./overlay-options";
 import { pingOverlayPairs } from "./overlay-pings";
 import { type Checkpoints, type OverlayResults, type OverlayRow, type OverlayStep, overlayTable, type StepMeasure } from "./overlay-table";
 import { pairsToPing } from "./ping-pairs";
+import { OVERLAY_FLOOR_PROGRAM } from "./programs";
 import { timed } from "./results";
 
 /**
  * `npm run bench:overlay -- [--hosts 30,80] [--runs 3] [--forms per-device,per-host]`: the
  * repository's root program (index.ts: a VxlanOverlay with a container wired by veth per host;
- * per device: an Attachment per host; per host: the container inside the host's one resource),
+ * per device: an Attachment per host; per host: the container inside the host's one resource;
+ * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost),
  * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
  * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
  * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
@@ -50,9 +52,11 @@ async function overlayRun(
   form: OverlayForm,
   checkpoints: Checkpoints,
 ): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
-  const { home, workDir, env } = labProgram(repoRoot, ["Pulumi.yaml", "index.ts"], {
+  const floor = form === "floor";
+  const { home, workDir, env } = labProgram(repoRoot, floor ? ["Pulumi.yaml"] : ["Pulumi.yaml", "index.ts"], {
     // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
     "package.json": JSON.stringify({ name: "netdev-overlay-bench", private: true }),
+    ...(floor ? { "index.ts": OVERLAY_FLOOR_PROGRAM } : {}),
   });
   const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints] };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: stackEnv });
@@ -62,19 +66,21 @@ async function overlayRun(
   const step = async (name: OverlayStep, work: () => Promise<unknown>, members?: LabHost[]) => {
     const seconds = await timed(work);
     // Right after the step, before anything else: the overlay as a user finds it.
-    const pings = members
-      ? await pingOverlayPairs(
-          members,
-          pairsToPing(members.length, { allUpTo: ALL_PAIRS_UP_TO, sampleSize: SAMPLED_PAIRS, seed: members.length }),
-          PING_RETRY_SECONDS,
-        )
-      : undefined;
+    const pings =
+      members && !floor
+        ? await pingOverlayPairs(
+            members,
+            pairsToPing(members.length, { allUpTo: ALL_PAIRS_UP_TO, sampleSize: SAMPLED_PAIRS, seed: members.length }),
+            PING_RETRY_SECONDS,
+          )
+        : undefined;
     measures[name] = { seconds, ...(await exportedState(stack, stackEnv)), ...(pings ? { pings } : {}) };
     console.log(`  ${n} hosts, ${form}, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
   };
   let current: OverlayStep = "up";
   try {
-    await configureOverlay(stack, before, form);
+    // The floor program reads no form: it is the per-host shape.
+    await configureOverlay(stack, before, floor ? undefined : form);
     await step("up", () => stack.up(), before);
     current = "join";
     await configureOverlay(stack, all);

@@ -102,3 +102,49 @@ for (let i = 0; i < devices; i++) {
 }
 `;
 }
+
+/**
+ * Pulumi's own floor for the root program's overlay in the per-host form (index.ts with config
+ * form=per-host): the very resources planVxlanOverlay plans, with the same inputs (connections
+ * as secrets), dependencies and names, each a dynamic resource whose provider does nothing. What
+ * an `up` of it costs is what any provider of that shape costs under the Pulumi CLI; it makes
+ * no devices, so there is nothing to ping.
+ */
+export const OVERLAY_FLOOR_PROGRAM = `
+import * as pulumi from "@pulumi/pulumi";
+import { hostsFromConfig, planVxlanOverlay } from "pulumi-netdev";
+const config = new pulumi.Config();
+const hosts = hostsFromConfig("hosts");
+const privateKey = config.requireSecret("privateKey");
+const connectionOf = (h: (typeof hosts)[number]) =>
+  pulumi.secret({ host: h.host, port: h.port ?? 22, user: h.user ?? "root", ...(h.sudo ? { sudo: true } : {}), hostKey: h.hostKey, privateKey });
+const noop: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: any) { return { id: "noop", outs: inputs }; },
+  async read(id: string, props: any) { return { id, props }; },
+  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
+  async delete() {},
+};
+class Noop extends pulumi.dynamic.Resource {
+  constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) { super(noop, name, args, opts); }
+}
+const plan = planVxlanOverlay<number>({
+  overlayId: "overlay",
+  vni: config.getNumber("vni") ?? 100,
+  bridgeName: "br-overlay",
+  vtepName: "vx-overlay",
+  form: "per-host",
+  hosts: hosts.map((h, i) => ({
+    name: h.name,
+    connection: i,
+    underlayAddress: h.underlayAddress,
+    containers: [{ namespace: \`c-\${h.name}\`, address: \`192.168.100.\${i + 1}/24\` }],
+  })),
+});
+const made: Record<string, Noop> = {};
+for (const item of plan.items) {
+  const inputs: Record<string, unknown> = { ...item.inputs };
+  if (typeof inputs.connection === "number") inputs.connection = connectionOf(hosts[inputs.connection]!);
+  if (inputs.connections) inputs.connections = Object.fromEntries(Object.entries(inputs.connections as Record<string, number>).map(([name, i]) => [name, connectionOf(hosts[i]!)]));
+  made[item.key] = new Noop(\`overlay-\${item.key}\`, inputs, { dependsOn: item.dependsOn.map((key) => made[key]!) });
+}
+`;
