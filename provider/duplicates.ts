@@ -43,6 +43,15 @@ export function claimsOf(type: string, args: ResolvedArgs): Claim[] {
     case "VethPair":
       // The peer end is a device of its own, in peerNetns or, without one, beside this end.
       return [...deviceClaim(host, args.netns, args.name), ...deviceClaim(host, args.peerNetns ?? args.netns, args.peerName)];
+    case "HostDevices": {
+      // Each device as its own resource would claim it (a veth both its ends).
+      const devices = args.devices && typeof args.devices === "object" ? Object.values(args.devices as Record<string, unknown>) : [];
+      return devices.flatMap((device) => {
+        if (!device || typeof device !== "object") return [];
+        const fields = device as Record<string, unknown>;
+        return claimsOf(fields.kind === "veth" ? "VethPair" : "Device", { ...fields, connection });
+      });
+    }
     default:
       return deviceClaim(host, args.netns, args.name);
   }
@@ -82,7 +91,7 @@ function declarationsOfThisRun(): Declarations | undefined {
 
 type DependsOn = pulumi.CustomResourceOptions["dependsOn"];
 
-const CLAIM_FIELDS = ["name", "netns", "peerName", "peerNetns"] as const;
+const CLAIM_FIELDS = ["name", "netns", "peerName", "peerNetns", "devices"] as const;
 
 function isPending(value: unknown): boolean {
   return pulumi.Output.isInstance(value) || value instanceof Promise;

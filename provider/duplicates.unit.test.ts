@@ -56,6 +56,28 @@ describe("a device declared twice in one program", () => {
     ).toMatch(/the device ve1 on/);
   });
 
+  it("counts each device of a HostDevices, against a device resource and against another HostDevices", () => {
+    const devices = { br: { kind: "bridge", name: "br0" }, v: { kind: "veth", name: "ve0", peerName: "eth0", peerNetns: "c1" } };
+    expect(
+      firstConflict([
+        ["HostDevices", "hd", { connection, devices }],
+        ["Bridge", "b", { connection, name: "br0" }],
+      ]),
+    ).toMatch(/^Bridge "b" and HostDevices "hd" both declare the device br0 on /);
+    expect(
+      firstConflict([
+        ["HostDevices", "hd", { connection, devices }],
+        ["HostDevices", "other", { connection, devices: { x: { kind: "tun", name: "eth0", netns: "c1", mode: "tap" } } }],
+      ]),
+    ).toMatch(/both declare the device eth0 in namespace c1/);
+    expect(
+      firstConflict([
+        ["HostDevices", "hd", { connection, devices }],
+        ["HostDevices", "there", { connection: otherHost, devices }],
+      ]),
+    ).toBeUndefined();
+  });
+
   it("namespaces are declared once too; routes claim nothing", () => {
     expect(
       firstConflict([
