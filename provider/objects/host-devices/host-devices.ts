@@ -36,8 +36,9 @@ import { storedConnection } from "../../ssh/stored-connection";
  *   over by the device engine's own create, as a device resource would be. A failure removes
  *   every device this create made (each checked against its tag on the host), then fails.
  * - diff: per device, by its kind's rules; a device whose `name` (or another field its kind
- *   cannot change in place) changes is replaced INSIDE this resource's update. Only another host
- *   replaces the resource.
+ *   cannot change in place) changes is replaced INSIDE this resource's update, and with it the
+ *   devices whose master, parent or underlay device it is. Only another host replaces the
+ *   resource.
  * - update: removed and replaced devices in one grouped delete; the ones that change in place
  *   read in one round trip; then their steps and the new devices' in one script.
  * - refresh: every device from one read of the host; a device that is gone leaves the outputs
