@@ -83,6 +83,33 @@ describe("fused scripts on a real host", () => {
     await remove("ndfb0");
   });
 
+  it("writes a flood list as one bridge -batch, and names the failing entry", async () => {
+    await remove("ndfvx0");
+    await shell().exec({ tool: "ip", args: ["link", "add", "ndfvx0", "type", "vxlan", "id", "4242", "dstport", "4789"] });
+    try {
+      const entry = (dst: string, dev = "ndfvx0"): Step => ({
+        field: "peers",
+        tool: "bridge",
+        args: ["fdb", "append", "00:00:00:00:00:00", "dev", dev, "dst", dst],
+      });
+      const list = Array.from({ length: 40 }, (_, i) => entry(`10.252.0.${i + 1}`));
+      await shell().applyAll(list, "ndfvx0");
+      const fdb = async () =>
+        (await shell().exec({ tool: "bridge", args: ["fdb", "show", "dev", "ndfvx0"] })).stdout.split("\n").filter((line) => line.includes("dst"));
+      expect(await fdb()).toHaveLength(40);
+      const error = await shell()
+        .applyAll([entry("10.252.1.1"), entry("10.252.1.2", "ndfnosuch"), entry("10.252.1.3")], "ndfvx0")
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ field: "peers", stepIndex: 1 });
+      expect((error as StepError).stderr).toMatch(/ndfnosuch/);
+      // The batch stopped at the failing line: the entry before it is there, the one after not.
+      expect((await fdb()).join("\n")).toContain("10.252.1.1");
+      expect((await fdb()).join("\n")).not.toContain("10.252.1.3");
+    } finally {
+      await remove("ndfvx0");
+    }
+  });
+
   it("reports a namespace that does not exist as the first step's error", async () => {
     const error = await shell()
       .applyAll(create("ndfb0", "netdev#0123456789ab", "ndfnosuch"), "ndfb0", read("ndfb0", "ndfnosuch"))

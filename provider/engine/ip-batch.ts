@@ -9,7 +9,9 @@ import type { Step } from "./kind";
  *
  * - consecutive `ip` steps in one namespace go to ONE `ip -batch` (a here-document; no stdin
  *   needed, so the command still coalesces with others), where the batch means exactly what the
- *   argv means (see batchWord);
+ *   argv means (see batchWord); so do consecutive `bridge fdb` steps, to one `bridge -batch`
+ *   (the same reader, the same stop at the first failing line): a flood list of N peers is one
+ *   process, not N;
  * - the owner tag (`ip link set dev X alias "netdev#…"`: iproute2's batch reader cuts a line at
  *   `#`) is written to sysfs by the shell itself when the device is in the shell's namespace,
  *   which is what `ip` does through netlink (both set IFLA_IFALIAS via dev_set_alias).
@@ -27,8 +29,11 @@ export interface FusedScript {
 /** What the script prints on stderr before exiting 1: the first step index of the unit that failed. */
 const FAILED_STEP = "__netdev_failed_step=";
 const DELIMITER = "__netdev_ip_batch__";
-/** `ip` objects whose commands print nothing under -json except what is asked for (the read-back). */
-const BATCHABLE_OBJECTS = new Set(["link", "addr", "address", "route"]);
+/** Per tool, the objects whose commands batch: for `ip`, those that print nothing under -json except what is asked for (the read-back). */
+const BATCHABLE_OBJECTS: Partial<Record<Step["tool"], ReadonlySet<string>>> = {
+  ip: new Set(["link", "addr", "address", "route"]),
+  bridge: new Set(["fdb"]),
+};
 /** iproute2 reads at most 100 words per batch line. */
 const MAX_WORDS = 90;
 
@@ -47,14 +52,16 @@ export function batchWord(arg: string): string | undefined {
 
 /** The batch line for a step, or undefined if it must run on its own. */
 function batchLine(step: Omit<Step, "field">, isRead: boolean): string | undefined {
-  if (step.tool !== "ip" || step.stdin !== undefined) return undefined;
+  const objects = BATCHABLE_OBJECTS[step.tool];
+  if (!objects || step.stdin !== undefined) return undefined;
   let args = step.args;
   // The read-back's -json/-details become the batch's: they change only what `show` prints.
   if (isRead) {
+    if (step.tool !== "ip") return undefined;
     if (args[0] !== "-json" || args[1] !== "-details") return undefined;
     args = args.slice(2);
   }
-  if (!BATCHABLE_OBJECTS.has(args[0] ?? "") || args.length > MAX_WORDS) return undefined;
+  if (!objects.has(args[0] ?? "") || args.length > MAX_WORDS) return undefined;
   const words = args.map(batchWord);
   return words.every((word): word is string => word !== undefined) ? words.join(" ") : undefined;
 }
@@ -71,7 +78,7 @@ function sysfsAlias(step: Omit<Step, "field">): string | undefined {
 
 /** A step in a batch: its line, its index in the fused command ("read": the read-back), its argv. */
 type Member = { line: string; index: number | "read"; args: string[] };
-type Unit = { marker: number | "read"; command: string; batch?: { netns?: string; members: Member[] } };
+type Unit = { marker: number | "read"; command: string; batch?: { tool: Step["tool"]; netns?: string; members: Member[] } };
 
 export function fusedScript(
   steps: ReadonlyArray<Step>,
@@ -88,20 +95,20 @@ export function fusedScript(
     const line = batchLine(step, index === "read");
     const member = line === undefined ? undefined : { line, index, args: step.args };
     const last = units[units.length - 1];
-    if (member && last?.batch && last.batch.netns === step.netns) {
+    if (member && last?.batch && last.batch.tool === step.tool && last.batch.netns === step.netns) {
       last.batch.members.push(member);
       continue;
     }
     const redirect = withStdin && step.stdin === undefined ? " </dev/null" : "";
     const command = sysfsAlias(step) ?? `${quoteArgv(argvOf(step))}${redirect}`;
-    units.push({ marker: index, command, ...(member ? { batch: { netns: step.netns, members: [member] } } : {}) });
+    units.push({ marker: index, command, ...(member ? { batch: { tool: step.tool, netns: step.netns, members: [member] } } : {}) });
   }
   const bodies: string[] = [];
   const chain = units.map((unit) => {
     let command = unit.command;
     if (unit.batch && unit.batch.members.length > 1) {
       const reads = unit.batch.members.some((member) => member.index === "read");
-      command = `${quoteArgv(["ip", ...(unit.batch.netns ? ["-n", unit.batch.netns] : []), ...(reads ? ["-json", "-details"] : []), "-batch", "-"])} <<'${DELIMITER}'`;
+      command = `${quoteArgv([unit.batch.tool, ...(unit.batch.netns ? ["-n", unit.batch.netns] : []), ...(reads ? ["-json", "-details"] : []), "-batch", "-"])} <<'${DELIMITER}'`;
       bodies.push(`${unit.batch.members.map((member) => member.line).join("\n")}\n${DELIMITER}`);
     }
     return `s=${unit.marker} && ${command}`;

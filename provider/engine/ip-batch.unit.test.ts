@@ -65,12 +65,43 @@ describe("fused scripts", () => {
     );
   });
 
+  it("runs consecutive bridge fdb steps as one bridge -batch, apart from ip's, and names a failing one by its line", () => {
+    const fdb = (verb: string, dst: string): Step => ({ field: "peers", tool: "bridge", args: ["fdb", verb, "00:00:00:00:00:00", "dev", "vx0", "dst", dst] });
+    const steps: Step[] = [
+      fdb("del", "10.0.0.9"),
+      fdb("append", "10.0.0.1"),
+      fdb("append", "10.0.0.2"),
+      { field: "up", tool: "ip", args: ["link", "set", "dev", "vx0", "up"] },
+    ];
+    const fused = fusedScript(steps, undefined, stepArgv);
+    expect(fused.script).toBe(
+      [
+        "s=0 && bridge -batch - <<'__netdev_ip_batch__' && s=3 && ip link set dev vx0 up && s=ok",
+        "fdb del 00:00:00:00:00:00 dev vx0 dst 10.0.0.9",
+        "fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.1",
+        "fdb append 00:00:00:00:00:00 dev vx0 dst 10.0.0.2",
+        "__netdev_ip_batch__",
+        '[ "$s" = ok ] || { echo "__netdev_failed_step=$s" >&2; exit 1; }',
+      ].join("\n"),
+    );
+    expect(fused.failure("RTNETLINK answers: No such file or directory\nCommand failed -:1\n__netdev_failed_step=0\n")).toEqual({
+      index: 0,
+      stderr: "RTNETLINK answers: No such file or directory",
+    });
+    expect(fused.failure("RTNETLINK answers: File exists\nCommand failed -:3\n__netdev_failed_step=0\n").index).toBe(2);
+    // In a namespace: bridge -n, as the steps' own argv has it.
+    const inside = steps.slice(0, 2).map((step) => ({ ...step, netns: "c1" }));
+    expect(fusedScript(inside, undefined, stepArgv).script).toContain("bridge -n c1 -batch -");
+  });
+
   it("never batches other tools, mixed namespaces, or words the reader would change", () => {
     const steps: Step[] = [
       { field: "a", tool: "ip", args: ["link", "set", "dev", "br0", "up"] },
       { field: "b", tool: "ip", netns: "c1", args: ["link", "set", "dev", "v0", "up"] },
       { field: "c", tool: "bridge", args: ["fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", "10.0.0.1"] },
       { field: "d", tool: "ip", args: ["link", "set", "dev", "br0", "alias", "x#y"] },
+      { field: "e", tool: "bridge", args: ["vlan", "add", "vid", "10", "dev", "v0"] },
+      { field: "f", tool: "bridge", args: ["vlan", "add", "vid", "11", "dev", "v0"] },
     ];
     expect(fusedScript(steps, undefined, stepArgv).script).not.toContain("-batch");
   });
