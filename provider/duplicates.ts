@@ -49,7 +49,7 @@ export function claimsOf(type: string, args: ResolvedArgs): Claim[] {
       return devices.flatMap((device) => {
         if (!device || typeof device !== "object") return [];
         const fields = device as Record<string, unknown>;
-        return claimsOf(fields.kind === "veth" ? "VethPair" : "Device", { ...fields, connection });
+        return fields.kind === "veth" ? claimsOf("VethPair", { ...fields, connection }) : deviceClaim(host, fields.netns, fields.name);
       });
     }
     default:

@@ -7,6 +7,7 @@ import { requireCidr, requireIp } from "./check-inputs";
 import { type ComponentLabel, componentError, planOrRaise, PlanInputError } from "./errors";
 import { type PersistOption, type PlanItem, withPersist } from "./plan";
 import { planAttachment } from "./attachment";
+import { namespaceName } from "../engine/fields";
 
 /** One member host of the overlay. */
 export interface OverlayHost<C = unknown> {
@@ -434,7 +435,7 @@ function checkContainers(component: ComponentLabel, hosts: VxlanOverlayHostArgs[
       if (!Array.isArray(h.containers)) throw new PlanInputError("containers", "must be a plain list (it decides which resources exist)", h.name);
       return h.containers.map((c, i) => {
         const namespace = (c as { namespace?: unknown } | null)?.namespace;
-        if (typeof namespace !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace))
+        if (typeof namespace !== "string" || !namespaceName.safeParse(namespace).success)
           throw new PlanInputError(
             `containers[${i}].namespace`,
             `${JSON.stringify(namespace)} is not a namespace name: a plain string of 1-64 letters, digits, _ . or - (it keys the container's resources)`,

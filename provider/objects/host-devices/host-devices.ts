@@ -190,7 +190,7 @@ function withDependentsReplaced(
       if (result[key] !== "none" && result[key] !== "update") continue;
       const inputs = inputsOf(key);
       const remade = dependsOn(inputs).some((name) => {
-        const dependency = keyAt.get(`${inputs.netns ?? ""}/${name}`) ?? keyAt.get(`/${name}`);
+        const dependency = dependencyIn(keyAt, inputs.netns, name);
         return dependency !== undefined && (result[dependency] === "replace" || result[dependency] === "add");
       });
       if (remade) {
@@ -202,6 +202,14 @@ function withDependentsReplaced(
   return result;
 }
 
+/**
+ * The entry of `byPlace` (keyed by `<netns>/<name>`) that a device in `netns` names as its
+ * dependency: a master beside it, else a parent or underlay device in the host's namespace.
+ */
+function dependencyIn<T>(byPlace: ReadonlyMap<string, T>, netns: unknown, name: string): T | undefined {
+  return byPlace.get(`${netns ?? ""}/${name}`) ?? byPlace.get(`/${name}`);
+}
+
 /** Members in an order where masters, parents and underlay devices come before the devices on them. */
 function ordered(members: Member[]): Member[] {
   const byName = new Map(members.map((member) => [`${member.inputs.netns ?? ""}/${member.inputs.name}`, member]));
@@ -211,8 +219,7 @@ function ordered(members: Member[]): Member[] {
     if (done.has(member) || path.has(member)) return;
     path.add(member);
     for (const name of dependsOn(member.inputs)) {
-      // A parent lives in the host's namespace; a master beside its member.
-      const dependency = byName.get(`${member.inputs.netns ?? ""}/${name}`) ?? byName.get(`/${name}`);
+      const dependency = dependencyIn(byName, member.inputs.netns, name);
       if (dependency) visit(dependency, path);
     }
     done.add(member);
