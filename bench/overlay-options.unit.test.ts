@@ -3,7 +3,12 @@ import { parseOverlayBenchOptions } from "./overlay-options";
 
 describe("parseOverlayBenchOptions", () => {
   it("defaults to 30 and 80 hosts, 3 runs, both forms and the floor", () => {
-    expect(parseOverlayBenchOptions({}, 80)).toEqual({ hostCounts: [30, 80], runs: 3, forms: ["per-device", "per-host", "floor"] });
+    expect(parseOverlayBenchOptions({}, 80)).toEqual({
+      hostCounts: [30, 80],
+      runs: 3,
+      forms: ["per-device", "per-host", "floor"],
+      checkpoints: ["saved", "skipped"],
+    });
   });
 
   it("reads the forms to run, refusing one the overlay does not have", () => {
@@ -20,6 +25,13 @@ describe("parseOverlayBenchOptions", () => {
     expect(() => parseOverlayBenchOptions({ hosts: "2" }, 80)).toThrow(/3 to 80/);
     expect(() => parseOverlayBenchOptions({ hosts: "30,x" }, 80)).toThrow(/"x"/);
     expect(() => parseOverlayBenchOptions({ hosts: "4.5" }, 80)).toThrow(/--hosts/);
+  });
+
+  it("reads the checkpoint settings and --parallel, refusing others", () => {
+    expect(parseOverlayBenchOptions({ checkpoints: "skipped", parallel: "80" }, 80)).toMatchObject({ checkpoints: ["skipped"], parallel: 80 });
+    expect(() => parseOverlayBenchOptions({ checkpoints: "sometimes" }, 80)).toThrow(/--checkpoints.*"sometimes"/);
+    expect(() => parseOverlayBenchOptions({ parallel: "0" }, 80)).toThrow(/--parallel/);
+    expect(() => parseOverlayBenchOptions({ parallel: "many" }, 80)).toThrow(/--parallel/);
   });
 
   it("refuses a run count below 1", () => {

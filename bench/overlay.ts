@@ -16,7 +16,8 @@ import { OVERLAY_FLOOR_PROGRAM } from "./programs";
 import { timed } from "./results";
 
 /**
- * `npm run bench:overlay -- [--hosts 30,80] [--runs 3] [--forms per-device,per-host]`: the
+ * `npm run bench:overlay -- [--hosts 30,80] [--runs 3] [--forms per-device,per-host,floor]
+ * [--checkpoints saved,skipped] [--parallel P]`: the
  * repository's root program (index.ts: a VxlanOverlay with a container wired by veth per host;
  * per device: an Attachment per host; per host: the container inside the host's one resource;
  * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost),
@@ -30,7 +31,9 @@ import { timed } from "./results";
  * of max(N) hosts up (and down) itself unless one that large is up; a smaller lab it rebuilds
  * only with NETDEV_LAB_RESHAPE=1, and makes again afterwards. Not a CI step.
  */
-const { values } = parseArgs({ options: { hosts: { type: "string" }, runs: { type: "string" }, forms: { type: "string" } } });
+const { values } = parseArgs({
+  options: { hosts: { type: "string" }, runs: { type: "string" }, forms: { type: "string" }, checkpoints: { type: "string" }, parallel: { type: "string" } },
+});
 const options = parseOverlayBenchOptions(values, LAB_MAX_HOSTS);
 
 const PING_RETRY_SECONDS = 30;
@@ -58,9 +61,11 @@ async function overlayRun(
     "package.json": JSON.stringify({ name: "netdev-overlay-bench", private: true }),
     ...(floor ? { "index.ts": OVERLAY_FLOOR_PROGRAM } : {}),
   });
-  const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints] };
+  // NETDEV_BENCH_ENV='{"K":"V"}' adds environment to the Pulumi CLI (a bench/preload profiler in NODE_OPTIONS).
+  const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints], ...(JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>) };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: stackEnv });
   const measures: Partial<Record<OverlayStep, StepMeasure>> = {};
+  const parallel = options.parallel !== undefined ? { parallel: options.parallel } : {};
   const before = hosts.slice(0, n - 1);
   const all = hosts.slice(0, n);
   const step = async (name: OverlayStep, work: () => Promise<unknown>, members?: LabHost[]) => {
@@ -81,22 +86,22 @@ async function overlayRun(
   try {
     // The floor program reads no form: it is the per-host shape.
     await configureOverlay(stack, before, floor ? undefined : form);
-    await step("up", () => stack.up(), before);
+    await step("up", () => stack.up(parallel), before);
     current = "join";
     await configureOverlay(stack, all);
-    await step("join", () => stack.up(), all);
+    await step("join", () => stack.up(parallel), all);
     current = "leave";
     await configureOverlay(stack, before);
-    await step("leave", () => stack.up(), before);
+    await step("leave", () => stack.up(parallel), before);
     current = "refresh";
-    await step("refresh", () => stack.refresh());
+    await step("refresh", () => stack.refresh(parallel));
     current = "destroy";
-    await step("destroy", () => stack.destroy());
+    await step("destroy", () => stack.destroy(parallel));
     return { measures };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`${n} hosts, ${form}, checkpoints ${checkpoints}, ${current} failed:\n${message}`);
-    await stack.destroy().catch(() => undefined);
+    await stack.destroy(parallel).catch(() => undefined);
     const line = message.split("\n").find((text) => /error:/i.test(text)) ?? message.split("\n").slice(-3).join(" ");
     return { measures, failure: `${n} hosts, ${form}, checkpoints ${checkpoints}, ${current}: ${line.trim()}` };
   } finally {
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
     for (const n of options.hostCounts) {
       for (let run = 1; run <= options.runs; run++)
         for (const form of options.forms)
-          for (const checkpoints of ["saved", "skipped"] as const) {
+          for (const checkpoints of options.checkpoints) {
             console.log(`${n} hosts, run ${run} of ${options.runs}, ${form}, checkpoints ${checkpoints}`);
             const outcome = await overlayRun(lab.hosts, n, form, checkpoints);
             for (const [step, measure] of Object.entries(outcome.measures)) rowOf(n, form, checkpoints, step as OverlayStep).runs.push(measure);
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
     await lab.putBack();
   }
   const minutes = (performance.now() - benchStarted) / 60_000;
-  const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs} --forms ${options.forms.join(",")}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
+  const heading = `\`npm run bench:overlay -- --hosts ${options.hostCounts.join(",")} --runs ${options.runs} --forms ${options.forms.join(",")} --checkpoints ${options.checkpoints.join(",")}${options.parallel !== undefined ? ` --parallel ${options.parallel}` : ""}\`, ${new Date().toISOString()}, ${minutes.toFixed(1)} min in all; seconds and sizes are medians of ${options.runs} run${options.runs > 1 ? "s" : ""}${options.runs > 1 ? ", each run's value in brackets" : ""}`;
   const markdown = [
     heading,
     "",

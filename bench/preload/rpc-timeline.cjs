@@ -111,9 +111,9 @@ Module._load = function (request, ...rest) {
       };
     }
   }
-  if (!poolPatched && request === "pulumi-netdev/runtime") {
+  if (request === "pulumi-netdev/runtime") lines.push(JSON.stringify({ op: "runtime-loaded", t0: now() }));
+  if (!poolPatched && /(^|\/)pool(\.js)?$/.test(request) && typeof m.sshPool === "function") {
     poolPatched = true;
-    lines.push(JSON.stringify({ op: "runtime-loaded", t0: now() }));
     const pool = m.sshPool();
     const execAlone = pool.execAlone.bind(pool);
     pool.execAlone = (connection, argv, options) => {
