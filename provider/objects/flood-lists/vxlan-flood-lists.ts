@@ -226,7 +226,8 @@ export class FloodListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connection);
           const files = syncSteps(bootUnit(member, vtep, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
-          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false, checkHost: true });
+          // A member already applied on this device and host met its needs then: only a new one is probed.
+          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false, checkHost: previous === undefined });
           return { member, state: vtep };
         } catch (error) {
           return { member, state: previous, error };
@@ -269,9 +270,11 @@ export class FloodListsEngine implements AnyEngine {
 
   /**
    * One command on the host: the list's deletes and appends, then its boot-time files. No
-   * command when nothing changes. With `checkHost` (create, update), the host's capabilities
-   * first (engine/preflight.ts: its one probe per run), as for every resource. A step that fails (an entry deleted by hand since, an append
-   * refused) is settled by reading what the host has and applying the difference to that.
+   * command when nothing changes. With `checkHost` (a member new on its device and host), the
+   * host's capabilities first (engine/preflight.ts: its one probe per run); a member applied
+   * there before is not probed again, so a host joining or leaving costs every other host one
+   * round trip. A step that fails (an entry deleted by hand since, an append refused) is settled
+   * by reading what the host has and applying the difference to that.
    */
   private async apply(
     host: Host,

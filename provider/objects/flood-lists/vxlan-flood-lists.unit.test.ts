@@ -89,6 +89,19 @@ describe("VxlanFloodLists on fake hosts", () => {
     expect(entries(2)).toEqual([underlay(1), underlay(3)]);
   });
 
+  it("in a new run (a fresh provider process), a join costs each member applied before one command, no probe; the joiner is probed", async () => {
+    const { engine, host, entries, hosts, resetCounts } = lab(4);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    resetCounts();
+    // Probes are remembered per host object for the process: new objects for the same hosts are a new run.
+    const fresh = createFloodListsEngine((connection) => new Proxy(hosts.get(connection.host)!, {}));
+    await fresh.update(id, outs, mesh([1, 2, 3, 4]));
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([1, 1, 1, 2]);
+    expect(host(4).commands[0]).toMatch(/^sh -c 'echo "ip \$\(ip -V/);
+    expect(entries(1)).toEqual([underlay(2), underlay(3), underlay(4)]);
+    expect(entries(4)).toEqual([underlay(1), underlay(2), underlay(3)]);
+  });
+
   it("a member whose host lacks `bridge` fails before anything runs there, named with the fix; the others are applied", async () => {
     const { engine, host, entries } = lab(3);
     host(2).missingTools.add("bridge");

@@ -234,7 +234,8 @@ export class PeerListsEngine implements AnyEngine {
         try {
           const host = this.hostOf(connection);
           const files = syncSteps(bootUnit(member, device, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
-          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false, checkHost: true });
+          // A member already applied on this device and host met its needs then: only a new one is probed.
+          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false, checkHost: previous === undefined });
           return { member, state: device };
         } catch (error) {
           return { member, state: previous, error };
@@ -277,8 +278,10 @@ export class PeerListsEngine implements AnyEngine {
 
   /**
    * One command on the host: the `wg set` from the old list to the new one, then its boot-time
-   * files. No command when nothing changes. With `checkHost` (create, update), the host's
-   * capabilities first (engine/preflight.ts: its one probe per run), as for every resource. `wg set` itself is idempotent, so a failure is the
+   * files. No command when nothing changes. With `checkHost` (a member new on its device and
+   * host), the host's capabilities first (engine/preflight.ts: its one probe per run); a member
+   * applied there before is not probed again, so a host joining or leaving costs every other
+   * host one round trip. `wg set` itself is idempotent, so a failure is the
    * interface (or its namespace) missing, or the host refusing: the former is done on delete and
    * named as such on create or update.
    */

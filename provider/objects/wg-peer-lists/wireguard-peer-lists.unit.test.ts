@@ -37,7 +37,7 @@ function lab(count: number) {
   const resetCounts = () => {
     for (const h of hosts.values()) h.roundTrips = 0;
   };
-  return { engine, host, peersOf, resetCounts };
+  return { engine, host, peersOf, resetCounts, hosts };
 }
 
 /** A full mesh of these members: each lists every other as a peer. */
@@ -123,6 +123,18 @@ describe("WireguardPeerLists on fake hosts", () => {
     expect(peersOf(1)).toEqual(keys(2));
     expect(peersOf(2)).toEqual(keys(1));
     expect(host(1).commands.at(-1)).toBe(`wg set wg0 peer ${shown(3)} remove`);
+  });
+
+  it("in a new run (a fresh provider process), a join costs each member applied before one command, no probe; the joiner is probed", async () => {
+    const { engine, host, peersOf, hosts, resetCounts } = lab(4);
+    const { id, outs } = await engine.create(mesh([1, 2, 3]));
+    resetCounts();
+    // Probes are remembered per host object for the process: new objects for the same hosts are a new run.
+    const fresh = createPeerListsEngine((connection) => new Proxy(hosts.get(connection.host)!, {}));
+    await fresh.update(id, outs, mesh([1, 2, 3, 4]));
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([1, 1, 1, 2]);
+    expect(peersOf(1)).toEqual(keys(2, 3, 4));
+    expect(peersOf(4)).toEqual(keys(1, 2, 3));
   });
 
   it("refresh: a peer removed or changed by hand on one host shows as that member's drift only; the next up restores it there alone", async () => {
