@@ -88,30 +88,55 @@ const BASE_PROBE = [
   ...PERSIST_PROBE_LINES,
 ];
 
+/** Where a host keeps what probes found its kernel can make (with its boot id: a reboot starts afresh). */
+export const PROBE_CACHE_DIR = "/run/netdev";
+
 /**
  * The probe script, run as `sh -c <script> sh <namespace>`: with `base`, the host's tools,
- * privileges and persistence support; then each kind in `kinds` tried in the throwaway namespace
- * `$1` (whose making answers whether `ip netns` works there), which the same script removes (with
- * every probe device in it). Each answer is one line: `<what> ok|no [why]` (persistence's: `<key>=<value>`).
+ * privileges and persistence support; then, when `required` asks for kinds or `namespaces`, the
+ * kernel's answers. Each answer is one line: `<what> ok|no [why]` (persistence's: `<key>=<value>`).
+ *
+ * Kernel answers: what an earlier probe since the host's last boot found it can make (a kind
+ * made, `ip netns add` working) is kept in PROBE_CACHE_DIR, per login, and printed first; a kind, once made,
+ * stays makeable until the next boot. When that covers `required` and the namespace question,
+ * nothing is tried. Otherwise every kind of `kinds` not covered is tried in the throwaway
+ * namespace `$1` (whose making answers whether `ip netns` works there), which the same script
+ * removes with every probe device in it; what was made is added to the cache. A failure is never
+ * kept: the next probe tries again (a module installed since).
  */
-export function probeScript(kinds: readonly string[], base: boolean): string {
+export function probeScript(
+  kinds: readonly string[],
+  base: boolean,
+  required: { kinds: readonly string[]; namespaces: boolean } = { kinds, namespaces: kinds.length > 0 },
+  cacheDir = PROBE_CACHE_DIR,
+): string {
   const lines = base ? [...BASE_PROBE] : [];
-  if (kinds.length === 0) return lines.join("\n");
-  const parentNeeded = kinds.some((kind) => KIND_PROBES[kind]?.onParent);
+  if (required.kinds.length === 0 && !required.namespaces) return lines.join("\n");
+  const tried = [...new Set([...kinds, ...required.kinds])];
+  const parentNeeded = tried.some((kind) => KIND_PROBES[kind]?.onParent);
+  const known = (line: string) => `known ${quoteArgv([line])}`;
   lines.push(
+    // Per login too: whether a namespace can be made depends on who asks.
+    `c=; b=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null) && u=$(id -u 2>/dev/null) && [ -n "$b" ] && c=${quoteArgv([`${cacheDir}/probe-`])}"$b-$u"`,
+    'known() { [ -n "$c" ] && grep -qxF "$1" "$c" 2>/dev/null; }',
+    `note() { echo "$1"; [ -n "$c" ] && { mkdir -p ${quoteArgv([cacheDir])} && printf '%s\\n' "$1" >>"$c"; } 2>/dev/null; }`,
+    // Only lines of the answers' own form are taken from the file.
+    '[ -n "$c" ] && grep -xE \'kind [a-z0-9]+ ok|netns ok\' "$c" 2>/dev/null',
     // The command's stderr, on one line; its stdout is dropped.
-    'try() { k=$1; shift; if e=$("$@" 2>&1 >/dev/null); then echo "kind $k ok"; else echo "kind $k no $(printf %s "$e" | tr "\\n" " ")"; fi; }',
-    'ip netns del "$1" 2>/dev/null',
-    'if e=$(ip netns add "$1" 2>&1); then',
-    '  echo "netns ok"',
+    'try() { k=$1; shift; known "kind $k ok" && return; if e=$("$@" 2>&1 >/dev/null); then note "kind $k ok"; else echo "kind $k no $(printf %s "$e" | tr "\\n" " ")"; fi; }',
+    `if ${[known("netns ok"), ...required.kinds.map((kind) => known(`kind ${kind} ok`))].join(" && ")}; then :; else`,
+    '  ip netns del "$1" 2>/dev/null',
+    '  if e=$(ip netns add "$1" 2>&1); then',
+    '    known "netns ok" || note "netns ok"',
     ...(parentNeeded
       ? [
-          `  ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "veth", "peer", "name", PARENT_PEER])} 2>/dev/null || ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "bridge"])} 2>/dev/null`,
+          `    ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "veth", "peer", "name", PARENT_PEER])} 2>/dev/null || ${scriptArgv(["ip", "-n", "$1", "link", "add", "name", PARENT, "type", "bridge"])} 2>/dev/null`,
         ]
       : []),
-    ...kinds.map((kind) => `  try ${quoteArgv([kind])} ${scriptArgv(kindArgv(kind))}`),
-    '  ip netns del "$1"',
-    'else echo "netns no $(printf %s "$e" | tr "\\n" " ")"; fi',
+    ...tried.map((kind) => `    try ${quoteArgv([kind])} ${scriptArgv(kindArgv(kind))}`),
+    '    ip netns del "$1"',
+    '  else echo "netns no $(printf %s "$e" | tr "\\n" " ")"; fi',
+    "fi",
   );
   return lines.join("\n");
 }
@@ -158,8 +183,9 @@ function netnsSupport(answer: string): KindSupport {
 }
 
 /**
- * The probe's answer, line by line. `kinds` are those asked for: a kind without a line (the
- * throwaway namespace could not be made, the script was cut short) is unknown, not missing.
+ * The probe's answer, line by line: every kind it answered (asked for, or known from an earlier
+ * probe). `kinds` are those that must be answered: one without a line (the throwaway namespace
+ * could not be made, the script was cut short) is unknown, not missing.
  */
 export function parseProbe(stdout: string, kinds: readonly string[]): ProbeAnswer {
   const answer: ProbeAnswer = { tools: {}, kinds: new Map() };
@@ -175,7 +201,7 @@ export function parseProbe(stdout: string, kinds: readonly string[]): ProbeAnswe
     else if (word === "capeff" && /^[0-9a-f]+$/i.test(value)) answer.capEff = value;
     else if (word === "netns" && rest[0] === "ok") answer.netns = { state: "present" };
     else if (word === "netns" && rest[0] === "no") netnsFailure = rest.slice(1).join(" ").trim();
-    else if (word === "kind" && rest[0] && kinds.includes(rest[0])) {
+    else if (word === "kind" && rest[0] && /^[a-z0-9]+$/.test(rest[0]) && (rest[1] === "ok" || rest[1] === "no")) {
       answer.kinds.set(rest[0], kindSupport(rest[0], rest[1] === "ok", rest.slice(2).join(" ").trim()));
     }
   }

@@ -26,7 +26,12 @@ import { type CheckFailure, containsUnknown } from "./validation";
 
 interface HostProbes {
   base: Promise<ProbeAnswer>;
-  kinds: Map<string, Promise<KindSupport>>;
+  /** What probes answered per kernel kind. */
+  answers: Map<string, KindSupport>;
+  /** Kinds a probe in flight tries: undefined once it settled without answering one (another probe asks). */
+  pending: Map<string, Promise<KindSupport | undefined>>;
+  /** Whether `ip netns add` works: answered by the first probe that tried kinds (or recalled them). */
+  netns?: Promise<KindSupport | undefined>;
 }
 
 /**
@@ -40,49 +45,84 @@ function keyOf(host: Host): unknown {
   return connection ? poolKey(connection) : host;
 }
 
-async function runProbe(host: Host, kinds: string[], base: boolean): Promise<ProbeAnswer> {
-  const stdout = await host.read({ tool: "sh", args: ["-c", probeScript(kinds, base), "sh", probeNamespace()] });
-  return parseProbe(stdout, kinds);
+async function runProbe(host: Host, kinds: string[], base: boolean, required: { kinds: string[]; namespaces: boolean }): Promise<ProbeAnswer> {
+  const stdout = await host.read({ tool: "sh", args: ["-c", probeScript(kinds, base, required), "sh", probeNamespace()] });
+  return parseProbe(stdout, required.kinds);
 }
 
-/** What the host offers for these kernel kinds (and its tools), probing only what no earlier probe covered. */
-export async function hostFacts(host: Host, kernelKinds: readonly string[]): Promise<HostFacts> {
-  const key = keyOf(host);
-  let known = probes.get(key);
-  const fresh: string[] = [];
-  if (!known) {
-    const kinds = [...new Set([...SIDE_EFFECT_FREE_KINDS, ...kernelKinds])];
-    const probe = runProbe(host, kinds, true);
-    known = { base: probe, kinds: new Map(kinds.map((kind) => [kind, probe.then((answer) => answer.kinds.get(kind)!)])) };
-    fresh.push(...kinds);
-    probes.set(key, known);
-  } else {
-    const unprobed = [...new Set(kernelKinds)].filter((kind) => !known!.kinds.has(kind));
-    if (unprobed.length) {
-      const probe = runProbe(host, unprobed, false);
-      for (const kind of unprobed)
-        known.kinds.set(
-          kind,
-          probe.then((answer) => answer.kinds.get(kind)!),
-        );
-      fresh.push(...unprobed);
-    }
-  }
-  const entry = known;
-  // A probe that got no answer (host unreachable) is forgotten: the next operation asks again.
-  for (const kind of fresh)
-    entry.kinds.get(kind)!.catch(() => {
-      if (probes.get(key) === entry) entry.kinds.delete(kind);
+/** Records a probe started for `entry`: the kinds it tries are pending until it settles, then answered (or left to another probe). */
+function startProbe(entry: HostProbes, probe: Promise<ProbeAnswer>, tries: readonly string[], netns: boolean): void {
+  for (const kind of tries)
+    entry.pending.set(
+      kind,
+      probe.then(
+        (answer) => answer.kinds.get(kind),
+        () => undefined,
+      ),
+    );
+  if (netns) {
+    const answer = probe.then((a) => a.netns);
+    entry.netns = answer;
+    // A probe that got no answer (host unreachable) is forgotten: the next operation asks again.
+    answer.catch(() => {
+      if (entry.netns === answer) entry.netns = undefined;
     });
-  entry.base.catch(() => {
-    if (probes.get(key) === entry) probes.delete(key);
-  });
+  }
+  probe.then(
+    (answer) => {
+      for (const [kind, support] of answer.kinds) entry.answers.set(kind, support);
+      for (const kind of tries) entry.pending.delete(kind);
+    },
+    () => {
+      for (const kind of tries) entry.pending.delete(kind);
+    },
+  );
+}
+
+/**
+ * What the host offers for these kernel kinds (and its tools), probing only what no earlier
+ * probe answered. A caller that needs no kernel kind and no namespace (a flood list,
+ * persistence's checks) gets the base probe alone. Kinds are tried in a throwaway namespace
+ * (preflight-probe.ts), which costs the host a namespace made and removed: the first probe that
+ * needs one tries every side-effect-free kind at once, so that one probe per host answers a
+ * whole run; on a host whose earlier probes (since its boot) answered the kinds asked for, no
+ * namespace is made at all, and what they answered is known here too.
+ */
+export async function hostFacts(host: Host, kernelKinds: readonly string[], namespaces = false): Promise<HostFacts> {
+  const key = keyOf(host);
+  const asked = [...new Set(kernelKinds)];
+  const needsNetns = asked.length > 0 || namespaces;
+  let entry = probes.get(key);
+  if (!entry) {
+    const tries = needsNetns ? [...new Set([...SIDE_EFFECT_FREE_KINDS, ...asked])] : [];
+    const probe = runProbe(host, tries, true, { kinds: asked, namespaces: needsNetns });
+    const created: HostProbes = { base: probe, answers: new Map(), pending: new Map() };
+    entry = created;
+    probes.set(key, created);
+    startProbe(created, probe, tries, needsNetns);
+    probe.catch(() => {
+      if (probes.get(key) === created) probes.delete(key);
+    });
+  }
   const base = await entry.base;
+  // Kinds a probe in flight tries are answered by it (unless it found them known and tried nothing).
+  for (const kind of asked) if (!entry.answers.has(kind) && entry.pending.has(kind)) await entry.pending.get(kind);
+  const unanswered = asked.filter((kind) => !entry!.answers.has(kind));
+  const netnsUnknown = needsNetns && !entry.netns;
+  if (unanswered.length || netnsUnknown) {
+    // No kinds tried on this host yet (its first probe was the base alone): the side-effect-free ones go too.
+    const tries = netnsUnknown ? [...new Set([...SIDE_EFFECT_FREE_KINDS.filter((kind) => !entry!.answers.has(kind)), ...unanswered])] : unanswered;
+    const probe = runProbe(host, tries, false, { kinds: unanswered, namespaces: true });
+    startProbe(entry, probe, tries, netnsUnknown || !entry.netns);
+    await probe;
+  }
   const kinds = new Map<string, KindSupport>();
-  for (const kind of kernelKinds) kinds.set(kind, await entry.kinds.get(kind)!);
-  // Every kind probed so far, for the note on what else the host lacks.
-  for (const [kind, support] of entry.kinds) if (!kinds.has(kind)) kinds.set(kind, await support);
-  return { ...base, kinds };
+  for (const kind of asked) kinds.set(kind, entry.answers.get(kind) ?? { state: "unknown", answer: "no answer" });
+  const netns = needsNetns ? await entry.netns : undefined;
+  // Every kind answered so far, for the note on what else the host lacks.
+  for (const [kind, support] of entry.answers) if (!kinds.has(kind)) kinds.set(kind, support);
+  const { netns: _firstProbe, ...rest } = base;
+  return { ...rest, ...(netns !== undefined ? { netns } : {}), kinds };
 }
 
 /**
@@ -106,7 +146,7 @@ export function deviceNeeds(
 
 /** Throws the capability message when the host lacks what `needs` asks for; called before the first change there. */
 export async function requireCapabilities(host: Host, needs: Needs, where: string): Promise<void> {
-  const facts = await hostFacts(host, needs.kernelKind ? [needs.kernelKind.kind] : []).catch((error: unknown) => {
+  const facts = await hostFacts(host, needs.kernelKind ? [needs.kernelKind.kind] : [], needs.namespaces === true).catch((error: unknown) => {
     if (error instanceof Error) error.message = `${where}: checking what ${host.endpoint} offers failed: ${error.message}`;
     throw error;
   });
@@ -116,7 +156,7 @@ export async function requireCapabilities(host: Host, needs: Needs, where: strin
 
 /** The same check as a check failure (`preflight: true` on the connection: `pulumi preview` reports it). */
 export async function capabilityFailures(host: Host, needs: Needs, where: string, property = "connection"): Promise<CheckFailure[]> {
-  const facts = await hostFacts(host, needs.kernelKind ? [needs.kernelKind.kind] : []);
+  const facts = await hostFacts(host, needs.kernelKind ? [needs.kernelKind.kind] : [], needs.namespaces === true);
   const missing = missingFor(needs, facts);
   return missing.length ? [{ property, reason: capabilityMessage(host.endpoint, where, needs, missing, facts) }] : [];
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -26,10 +26,10 @@ const scratch = mkdtempSync(path.join(tmpdir(), "netdev-preflight-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A host's PATH with only the tools the script may use, and an `ip` that answers like this machine's kernel (no dummy, no vrf). */
-function scriptedHost(options: { netnsFails?: boolean } = {}): { bin: string; log: string } {
+function scriptedHost(options: { netnsFails?: boolean; cacheTools?: boolean } = {}): { bin: string; log: string } {
   const bin = mkdtempSync(path.join(scratch, "bin-"));
   const log = path.join(bin, "ip.log");
-  for (const tool of ["sed", "tr", "head", "cat"])
+  for (const tool of ["sed", "tr", "head", "cat", ...(options.cacheTools ? ["grep", "mkdir"] : [])])
     symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), path.join(bin, tool));
   writeFileSync(
     path.join(bin, "ip"),
@@ -118,6 +118,49 @@ describe("the probe script, run by sh", () => {
   });
 });
 
+describe("the probe's memory of the kernel, per boot and login", () => {
+  it("keeps what was made; a later probe that needs only known kinds makes no namespace; a failure is tried again", () => {
+    const { bin, log } = scriptedHost({ cacheTools: true });
+    const cache = mkdtempSync(path.join(scratch, "cache-"));
+    const dir = path.join(cache, "netdev");
+    const kinds = [...SIDE_EFFECT_FREE_KINDS];
+    const first = parseProbe(runScript(probeScript(kinds, true, { kinds: ["bridge"], namespaces: true }, dir), bin), ["bridge"]);
+    expect(first.kinds.get("bridge")).toEqual({ state: "present" });
+    const [file] = readdirSync(dir);
+    expect(file).toMatch(/^probe-[0-9a-f-]+-0$/);
+    const kept = readFileSync(path.join(dir, file!), "utf8").trim().split("\n");
+    expect(kept).toContain("netns ok");
+    expect(kept).toContain("kind veth ok");
+    // Failures are not kept: geneve was refused, vrf (tried below) is missing.
+    expect(kept.some((line) => line.includes("geneve"))).toBe(false);
+
+    writeFileSync(log, "");
+    const again = parseProbe(runScript(probeScript(kinds, false, { kinds: ["bridge", "vxlan"], namespaces: true }, dir), bin), ["bridge", "vxlan"]);
+    expect(readFileSync(log, "utf8"), "no namespace, no kind tried").toBe("");
+    expect(again.netns).toEqual({ state: "present" });
+    expect(again.kinds.get("vxlan")).toEqual({ state: "present" });
+    // Everything an earlier probe made is answered too.
+    expect(again.kinds.get("macvlan")).toEqual({ state: "present" });
+
+    const vrf = parseProbe(runScript(probeScript(["vrf"], false, { kinds: ["vrf"], namespaces: true }, dir), bin), ["vrf"]);
+    expect(vrf.kinds.get("vrf")).toEqual({ state: "missing", answer: "Error: Unknown device type." });
+    expect(readFileSync(log, "utf8")).toContain("netns add ndpftest0001");
+    writeFileSync(log, "");
+    runScript(probeScript(["vrf"], false, { kinds: ["vrf"], namespaces: true }, dir), bin);
+    expect(readFileSync(log, "utf8"), "tried again").toContain("type vrf");
+  });
+
+  it("takes from the file only lines of the answers' own form", () => {
+    const { bin } = scriptedHost({ cacheTools: true });
+    const dir = path.join(mkdtempSync(path.join(scratch, "cache-")), "netdev");
+    runScript(probeScript(["bridge"], false, { kinds: ["bridge"], namespaces: true }, dir), bin);
+    const [file] = readdirSync(dir);
+    writeFileSync(path.join(dir, file!), ["kind veth ok", "kind evil; reboot ok", "uid 0", "kind Bad ok", "netns ok"].join("\n"));
+    const out = runScript(probeScript([], false, { kinds: [], namespaces: true }, dir), bin);
+    expect(out.trim().split("\n")).toEqual(["kind veth ok", "netns ok"]);
+  });
+});
+
 describe("parseProbe", () => {
   it("reads persistence's lines (systemd, networkd, NetworkManager, ManageForeignRoutes) and what refused the throwaway namespace", () => {
     const answer = parseProbe(
@@ -169,6 +212,8 @@ describe("parseProbe", () => {
     expect(answer.kinds).toEqual(
       new Map([
         ["tun", { state: "missing", answer: "open: No such file or directory" }],
+        // Not asked, but answered (an earlier probe's, recalled on the host): kept.
+        ["stray", { state: "present" }],
         ["bridge", { state: "unknown", answer: "no answer" }],
       ]),
     );
@@ -319,6 +364,25 @@ describe("once per host", () => {
     expect(scripts[1]).toContain("type bond");
     expect(scripts[1]).not.toContain("ip -V");
     await hostFacts(host, ["bond", "bridge", "macvlan"]);
+    expect(scripts).toHaveLength(2);
+  });
+
+  it("a caller that needs no kernel kind and no namespace gets the base probe alone; the first that does has the kinds tried then, once", async () => {
+    const { host, scripts } = countingHost("192.0.2.6");
+    const bridgeTool: Needs = { resourceType: "VxlanFloodLists", tools: ["bridge"] };
+    await requireCapabilities(host, bridgeTool, "VxlanFloodLists vxlan42 (member a) on root@192.0.2.6:22");
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0]).toContain("ip -V");
+    expect(scripts[0], "no throwaway namespace").not.toContain("netns add");
+    const inNamespace: Needs = { resourceType: "Route", tools: [], namespaces: true };
+    const [route, bridge] = await Promise.all([hostFacts(host, [], inNamespace.namespaces), hostFacts(host, ["bridge"])]);
+    expect(scripts).toHaveLength(2);
+    expect(scripts[1]).toContain("netns add");
+    expect(scripts[1]).toContain("type bridge");
+    expect(scripts[1]).not.toContain("ip -V");
+    expect(route.netns).toEqual({ state: "present" });
+    expect(bridge.kinds.get("bridge")).toEqual({ state: "present" });
+    await hostFacts(host, ["veth"], true);
     expect(scripts).toHaveLength(2);
   });
 
