@@ -44,6 +44,20 @@ export class Connector {
     }
   }
 
+  /**
+   * Connects in the background unless a connection for these args is open or being opened; once
+   * connected, it idles out as an unused one does. A failure is dropped: the first command there
+   * connects again, and reports its own failure.
+   */
+  preconnect(connection: Connection): void {
+    const existing = this.connections.get(poolKey(connection));
+    if (existing && !existing.closed) return;
+    this.connect(connection).then(
+      (pooled) => pooled.idleWhenUnused(),
+      () => undefined,
+    );
+  }
+
   /** Closes every connection now. */
   closeAll(): void {
     for (const pooled of [...this.connections.values()]) pooled.drop();

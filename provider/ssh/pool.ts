@@ -125,6 +125,14 @@ export class SshPool {
     return result.stdout;
   }
 
+  /**
+   * Opens the connection to this host now, in the background, so that the first command there
+   * does not wait for the handshake: see Connector.preconnect. Nothing runs on the host.
+   */
+  preconnect(connection: Connection): void {
+    this.connector.preconnect(connection);
+  }
+
   /** Closes every pooled connection now. */
   closeAll(): void {
     this.connector.closeAll();

@@ -92,7 +92,7 @@ export class PooledConnection {
   }
 
   /** Starts the idle countdown of a connection that runs no command and carries no tunnel. */
-  private idleWhenUnused(): void {
+  idleWhenUnused(): void {
     // An idle root shell holds a session slot but runs nothing.
     const unused = () => this.slots.inUse === this.rootShells.idleCount && this.openTunnels === 0 && !this.closed;
     if (!unused()) return;
