@@ -52,6 +52,18 @@ export interface Host {
    * create devices in, made when missing and held against removal throughout.
    */
   applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">, namespaces?: readonly string[]): Promise<string>;
+  /**
+   * applyAll, then in the same command each of `reads`, which must print its answer as one line
+   * (`ip -json`, `bridge -json`: a newline inside a name or alias is escaped): each one's
+   * stdout, in order, or undefined where it failed (a namespace that is not there), which the
+   * caller asks again on its own.
+   */
+  applyAllThenRead(
+    steps: Step[],
+    device: string,
+    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    namespaces?: readonly string[],
+  ): Promise<Array<string | undefined>>;
   /** Deletes the device if its alias carries this owner token; anything else is reported, not touched. */
   deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion>;
   /** Deletes the device if it is still as checked: its tag (undefined: none at all) and, with `ifindex`, that very device. */

@@ -104,6 +104,15 @@ export class HostSnapshot implements Host {
     return this.host.applyAll(steps, device, thenRead, namespaces);
   }
 
+  applyAllThenRead(
+    steps: Step[],
+    device: string,
+    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    namespaces?: readonly string[],
+  ): Promise<Array<string | undefined>> {
+    return this.host.applyAllThenRead(steps, device, reads, namespaces);
+  }
+
   deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
     return this.host.deleteOwned(netns, name, token, device);
   }
@@ -129,7 +138,8 @@ export class HostSnapshot implements Host {
   }
 }
 
-function readKey(command: Omit<Command, "idempotent" | "stdin">): string {
+/** How a snapshot keys a read: its argv. */
+export function readKey(command: Omit<Command, "idempotent" | "stdin">): string {
   return JSON.stringify(stepArgv(command));
 }
 
@@ -144,21 +154,43 @@ export function dumpCommand(netns: string | undefined): Omit<Command, "idempoten
 }
 
 /**
- * The host read in ONE round trip: the namespaces' dumps (those in `dumped` already in hand are
- * not read again) and whatever `record` asks of a recording snapshot (a kind's `read` of each
+ * What a snapshot of these namespaces, with what `record` asks of a recording snapshot, reads:
+ * the namespaces to dump ("" for the host's own) and the kinds' other reads. Asks nothing of the host.
+ */
+export async function wantedBy(
+  host: Host,
+  namespaces: Iterable<string | undefined>,
+  record: (recorder: HostSnapshot) => Promise<void>,
+): Promise<{ namespaces: string[]; reads: Array<Omit<Command, "idempotent" | "stdin">> }> {
+  const recorder = new HostSnapshot(host, new Map(), new Map(), true);
+  await record(recorder);
+  return {
+    namespaces: [...new Set([...[...namespaces].map((netns) => netns ?? ""), ...recorder.wantedNamespaces])],
+    reads: [...recorder.wanted.values()],
+  };
+}
+
+/**
+ * The host read in ONE round trip: the namespaces' dumps and the kinds' reads (those in `inHand`,
+ * stdout by readKey, answered by an earlier command, are not read again) and whatever `record` asks of a recording snapshot (a kind's `read` of each
  * device). No round trip at all when everything is in hand.
  */
 export async function snapshotOf(
   host: Host,
   namespaces: Iterable<string | undefined>,
   record: (recorder: HostSnapshot) => Promise<void>,
-  dumped: ReadonlyMap<string, string> = new Map(),
+  inHand: ReadonlyMap<string, string> = new Map(),
 ): Promise<HostSnapshot> {
-  const recorder = new HostSnapshot(host, new Map(), new Map(), true);
-  await record(recorder);
-  const wanted = new Set([...[...namespaces].map((netns) => netns ?? ""), ...recorder.wantedNamespaces].filter((netns) => !dumped.has(netns)));
+  const asked = await wantedBy(host, namespaces, record);
+  const dumped = new Map(
+    asked.namespaces.flatMap((netns) => {
+      const json = inHand.get(readKey(dumpCommand(netns || undefined)));
+      return json === undefined ? [] : [[netns, json] as const];
+    }),
+  );
+  const wanted = new Set(asked.namespaces.filter((netns) => !dumped.has(netns)));
   const dumps = [...wanted].map((netns) => dumpCommand(netns || undefined));
-  const reads = [...recorder.wanted.values()];
+  const reads = asked.reads.filter((read) => !inHand.has(readKey(read)));
   const results = await host.readAll([...dumps, ...reads]);
   const links = new Map<string, ReadonlyMap<string, LinkState> | null>();
   const byName = (json: string) => new Map(parseLinks(json.trim() || "[]").map((link) => [link.ifname, link]));
@@ -170,5 +202,6 @@ export async function snapshotOf(
     else throw new RemoteCommandError(host.endpoint, quoteArgv(stepArgv(dumps[i]!)), result.exitCode, result.stderr);
   }
   const answers = new Map(reads.map((command, i) => [readKey(command), results[dumps.length + i]!]));
+  for (const [key, stdout] of inHand) if (!answers.has(key)) answers.set(key, { stdout, stderr: "", exitCode: 0 });
   return new HostSnapshot(host, links, answers);
 }

@@ -139,6 +139,21 @@ export class HostShell implements Host {
     );
   }
 
+  async applyAllThenRead(
+    steps: Step[],
+    device: string,
+    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    namespaces: readonly string[] = [],
+  ): Promise<Array<string | undefined>> {
+    // A line per read frames them (each prints one line): "null" where it failed.
+    const script = reads.map((read) => `${quoteArgv(this.argv(read))} 2>/dev/null || echo null`).join("\n");
+    const out = await this.applyAll(steps, device, { tool: "sh", args: ["-c", script] }, namespaces);
+    const lines = out.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    if (lines.length !== reads.length) return reads.map(() => undefined);
+    return lines.map((line) => (line === "null" ? undefined : `${line}\n`));
+  }
+
   /**
    * Deletes the device in ONE round trip if its alias carries this owner token: the host
    * compares the tag (read from sysfs, which knows only real names, never `if<N>`) and deletes

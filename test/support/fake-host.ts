@@ -184,6 +184,21 @@ export class FakeHost implements Host {
     return result.stdout;
   }
 
+  async applyAllThenRead(
+    steps: Step[],
+    device: string,
+    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    namespaces: readonly string[] = [],
+  ): Promise<Array<string | undefined>> {
+    // One command, as on a real host, with steps or without.
+    if (steps.length) await this.applyAll(steps, device, undefined, namespaces);
+    else this.roundTrips++;
+    return reads.map((read) => {
+      const result = this.execArgv(stepArgv(read));
+      return result.exitCode === 0 ? result.stdout : undefined;
+    });
+  }
+
   deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion> {
     return this.deleteChecked(netns, { name, tag: ownerTag(token) }, device);
   }

@@ -5,7 +5,7 @@ import { commonShape, DeviceEngine, type DeviceOutputs, deviceSchema, type Parse
 import { connectionField } from "../../engine/fields";
 import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, type OwnedDeletion, StepError } from "../../engine/host-interface";
-import { dumpCommand, type HostSnapshot, placeholderLink, snapshotOf } from "../../engine/host-snapshot";
+import { dumpCommand, type HostSnapshot, placeholderLink, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
 import { isIpError } from "../../engine/ip-errors";
 import type { DeviceKind } from "../../engine/kind";
 import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "../../engine/ownership";
@@ -367,19 +367,21 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   /** The host read in one round trip for these devices: their namespaces' dumps, and what their kinds read. */
-  private snapshot(host: Host, members: Member[], dumped?: ReadonlyMap<string, string>): Promise<HostSnapshot> {
+  private snapshot(host: Host, members: Member[], inHand?: ReadonlyMap<string, string>): Promise<HostSnapshot> {
     return snapshotOf(
       host,
       members.map((member) => member.inputs.netns),
-      async (recorder) => {
-        for (const member of members) {
-          const kind = member.engine.kind;
-          // Only to learn which commands it reads: whatever it makes of the empty answers is dropped.
-          await kind.read(placeholderLink(member.inputs.name, kind.infoKinds[0]), recorder, member.inputs.netns, member.inputs).catch(() => undefined);
-        }
-      },
-      dumped,
+      (recorder) => this.recordReads(recorder, members),
+      inHand,
     );
+  }
+
+  /** Each device's read against a recording snapshot: only to learn which commands it reads (what it makes of the empty answers is dropped). */
+  private async recordReads(recorder: HostSnapshot, members: Member[]): Promise<void> {
+    for (const member of members) {
+      const kind = member.engine.kind;
+      await kind.read(placeholderLink(member.inputs.name, kind.infoKinds[0]), recorder, member.inputs.netns, member.inputs).catch(() => undefined);
+    }
   }
 
   /** Each in-place device's steps, from one read of the host: refused, as a device resource refuses, when it is not this resource's device. */
@@ -423,10 +425,16 @@ export class HostDevicesEngine implements AnyEngine {
     const fused = members.filter((member) => !ownCreate(member));
     const plan = fused.map((member) => ({ member, steps: inPlace.get(member) ?? member.engine.createSteps(member.inputs, member.token) }));
     const namespaces = [...new Set(creates.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
-    const spaces = new Set(members.map((member) => member.inputs.netns ?? ""));
-    const oneSpace = spaces.size === 1 ? [...spaces][0]! : undefined;
+    // What the read-back reads, in the script's own command, so that it costs no round trip of
+    // its own: the namespaces' dumps, and the kinds' JSON reads (one line each).
+    const wanted = await wantedBy(
+      host,
+      members.map((member) => member.inputs.netns),
+      (recorder) => this.recordReads(recorder, members),
+    );
+    const readBack = [...wanted.namespaces.map((netns) => dumpCommand(netns || undefined)), ...wanted.reads.filter((read) => read.args.includes("-json"))];
     const made: Member[] = [];
-    const dumped = new Map<string, string>();
+    const inHand = new Map<string, string>();
     try {
       let failedAt = plan.length;
       let offset = 0;
@@ -434,11 +442,11 @@ export class HostDevicesEngine implements AnyEngine {
       for (const [index, part] of parts.entries()) {
         const steps = part.flatMap((entry) => entry.steps);
         try {
-          const readBack = index === parts.length - 1 && oneSpace !== undefined ? dumpCommand(oneSpace || undefined) : undefined;
-          if (steps.length) {
-            const out = await host.applyAll(steps, `${HOST_DEVICES_TYPE} on ${host.endpoint}`, readBack, namespaces);
-            if (readBack) dumped.set(oneSpace!, out);
-          }
+          const where = `${HOST_DEVICES_TYPE} on ${host.endpoint}`;
+          if (steps.length && index === parts.length - 1) {
+            const answers = await host.applyAllThenRead(steps, where, readBack, namespaces);
+            for (const [i, stdout] of answers.entries()) if (stdout !== undefined) inHand.set(readKey(readBack[i]!), stdout);
+          } else if (steps.length) await host.applyAll(steps, where, undefined, namespaces);
           made.push(...part.filter((entry) => !inPlace.has(entry.member)).map((entry) => entry.member));
           offset += part.length;
         } catch (error) {
@@ -473,8 +481,8 @@ export class HostDevicesEngine implements AnyEngine {
       const alone = [...plan.slice(failedAt), ...members.filter(ownCreate).map((member) => ({ member }))];
       for (const { member } of alone) await this.alone(host, member, inPlace.get(member), made);
       // The script's read-back predates what was made after it.
-      if (alone.length) dumped.clear();
-      const snapshot = await this.snapshot(host, members, dumped);
+      if (alone.length) inHand.clear();
+      const snapshot = await this.snapshot(host, members, inHand);
       const devices: Record<string, DeviceState> = {};
       for (const member of members) {
         const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);

@@ -36,6 +36,19 @@ describe("HostDevices on a fake host", () => {
     expect(devices.br3).not.toHaveProperty("connection");
   });
 
+  it("an overlay host's devices (a bridge, its VTEP, a veth into a container) in two round trips: the probe, then one script that reads every namespace back", async () => {
+    const { host, create } = setup();
+    const { outs } = await create({
+      bridge: { kind: "bridge", name: "ndh-br" },
+      vtep: { kind: "vxlan", name: "ndh-vx", vni: 42, master: "ndh-br" },
+      veth: { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br", peerAddresses: ["192.168.100.1/24"] },
+    });
+    expect(host.roundTrips).toBe(2);
+    const veth = (outs.devices as Record<string, Record<string, unknown>>).veth!;
+    expect(veth).toMatchObject({ peerName: "eth0", peerNetns: "c1", peerAddresses: ["192.168.100.1/24"], ifindex: host.link(undefined, "ndh-ve")!.ifindex });
+    expect((outs.devices as Record<string, Record<string, unknown>>).vtep).toMatchObject({ vni: 42, ifindex: host.link(undefined, "ndh-vx")!.ifindex });
+  });
+
   it("splits a plan too large for one command line into several scripts, and deletes in groups", async () => {
     const { host, engine, create, bridges } = setup();
     const { id, outs } = await create(bridges(600));
