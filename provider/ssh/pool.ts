@@ -27,7 +27,7 @@ export interface SshPoolOptions {
 
 /**
  * One SSH connection per (endpoint, credentials) for the whole process, shared by every
- * resource: Pulumi runs resource operations with unbounded parallelism, and sshd allows
+ * resource: Pulumi runs `--parallel` resource operations at once (users raise it), and sshd allows
  * only MaxSessions (10) channels per connection and MaxStartups (10) unauthenticated
  * connections, so channels queue here instead of opening more connections.
  *
