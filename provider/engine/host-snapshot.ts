@@ -171,9 +171,9 @@ export async function wantedBy(
 }
 
 /**
- * The host read in ONE round trip: the namespaces' dumps and the kinds' reads (those in `inHand`,
- * stdout by readKey, answered by an earlier command, are not read again) and whatever `record` asks of a recording snapshot (a kind's `read` of each
- * device). No round trip at all when everything is in hand.
+ * The host read in ONE round trip: the namespaces' dumps and whatever `record` asks of a
+ * recording snapshot (a kind's `read` of each device), except what `inHand` holds (stdout by
+ * readKey, answered by an earlier command). No round trip at all when everything is in hand.
  */
 export async function snapshotOf(
   host: Host,

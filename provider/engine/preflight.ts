@@ -28,8 +28,8 @@ interface HostProbes {
   base: Promise<ProbeAnswer>;
   /** What probes answered per kernel kind. */
   answers: Map<string, KindSupport>;
-  /** Kinds a probe in flight tries: undefined once it settled without answering one (another probe asks). */
-  pending: Map<string, Promise<KindSupport | undefined>>;
+  /** Kinds a probe in flight tries, until it settled and what it answered is in `answers`. */
+  pending: Map<string, Promise<void>>;
   /** Whether `ip netns add` works: answered by the first probe that tried kinds (or recalled them). */
   netns?: Promise<KindSupport | undefined>;
 }
@@ -50,16 +50,18 @@ async function runProbe(host: Host, kinds: string[], base: boolean, required: { 
   return parseProbe(stdout, required.kinds);
 }
 
-/** Records a probe started for `entry`: the kinds it tries are pending until it settles, then answered (or left to another probe). */
+/** Records a probe started for `entry`: the kinds it tries are pending until it settles and its answers are in. */
 function startProbe(entry: HostProbes, probe: Promise<ProbeAnswer>, tries: readonly string[], netns: boolean): void {
-  for (const kind of tries)
-    entry.pending.set(
-      kind,
-      probe.then(
-        (answer) => answer.kinds.get(kind),
-        () => undefined,
-      ),
-    );
+  const settled = probe.then(
+    (answer) => {
+      for (const [kind, support] of answer.kinds) entry.answers.set(kind, support);
+    },
+    () => undefined,
+  );
+  for (const kind of tries) entry.pending.set(kind, settled);
+  settled.then(() => {
+    for (const kind of tries) if (entry.pending.get(kind) === settled) entry.pending.delete(kind);
+  });
   if (netns) {
     const answer = probe.then((a) => a.netns);
     entry.netns = answer;
@@ -68,15 +70,6 @@ function startProbe(entry: HostProbes, probe: Promise<ProbeAnswer>, tries: reado
       if (entry.netns === answer) entry.netns = undefined;
     });
   }
-  probe.then(
-    (answer) => {
-      for (const [kind, support] of answer.kinds) entry.answers.set(kind, support);
-      for (const kind of tries) entry.pending.delete(kind);
-    },
-    () => {
-      for (const kind of tries) entry.pending.delete(kind);
-    },
-  );
 }
 
 /**
@@ -106,14 +99,14 @@ export async function hostFacts(host: Host, kernelKinds: readonly string[], name
   }
   const base = await entry.base;
   // Kinds a probe in flight tries are answered by it (unless it found them known and tried nothing).
-  for (const kind of asked) if (!entry.answers.has(kind) && entry.pending.has(kind)) await entry.pending.get(kind);
+  for (const kind of asked) if (!entry.answers.has(kind)) await entry.pending.get(kind);
   const unanswered = asked.filter((kind) => !entry!.answers.has(kind));
   const netnsUnknown = needsNetns && !entry.netns;
   if (unanswered.length || netnsUnknown) {
     // No kinds tried on this host yet (its first probe was the base alone): the side-effect-free ones go too.
     const tries = netnsUnknown ? [...new Set([...SIDE_EFFECT_FREE_KINDS.filter((kind) => !entry!.answers.has(kind)), ...unanswered])] : unanswered;
     const probe = runProbe(host, tries, false, { kinds: unanswered, namespaces: true });
-    startProbe(entry, probe, tries, netnsUnknown || !entry.netns);
+    startProbe(entry, probe, tries, netnsUnknown);
     await probe;
   }
   const kinds = new Map<string, KindSupport>();
