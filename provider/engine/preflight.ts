@@ -59,7 +59,7 @@ function startProbe(entry: HostProbes, probe: Promise<ProbeAnswer>, tries: reado
     () => undefined,
   );
   for (const kind of tries) entry.pending.set(kind, settled);
-  settled.then(() => {
+  void settled.then(() => {
     for (const kind of tries) if (entry.pending.get(kind) === settled) entry.pending.delete(kind);
   });
   if (netns) {
