@@ -32,7 +32,16 @@ export interface BatchPartResult {
   exitCode: number;
 }
 
-export function batchScript(commands: ReadonlyArray<readonly string[]>, boundary = `__netdev_batch_${randomBytes(12).toString("hex")}`): BatchScript {
+/**
+ * `inOrder`: each command starts only once the one before it has exited (for steps that depend
+ * on each other, such as removing a namespace once the devices in it are deleted); the
+ * results are framed alike.
+ */
+export function batchScript(
+  commands: ReadonlyArray<readonly string[]>,
+  boundary = `__netdev_batch_${randomBytes(12).toString("hex")}`,
+  inOrder = false,
+): BatchScript {
   // Every command runs in its own element of one pipeline, so all of them start at once. The
   // pipes between the elements carry no data: an element prints its result (on fd 3, the
   // channel) only once the element before it has exited, which its `read` sees as end of file.
@@ -51,7 +60,10 @@ export function batchScript(commands: ReadonlyArray<readonly string[]>, boundary
       `printf '\\n%s e ${i}\\n%s\\n%s r ${i} %s\\n' ${boundary} "\${e%.}" ${boundary} "$r" >&3`,
       `}`,
     ].join("\n");
-  const pipeline = commands.map((argv, i) => (i === 0 ? `${element(argv, i)} </dev/null` : element(argv, i))).join(" |\n");
+  // In order: no pipe at all; each element's `read` sees /dev/null's end of file at once.
+  const pipeline = inOrder
+    ? commands.map((argv, i) => `${element(argv, i)} </dev/null`).join("\n")
+    : commands.map((argv, i) => (i === 0 ? `${element(argv, i)} </dev/null` : element(argv, i))).join(" |\n");
   // One brace group: the shell parses all of it before running any of it, so a script cut off
   // on the way runs nothing, and no command can read the rest of it from the shell's stdin.
   const script = ["{", "exec 3>&1", pipeline, `printf '\\n%s end\\n' ${boundary}`, "}", ""].join("\n");

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { quoteArgv } from "./quote";
 import { describe, expect, it } from "vitest";
 import { HOSTILE, noteSkippedShells, requireShell, shellSkipReason, SHELLS, shellTitle } from "../../test/support/shells";
@@ -55,6 +58,36 @@ describe("batch of commands in one remote command", () => {
       const batch = batchScript(PARTS.map((p) => p.argv));
       expectEachAsAlone(runLocally(shell.argv.slice(0, -1), batch.stdin), batch.boundary);
     });
+  }
+
+  for (const shell of SHELLS.filter((s) => s.name !== "zsh")) {
+    it.skipIf(shellSkipReason(shell))(
+      shellTitle(`in order under ${shell.name}: each command as alone, and each after the one before has exited`, shell),
+      () => {
+        requireShell(shell);
+        const batch = batchScript(
+          PARTS.map((p) => p.argv),
+          undefined,
+          true,
+        );
+        expectEachAsAlone(runLocally(shell.argv.slice(0, -1), batch.stdin), batch.boundary);
+        const dir = mkdtempSync(join(tmpdir(), "netdev-batch-"));
+        try {
+          // The second sees what the first did only after the first's sleep: in a pipeline it would not.
+          const steps = [
+            ["sh", "-c", 'sleep 0.3; mkdir "$1/made"', "sh", dir],
+            ["test", "-d", join(dir, "made")],
+          ];
+          const ordered = batchScript(steps, undefined, true);
+          expect(parseBatchOutput(runLocally(shell.argv.slice(0, -1), ordered.stdin), ordered.boundary, 2).results.map((r) => r?.exitCode)).toEqual([0, 0]);
+          rmSync(join(dir, "made"), { recursive: true });
+          const together = batchScript(steps);
+          expect(parseBatchOutput(runLocally(shell.argv.slice(0, -1), together.stdin), together.boundary, 2).results.map((r) => r?.exitCode)).toEqual([0, 1]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
   }
 
   it("keeps the boundary out of the command line: the script travels on stdin", () => {
