@@ -70,6 +70,15 @@ export interface Host {
   deleteChecked(netns: string | undefined, expected: GroupedDevice, device: string): Promise<OwnedDeletion>;
   /** deleteChecked for many devices of one namespace in ONE round trip (grouped-delete.ts); an outcome per device, in order. */
   deleteAllChecked(netns: string | undefined, expected: readonly GroupedDevice[], devices: readonly string[]): Promise<OwnedDeletion[]>;
+  /**
+   * deleteAllChecked for each group (a namespace's devices), then removeImplicitNetns for each of
+   * `namespaces`, in that order, in ONE round trip: an outcome per device of each group, and the
+   * namespaces' failures.
+   */
+  deleteAllThenRemoveNamespaces(
+    groups: ReadonlyArray<{ netns: string | undefined; expected: readonly GroupedDevice[]; devices: readonly string[] }>,
+    namespaces: readonly string[],
+  ): Promise<{ outcomes: OwnedDeletion[][]; namespaceErrors: unknown[] }>;
   /** Commands that only read, run together in ONE round trip (ssh/batch.ts): each one's result, in order, whatever its exit status. */
   readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]>;
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */

@@ -129,6 +129,13 @@ export class HostSnapshot implements Host {
     return this.host.readAll(commands);
   }
 
+  deleteAllThenRemoveNamespaces(
+    groups: ReadonlyArray<{ netns: string | undefined; expected: readonly GroupedDevice[]; devices: readonly string[] }>,
+    namespaces: readonly string[],
+  ): Promise<{ outcomes: OwnedDeletion[][]; namespaceErrors: unknown[] }> {
+    return this.host.deleteAllThenRemoveNamespaces(groups, namespaces);
+  }
+
   removeImplicitNetns(netns: string): Promise<void> {
     return this.host.removeImplicitNetns(netns);
   }

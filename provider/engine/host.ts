@@ -227,22 +227,96 @@ export class HostShell implements Host {
     return results as ExecResult[];
   }
 
-  /** Runs a grouped-delete.ts script in the namespace; one outcome per device, in order. */
-  private async runDeleteScript(netns: string | undefined, script: string, devices: Array<{ name: string; device: string }>): Promise<OwnedDeletion[]> {
-    const grouped = devices.length > 1;
-    const argv = netns ? ["ip", "netns", "exec", netns, "sh", "-c", script] : ["sh", "-c", script];
-    const own = (name: string) => quoteArgv(this.argv({ tool: "ip", netns, args: ["link", "del", "dev", name] }));
-    let result: ExecResult;
+  /**
+   * deleteAllChecked for each group (a namespace's devices), then the removal of each namespace
+   * in `namespaces` that this provider made implicitly and that holds nothing but lo by then:
+   * ONE round trip, run in that order (ssh/batch.ts, in order). An outcome per device of each
+   * group; a namespace that could not be removed is an error in `namespaceErrors`.
+   */
+  async deleteAllThenRemoveNamespaces(
+    groups: ReadonlyArray<{ netns: string | undefined; expected: readonly GroupedDevice[]; devices: readonly string[] }>,
+    namespaces: readonly string[],
+  ): Promise<{ outcomes: OwnedDeletion[][]; namespaceErrors: unknown[] }> {
+    const parts = groups
+      .filter((group) => group.expected.length > 0)
+      .map((group) => {
+        const script = group.expected.length === 1 ? ownedDeleteScript(group.expected[0]!) : groupDeleteScript(group.expected, randomGroup());
+        const devices = group.expected.map(({ name }, i) => ({ name, device: group.devices[i]! }));
+        return { netns: group.netns, argv: this.deleteArgv(group.netns, script), devices };
+      });
+    const outcomes = groups.map((group) => (group.expected.length > 0 ? undefined : ([] as OwnedDeletion[])));
+    const fill = (answers: OwnedDeletion[][]) => {
+      let next = 0;
+      return outcomes.map((known) => known ?? answers[next++]!);
+    };
+    // One script alone needs no framing.
+    if (parts.length === 1 && namespaces.length === 0)
+      return { outcomes: fill([this.deleteOutcomes(parts[0]!.netns, await this.execDelete(parts[0]!.argv), parts[0]!.devices)]), namespaceErrors: [] };
+    if (parts.length === 0 && namespaces.length <= 1) {
+      const namespaceErrors: unknown[] = [];
+      if (namespaces.length) await this.removeImplicitNetns(namespaces[0]!).catch((error: unknown) => namespaceErrors.push(error));
+      return { outcomes: fill([]), namespaceErrors };
+    }
+    const removals = namespaces.map((netns) => ["sh", "-c", removeIfImplicitAndEmptyScript(netns)]);
+    const batch = batchScript([...parts.map((part) => part.argv), ...removals], undefined, true);
+    let results: ExecResult[];
     try {
-      result = await sshPool().exec(this.connection, argv);
+      const result = await sshPool().exec(this.connection, batch.argv, { stdin: batch.stdin });
+      const parsed = parseBatchOutput(result.stdout, batch.boundary, parts.length + removals.length);
+      if (!parsed.complete)
+        throw new RemoteCommandError(
+          this.endpoint,
+          `${parts.length} grouped deletes and ${removals.length} namespace removals (one command)`,
+          result.exitCode,
+          result.stderr,
+        );
+      results = parsed.results as ExecResult[];
     } catch (error) {
       if (!(error instanceof RemoteCommandError)) throw error;
+      // No whole answer: which devices and namespaces went is unknown.
+      return { outcomes: fill(parts.map((part) => this.deleteOutcomes(part.netns, error, part.devices))), namespaceErrors: [error] };
+    }
+    return {
+      outcomes: fill(parts.map((part, i) => this.deleteOutcomes(part.netns, results[i]!, part.devices))),
+      namespaceErrors: namespaces.flatMap((netns, i) => this.implicitNetnsFailure(netns, results[parts.length + i]!) ?? []),
+    };
+  }
+
+  private deleteArgv(netns: string | undefined, script: string): string[] {
+    return netns ? ["ip", "netns", "exec", netns, "sh", "-c", script] : ["sh", "-c", script];
+  }
+
+  /** The result of a delete script's exec, or the transport error that left it unanswered. */
+  private async execDelete(argv: string[]): Promise<ExecResult | RemoteCommandError> {
+    try {
+      return await sshPool().exec(this.connection, argv);
+    } catch (error) {
+      if (!(error instanceof RemoteCommandError)) throw error;
+      return error;
+    }
+  }
+
+  /** Runs a grouped-delete.ts script in the namespace; one outcome per device, in order. */
+  private async runDeleteScript(netns: string | undefined, script: string, devices: Array<{ name: string; device: string }>): Promise<OwnedDeletion[]> {
+    return this.deleteOutcomes(netns, await this.execDelete(this.deleteArgv(netns, script)), devices);
+  }
+
+  /** What a grouped-delete.ts script's answer (or its transport error) says of each device, in order. */
+  private deleteOutcomes(
+    netns: string | undefined,
+    answer: ExecResult | RemoteCommandError,
+    devices: ReadonlyArray<{ name: string; device: string }>,
+  ): OwnedDeletion[] {
+    const grouped = devices.length > 1;
+    const own = (name: string) => quoteArgv(this.argv({ tool: "ip", netns, args: ["link", "del", "dev", name] }));
+    if (answer instanceof RemoteCommandError) {
       // No answer: which devices went is unknown; each error names its own device's delete.
       return devices.map(({ name, device }) => {
-        const message = naming(error, `\`${own(name)}\`${grouped ? ` (deleted in a group of ${devices.length})` : ""}`);
+        const message = naming(answer, `\`${own(name)}\`${grouped ? ` (deleted in a group of ${devices.length})` : ""}`);
         return { outcome: "failed", error: new StepError("delete", this.endpoint, message, `${device}: ${message}`) };
       });
     }
+    const result = answer;
     // The namespace itself is gone: so is every device in it.
     if (netns && result.exitCode !== 0 && isIpError(result.stderr, "namespace-missing") && !result.stdout.trim())
       return devices.map(() => ({ outcome: "absent" }));
@@ -334,11 +408,16 @@ export class HostShell implements Host {
    * (and makes it again).
    */
   async removeImplicitNetns(netns: string): Promise<void> {
-    const result = await sshPool().exec(this.connection, ["sh", "-c", removeIfImplicitAndEmptyScript(netns)]);
-    if (result.exitCode === 0) return;
+    const failure = this.implicitNetnsFailure(netns, await sshPool().exec(this.connection, ["sh", "-c", removeIfImplicitAndEmptyScript(netns)]));
+    if (failure) throw failure;
+  }
+
+  /** The error a removeIfImplicitAndEmptyScript's answer reports, if any. */
+  private implicitNetnsFailure(netns: string, result: ExecResult): StepError | undefined {
+    if (result.exitCode === 0) return undefined;
     const failure = namespaceFailure(result.stderr);
     const stderr = failure ?? (result.stderr.trim() || `exit ${result.exitCode}`);
-    throw new StepError(
+    return new StepError(
       "netns",
       this.endpoint,
       stderr,

@@ -227,6 +227,20 @@ export class FakeHost implements Host {
     return outcomes;
   }
 
+  async deleteAllThenRemoveNamespaces(
+    groups: ReadonlyArray<{ netns: string | undefined; expected: readonly GroupedDevice[]; devices: readonly string[] }>,
+    namespaces: readonly string[],
+  ): Promise<{ outcomes: OwnedDeletion[][]; namespaceErrors: unknown[] }> {
+    const before = this.roundTrips;
+    const outcomes: OwnedDeletion[][] = [];
+    for (const group of groups) outcomes.push(await this.deleteAllChecked(group.netns, group.expected, group.devices));
+    const namespaceErrors: unknown[] = [];
+    for (const netns of namespaces) await this.removeImplicitNetns(netns).catch((error: unknown) => namespaceErrors.push(error));
+    // One command on the host, as HostShell sends it.
+    this.roundTrips = before + (this.roundTrips > before ? 1 : 0);
+    return { outcomes, namespaceErrors };
+  }
+
   async readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
     if (commands.length === 0) return [];
     this.roundTrips++;

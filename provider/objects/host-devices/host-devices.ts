@@ -4,7 +4,7 @@ import { sameValue } from "../../engine/compare";
 import { commonShape, DeviceEngine, type DeviceOutputs, deviceSchema, type ParsedInputs } from "../../engine/engine";
 import { connectionField } from "../../engine/fields";
 import { sshHosts } from "../../engine/host";
-import { type Host, type HostFactory, type OwnedDeletion, StepError } from "../../engine/host-interface";
+import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
 import { dumpCommand, type HostSnapshot, placeholderLink, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
 import { isIpError } from "../../engine/ip-errors";
 import type { DeviceKind } from "../../engine/kind";
@@ -43,7 +43,8 @@ import { storedConnection } from "../../ssh/stored-connection";
  *   read in one round trip; then their steps and the new devices' in one script.
  * - refresh: every device from one read of the host; a device that is gone leaves the outputs
  *   (the next `up` makes it again), drift shows per device.
- * - delete: one grouped delete per namespace, each device checked against its own tag.
+ * - delete: one grouped delete per namespace, each device checked against its own tag, then the
+ *   namespaces the devices made and left empty: all in one round trip.
  *
  * Ownership: each device carries its own owner tag, derived from this resource's and the
  * device's key (so a device keeps its tag across updates, and a killed `up` is taken back).
@@ -523,26 +524,35 @@ export class HostDevicesEngine implements AnyEngine {
     const groups = [...byNamespace].flatMap(([netns, all]) =>
       Array.from({ length: Math.ceil(all.length / MAX_DELETE_GROUP) }, (_, i) => [netns, all.slice(i * MAX_DELETE_GROUP, (i + 1) * MAX_DELETE_GROUP)] as const),
     );
-    for (const [netns, group] of groups) {
-      const outcomes: OwnedDeletion[] = await host.deleteAllChecked(
-        netns || undefined,
-        group.map((member) => ({ name: member.inputs.name, tag: ownerTag(member.token) })),
-        group.map((member) => this.where(host, member)),
-      );
-      for (const [i, outcome] of outcomes.entries()) {
+    // Every group's delete, then the namespaces they leave empty: one round trip.
+    const { outcomes, namespaceErrors } = await host.deleteAllThenRemoveNamespaces(
+      groups.map(([netns, group]) => ({
+        netns: netns || undefined,
+        expected: group.map((member) => ({ name: member.inputs.name, tag: ownerTag(member.token) })),
+        devices: group.map((member) => this.where(host, member)),
+      })),
+      this.namespacesOf(members),
+    );
+    errors.push(...namespaceErrors);
+    // A device the group left goes on its own, and then removes the namespaces it kept in use.
+    for (const [g, [, group]] of groups.entries()) {
+      for (const [i, outcome] of outcomes[g]!.entries()) {
         if (outcome.outcome === "deleted" || outcome.outcome === "absent") continue;
         const member = group[i]!;
         await member.engine.deleteOn(host, member.id, member.inputs).catch((error: unknown) => errors.push(error));
       }
     }
-    await this.removeNamespaces(host, members).catch((error: unknown) => errors.push(error));
     if (errors.length === 1) throw errors[0];
     if (errors.length) throw new Error(errors.map((error) => (error instanceof Error ? error.message : String(error))).join("; "));
   }
 
+  private namespacesOf(members: Member[]): string[] {
+    return [...new Set(members.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
+  }
+
   /** Namespaces made implicitly for these devices, removed once nothing but lo is left in them. */
   private async removeNamespaces(host: Host, members: Member[]): Promise<void> {
-    for (const netns of new Set(members.flatMap((member) => member.engine.namespacesOf(member.inputs)))) await host.removeImplicitNetns(netns);
+    for (const netns of this.namespacesOf(members)) await host.removeImplicitNetns(netns);
   }
 
   private named(error: StepError, host: Host, member: Member): StepError {

@@ -49,7 +49,7 @@ describe("HostDevices on a fake host", () => {
     expect((outs.devices as Record<string, Record<string, unknown>>).vtep).toMatchObject({ vni: 42, ifindex: host.link(undefined, "ndh-vx")!.ifindex });
   });
 
-  it("splits a plan too large for one command line into several scripts, and deletes in groups", async () => {
+  it("splits a plan too large for one command line into several scripts, and deletes in groups, all in one round trip", async () => {
     const { host, engine, create, bridges } = setup();
     const { id, outs } = await create(bridges(600));
     expect(host.linkNames()).toHaveLength(600);
@@ -58,8 +58,40 @@ describe("HostDevices on a fake host", () => {
     expect(host.roundTrips).toBeLessThan(8);
     host.roundTrips = 0;
     await engine.delete(id, outs);
-    expect(host.roundTrips).toBe(2);
+    expect(host.roundTrips).toBe(1);
     expect(host.linkNames()).toEqual([]);
+  });
+
+  it("deletes an overlay host's devices and the container namespace they made in one round trip", async () => {
+    const { host, engine, create } = setup();
+    const { id, outs } = await create({
+      bridge: { kind: "bridge", name: "ndh-br" },
+      vtep: { kind: "vxlan", name: "ndh-vx", vni: 42, master: "ndh-br" },
+      veth: { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br" },
+    });
+    expect(host.namespaceNames()).toEqual(["c1"]);
+    host.roundTrips = 0;
+    await engine.delete(id, outs);
+    expect(host.roundTrips).toBe(1);
+    expect(host.linkNames()).toEqual([]);
+    expect(host.namespaceNames()).toEqual([]);
+  });
+
+  it("a namespace goes with the last of its devices (one deleted by hand already), and stays while another owner's device is in it", async () => {
+    const { host, engine, create } = setup();
+    const devices = { br: { kind: "bridge", name: "ndh-br", netns: "c1" }, br2: { kind: "bridge", name: "ndh-br2", netns: "c1" } };
+    const first = await create(devices);
+    host.namespaces.get("c1")!.links.delete("ndh-br2");
+    host.roundTrips = 0;
+    await engine.delete(first.id, first.outs);
+    expect(host.roundTrips).toBe(1);
+    expect(host.namespaceNames()).toEqual([]);
+
+    const second = await create(devices);
+    host.link("c1", "ndh-br2")!.ifalias = "netdev#ffffffffffff";
+    await expect(engine.delete(second.id, second.outs)).rejects.toThrow(/refusing to delete .*ndh-br2/);
+    expect(host.namespaceNames()).toEqual(["c1"]);
+    expect(host.linkNames("c1")).toEqual(["ndh-br2"]);
   });
 
   it("a device made on its own after the script (beside its parent, then moved) is read back too", async () => {
