@@ -42,8 +42,10 @@ const SAMPLED_PAIRS = 200;
 const CHECKPOINT_ENV: Record<Checkpoints, Record<string, string>> = { saved: {}, skipped: { PULUMI_SKIP_CHECKPOINTS: "true" } };
 
 /** The state as `pulumi stack export` prints it (secrets stay encrypted): its length and its resources. */
-async function exportedState(stack: Stack, env: Record<string, string>): Promise<{ resources: number; stateBytes: number }> {
+async function exportedState(stack: Stack, env: Record<string, string>, saveAs: string): Promise<{ resources: number; stateBytes: number }> {
   const result = await execa("pulumi", ["stack", "export", "--stack", stack.name, "--cwd", stack.workspace.workDir], { env: { ...process.env, ...env } });
+  // NETDEV_BENCH_STATE_DIR keeps each step's export, for `npm run bench:state-size -- --from FILE`.
+  if (process.env.NETDEV_BENCH_STATE_DIR) writeFileSync(path.join(process.env.NETDEV_BENCH_STATE_DIR, `${saveAs}.json`), result.stdout);
   const exported = JSON.parse(result.stdout) as { deployment?: { resources?: unknown[] } };
   return { resources: exported.deployment?.resources?.length ?? 0, stateBytes: Buffer.byteLength(result.stdout) };
 }
@@ -79,7 +81,7 @@ async function overlayRun(
             PING_RETRY_SECONDS,
           )
         : undefined;
-    measures[name] = { seconds, ...(await exportedState(stack, stackEnv)), ...(pings ? { pings } : {}) };
+    measures[name] = { seconds, ...(await exportedState(stack, stackEnv, `${form}-${n}-${checkpoints}-${name}`)), ...(pings ? { pings } : {}) };
     console.log(`  ${n} hosts, ${form}, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
   };
   let current: OverlayStep = "up";
