@@ -99,6 +99,39 @@ describe("components under mocks", () => {
     expect([...attachmentDeps].map((urn) => urn.split("::").at(-1))).toEqual(["ph-b-devices"]);
   });
 
+  it("EncryptedOverlay per host: a WireguardInterface and one HostDevices per host, the HostDevices after its interface; an Attachment plugs into it", async () => {
+    const { EncryptedOverlay } = await import("./encrypted-overlay");
+    const { Attachment } = await import("./attachment");
+    const keys = ["yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4="];
+    const hosts = ["a", "b"].map((name, i) => ({
+      name,
+      connection: { ...connection, host: `10.0.3.${i + 1}` },
+      underlayAddress: `10.0.3.${i + 1}`,
+      privateKey: pulumi.secret(keys[i]!),
+      containers: [{ namespace: `c-${name}`, address: `192.168.14.${i + 1}/24` }],
+    }));
+    const overlay = new EncryptedOverlay("eph", { vni: 14, wgSubnet: "10.250.14.0/24", hosts, form: "per-host" });
+    new Attachment("eph-att", { overlay, host: "a", namespace: "extra", address: "192.168.14.9/24" });
+    expect(await resolved(overlay.bridgeOf("a"))).toBe("vxbr14");
+    expect(await resolved(overlay.mtuOf("a"))).toBe(1370);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const mine = registered.filter((r) => r.name.startsWith("eph-")).map((r) => `${r.type.split(":").at(-1)}:${r.name}`);
+    expect(mine).toEqual(
+      expect.arrayContaining([
+        "WireguardInterface:eph-a-wg",
+        "HostDevices:eph-a-devices",
+        "HostDevices:eph-b-devices",
+        "WireguardPeerLists:eph-wg-peers",
+        "VxlanFloodLists:eph-flood",
+      ]),
+    );
+    expect(mine.filter((name) => /Bridge|VxlanTunnel|eph-[ab]-.*(netns|veth)/.test(name))).toEqual([]);
+    const devices = registered.find((r) => r.name === "eph-a-devices")!;
+    expect((devices.inputs.devices as Record<string, { kind: string; local?: string }>).vtep).toMatchObject({ kind: "vxlan", local: "10.250.14.1" });
+    expect(devices.dependencies.some((urn) => urn.endsWith("::eph-a-wg"))).toBe(true);
+    expect(devices.dependencies.some((urn) => urn.endsWith("::eph-b-wg"))).toBe(false);
+  });
+
   it("VxlanOverlay refuses a form it does not know and a container namespace given as an Output, naming the field", async () => {
     const { VxlanOverlay } = await import("./vxlan-overlay");
     const hosts = [{ name: "a", connection, underlayAddress: "10.0.0.1" }];

@@ -18,6 +18,12 @@ import {
   type OverlayHostPlan,
   VXLAN_OVERHEAD_IPV4,
   vxlanOverlaySlots,
+  type OverlayContainer,
+  type OverlayContainerArgs,
+  type OverlayForm,
+  checkContainers,
+  checkForm,
+  vtepKey,
 } from "./vxlan-overlay";
 
 /**
@@ -47,6 +53,8 @@ export interface EncryptedOverlayHost<C = unknown, K = string> {
   wgAddress?: string;
   /** Address on this host's bridge in the overlay, CIDR form (optional). */
   overlayAddress?: string;
+  /** Namespaces ("containers") on this host plugged into its bridge, each by a veth pair. */
+  containers?: OverlayContainer[];
 }
 
 export interface EncryptedOverlayPlanArgs<C = unknown, K = string> extends PersistOption {
@@ -68,6 +76,8 @@ export interface EncryptedOverlayPlanArgs<C = unknown, K = string> extends Persi
   vtepName?: string;
   /** Overlay MTU; default: the smallest underlay MTU − 80 (WireGuard) − 50 (VXLAN over the IPv4 WireGuard addresses). */
   mtu?: number;
+  /** How the overlay's devices are cut (see OverlayForm): the WireGuard interfaces stay a resource each. */
+  form?: OverlayForm;
 }
 
 export interface EncryptedOverlayHostPlan extends OverlayHostPlan {
@@ -176,6 +186,7 @@ export function planEncryptedOverlay<C, K = string>(
     bridgeName: args.bridgeName,
     vtepName: args.vtepName,
     mtu: args.mtu ?? wgMtu - VXLAN_OVERHEAD_IPV4,
+    ...(args.form ? { form: args.form } : {}),
     hosts: args.hosts.map((h, i) => ({
       name: h.name,
       connection: h.connection,
@@ -183,6 +194,7 @@ export function planEncryptedOverlay<C, K = string>(
       underlayMtu: wgMtu,
       persist: h.persist ?? args.persist,
       ...(h.overlayAddress ? { overlayAddress: h.overlayAddress } : {}),
+      ...(h.containers ? { containers: h.containers } : {}),
     })),
   });
 
@@ -210,9 +222,10 @@ export function planEncryptedOverlay<C, K = string>(
         h.persist ?? args.persist,
       ),
     );
-    for (const item of [`${h.name}-bridge`, `${h.name}-vtep`].map((key) => vxlan.items.find((it) => it.key === key)!)) {
+    const holdsVtep = vtepKey(h.name, args.form);
+    for (const item of vxlan.keysByHost[i]!.map((key) => vxlan.items.find((it) => it.key === key)!)) {
       // The VTEP's local address lives on the WireGuard interface, and its packets go through it.
-      items.push(item.type === "VxlanTunnel" ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
+      items.push(item.key === holdsVtep ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
     }
   }
   // Every interface's peers (every other host): one resource after every interface.
@@ -267,6 +280,12 @@ export interface EncryptedOverlayHostArgs {
   overlayAddress?: pulumi.Input<string>;
   /** This host's resources only: overrides the overlay's `persist`. */
   persist?: pulumi.Input<PersistMode>;
+  /**
+   * Namespaces ("containers") on this host plugged into its bridge, each by a veth pair at the
+   * overlay MTU, as an Attachment plugs one (see VxlanOverlay's `containers`); in the per-host
+   * form their veths are part of the host's HostDevices. The list and each `namespace` are plain.
+   */
+  containers?: OverlayContainerArgs[];
 }
 
 /** An EncryptedOverlay's arguments. */
@@ -291,8 +310,14 @@ export interface EncryptedOverlayArgs {
   vtepName?: pulumi.Input<string>;
   /** Overlay MTU in bytes; default: the smallest underlay MTU − 80 (WireGuard) − 50 (VXLAN). */
   mtu?: pulumi.Input<number>;
-  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. Not in the per-host form. */
   persist?: pulumi.Input<PersistMode>;
+  /**
+   * "per-device" (default): a Pulumi resource per WireGuard interface, bridge, VTEP and container
+   * device. "per-host": per host, its WireguardInterface and ONE HostDevices (bridge, VTEP and
+   * its containers' veths): for overlays of many hosts. Plain: it decides which resources exist.
+   */
+  form?: OverlayForm;
 }
 
 /**
@@ -311,8 +336,10 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
   /** Per host name: device names, the wg address, the public key, the VTEP MAC. */
   readonly hosts: pulumi.Output<Record<string, EncryptedOverlayHostPlan>>;
   readonly hostNames: readonly string[];
-  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`, `wg-peers`, `flood`). */
+  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`, `wg-peers`, `flood`; per-host form: `<host>-devices` for bridge and VTEP). */
   readonly resources: Record<string, pulumi.CustomResource>;
+  /** How the resources are cut: see EncryptedOverlayArgs.form. */
+  readonly form: OverlayForm;
   private readonly label: ComponentLabel;
   private readonly connections: ConnectionArgs[];
 
@@ -320,6 +347,8 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
     super("netdev:index:EncryptedOverlay", name, {}, opts);
     const label: ComponentLabel = (this.label = { type: "EncryptedOverlay", name, resource: this });
     const hostNames = (this.hostNames = checkHostNames(label, args?.hosts));
+    const form = (this.form = checkForm(label, args.form));
+    const containers = checkContainers(label, args.hosts);
     this.connections = args.hosts.map((h) => h.connection);
     // The public key of a secret key is no secret: unsecret it, so peers' keys stay readable. The key is checked first.
     const publicKeys = args.hosts.map((h, i) =>
@@ -331,14 +360,14 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
       const given = { connection: this.connections[i] };
       return [
         { key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } },
-        ...vxlanOverlaySlots([host], () => given, false).map((slot) =>
-          slot.type === "VxlanTunnel" ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot,
+        ...vxlanOverlaySlots([host], () => given, false, { form, containers: () => containers[i]! }).map((slot) =>
+          slot.key === vtepKey(host, form) ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot,
         ),
       ];
     });
     const connections = Object.fromEntries(hostNames.map((host, i) => [host, this.connections[i]]));
     slots.push({ key: WG_PEERS_KEY, type: "WireguardPeerLists", dependsOn: hostNames.map((host) => `${host}-wg`), given: { connections } });
-    slots.push(vxlanOverlaySlots(hostNames, (i) => ({ connection: this.connections[i] })).at(-1)!);
+    slots.push(vxlanOverlaySlots(hostNames, (i) => ({ connection: this.connections[i] }), true, { form }).at(-1)!);
     const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
       planOrRaise(label, () => {
         const hosts = v.hosts.map((h, i) => ({

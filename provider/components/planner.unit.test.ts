@@ -245,6 +245,46 @@ describe("planEncryptedOverlay (pure)", () => {
     }
   });
 
+  it("per-host: each host's WireguardInterface, then ONE HostDevices (bridge, VTEP over the wg address, containers' veths) after it; containers in either form", () => {
+    const containers = [{ namespace: "web", address: "192.168.9.1/24", gateway: "192.168.9.254" }];
+    const withContainers = wgHosts.map((h, i) => (i === 0 ? { ...h, containers } : h));
+    const plan = planEncryptedOverlay({ ...args, hosts: withContainers, form: "per-host" });
+    assertPlanOrder(plan.items);
+    expect(plan.items.map((i) => `${i.key}:${i.type}<-${i.dependsOn.join("+")}`)).toEqual([
+      "h1-wg:WireguardInterface<-",
+      "h1-devices:HostDevices<-h1-wg",
+      "h1-web-route:Route<-h1-devices",
+      "h2-wg:WireguardInterface<-",
+      "h2-devices:HostDevices<-h2-wg",
+      "h3-wg:WireguardInterface<-",
+      "h3-devices:HostDevices<-h3-wg",
+      "wg-peers:WireguardPeerLists<-h1-wg+h2-wg+h3-wg",
+      "flood:VxlanFloodLists<-h1-devices+h2-devices+h3-devices",
+    ]);
+    const devices = itemOfType(plan.items, "h1-devices", "HostDevices").inputs.devices as Record<string, Record<string, unknown>>;
+    expect(devices.vtep).toMatchObject({ kind: "vxlan", name: "vx9", local: "10.250.0.1", master: "br9", mtu: 1370 });
+    expect(Object.values(devices).find((d) => d.kind === "veth")).toMatchObject({
+      peerNetns: "web",
+      master: "br9",
+      mtu: 1370,
+      peerAddresses: ["192.168.9.1/24"],
+    });
+    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: "vx9", peers: ["10.250.0.2", "10.250.0.3"] });
+    for (const item of plan.items) expect(componentEngineFor(item.type).check({ ...item.inputs, ownerKey: "0123456789ab" }).failures, item.key).toEqual([]);
+
+    const perDevice = planEncryptedOverlay({ ...args, hosts: withContainers });
+    assertPlanOrder(perDevice.items);
+    expect(perDevice.items.slice(0, 6).map((i) => `${i.key}:${i.type}<-${i.dependsOn.join("+")}`)).toEqual([
+      "h1-wg:WireguardInterface<-",
+      "h1-bridge:Bridge<-",
+      "h1-vtep:VxlanTunnel<-h1-bridge+h1-wg",
+      "h1-web-netns:NetworkNamespace<-",
+      "h1-web-veth:VethPair<-h1-web-netns+h1-bridge",
+      "h1-web-route:Route<-h1-web-veth",
+    ]);
+    expect(() => planEncryptedOverlay({ ...args, form: "per-host", persist: "networkd" })).toThrow(/per-host form does not persist/);
+  });
+
   it("adding or removing a host changes only the peer lists and the flood lists (two resources), in place; no interface, bridge or VTEP changes", () => {
     const withKeepalive = { ...args, persistentKeepalive: 25 };
     const three = planEncryptedOverlay(withKeepalive);

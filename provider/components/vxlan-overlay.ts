@@ -78,6 +78,8 @@ export interface OverlayHostPlan {
 }
 
 export interface VxlanOverlayPlan<C = unknown> {
+  /** Each host's items' keys, in the hosts' order (the flood lists are no host's). */
+  keysByHost: string[][];
   mtu: number;
   hosts: OverlayHostPlan[];
   items: PlanItem<C>[];
@@ -162,6 +164,7 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   const vtepName = args.vtepName ?? `vxlan${args.vni}`;
   const items: PlanItem<C>[] = [];
   const hostPlans: OverlayHostPlan[] = [];
+  const keysByHost: string[][] = [];
   const form = args.form ?? "per-device";
   if (form === "per-host") {
     const persisted = hosts.find((h) => (h.persist ?? args.persist ?? "none") !== "none");
@@ -254,11 +257,13 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
       }
     }
     // The per-host form persists nothing (refused above unless "none"): HostDevices takes no persist.
-    items.push(...(form === "per-host" ? hostItems : withPersist(hostItems, h.persist ?? args.persist)));
+    const persisted = form === "per-host" ? hostItems : withPersist(hostItems, h.persist ?? args.persist);
+    items.push(...persisted);
+    keysByHost.push(persisted.map((item) => item.key));
     hostPlans.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
   }
   if (mode.type === "unicast") items.push(floodListsItem(hosts, hostPlans, args.persist, form));
-  return { mtu, hosts: hostPlans, items };
+  return { mtu, hosts: hostPlans, items, keysByHost };
 }
 
 /** The key of the resource holding `host`'s VTEP: its VxlanTunnel, or (per-host form) its HostDevices. */
@@ -428,7 +433,10 @@ export function vxlanOverlaySlots(
 }
 
 /** Each host's containers as far as they must be plain at construction: a ResourceError naming the overlay otherwise. */
-function checkContainers(component: ComponentLabel, hosts: VxlanOverlayHostArgs[]): Array<Array<{ namespace: string; withRoute: boolean }>> {
+export function checkContainers(
+  component: ComponentLabel,
+  hosts: Array<{ name: string; containers?: OverlayContainerArgs[] }>,
+): Array<Array<{ namespace: string; withRoute: boolean }>> {
   return planOrRaise(component, () =>
     hosts.map((h) => {
       if (h.containers === undefined) return [];
@@ -447,7 +455,7 @@ function checkContainers(component: ComponentLabel, hosts: VxlanOverlayHostArgs[
   );
 }
 
-function checkForm(component: ComponentLabel, form: unknown): OverlayForm {
+export function checkForm(component: ComponentLabel, form: unknown): OverlayForm {
   return planOrRaise(component, () => {
     if (form === undefined || form === "per-device" || form === "per-host") return form ?? "per-device";
     throw new PlanInputError("form", `${JSON.stringify(form)} is not a form: "per-device" or "per-host", given plainly (it decides which resources exist)`);

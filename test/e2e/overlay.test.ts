@@ -152,39 +152,39 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
     }
   }, 600_000);
 
-  it("an EncryptedOverlay on the VMs whose WireGuard keys are secret Outputs of a stand-in key store: up, ping both ways, destroy", async () => {
-    const [a, b] = [host("vm1"), host("vm2")];
-    const stack = await outputsStack("outputs-encrypted");
-    stacks.push(stack);
-    await stack.setAllConfig({
-      machines: { value: JSON.stringify(machines([a, b])) },
-      privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true },
-      encrypted: { value: "true" },
-    });
-    const perHost = (h: string) => [
-      `vm-${h}`,
-      `key-${h}`,
-      `overlay-${h}-wg`,
-      `overlay-${h}-bridge`,
-      `overlay-${h}-vtep`,
-      `container-${h}`,
-      `container-${h}-netns`,
-      `container-${h}-veth`,
-    ];
-    expect(await previewCreates(stack)).toEqual(
-      ["netdev-overlay-outputs-outputs-encrypted", "overlay", "overlay-flood", "overlay-wg-peers", ...perHost(a.name), ...perHost(b.name)].sort(),
-    );
+  it.each(["per-device", "per-host"] as const)(
+    "an EncryptedOverlay (%s) on the VMs whose WireGuard keys are secret Outputs of a stand-in key store: up, ping both ways, destroy",
+    async (form) => {
+      const [a, b] = [host("vm1"), host("vm2")];
+      const stack = await outputsStack(`outputs-encrypted-${form}`);
+      stacks.push(stack);
+      await stack.setAllConfig({
+        machines: { value: JSON.stringify(machines([a, b])) },
+        privateKey: { value: readFileSync(a.privateKeyPath, "utf8"), secret: true },
+        encrypted: { value: "true" },
+        form: { value: form },
+      });
+      const devices = (h: string) => (form === "per-host" ? [`overlay-${h}-devices`] : [`overlay-${h}-bridge`, `overlay-${h}-vtep`]);
+      const perHost = (h: string) => [`vm-${h}`, `key-${h}`, `overlay-${h}-wg`, ...devices(h), `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
+      expect(await previewCreates(stack)).toEqual(
+        [`netdev-overlay-outputs-outputs-encrypted-${form}`, "overlay", "overlay-flood", "overlay-wg-peers", ...perHost(a.name), ...perHost(b.name)].sort(),
+      );
 
-    const up = await stack.up();
-    expect(up.summary.result).toBe("succeeded");
-    expect(up.outputs.overlayMtu!.value).toBe(1370);
-    for (const h of [a, b]) expect((await hostLink(h.name, undefined, "vx-out")).master).toBe("br-out");
-    expect(await pingEventually(a.name, `co-${a.name}`, "192.168.177.2"), "vm1 → vm2 inside WireGuard").toBe(true);
-    expect(await pingEventually(b.name, `co-${b.name}`, "192.168.177.1"), "vm2 → vm1 inside WireGuard").toBe(true);
+      const up = await stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      expect(up.outputs.overlayMtu!.value).toBe(1370);
+      for (const h of [a, b]) expect((await hostLink(h.name, undefined, "vx-out")).master).toBe("br-out");
+      expect(await pingEventually(a.name, `co-${a.name}`, "192.168.177.2"), "vm1 → vm2 inside WireGuard").toBe(true);
+      expect(await pingEventually(b.name, `co-${b.name}`, "192.168.177.1"), "vm2 → vm1 inside WireGuard").toBe(true);
 
-    await stack.destroy();
-    for (const h of [a, b]) expect(await hostLink(h.name, undefined, "wg-out")).toBeUndefined();
-  }, 600_000);
+      await stack.destroy();
+      for (const h of [a, b]) {
+        expect(await hostLink(h.name, undefined, "wg-out")).toBeUndefined();
+        expect(await hostLink(h.name, undefined, "br-out")).toBeUndefined();
+      }
+    },
+    600_000,
+  );
 
   it("a machine reporting a bad address fails `up` with one message naming the overlay, the host and the field, and no stack", async () => {
     const [a, b] = netnsHosts() as [ReturnType<typeof netnsHosts>[0], ReturnType<typeof netnsHosts>[0]];

@@ -7,6 +7,8 @@ export interface Registration {
   inputs: Record<string, unknown>;
   /** Per input, the URNs of the resources its value came from, as the state will record them (`propertyDependencies`). */
   propertyDependencies: Record<string, string[]>;
+  /** The URNs of its `dependsOn` resources (the state's `dependencies`, less those of its inputs). */
+  dependencies: string[];
 }
 
 /**
@@ -19,11 +21,18 @@ export function recordRegistrations(options: { preview?: boolean; stateOf?: (reg
   const registered: Registration[] = [];
   // Mocks' newResource sees no dependencies: the request to the monitor carries them.
   const dependenciesByName = new Map<string, Record<string, string[]>>();
+  const dependsOnByName = new Map<string, string[]>();
   beforeAll(async () => {
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
-          const registration = { type: args.type, name: args.name, inputs: args.inputs, propertyDependencies: dependenciesByName.get(args.name) ?? {} };
+          const registration = {
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            propertyDependencies: dependenciesByName.get(args.name) ?? {},
+            dependencies: dependsOnByName.get(args.name) ?? [],
+          };
           registered.push(registration);
           return { id: `${args.name}-id`, state: options.stateOf?.(registration) ?? args.inputs };
         },
@@ -33,7 +42,11 @@ export function recordRegistrations(options: { preview?: boolean; stateOf?: (reg
       "stack",
       options.preview ?? false,
     );
-    type Request = { getName(): string; getPropertydependenciesMap(): { forEach(visit: (value: { getUrnsList(): string[] }, key: string) => void): void } };
+    type Request = {
+      getName(): string;
+      getDependenciesList(): string[];
+      getPropertydependenciesMap(): { forEach(visit: (value: { getUrnsList(): string[] }, key: string) => void): void };
+    };
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: Request, callback: unknown) => unknown };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
@@ -42,6 +55,7 @@ export function recordRegistrations(options: { preview?: boolean; stateOf?: (reg
         dependencies[key] = value.getUrnsList();
       });
       dependenciesByName.set(req.getName(), dependencies);
+      dependsOnByName.set(req.getName(), req.getDependenciesList());
       return register(req, callback);
     };
   });

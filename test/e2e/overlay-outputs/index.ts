@@ -5,7 +5,8 @@ import { Attachment, EncryptedOverlay, VxlanOverlay } from "pulumi-netdev";
 // every host's address, SSH port, host key and SSH key are Outputs of those machines, known only
 // once they exist. The machines here are stand-ins, a dynamic resource that reports a lab host
 // (config `machines`) as its outputs when it is created. With config `encrypted`, the overlay is
-// an EncryptedOverlay whose WireGuard private keys are secret Outputs of a stand-in key store.
+// an EncryptedOverlay whose WireGuard private keys are secret Outputs of a stand-in key store;
+// config `form` cuts the overlay's devices "per-device" (default) or "per-host".
 
 interface Machine {
   name: string;
@@ -20,6 +21,7 @@ const config = new pulumi.Config();
 const machines = config.requireObject<Machine[]>("machines");
 const sshKey = config.requireSecret("privateKey");
 const encrypted = config.getBoolean("encrypted") ?? false;
+const form = config.get("form") === "per-host" ? "per-host" : "per-device";
 
 // A create that reports what a cloud API would: the machine's addresses and keys, new outputs
 // (not echoes of its inputs), so `pulumi preview` of a new stack sees them unknown.
@@ -84,10 +86,11 @@ const overlay = encrypted
       wgSubnet: "10.252.0.0/24",
       wgPort: 51901,
       wgName: "wg-out",
+      form,
       ...names,
       hosts: hosts.map((h) => ({ ...h, privateKey: new StandInKey(`key-${h.name}`).privateKey })),
     })
-  : new VxlanOverlay("overlay", { vni: 177, ...names, hosts });
+  : new VxlanOverlay("overlay", { vni: 177, form, ...names, hosts });
 
 // By reference: connection, bridge and MTU come from the overlay, and each veth is made after its host's bridge.
 vms.forEach(({ name }, i) => new Attachment(`container-${name}`, { overlay, host: name, namespace: `co-${name}`, address: `192.168.177.${i + 1}/24` }));
