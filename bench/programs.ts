@@ -53,6 +53,24 @@ for (let i = 0; i < devices; i++) {
 }
 `;
 
+/** Pulumi's own cost for the per-host shape: one no-op resource per host holding that host's share of the devices. */
+export const NOOP_HOST_PROGRAM = `${PREAMBLE}
+const noop: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: any) { return { id: "noop", outs: inputs }; },
+  async read(id: string, props: any) { return { id, props }; },
+  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
+  async delete() {},
+};
+class NoopHostDevices extends pulumi.dynamic.Resource {
+  constructor(name: string, args: Record<string, pulumi.Input<unknown>>) { super(noop, name, args); }
+}
+hosts.forEach((h, index) => {
+  const mine: Record<string, { kind: "bridge"; name: string }> = {};
+  for (let i = index; i < devices; i += hosts.length) mine[\`br\${i}\`] = { kind: "bridge", name: \`ndpb\${i}\` };
+  new NoopHostDevices(\`host\${index}\`, { connection: pulumi.secret({ host: h.host, port: h.port, privateKey, hostKey: h.hostKey }), devices: mine });
+});
+`;
+
 /**
  * The @pulumi/command remote.Command model as a dynamic provider: every operation opens its
  * own SSH connection, runs one command line and closes. The names are the benchmark's own

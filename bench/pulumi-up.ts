@@ -10,7 +10,7 @@ import { acceptedConnections, connection } from "../test/support/lab-hosts";
 import { ansibleRow } from "./ansible";
 import { latencyProxy } from "./latency-proxy";
 import { writeChart } from "./chart";
-import { NETDEV_HOST_PROGRAM, NETDEV_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
+import { NETDEV_HOST_PROGRAM, NETDEV_PROGRAM, NOOP_HOST_PROGRAM, NOOP_PROGRAM, perConnectionProgram } from "./programs";
 import { PHASES, timed, type BenchResults, type Phase, type Row } from "./results";
 
 /**
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     "latency-ms": { type: "string", default: "0" },
   },
 });
-/** --only netdev,netdev-host,netdev-host-nockpt,sudo,sudo-per-exec (with sudo),nockpt,command,noop,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
+/** --only netdev,netdev-host,netdev-host-nockpt,sudo,sudo-per-exec (with sudo),nockpt,command,noop,noop-host,noop-nockpt,limit,ansible (and baseline, with --baseline): a subset of the rows. */
 const wanted = (key: string) => !values.only || values.only.split(",").includes(key);
 const sizes = values.devices.split(",").map(Number);
 /** --latency-ms 0,5,25: every row again with each host behind a relay adding that much each way (bench/latency-proxy.ts). */
@@ -225,6 +225,7 @@ async function main(): Promise<void> {
         if (baseline && wanted("baseline")) rows.push(await pulumiRow(`netdev (${path.basename(baseline)})`, NETDEV_PROGRAM, hosts, n, baseline));
         if (wanted("command")) rows.push(await pulumiRow("one SSH connection per operation (remote.Command model)", perConnectionProgram(repoRoot), hosts, n));
         if (wanted("noop")) rows.push(await pulumiRow("Pulumi alone (no-op dynamic provider)", NOOP_PROGRAM, hosts, n));
+        if (wanted("noop-host")) rows.push(await pulumiRow("Pulumi alone, one no-op resource per host", NOOP_HOST_PROGRAM, hosts, n));
         if (wanted("noop-nockpt"))
           rows.push(await pulumiRow("Pulumi alone, PULUMI_SKIP_CHECKPOINTS=true", NOOP_PROGRAM, hosts, n, undefined, SKIP_CHECKPOINTS));
         if (wanted("limit")) rows.push(await limitRow(hosts, n));
