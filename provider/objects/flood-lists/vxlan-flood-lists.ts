@@ -147,14 +147,14 @@ export class FloodListsEngine implements AnyEngine {
     const inputs = this.parse(rawInputs);
     const token = newOwnerToken(inputs.ownerKey);
     const id = `${FLOOD_LISTS_TYPE}#${token}`;
-    const outs = await this.converge(id, inputs, {}, {});
+    const outs = await this.converge("create", id, inputs, {}, {});
     return { id, outs };
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
     const inputs = this.parse(news);
     const previous = olds as { vteps?: Record<string, VtepState>; connections?: Record<string, unknown> };
-    return { outs: await this.converge(id, inputs, previous.vteps ?? {}, previous.connections ?? {}) };
+    return { outs: await this.converge("update", id, inputs, previous.vteps ?? {}, previous.connections ?? {}) };
   }
 
   /**
@@ -213,6 +213,7 @@ export class FloodListsEngine implements AnyEngine {
 
   /** Brings every member's VTEP from its previous list to the new one, all at once; members that left are not contacted. */
   private async converge(
+    what: "create" | "update",
     id: string,
     inputs: FloodListsInputs,
     before: Record<string, VtepState>,
@@ -238,7 +239,7 @@ export class FloodListsEngine implements AnyEngine {
     const vteps = Object.fromEntries(outcomes.filter((o) => o.state !== undefined).map((o) => [o.member, o.state]));
     const outs = { connections: inputs.connections, vteps, schemaVersion: SCHEMA_VERSION };
     // What succeeded is recorded (the error carries the id and the state), so the next `up` converges from there.
-    throwIfMembersFailed(FLOOD_LISTS_TYPE, outcomes, "update", id, outs);
+    throwIfMembersFailed(FLOOD_LISTS_TYPE, outcomes, what, id, outs);
     return outs;
   }
 

@@ -109,7 +109,7 @@ describe("VxlanFloodLists on fake hosts", () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(error?.message).toMatch(/^VxlanFloodLists update failed on 1 of 3 member\(s\) \(h2\)/);
+    expect(error?.message).toMatch(/^VxlanFloodLists create failed on 1 of 3 member\(s\) \(h2\)/);
     expect(error?.message).toMatch(
       /h2: root@10\.0\.0\.2:22 lacks what VxlanFloodLists vxlan42 \(member h2\) on root@10\.0\.0\.2:22 needs; nothing was changed there\. Missing on root@10\.0\.0\.2:22:\n {2}- iproute2's `bridge` tool \(the host answered: not found in the login's PATH\): install iproute2/,
     );

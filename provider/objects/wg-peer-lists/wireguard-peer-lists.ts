@@ -155,14 +155,14 @@ export class PeerListsEngine implements AnyEngine {
     const inputs = this.parse(rawInputs);
     const token = newOwnerToken(inputs.ownerKey);
     const id = `${PEER_LISTS_TYPE}#${token}`;
-    const outs = await this.converge(id, inputs, {}, {});
+    const outs = await this.converge("create", id, inputs, {}, {});
     return { id, outs };
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
     const inputs = this.parse(news);
     const previous = olds as { interfaces?: Record<string, InterfaceState>; connections?: Record<string, unknown> };
-    return { outs: await this.converge(id, inputs, previous.interfaces ?? {}, previous.connections ?? {}) };
+    return { outs: await this.converge("update", id, inputs, previous.interfaces ?? {}, previous.connections ?? {}) };
   }
 
   /**
@@ -221,6 +221,7 @@ export class PeerListsEngine implements AnyEngine {
 
   /** Brings every member's interface from its previous list to the new one, all at once; members that left are not contacted. */
   private async converge(
+    what: "create" | "update",
     id: string,
     inputs: PeerListsInputs,
     before: Record<string, InterfaceState>,
@@ -246,7 +247,7 @@ export class PeerListsEngine implements AnyEngine {
     const interfaces = Object.fromEntries(outcomes.filter((o) => o.state !== undefined).map((o) => [o.member, o.state]));
     const outs = { connections: inputs.connections, interfaces, schemaVersion: SCHEMA_VERSION };
     // What succeeded is recorded (the error carries the id and the state), so the next `up` converges from there.
-    throwIfMembersFailed(PEER_LISTS_TYPE, outcomes, "update", id, outs);
+    throwIfMembersFailed(PEER_LISTS_TYPE, outcomes, what, id, outs);
     return outs;
   }
 
