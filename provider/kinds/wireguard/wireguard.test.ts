@@ -84,6 +84,16 @@ describe("WireguardInterface on a VM lab host", () => {
           },
         },
         { patch: step4, verify: async (_link, outs) => verifyFinal("ndwg0", outs) },
+        {
+          // wg cannot unset an endpoint: dropping it removes the peer and sets it again.
+          patch: { ...step4, peers: [{ ...step3.peers[0]!, endpoint: undefined }, peerB] },
+          verify: async () => {
+            const wg = await wgShow(HOST, "ndwg0");
+            expect(wg.peers[A]).toEqual({ endpoint: "(none)", allowedIps: ["10.99.0.2/32", "10.99.1.0/24"], keepalive: "off" });
+            expect(wg.peers[B]?.allowedIps).toEqual(["10.98.0.0/16", "10.99.0.3/32"]);
+          },
+        },
+        { patch: step4, verify: async (_link, outs) => verifyFinal("ndwg0", outs) },
       ],
       replace: { patch: { ...step4, name: "ndwg1" }, verify: async (_link, outs) => verifyFinal("ndwg1", outs) },
       // Adoption takes a bare interface and converges key, port and peers onto it.

@@ -147,7 +147,7 @@ export const wireguardKind = defineKind({
   createArgs: () => ["type", "wireguard"],
   // On create the device has nothing configured: everything the inputs set is one step each.
   afterCreate: (inputs) => wgSetSteps(inputs, { peers: [] }),
-  update: (desired, actual) => wgSetSteps(desired, actual),
+  update: (desired, actual, previous) => wgSetSteps(desired, actual, previous),
   async read(link, host, netns, inputs) {
     return readWireguard(host, netns, link.ifname, inputs);
   },
@@ -166,7 +166,7 @@ type Desired = { name: string; netns?: string; privateKey: string; listenPort?: 
  * The `wg set` steps that move the device from `actual` to `desired`, one per field (so a
  * failure names its field); only the private key's step takes stdin.
  */
-function wgSetSteps(desired: Desired, actual: Record<string, unknown>): Step[] {
+function wgSetSteps(desired: Desired, actual: Record<string, unknown>, previous?: Record<string, unknown>): Step[] {
   const set = (field: string, args: string[], stdin?: string): Step => ({
     field,
     tool: "wg",
@@ -185,7 +185,12 @@ function wgSetSteps(desired: Desired, actual: Record<string, unknown>): Step[] {
   // EncryptedOverlay's interfaces hand their peers to its WireguardPeerLists this way, which sets
   // the same peers again, so an upgraded overlay keeps its tunnels without a gap.
   if (desired.peers === undefined) return steps;
-  const present = (actual.peers as PeerState[] | undefined) ?? [];
+  // The host's endpoints are read only where the new inputs set one (roaming is no drift): an
+  // endpoint the previous inputs set and these drop is taken as still there, so it is cleared.
+  const configuredBefore = new Map(((previous?.peers as PeerState[] | undefined) ?? []).map((p) => [p.publicKey, p.endpoint]));
+  const present = ((actual.peers as PeerState[] | undefined) ?? []).map((p) =>
+    p.endpoint === undefined && configuredBefore.get(p.publicKey) !== undefined ? { ...p, endpoint: configuredBefore.get(p.publicKey) } : p,
+  );
   const args = peerArgs(present, desired.peers);
   if (args.length) steps.push(set("peers", args));
   return steps;
@@ -203,6 +208,9 @@ export function peerArgs(from: readonly PeerState[], to: readonly PeerState[]): 
   for (const p of to) {
     const now = from.find((q) => q.publicKey === p.publicKey);
     if (now && samePeer(now, p)) continue;
+    // `wg` cannot unset an endpoint: a peer whose endpoint is dropped is removed and set afresh
+    // (its session starts again at the next handshake, from whichever side).
+    if (now?.endpoint !== undefined && p.endpoint === undefined) args.push("peer", p.publicKey, "remove");
     // allowed-ips replaces the peer's whole list ("" empties it); keepalive "off" clears it.
     args.push(
       "peer",

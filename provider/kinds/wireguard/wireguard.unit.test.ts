@@ -116,6 +116,20 @@ describe("WireguardInterface without a host", () => {
     expect(argvText(inNs)).not.toContain(KEY);
   });
 
+  it("update: a peer whose endpoint the inputs drop is removed and set again (wg cannot unset an endpoint); a roamed one is left alone", () => {
+    const withEndpoint = { publicKey: PEER_A, endpoint: "192.0.2.1:51820", allowedIps: ["10.0.0.2/32"] };
+    const without = { publicKey: PEER_A, allowedIps: ["10.0.0.2/32"] };
+    // The read reports an endpoint only where the new inputs set one: the host's is hidden here.
+    const actual = { privateKey: KEY, listenPort: 51820, fwmark: 0, peers: [without] };
+    const steps = stepsOf({ listenPort: 51820, peers: [without] }, actual, { peers: [withEndpoint] });
+    expect(steps.map((s) => s.args)).toEqual([
+      ["set", "wg0", "peer", PEER_A, "remove", "peer", PEER_A, "allowed-ips", "10.0.0.2/32", "persistent-keepalive", "off"],
+    ]);
+    // Never configured (an endpoint learnt from a handshake): nothing to clear, no churn.
+    expect(stepsOf({ listenPort: 51820, peers: [without] }, actual, { peers: [without] })).toEqual([]);
+    expect(stepsOf({ listenPort: 51820, peers: [without] }, actual)).toEqual([]);
+  });
+
   it("update: only what differs; a new key again only on stdin; peers added, changed, removed in one step", () => {
     const actual = {
       privateKey: KEY,

@@ -191,6 +191,19 @@ describe("WireguardPeerLists on fake hosts", () => {
     expect(engine.diff(read.props, engine.check(inputs).inputs).changes).toBe(false);
   });
 
+  it("a peer whose endpoint the list drops loses it on the host (removed and set again), and keeps its allowed IPs", async () => {
+    const { engine, host } = lab(2);
+    const { id, outs } = await engine.create(mesh([1, 2]));
+    expect(host(1).link(undefined, "wg0")!.wgPeers![0]!.endpoint).toBe(endpoint(2));
+    const dropped = {
+      ...mesh([1, 2]),
+      interfaces: { ...mesh([1, 2]).interfaces, h1: { name: "wg0", peers: [{ publicKey: publicKey(2), allowedIps: [wgAddress(2)] }] } },
+    };
+    await engine.update(id, outs, engine.check(dropped).inputs);
+    expect(host(1).link(undefined, "wg0")!.wgPeers).toEqual([{ publicKey: publicKey(2), allowedIps: [wgAddress(2)] }]);
+    expect(host(2).link(undefined, "wg0")!.wgPeers![0]!.endpoint).toBe(endpoint(1));
+  });
+
   it("delete: each member's listed peers removed; an interface that is gone counts as deleted", async () => {
     const { engine, host, peersOf } = lab(3);
     const { id, outs } = await engine.create(mesh([1, 2, 3]));
