@@ -1,12 +1,20 @@
 import { labDown, labUp } from "../../lab/lab";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { namedFiles } from "./named-files";
 
 /**
  * Brings the lab up once for the whole run and down at the end, unless a healthy lab of the
  * same shape was already up (a developer's `npm run lab -- up`), which is then left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  // Unit files alone need no lab: and the lab is machine-wide, so bringing one up (and down)
+  // here would pull it from under another checkout's run (a fresh-clone CI) on this machine.
+  const named = namedFiles(process.argv);
+  if (named.length > 0 && named.every((file) => file.endsWith(".unit.test.ts"))) {
+    console.log("[lab] not needed: only unit files were named");
+    return async () => undefined;
+  }
   // Serialized providers and the e2e stacks load the built package (dist/), as users' programs do.
   const { execa } = await import("execa");
   await execa("npm", ["run", "--silent", "build"], { cwd: new URL("../..", import.meta.url).pathname, stdio: "inherit" });
