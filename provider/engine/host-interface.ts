@@ -73,7 +73,8 @@ export interface Host {
   /**
    * deleteAllChecked for each group (a namespace's devices), then removeImplicitNetns for each of
    * `namespaces`, in that order, in ONE round trip: an outcome per device of each group, and the
-   * namespaces' failures.
+   * namespaces' failures (none reported when the command got no answer and devices were in it:
+   * each device's outcome is then "failed", and deleting it on its own removes its namespaces).
    */
   deleteAllThenRemoveNamespaces(
     groups: ReadonlyArray<{ netns: string | undefined; expected: readonly GroupedDevice[]; devices: readonly string[] }>,

@@ -273,8 +273,9 @@ export class HostShell implements Host {
       results = parsed.results as ExecResult[];
     } catch (error) {
       if (!(error instanceof RemoteCommandError)) throw error;
-      // No whole answer: which devices and namespaces went is unknown.
-      return { outcomes: fill(parts.map((part) => this.deleteOutcomes(part.netns, error, part.devices))), namespaceErrors: [error] };
+      // No whole answer: which devices and namespaces went is unknown. Every device is then
+      // "failed", and a caller deletes each on its own, which removes its namespaces too.
+      return { outcomes: fill(parts.map((part) => this.deleteOutcomes(part.netns, error, part.devices))), namespaceErrors: parts.length ? [] : [error] };
     }
     return {
       outcomes: fill(parts.map((part, i) => this.deleteOutcomes(part.netns, results[i]!, part.devices))),
