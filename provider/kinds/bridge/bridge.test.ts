@@ -101,6 +101,25 @@ describe("Bridge on a netns lab host", () => {
     expect(await hostLink("h2", undefined, "ndbr2")).toBeUndefined();
   });
 
+  it("keeps the MTU it was made with when a port of a larger MTU joins: no drift on the first refresh", async () => {
+    const engine = engineFor("Bridge");
+    const h2 = connection("h2");
+    await sshPool().exec(h2, ["ip", "link", "del", "dev", "ndbrm0"]);
+    const { inputs } = engine.check({ connection: connectionInput("h2"), name: "ndbrm", mtu: 1400 });
+    const { id, outs } = await engine.create(inputs);
+    try {
+      // Without the bridge's MTU marked as set, the kernel moves it to its ports' smallest (1500).
+      const port = await sshPool().exec(h2, ["sh", "-c", "ip link add ndbrm0 mtu 1500 type veth peer name ndbrm1 && ip link set ndbrm0 master ndbrm up"]);
+      expect(port.exitCode, port.stderr).toBe(0);
+      expect((await hostLink("h2", undefined, "ndbrm")).mtu).toBe(1400);
+      expect(engine.diff((await engine.read(id, outs)).props, inputs).changes).toBe(false);
+    } finally {
+      await sshPool().exec(h2, ["ip", "link", "del", "dev", "ndbrm0"]);
+      await engine.delete(id, outs);
+    }
+    expect(await hostLink("h2", undefined, "ndbrm")).toBeUndefined();
+  });
+
   it("refuses to delete a device it did not create", async () => {
     const engine = engineFor("Bridge");
     const { inputs } = engine.check({ connection: connectionInput("h2"), name: "ndbr3" });

@@ -28,6 +28,15 @@ export const bridgeKind = defineKind({
   },
   replaceOn: [],
   createArgs: (inputs) => ["type", "bridge", ...bridgeOptions(inputs)],
+  // An MTU given at `ip link add` is not "set by the user" for the kernel, which then moves the
+  // bridge to its ports' smallest MTU as they join (br_mtu_auto_adjust): the first refresh would
+  // show drift. Only a change through `ip link set` marks it so, and setting the same value is
+  // no change: so a step away and back, before any port joins or the bridge comes up.
+  afterCreate: (inputs) => {
+    if (inputs.mtu === undefined) return [];
+    const set = (mtu: number): Step => ({ field: "mtu", tool: "ip", netns: inputs.netns, args: ["link", "set", "dev", inputs.name, "mtu", String(mtu)] });
+    return [set(inputs.mtu < 65535 ? inputs.mtu + 1 : inputs.mtu - 1), set(inputs.mtu)];
+  },
   // networkd takes the timers as time spans; ip's centiseconds are written in ms.
   networkd: (inputs) => {
     const span = (cs: number | undefined) => (cs === undefined ? undefined : `${cs * 10}ms`);
