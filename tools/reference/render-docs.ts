@@ -190,7 +190,7 @@ export function renderIndex(resources: ResourceDoc[], components: Array<{ name: 
       "Every resource's inputs (type, default, what a change does), outputs and an example, generated from the schemas the provider validates with.",
       "## Resources",
       renderKindsTable(resources, ""),
-      "Every resource takes a [`connection`](Connection.md).",
+      "Every resource takes a [`connection`](Connection.md); those that span hosts (`VxlanFloodLists`, `WireguardPeerLists`) take one per member host, in `connections`.",
       "## Components",
       "Several resources wired up for one purpose.",
       [
