@@ -202,13 +202,7 @@ export class HostShell implements Host {
    * netlink request (grouped-delete.ts), each checked on the host as deleteChecked checks it.
    */
   async deleteAllChecked(netns: string | undefined, expected: readonly GroupedDevice[], devices: readonly string[]): Promise<OwnedDeletion[]> {
-    if (expected.length === 0) return [];
-    if (expected.length === 1) return [await this.deleteChecked(netns, expected[0]!, devices[0]!)];
-    return this.runDeleteScript(
-      netns,
-      groupDeleteScript(expected, randomGroup()),
-      expected.map(({ name }, i) => ({ name, device: devices[i]! })),
-    );
+    return (await this.deleteAllThenRemoveNamespaces([{ netns, expected, devices }], [])).outcomes[0]!;
   }
 
   /**
@@ -219,11 +213,18 @@ export class HostShell implements Host {
     if (commands.length === 0) return [];
     if (commands.length === 1) return [await this.exec({ ...commands[0]!, idempotent: true })];
     const argvs = commands.map((command) => this.argv(command));
-    const batch = batchScript(argvs);
-    const result = await sshPool().exec(this.connection, batch.argv, { stdin: batch.stdin, idempotent: true });
+    return this.execBatch(argvs, { idempotent: true, inOrder: false }, `${quoteArgv(argvs[0]!)} and ${argvs.length - 1} more reads (one command)`);
+  }
+
+  /**
+   * Commands as ONE exec (ssh/batch.ts), each one's own result; a batch whose output is not
+   * whole fails as one RemoteCommandError naming it as `what`.
+   */
+  private async execBatch(argvs: ReadonlyArray<readonly string[]>, options: { idempotent: boolean; inOrder: boolean }, what: string): Promise<ExecResult[]> {
+    const batch = batchScript(argvs, undefined, options.inOrder);
+    const result = await sshPool().exec(this.connection, batch.argv, { stdin: batch.stdin, idempotent: options.idempotent });
     const { results, complete } = parseBatchOutput(result.stdout, batch.boundary, argvs.length);
-    if (!complete)
-      throw new RemoteCommandError(this.endpoint, `${quoteArgv(argvs[0]!)} and ${argvs.length - 1} more reads (one command)`, result.exitCode, result.stderr);
+    if (!complete) throw new RemoteCommandError(this.endpoint, what, result.exitCode, result.stderr);
     return results as ExecResult[];
   }
 
@@ -258,19 +259,13 @@ export class HostShell implements Host {
       return { outcomes: fill([]), namespaceErrors };
     }
     const removals = namespaces.map((netns) => ["sh", "-c", removeIfImplicitAndEmptyScript(netns)]);
-    const batch = batchScript([...parts.map((part) => part.argv), ...removals], undefined, true);
     let results: ExecResult[];
     try {
-      const result = await sshPool().exec(this.connection, batch.argv, { stdin: batch.stdin });
-      const parsed = parseBatchOutput(result.stdout, batch.boundary, parts.length + removals.length);
-      if (!parsed.complete)
-        throw new RemoteCommandError(
-          this.endpoint,
-          `${parts.length} grouped deletes and ${removals.length} namespace removals (one command)`,
-          result.exitCode,
-          result.stderr,
-        );
-      results = parsed.results as ExecResult[];
+      results = await this.execBatch(
+        [...parts.map((part) => part.argv), ...removals],
+        { idempotent: false, inOrder: true },
+        `${parts.length} grouped deletes and ${removals.length} namespace removals (one command)`,
+      );
     } catch (error) {
       if (!(error instanceof RemoteCommandError)) throw error;
       // No whole answer: which devices and namespaces went is unknown. Every device is then
