@@ -14,6 +14,16 @@ const devices = Number(config.require("devices"));
 const hostOf = (i: number) => hosts[i % hosts.length]!;
 `;
 
+/** A dynamic provider that touches nothing (each create's id: the expression `id`): Pulumi's own cost. */
+function noopProvider(id: string): string {
+  return `const noop: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: any) { return { id: ${id}, outs: inputs }; },
+  async read(id: string, props: any) { return { id, props }; },
+  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
+  async delete() {},
+};`;
+}
+
 /** netdev's Bridge resource, from whatever checkout node_modules/pulumi-netdev points at. */
 export const NETDEV_PROGRAM = `${PREAMBLE}
 import { Bridge } from "pulumi-netdev";
@@ -38,12 +48,7 @@ hosts.forEach((h, index) => {
 
 /** Pulumi's own cost: a dynamic provider of the same shape that touches nothing. */
 export const NOOP_PROGRAM = `${PREAMBLE}
-const noop: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: any) { return { id: inputs.name, outs: inputs }; },
-  async read(id: string, props: any) { return { id, props }; },
-  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
-  async delete() {},
-};
+${noopProvider("inputs.name")}
 class NoopBridge extends pulumi.dynamic.Resource {
   constructor(name: string, args: Record<string, pulumi.Input<unknown>>) { super(noop, name, args); }
 }
@@ -55,12 +60,7 @@ for (let i = 0; i < devices; i++) {
 
 /** Pulumi's own cost for the per-host shape: one no-op resource per host holding that host's share of the devices. */
 export const NOOP_HOST_PROGRAM = `${PREAMBLE}
-const noop: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: any) { return { id: "noop", outs: inputs }; },
-  async read(id: string, props: any) { return { id, props }; },
-  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
-  async delete() {},
-};
+${noopProvider('"noop"')}
 class NoopHostDevices extends pulumi.dynamic.Resource {
   constructor(name: string, args: Record<string, pulumi.Input<unknown>>) { super(noop, name, args); }
 }
@@ -136,12 +136,7 @@ const hosts = hostsFromConfig("hosts");
 const privateKey = config.requireSecret("privateKey");
 const connectionOf = (h: (typeof hosts)[number]) =>
   pulumi.secret({ host: h.host, port: h.port ?? 22, user: h.user ?? "root", ...(h.sudo ? { sudo: true } : {}), hostKey: h.hostKey, privateKey });
-const noop: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: any) { return { id: "noop", outs: inputs }; },
-  async read(id: string, props: any) { return { id, props }; },
-  async update(_id: string, _olds: any, news: any) { return { outs: news }; },
-  async delete() {},
-};
+${noopProvider('"noop"')}
 class Noop extends pulumi.dynamic.Resource {
   constructor(name: string, args: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) { super(noop, name, args, opts); }
 }
