@@ -76,7 +76,7 @@ export interface EncryptedOverlayPlanArgs<C = unknown, K = string> extends Persi
   vtepName?: string;
   /** Overlay MTU; default: the smallest underlay MTU − 80 (WireGuard) − 50 (VXLAN over the IPv4 WireGuard addresses). */
   mtu?: number;
-  /** How the overlay's devices are cut (see OverlayForm): the WireGuard interfaces stay a resource each. */
+  /** How the overlay's devices are cut (see OverlayForm); per host, the WireGuard interface is one device of the host's HostDevices. */
   form?: OverlayForm;
 }
 
@@ -126,10 +126,19 @@ function parseSubnet(subnet: string): { network: string; prefix: number } {
 /** The key of an EncryptedOverlay's one WireguardPeerLists item. */
 export const WG_PEERS_KEY = "wg-peers";
 
+/** The key of the WireGuard interface among a host's devices in the per-host form (its HostDevices' `devices` and `privateKeys`). */
+export const WG_DEVICE_KEY = "wg";
+
+/** The key of the resource holding `host`'s WireGuard interface: its WireguardInterface, or (per-host form) its HostDevices. */
+export function wgKey(host: string, form: OverlayForm = "per-device"): string {
+  return form === "per-host" ? `${host}-devices` : `${host}-wg`;
+}
+
 /**
  * Per host: a WireguardInterface (an address in wgSubnet, no peers of its own), then the
  * VxlanOverlay's Bridge and VxlanTunnel with the wg addresses as the VTEPs' local address and
- * flood list, so VXLAN runs inside WireGuard. After every interface, one WireguardPeerLists
+ * flood list, so VXLAN runs inside WireGuard. In the per-host form the interface is the first
+ * device of the host's one HostDevices (its key in `privateKeys`), before the VTEP on it. After every interface, one WireguardPeerLists
  * holds every interface's peers (every other host, reached at `<its underlayAddress>:<wgPort>`
  * and allowed only its wg address /32), and after every VTEP one VxlanFloodLists every flood
  * list: a host joining or leaving changes only those two resources. MTU: underlay − 80 for the WireGuard interfaces, − 50 more for the
@@ -200,32 +209,45 @@ export function planEncryptedOverlay<C, K = string>(
 
   const items: PlanItem<C>[] = [];
   for (const [i, h] of args.hosts.entries()) {
-    const wgKey = `${h.name}-wg`;
+    const wg = {
+      name: wgName,
+      listenPort: wgPort,
+      mtu: wgMtu,
+      addresses: [`${wgAddresses[i]}/${prefix}`],
+    };
+    // See K above: a string in a plain plan, a placeholder the component replaces with the key's Input.
+    const privateKey = h.privateKey as unknown as string;
+    const hostItems = vxlan.keysByHost[i]!.map((key) => vxlan.items.find((it) => it.key === key)!);
+    if (args.form === "per-host") {
+      // The interface first among the host's devices: the VTEP's local address lives on it.
+      for (const item of hostItems) {
+        if (item.type !== "HostDevices") {
+          items.push(item);
+          continue;
+        }
+        const inputs = item.inputs as { devices: Record<string, unknown> };
+        items.push({
+          ...item,
+          inputs: {
+            ...item.inputs,
+            devices: { [WG_DEVICE_KEY]: { kind: "wireguard", ...wg }, ...inputs.devices },
+            privateKeys: { [WG_DEVICE_KEY]: privateKey },
+          },
+        } as PlanItem<C>);
+      }
+      continue;
+    }
+    const ownKey = wgKey(h.name);
     items.push(
       ...withPersist<C>(
-        [
-          {
-            key: wgKey,
-            type: "WireguardInterface",
-            dependsOn: [],
-            inputs: {
-              connection: h.connection,
-              name: wgName,
-              // See K above: a string in a plain plan, a placeholder the component replaces with the key's Input.
-              privateKey: h.privateKey as unknown as string,
-              listenPort: wgPort,
-              mtu: wgMtu,
-              addresses: [`${wgAddresses[i]}/${prefix}`],
-            },
-          },
-        ],
+        [{ key: ownKey, type: "WireguardInterface", dependsOn: [], inputs: { connection: h.connection, ...wg, privateKey } }],
         h.persist ?? args.persist,
       ),
     );
     const holdsVtep = vtepKey(h.name, args.form);
-    for (const item of vxlan.keysByHost[i]!.map((key) => vxlan.items.find((it) => it.key === key)!)) {
+    for (const item of hostItems) {
       // The VTEP's local address lives on the WireGuard interface, and its packets go through it.
-      items.push(item.key === holdsVtep ? { ...item, dependsOn: [...item.dependsOn, wgKey] } : item);
+      items.push(item.key === holdsVtep ? { ...item, dependsOn: [...item.dependsOn, ownKey] } : item);
     }
   }
   // Every interface's peers (every other host): one resource after every interface.
@@ -233,7 +255,7 @@ export function planEncryptedOverlay<C, K = string>(
   items.push({
     key: WG_PEERS_KEY,
     type: "WireguardPeerLists",
-    dependsOn: args.hosts.map((h) => `${h.name}-wg`),
+    dependsOn: args.hosts.map((h) => wgKey(h.name, args.form)),
     inputs: {
       connections: Object.fromEntries(args.hosts.map((h) => [h.name, h.connection])),
       interfaces: Object.fromEntries(
@@ -314,8 +336,8 @@ export interface EncryptedOverlayArgs {
   persist?: pulumi.Input<PersistMode>;
   /**
    * "per-device" (default): a Pulumi resource per WireGuard interface, bridge, VTEP and container
-   * device. "per-host": per host, its WireguardInterface and ONE HostDevices (bridge, VTEP and
-   * its containers' veths): for overlays of many hosts. Plain: it decides which resources exist.
+   * device. "per-host": per host ONE HostDevices (WireGuard interface, bridge, VTEP and its
+   * containers' veths): for overlays of many hosts. Plain: it decides which resources exist.
    */
   form?: OverlayForm;
 }
@@ -336,7 +358,7 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
   /** Per host name: device names, the wg address, the public key, the VTEP MAC. */
   readonly hosts: pulumi.Output<Record<string, EncryptedOverlayHostPlan>>;
   readonly hostNames: readonly string[];
-  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`, `wg-peers`, `flood`; per-host form: `<host>-devices` for bridge and VTEP). */
+  /** The child resources by plan key (`<host>-wg`, `<host>-bridge`, `<host>-vtep`, `wg-peers`, `flood`; per-host form: `<host>-devices` for the WireGuard interface, bridge and VTEP). */
   readonly resources: Record<string, pulumi.CustomResource>;
   /** How the resources are cut: see EncryptedOverlayArgs.form. */
   readonly form: OverlayForm;
@@ -358,15 +380,20 @@ export class EncryptedOverlay extends pulumi.ComponentResource implements Overla
     const values = pulumi.output({ ...args, hosts: args.hosts.map(({ connection: _connection, privateKey: _privateKey, ...rest }) => rest) });
     const slots = hostNames.flatMap((host, i): Slot[] => {
       const given = { connection: this.connections[i] };
+      const privateKey = args.hosts[i]!.privateKey;
+      if (form === "per-host")
+        return vxlanOverlaySlots([host], () => given, false, { form, containers: () => containers[i]! }).map((slot) =>
+          slot.type === "HostDevices" ? { ...slot, given: { ...given, privateKeys: { [WG_DEVICE_KEY]: privateKey } } } : slot,
+        );
       return [
-        { key: `${host}-wg`, type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey: args.hosts[i]!.privateKey } },
+        { key: wgKey(host), type: "WireguardInterface", dependsOn: [], given: { ...given, privateKey } },
         ...vxlanOverlaySlots([host], () => given, false, { form, containers: () => containers[i]! }).map((slot) =>
-          slot.key === vtepKey(host, form) ? { ...slot, dependsOn: [...slot.dependsOn, `${host}-wg`] } : slot,
+          slot.key === vtepKey(host, form) ? { ...slot, dependsOn: [...slot.dependsOn, wgKey(host)] } : slot,
         ),
       ];
     });
     const connections = Object.fromEntries(hostNames.map((host, i) => [host, this.connections[i]]));
-    slots.push({ key: WG_PEERS_KEY, type: "WireguardPeerLists", dependsOn: hostNames.map((host) => `${host}-wg`), given: { connections } });
+    slots.push({ key: WG_PEERS_KEY, type: "WireguardPeerLists", dependsOn: hostNames.map((host) => wgKey(host, form)), given: { connections } });
     slots.push(vxlanOverlaySlots(hostNames, (i) => ({ connection: this.connections[i] }), true, { form }).at(-1)!);
     const plan = pulumi.all([values, pulumi.all(publicKeys)]).apply(([v, keys]) =>
       planOrRaise(label, () => {

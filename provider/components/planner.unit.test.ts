@@ -245,23 +245,24 @@ describe("planEncryptedOverlay (pure)", () => {
     }
   });
 
-  it("per-host: each host's WireguardInterface, then ONE HostDevices (bridge, VTEP over the wg address, containers' veths) after it; containers in either form", () => {
+  it("per-host: ONE HostDevices per host (its WireGuard interface first, then bridge, VTEP over the wg address, containers' veths); containers in either form", () => {
     const containers = [{ namespace: "web", address: "192.168.9.1/24", gateway: "192.168.9.254" }];
     const withContainers = wgHosts.map((h, i) => (i === 0 ? { ...h, containers } : h));
     const plan = planEncryptedOverlay({ ...args, hosts: withContainers, form: "per-host" });
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => `${i.key}:${i.type}<-${i.dependsOn.join("+")}`)).toEqual([
-      "h1-wg:WireguardInterface<-",
-      "h1-devices:HostDevices<-h1-wg",
+      "h1-devices:HostDevices<-",
       "h1-web-route:Route<-h1-devices",
-      "h2-wg:WireguardInterface<-",
-      "h2-devices:HostDevices<-h2-wg",
-      "h3-wg:WireguardInterface<-",
-      "h3-devices:HostDevices<-h3-wg",
-      "wg-peers:WireguardPeerLists<-h1-wg+h2-wg+h3-wg",
+      "h2-devices:HostDevices<-",
+      "h3-devices:HostDevices<-",
+      "wg-peers:WireguardPeerLists<-h1-devices+h2-devices+h3-devices",
       "flood:VxlanFloodLists<-h1-devices+h2-devices+h3-devices",
     ]);
-    const devices = itemOfType(plan.items, "h1-devices", "HostDevices").inputs.devices as Record<string, Record<string, unknown>>;
+    const hostDevices = itemOfType(plan.items, "h1-devices", "HostDevices").inputs;
+    expect(Object.keys(hostDevices.devices)[0]).toBe("wg");
+    expect(hostDevices.devices.wg).toEqual({ kind: "wireguard", name: "wg9", listenPort: 51900, mtu: 1420, addresses: ["10.250.0.1/24"] });
+    expect(hostDevices.privateKeys).toEqual({ wg: wgHosts[0]!.privateKey });
+    const devices = hostDevices.devices as Record<string, Record<string, unknown>>;
     expect(devices.vtep).toMatchObject({ kind: "vxlan", name: "vx9", local: "10.250.0.1", master: "br9", mtu: 1370 });
     expect(Object.values(devices).find((d) => d.kind === "veth")).toMatchObject({
       peerNetns: "web",

@@ -27,7 +27,13 @@ export function withSecretsScrubbed(engine: AnyEngine, secretFields: readonly st
   const secretsOf = (...args: unknown[]) =>
     args.flatMap((arg) => {
       const props = arg as Record<string, unknown> | undefined;
-      const own = secretFields.map((field) => props?.[field]).filter((value): value is string => typeof value === "string" && value.length > 0);
+      // A secret field is a string (a private key) or a record of them (HostDevices' privateKeys).
+      const own = secretFields
+        .flatMap((field) => {
+          const value = props?.[field];
+          return value !== null && typeof value === "object" ? Object.values(value) : [value];
+        })
+        .filter((value): value is string => typeof value === "string" && value.length > 0);
       // A resource that spans hosts (VxlanFloodLists) holds one connection per member.
       const members = props?.connections && typeof props.connections === "object" ? Object.values(props.connections as Record<string, unknown>) : [];
       return [...secretsIn(props?.connection), ...members.flatMap(secretsIn), ...own];

@@ -108,9 +108,9 @@ export const resourceFields = {
   },
   HostDevices: {
     category: "object",
-    inputs: ["connection", "devices"],
+    inputs: ["connection", "devices", "privateKeys"],
     outputs: [],
-    secrets: ["connection"],
+    secrets: ["connection", "privateKeys"],
   },
   WireguardPeerLists: {
     category: "object",

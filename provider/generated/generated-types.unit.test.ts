@@ -58,7 +58,8 @@ describe("the generated field lists (what each class registers)", () => {
       const fields = resourceFields[type as ObjectType];
       expect(fields.inputs, type).toEqual(withoutOwnerKey(Object.keys(entry.schema.shape)));
       expect(fields.outputs, type).toEqual(Object.keys(entry.outputs));
-      expect(fields.secrets, type).toEqual("secretFields" in entry ? entry.secretFields : ["connection"]);
+      const connection = "connection" in entry.schema.shape ? ["connection"] : [];
+      expect(fields.secrets, type).toEqual([...connection, ...("secretFields" in entry ? entry.secretFields : [])]);
     }
     expect(Object.keys(resourceFields).sort()).toEqual([...Object.keys(deviceKinds), ...Object.keys(objectTypes)].sort());
   });

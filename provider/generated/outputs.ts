@@ -476,7 +476,7 @@ export interface HostDevicesOutputs {
    */
   readonly connection: pulumi.Output<ResolvedConnection>;
   /**
-   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb", ... }` with that kind's fields (as its own resource takes them, without `connection`).
+   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard", ... }` with that kind's fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).
    */
   readonly devices: pulumi.Output<Record<string, {
     /** "bridge": a Bridge (see its reference page for its fields). */
@@ -781,7 +781,69 @@ export interface HostDevicesOutputs {
      * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
      */
     txQueueLength?: number;
+  } | {
+    /** "wireguard": a WireguardInterface (see its reference page for its fields). */
+    kind: "wireguard";
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: string;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: string;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: number;
+    /** Whether the device is administratively up (`ip link set up`). */
+    up: boolean;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: string;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: string[];
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: string;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: string;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     */
+    adopt: boolean;
+    /** The UDP port the interface listens on (51820 is usual); omitted, the kernel picks a free one. */
+    listenPort?: number;
+    /** Mark on the interface's own UDP packets (for policy routing); 0 clears it. */
+    fwmark?: number;
+    /**
+     * The peers this interface talks to, each by its public key; the interface holds exactly these. Omitted: peers are not managed and stay as they are (a WireguardPeerLists may hold them).
+     */
+    peers?: {
+      /** The peer's public key (`wg pubkey`), 44 characters of base64. */
+      publicKey: string;
+      /**
+       * Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.
+       */
+      endpoint?: string;
+      /**
+       * Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].
+       */
+      allowedIps: string[];
+      /**
+       * Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out.
+       */
+      persistentKeepalive?: number;
+    }[];
   }>>;
+  /**
+   * Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.
+   *
+   * A secret output.
+   */
+  readonly privateKeys: pulumi.Output<Record<string, string> | undefined>;
 }
 
 /** The outputs of a WireguardPeerLists: every input as applied, and what the host reports. */

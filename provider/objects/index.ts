@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./flood-lists/vxlan-flood-lists";
-import { HOST_DEVICES_REPLACE_ON, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
+import { HOST_DEVICES_REPLACE_ON, HOST_DEVICES_SECRET_FIELDS, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
 import { persistOutputs } from "../persist/files";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
@@ -47,12 +47,15 @@ export const objectTypes = {
     schema: hostDevicesSchema,
     engine: hostDevicesEngine,
     replaceOn: [...HOST_DEVICES_REPLACE_ON],
+    secretFields: [...HOST_DEVICES_SECRET_FIELDS],
     outputs: {},
     example: {
       devices: {
         br0: { kind: "bridge", name: "br0", mtu: 1450 },
         vx0: { kind: "vxlan", name: "vxlan42", vni: 42, dstPort: 4789, local: "10.0.0.1", learning: false, master: "br0" },
+        wg0: { kind: "wireguard", name: "wg0", listenPort: 51820, addresses: ["10.250.0.1/24"] },
       },
+      privateKeys: { wg0: "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=" },
     },
   },
   WireguardPeerLists: {

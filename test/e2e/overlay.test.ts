@@ -9,7 +9,7 @@ import { labProgram, labStack } from "../../lab/stack";
 import { sshPool } from "../../provider/ssh/pool";
 import { connection, host, labState, netnsHosts } from "../support/lab-hosts";
 import { pingEventually } from "../support/components";
-import { hostLink } from "../support/lifecycle";
+import { hostLink, onHost } from "../support/lifecycle";
 import { runSetupBlock, setupBlockOf } from "../support/readme-setup";
 
 /** The repository's root program (index.ts) in a copy, as a program of a user's would be. */
@@ -165,7 +165,8 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
         form: { value: form },
       });
       const devices = (h: string) => (form === "per-host" ? [`overlay-${h}-devices`] : [`overlay-${h}-bridge`, `overlay-${h}-vtep`]);
-      const perHost = (h: string) => [`vm-${h}`, `key-${h}`, `overlay-${h}-wg`, ...devices(h), `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
+      const wg = (h: string) => (form === "per-host" ? [] : [`overlay-${h}-wg`]);
+      const perHost = (h: string) => [`vm-${h}`, `key-${h}`, ...wg(h), ...devices(h), `container-${h}`, `container-${h}-netns`, `container-${h}-veth`];
       expect(await previewCreates(stack)).toEqual(
         [`netdev-overlay-outputs-outputs-encrypted-${form}`, "overlay", "overlay-flood", "overlay-wg-peers", ...perHost(a.name), ...perHost(b.name)].sort(),
       );
@@ -176,6 +177,27 @@ describe("an overlay whose hosts' addresses and keys are Outputs of other resour
       for (const h of [a, b]) expect((await hostLink(h.name, undefined, "vx-out")).master).toBe("br-out");
       expect(await pingEventually(a.name, `co-${a.name}`, "192.168.177.2"), "vm1 → vm2 inside WireGuard").toBe(true);
       expect(await pingEventually(b.name, `co-${b.name}`, "192.168.177.1"), "vm2 → vm1 inside WireGuard").toBe(true);
+      if (form === "per-host") {
+        // The interface is a device of the host's HostDevices; its key is in state only as a secret of its own.
+        const resources = (await stack.exportStack()).deployment.resources as Array<{
+          urn: string;
+          inputs: Record<string, unknown>;
+          outputs: Record<string, unknown>;
+        }>;
+        const hostDevices = resources.find((r) => r.urn.endsWith(`::overlay-${a.name}-devices`))!;
+        for (const props of [hostDevices.inputs, hostDevices.outputs]) {
+          // exportStack shows secrets: marked secret, in plain text here only.
+          expect(props.privateKeys).toEqual({
+            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+            plaintext: expect.stringContaining('"wg"'),
+          });
+          expect((props.devices as Record<string, Record<string, unknown>>).wg).toMatchObject({ kind: "wireguard", name: "wg-out" });
+          expect((props.devices as Record<string, Record<string, unknown>>).wg).not.toHaveProperty("privateKey");
+        }
+        expect(await onHost(a.name, ["wg", "show", "wg-out", "public-key"])).toContain(
+          ((hostDevices.outputs.devices as Record<string, Record<string, unknown>>).wg!.publicKey as string).trim(),
+        );
+      }
 
       await stack.destroy();
       for (const h of [a, b]) {

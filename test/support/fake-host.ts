@@ -172,6 +172,9 @@ export class FakeHost implements Host {
 
   async applyAll(steps: Step[], device: string, thenRead?: Omit<Step, "field">, namespaces: readonly string[] = []): Promise<string> {
     if (steps.length === 0) return thenRead ? this.read(thenRead) : "";
+    // As HostShell: the one command's stdin can go to one step only.
+    const withStdin = steps.filter((step) => step.stdin !== undefined);
+    if (withStdin.length > 1) throw new Error(`${device}: at most one step of a fused command may take stdin (${withStdin.map((s) => s.field).join(", ")})`);
     this.roundTrips++;
     for (const netns of namespaces) if (!this.namespaces.has(netns)) this.addNamespace(netns, IMPLICIT_NAMESPACE_MARK);
     for (const [index, step] of steps.entries()) {

@@ -105,9 +105,18 @@ function onOneHost(resource: ResourceDoc): boolean {
   return resource.category === "device" || resource.inputs.some((input) => input.name === "connection");
 }
 
+/** A secret input in the example, from `pulumi config`: one secret, or (a record of secrets, e.g. HostDevices' privateKeys) one per entry, by the entry's key. */
+function secretValue(key: string, value: unknown): string {
+  if (value === null || typeof value !== "object") return `config.requireSecret(${JSON.stringify(key)})`;
+  const entries = Object.keys(value).map(
+    (member) => `${/^[A-Za-z_$][\w$]*$/.test(member) ? member : JSON.stringify(member)}: config.requireSecret(${JSON.stringify(member)})`,
+  );
+  return `{ ${entries.join(", ")} }`;
+}
+
 function exampleProgram(resource: ResourceDoc): string {
   const variable = lowerFirst(resource.name);
-  const secrets = resource.inputs.filter((input) => input.secret && input.name !== "connection").map((input) => input.name);
+  const secrets = resource.inputs.filter((input) => input.secret && input.name !== "connection" && input.name in resource.example).map((input) => input.name);
   // A resource on one host takes `connection`; one that spans hosts takes `connections` by member (the example's values name the variable).
   const oneHost = onOneHost(resource);
   const args: Record<string, string> = oneHost ? { connection: "connection" } : {};
@@ -119,7 +128,7 @@ function exampleProgram(resource: ResourceDoc): string {
             .map(([member, variable]) => `${member}: ${variable}`)
             .join(", ")} }`
         : secrets.includes(key)
-          ? `config.requireSecret(${JSON.stringify(key)})`
+          ? secretValue(key, value)
           : jsValue(value);
   const required = resource.inputs.find((input) => input.name !== "connection" && !input.input.optional);
   const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? required?.name ?? "connection");

@@ -35,6 +35,9 @@ const keyText = (what: string) =>
       `must be a WireGuard ${what}: 44 characters of base64 encoding 32 bytes, as \`wg ${what === "private key" ? "genkey" : "pubkey"}\` prints`,
     );
 
+/** A WireGuard private key as an input takes it (trimmed); its messages never quote the value. */
+export const wireguardPrivateKey = keyText("private key");
+
 /** PKCS#8 DER of an X25519 private key is this fixed prefix followed by the 32 key bytes (RFC 8410). */
 const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
 
@@ -118,7 +121,7 @@ export const wireguardKind = defineKind({
   },
   fields: {
     // A secret: see secretFields.
-    privateKey: keyText("private key").describe(
+    privateKey: wireguardPrivateKey.describe(
       "The interface's private key (`wg genkey`). Always kept as a secret, and passed to the host only on stdin, never in a command line.",
     ),
     listenPort: z

@@ -1,8 +1,12 @@
+import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { floodPeers, removeLeftovers } from "../../../test/support/components";
-import { connectionInput } from "../../../test/support/lab-hosts";
+import { connection, connectionInput } from "../../../test/support/lab-hosts";
+import { sshPool } from "../../ssh/pool";
 import { hostLink, onHost } from "../../../test/support/lifecycle";
-import { hostDevicesEngine as engine } from "./host-devices";
+import { HOST_KEY_DIFFERS, wireguardPublicKey } from "../../kinds/wireguard/wireguard";
+import { withSecretsScrubbed } from "../../engine/provider-boundary";
+import { hostDevicesEngine as engine, HOST_DEVICES_SECRET_FIELDS } from "./host-devices";
 
 const NS = "ndh-ns";
 const LINKS = ["ndh-br0", "ndh-br1", "ndh-v0", "ndh-v1", "ndh-vx", "ndh-mv", "ndh-mv2", "ndh-tap", "ndh-ifb"];
@@ -99,4 +103,77 @@ describe("HostDevices engine on h2", () => {
     expect((await hostLink("h2", undefined, "ndh-br1"))?.ifalias).toBe("netdev#ffffffffffff");
     await onHost("h2", ["ip", "link", "del", "dev", "ndh-br1"]);
   }, 60_000);
+});
+
+/** A fresh WireGuard private key (what `wg genkey` prints). */
+function genkey(): string {
+  const jwk = generateKeyPairSync("x25519").privateKey.export({ format: "jwk" });
+  return Buffer.from(jwk.d!, "base64url").toString("base64");
+}
+
+// This machine's kernel (and so h1-h3) has no wireguard: the VM lab host's Debian kernel does.
+describe("HostDevices with a WireGuard interface on vm1", () => {
+  const VM = "vm1";
+  const WG_LINKS = ["ndhwg0", "ndhwgbr", "ndhwgvx"];
+  beforeAll(async () => removeLeftovers(VM, WG_LINKS, []));
+  afterAll(async () => removeLeftovers(VM, WG_LINKS, []));
+
+  it("an overlay host's interface, bridge and VTEP as one resource: create, refresh, a key changed by hand, a new key, delete", async () => {
+    const [K1, K2, PEER] = [genkey(), genkey(), genkey()];
+    const peer = { publicKey: wireguardPublicKey(PEER), endpoint: "10.247.0.102:51840", allowedIps: ["10.98.0.2/32"] };
+    const inputs = (privateKey: string) => {
+      const checked = engine.check({
+        connection: connectionInput(VM),
+        devices: {
+          wg: { kind: "wireguard", name: "ndhwg0", listenPort: 51840, mtu: 1420, addresses: ["10.98.0.1/24"], peers: [peer] },
+          bridge: { kind: "bridge", name: "ndhwgbr", mtu: 1370 },
+          vtep: { kind: "vxlan", name: "ndhwgvx", vni: 4243, dstPort: 4789, local: "10.98.0.1", learning: false, master: "ndhwgbr", mtu: 1370 },
+        },
+        privateKeys: { wg: privateKey },
+      });
+      expect(checked.failures).toEqual([]);
+      return checked.inputs;
+    };
+    const wgShow = async (what: string) => (await onHost(VM, ["wg", "show", "ndhwg0", what])).trim();
+    // As the dynamic provider calls it: every message scrubbed of the keys.
+    const provider = withSecretsScrubbed(engine, HOST_DEVICES_SECRET_FIELDS);
+
+    const { id, outs } = await provider.create(inputs(K1));
+    expect(await wgShow("public-key")).toBe(wireguardPublicKey(K1));
+    expect(await wgShow("listen-port")).toBe("51840");
+    expect(await wgShow("allowed-ips")).toBe(`${peer.publicKey}\t10.98.0.2/32`);
+    const wg = await hostLink(VM, undefined, "ndhwg0");
+    expect(wg).toMatchObject({ mtu: 1420, linkinfo: { info_kind: "wireguard" } });
+    expect(wg.ifalias).toMatch(/^netdev#[0-9a-f]{12}$/);
+    expect((await hostLink(VM, undefined, "ndhwgvx"))?.master).toBe("ndhwgbr");
+    const devices = outs.devices as Record<string, Record<string, unknown>>;
+    expect(devices.wg).toMatchObject({ kind: "wireguard", ifindex: wg.ifindex, publicKey: wireguardPublicKey(K1), listenPort: 51840 });
+    expect(JSON.stringify(outs.devices)).not.toContain(K1);
+    expect(outs.privateKeys).toEqual({ wg: K1 });
+
+    // Refresh: nothing changed.
+    const read = await provider.read(id, outs);
+    expect(provider.diff(read.props, inputs(K1))).toMatchObject({ changes: false });
+
+    // A key set by hand (through stdin, as the provider does): drift of privateKeys, never the host's key; the update sets it back.
+    const other = genkey();
+    await sshPool().run(connection(VM), ["wg", "set", "ndhwg0", "private-key", "/proc/self/fd/0"], { stdin: `${other}\n` });
+    const drifted = await provider.read(id, read.props);
+    expect(drifted.props.privateKeys).toEqual({ wg: HOST_KEY_DIFFERS });
+    expect(JSON.stringify(drifted)).not.toContain(other);
+    const { outs: restored } = await provider.update(id, drifted.props, inputs(K1));
+    expect(await wgShow("public-key")).toBe(wireguardPublicKey(K1));
+
+    // A new key: in place, the same interface; its peers and the VTEP on it stay.
+    expect(provider.diff(restored, inputs(K2))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    const { outs: rotated } = await provider.update(id, restored, inputs(K2));
+    expect(await wgShow("public-key")).toBe(wireguardPublicKey(K2));
+    expect((await hostLink(VM, undefined, "ndhwg0"))?.ifindex).toBe(wg.ifindex);
+    expect(await wgShow("allowed-ips")).toBe(`${peer.publicKey}\t10.98.0.2/32`);
+    expect((rotated.devices as Record<string, Record<string, unknown>>).wg!.publicKey).toBe(wireguardPublicKey(K2));
+    expect(provider.diff((await provider.read(id, rotated)).props, inputs(K2))).toMatchObject({ changes: false });
+
+    await provider.delete(id, rotated);
+    for (const name of WG_LINKS) expect(await hostLink(VM, undefined, name), name).toBeUndefined();
+  }, 120_000);
 });

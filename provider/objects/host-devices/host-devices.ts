@@ -13,13 +13,14 @@ import { deviceNeeds, requireCapabilities } from "../../engine/preflight";
 import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
-import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs } from "../../engine/validation";
+import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs, UNKNOWN } from "../../engine/validation";
 import { bridgeKind } from "../../kinds/bridge/bridge";
 import { ifbKind } from "../../kinds/ifb/ifb";
 import { macvlanKind } from "../../kinds/macvlan/macvlan";
 import { tunKind } from "../../kinds/tun/tun";
 import { vethKind } from "../../kinds/veth/veth";
 import { vxlanKind } from "../../kinds/vxlan/vxlan";
+import { isWireguardKey, wireguardKind, wireguardPrivateKey, wireguardPublicKey } from "../../kinds/wireguard/wireguard";
 import { type Connection, connectionOf } from "../../ssh/connection";
 import { storedConnection } from "../../ssh/stored-connection";
 
@@ -48,6 +49,12 @@ import { storedConnection } from "../../ssh/stored-connection";
  *
  * Ownership: each device carries its own owner tag, derived from this resource's and the
  * device's key (so a device keeps its tag across updates, and a killed `up` is taken back).
+ *
+ * Secrets: a WireGuard device's private key is not among its fields but in `privateKeys`, by
+ * device key, a top-level field sealed as a secret (as a WireguardInterface's `privateKey` is):
+ * a secret nested in `devices` would make every device's fields secret, and the preview's diff
+ * of them unreadable. Each key reaches the host on stdin only, so a script carries at most one
+ * (a plan with two WireGuard devices to key is two scripts).
  */
 export const HOST_DEVICES_TYPE = "HostDevices";
 
@@ -59,6 +66,7 @@ const KINDS = {
   macvlan: macvlanKind,
   tun: tunKind,
   ifb: ifbKind,
+  wireguard: wireguardKind,
 } as const;
 
 type KindName = keyof typeof KINDS;
@@ -81,6 +89,9 @@ const deviceKey = z
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, _ . or -")
   .describe('A device\'s key, e.g. "br0": stable across updates; its owner tag is derived from it.');
 
+/** A wireguard device's fields: its kind's, but the private key, which `privateKeys` holds. */
+const { privateKey: _privateKey, ...wireguardFields } = wireguardKind.fields;
+
 const memberUnion = z.discriminatedUnion("kind", [
   memberSchema("bridge", KINDS.bridge),
   memberSchema("veth", KINDS.veth),
@@ -88,7 +99,11 @@ const memberUnion = z.discriminatedUnion("kind", [
   memberSchema("macvlan", KINDS.macvlan),
   memberSchema("tun", KINDS.tun),
   memberSchema("ifb", KINDS.ifb),
+  memberSchema("wireguard", { resourceType: wireguardKind.resourceType, fields: wireguardFields }),
 ]);
+
+/** The fields of state and inputs that are secrets: sealed by the resource class, scrubbed from every message. */
+export const HOST_DEVICES_SECRET_FIELDS = ["privateKeys"] as const;
 
 export const hostDevicesSchema = z
   .strictObject({
@@ -96,7 +111,13 @@ export const hostDevicesSchema = z
     devices: z
       .record(deviceKey, memberUnion)
       .describe(
-        'The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb", ... }` with that kind\'s fields (as its own resource takes them, without `connection`).',
+        'The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard", ... }` with that kind\'s fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).',
+      ),
+    privateKeys: z
+      .record(deviceKey, wireguardPrivateKey)
+      .optional()
+      .describe(
+        "Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.",
       ),
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
@@ -114,6 +135,23 @@ export const hostDevicesSchema = z
         seen.set(at, key);
       }
     }
+    // The messages name device keys only: a private key, even a malformed one, is never quoted.
+    const privateKeys = value.privateKeys ?? {};
+    for (const [key, device] of Object.entries(value.devices)) {
+      if (device.kind !== "wireguard") continue;
+      const privateKey = privateKeys[key];
+      if (privateKey === undefined) {
+        ctx.addIssue({ code: "custom", path: ["privateKeys"], message: `has no key for devices.${key} (a wireguard device needs its private key here)` });
+        continue;
+      }
+      if (!isWireguardKey(privateKey)) continue;
+      const own = wireguardPublicKey(privateKey);
+      if (device.peers?.some((p) => p.publicKey === own))
+        ctx.addIssue({ code: "custom", path: ["devices", key, "peers"], message: "lists the interface's own public key as a peer" });
+    }
+    for (const key of Object.keys(privateKeys))
+      if (value.devices[key]?.kind !== "wireguard")
+        ctx.addIssue({ code: "custom", path: ["privateKeys"], message: `holds a key for ${JSON.stringify(key)}, which is no wireguard device in devices` });
   });
 
 /** Nothing in the inputs replaces it but another host (the connection's rule). */
@@ -133,8 +171,14 @@ interface Member {
   id: string;
 }
 
-/** What state holds per device: the device engine's outputs, and its kind. */
+/** What state holds per device: the device engine's outputs (a secret field aside: see `privateKeys`), and its kind. */
 type DeviceState = DeviceOutputs & { kind: KindName };
+
+/** Private keys by device key. */
+type PrivateKeys = Record<string, string>;
+
+/** Devices' secret fields, by the kind's field name, as state holds them: `privateKeys`. */
+const SECRET_FIELD = "privateKey";
 
 /** A device's own token: derived from the resource's and the device's key, so it is the same at every `up`. */
 export function deviceToken(token: string, key: string): string {
@@ -148,18 +192,26 @@ export function deviceToken(token: string, key: string): string {
  */
 const MAX_SCRIPT_BYTES = 48_000;
 
-/** The plan cut into consecutive parts whose steps fit one script each (a device is never cut). */
-function scripts<T extends { steps: Step[] }>(plan: T[]): T[][] {
+/**
+ * The plan cut into consecutive parts whose steps fit one script each (a device is never cut),
+ * each with at most one step that takes stdin (a script's stdin is the one channel's).
+ */
+export function scripts<T extends { steps: Step[] }>(plan: T[]): T[][] {
   const parts: T[][] = [[]];
   let size = 0;
+  let withStdin = false;
   for (const entry of plan) {
     const bytes = entry.steps.reduce((sum, step) => sum + 24 + step.args.reduce((n, arg) => n + arg.length + 3, 0), 0);
-    if (size + bytes > MAX_SCRIPT_BYTES && parts[parts.length - 1]!.length) {
+    const stdin = entry.steps.filter((step) => step.stdin !== undefined).length;
+    if (stdin > 1) throw new Error(`${HOST_DEVICES_TYPE}: a device's steps take stdin ${stdin} times; a script passes one`);
+    if ((size + bytes > MAX_SCRIPT_BYTES || (withStdin && stdin)) && parts[parts.length - 1]!.length) {
       parts.push([]);
       size = 0;
+      withStdin = false;
     }
     parts[parts.length - 1]!.push(entry);
     size += bytes;
+    withStdin ||= stdin > 0;
   }
   return parts;
 }
@@ -211,9 +263,20 @@ function dependencyIn<T>(byPlace: ReadonlyMap<string, T>, netns: unknown, name: 
   return byPlace.get(`${netns ?? ""}/${name}`) ?? byPlace.get(`/${name}`);
 }
 
-/** Members in an order where masters, parents and underlay devices come before the devices on them. */
+/**
+ * Members in an order where masters, parents and underlay devices come before the devices on
+ * them, and a device holding a VTEP's `local` address (a WireGuard interface under an encrypted
+ * overlay) before that VTEP. (Only an order: the VTEP is not replaced with that device.)
+ */
 function ordered(members: Member[]): Member[] {
   const byName = new Map(members.map((member) => [`${member.inputs.netns ?? ""}/${member.inputs.name}`, member]));
+  const byAddress = new Map(
+    members.flatMap((member) =>
+      (Array.isArray(member.inputs.addresses) ? (member.inputs.addresses as string[]) : []).map(
+        (cidr) => [`${member.inputs.netns ?? ""}/${cidr.split("/")[0]}`, member] as const,
+      ),
+    ),
+  );
   const done = new Set<Member>();
   const out: Member[] = [];
   const visit = (member: Member, path: Set<Member>) => {
@@ -223,6 +286,9 @@ function ordered(members: Member[]): Member[] {
       const dependency = dependencyIn(byName, member.inputs.netns, name);
       if (dependency) visit(dependency, path);
     }
+    const local = member.inputs.local;
+    const holder = typeof local === "string" ? byAddress.get(`${member.inputs.netns ?? ""}/${local}`) : undefined;
+    if (holder && holder !== member) visit(holder, path);
     done.add(member);
     out.push(member);
   };
@@ -242,7 +308,7 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   check(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: CheckFailure[] } {
-    const checked = checkInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news);
+    const checked = checkInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news, HOST_DEVICES_SECRET_FIELDS);
     // These inputs are state: the connection is kept without its default tuning, as every resource keeps it.
     return checked.failures.length ? checked : { ...checked, inputs: { ...checked.inputs, connection: storedConnection(checked.inputs.connection) } };
   }
@@ -255,11 +321,11 @@ export class HostDevicesEngine implements AnyEngine {
     if (hostMoved(olds, news)) return { changes: true, replaces: ["connection"], deleteBeforeReplace: true };
     const changes =
       !sameValue(withoutCheckOnly(olds.connection), withoutCheckOnly(news.connection)) ||
-      Object.values(this.deviceChanges(olds.devices, news.devices)).some((change) => change !== "none");
+      Object.values(this.deviceChanges(withPrivateKeys(olds), withPrivateKeys(news))).some((change) => change !== "none");
     return { changes, replaces: [], deleteBeforeReplace: false };
   }
 
-  /** Per device key: what an update does to it. */
+  /** Per device key: what an update does to it (the devices with their private keys: see withPrivateKeys). */
   deviceChanges(before: unknown, after: unknown): Record<string, "none" | "add" | "delete" | "replace" | "update"> {
     if (!isRecord(before) || !isRecord(after) || containsUnknown(after)) {
       // Not known yet (preview) or not a record: every device may change.
@@ -282,13 +348,15 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   async create(rawInputs: Record<string, unknown>): Promise<{ id: string; outs: Record<string, unknown> }> {
-    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, rawInputs) as unknown as Inputs;
+    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, rawInputs, HOST_DEVICES_SECRET_FIELDS) as unknown as Inputs;
     const host = this.hosts(inputs.connection);
     const token = newOwnerToken(inputs.ownerKey);
     const id = `${host.endpoint}/devices#${token}`;
-    const members = ordered(Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token)));
+    const members = ordered(
+      Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token, inputs.privateKeys)),
+    );
     const devices = await this.apply(host, members);
-    return { id, outs: this.state(inputs, devices) };
+    return { id, outs: this.state(inputs, devices, inputs.privateKeys) };
   }
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
@@ -298,29 +366,41 @@ export class HostDevicesEngine implements AnyEngine {
     const snapshot = await this.snapshot(host, members);
     const devices: Record<string, DeviceState> = {};
     const observedInputs: Record<string, unknown> = {};
+    // The key the host has, as its kind reads it: the recorded one where the host's public key
+    // follows from it, else a marker that differs (never the host's own key).
+    const privateKeys: PrivateKeys = {};
     for (const member of members) {
       const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, await snapshot.readLink(member.inputs.netns, member.inputs.name));
       // Gone, or no longer this resource's: it leaves the outputs, and the next `up` makes it again.
       if (!observed) continue;
       const kind = state.devices[member.key]!.kind;
-      devices[member.key] = { kind, ...withoutConnection(observed.outs) };
-      observedInputs[member.key] = { kind, ...withoutConnection(observed.inputs) };
+      devices[member.key] = { kind, ...withoutSecret(withoutConnection(observed.outs)) };
+      observedInputs[member.key] = { kind, ...withoutSecret(withoutConnection(observed.inputs)) };
+      const privateKey = observed.outs[SECRET_FIELD];
+      if (typeof privateKey === "string") privateKeys[member.key] = privateKey;
     }
     return {
       id,
-      props: { ...this.state(state, devices), connection: props.connection },
-      inputs: { connection: props.connection, devices: observedInputs, ...(state.ownerKey ? { ownerKey: state.ownerKey } : {}) },
+      props: { ...this.state(state, devices, privateKeys), connection: props.connection },
+      inputs: {
+        connection: props.connection,
+        devices: observedInputs,
+        ...(Object.keys(privateKeys).length ? { privateKeys } : {}),
+        ...(state.ownerKey ? { ownerKey: state.ownerKey } : {}),
+      },
     };
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
-    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news) as unknown as Inputs;
+    const inputs = parseInputs(hostDevicesSchema, HOST_DEVICES_TYPE, news, HOST_DEVICES_SECRET_FIELDS) as unknown as Inputs;
     const previous = this.stateFrom(olds);
     const host = this.hosts(inputs.connection);
     const token = ownerToken(id);
-    const changes = this.deviceChanges(previous.devices, inputs.devices);
+    const changes = this.deviceChanges(withPrivateKeys(previous), withPrivateKeys(inputs));
     const before = new Map(this.membersOf(previous, host.endpoint, token).map((member) => [member.key, member]));
-    const after = ordered(Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token)));
+    const after = ordered(
+      Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token, inputs.privateKeys)),
+    );
     // Removed and replaced devices first, in one grouped delete: a replacement reuses the name.
     const leaving = [...before.values()].filter((member) => changes[member.key] === "delete" || changes[member.key] === "replace");
     await this.remove(host, leaving);
@@ -332,7 +412,7 @@ export class HostDevicesEngine implements AnyEngine {
       after.filter((member) => changes[member.key] !== "none"),
       inPlace.length ? await this.inPlaceSteps(host, inPlace, previous) : undefined,
     );
-    return { outs: this.state(inputs, { ...devices, ...made }) };
+    return { outs: this.state(inputs, { ...devices, ...made }, inputs.privateKeys) };
   }
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
@@ -343,20 +423,26 @@ export class HostDevicesEngine implements AnyEngine {
 
   // ---- the devices ----
 
-  private member(key: string, device: MemberInputs, connection: Connection, endpoint: string, token: string): Member {
+  private member(key: string, device: MemberInputs, connection: Connection, endpoint: string, token: string, privateKeys: PrivateKeys = {}): Member {
     const { kind, ...fields } = device as Record<string, unknown> & { kind: KindName };
     const own = deviceToken(token, key);
-    const inputs = { ...fields, connection } as unknown as ParsedInputs;
+    const secret = privateKeys[key] !== undefined ? { [SECRET_FIELD]: privateKeys[key] } : {};
+    const inputs = { ...fields, ...secret, connection } as unknown as ParsedInputs;
     return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
   }
 
   /** The devices as state holds them: their recorded fields are what the device engines read and delete by. */
-  private membersOf(state: { connection: Connection; devices: Record<string, DeviceState> }, endpoint: string, token: string): Member[] {
+  private membersOf(
+    state: { connection: Connection; devices: Record<string, DeviceState>; privateKeys?: PrivateKeys },
+    endpoint: string,
+    token: string,
+  ): Member[] {
     return Object.entries(state.devices).map(([key, device]) => {
       const { kind, ...fields } = device;
       if (!(kind in KINDS)) throw new Error(`${HOST_DEVICES_TYPE} devices.${key}: unknown kind ${JSON.stringify(kind)} in state`);
       const own = deviceToken(token, key);
-      const inputs = { ...fields, connection: state.connection } as unknown as ParsedInputs;
+      const secret = state.privateKeys?.[key] !== undefined ? { [SECRET_FIELD]: state.privateKeys[key] } : {};
+      const inputs = { ...fields, ...secret, connection: state.connection } as unknown as ParsedInputs;
       return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
     });
   }
@@ -386,11 +472,16 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   /** Each in-place device's steps, from one read of the host: refused, as a device resource refuses, when it is not this resource's device. */
-  private async inPlaceSteps(host: Host, members: Member[], previous: { devices: Record<string, DeviceState> }): Promise<Map<Member, Step[]>> {
+  private async inPlaceSteps(
+    host: Host,
+    members: Member[],
+    previous: { devices: Record<string, DeviceState>; privateKeys?: PrivateKeys },
+  ): Promise<Map<Member, Step[]>> {
     const snapshot = await this.snapshot(host, members);
     const steps = new Map<Member, Step[]>();
     for (const member of members) {
-      const before = previous.devices[member.key]!;
+      const privateKey = previous.privateKeys?.[member.key];
+      const before: DeviceState = { ...previous.devices[member.key]!, ...(privateKey !== undefined ? { [SECRET_FIELD]: privateKey } : {}) };
       const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);
       const owned =
         link &&
@@ -489,7 +580,7 @@ export class HostDevicesEngine implements AnyEngine {
         const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);
         const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, link);
         if (!observed) throw new Error(`${this.where(host, member)} vanished right after it was ${inPlace.has(member) ? "changed" : "created"}`);
-        devices[member.key] = { kind: this.kindOf(member), ...withoutConnection(observed.outs) };
+        devices[member.key] = { kind: this.kindOf(member), ...withoutSecret(withoutConnection(observed.outs)) };
       }
       return devices;
     } catch (error) {
@@ -567,28 +658,65 @@ export class HostDevicesEngine implements AnyEngine {
     return (Object.entries(this.engines) as Array<[KindName, DeviceEngine]>).find(([, engine]) => engine === member.engine)![0];
   }
 
-  private state(inputs: { connection: Connection; ownerKey?: string }, devices: Record<string, DeviceState>): Record<string, unknown> {
-    const sorted = Object.fromEntries(
-      Object.keys(devices)
-        .sort()
-        .map((key) => [key, devices[key]]),
-    );
+  private state(
+    inputs: { connection: Connection; ownerKey?: string },
+    devices: Record<string, DeviceState>,
+    privateKeys: PrivateKeys = {},
+  ): Record<string, unknown> {
+    const sortedByKey = <T>(record: Record<string, T>) =>
+      Object.fromEntries(
+        Object.keys(record)
+          .sort()
+          .map((key) => [key, record[key]]),
+      );
+    // Only the keys of devices there are: a device gone from the host takes its key out of state.
+    const keys = Object.fromEntries(Object.entries(privateKeys).filter(([key]) => devices[key] !== undefined));
     return {
       connection: storedConnection(inputs.connection),
-      devices: sorted,
+      devices: sortedByKey(devices),
+      ...(Object.keys(keys).length ? { privateKeys: sortedByKey(keys) } : {}),
       ...(inputs.ownerKey ? { ownerKey: inputs.ownerKey } : {}),
       schemaVersion: SCHEMA_VERSION,
     };
   }
 
-  private stateFrom(props: Record<string, unknown>): { connection: Connection; devices: Record<string, DeviceState>; ownerKey?: string } {
+  private stateFrom(props: Record<string, unknown>): {
+    connection: Connection;
+    devices: Record<string, DeviceState>;
+    privateKeys: PrivateKeys;
+    ownerKey?: string;
+  } {
     refuseNewerState(HOST_DEVICES_TYPE, props);
     return {
       connection: connectionOf(props),
       devices: (isRecord(props.devices) ? props.devices : {}) as Record<string, DeviceState>,
+      privateKeys: (isRecord(props.privateKeys) ? props.privateKeys : {}) as PrivateKeys,
       ...(typeof props.ownerKey === "string" ? { ownerKey: props.ownerKey } : {}),
     };
   }
+}
+
+/** A device's fields without its secret one: the resource holds it in `privateKeys`. */
+function withoutSecret<T extends Record<string, unknown>>(fields: T): T {
+  const { [SECRET_FIELD]: _secret, ...rest } = fields;
+  return rest as T;
+}
+
+/**
+ * The devices of inputs or state with each one's private key put back among its fields, so that
+ * the kind's own rules compare it (a changed key is an in-place change of that device).
+ */
+function withPrivateKeys(props: { devices?: unknown; privateKeys?: unknown }): unknown {
+  if (!isRecord(props.devices) || props.privateKeys === undefined) return props.devices;
+  // Not known yet (preview): every device that may hold one may change.
+  if (!isRecord(props.privateKeys)) return UNKNOWN;
+  const privateKeys = props.privateKeys;
+  return Object.fromEntries(
+    Object.entries(props.devices).map(([key, device]) => [
+      key,
+      privateKeys[key] !== undefined && isRecord(device) ? { ...device, [SECRET_FIELD]: privateKeys[key] } : device,
+    ]),
+  );
 }
 
 /** A device's outputs without the connection its engine was handed: the resource holds it once. */

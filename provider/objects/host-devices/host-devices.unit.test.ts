@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FakeHost } from "../../../test/support/fake-host";
-import { deviceToken, HostDevicesEngine } from "./host-devices";
+import { withSecretsScrubbed } from "../../engine/provider-boundary";
+import { HOST_KEY_DIFFERS, wireguardPublicKey } from "../../kinds/wireguard/wireguard";
+import { deviceToken, HOST_DEVICES_SECRET_FIELDS, HostDevicesEngine, scripts } from "./host-devices";
 
 /**
  * HostDevices against a fake host (test/support/fake-host.ts): round trips per operation, the
@@ -235,5 +237,137 @@ describe("HostDevices on a fake host", () => {
     expect(engine.check({ connection, devices: { a: { kind: "nosuch", name: "x" } } }).failures).not.toEqual([]);
     const twice = engine.check({ connection, devices: { a: { kind: "bridge", name: "ndh-a" }, b: { kind: "bridge", name: "ndh-a" } } }).failures;
     expect(twice.map((f) => f.reason).join()).toMatch(/devices\.b\.name: ndh-a is also devices\.a's/);
+  });
+});
+
+describe("HostDevices with WireGuard interfaces (private keys in the sealed privateKeys)", () => {
+  const KEYS = ["yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "MVrz/lRDuKyZ64pfr8VxAZPYFUhTazxIqkZVzNcxwr4="] as const;
+  const wg = (name: string, extra: Record<string, unknown> = {}) => ({ kind: "wireguard", name, listenPort: 51820, addresses: ["10.250.0.1/24"], ...extra });
+  const overlayHost = {
+    wg: wg("ndh-wg"),
+    bridge: { kind: "bridge", name: "ndh-br" },
+    vtep: { kind: "vxlan", name: "ndh-vx", vni: 42, local: "10.250.0.1", master: "ndh-br" },
+  };
+  function setupWg() {
+    const host = new FakeHost();
+    const engine = new HostDevicesEngine(() => host);
+    const inputs = (devices: Record<string, unknown>, privateKeys: Record<string, string> | undefined) =>
+      engine.check({ connection, ownerKey: KEY, devices, ...(privateKeys ? { privateKeys } : {}) });
+    return { host, engine, inputs };
+  }
+
+  it("makes an overlay host's interface, bridge and VTEP in one script; the key reaches the host on stdin and state holds it only in privateKeys", async () => {
+    const { host, engine, inputs } = setupWg();
+    const checked = inputs(overlayHost, { wg: KEYS[0] });
+    expect(checked.failures).toEqual([]);
+    const { id, outs } = await engine.create(checked.inputs);
+    // The probe, the one script, then the interface's `wg show` reads (not one line each: not in the script's read-back).
+    expect(host.roundTrips).toBe(3);
+    expect(host.link(undefined, "ndh-wg")).toMatchObject({ kind: "wireguard", ifalias: tagOf("wg"), wg: { privateKey: KEYS[0], listenPort: 51820 } });
+    expect(host.link(undefined, "ndh-wg")!.addresses).toEqual(["10.250.0.1/24"]);
+    expect(host.commands.some((command) => command.includes(KEYS[0]))).toBe(false);
+    const devices = outs.devices as Record<string, Record<string, unknown>>;
+    expect(devices.wg).toMatchObject({ kind: "wireguard", name: "ndh-wg", listenPort: 51820, publicKey: wireguardPublicKey(KEYS[0]) });
+    expect(JSON.stringify(outs.devices)).not.toContain(KEYS[0]);
+    expect(outs.privateKeys).toEqual({ wg: KEYS[0] });
+
+    host.roundTrips = 0;
+    await engine.delete(id, outs);
+    expect(host.roundTrips).toBe(1);
+    expect(host.linkNames()).toEqual([]);
+  });
+
+  it("makes the interface holding a VTEP's local address before the VTEP, whatever the keys' order", async () => {
+    const { host, engine, inputs } = setupWg();
+    await engine.create(inputs({ a: overlayHost.vtep, b: overlayHost.bridge, z: overlayHost.wg }, { z: KEYS[0] }).inputs);
+    const added = (name: string) => host.commands.findIndex((command) => /link add/.test(command) && command.includes(name));
+    expect(added("ndh-wg")).toBeGreaterThanOrEqual(0);
+    expect(added("ndh-wg")).toBeLessThan(added("ndh-vx"));
+  });
+
+  it("two interfaces to key are two scripts (a script's stdin is one), each interface with its own key", async () => {
+    const { host, engine, inputs } = setupWg();
+    const checked = inputs({ a: wg("ndh-wga"), b: wg("ndh-wgb", { listenPort: 51821, addresses: ["10.251.0.1/24"] }) }, { a: KEYS[0], b: KEYS[1] });
+    await engine.create(checked.inputs);
+    expect(host.roundTrips).toBe(4);
+    expect(host.link(undefined, "ndh-wga")!.wg!.privateKey).toBe(KEYS[0]);
+    expect(host.link(undefined, "ndh-wgb")!.wg!.privateKey).toBe(KEYS[1]);
+    const stdinStep = { field: "privateKey", tool: "wg" as const, args: ["set"], stdin: "k" };
+    const plain = { field: "create", tool: "ip" as const, args: ["link"] };
+    const parts = scripts([{ steps: [plain] }, { steps: [plain, stdinStep] }, { steps: [plain] }, { steps: [stdinStep] }]);
+    expect(parts.map((part) => part.length)).toEqual([3, 1]);
+  });
+
+  it("a key changed on the host by hand shows as drift of privateKeys (never the host's key); the next update sets it back in place", async () => {
+    const { host, engine, inputs } = setupWg();
+    // No VTEP: the fake host's dump does not model a VTEP's port and learning, which would read as drift.
+    const { vtep: _vtep, ...devices } = overlayHost;
+    const { id, outs } = await engine.create(inputs(devices, { wg: KEYS[0] }).inputs);
+    const ifindex = host.link(undefined, "ndh-wg")!.ifindex;
+    host.link(undefined, "ndh-wg")!.wg!.privateKey = KEYS[1];
+    host.roundTrips = 0;
+    const read = await engine.read(id, outs);
+    expect(host.roundTrips).toBe(1);
+    expect(read.props.privateKeys).toEqual({ wg: HOST_KEY_DIFFERS });
+    expect(read.inputs!.privateKeys).toEqual({ wg: HOST_KEY_DIFFERS });
+    expect(JSON.stringify(read)).not.toContain(KEYS[1]);
+    const news = inputs(devices, { wg: KEYS[0] }).inputs;
+    expect(engine.diff(read.props, news)).toMatchObject({ changes: true, replaces: [] });
+    const { outs: after } = await engine.update(id, read.props, news);
+    expect(host.link(undefined, "ndh-wg")).toMatchObject({ ifindex, wg: { privateKey: KEYS[0] } });
+    expect(after.privateKeys).toEqual({ wg: KEYS[0] });
+    expect(engine.diff(after, news)).toMatchObject({ changes: false });
+  });
+
+  it("a new key is an in-place change of that interface alone; an interface removed takes its key out of state", async () => {
+    const { host, engine, inputs } = setupWg();
+    const { id, outs } = await engine.create(inputs(overlayHost, { wg: KEYS[0] }).inputs);
+    const ifindex = host.link(undefined, "ndh-wg")!.ifindex;
+    const rotated = inputs(overlayHost, { wg: KEYS[1] }).inputs;
+    expect(engine.deviceChanges(outs.devices, rotated.devices)).toMatchObject({ wg: "none" });
+    expect(engine.diff(outs, rotated)).toMatchObject({ changes: true, replaces: [] });
+    const { outs: after } = await engine.update(id, outs, rotated);
+    expect(host.link(undefined, "ndh-wg")).toMatchObject({ ifindex, wg: { privateKey: KEYS[1] } });
+    expect((after.devices as Record<string, { publicKey?: string }>).wg!.publicKey).toBe(wireguardPublicKey(KEYS[1]));
+    const { wg: _wg, ...rest } = overlayHost;
+    const { outs: without } = await engine.update(id, after, inputs(rest, undefined).inputs);
+    expect(host.link(undefined, "ndh-wg")).toBeUndefined();
+    expect(without).not.toHaveProperty("privateKeys");
+  });
+
+  it("check: a wireguard device needs its key, a key needs its device, the own key is no peer; a key is never quoted, nor its field named to Pulumi", () => {
+    const { engine, inputs } = setupWg();
+    const reasons = (devices: Record<string, unknown>, privateKeys?: Record<string, string>) =>
+      inputs(devices, privateKeys)
+        .failures.map((f) => f.reason)
+        .join("; ");
+    expect(reasons(overlayHost, undefined)).toMatch(/privateKeys: has no key for devices\.wg/);
+    expect(reasons({ br: { kind: "bridge", name: "ndh-br" } }, { br: KEYS[0] })).toMatch(/privateKeys: holds a key for "br", which is no wireguard device/);
+    expect(reasons({ wg: wg("ndh-wg", { peers: [{ publicKey: wireguardPublicKey(KEYS[0]) }] }) }, { wg: KEYS[0] })).toMatch(
+      /devices\.wg\.peers: lists the interface's own public key/,
+    );
+    expect(reasons({ wg: wg("ndh-wg", { privateKey: KEYS[0] }) }, { wg: KEYS[0] })).toMatch(/devices\.wg/);
+    const malformed = `${KEYS[0].slice(0, 20)}!!`;
+    const bad = reasons({ wg: wg("ndh-wg") }, { wg: malformed });
+    expect(bad).toMatch(/privateKeys\.wg: must be a WireGuard private key/);
+    expect(bad).not.toContain(malformed);
+    const reported = withSecretsScrubbed(engine, HOST_DEVICES_SECRET_FIELDS).check({
+      connection,
+      ownerKey: KEY,
+      devices: { wg: wg("ndh-wg") },
+      privateKeys: { wg: malformed },
+    });
+    expect(reported.failures.map((f) => f.property)).toEqual([""]);
+  });
+
+  it("a failure's message is scrubbed of every private key at the provider boundary", async () => {
+    const { host, engine, inputs } = setupWg();
+    host.failOn(/listen-port/, `Unable to modify interface: ${KEYS[0]} refused`);
+    const error = (await withSecretsScrubbed(engine, HOST_DEVICES_SECRET_FIELDS)
+      .create(inputs(overlayHost, { wg: KEYS[0] }).inputs)
+      .catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/WireguardInterface ndh-wg \(HostDevices devices\.wg\).*listenPort/);
+    expect(error.message).not.toContain(KEYS[0]);
+    expect(host.linkNames()).toEqual([]);
   });
 });
