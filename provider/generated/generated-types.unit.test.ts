@@ -31,7 +31,11 @@ type DeviceOutputsOf<T extends DeviceType> = KindOf<T>["fields"] extends infer S
   ? Omit<z.output<z.ZodObject<typeof commonShape & Shape>>, "ownerKey"> & z.output<z.ZodObject<typeof observedOutputs>> & KindOutputs<T>
   : never;
 type ShapeOutputs<Shape extends z.ZodRawShape> = keyof Shape extends never ? {} : z.output<z.ZodObject<Shape>>;
-type ObjectOutputsOf<T extends ObjectType> = Omit<z.output<(typeof objectTypes)[T]["schema"]>, "ownerKey"> & ShapeOutputs<(typeof objectTypes)[T]["outputs"]>;
+/** Inputs whose output holds more than the input (HostDevices' devices): their shape as outputs. */
+type InputsAsOutputs<T extends ObjectType> = (typeof objectTypes)[T] extends { inputsAsOutputs: infer Shape extends z.ZodRawShape } ? Shape : {};
+type ObjectOutputsOf<T extends ObjectType> = Omit<z.output<(typeof objectTypes)[T]["schema"]>, "ownerKey" | keyof InputsAsOutputs<T>> &
+  ShapeOutputs<InputsAsOutputs<T>> &
+  ShapeOutputs<(typeof objectTypes)[T]["outputs"]>;
 type OutputsOf<T extends ResourceType> = T extends DeviceType ? DeviceOutputsOf<T> : T extends ObjectType ? ObjectOutputsOf<T> : never;
 
 type ArgsMatch = { [T in ResourceType]: Same<ResourceArgs[T], AsArgs<InputsOf<T>>> };

@@ -476,10 +476,10 @@ export interface HostDevicesOutputs {
    */
   readonly connection: pulumi.Output<ResolvedConnection>;
   /**
-   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard", ... }` with that kind's fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).
+   * The devices, by key, as applied, each with what the host reports of it (ifindex, hwAddress, linkMtu, operState; a wireguard device's publicKey).
    */
   readonly devices: pulumi.Output<Record<string, {
-    /** "bridge": a Bridge (see its reference page for its fields). */
+    /** "bridge": a Bridge. */
     kind: "bridge";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -531,8 +531,16 @@ export interface HostDevicesOutputs {
      * Listen to IGMP/MLD to forward multicast only to ports that joined; off floods multicast to every port.
      */
     multicastSnooping?: boolean;
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "veth": a VethPair (see its reference page for its fields). */
+    /** "veth": a VethPair. */
     kind: "veth";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -580,8 +588,16 @@ export interface HostDevicesOutputs {
      * The peer announces its addresses (gratuitous ARP, unsolicited NA) whenever it comes up or its MAC changes (arp_notify, ndisc_notify), so neighbours update their entries at once.
      */
     peerAnnounce?: boolean;
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "vxlan": a VxlanTunnel (see its reference page for its fields). */
+    /** "vxlan": a VxlanTunnel. */
     kind: "vxlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -650,8 +666,16 @@ export interface HostDevicesOutputs {
      * Unicast flood list: underlay addresses of the other VTEPs, e.g. ["10.0.0.2", "10.0.0.3"]; each becomes an all-zero FDB entry. Omitted after being set: the entries stay as they are (`[]` removes them).
      */
     peers?: string[];
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "macvlan": a Macvlan (see its reference page for its fields). */
+    /** "macvlan": a Macvlan. */
     kind: "macvlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -691,8 +715,16 @@ export interface HostDevicesOutputs {
     mode: "bridge" | "vepa" | "private" | "passthru" | "source";
     /** Create a macvtap (a tap-like character device for VMs, /dev/tapN) instead of a macvlan. */
     tap: boolean;
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "tun": a TunDevice (see its reference page for its fields). */
+    /** "tun": a TunDevice. */
     kind: "tun";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -740,8 +772,16 @@ export interface HostDevicesOutputs {
     vnetHdr: boolean;
     /** Prefix each packet with the 4-byte packet information header (IFF_NO_PI off). */
     packetInfo: boolean;
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "ifb": a Ifb (see its reference page for its fields). */
+    /** "ifb": a Ifb. */
     kind: "ifb";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -781,8 +821,16 @@ export interface HostDevicesOutputs {
      * Packets the device's transmit queue holds (txqueuelen) before a qdisc on it drops; unset: the kernel's (32 for an ifb).
      */
     txQueueLength?: number;
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
   } | {
-    /** "wireguard": a WireguardInterface (see its reference page for its fields). */
+    /** "wireguard": a WireguardInterface. */
     kind: "wireguard";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: string;
@@ -837,6 +885,18 @@ export interface HostDevicesOutputs {
        */
       persistentKeepalive?: number;
     }[];
+    /** The kernel's interface index of the device on the host (in its namespace). */
+    ifindex: number;
+    /** Operational state as the kernel reports it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, … */
+    operState: string;
+    /** The MAC address the device actually has. */
+    hwAddress: string;
+    /** The MTU the device actually has (the `mtu` input, or the kernel's default when that is not set). */
+    linkMtu: number;
+    /**
+     * The public key the interface actually has on the host (derived from privateKey): give it to the peers.
+     */
+    publicKey?: string;
   }>>;
   /**
    * Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.

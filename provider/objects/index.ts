@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FLOOD_LISTS_REPLACE_ON, floodListsEngine, floodListsSchema } from "./flood-lists/vxlan-flood-lists";
-import { HOST_DEVICES_REPLACE_ON, HOST_DEVICES_SECRET_FIELDS, hostDevicesEngine, hostDevicesSchema } from "./host-devices/host-devices";
+import { HOST_DEVICES_REPLACE_ON, HOST_DEVICES_SECRET_FIELDS, hostDevicesEngine, hostDevicesOutputShape, hostDevicesSchema } from "./host-devices/host-devices";
 import { persistOutputs } from "../persist/files";
 import { namespaceEngine, namespaceSchema } from "./namespace/namespace";
 import { ROUTE_REPLACE_ON, routeEngine, routeSchema } from "./route/route";
@@ -10,7 +10,8 @@ import { PEER_LISTS_REPLACE_ON, peerListsEngine, peerListsSchema } from "./wg-pe
  * The resource types that are not devices, by resource type: each its zod schema (the single
  * source of its input type), its engine, the fields whose change replaces it (as its engine's
  * diff decides; objects.unit.test.ts holds the two to each other), the outputs it has beyond
- * its inputs, and an example (the generated reference shows it). A new object is one folder
+ * its inputs (and, where an input's output holds more, that output's shape), and an example (the
+ * generated reference shows it). A new object is one folder
  * plus one entry here.
  */
 export const objectTypes = {
@@ -49,6 +50,7 @@ export const objectTypes = {
     replaceOn: [...HOST_DEVICES_REPLACE_ON],
     secretFields: [...HOST_DEVICES_SECRET_FIELDS],
     outputs: {},
+    inputsAsOutputs: hostDevicesOutputShape,
     example: {
       devices: {
         br0: { kind: "bridge", name: "br0", mtu: 1450 },
@@ -75,5 +77,15 @@ export const objectTypes = {
   },
 } satisfies Record<
   string,
-  { summary: string; schema: z.ZodType; engine: object; replaceOn: string[]; secretFields?: string[]; outputs: z.ZodRawShape; example: Record<string, unknown> }
+  {
+    summary: string;
+    schema: z.ZodType;
+    engine: object;
+    replaceOn: string[];
+    secretFields?: string[];
+    outputs: z.ZodRawShape;
+    /** Inputs whose output holds more than the input (what the host reports): their shape as outputs. */
+    inputsAsOutputs?: z.ZodRawShape;
+    example: Record<string, unknown>;
+  }
 >;

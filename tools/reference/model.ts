@@ -71,13 +71,13 @@ function field(name: string, schema: z.ZodType, mode: "input" | "output"): Field
   };
 }
 
-function inputsOf(shape: z.ZodRawShape, rule: (name: string) => ChangeRule, secrets: readonly string[]): InputDoc[] {
+function inputsOf(shape: z.ZodRawShape, rule: (name: string) => ChangeRule, secrets: readonly string[], asOutputs: z.ZodRawShape = {}): InputDoc[] {
   return Object.entries(shape)
     .filter(([name]) => !INTERNAL_FIELDS.has(name))
     .map(([name, schema]) => ({
       name,
       input: field(name, schema as z.ZodType, "input"),
-      output: field(name, schema as z.ZodType, "output"),
+      output: field(name, (asOutputs[name] ?? schema) as z.ZodType, "output"),
       rule: rule(name),
       secret: name === "connection" || secrets.includes(name),
     }));
@@ -165,7 +165,12 @@ export function resourceDocs(): ResourceDoc[] {
       name,
       category: "object",
       summary: entry.summary,
-      inputs: inputsOf(shape, ruleFor(entry.replaceOn), "secretFields" in entry ? entry.secretFields : []),
+      inputs: inputsOf(
+        shape,
+        ruleFor(entry.replaceOn),
+        "secretFields" in entry ? entry.secretFields : [],
+        "inputsAsOutputs" in entry ? entry.inputsAsOutputs : {},
+      ),
       outputs: outputsOf(entry.outputs),
       example: entry.example,
       // Both appear in the persist example, beside the devices that use them.

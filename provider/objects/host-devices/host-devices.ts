@@ -9,6 +9,7 @@ import { dumpCommand, type HostSnapshot, placeholderLink, readKey, snapshotOf, w
 import { isIpError } from "../../engine/ip-errors";
 import type { DeviceKind } from "../../engine/kind";
 import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "../../engine/ownership";
+import { observedOutputs } from "../../engine/observed";
 import { deviceNeeds, requireCapabilities } from "../../engine/preflight";
 import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
@@ -101,6 +102,46 @@ const memberUnion = z.discriminatedUnion("kind", [
   memberSchema("ifb", KINDS.ifb),
   memberSchema("wireguard", { resourceType: wireguardKind.resourceType, fields: wireguardFields }),
 ]);
+
+/** What the host reports of every device: its own outputs (engine/observed.ts), but those of persistence and kindInfo, which a HostDevices does not offer. */
+const { ifindex, operState, hwAddress, linkMtu } = observedOutputs;
+
+/** A device of `devices` as an output: its fields as applied, what the host reports and its kind's own outputs (a WireGuard interface's publicKey). */
+function memberOutput<Name extends KindName, Fields extends z.ZodRawShape, Outputs extends z.ZodRawShape>(name: Name, fields: Fields, outputs: Outputs) {
+  return z.object({
+    kind: z.literal(name).describe(`"${name}": a ${KINDS[name].resourceType}.`),
+    ...memberCommon,
+    ...fields,
+    ifindex,
+    operState,
+    hwAddress,
+    linkMtu,
+    ...outputs,
+  });
+}
+
+/**
+ * `devices` as outputs carry it (the generated output type of HostDevices.devices): where the
+ * inputs say what to make, the outputs also hold what each device is on the host.
+ */
+export const hostDevicesOutputShape = {
+  devices: z
+    .record(
+      deviceKey,
+      z.discriminatedUnion("kind", [
+        memberOutput("bridge", KINDS.bridge.fields, {}),
+        memberOutput("veth", KINDS.veth.fields, {}),
+        memberOutput("vxlan", KINDS.vxlan.fields, {}),
+        memberOutput("macvlan", KINDS.macvlan.fields, {}),
+        memberOutput("tun", KINDS.tun.fields, {}),
+        memberOutput("ifb", KINDS.ifb.fields, {}),
+        memberOutput("wireguard", wireguardFields, wireguardKind.outputs!.fields),
+      ]),
+    )
+    .describe(
+      "The devices, by key, as applied, each with what the host reports of it (ifindex, hwAddress, linkMtu, operState; a wireguard device's publicKey).",
+    ),
+};
 
 /** The fields of state and inputs that are secrets: sealed by the resource class, scrubbed from every message. */
 export const HOST_DEVICES_SECRET_FIELDS = ["privateKeys"] as const;
