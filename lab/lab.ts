@@ -3,6 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
 import { restoreNeighbourTable, sizeNeighbourTable } from "./neighbour-table";
+import { claimLab, refuseForeignOwner, releaseLab } from "./owner";
 import { ipIn, run, waitFor } from "./run";
 import { labSudoInPlace, ROOT_REFUSED_PORT, rootRefusedSshdConfig, setUpLabSudo, tearDownLabSudo } from "./sudo-users";
 
@@ -116,6 +117,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   assertRoot();
   const prefix = options.prefix ?? "ndlab";
   const dir = options.stateDir ?? defaultStateDir;
+  refuseForeignOwner(prefix, dir, "bring the lab down");
   const names = labNames(prefix);
   const stateFile = path.join(dir, "hosts.json");
   if (existsSync(path.join(dir, "vm"))) {
@@ -139,6 +141,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   // Emptied, not removed: other checkouts' state directories may be links to this one, the one
   // lab of the machine, and a link to nothing fails their next `lab up`.
   if (existsSync(dir)) for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
+  releaseLab(prefix, dir);
 }
 
 /** Where the lab's sshds read the client key: outside the checkout, reachable by every user. */
@@ -226,12 +229,15 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const dir = options.stateDir ?? defaultStateDir;
   const subnets = labSubnets(options.subnetOctet ?? 0);
   if (hostCount < 1 || hostCount > LAB_MAX_HOSTS) throw new Error(`hosts must be 1..${LAB_MAX_HOSTS}, got ${hostCount}`);
+  refuseForeignOwner(prefix, dir, "bring the lab up");
   const existing = await healthyLab(dir, prefix, hostCount, vmCount, debianVmCount);
   if (existing?.sudo) {
+    claimLab(prefix, dir);
     if (!(await labSudoInPlace(prefix))) await setUpLabSudo(prefix, existing.sudo.password);
     return existing;
   }
   await labDown({ prefix, stateDir: dir });
+  claimLab(prefix, dir);
 
   const names = labNames(prefix);
   try {
