@@ -48,7 +48,10 @@ function typeText(type: TypeShape): string {
     case "named":
       return `[${code(type.name)}](Connection.md)`;
     case "record":
-      // By key: objects by their nested rows (`vteps.<key>.peers`), the connection by its page.
+      // By key: objects by their nested rows (`vteps.<key>.peers`), the connection by its page;
+      // objects of several shapes (HostDevices' devices) by the rows of each.
+      if (type.value.kind === "union" && type.value.options.every((option) => option.kind === "object"))
+        return `${code("Record<string, …>")} of objects, each one of ${type.value.options.length} shapes (rows below)`;
       return type.value.kind === "object" || type.value.kind === "named"
         ? `${code("Record<string, …>")} of ${typeText(type.value)}`
         : code(outputTypeText(type));
