@@ -15,6 +15,12 @@ export interface NetworkdDevice {
   kind: string;
   netdev?: Ini;
   network?: Ini;
+  /**
+   * The MTU counts only when set after the device is made (a bridge: the kernel moves one whose
+   * MTU was given at creation to its ports' smallest): the `.netdev` makes it one byte off and
+   * the `.network` sets it, as `ip` does at create (bridge.ts afterCreate).
+   */
+  mtuSetAfterCreate?: boolean;
 }
 
 export function renderIni(ini: Ini): string {
@@ -56,10 +62,13 @@ export const networkdPaths = (name: string) => ({
  */
 export function networkdArtifacts(device: NetworkdDevice, inputs: CommonFields, alias: string, token: string, what: string): Artifact[] {
   const paths = networkdPaths(inputs.name);
-  const netdev: Ini = [["NetDev", { Name: inputs.name, Kind: device.kind, MTUBytes: inputs.mtu, MACAddress: inputs.macAddress }], ...(device.netdev ?? [])];
+  const setAfter = device.mtuSetAfterCreate === true && inputs.mtu !== undefined ? inputs.mtu : undefined;
+  // Setting the value a device already has is no change for the kernel: it is made one byte off.
+  const createdMtu = setAfter === undefined ? inputs.mtu : setAfter < 65535 ? setAfter + 1 : setAfter - 1;
+  const netdev: Ini = [["NetDev", { Name: inputs.name, Kind: device.kind, MTUBytes: createdMtu, MACAddress: inputs.macAddress }], ...(device.netdev ?? [])];
   const network: Ini = [
     ["Match", { Name: inputs.name }],
-    ["Link", { ActivationPolicy: inputs.up ? "up" : "down", RequiredForOnline: false }],
+    ["Link", { MTUBytes: setAfter, ActivationPolicy: inputs.up ? "up" : "down", RequiredForOnline: false }],
     [
       "Network",
       { Address: inputs.addresses, ConfigureWithoutCarrier: true, IgnoreCarrierLoss: true, DHCP: false, IPv6AcceptRA: false, LinkLocalAddressing: "ipv6" },

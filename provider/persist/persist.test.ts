@@ -82,6 +82,10 @@ function devices(vmAddress: string, h1Address: string): Device[] {
       addresses: ["10.250.6.1/24"],
     }),
     on("Dummy", "dummy", { name: "ndpd0", addresses: ["10.250.8.1/32"], alias: "router id" }),
+    // A bridge whose MTU is below its one port's: the kernel moves a bridge to its ports'
+    // smallest MTU unless the MTU was set on the bridge after it was made.
+    on("Bridge", "mtuBridge", { name: "ndpbr2", mtu: 1400 }),
+    on("Dummy", "mtuBridgePort", { name: "ndpbp0", master: "ndpbr2" }, ["mtuBridge"]),
     on("Bond", "bond", { name: "ndpbond", mode: "active-backup", miimon: 100, updelay: 200 }),
     on("Dummy", "bondMember", { name: "ndpbm0", master: "ndpbond" }, ["bond"]),
     on("Vrf", "vrf", { name: "ndpvrf", table: 1001 }),
@@ -175,7 +179,7 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     const networkd = resources.filter(
       ([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel", "Ifb"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev,
     );
-    expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "ov-dvm-bridge", "vrf", "vx2"]);
+    expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "mtuBridge", "ov-dvm-bridge", "vrf", "vx2"]);
     expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
     // Two more units than those resources: the overlay's flood list and the WireGuard peer list on
     // dvm (VxlanFloodLists and WireguardPeerLists persist per host).
@@ -223,6 +227,7 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     expect(await sh("ip -n ndpc1 route show 10.250.99.0/24")).toMatch(/via 10\.250\.9\.1 dev ndpvp proto 250/);
     expect(await sh("ip route show 10.250.98.0/24")).toMatch(/dev ndpmv proto 250/);
     expect(await sh("ip -br link show dev ndptap")).toMatch(/DOWN/);
+    expect(await sh("cat /sys/class/net/ndpbr2/mtu /sys/class/net/ndpbp0/mtu")).toBe("1400\n1500");
     expect(await sh("wg show ndpwg listen-port")).toBe("51999");
     // The interface's own peer (its unit), and the bare interface's from the peer list's unit (after the interface's).
     expect(await sh("wg show ndpwg peers")).toBe(WG_PEER);

@@ -42,6 +42,7 @@ export const bridgeKind = defineKind({
     const span = (cs: number | undefined) => (cs === undefined ? undefined : `${cs * 10}ms`);
     return {
       kind: "bridge",
+      mtuSetAfterCreate: true,
       netdev: [
         [
           "Bridge",
