@@ -298,6 +298,15 @@ describe("HostDevices with WireGuard interfaces (private keys in the sealed priv
     expect(parts.map((part) => part.length)).toEqual([3, 1]);
   });
 
+  it("takes back an interface a killed `up` left with its tag (no key set yet) and keys it", async () => {
+    const { host, engine, inputs } = setupWg();
+    const left = host.addLink(undefined, "ndh-wg", "wireguard", { ifalias: tagOf("wg") });
+    const { outs } = await engine.create(inputs(overlayHost, { wg: KEYS[0] }).inputs);
+    expect(host.link(undefined, "ndh-wg")).toMatchObject({ ifindex: left.ifindex, wg: { privateKey: KEYS[0], listenPort: 51820 } });
+    expect((outs.devices as Record<string, Record<string, unknown>>).wg).toMatchObject({ ifindex: left.ifindex, publicKey: wireguardPublicKey(KEYS[0]) });
+    expect(host.link(undefined, "ndh-vx")!.master).toBe("ndh-br");
+  });
+
   it("a key changed on the host by hand shows as drift of privateKeys (never the host's key); the next update sets it back in place", async () => {
     const { host, engine, inputs } = setupWg();
     // No VTEP: the fake host's dump does not model a VTEP's port and learning, which would read as drift.
