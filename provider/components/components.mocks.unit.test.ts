@@ -85,7 +85,10 @@ describe("components under mocks", () => {
     const mine = registered.filter((r) => r.name.startsWith("ph-")).map((r) => `${r.type.split(":").at(-1)}:${r.name}`);
     expect(mine).toEqual(expect.arrayContaining(["HostDevices:ph-a-devices", "HostDevices:ph-b-devices", "VxlanFloodLists:ph-flood", "VethPair:ph-att-veth"]));
     expect(mine.filter((name) => /Bridge|VxlanTunnel|ph-[ab]-.*(netns|veth)/.test(name))).toEqual([]);
-    const devices = registered.find((r) => r.name === "ph-a-devices")!.inputs.devices as Record<string, Record<string, unknown>>;
+    const hostDevices = registered.find((r) => r.name === "ph-a-devices")!;
+    // A secret field the plan leaves out is absent, not a secret holding nothing (the provider would get null).
+    expect(hostDevices.inputs).not.toHaveProperty("privateKeys");
+    const devices = hostDevices.inputs.devices as Record<string, Record<string, unknown>>;
     expect(
       Object.values(devices)
         .map((d) => d.kind)
