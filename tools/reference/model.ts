@@ -173,8 +173,10 @@ export function resourceDocs(): ResourceDoc[] {
       ),
       outputs: outputsOf(entry.outputs),
       example: entry.example,
-      // Both appear in the persist example, beside the devices that use them.
-      exampleProgram: "connection" in shape ? exampleProgramOf("persist") : undefined,
+      // Its own example (examples/host-devices), else the persist example, where NetworkNamespace
+      // and Route appear beside the devices that use them.
+      exampleProgram:
+        exampleProgramOf(name.replace(/(?<=[a-z])(?=[A-Z])/g, "-").toLowerCase()) ?? ("connection" in shape ? exampleProgramOf("persist") : undefined),
     };
   });
   return [...devices, ...objects];
