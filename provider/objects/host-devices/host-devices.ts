@@ -467,8 +467,7 @@ export class HostDevicesEngine implements AnyEngine {
   private member(key: string, device: MemberInputs, connection: Connection, endpoint: string, token: string, privateKeys: PrivateKeys = {}): Member {
     const { kind, ...fields } = device as Record<string, unknown> & { kind: KindName };
     const own = deviceToken(token, key);
-    const secret = privateKeys[key] !== undefined ? { [SECRET_FIELD]: privateKeys[key] } : {};
-    const inputs = { ...fields, ...secret, connection } as unknown as ParsedInputs;
+    const inputs = { ...withSecret(fields, privateKeys[key]), connection } as unknown as ParsedInputs;
     return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
   }
 
@@ -482,8 +481,7 @@ export class HostDevicesEngine implements AnyEngine {
       const { kind, ...fields } = device;
       if (!(kind in KINDS)) throw new Error(`${HOST_DEVICES_TYPE} devices.${key}: unknown kind ${JSON.stringify(kind)} in state`);
       const own = deviceToken(token, key);
-      const secret = state.privateKeys?.[key] !== undefined ? { [SECRET_FIELD]: state.privateKeys[key] } : {};
-      const inputs = { ...fields, ...secret, connection: state.connection } as unknown as ParsedInputs;
+      const inputs = { ...withSecret(fields, state.privateKeys?.[key]), connection: state.connection } as unknown as ParsedInputs;
       return { key, engine: this.engines[kind], inputs, token: own, id: `${endpoint}/${inputs.netns ?? "-"}/${inputs.name}#${own}` };
     });
   }
@@ -521,8 +519,7 @@ export class HostDevicesEngine implements AnyEngine {
     const snapshot = await this.snapshot(host, members);
     const steps = new Map<Member, Step[]>();
     for (const member of members) {
-      const privateKey = previous.privateKeys?.[member.key];
-      const before: DeviceState = { ...previous.devices[member.key]!, ...(privateKey !== undefined ? { [SECRET_FIELD]: privateKey } : {}) };
+      const before = withSecret(previous.devices[member.key]!, previous.privateKeys?.[member.key]);
       const link = await snapshot.readLink(member.inputs.netns, member.inputs.name);
       const owned =
         link &&
@@ -737,6 +734,11 @@ export class HostDevicesEngine implements AnyEngine {
   }
 }
 
+/** A device's fields with its private key (from `privateKeys`) put back among them, as its kind takes it. */
+function withSecret<T extends Record<string, unknown>>(fields: T, privateKey: unknown): T {
+  return privateKey === undefined ? fields : { ...fields, [SECRET_FIELD]: privateKey };
+}
+
 /** A device's fields without its secret one: the resource holds it in `privateKeys`. */
 function withoutSecret<T extends Record<string, unknown>>(fields: T): T {
   const { [SECRET_FIELD]: _secret, ...rest } = fields;
@@ -752,12 +754,7 @@ function withPrivateKeys(props: { devices?: unknown; privateKeys?: unknown }): u
   // Not known yet (preview): every device that may hold one may change.
   if (!isRecord(props.privateKeys)) return UNKNOWN;
   const privateKeys = props.privateKeys;
-  return Object.fromEntries(
-    Object.entries(props.devices).map(([key, device]) => [
-      key,
-      privateKeys[key] !== undefined && isRecord(device) ? { ...device, [SECRET_FIELD]: privateKeys[key] } : device,
-    ]),
-  );
+  return Object.fromEntries(Object.entries(props.devices).map(([key, device]) => [key, isRecord(device) ? withSecret(device, privateKeys[key]) : device]));
 }
 
 /** A device's outputs without the connection its engine was handed: the resource holds it once. */
