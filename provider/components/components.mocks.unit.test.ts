@@ -102,6 +102,23 @@ describe("components under mocks", () => {
     expect([...attachmentDeps].map((urn) => urn.split("::").at(-1))).toEqual(["ph-b-devices"]);
   });
 
+  it("VxlanOverlay per host with persist: each HostDevices and the flood list's member get the host's persist (a host's own first)", async () => {
+    const { VxlanOverlay } = await import("./vxlan-overlay");
+    const hosts = ["a", "b"].map((name, i) => ({
+      name,
+      connection: { ...connection, host: `10.0.4.${i + 1}` },
+      underlayAddress: `10.0.4.${i + 1}`,
+      ...(name === "b" ? { persist: "none" as const } : {}),
+    }));
+    new VxlanOverlay("pph", { vni: 15, hosts, form: "per-host", persist: pulumi.output("networkd" as const) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registered.find((r) => r.name === "pph-a-devices")!.inputs.persist).toBe("networkd");
+    expect(registered.find((r) => r.name === "pph-b-devices")!.inputs.persist).toBe("none");
+    const vteps = registered.find((r) => r.name === "pph-flood")!.inputs.vteps as Record<string, { persist?: string }>;
+    expect(vteps.a!.persist).toBe("networkd");
+    expect(vteps.b!.persist).toBe("none");
+  });
+
   it("EncryptedOverlay per host: one HostDevices per host, its WireGuard interface inside with the private key a secret; an Attachment plugs into it", async () => {
     const { EncryptedOverlay } = await import("./encrypted-overlay");
     const { Attachment } = await import("./attachment");

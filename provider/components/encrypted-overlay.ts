@@ -332,7 +332,7 @@ export interface EncryptedOverlayArgs {
   vtepName?: pulumi.Input<string>;
   /** Overlay MTU in bytes; default: the smallest underlay MTU − 80 (WireGuard) − 50 (VXLAN). */
   mtu?: pulumi.Input<number>;
-  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. Not in the per-host form. */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
   persist?: pulumi.Input<PersistMode>;
   /**
    * "per-device" (default): a Pulumi resource per WireGuard interface, bridge, VTEP and container

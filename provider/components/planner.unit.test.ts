@@ -283,7 +283,9 @@ describe("planEncryptedOverlay (pure)", () => {
       "h1-web-veth:VethPair<-h1-web-netns+h1-bridge",
       "h1-web-route:Route<-h1-web-veth",
     ]);
-    expect(() => planEncryptedOverlay({ ...args, form: "per-host", persist: "networkd" })).toThrow(/per-host form does not persist/);
+    // Per host, persist reaches the one HostDevices (the WireGuard interface among its devices) and the lists' members.
+    const persisted = planEncryptedOverlay({ ...args, form: "per-host", persist: "networkd" });
+    expect(itemOfType(persisted.items, "h1-devices", "HostDevices").inputs).toMatchObject({ persist: "networkd", privateKeys: { wg: expect.anything() } });
   });
 
   it("adding or removing a host changes only the peer lists and the flood lists (two resources), in place; no interface, bridge or VTEP changes", () => {
@@ -494,9 +496,20 @@ describe("planVxlanOverlay: containers and the per-host form", () => {
     expect(devices[`veth-${veth.name}`]).toEqual({ kind: "veth", ...veth });
   });
 
-  it("refuses persist in the per-host form, and a namespace twice on one host", () => {
-    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts, form: "per-host", persist: "networkd" })).toThrow(/per-host form does not persist/);
-    expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [{ ...hosts[0]!, persist: "auto" }], form: "per-host" })).toThrow(PlanInputError);
+  it("per host, persist reaches each host's HostDevices, its routes and its flood list member (a host's own persist first); a namespace twice on one host is refused", () => {
+    const withRoute = [
+      { ...hosts[0]!, persist: "auto" as const, containers: [{ namespace: "web", address: "10.9.0.1/24", gateway: "10.9.0.254" }] },
+      hosts[1]!,
+    ];
+    const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts: withRoute, form: "per-host", persist: "networkd" });
+    expect(plan.items.map((item) => `${item.key}:${(item.inputs as { persist?: string }).persist ?? "-"}`)).toEqual([
+      `${hosts[0]!.name}-devices:auto`,
+      `${hosts[0]!.name}-web-route:auto`,
+      `${hosts[1]!.name}-devices:networkd`,
+      "flood:-",
+    ]);
+    const flood = itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps as Record<string, { persist?: string }>;
+    expect(Object.values(flood).map((vtep) => vtep.persist)).toEqual(["auto", "networkd"]);
     expect(planVxlanOverlay({ overlayId: "o", vni: 7, hosts, form: "per-host", persist: "none" }).items).toHaveLength(4);
     expect(() => planVxlanOverlay({ overlayId: "o", vni: 7, hosts: [{ ...hosts[0]!, containers: [{ namespace: "a" }, { namespace: "a" }] }] })).toThrow(
       /appears twice/,

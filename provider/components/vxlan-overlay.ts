@@ -48,7 +48,7 @@ export interface OverlayContainer {
  * How the overlay's resources are cut: "per-device" (default) makes a resource per bridge, VTEP,
  * namespace and veth; "per-host" makes ONE HostDevices resource per host holding its bridge,
  * VTEP and containers' veths (their namespaces made with them), so an `up`, refresh or destroy
- * is one Pulumi step and one script per host. The per-host form does not persist across reboots.
+ * is one Pulumi step and one script per host. Both persist alike (`persist`).
  */
 export type OverlayForm = "per-device" | "per-host";
 
@@ -166,15 +166,6 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
   const hostPlans: OverlayHostPlan[] = [];
   const keysByHost: string[][] = [];
   const form = args.form ?? "per-device";
-  if (form === "per-host") {
-    const persisted = hosts.find((h) => (h.persist ?? args.persist ?? "none") !== "none");
-    if (persisted)
-      throw new PlanInputError(
-        "persist",
-        `the per-host form does not persist across reboots yet: leave persist out, or use form "per-device"`,
-        persisted.persist !== undefined ? persisted.name : undefined,
-      );
-  }
   for (const h of hosts) {
     const hostItems: PlanItem<C>[] = [];
     const mac = vtepMac(args.overlayId, args.vni, h.name);
@@ -256,8 +247,8 @@ export function planVxlanOverlay<C>(args: VxlanOverlayPlanArgs<C>): VxlanOverlay
           } as PlanItem<C>);
       }
     }
-    // The per-host form persists nothing (refused above unless "none"): HostDevices takes no persist.
-    const persisted = form === "per-host" ? hostItems : withPersist(hostItems, h.persist ?? args.persist);
+    // Either form: every resource of the host (its HostDevices, routes) gets the host's persist.
+    const persisted = withPersist(hostItems, h.persist ?? args.persist);
     items.push(...persisted);
     keysByHost.push(persisted.map((item) => item.key));
     hostPlans.push({ name: h.name, bridgeName, vtepName, vtepMac: mac, peers });
@@ -351,7 +342,7 @@ export interface VxlanOverlayArgs {
   vtepName?: pulumi.Input<string>;
   /** Overlay MTU in bytes; default: the smallest underlay MTU − 50 (IPv4 underlay) or − 70 (IPv6). */
   mtu?: pulumi.Input<number>;
-  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. Not in the per-host form. */
+  /** "networkd", "networkmanager", "systemd" or "auto": every device comes back after a reboot (see provider/persist/README.md); per host overridable. */
   persist?: pulumi.Input<PersistMode>;
   /**
    * "per-device" (default): a Pulumi resource per bridge, VTEP and container device. "per-host":

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { type Connection, connectionOf } from "../ssh/connection";
 import { storedConnection, withTuningDefaults } from "../ssh/stored-connection";
 import { type Artifact, NETWORKMANAGER_DIR, removeStep, syncSteps, wasPersisted } from "../persist/files";
-import { persistFailures, persistSupport, pickPersistVia } from "../persist/host-support";
+import { persistFailures, persistViaOn } from "../persist/host-support";
 import { PERSIST_VIAS, type PersistVia } from "../persist/mode";
 import { sameValue } from "./compare";
 import { sshHosts } from "./host";
@@ -137,15 +137,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   private async persistPreflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
     if (!wasPersisted(inputs.persist) || containsUnknown(inputs.connection)) return [];
     const host = this.hosts(connectionOf(inputs));
-    const via = await this.persistViaOn(host, inputs.persist);
+    const via = await persistViaOn(host, inputs.persist);
     const { needs, ...options } = this.persistNeeds({ ...inputs, persist: via });
     return persistFailures(host, String(inputs.persist), needs, options);
-  }
-
-  /** The mode the boot-time files are written for: the input's, or what "auto" picks on this host; undefined without persist. */
-  protected async persistViaOn(host: Host, persist: unknown): Promise<PersistVia | undefined> {
-    if (!wasPersisted(persist)) return undefined;
-    return persist === "auto" ? pickPersistVia(host, await persistSupport(host)) : (persist as PersistVia);
   }
 
   /**
@@ -168,7 +162,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const id = this.identify(inputs, host.endpoint, token);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
-    const via = await this.persistViaOn(host, inputs.persist);
+    const via = await persistViaOn(host, inputs.persist);
     const outs = await this.createOn(host, inputs, id, { token, where, files: this.persistSteps(inputs, token, via) });
     return { id, outs: { ...withStoredConnection(withoutVia(outs)), ...(via ? { persistVia: via } : {}), schemaVersion: SCHEMA_VERSION } };
   }
@@ -198,13 +192,11 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
       // then holds what the host showed, which is no input and renders nothing the last `up`
       // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
       const where = this.where(host, state);
-      const stored = this.schema.safeParse({ ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])), persist: persistVia });
-      let verdict = stored.success
-        ? await persistedState(host, where, this.persistence(stored.data as unknown as Inputs, ownerToken(id)), String(state.persist))
-        : String(state.persist);
+      const files = this.bootFilesOf(state, persistVia, ownerToken(id));
+      let verdict = files ? await persistedState(host, where, files, String(state.persist)) : String(state.persist);
       // "auto" on a host that now runs another network manager: the files are for the old one.
       if (state.persist === "auto" && verdict !== "drifted") {
-        const now = await this.persistViaOn(host, "auto");
+        const now = await persistViaOn(host, "auto");
         if (now !== persistVia) {
           console.warn(`netdev: ${where}: persist "auto" wrote ${persistVia} files, but the host now calls for ${now}; the next \`pulumi up\` writes ${now}'s`);
           verdict = "drifted";
@@ -228,7 +220,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const token = ownerToken(id);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
-    const via = await this.persistViaOn(host, inputs.persist);
+    const via = await persistViaOn(host, inputs.persist);
     const outs = await this.updateOn(host, id, inputs, previous, {
       token,
       where,
@@ -249,6 +241,20 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     await this.deleteOn(host, id, state, this.where(host, state));
     // Gone: its boot-time files go too (those carrying this resource's tag).
     if (wasPersisted(state.persist) && hasOwnerToken(id)) await this.removeBootFiles(host, state, ownerToken(id));
+  }
+
+  /**
+   * The boot-time files the last `up` wrote for this state (its input fields, written for `via`);
+   * undefined when state holds what no input could be (drift a refresh stored there).
+   */
+  bootFilesOf(state: Record<string, unknown>, via: PersistVia, token: string): Artifact[] | undefined {
+    const stored = this.schema.safeParse({ ...Object.fromEntries(this.inputFields.map((key) => [key, state[key]])), persist: via });
+    return stored.success ? this.persistence(stored.data as unknown as Inputs, token) : undefined;
+  }
+
+  /** Every path persistence may have written for this resource, whichever way (removal checks the token). */
+  bootPaths(state: Record<string, unknown>, token: string): string[] {
+    return this.persistedPaths(state, token);
   }
 
   protected where(host: Host, state: Record<string, unknown>): string {

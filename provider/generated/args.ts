@@ -1186,6 +1186,12 @@ export interface HostDevicesArgs {
    * Changes in place.
    */
   privateKeys?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * "networkd", "networkmanager", "systemd" or "auto": every device also gets what recreates it at boot, as its own resource would with this `persist` (see provider/persist/README.md); "none" or omitted: nothing survives a reboot.
+   *
+   * Changes in place.
+   */
+  persist?: pulumi.Input<"none" | "networkd" | "networkmanager" | "systemd" | "auto">;
 }
 
 /** The arguments of `new WireguardPeerLists(name, args)`. */

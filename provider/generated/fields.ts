@@ -108,8 +108,8 @@ export const resourceFields = {
   },
   HostDevices: {
     category: "object",
-    inputs: ["connection", "devices", "privateKeys"],
-    outputs: [],
+    inputs: ["connection", "devices", "privateKeys", "persist"],
+    outputs: ["persistVia"],
     secrets: ["connection", "privateKeys"],
   },
   WireguardPeerLists: {

@@ -796,6 +796,10 @@ export interface HostDevicesInputs {
    * Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.
    */
   privateKeys?: Record<string, string>;
+  /**
+   * "networkd", "networkmanager", "systemd" or "auto": every device also gets what recreates it at boot, as its own resource would with this `persist` (see provider/persist/README.md); "none" or omitted: nothing survives a reboot.
+   */
+  persist?: "none" | "networkd" | "networkmanager" | "systemd" | "auto";
 }
 
 /** A WireguardPeerLists's inputs as plain values. */

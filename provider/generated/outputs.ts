@@ -904,6 +904,14 @@ export interface HostDevicesOutputs {
    * A secret output.
    */
   readonly privateKeys: pulumi.Output<Record<string, string> | undefined>;
+  /**
+   * "networkd", "networkmanager", "systemd" or "auto": every device also gets what recreates it at boot, as its own resource would with this `persist` (see provider/persist/README.md); "none" or omitted: nothing survives a reboot.
+   */
+  readonly persist: pulumi.Output<"none" | "networkd" | "networkmanager" | "systemd" | "auto" | undefined>;
+  /**
+   * What the boot-time files were written for: "networkd", "networkmanager" or "systemd" (units only); with `persist: "auto"`, what it picked on the host. Absent without persist.
+   */
+  readonly persistVia: pulumi.Output<"networkd" | "networkmanager" | "systemd" | undefined>;
 }
 
 /** The outputs of a WireguardPeerLists: every input as applied, and what the host reports. */

@@ -49,7 +49,7 @@ export const objectTypes = {
     engine: hostDevicesEngine,
     replaceOn: [...HOST_DEVICES_REPLACE_ON],
     secretFields: [...HOST_DEVICES_SECRET_FIELDS],
-    outputs: {},
+    outputs: { ...persistOutputs },
     inputsAsOutputs: hostDevicesOutputShape,
     example: {
       devices: {

@@ -55,11 +55,12 @@ const WRITE = [
   "done",
 ].join("\n");
 
-// Removes only what is ours: a file named with our token or carrying our owner tag in its
-// header, a symlink to one of our units; absent paths are fine (delete is idempotent).
-// One path that cannot go does not keep the others: it fails the step at the end.
+// Removes only what is ours: a file named with its owner's token or carrying its owner tag in
+// its header, a symlink to one of our units; absent paths are fine (delete is idempotent). The
+// arguments are groups, one per owner: its tag, its token, how many paths, the paths. One path
+// that cannot go does not keep the others: it fails the step at the end.
 const REMOVE = [
-  "tag=$1; token=$2; shift 2; failed=0",
+  "failed=0",
   // NetworkManager forgets a profile whose file is gone when asked to load that path. A device
   // it made from the profile (at boot) it would delete with it: the device is made unmanaged
   // first, which keeps it (and up) but drops its addresses once the deactivation that follows
@@ -77,29 +78,46 @@ const REMOVE = [
   '  for a in $addrs; do ip addr replace "$a" dev "$d" >/dev/null 2>&1; done',
   "  return 0",
   "}",
-  "for f; do",
-  '  if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || failed=1 ;; esac',
-  '  elif [ -f "$f" ]; then',
-  '    case "${f##*/}" in *"$token"*) rm -f "$f" || failed=1; continue ;; esac',
-  '    if grep -qF -- "$tag" "$f"; then rm -f "$f" || failed=1; unload "$f"; fi',
-  "  fi",
+  "while [ $# -ge 3 ]; do",
+  "  tag=$1; token=$2; n=$3; shift 3",
+  '  while [ "$n" -gt 0 ] && [ $# -gt 0 ]; do',
+  "    f=$1; shift; n=$((n - 1))",
+  '    if [ -L "$f" ]; then case "$(readlink "$f")" in */pulumi-netdev-*) rm -f "$f" || failed=1 ;; esac',
+  '    elif [ -f "$f" ]; then',
+  '      case "${f##*/}" in *"$token"*) rm -f "$f" || failed=1; continue ;; esac',
+  '      if grep -qF -- "$tag" "$f"; then rm -f "$f" || failed=1; unload "$f"; fi',
+  "    fi",
+  "  done",
   "done",
   "exit $failed",
 ].join("\n");
 
-/** Steps that write the artifacts: one for every public file and link, one per secret file (its content on stdin). */
-export function writeSteps(artifacts: Artifact[]): Step[] {
-  const publicArgs: string[] = [];
+/**
+ * Steps that write the artifacts: the public files and links in as few steps as `maxBytes` of
+ * content allows (one without a limit), one step per secret file (its content on stdin).
+ */
+export function writeSteps(artifacts: Artifact[], { maxBytes = Number.POSITIVE_INFINITY }: { maxBytes?: number } = {}): Step[] {
+  const publicSteps: string[][] = [];
+  let size = 0;
   const secretSteps: Step[] = [];
+  const add = (...args: string[]) => {
+    const bytes = args.reduce((sum, arg) => sum + arg.length, 0);
+    if (size + bytes > maxBytes || publicSteps.length === 0) {
+      publicSteps.push([]);
+      size = 0;
+    }
+    publicSteps[publicSteps.length - 1]!.push(...args);
+    size += bytes;
+  };
   for (const artifact of artifacts) {
-    if ("linkTo" in artifact) publicArgs.push("link", artifact.linkTo, artifact.path);
+    if ("linkTo" in artifact) add("link", artifact.linkTo, artifact.path);
     else if (artifact.secret)
       secretSteps.push({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", "stdin", artifact.mode, artifact.path], stdin: artifact.content });
-    else publicArgs.push("file", artifact.mode, artifact.path, artifact.content);
+    else add("file", artifact.mode, artifact.path, artifact.content);
   }
   const profiles = artifacts.filter((artifact) => artifact.path.startsWith(`${NETWORKMANAGER_DIR}/`)).map((artifact) => artifact.path);
   return [
-    ...(publicArgs.length ? [{ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...publicArgs] } satisfies Step] : []),
+    ...publicSteps.map((args) => ({ field: "persist", tool: "sh", args: ["-c", WRITE, "netdev-persist", ...args] }) satisfies Step),
     ...secretSteps,
     // Known to NetworkManager now (it reads keyfiles at start, or when told), without a restart.
     ...(profiles.length ? [{ field: "persist", tool: "sh", args: ["-c", 'nmcli connection load "$@"', "netdev-nm-load", ...profiles] } satisfies Step] : []),
@@ -130,7 +148,28 @@ export function syncSteps(wanted: Artifact[] | undefined, paths: string[], token
 
 /** A step that removes these paths where they are ours (tagged with this token). */
 export function removeStep(paths: string[], token: string): Step[] {
-  return paths.length ? [{ field: "persist", tool: "sh", args: ["-c", REMOVE, "netdev-unpersist", `netdev#${token}`, token, ...paths] }] : [];
+  return removeSteps([{ token, paths }]);
+}
+
+/**
+ * Steps that remove each owner's paths where they are that owner's (named with its token or
+ * tagged with it): one step for all, or as many as `maxBytes` of paths allows.
+ */
+export function removeSteps(owners: ReadonlyArray<{ token: string; paths: readonly string[] }>, { maxBytes = Number.POSITIVE_INFINITY } = {}): Step[] {
+  const steps: string[][] = [];
+  let size = 0;
+  for (const { token, paths } of owners) {
+    if (paths.length === 0) continue;
+    const group = [`netdev#${token}`, token, String(paths.length), ...paths];
+    const bytes = group.reduce((sum, arg) => sum + arg.length + 3, 0);
+    if (steps.length === 0 || size + bytes > maxBytes) {
+      steps.push([]);
+      size = 0;
+    }
+    steps[steps.length - 1]!.push(...group);
+    size += bytes;
+  }
+  return steps.map((args) => ({ field: "persist", tool: "sh", args: ["-c", REMOVE, "netdev-unpersist", ...args] }));
 }
 
 /**

@@ -37,6 +37,12 @@ export function pickPersistVia(host: Host, support: PersistSupport | undefined):
   return via;
 }
 
+/** The mode the boot-time files are written for: `persist` itself, or what "auto" picks on this host; undefined without persist. */
+export async function persistViaOn(host: Host, persist: unknown): Promise<PersistVia | undefined> {
+  if (persist === undefined || persist === null || persist === "none") return undefined;
+  return persist === "auto" ? pickPersistVia(host, await persistSupport(host)) : (persist as PersistVia);
+}
+
 /**
  * Why `persist` (`mode`, as the input says it) cannot work on this host, as check failures on
  * the `persist` field (empty when it can): boot-time units need systemd as init; networkd's

@@ -64,6 +64,28 @@ function devices(vmAddress: string, h1Address: string): Device[] {
         ],
       },
     },
+    // The same in the per-host form: one HostDevices on dvm (bridge, VTEP, the container's veth).
+    {
+      type: "VxlanOverlay",
+      resourceName: "ovh",
+      inputs: {
+        vni: 4244,
+        bridgeName: "ndphbr",
+        vtepName: "ndphvx",
+        form: "per-host",
+        persist: "networkd",
+        hosts: [
+          {
+            name: "dvm",
+            connection: { $connection: "dvm" },
+            underlayAddress: vmAddress,
+            overlayAddress: "10.250.15.1/24",
+            containers: [{ namespace: "ndphc", address: "10.250.15.3/24" }],
+          },
+          { name: "h1", connection: { $connection: "h1" }, underlayAddress: h1Address, overlayAddress: "10.250.15.2/24", persist: "none" },
+        ],
+      },
+    },
     {
       type: "Attachment",
       resourceName: "att",
@@ -147,7 +169,13 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
       .filter((r) => r.inputs?.persist === "networkd")
       .map((r) => [r.type.split(":").pop()!, r.urn.split("::").pop()!, r.inputs!] as const);
   };
-  const pingAll = async () => ({ bridge: await pingOverlay("10.250.7.1"), container: await pingOverlay("10.250.7.3") });
+  const pingAll = async () => ({
+    bridge: await pingOverlay("10.250.7.1"),
+    container: await pingOverlay("10.250.7.3"),
+    perHostBridge: await pingOverlay("10.250.15.1"),
+    perHostContainer: await pingOverlay("10.250.15.3"),
+  });
+  const allAnswer = { bridge: true, container: true, perHostBridge: true, perHostContainer: true };
 
   let release: (() => void) | undefined;
   beforeAll(async () => {
@@ -169,10 +197,10 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     const up = await stack.up();
     expect(up.summary.result).toBe("succeeded");
     const resources = await persisted();
-    expect([...new Set(resources.map(([type]) => type))].sort()).toEqual([...Object.keys(deviceKinds), "NetworkNamespace", "Route"].sort());
+    expect([...new Set(resources.map(([type]) => type))].sort()).toEqual([...Object.keys(deviceKinds), "HostDevices", "NetworkNamespace", "Route"].sort());
     // h1's half of the overlay is not persisted (its own persist: "none").
-    expect(resources.map(([, name]) => name).filter((name) => name.startsWith("ov-h1-"))).toEqual([]);
-    expect(resources.map(([, name]) => name)).toEqual(expect.arrayContaining(["ov-dvm-bridge", "ov-dvm-vtep", "att-netns", "att-veth"]));
+    expect(resources.map(([, name]) => name).filter((name) => /^ovh?-h1-/.test(name))).toEqual([]);
+    expect(resources.map(([, name]) => name)).toEqual(expect.arrayContaining(["ov-dvm-bridge", "ov-dvm-vtep", "att-netns", "att-veth", "ovh-dvm-devices"]));
     // networkd's three files for what it can describe (host namespace, no master: the overlay's
     // bridge, the unbound VTEP, the dummy, the bond, the VRF, the IFB without queue settings);
     // a unit and its script for the rest.
@@ -180,15 +208,20 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
       ([type, , inputs]) => ["Bridge", "Dummy", "Bond", "Vrf", "VxlanTunnel", "Ifb"].includes(type) && !inputs.master && !inputs.netns && !inputs.dev,
     );
     expect(networkd.map(([, name]) => name).sort()).toEqual(["bond", "dummy", "ifb", "mtuBridge", "ov-dvm-bridge", "vrf", "vx2"]);
-    expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String(networkd.length * 3));
-    // Two more units than those resources: the overlay's flood list and the WireGuard peer list on
-    // dvm (VxlanFloodLists and WireguardPeerLists persist per host).
-    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(resources.length - networkd.length + 2));
-    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(resources.length - networkd.length + 2));
+    // And the per-host overlay's bridge, a device of its HostDevices.
+    expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-'")).toBe(String((networkd.length + 1) * 3));
+    expect(await sh("ls /etc/systemd/network | grep -c '^10-pulumi-netdev-ndphbr\\.'")).toBe("3");
+    // A unit per other resource (the HostDevices aside), two for the HostDevices' VTEP and veth,
+    // and three for the lists: both overlays' flood lists and the WireGuard peer list on dvm
+    // (VxlanFloodLists and WireguardPeerLists persist per host).
+    const units = resources.length - 1 - networkd.length + 2 + 3;
+    expect(await sh("ls /etc/pulumi-netdev | grep -c '\\.sh$'")).toBe(String(units));
+    expect(await sh("ls /etc/systemd/system/multi-user.target.wants | grep -c '^pulumi-netdev-'")).toBe(String(units));
+    expect(await sh("grep -l 'for VxlanTunnel ndphvx' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
     expect(await sh("grep -l 'for VxlanFloodLists ndpvx (member dvm)' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
     expect(await sh("grep -l 'for WireguardPeerLists ndpwg2 (member dvm)' /etc/pulumi-netdev/*.sh | wc -l")).toBe("1");
     expect(await sh("stat -c %a /etc/pulumi-netdev/*.stdin | sort -u")).toBe("600");
-    expect(await pingAll()).toEqual({ bridge: true, container: true });
+    expect(await pingAll()).toEqual(allAnswer);
     // What was just written is what refresh expects: no drift, no change.
     const refresh = await stack.refresh();
     expect(refresh.stdout).not.toMatch(/boot-time files differ/);
@@ -197,16 +230,18 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
 
   it("refresh reports files deleted or edited by hand; up writes them again", async () => {
     await sh(
-      "rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q 'for Macvlan ndpmv ' \"$f\"; then echo '# edited' >> \"$f\"; fi; done",
+      "rm /etc/systemd/network/10-pulumi-netdev-ndpd0.link /etc/systemd/network/10-pulumi-netdev-ndphbr.link && sed -i 's/^Table=1001$/Table=1002/' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev && for f in /etc/pulumi-netdev/*.sh; do if grep -q 'for Macvlan ndpmv ' \"$f\"; then echo '# edited' >> \"$f\"; fi; done",
     );
     const refresh = await stack.refresh();
     expect(refresh.stdout).toMatch(/ndpd0 .*boot-time files differ.*10-pulumi-netdev-ndpd0\.link \(missing\)/);
     expect(refresh.stdout).toMatch(/ndpvrf .*10-pulumi-netdev-ndpvrf\.netdev \(edited\)/);
     expect(refresh.stdout).toMatch(/ndpmv .*\/etc\/pulumi-netdev\/[0-9a-f]{12}\.sh \(edited\)/);
+    expect(refresh.stdout).toMatch(/HostDevices on .*devices\.bridge: \/etc\/systemd\/network\/10-pulumi-netdev-ndphbr\.link \(missing\)/);
     const preview = await stack.preview();
-    expect(preview.changeSummary.update).toBe(3);
+    expect(preview.changeSummary.update).toBe(4);
     const up = await stack.up();
-    expect(up.summary.resourceChanges?.update).toBe(3);
+    expect(up.summary.resourceChanges?.update).toBe(4);
+    expect(await sh("ls /etc/systemd/network/10-pulumi-netdev-ndphbr.link")).toMatch(/ndphbr\.link$/);
     expect(await sh("grep -h '^Table=' /etc/systemd/network/10-pulumi-netdev-ndpvrf.netdev")).toBe("Table=1001");
     expect((await stack.refresh()).stdout).not.toMatch(/boot-time files differ/);
   }, 300_000);
@@ -222,8 +257,9 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     expect(refresh.stdout).not.toMatch(/lost its owner tag|boot-time files differ/);
     const preview = await stack.preview();
     expect(Object.keys(preview.changeSummary), JSON.stringify(preview.changeSummary)).toEqual(["same"]);
-    expect(await pingAll()).toEqual({ bridge: true, container: true });
+    expect(await pingAll()).toEqual(allAnswer);
     expect(await sh("ip -n ndpc1 -br addr show dev ndpvp")).toMatch(/10\.250\.9\.2\/24/);
+    expect(await sh("ip -n ndphc -br addr show dev eth0")).toMatch(/10\.250\.15\.3\/24/);
     expect(await sh("ip -n ndpc1 route show 10.250.99.0/24")).toMatch(/via 10\.250\.9\.1 dev ndpvp proto 250/);
     expect(await sh("ip route show 10.250.98.0/24")).toMatch(/dev ndpmv proto 250/);
     expect(await sh("ip -br link show dev ndptap")).toMatch(/DOWN/);
@@ -252,7 +288,7 @@ describe.skipIf(!vm)('persist: "networkd" on a host that reboots (dvm1)', () => 
     expect(await ours()).toBe("0");
     console.log(describeReboot(vm!.name, await rebootVmHost(vm!.name)));
     expect(await sh("ip -br link | grep -c '^ndp' || true")).toBe("0");
-    expect(await sh("ip netns list | grep -c ndpc1 || true")).toBe("0");
+    expect(await sh("ip netns list | grep -c 'ndpc1\\|ndphc' || true")).toBe("0");
     expect(await sh("systemctl list-units --all --no-legend 'pulumi-netdev-*' | wc -l")).toBe("0");
   }, 600_000);
 });

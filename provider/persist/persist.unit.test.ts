@@ -5,7 +5,19 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Step } from "../engine/kind";
 import { quoteArgv } from "../ssh/quote";
-import { type Artifact, driftOf, FINGERPRINT_ARGV, NETWORKD_DIR, parseFingerprints, removeStep, SCRIPT_DIR, UNIT_DIR, WANTS_DIR, writeSteps } from "./files";
+import {
+  type Artifact,
+  driftOf,
+  FINGERPRINT_ARGV,
+  NETWORKD_DIR,
+  parseFingerprints,
+  removeStep,
+  removeSteps,
+  SCRIPT_DIR,
+  UNIT_DIR,
+  WANTS_DIR,
+  writeSteps,
+} from "./files";
 import { networkdArtifacts, renderIni } from "./networkd";
 import { aliasText } from "../engine/fields";
 import { oneshotArtifacts } from "./oneshot";
@@ -54,6 +66,34 @@ describe("write and remove", () => {
     expect(() => lstatSync(`${dir}/wants/pulumi-netdev-aaaaaaaaaaaa.service`)).toThrow();
     expect(readFileSync(`${dir}/net/10-pulumi-netdev-other.netdev`, "utf8")).toContain("bbbbbbbbbbbb");
     expect(removeStep([], "aaaaaaaaaaaa")).toEqual([]);
+  });
+
+  it("removes the files of several owners in one step, each owner's only by its own tag or token, and splits steps by size", async () => {
+    const file = (name: string, owner: string) => ({ path: `${dir}/net/${name}`, mode: "0644" as const, content: `# owner netdev#${owner}\n` });
+    const files = [file("a.netdev", "aaaaaaaaaaaa"), file("b.netdev", "bbbbbbbbbbbb"), file("c.netdev", "cccccccccccc")];
+    // Room for two files' arguments per step.
+    const maxBytes = 2 * ["file", "0644", files[0]!.path, files[0]!.content].join("").length;
+    expect(writeSteps(files, { maxBytes })).toHaveLength(2);
+    for (const step of writeSteps(files, { maxBytes })) expect((await run(step)).exitCode).toBe(0);
+    const all = files.map((f) => f.path);
+    // Owner a asks for every path, owner b for its own: c's file stays.
+    const steps = removeSteps([
+      { token: "aaaaaaaaaaaa", paths: all },
+      { token: "bbbbbbbbbbbb", paths: [files[1]!.path] },
+    ]);
+    expect(steps).toHaveLength(1);
+    expect(await run(steps[0]!)).toMatchObject({ exitCode: 0 });
+    expect(all.map((p) => existsSync(p))).toEqual([false, false, true]);
+    expect(
+      removeSteps(
+        [
+          { token: "aaaaaaaaaaaa", paths: all },
+          { token: "bbbbbbbbbbbb", paths: all },
+        ],
+        { maxBytes: 100 },
+      ),
+    ).toHaveLength(2);
+    expect(removeSteps([{ token: "aaaaaaaaaaaa", paths: [] }])).toEqual([]);
   });
 
   it("fails (and says so) when a file cannot be written", async () => {

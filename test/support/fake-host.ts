@@ -653,14 +653,19 @@ export class FakeHost implements Host {
       return ok();
     }
     if (name === "netdev-unpersist") {
-      const [tag, token, ...paths] = positional;
-      for (const path of paths) {
-        const file = this.files.get(path);
-        if (!file) continue;
-        const named = "linkTo" in file ? false : path.split("/").pop()!.includes(token!);
-        const ours = "linkTo" in file ? file.linkTo.includes("/pulumi-netdev-") : named || file.content.includes(tag!);
-        if (ours) this.files.delete(path);
-        if (ours && !named && path.startsWith("/etc/NetworkManager/") && this.support.networkManager) this.nmProfiles.delete(path);
+      // Groups of: the owner's tag, its token, how many paths, the paths.
+      for (let i = 0; i + 2 < positional.length; ) {
+        const [tag, token, count] = positional.slice(i, i + 3);
+        const paths = positional.slice(i + 3, i + 3 + Number(count));
+        i += 3 + paths.length;
+        for (const path of paths) {
+          const file = this.files.get(path);
+          if (!file) continue;
+          const named = "linkTo" in file ? false : path.split("/").pop()!.includes(token!);
+          const ours = "linkTo" in file ? file.linkTo.includes("/pulumi-netdev-") : named || file.content.includes(tag!);
+          if (ours) this.files.delete(path);
+          if (ours && !named && path.startsWith("/etc/NetworkManager/") && this.support.networkManager) this.nmProfiles.delete(path);
+        }
       }
       return ok();
     }

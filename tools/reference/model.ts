@@ -26,6 +26,8 @@ export interface InputDoc {
   output: FieldShape;
   rule: ChangeRule;
   secret: boolean;
+  /** Its output holds more than the input: what the host reports (a registry entry's `inputsAsOutputs`). */
+  reported?: boolean;
 }
 
 export interface OutputDoc {
@@ -80,6 +82,7 @@ function inputsOf(shape: z.ZodRawShape, rule: (name: string) => ChangeRule, secr
       output: field(name, (asOutputs[name] ?? schema) as z.ZodType, "output"),
       rule: rule(name),
       secret: name === "connection" || secrets.includes(name),
+      ...(name in asOutputs ? { reported: true } : {}),
     }));
 }
 

@@ -134,7 +134,9 @@ function exampleProgram(resource: ResourceDoc): string {
           ? secretValue(key, value)
           : jsValue(value);
   const required = resource.inputs.find((input) => input.name !== "connection" && !input.input.optional);
-  const exported = resource.category === "device" ? "linkMtu" : (resource.outputs[0]?.name ?? required?.name ?? "connection");
+  // What the host reports: an input whose output holds more (HostDevices' devices), else the first output of its own.
+  const reported = resource.inputs.find((input) => input.reported);
+  const exported = resource.category === "device" ? "linkMtu" : (reported?.name ?? resource.outputs[0]?.name ?? required?.name ?? "connection");
   return [
     "```ts",
     ...(secrets.length ? ['import * as pulumi from "@pulumi/pulumi";'] : []),

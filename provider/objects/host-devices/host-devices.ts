@@ -24,6 +24,20 @@ import { vxlanKind } from "../../kinds/vxlan/vxlan";
 import { isWireguardKey, wireguardKind, wireguardPrivateKey, wireguardPublicKey } from "../../kinds/wireguard/wireguard";
 import { type Connection, connectionOf } from "../../ssh/connection";
 import { storedConnection } from "../../ssh/stored-connection";
+import {
+  type Artifact,
+  driftOf,
+  expectedFingerprint,
+  FINGERPRINT_ARGV,
+  NETWORKMANAGER_DIR,
+  parseFingerprints,
+  persistField,
+  removeSteps,
+  wasPersisted,
+  writeSteps,
+} from "../../persist/files";
+import { persistFailures, persistViaOn } from "../../persist/host-support";
+import { PERSIST_VIAS, type PersistVia } from "../../persist/mode";
 
 /**
  * Many devices on one host as ONE resource: each `pulumi up`, refresh or destroy is one Pulumi
@@ -50,6 +64,12 @@ import { storedConnection } from "../../ssh/stored-connection";
  *
  * Ownership: each device carries its own owner tag, derived from this resource's and the
  * device's key (so a device keeps its tag across updates, and a killed `up` is taken back).
+ *
+ * Persistence: `persist` holds for every device, each written as its own resource would be
+ * (its kind's networkd files, NetworkManager keyfile or oneshot unit, tagged with the device's
+ * own token), in the same script as the devices; refresh lists the host's files in the same
+ * read as the devices, and reports the resource's `persist` as "drifted" naming the device and
+ * file; delete and a failed create remove them, each checked against its device's tag.
  *
  * Secrets: a WireGuard device's private key is not among its fields but in `privateKeys`, by
  * device key, a top-level field sealed as a secret (as a WireguardInterface's `privateKey` is):
@@ -160,6 +180,9 @@ export const hostDevicesSchema = z
       .describe(
         "Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.",
       ),
+    persist: persistField.describe(
+      '"networkd", "networkmanager", "systemd" or "auto": every device also gets what recreates it at boot, as its own resource would with this `persist` (see provider/persist/README.md); "none" or omitted: nothing survives a reboot.',
+    ),
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
   })
@@ -256,6 +279,15 @@ export function scripts<T extends { steps: Step[] }>(plan: T[]): T[][] {
   }
   return parts;
 }
+
+/** Most bytes of file contents or paths one persistence step carries (several share a script: see MAX_SCRIPT_BYTES). */
+const MAX_FILES_BYTES = 16_000;
+
+/** The one listing of every persisted file on the host (persist/files.ts), read with the devices. */
+const FINGERPRINTS = { tool: "sh" as const, args: FINGERPRINT_ARGV.slice(1) };
+
+/** A token for rendering files before the resource has one (preview's check): only their paths' kind matters. */
+const PREVIEW_TOKEN = "000000000000";
 
 /** Most devices one grouped delete carries: its script grows by a line per device (see MAX_SCRIPT_BYTES). */
 const MAX_DELETE_GROUP = 400;
@@ -355,6 +387,38 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   /**
+   * At check, so in `pulumi preview` too, with persist on: what persistence needs of the host
+   * (systemd; networkd or NetworkManager where a device is persisted through their files), from
+   * the host's one probe, which the create then reuses.
+   */
+  async preflight(inputs: Record<string, unknown>): Promise<CheckFailure[]> {
+    if (!wasPersisted(inputs.persist) || containsUnknown(inputs.connection) || containsUnknown(inputs.persist)) return [];
+    const host = this.hosts(connectionOf(inputs));
+    const via = await persistViaOn(host, inputs.persist);
+    const files: Artifact[] = [];
+    const deviceNames: string[] = [];
+    for (const [key, device] of Object.entries(isRecord(inputs.devices) ? inputs.devices : {})) {
+      if (!isRecord(device) || containsUnknown(device)) continue;
+      if (device.netns === undefined && typeof device.name === "string") deviceNames.push(device.name);
+      const { kind, ...fields } = device;
+      const engine = this.engines[kind as KindName];
+      if (!engine) continue;
+      // A device whose fields are not all known yet (a key still an Output) is judged at `up`.
+      try {
+        const privateKey = isRecord(inputs.privateKeys) ? inputs.privateKeys[key] : undefined;
+        const parsed = engine.parse({ ...withSecret(fields, privateKey), connection: inputs.connection, persist: via });
+        files.push(...engine.persistence(parsed, PREVIEW_TOKEN));
+      } catch {}
+    }
+    const needs = files.some((file) => file.path.startsWith(`${NETWORKMANAGER_DIR}/`))
+      ? "networkmanager"
+      : files.some((file) => file.path.endsWith(".netdev"))
+        ? "networkd"
+        : "systemd";
+    return persistFailures(host, String(inputs.persist), needs, { deviceNames });
+  }
+
+  /**
    * Another host replaces the resource (deleting first: names are fixed on a host). Anything
    * else is an update, a device's replacement included: its kind's rules decide it inside.
    */
@@ -362,6 +426,7 @@ export class HostDevicesEngine implements AnyEngine {
     if (hostMoved(olds, news)) return { changes: true, replaces: ["connection"], deleteBeforeReplace: true };
     const changes =
       !sameValue(withoutCheckOnly(olds.connection), withoutCheckOnly(news.connection)) ||
+      !sameValue(olds.persist ?? "none", news.persist ?? "none") ||
       Object.values(this.deviceChanges(withPrivateKeys(olds), withPrivateKeys(news))).some((change) => change !== "none");
     return { changes, replaces: [], deleteBeforeReplace: false };
   }
@@ -396,15 +461,26 @@ export class HostDevicesEngine implements AnyEngine {
     const members = ordered(
       Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token, inputs.privateKeys)),
     );
-    const devices = await this.apply(host, members);
-    return { id, outs: this.state(inputs, devices, inputs.privateKeys) };
+    const via = await persistViaOn(host, inputs.persist);
+    // Every device's boot-time files, in the script that makes the devices.
+    const files = via
+      ? writeSteps(
+          members.flatMap((member) => bootFiles(member, via)),
+          { maxBytes: MAX_FILES_BYTES },
+        )
+      : [];
+    const devices = await this.apply(host, members, { files, persisted: via !== undefined });
+    return { id, outs: this.state(inputs, devices, inputs.privateKeys, via) };
   }
 
   async read(id: string, props: Record<string, unknown>): Promise<{ id: string; props: Record<string, unknown>; inputs?: Record<string, unknown> }> {
     const state = this.stateFrom(props);
     const host = this.hosts(state.connection);
     const members = this.membersOf(state, host.endpoint, ownerToken(id));
-    const snapshot = await this.snapshot(host, members);
+    const via = wasPersisted(state.persist) ? viaOf(state) : undefined;
+    // With persist on, the listing of the host's persisted files comes in the same read.
+    const snapshot = await this.snapshot(host, members, undefined, via !== undefined);
+    const gone: Member[] = [];
     const devices: Record<string, DeviceState> = {};
     const observedInputs: Record<string, unknown> = {};
     // The key the host has, as its kind reads it: the recorded one where the host's public key
@@ -413,23 +489,69 @@ export class HostDevicesEngine implements AnyEngine {
     for (const member of members) {
       const observed = await member.engine.observeLink(snapshot, member.inputs, member.id, await snapshot.readLink(member.inputs.netns, member.inputs.name));
       // Gone, or no longer this resource's: it leaves the outputs, and the next `up` makes it again.
-      if (!observed) continue;
+      if (!observed) {
+        gone.push(member);
+        continue;
+      }
       const kind = state.devices[member.key]!.kind;
       devices[member.key] = { kind, ...withoutSecret(withoutConnection(observed.outs)) };
       observedInputs[member.key] = { kind, ...withoutSecret(withoutConnection(observed.inputs)) };
       const privateKey = observed.outs[SECRET_FIELD];
       if (typeof privateKey === "string") privateKeys[member.key] = privateKey;
     }
+    const persist = via ? await this.persistedState(host, state, via, snapshot, members, gone) : state.persist;
     return {
       id,
-      props: { ...this.state(state, devices, privateKeys), connection: props.connection },
+      props: { ...this.state({ ...state, persist }, devices, privateKeys, via), connection: props.connection },
       inputs: {
         connection: props.connection,
         devices: observedInputs,
         ...(Object.keys(privateKeys).length ? { privateKeys } : {}),
+        ...(persist !== undefined ? { persist } : {}),
         ...(state.ownerKey ? { ownerKey: state.ownerKey } : {}),
       },
     };
+  }
+
+  /**
+   * What refresh records as `persist`: the mode while every present device's files are as the
+   * last `up` wrote them, else "drifted" (a warning names each device and file; the next `up`
+   * writes them again). A device that is gone takes its files with it: otherwise the next boot
+   * would bring it back, with its owner tag, owned by no stack.
+   */
+  private async persistedState(
+    host: Host,
+    state: { persist?: string },
+    via: PersistVia,
+    snapshot: HostSnapshot,
+    members: Member[],
+    gone: Member[],
+  ): Promise<string> {
+    const where = `${HOST_DEVICES_TYPE} on ${host.endpoint}`;
+    if (gone.length) {
+      await this.runSteps(host, removeFiles(gone), where);
+      console.warn(
+        `netdev: ${where}: ${gone.map((member) => `devices.${member.key}`).join(", ")} gone (or no longer this resource's): removed their boot-time files`,
+      );
+    }
+    const found = parseFingerprints(await snapshot.read(FINGERPRINTS));
+    const present = members.filter((member) => !gone.includes(member));
+    // Rendered from state: what the last `up` wrote (a device whose state holds what no input could be is judged at the next `up`).
+    const drift = present.flatMap((member) =>
+      driftOf(member.engine.bootFilesOf(member.inputs, via, member.token) ?? [], found).map((file) => `devices.${member.key}: ${file}`),
+    );
+    if (drift.length) {
+      console.warn(`netdev: ${where}: boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
+      return "drifted";
+    }
+    if (state.persist === "auto") {
+      const now = await persistViaOn(host, "auto");
+      if (now !== via) {
+        console.warn(`netdev: ${where}: persist "auto" wrote ${via} files, but the host now calls for ${now}; the next \`pulumi up\` writes ${now}'s`);
+        return "drifted";
+      }
+    }
+    return String(state.persist);
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
@@ -442,8 +564,13 @@ export class HostDevicesEngine implements AnyEngine {
     const after = ordered(
       Object.entries(inputs.devices).map(([key, device]) => this.member(key, device, inputs.connection, host.endpoint, token, inputs.privateKeys)),
     );
+    const via = await persistViaOn(host, inputs.persist);
+    const previousVia = wasPersisted(previous.persist) ? viaOf(previous) : undefined;
     // Removed and replaced devices first, in one grouped delete: a replacement reuses the name.
     const leaving = [...before.values()].filter((member) => changes[member.key] === "delete" || changes[member.key] === "replace");
+    // NetworkManager makes a profile's device again when it sees it deleted: its profile goes first.
+    if (previousVia === "networkmanager" && leaving.length)
+      await this.runSteps(host, removeFiles(leaving, { profilesOnly: true }), `${HOST_DEVICES_TYPE} on ${host.endpoint}`);
     await this.remove(host, leaving);
     const inPlace = after.filter((member) => changes[member.key] === "update");
     const devices: Record<string, DeviceState> = {};
@@ -451,15 +578,30 @@ export class HostDevicesEngine implements AnyEngine {
     const made = await this.apply(
       host,
       after.filter((member) => changes[member.key] !== "none"),
-      inPlace.length ? await this.inPlaceSteps(host, inPlace, previous) : undefined,
+      {
+        inPlace: inPlace.length ? await this.inPlaceSteps(host, inPlace, previous) : undefined,
+        files: syncFiles(before, after, via, previous.persist, previousVia),
+        persisted: via !== undefined,
+      },
     );
-    return { outs: this.state(inputs, { ...devices, ...made }, inputs.privateKeys) };
+    return { outs: this.state(inputs, { ...devices, ...made }, inputs.privateKeys, via) };
   }
 
   async delete(id: string, props: Record<string, unknown>): Promise<void> {
     const state = this.stateFrom(props);
     const host = this.hosts(state.connection);
-    await this.remove(host, this.membersOf(state, host.endpoint, ownerToken(id)));
+    const members = this.membersOf(state, host.endpoint, ownerToken(id));
+    if (!wasPersisted(state.persist)) return this.remove(host, members);
+    const where = `${HOST_DEVICES_TYPE} on ${host.endpoint}`;
+    // NetworkManager makes a profile's device again when it sees it deleted: the profiles go first.
+    if (viaOf(state) === "networkmanager") await this.runSteps(host, removeFiles(members, { profilesOnly: true }), where);
+    // The files go even where a device stays (refused: not this resource's): they would bring
+    // this resource's device back at boot.
+    try {
+      await this.remove(host, members);
+    } finally {
+      await this.runSteps(host, removeFiles(members), where);
+    }
   }
 
   // ---- the devices ----
@@ -492,12 +634,15 @@ export class HostDevicesEngine implements AnyEngine {
     return `${member.engine.resourceType} ${name}${netns ? ` in namespace ${netns}` : ""} (${HOST_DEVICES_TYPE} devices.${member.key}) on ${host.endpoint}`;
   }
 
-  /** The host read in one round trip for these devices: their namespaces' dumps, and what their kinds read. */
-  private snapshot(host: Host, members: Member[], inHand?: ReadonlyMap<string, string>): Promise<HostSnapshot> {
+  /** The host read in one round trip for these devices: their namespaces' dumps, what their kinds read and, with `fingerprints`, the listing of persisted files. */
+  private snapshot(host: Host, members: Member[], inHand?: ReadonlyMap<string, string>, fingerprints = false): Promise<HostSnapshot> {
     return snapshotOf(
       host,
       members.map((member) => member.inputs.netns),
-      (recorder) => this.recordReads(recorder, members),
+      async (recorder) => {
+        await this.recordReads(recorder, members);
+        if (fingerprints) await recorder.read(FINGERPRINTS);
+      },
       inHand,
     );
   }
@@ -537,9 +682,15 @@ export class HostDevicesEngine implements AnyEngine {
    * namespace and their kinds read nothing more). A device whose create needs the host first (a
    * tun/tap, a device made beside its parent) or finds its name taken goes through the device
    * engine's own create, which takes back this resource's device or adopts. On failure, every
-   * device this call made is removed again (checked against its tag on the host).
+   * device this call made is removed again (checked against its tag on the host), and its
+   * boot-time files with it. `files` (the boot-time files' writes and removals) run after the
+   * devices' steps, in the same script where they fit.
    */
-  private async apply(host: Host, members: Member[], inPlace = new Map<Member, Step[]>()): Promise<Record<string, DeviceState>> {
+  private async apply(
+    host: Host,
+    members: Member[],
+    { inPlace = new Map<Member, Step[]>(), files = [], persisted = false }: { inPlace?: Map<Member, Step[]>; files?: Step[]; persisted?: boolean } = {},
+  ): Promise<Record<string, DeviceState>> {
     const creates = members.filter((member) => !inPlace.has(member));
     await Promise.all(
       creates.map((member) =>
@@ -553,7 +704,12 @@ export class HostDevicesEngine implements AnyEngine {
       );
     };
     const fused = members.filter((member) => !ownCreate(member));
-    const plan = fused.map((member) => ({ member, steps: inPlace.get(member) ?? member.engine.createSteps(member.inputs, member.token) }));
+    // The devices' steps, then each step of the files (an entry without a member).
+    const plan: Array<{ member?: Member; steps: Step[] }> = [
+      ...fused.map((member) => ({ member, steps: inPlace.get(member) ?? member.engine.createSteps(member.inputs, member.token) })),
+      ...files.map((step) => ({ steps: [step] })),
+    ];
+    const madeIn = (entries: typeof plan) => entries.flatMap((entry) => (entry.member && !inPlace.has(entry.member) ? [entry.member] : []));
     const namespaces = [...new Set(creates.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
     // What the read-back reads, in the script's own command, so that it costs no round trip of
     // its own: the namespaces' dumps, and the kinds' JSON reads (one line each).
@@ -577,7 +733,7 @@ export class HostDevicesEngine implements AnyEngine {
             const answers = await host.applyAllThenRead(steps, where, readBack, namespaces);
             for (const [i, stdout] of answers.entries()) if (stdout !== undefined) inHand.set(readKey(readBack[i]!), stdout);
           } else if (steps.length) await host.applyAll(steps, where, undefined, namespaces);
-          made.push(...part.filter((entry) => !inPlace.has(entry.member)).map((entry) => entry.member));
+          made.push(...madeIn(part));
           offset += part.length;
         } catch (error) {
           if (!(error instanceof StepError) || error.stepIndex === undefined) {
@@ -593,12 +749,9 @@ export class HostDevicesEngine implements AnyEngine {
           });
           failedAt = offset + within;
           const failed = part[within]!;
-          made.push(
-            ...part
-              .slice(0, within)
-              .filter((entry) => !inPlace.has(entry.member))
-              .map((entry) => entry.member),
-          );
+          made.push(...madeIn(part.slice(0, within)));
+          // The boot-time files could not be written: the error, once the devices made are removed.
+          if (!failed.member) throw error;
           // Anything but a create's first step (its add): the script stopped inside a device; it is the error.
           if (inPlace.has(failed.member) || at > 0) {
             if (!inPlace.has(failed.member)) made.push(failed.member);
@@ -608,8 +761,15 @@ export class HostDevicesEngine implements AnyEngine {
         }
       }
       // From a device whose add failed on (its name taken, …): one device at a time, each as its own resource would.
-      const alone = [...plan.slice(failedAt), ...members.filter(ownCreate).map((member) => ({ member }))];
-      for (const { member } of alone) await this.alone(host, member, inPlace.get(member), made);
+      const rest = plan.slice(failedAt);
+      const alone = [...rest.flatMap((entry) => (entry.member ? [entry.member] : [])), ...members.filter(ownCreate)];
+      for (const member of alone) await this.alone(host, member, inPlace.get(member), made);
+      // Then the files that script did not reach.
+      await this.runSteps(
+        host,
+        rest.filter((entry) => !entry.member).flatMap((entry) => entry.steps),
+        `${HOST_DEVICES_TYPE} on ${host.endpoint}`,
+      );
       // The script's read-back predates what was made after it.
       if (alone.length) inHand.clear();
       const snapshot = await this.snapshot(host, members, inHand);
@@ -622,9 +782,19 @@ export class HostDevicesEngine implements AnyEngine {
       }
       return devices;
     } catch (error) {
+      // The files first: NetworkManager would make a device whose profile it holds again.
+      if (persisted) await this.runSteps(host, removeFiles(made), `${HOST_DEVICES_TYPE} on ${host.endpoint}`).catch(() => undefined);
       await this.remove(host, made).catch(() => undefined);
       await this.removeNamespaces(host, creates).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** Steps run in as few scripts as they fit, one after the other. */
+  private async runSteps(host: Host, steps: Step[], where: string): Promise<void> {
+    for (const part of scripts(steps.map((step) => ({ steps: [step] })))) {
+      const all = part.flatMap((entry) => entry.steps);
+      if (all.length) await host.applyAll(all, where);
     }
   }
 
@@ -697,9 +867,10 @@ export class HostDevicesEngine implements AnyEngine {
   }
 
   private state(
-    inputs: { connection: Connection; ownerKey?: string },
+    inputs: { connection: Connection; ownerKey?: string; persist?: string },
     devices: Record<string, DeviceState>,
     privateKeys: PrivateKeys = {},
+    via?: PersistVia,
   ): Record<string, unknown> {
     const sortedByKey = <T>(record: Record<string, T>) =>
       Object.fromEntries(
@@ -713,6 +884,8 @@ export class HostDevicesEngine implements AnyEngine {
       connection: storedConnection(inputs.connection),
       devices: sortedByKey(devices),
       ...(Object.keys(keys).length ? { privateKeys: sortedByKey(keys) } : {}),
+      ...(inputs.persist !== undefined ? { persist: inputs.persist } : {}),
+      ...(via ? { persistVia: via } : {}),
       ...(inputs.ownerKey ? { ownerKey: inputs.ownerKey } : {}),
       schemaVersion: SCHEMA_VERSION,
     };
@@ -722,6 +895,8 @@ export class HostDevicesEngine implements AnyEngine {
     connection: Connection;
     devices: Record<string, DeviceState>;
     privateKeys: PrivateKeys;
+    persist?: string;
+    persistVia?: unknown;
     ownerKey?: string;
   } {
     refuseNewerState(HOST_DEVICES_TYPE, props);
@@ -729,9 +904,65 @@ export class HostDevicesEngine implements AnyEngine {
       connection: connectionOf(props),
       devices: (isRecord(props.devices) ? props.devices : {}) as Record<string, DeviceState>,
       privateKeys: (isRecord(props.privateKeys) ? props.privateKeys : {}) as PrivateKeys,
+      ...(typeof props.persist === "string" ? { persist: props.persist } : {}),
+      ...(props.persistVia !== undefined ? { persistVia: props.persistVia } : {}),
       ...(typeof props.ownerKey === "string" ? { ownerKey: props.ownerKey } : {}),
     };
   }
+}
+
+/** A device's boot-time files, written for `via`, as its own resource would write them. */
+function bootFiles(member: Member, via: PersistVia): Artifact[] {
+  return member.engine.persistence({ ...member.inputs, persist: via } as ParsedInputs, member.token);
+}
+
+/** Steps removing every boot-time file these devices may have (or only their NetworkManager profiles), each checked against its device's token. */
+function removeFiles(members: Member[], { profilesOnly = false } = {}): Step[] {
+  return removeSteps(
+    members.map((member) => ({
+      token: member.token,
+      paths: member.engine.bootPaths(member.inputs, member.token).filter((path) => !profilesOnly || path.startsWith(`${NETWORKMANAGER_DIR}/`)),
+    })),
+    { maxBytes: MAX_FILES_BYTES },
+  );
+}
+
+/**
+ * What an update does to the boot-time files: each device's written where they differ from what
+ * the last `up` wrote for it (all of them after drift, or when they are for another mode now),
+ * and the files no device wants any more removed (all of a device that leaves).
+ */
+function syncFiles(
+  before: ReadonlyMap<string, Member>,
+  after: Member[],
+  via: PersistVia | undefined,
+  previousPersist: unknown,
+  previousVia: PersistVia | undefined,
+): Step[] {
+  const rewriteAll = previousPersist === "drifted" || previousVia !== via;
+  const writes: Artifact[] = [];
+  const removals: Array<{ token: string; paths: string[] }> = [];
+  for (const member of after) {
+    const wanted = via ? bootFiles(member, via) : [];
+    const old = before.get(member.key);
+    // What the last `up` wrote for this device (undefined: not known, as state holds what no input could be).
+    const had = old && previousVia ? old.engine.bootFilesOf(old.inputs, previousVia, old.token) : [];
+    const written = new Map((had ?? []).map((file) => [file.path, expectedFingerprint(file)]));
+    writes.push(...wanted.filter((file) => rewriteAll || had === undefined || written.get(file.path) !== expectedFingerprint(file)));
+    if (!old || !previousVia) continue;
+    const keep = new Set(wanted.map((file) => file.path));
+    const stale = rewriteAll || had === undefined ? old.engine.bootPaths(old.inputs, old.token) : [...written.keys()];
+    removals.push({ token: member.token, paths: stale.filter((path) => !keep.has(path)) });
+  }
+  const staying = new Set(after.map((member) => member.key));
+  if (previousVia)
+    for (const old of before.values()) if (!staying.has(old.key)) removals.push({ token: old.token, paths: old.engine.bootPaths(old.inputs, old.token) });
+  return [...removeSteps(removals, { maxBytes: MAX_FILES_BYTES }), ...writeSteps(writes, { maxBytes: MAX_FILES_BYTES })];
+}
+
+/** What the last `up` wrote the files for: state says (a persisted state always records it). */
+function viaOf(state: { persistVia?: unknown }): PersistVia {
+  return (PERSIST_VIAS as readonly unknown[]).includes(state.persistVia) ? (state.persistVia as PersistVia) : "systemd";
 }
 
 /** A device's fields with its private key (from `privateKeys`) put back among them, as its kind takes it. */

@@ -380,3 +380,208 @@ describe("HostDevices with WireGuard interfaces (private keys in the sealed priv
     expect(host.linkNames()).toEqual([]);
   });
 });
+
+describe("HostDevices persist, on a fake host", () => {
+  const overlayHost = {
+    bridge: { kind: "bridge", name: "ndh-br", mtu: 1450 },
+    // (The fake host does not model a VTEP's settings: another port stands for it.)
+    port: { kind: "veth", name: "ndh-p0", peerName: "ndh-p1", master: "ndh-br" },
+    veth: { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br" },
+  };
+  const persisted = (mode: string) => {
+    const { host, engine } = setup();
+    const inputs = (devices: Record<string, unknown>, persist: string | undefined = mode) =>
+      engine.check({ connection, ownerKey: KEY, devices, ...(persist ? { persist } : {}) }).inputs;
+    return { host, engine, inputs };
+  };
+  const ofDevice = (host: FakeHost, key: string) =>
+    [...host.files]
+      .filter(([path, file]) => path.includes(deviceToken(KEY, key)) || ("content" in file && file.content.includes(tagOf(key))))
+      .map(([path]) => path)
+      .sort();
+  const writes = (host: FakeHost) => host.commands.filter((command) => command.includes("netdev-persist")).length;
+
+  it("writes every device's boot-time files in the script that makes them: networkd's for the bridge, a unit for each port", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    const { outs } = await engine.create(inputs(overlayHost));
+    // The probe (capabilities and persistence), then one script.
+    expect(host.roundTrips).toBe(2);
+    expect(outs).toMatchObject({ persist: "networkd", persistVia: "networkd" });
+    expect(ofDevice(host, "bridge")).toEqual(["link", "netdev", "network"].map((ext) => `/etc/systemd/network/10-pulumi-netdev-ndh-br.${ext}`));
+    // A device with a master (or a peer in a namespace) comes back through a oneshot unit.
+    for (const key of ["port", "veth"]) {
+      const token = deviceToken(KEY, key);
+      expect(ofDevice(host, key)).toEqual(
+        [
+          `/etc/pulumi-netdev/${token}.sh`,
+          `/etc/systemd/system/multi-user.target.wants/pulumi-netdev-${token}.service`,
+          `/etc/systemd/system/pulumi-netdev-${token}.service`,
+        ].sort(),
+      );
+    }
+    const netdev = host.files.get("/etc/systemd/network/10-pulumi-netdev-ndh-br.netdev") as { content: string };
+    expect(netdev.content).toContain(`owner ${tagOf("bridge")}`);
+  });
+
+  it("refresh lists the files in the same read as the devices; a file edited or removed by hand is drift naming the device and file; the next up writes them again", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    const { id, outs } = await engine.create(inputs(overlayHost));
+    host.roundTrips = 0;
+    const clean = await engine.read(id, outs);
+    expect(host.roundTrips).toBe(1);
+    expect(clean.props).toMatchObject({ persist: "networkd", persistVia: "networkd" });
+    expect(clean.inputs).toMatchObject({ persist: "networkd" });
+
+    const veth = `/etc/pulumi-netdev/${deviceToken(KEY, "veth")}.sh`;
+    (host.files.get(veth) as { content: string }).content += "# edited\n";
+    host.files.delete("/etc/systemd/network/10-pulumi-netdev-ndh-br.link");
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    let drifted: Awaited<ReturnType<typeof engine.read>>;
+    try {
+      drifted = await engine.read(id, clean.props);
+    } finally {
+      console.warn = original;
+    }
+    expect(drifted.props.persist).toBe("drifted");
+    expect(drifted.inputs?.persist).toBe("drifted");
+    expect(warnings.join("\n")).toMatch(/devices\.bridge: \/etc\/systemd\/network\/10-pulumi-netdev-ndh-br\.link \(missing\)/);
+    expect(warnings.join("\n")).toMatch(new RegExp(`devices\\.veth: ${veth} \\(edited\\)`));
+
+    const news = inputs(overlayHost);
+    expect(engine.diff(drifted.props, news).changes).toBe(true);
+    host.commands.length = 0;
+    host.roundTrips = 0;
+    const { outs: repaired } = await engine.update(id, drifted.props, news);
+    expect(host.roundTrips).toBe(1);
+    expect(repaired.persist).toBe("networkd");
+    expect(host.files.has("/etc/systemd/network/10-pulumi-netdev-ndh-br.link")).toBe(true);
+    expect((host.files.get(veth) as { content: string }).content).not.toContain("# edited");
+    expect((await engine.read(id, repaired)).props.persist).toBe("networkd");
+  });
+
+  it("an update writes the files of the devices that change, removes those of a device that leaves, and writes nothing when nothing changes", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    const { id, outs } = await engine.create(inputs(overlayHost));
+    const unchanged = inputs(overlayHost);
+    expect(engine.diff(outs, unchanged).changes).toBe(false);
+    host.commands.length = 0;
+    const same = await engine.update(id, outs, unchanged);
+    expect(writes(host)).toBe(0);
+
+    const vethFiles = new Map(ofDevice(host, "veth").map((path) => [path, JSON.stringify(host.files.get(path))]));
+    const { port: _port, ...withoutPort } = overlayHost;
+    const news = inputs({ ...withoutPort, bridge: { ...overlayHost.bridge, mtu: 1400 } });
+    host.roundTrips = 0;
+    const { outs: after } = await engine.update(id, same.outs, news);
+    // The port's delete, the bridge's read, one script for its change and the files.
+    expect(host.roundTrips).toBe(3);
+    expect(ofDevice(host, "port")).toEqual([]);
+    expect((host.files.get("/etc/systemd/network/10-pulumi-netdev-ndh-br.netdev") as { content: string }).content).toMatch(/MTUBytes=1401/);
+    // The veth's files, untouched.
+    expect(new Map(ofDevice(host, "veth").map((path) => [path, JSON.stringify(host.files.get(path))]))).toEqual(vethFiles);
+    expect((await engine.read(id, after)).props.persist).toBe("networkd");
+  });
+
+  it("persist turned off removes every file and keeps the devices; turned on writes them all; delete removes devices and files", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    const { id, outs } = await engine.create(inputs(overlayHost));
+    const ifindex = host.link(undefined, "ndh-br")!.ifindex;
+    const off = await engine.update(id, outs, inputs(overlayHost, "none"));
+    expect([...host.files.keys()]).toEqual([]);
+    expect(off.outs).not.toHaveProperty("persistVia");
+    expect(host.link(undefined, "ndh-br")!.ifindex).toBe(ifindex);
+    const on = await engine.update(id, off.outs, inputs(overlayHost, "systemd"));
+    expect(on.outs).toMatchObject({ persist: "systemd", persistVia: "systemd" });
+    // Units only: three files per device.
+    expect(host.files.size).toBe(9);
+    host.roundTrips = 0;
+    await engine.delete(id, on.outs);
+    // The devices (and the namespace they made), then the files.
+    expect(host.roundTrips).toBe(2);
+    expect(host.linkNames()).toEqual([]);
+    expect([...host.files.keys()]).toEqual([]);
+  });
+
+  it("a failed create leaves neither devices nor files; another owner's files stay", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    host.files.set("/etc/systemd/network/10-pulumi-netdev-other.netdev", { mode: "0644", content: "# owner netdev#ffffffffffff\n" });
+    host.failOn(/ndh-b up$/, "RTNETLINK answers: Operation not permitted");
+    await expect(engine.create(inputs({ a: { kind: "bridge", name: "ndh-a" }, b: { kind: "bridge", name: "ndh-b" } }))).rejects.toThrow(/not permitted/);
+    expect(host.linkNames()).toEqual([]);
+    expect([...host.files.keys()]).toEqual(["/etc/systemd/network/10-pulumi-netdev-other.netdev"]);
+
+    // The files' write itself fails: the devices made go again.
+    host.failOn("netdev-persist", "sh: cannot create /etc/systemd/network: Read-only file system");
+    await expect(engine.create(inputs({ a: { kind: "bridge", name: "ndh-a" } }))).rejects.toThrow(/Read-only file system/);
+    expect(host.linkNames()).toEqual([]);
+  });
+
+  it("refresh of a device gone removes its files with a warning; the rest stay", async () => {
+    const { host, engine, inputs } = persisted("networkd");
+    const { id, outs } = await engine.create(inputs(overlayHost));
+    host.namespaces.get("")!.links.delete("ndh-p0");
+    const original = console.warn;
+    const warnings: string[] = [];
+    console.warn = (message: string) => void warnings.push(message);
+    try {
+      const { props } = await engine.read(id, outs);
+      expect(Object.keys(props.devices as object).sort()).toEqual(["bridge", "veth"]);
+      expect(props.persist).toBe("networkd");
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings.join("\n")).toMatch(/devices\.port gone .*removed their boot-time files/);
+    expect(ofDevice(host, "port")).toEqual([]);
+    expect(ofDevice(host, "bridge")).toHaveLength(3);
+  });
+
+  it('"auto" writes for what the host runs: networkd files where networkd is active, units only where neither manager runs', async () => {
+    const networkd = persisted("auto");
+    const { outs } = await networkd.engine.create(networkd.inputs(overlayHost));
+    expect(outs).toMatchObject({ persist: "auto", persistVia: "networkd" });
+    const bare = persisted("auto");
+    bare.host.support = { ...bare.host.support, networkd: "disabled", networkdActive: "inactive" };
+    const units = await bare.engine.create(bare.inputs(overlayHost));
+    expect(units.outs).toMatchObject({ persist: "auto", persistVia: "systemd" });
+    expect([...bare.host.files.keys()].filter((path) => path.startsWith("/etc/systemd/network/"))).toEqual([]);
+  });
+
+  it("a WireGuard interface's key is kept for boot in a 0600 file written through stdin, never in argv", async () => {
+    const { host, engine } = persisted("networkd");
+    const privateKey = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+    const checked = engine.check({
+      connection,
+      ownerKey: KEY,
+      persist: "networkd",
+      devices: { wg: { kind: "wireguard", name: "ndh-wg", listenPort: 51820 } },
+      privateKeys: { wg: privateKey },
+    });
+    expect(checked.failures).toEqual([]);
+    await engine.create(checked.inputs);
+    const stdinFile = host.files.get(`/etc/pulumi-netdev/${deviceToken(KEY, "wg")}.stdin`) as { mode: string; content: string };
+    expect(stdinFile).toMatchObject({ mode: "0600" });
+    expect(stdinFile.content).toContain(privateKey);
+    expect(host.commands.join("\n")).not.toContain(privateKey);
+  });
+
+  it("preview's check: persist needs systemd on the host, and networkd enabled where a device goes through its files", async () => {
+    const { engine, inputs } = persisted("networkd");
+    expect(await engine.preflight(inputs(overlayHost))).toEqual([]);
+    // (The host's probe is once per host: each answer is another host.)
+    const disabled = persisted("networkd");
+    disabled.host.support = { ...disabled.host.support, networkd: "disabled" };
+    expect(await disabled.engine.preflight(disabled.inputs(overlayHost))).toEqual([
+      { property: "persist", reason: expect.stringMatching(/writes systemd-networkd files .*systemd-networkd\.service is disabled/) },
+    ]);
+    // Only devices that networkd does not describe: units, which systemd alone runs.
+    expect(await disabled.engine.preflight(disabled.inputs({ veth: overlayHost.veth }))).toEqual([]);
+    const none = persisted("networkd");
+    none.host.support = { ...none.host.support, systemd: "" };
+    expect(await none.engine.preflight(none.inputs(overlayHost))).toEqual([
+      { property: "persist", reason: expect.stringMatching(/needs systemd as the init system/) },
+    ]);
+    expect(await none.engine.preflight(none.inputs(overlayHost, "none"))).toEqual([]);
+  });
+});
