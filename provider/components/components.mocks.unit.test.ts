@@ -43,7 +43,7 @@ describe("components under mocks", () => {
     // The flood lists, after every VTEP: one resource for the whole membership.
     const flood = registered.find((r) => r.name === "ov-flood")!;
     expect(flood.type).toBe("pulumi-nodejs:dynamic/netdev:VxlanFloodLists");
-    expect(flood.inputs.vteps).toEqual({ a: { name: "vxlan9", peers: ["10.0.0.2"] }, b: { name: "vxlan9", peers: ["10.0.0.1"] } });
+    expect(flood.inputs.vteps).toEqual({ a: { name: "vxlan9", address: "10.0.0.1" }, b: { name: "vxlan9", address: "10.0.0.2" } });
   });
 
   it("an Attachment on an overlay host depends on that host's bridge only, not on every host's devices", async () => {

@@ -250,7 +250,8 @@ export function planEncryptedOverlay<C, K = string>(
       items.push(item.key === holdsVtep ? { ...item, dependsOn: [...item.dependsOn, ownKey] } : item);
     }
   }
-  // Every interface's peers (every other host): one resource after every interface.
+  // Every interface's peers (every other host): one resource after every interface, as a mesh
+  // (each host once, as the others list it: N entries in state, not N × (N − 1)).
   const persistOf = (h: EncryptedOverlayHost<C, K>) => h.persist ?? args.persist;
   items.push({
     key: WG_PEERS_KEY,
@@ -263,15 +264,12 @@ export function planEncryptedOverlay<C, K = string>(
           h.name,
           {
             name: wgName,
-            peers: args.hosts
-              .map((_, j) => j)
-              .filter((j) => j !== i)
-              .map((j) => ({
-                publicKey: publicKeys[j]!,
-                endpoint: endpointOf(underlay[j]!),
-                allowedIps: [`${wgAddresses[j]}/32`],
-                ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
-              })),
+            asPeer: {
+              publicKey: publicKeys[i]!,
+              endpoint: endpointOf(underlay[i]!),
+              allowedIps: [`${wgAddresses[i]}/32`],
+              ...(args.persistentKeepalive ? { persistentKeepalive: args.persistentKeepalive } : {}),
+            },
             ...(persistOf(h) !== undefined ? { persist: persistOf(h) } : {}),
           },
         ]),

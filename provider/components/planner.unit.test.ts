@@ -44,7 +44,7 @@ describe("planVxlanOverlay (pure)", () => {
     expect(plan.hosts.map((h) => h.vtepMac)).toEqual(["h1", "h2", "h3"].map((h) => vtepMac("o", 7, h)));
   });
 
-  it("unicast: one VxlanFloodLists after every VTEP lists every other host for each; VTEPs have no peers; the plan passes the engines' check", () => {
+  it("unicast: one VxlanFloodLists after every VTEP lists every other host for each; VTEPs have no peers; the plan passes the engines' check", async () => {
     const plan = planVxlanOverlay({ overlayId: "o", vni: 7, hosts, bridgeName: "br7", vtepName: "vx7" });
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => `${i.key}:${i.type}`)).toEqual([
@@ -61,10 +61,18 @@ describe("planVxlanOverlay (pure)", () => {
     expect(vtep("h3")).toMatchObject({ master: "br7", name: "vx7", local: "10.247.0.13", dstPort: 4789, vni: 7 });
     const flood = itemOfType(plan.items, "flood", "VxlanFloodLists");
     expect(flood.dependsOn).toEqual(["h1-vtep", "h2-vtep", "h3-vtep"]);
+    // A mesh: each VTEP's own address; each floods to every other's.
     expect(flood.inputs.vteps).toEqual({
-      h1: { name: "vx7", peers: ["10.247.0.12", "10.247.0.13"] },
-      h2: { name: "vx7", peers: ["10.247.0.11", "10.247.0.13"] },
-      h3: { name: "vx7", peers: ["10.247.0.11", "10.247.0.12"] },
+      h1: { name: "vx7", address: "10.247.0.11" },
+      h2: { name: "vx7", address: "10.247.0.12" },
+      h3: { name: "vx7", address: "10.247.0.13" },
+    });
+    const { floodListsOf } = await import("../objects/flood-lists/vxlan-flood-lists");
+    const parsed = componentEngineFor("VxlanFloodLists").check(flood.inputs).inputs as { vteps: Parameters<typeof floodListsOf>[0] };
+    expect(floodListsOf(parsed.vteps)).toEqual({
+      h1: ["10.247.0.12", "10.247.0.13"],
+      h2: ["10.247.0.11", "10.247.0.13"],
+      h3: ["10.247.0.11", "10.247.0.12"],
     });
     expect(flood.inputs.connections).toEqual({ h1: conn(1), h2: conn(2), h3: conn(3) });
     expect(plan.hosts[0]!.peers).toEqual(["10.247.0.12", "10.247.0.13"]);
@@ -202,7 +210,7 @@ describe("planEncryptedOverlay (pure)", () => {
     expect(planEncryptedOverlay({ ...args, hosts: wgHosts.map((h, i) => ({ ...h, underlayMtu: i === 1 ? 9000 : 1600 })) }).mtu).toBe(1470);
   });
 
-  it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32, in the one peer-lists item; VTEPs peer over the wg addresses", () => {
+  it("a WireGuard mesh: every other host a peer at its underlay address, allowed only its wg /32, in the one peer-lists item; VTEPs peer over the wg addresses", async () => {
     const plan = planEncryptedOverlay(args);
     assertPlanOrder(plan.items);
     expect(plan.items.map((i) => i.key)).toEqual([
@@ -230,14 +238,24 @@ describe("planEncryptedOverlay (pure)", () => {
     // Public keys only: no private key reaches the peer lists.
     for (const key of keys) expect(JSON.stringify(peerLists.inputs)).not.toContain(key);
     expect(peerLists.inputs.interfaces.h1!.name).toBe("wg9");
-    expect(peerLists.inputs.interfaces.h1!.peers).toEqual([
-      { publicKey: plan.hosts[1]!.publicKey, endpoint: "10.247.0.12:51900", allowedIps: ["10.250.0.2/32"] },
-      { publicKey: plan.hosts[2]!.publicKey, endpoint: "10.247.0.13:51900", allowedIps: ["10.250.0.3/32"] },
-    ]);
+    // A mesh: each host as the others list it; h1's list is h2's and h3's.
+    expect(peerLists.inputs.interfaces.h1!.asPeer).toEqual({
+      publicKey: plan.hosts[0]!.publicKey,
+      endpoint: "10.247.0.11:51900",
+      allowedIps: ["10.250.0.1/32"],
+    });
+    const { listsOf } = await import("../objects/wg-peer-lists/wireguard-peer-lists");
+    const parsed = componentEngineFor("WireguardPeerLists").check(peerLists.inputs).inputs as { interfaces: Parameters<typeof listsOf>[0] };
+    expect(listsOf(parsed.interfaces).h1).toEqual(
+      [
+        { publicKey: plan.hosts[1]!.publicKey, endpoint: "10.247.0.12:51900", allowedIps: ["10.250.0.2/32"] },
+        { publicKey: plan.hosts[2]!.publicKey, endpoint: "10.247.0.13:51900", allowedIps: ["10.250.0.3/32"] },
+      ].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1)),
+    );
     const vtep = itemOfType(plan.items, "h1-vtep", "VxlanTunnel");
     expect(vtep.inputs).toMatchObject({ local: "10.250.0.1", vni: 9, dstPort: 4789, master: "br9" });
     expect(vtep.inputs.peers).toBeUndefined();
-    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: vtep.inputs.name, peers: ["10.250.0.2", "10.250.0.3"] });
+    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: vtep.inputs.name, address: "10.250.0.1" });
     expect(vtep.dependsOn).toEqual(["h1-bridge", "h1-wg"]);
     for (const item of plan.items) {
       const { failures } = componentEngineFor(item.type).check(item.inputs);
@@ -270,7 +288,7 @@ describe("planEncryptedOverlay (pure)", () => {
       mtu: 1370,
       peerAddresses: ["192.168.9.1/24"],
     });
-    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: "vx9", peers: ["10.250.0.2", "10.250.0.3"] });
+    expect(itemOfType(plan.items, "flood", "VxlanFloodLists").inputs.vteps.h1).toEqual({ name: "vx9", address: "10.250.0.1" });
     for (const item of plan.items) expect(componentEngineFor(item.type).check({ ...item.inputs, ownerKey: "0123456789ab" }).failures, item.key).toEqual([]);
 
     const perDevice = planEncryptedOverlay({ ...args, hosts: withContainers });
@@ -303,7 +321,13 @@ describe("planEncryptedOverlay (pure)", () => {
       })
       .map((item) => item.key);
     expect(changed).toEqual([WG_PEERS_KEY, "flood"]);
-    expect(itemOfType(three.items, WG_PEERS_KEY, "WireguardPeerLists").inputs.interfaces.h3!.peers.every((p) => p.persistentKeepalive === 25)).toBe(true);
+    // A mesh: each host once, as the others list it (with the keepalive).
+    const interfaces = itemOfType(three.items, WG_PEERS_KEY, "WireguardPeerLists").inputs.interfaces;
+    expect(Object.values(interfaces).map((device) => [device.peers, device.asPeer?.persistentKeepalive])).toEqual([
+      [undefined, 25],
+      [undefined, 25],
+      [undefined, 25],
+    ]);
   });
 
   it("pinned wg addresses; refuses a bad subnet, an address outside it, duplicates, too small a subnet", () => {

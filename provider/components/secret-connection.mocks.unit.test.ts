@@ -78,13 +78,12 @@ describe("connection is sealed at the door", () => {
     const peerLists = registered.find((r) => r.type === "pulumi-nodejs:dynamic/netdev:WireguardPeerLists")!;
     expect(peerLists.name).toBe("eo-wg-peers");
     for (const secret of [key, other]) expect(JSON.stringify(peerLists.inputs.interfaces)).not.toContain(secret);
-    // b's public key, derived from a secret Output, reaches a's peers readable (not a secret).
-    const interfaces = peerLists.inputs.interfaces as Record<string, { peers: Array<Record<string, unknown>> }>;
+    // b's public key, derived from a secret Output, reaches the mesh readable (not a secret).
+    const interfaces = peerLists.inputs.interfaces as Record<string, { asPeer: Record<string, unknown> }>;
     expect(isSecretInput(interfaces)).toBe(false);
-    const peers = interfaces.a!.peers;
-    expect(peers[0]).toMatchObject({ endpoint: "10.0.0.2:51820", allowedIps: ["10.250.0.2/32"] });
+    expect(interfaces.b!.asPeer).toMatchObject({ endpoint: "10.0.0.2:51820", allowedIps: ["10.250.0.2/32"] });
     const { wireguardPublicKey } = await import("../kinds/wireguard/wireguard");
-    expect(peers[0]!.publicKey).toBe(wireguardPublicKey(other));
+    expect(interfaces.b!.asPeer.publicKey).toBe(wireguardPublicKey(other));
     expect(await resolved(overlay.mtu)).toBe(1370);
   });
 });

@@ -279,7 +279,11 @@ function floodListsItem<C>(hosts: Array<OverlayHost<C>>, plans: OverlayHostPlan[
     inputs: {
       connections: Object.fromEntries(hosts.map((h) => [h.name, h.connection])),
       vteps: Object.fromEntries(
-        hosts.map((h, i) => [h.name, { name: plans[i]!.vtepName, peers: plans[i]!.peers, ...(persistOf(h) !== undefined ? { persist: persistOf(h) } : {}) }]),
+        // A mesh: each VTEP's own address, where the others flood to it (N entries, not N × (N − 1)).
+        hosts.map((h, i) => [
+          h.name,
+          { name: plans[i]!.vtepName, address: h.underlayAddress, ...(persistOf(h) !== undefined ? { persist: persistOf(h) } : {}) },
+        ]),
       ),
     },
   };

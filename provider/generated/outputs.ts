@@ -457,9 +457,13 @@ export interface VxlanFloodListsOutputs {
     /** The VTEP's namespace; omitted, the host's own. */
     netns?: string;
     /**
-     * The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.
+     * The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry; with `address`, besides the mesh's.
      */
     peers: string[];
+    /**
+     * This VTEP's underlay address, e.g. "10.0.0.1", where the other members flood to it: every member that gives one floods to every other member that does, a mesh of N entries in state instead of N × (N − 1).
+     */
+    address?: string;
     /**
      * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit re-adds the list at boot, once the VTEP exists, whatever recreates the VTEP. "none" or omitted: nothing survives a reboot.
      */
@@ -931,7 +935,7 @@ export interface WireguardPeerListsOutputs {
     /** The interface's namespace; omitted, the host's own. */
     netns?: string;
     /**
-     * The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.
+     * The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them; with `asPeer`, besides the mesh's.
      */
     peers: {
       /** The peer's public key (`wg pubkey`), 44 characters of base64. */
@@ -949,6 +953,25 @@ export interface WireguardPeerListsOutputs {
        */
       persistentKeepalive?: number;
     }[];
+    /**
+     * This interface as the other members list it (`{ publicKey, endpoint?, allowedIps, persistentKeepalive? }`, its own public key): every member that gives one lists every other member that does, a mesh of N entries in state instead of N × (N − 1).
+     */
+    asPeer?: {
+      /** The peer's public key (`wg pubkey`), 44 characters of base64. */
+      publicKey: string;
+      /**
+       * Where the peer is reached, an IP address and port: "192.0.2.1:51820" or "[2001:db8::1]:51820"; omitted, the peer must reach this interface first.
+       */
+      endpoint?: string;
+      /**
+       * Networks routed to this peer and accepted from it, in CIDR form with host bits clear, e.g. ["10.100.0.2/32"].
+       */
+      allowedIps: string[];
+      /**
+       * Seconds between keepalives, to keep a NAT mapping open (25 is usual); 0 (off) is the same as leaving it out.
+       */
+      persistentKeepalive?: number;
+    };
     /**
      * Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit sets the peers again at boot, once the interface exists, whatever recreates it. "none" or omitted: nothing survives a reboot.
      */

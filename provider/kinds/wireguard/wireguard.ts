@@ -61,7 +61,8 @@ const endpoint = z.string().transform((value, ctx) => {
   return v6 ? `[${address}]:${port}` : `${address}:${port}`;
 });
 
-const peer = z
+/** One peer of an interface, as `peers` lists it (and a WireguardPeerLists member's `asPeer`). */
+export const wireguardPeer = z
   .strictObject({
     publicKey: keyText("public key").describe("The peer's public key (`wg pubkey`), 44 characters of base64."),
     endpoint: endpoint
@@ -85,7 +86,7 @@ const peer = z
   })
   .transform(({ persistentKeepalive, ...rest }) => ({ ...rest, ...(persistentKeepalive ? { persistentKeepalive } : {}) }));
 
-export type WireguardPeer = z.output<typeof peer>;
+export type WireguardPeer = z.output<typeof wireguardPeer>;
 
 /**
  * A list of peers, sorted by public key (and each one's allowedIps sorted), so diffs do not
@@ -93,7 +94,7 @@ export type WireguardPeer = z.output<typeof peer>;
  * (provider/objects/wg-peer-lists) takes the same list per member.
  */
 export const wireguardPeerList = z
-  .array(peer)
+  .array(wireguardPeer)
   .transform((list) => [...list].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0)))
   .superRefine((list, ctx) => {
     for (let i = 1; i < list.length; i++)

@@ -38,6 +38,12 @@ import { floodEntriesOn, floodSteps, type VtepRef } from "./flood-entries";
  * connections are sealed as one secret, while the lists stay readable, so `pulumi preview`
  * shows which member's list changes (`vteps.b.peers`) and a refresh's drift names the host.
  *
+ * A full mesh (every VTEP floods to every other) is given as each member's `address`: where
+ * the others flood to it. State then holds N addresses where the lists are N × (N − 1), and a
+ * member joining shows in `pulumi preview` as that one member. A member's list is its own
+ * `peers`, and with `address` every other mesh member's. Where refresh finds a mesh member's
+ * list differing on its host, state keeps what it found (`found`) until the next `up`.
+ *
  * What it owns: on each VTEP, the all-zero-MAC entries whose destination is in the member's
  * list (before or after a change). An all-zero entry to any other address (added by hand, or
  * by the VTEP's own `peers`) is neither reported nor touched.
@@ -50,7 +56,13 @@ const vtepSchema = z.strictObject({
   peers: z
     .array(ipAddress)
     .transform((list) => [...new Set(list)].sort())
-    .describe('The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry.'),
+    .default([])
+    .describe('The underlay addresses this VTEP floods to, e.g. ["10.0.0.2", "10.0.0.3"]: each an all-zero FDB entry; with `address`, besides the mesh\'s.'),
+  address: ipAddress
+    .optional()
+    .describe(
+      'This VTEP\'s underlay address, e.g. "10.0.0.1", where the other members flood to it: every member that gives one floods to every other member that does, a mesh of N entries in state instead of N × (N − 1).',
+    ),
   persist: persistField.describe(
     'Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit re-adds the list at boot, once the VTEP exists, whatever recreates the VTEP. "none" or omitted: nothing survives a reboot.',
   ),
@@ -65,14 +77,49 @@ export const floodListsSchema = z
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
   })
-  .superRefine(requireConnections("vteps"));
+  .superRefine(requireConnections("vteps"))
+  .superRefine((value, ctx) => {
+    const mesh = new Map<string, string>();
+    for (const [member, vtep] of Object.entries(value.vteps)) {
+      if (vtep.address === undefined) continue;
+      const other = mesh.get(vtep.address);
+      if (other !== undefined)
+        ctx.addIssue({ code: "custom", path: ["vteps", member, "address"], message: `is vteps.${other}'s address too (one per member)` });
+      mesh.set(vtep.address, member);
+    }
+    for (const [member, vtep] of Object.entries(value.vteps))
+      for (const peer of vtep.peers) {
+        const owner = mesh.get(peer);
+        if (owner === member) ctx.addIssue({ code: "custom", path: ["vteps", member, "peers"], message: `lists the VTEP's own address ${peer}` });
+        else if (vtep.address !== undefined && owner !== undefined)
+          ctx.addIssue({ code: "custom", path: ["vteps", member, "peers"], message: `lists ${peer}, which the mesh lists already (vteps.${owner}.address)` });
+      }
+  });
 
 /** Nothing replaces it: a list, a member joining, leaving or moving to another host, a credential are all updates. */
 export const FLOOD_LISTS_REPLACE_ON = [] as const;
 
 type FloodListsInputs = z.output<typeof floodListsSchema>;
 type Vtep = z.output<typeof vtepSchema>;
-type VtepState = Omit<Vtep, "persist"> & { persist?: MemberPersistState };
+/** A member as state holds it: as given, and where refresh found its list differing on the host, what it found. */
+type VtepState = Omit<Vtep, "persist"> & { persist?: MemberPersistState; found?: string[] };
+
+/** Each member's list: its own `peers` and, a member with `address`, every other such member's (sorted). As given: `found` is not applied here. */
+export function floodListsOf(vteps: Record<string, Pick<Vtep, "peers" | "address">>): Record<string, string[]> {
+  const mesh = Object.entries(vteps).filter(([, vtep]) => vtep.address !== undefined);
+  return Object.fromEntries(
+    Object.entries(vteps).map(([member, vtep]) => {
+      const others = vtep.address !== undefined ? mesh.filter(([other]) => other !== member).map(([, other]) => other.address!) : [];
+      return [member, [...new Set([...(vtep.peers ?? []), ...others])].sort()];
+    }),
+  );
+}
+
+/** What each member's VTEP has of the resource's, by state: what refresh found there, else its list. */
+function appliedLists(vteps: Record<string, VtepState>): Record<string, string[]> {
+  const lists = floodListsOf(vteps);
+  return Object.fromEntries(Object.entries(vteps).map(([member, vtep]) => [member, vtep.found ?? lists[member]!]));
+}
 type Outcome = MemberOutcome<VtepState>;
 
 /** "vxlan42 in namespace c1 (member b)". */
@@ -80,13 +127,13 @@ function described(member: string, vtep: Pick<Vtep, "name" | "netns">): string {
   return `${vtep.name}${vtep.netns ? ` in namespace ${vtep.netns}` : ""} (member ${member})`;
 }
 
-/** The member's boot-time unit: once the VTEP exists (made by networkd or its own unit), the list's appends, retried. */
-function bootUnit(member: string, vtep: Vtep, token: string): Artifact[] | undefined {
-  if (!wasPersisted(vtep.persist) || vtep.peers.length === 0) return undefined;
+/** The member's boot-time unit: once the VTEP exists (made by networkd or its own unit), the appends of its list (`list`), retried. */
+function bootUnit(member: string, vtep: Pick<Vtep, "name" | "netns" | "persist">, list: string[], token: string): Artifact[] | undefined {
+  if (!wasPersisted(vtep.persist) || list.length === 0) return undefined;
   return oneshotArtifacts({
     token: memberToken(token, member),
     what: `${FLOOD_LISTS_TYPE} ${described(member, vtep)}`,
-    steps: floodSteps(vtep, [], vtep.peers),
+    steps: floodSteps(vtep, [], list),
     namespaces: [],
     waitFor: [{ netns: vtep.netns, name: vtep.name }],
     retry: true,
@@ -168,22 +215,25 @@ export class FloodListsEngine implements AnyEngine {
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
     const token = ownerToken(id);
+    const lists = floodListsOf(vteps);
     const observed = await Promise.all(
       Object.entries(vteps).map(async ([member, vtep]): Promise<[string, VtepState]> => {
         const host = this.hostOf(connections[member]);
+        const list = lists[member]!;
         const present = (await floodEntriesOn(host, vtep)) ?? [];
-        const peers = vtep.peers.filter((dst) => present.includes(dst));
-        if (peers.length < vtep.peers.length)
-          console.warn(
-            `netdev: ${this.where(host, member, vtep)}: missing from its flood list: ${vtep.peers.filter((dst) => !peers.includes(dst)).join(", ")}`,
-          );
+        const peers = list.filter((dst) => present.includes(dst));
+        if (peers.length < list.length)
+          console.warn(`netdev: ${this.where(host, member, vtep)}: missing from its flood list: ${list.filter((dst) => !peers.includes(dst)).join(", ")}`);
         const persist = await memberPersistState(
           host,
           this.where(host, member, vtep),
-          () => bootUnit(member, { ...vtep, persist: "systemd" }, token),
+          () => bootUnit(member, { ...vtep, persist: "systemd" }, list, token),
           vtep.persist,
         );
-        return [member, { ...vtep, peers, ...(persist !== undefined ? { persist } : {}) }];
+        const { found: _found, ...given } = vtep;
+        // A member of its own list only: the list as found. A mesh member: as given, and what was found where it differs.
+        const drift = vtep.address !== undefined ? (peers.length === list.length ? {} : { found: peers }) : { peers };
+        return [member, { ...given, ...drift, ...(persist !== undefined ? { persist } : {}) }];
       }),
     );
     const outs = { connections, vteps: Object.fromEntries(observed) };
@@ -196,12 +246,13 @@ export class FloodListsEngine implements AnyEngine {
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const vteps = (props.vteps ?? {}) as Record<string, VtepState>;
     const token = ownerToken(id);
+    const applied = appliedLists(vteps);
     const outcomes = await Promise.all(
       Object.entries(vteps).map(async ([member, vtep]): Promise<Outcome> => {
         try {
           const host = this.hostOf(connections[member]);
           const files = wasPersisted(vtep.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
-          await this.apply(host, member, vtep, vtep.peers, [], files, { goneIsDone: true, checkHost: false });
+          await this.apply(host, member, vtep, applied[member]!, [], files, { goneIsDone: true, checkHost: false });
           return { member, state: { ...vtep, peers: [] } };
         } catch (error) {
           return { member, state: vtep, error };
@@ -220,15 +271,18 @@ export class FloodListsEngine implements AnyEngine {
     beforeConnections: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const token = ownerToken(id);
+    const lists = floodListsOf(inputs.vteps);
+    const applied = appliedLists(before);
     const outcomes = await Promise.all(
       Object.entries(inputs.vteps).map(async ([member, vtep]): Promise<Outcome> => {
         const connection = inputs.connections[member]!;
         const previous = sameMemberDevice(before[member], beforeConnections[member], vtep, connection) ? before[member] : undefined;
         try {
           const host = this.hostOf(connection);
-          const files = syncSteps(bootUnit(member, vtep, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
+          const list = lists[member]!;
+          const files = syncSteps(bootUnit(member, vtep, list, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
           // A member already applied on this device and host met its needs then: only a new one is probed.
-          await this.apply(host, member, vtep, previous?.peers ?? [], vtep.peers, files, { goneIsDone: false, checkHost: previous === undefined });
+          await this.apply(host, member, vtep, previous ? applied[member]! : [], list, files, { goneIsDone: false, checkHost: previous === undefined });
           return { member, state: vtep };
         } catch (error) {
           return { member, state: previous, error };

@@ -244,3 +244,66 @@ describe("VxlanFloodLists on fake hosts", () => {
     expect(host.commands.slice(mark).filter((command) => command.includes("fdb del"))).toEqual([]);
   });
 });
+
+/** The same mesh given as each member's own `address`: where the others flood to it. */
+function byAddress(members: number[]) {
+  return {
+    connections: Object.fromEntries(members.map((n) => [`h${n}`, conn(n)])),
+    vteps: Object.fromEntries(members.map((n) => [`h${n}`, { name: "vxlan42", address: underlay(n) }])),
+  };
+}
+
+describe("VxlanFloodLists as a mesh (each member's address)", () => {
+  it("every member floods to every other; state holds each member once; a join is one member in the diff and one command per host", async () => {
+    const { engine, entries, host, resetCounts } = lab(4);
+    const { id, outs } = await engine.create(byAddress([1, 2, 3]));
+    for (const n of [1, 2, 3]) expect(entries(n)).toEqual([1, 2, 3].filter((o) => o !== n).map(underlay));
+    expect((outs.vteps as Record<string, unknown>).h2).toEqual({ name: "vxlan42", peers: [], address: underlay(2) });
+    resetCounts();
+    const joined = await engine.update(id, outs, byAddress([1, 2, 3, 4]));
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([1, 1, 1, 2]);
+    expect(entries(2)).toEqual([1, 3, 4].map(underlay));
+    expect(entries(4)).toEqual([1, 2, 3].map(underlay));
+    // Each member once: its address, no list of the others.
+    expect(Object.values(joined.outs.vteps as Record<string, { peers: string[] }>).map((vtep) => vtep.peers)).toEqual([[], [], [], []]);
+    // The upgrade from written-out lists to the mesh: the same entries, so no host is contacted.
+    const fresh = lab(3);
+    const written = await fresh.engine.create(mesh([1, 2, 3]));
+    fresh.resetCounts();
+    await fresh.engine.update(written.id, written.outs, byAddress([1, 2, 3]));
+    expect([1, 2, 3].map((n) => fresh.host(n).roundTrips)).toEqual([0, 0, 0]);
+  });
+
+  it("refresh: an entry deleted by hand shows as that member's `found`; the next up re-adds it there alone; delete removes every entry", async () => {
+    const { engine, entries, host } = lab(3);
+    const inputs = byAddress([1, 2, 3]);
+    const { id, outs } = await engine.create(inputs);
+    const clean = await engine.read(id, outs);
+    expect(engine.diff(clean.props, engine.check(inputs).inputs).changes).toBe(false);
+    const vtep2 = host(2).link(undefined, "vxlan42")!;
+    vtep2.fdb = vtep2.fdb!.filter((entry) => entry.dst !== underlay(3));
+    const read = await engine.read(id, outs);
+    const vteps = read.props.vteps as Record<string, { found?: string[] }>;
+    expect(vteps.h2!.found).toEqual([underlay(1)]);
+    expect(vteps.h1!.found).toBeUndefined();
+    expect(engine.diff(read.props, engine.check(inputs).inputs).changes).toBe(true);
+    for (const n of [1, 2, 3]) host(n).roundTrips = 0;
+    const { outs: repaired } = await engine.update(id, read.props, engine.check(inputs).inputs);
+    expect([1, 2, 3].map((n) => host(n).roundTrips)).toEqual([0, 1, 0]);
+    expect(entries(2)).toEqual([1, 3].map(underlay));
+    expect((repaired.vteps as Record<string, { found?: unknown }>).h2!.found).toBeUndefined();
+    await engine.delete(id, repaired);
+    for (const n of [1, 2, 3]) expect(entries(n)).toEqual([]);
+  });
+
+  it("check: one address per member; a member's own peers neither repeat the mesh nor name its own address", () => {
+    const engine = engineFor("VxlanFloodLists");
+    const inputs = byAddress([1, 2]);
+    const twice = engine.check({ ...inputs, vteps: { ...inputs.vteps, h2: { name: "vxlan42", address: underlay(1) } } }).failures;
+    expect(twice.map((f) => f.reason).join("\n")).toMatch(/vteps\.h2\.address: is vteps\.h1's address too/);
+    const repeated = engine.check({ ...inputs, vteps: { ...inputs.vteps, h1: { name: "vxlan42", address: underlay(1), peers: [underlay(2)] } } }).failures;
+    expect(repeated.map((f) => f.reason).join("\n")).toMatch(/vteps\.h1\.peers: lists 10\.247\.0\.12, which the mesh lists already \(vteps\.h2\.address\)/);
+    const own = engine.check({ ...inputs, vteps: { ...inputs.vteps, h1: { name: "vxlan42", address: underlay(1), peers: [underlay(1)] } } }).failures;
+    expect(own.map((f) => f.reason).join("\n")).toMatch(/vteps\.h1\.peers: lists the VTEP's own address/);
+  });
+});

@@ -11,7 +11,7 @@ import type { AnyEngine } from "../../engine/provider-boundary";
 import { refuseNewerState, SCHEMA_VERSION } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, parseInputs } from "../../engine/validation";
-import { type PeerState, wireguardPeerList } from "../../kinds/wireguard/wireguard";
+import { type PeerState, wireguardPeer, wireguardPeerList } from "../../kinds/wireguard/wireguard";
 import { type Artifact, persistField, removeStep, syncSteps, wasPersisted } from "../../persist/files";
 import { oneshotArtifacts, oneshotPaths } from "../../persist/oneshot";
 import { connectionOf } from "../../ssh/connection";
@@ -43,6 +43,13 @@ import { peerSteps, peersOn } from "./peer-entries";
  * nothing secret) stay readable, so `pulumi preview` shows which member's list changes
  * (`interfaces.b.peers`) and a refresh's drift names the host. No private key is needed here.
  *
+ * A mesh (every member lists every other) is given as each member's `asPeer`: how the others
+ * list it. State then holds N entries where the lists themselves are N × (N − 1) (at 80 hosts
+ * about 0.7 MB, kept twice: inputs and outputs), and a member joining shows in `pulumi preview`
+ * as that one member. A member's list is its own `peers`, and with `asPeer` every other mesh
+ * member's. Where refresh finds a mesh member's list differing on its host, state keeps what it
+ * found (`found`) until the next `up` sets the list again.
+ *
  * What it owns: on each interface, the peers whose public key is in the member's list (before
  * or after a change). Any other peer (added by hand, or by the interface's own `peers`) is
  * neither reported nor touched.
@@ -52,9 +59,16 @@ export const PEER_LISTS_TYPE = "WireguardPeerLists";
 const interfaceSchema = z.strictObject({
   name: interfaceName.describe('The WireGuard interface\'s name on that host, e.g. "wg0" (a WireguardInterface made by its own resource).'),
   netns: namespaceName.optional().describe("The interface's namespace; omitted, the host's own."),
-  peers: wireguardPeerList.describe(
-    "The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them.",
-  ),
+  peers: wireguardPeerList
+    .default([])
+    .describe(
+      "The peers this interface talks to, each `{ publicKey, endpoint?, allowedIps, persistentKeepalive? }` as a WireguardInterface's `peers` takes them; with `asPeer`, besides the mesh's.",
+    ),
+  asPeer: wireguardPeer
+    .optional()
+    .describe(
+      "This interface as the other members list it (`{ publicKey, endpoint?, allowedIps, persistentKeepalive? }`, its own public key): every member that gives one lists every other member that does, a mesh of N entries in state instead of N × (N − 1).",
+    ),
   persist: persistField.describe(
     'Any mode but "none" ("networkd", "networkmanager", "systemd", "auto"): a oneshot systemd unit sets the peers again at boot, once the interface exists, whatever recreates it. "none" or omitted: nothing survives a reboot.',
   ),
@@ -69,14 +83,60 @@ export const peerListsSchema = z
     /** Derived from the resource's identity by its class: see engine/ownership.ts. */
     ownerKey: ownerKeyField,
   })
-  .superRefine(requireConnections("interfaces"));
+  .superRefine(requireConnections("interfaces"))
+  .superRefine((value, ctx) => {
+    const mesh = new Map<string, string>();
+    for (const [member, device] of Object.entries(value.interfaces)) {
+      if (!device.asPeer) continue;
+      const other = mesh.get(device.asPeer.publicKey);
+      if (other !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["interfaces", member, "asPeer"],
+          message: `has the public key of interfaces.${other}.asPeer (one key per member)`,
+        });
+      mesh.set(device.asPeer.publicKey, member);
+    }
+    for (const [member, device] of Object.entries(value.interfaces))
+      for (const peer of device.peers) {
+        const owner = mesh.get(peer.publicKey);
+        if (owner === member) ctx.addIssue({ code: "custom", path: ["interfaces", member, "peers"], message: `lists the interface's own key (its asPeer's)` });
+        else if (device.asPeer && owner !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["interfaces", member, "peers"],
+            message: `lists ${peer.publicKey}, which the mesh lists already (interfaces.${owner}.asPeer)`,
+          });
+      }
+  });
 
 /** Nothing replaces it: a list, a member joining, leaving or moving to another host, a credential are all updates. */
 export const PEER_LISTS_REPLACE_ON = [] as const;
 
 type PeerListsInputs = z.output<typeof peerListsSchema>;
 type Interface = z.output<typeof interfaceSchema>;
-type InterfaceState = Omit<Interface, "persist"> & { persist?: MemberPersistState };
+/** A member as state holds it: as given, and where refresh found its list differing on the host, what it found. */
+type InterfaceState = Omit<Interface, "persist"> & { persist?: MemberPersistState; found?: PeerState[] };
+
+/**
+ * Each member's list: its own `peers` and, a member with `asPeer`, every other such member's
+ * (sorted by public key, as a list is). As given: what `found` says is not applied here.
+ */
+export function listsOf(interfaces: Record<string, Pick<Interface, "peers" | "asPeer">>): Record<string, PeerState[]> {
+  const mesh = Object.entries(interfaces).filter(([, device]) => device.asPeer !== undefined);
+  return Object.fromEntries(
+    Object.entries(interfaces).map(([member, device]) => {
+      const others = device.asPeer ? mesh.filter(([other]) => other !== member).map(([, other]) => other.asPeer!) : [];
+      return [member, [...(device.peers ?? []), ...others].sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0))];
+    }),
+  );
+}
+
+/** What each member's interface has of the resource's, by state: what refresh found there, else its list. */
+function appliedLists(interfaces: Record<string, InterfaceState>): Record<string, PeerState[]> {
+  const lists = listsOf(interfaces);
+  return Object.fromEntries(Object.entries(interfaces).map(([member, device]) => [member, device.found ?? lists[member]!]));
+}
 type Outcome = MemberOutcome<InterfaceState>;
 
 /** "wg0 in namespace c1 (member b)". */
@@ -84,13 +144,13 @@ function described(member: string, device: Pick<Interface, "name" | "netns">): s
   return `${device.name}${device.netns ? ` in namespace ${device.netns}` : ""} (member ${member})`;
 }
 
-/** The member's boot-time unit: once the interface exists (made by its own unit), its peers set, retried. */
-function bootUnit(member: string, device: Interface, token: string): Artifact[] | undefined {
-  if (!wasPersisted(device.persist) || device.peers.length === 0) return undefined;
+/** The member's boot-time unit: once the interface exists (made by its own unit), its peers (`list`) set, retried. */
+function bootUnit(member: string, device: Pick<Interface, "name" | "netns" | "persist">, list: PeerState[], token: string): Artifact[] | undefined {
+  if (!wasPersisted(device.persist) || list.length === 0) return undefined;
   return oneshotArtifacts({
     token: memberToken(token, member),
     what: `${PEER_LISTS_TYPE} ${described(member, device)}`,
-    steps: peerSteps(device, [], device.peers),
+    steps: peerSteps(device, [], list),
     namespaces: [],
     waitFor: [{ netns: device.netns, name: device.name }],
     retry: true,
@@ -177,21 +237,26 @@ export class PeerListsEngine implements AnyEngine {
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const interfaces = (props.interfaces ?? {}) as Record<string, InterfaceState>;
     const token = ownerToken(id);
+    const lists = listsOf(interfaces);
     const observed = await Promise.all(
       Object.entries(interfaces).map(async ([member, device]): Promise<[string, InterfaceState]> => {
         const host = this.hostOf(connections[member]);
-        const present = (await peersOn(host, device, device.peers)) ?? [];
-        const listed = new Set(device.peers.map((peer) => peer.publicKey));
+        const list = lists[member]!;
+        const present = (await peersOn(host, device, list)) ?? [];
+        const listed = new Set(list.map((peer) => peer.publicKey));
         const peers = present.filter((peer) => listed.has(peer.publicKey));
-        const missing = device.peers.filter((peer) => !peers.some((found) => found.publicKey === peer.publicKey));
+        const missing = list.filter((peer) => !peers.some((found) => found.publicKey === peer.publicKey));
         if (missing.length) console.warn(`netdev: ${this.where(host, member, device)}: peers missing: ${missing.map((peer) => peer.publicKey).join(", ")}`);
         const persist = await memberPersistState(
           host,
           this.where(host, member, device),
-          () => bootUnit(member, { ...device, persist: "systemd" }, token),
+          () => bootUnit(member, { ...device, persist: "systemd" }, list, token),
           device.persist,
         );
-        return [member, { ...device, peers, ...(persist !== undefined ? { persist } : {}) }];
+        const { found: _found, ...given } = device;
+        // A member of its own list only: the list as found. A mesh member: as given, and what was found where it differs.
+        const drift = device.asPeer ? (sameValue(peers, list) ? {} : { found: peers }) : { peers };
+        return [member, { ...given, ...drift, ...(persist !== undefined ? { persist } : {}) }];
       }),
     );
     const outs = { connections, interfaces: Object.fromEntries(observed) };
@@ -204,12 +269,13 @@ export class PeerListsEngine implements AnyEngine {
     const connections = (props.connections ?? {}) as Record<string, unknown>;
     const interfaces = (props.interfaces ?? {}) as Record<string, InterfaceState>;
     const token = ownerToken(id);
+    const applied = appliedLists(interfaces);
     const outcomes = await Promise.all(
       Object.entries(interfaces).map(async ([member, device]): Promise<Outcome> => {
         try {
           const host = this.hostOf(connections[member]);
           const files = wasPersisted(device.persist) ? removeStep(oneshotPaths(memberToken(token, member)), memberToken(token, member)) : [];
-          await this.apply(host, member, device, device.peers, [], files, { goneIsDone: true, checkHost: false });
+          await this.apply(host, member, device, applied[member]!, [], files, { goneIsDone: true, checkHost: false });
           return { member, state: { ...device, peers: [] } };
         } catch (error) {
           return { member, state: device, error };
@@ -228,15 +294,23 @@ export class PeerListsEngine implements AnyEngine {
     beforeConnections: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
     const token = ownerToken(id);
+    const lists = listsOf(inputs.interfaces);
+    const applied = appliedLists(before);
     const outcomes = await Promise.all(
       Object.entries(inputs.interfaces).map(async ([member, device]): Promise<Outcome> => {
         const connection = inputs.connections[member]!;
         const previous = sameMemberDevice(before[member], beforeConnections[member], device, connection) ? before[member] : undefined;
         try {
           const host = this.hostOf(connection);
-          const files = syncSteps(bootUnit(member, device, token), oneshotPaths(memberToken(token, member)), memberToken(token, member), previous?.persist);
+          const list = lists[member]!;
+          const files = syncSteps(
+            bootUnit(member, device, list, token),
+            oneshotPaths(memberToken(token, member)),
+            memberToken(token, member),
+            previous?.persist,
+          );
           // A member already applied on this device and host met its needs then: only a new one is probed.
-          await this.apply(host, member, device, previous?.peers ?? [], device.peers, files, { goneIsDone: false, checkHost: previous === undefined });
+          await this.apply(host, member, device, previous ? applied[member]! : [], list, files, { goneIsDone: false, checkHost: previous === undefined });
           return { member, state: device };
         } catch (error) {
           return { member, state: previous, error };

@@ -293,3 +293,90 @@ describe("WireguardPeerLists on fake hosts", () => {
     expect(host.commands.slice(mark).filter((command) => command.includes(" remove"))).toEqual([]);
   });
 });
+
+/** The same mesh given as each member's `asPeer`: how the others list it. */
+function asPeers(members: number[]) {
+  return {
+    connections: Object.fromEntries(members.map((n) => [`h${n}`, conn(n)])),
+    interfaces: Object.fromEntries(members.map((n) => [`h${n}`, { name: "wg0", asPeer: peer(n) }])),
+  };
+}
+
+describe("WireguardPeerLists as a mesh (each member's asPeer)", () => {
+  it("every member lists every other; state holds each member once, N entries where the lists are N × (N − 1)", async () => {
+    const { engine, peersOf } = lab(4);
+    const { outs } = await engine.create(asPeers([1, 2, 3, 4]));
+    for (const n of [1, 2, 3, 4]) expect(peersOf(n)).toEqual(keys(...[1, 2, 3, 4].filter((o) => o !== n)));
+    const interfaces = outs.interfaces as Record<string, { peers: unknown[]; asPeer: unknown }>;
+    expect(interfaces.h2).toEqual({ name: "wg0", peers: [], asPeer: peer(2) });
+    // The same lists written out: each member's list in state, three times the peers.
+    const listed = await lab(4).engine.create(mesh([1, 2, 3, 4]));
+    expect(JSON.stringify(outs.interfaces).length).toBeLessThan(JSON.stringify(listed.outs.interfaces).length / 2);
+    // The upgrade from written-out lists to the mesh: the same peers, so no host is contacted.
+    const fresh = lab(3);
+    const written = await fresh.engine.create(mesh([1, 2, 3]));
+    fresh.resetCounts();
+    await fresh.engine.update(written.id, written.outs, asPeers([1, 2, 3]));
+    expect([1, 2, 3].map((n) => fresh.host(n).roundTrips)).toEqual([0, 0, 0]);
+  });
+
+  it("a host joins: the diff is that member alone, one command per host, each naming only the new peer; a leaver is not contacted", async () => {
+    const { engine, host, peersOf, resetCounts } = lab(4);
+    const { id, outs } = await engine.create(asPeers([1, 2, 3]));
+    resetCounts();
+    const joined = await engine.update(id, outs, asPeers([1, 2, 3, 4]));
+    expect([1, 2, 3, 4].map((n) => host(n).roundTrips)).toEqual([1, 1, 1, 2]);
+    expect(peersOf(2)).toEqual(keys(1, 3, 4));
+    expect(host(2).commands.at(-1)).toBe(`wg set wg0 peer ${shown(4)} endpoint ${endpoint(4)} allowed-ips ${wgAddress(4)} persistent-keepalive off`);
+    expect(Object.keys(joined.outs.interfaces as object)).toEqual(["h1", "h2", "h3", "h4"]);
+    resetCounts();
+    const commandsBefore = host(1).commands.length;
+    await engine.update(id, joined.outs, asPeers([2, 3, 4]));
+    expect(host(1).roundTrips).toBe(0);
+    expect(host(1).commands.length).toBe(commandsBefore);
+    expect(peersOf(2)).toEqual(keys(3, 4));
+  });
+
+  it("refresh: a peer removed by hand shows as that member's `found`; the next up restores it there alone and `found` goes", async () => {
+    const { engine, host } = lab(3);
+    const inputs = asPeers([1, 2, 3]);
+    const { id, outs } = await engine.create(inputs);
+    const clean = await engine.read(id, outs);
+    expect(engine.diff(clean.props, engine.check(inputs).inputs).changes).toBe(false);
+    expect(clean.props.interfaces).toEqual(outs.interfaces);
+    const wg2 = host(2).link(undefined, "wg0")!;
+    wg2.wgPeers = wg2.wgPeers!.filter((p) => p.publicKey !== publicKey(3));
+    const read = await engine.read(id, outs);
+    const interfaces = read.props.interfaces as Record<string, { found?: Array<{ publicKey: string }> }>;
+    expect(interfaces.h2!.found!.map((p) => p.publicKey)).toEqual([publicKey(1)]);
+    expect(interfaces.h1!.found).toBeUndefined();
+    expect(engine.diff(read.props, engine.check(inputs).inputs).changes).toBe(true);
+    for (const n of [1, 2, 3]) host(n).roundTrips = 0;
+    const { outs: repaired } = await engine.update(id, read.props, engine.check(inputs).inputs);
+    expect([1, 2, 3].map((n) => host(n).roundTrips)).toEqual([0, 1, 0]);
+    expect(wg2.wgPeers!.map((p) => p.publicKey)).toEqual(keys(1, 3));
+    expect((repaired.interfaces as Record<string, { found?: unknown }>).h2!.found).toBeUndefined();
+  });
+
+  it("delete removes every member's mesh peers, and a member's own peers beside the mesh", async () => {
+    const { engine, peersOf } = lab(3);
+    const inputs = asPeers([1, 2]);
+    inputs.interfaces.h1 = { ...inputs.interfaces.h1!, peers: [peer(3)] } as (typeof inputs.interfaces)["h1"];
+    const { id, outs } = await engine.create(inputs);
+    expect(peersOf(1)).toEqual(keys(2, 3));
+    await engine.delete(id, outs);
+    expect(peersOf(1)).toEqual([]);
+    expect(peersOf(2)).toEqual([]);
+  });
+
+  it("check: one key per mesh member; a member's own peers neither repeat the mesh nor hold its own key", () => {
+    const engine = engineFor("WireguardPeerLists");
+    const inputs = asPeers([1, 2]);
+    const twice = engine.check({ ...inputs, interfaces: { ...inputs.interfaces, h2: { name: "wg0", asPeer: peer(1) } } }).failures;
+    expect(twice.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h2\.asPeer: has the public key of interfaces\.h1\.asPeer/);
+    const repeated = engine.check({ ...inputs, interfaces: { ...inputs.interfaces, h1: { name: "wg0", asPeer: peer(1), peers: [peer(2)] } } }).failures;
+    expect(repeated.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h1\.peers: lists .* which the mesh lists already \(interfaces\.h2\.asPeer\)/);
+    const own = engine.check({ ...inputs, interfaces: { ...inputs.interfaces, h1: { name: "wg0", asPeer: peer(1), peers: [peer(1)] } } }).failures;
+    expect(own.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h1\.peers: lists the interface's own key/);
+  });
+});
