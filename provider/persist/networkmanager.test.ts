@@ -7,6 +7,7 @@ import { describeReboot, rebootVmHost, useNetwork } from "../../lab/vm/debian";
 import { exec } from "../../test/support/components";
 import { lockHost } from "../../test/support/host-lock";
 import { host } from "../../test/support/lab-hosts";
+import { floodListsOf } from "../objects/flood-lists/vxlan-flood-lists";
 
 /**
  * netdev on a host whose network NetworkManager configures: the Debian VM lab host (dvm1)
@@ -116,11 +117,16 @@ describe.skipIf(!vm)("netdev on a NetworkManager host (dvm1 switched to NetworkM
   /** Boot units of flood lists (one per persisted member with peers): their persist is per member, not the resource's. */
   const floodListUnits = async () => {
     const state = (await stack.exportStack()).deployment as {
-      resources?: Array<{ inputs?: { vteps?: Record<string, { persist?: string; peers?: string[] }> } }>;
+      resources?: Array<{ inputs?: { vteps?: Record<string, { persist?: string; peers?: string[]; address?: string }> } }>;
     };
-    return (state.resources ?? [])
-      .flatMap((r) => Object.values(r.inputs?.vteps ?? {}))
-      .filter((vtep) => vtep.persist !== undefined && vtep.persist !== "none" && (vtep.peers?.length ?? 0) > 0).length;
+    // A persisted member whose list (its own peers, and in a mesh every other member's address) is not empty.
+    return (state.resources ?? []).flatMap((r) => {
+      const vteps = r.inputs?.vteps ?? {};
+      const lists = floodListsOf(
+        Object.fromEntries(Object.entries(vteps).map(([member, vtep]) => [member, { peers: vtep.peers ?? [], address: vtep.address }])),
+      );
+      return Object.entries(vteps).filter(([member, vtep]) => vtep.persist !== undefined && vtep.persist !== "none" && lists[member]!.length > 0);
+    }).length;
   };
 
   beforeAll(async () => {
