@@ -5,6 +5,10 @@ import { HostDevices, connectionFromConfig } from "pulumi-netdev";
 const connection = connectionFromConfig();
 const config = new pulumi.Config();
 const containers = ["web", "db", "cache"];
+// Optional: `pulumi config set persist auto` (or networkd, networkmanager, systemd) makes every
+// device come back after the host reboots (provider/persist/README.md); unset, nothing does.
+const PERSIST_MODES = ["none", "networkd", "networkmanager", "systemd", "auto"] as const;
+const persist = config.get<(typeof PERSIST_MODES)[number]>("persist", { allowedValues: [...PERSIST_MODES] });
 
 // A host's WireGuard interface, a bridge and a veth into each container's namespace as ONE
 // resource: one Pulumi step and one script on the host per `up`, refresh or destroy.
@@ -16,12 +20,14 @@ const host = new HostDevices("host", {
     ...Object.fromEntries(
       containers.map((name, i) => [
         name,
-        { kind: "veth" as const, name: `ve-${name}`, peerName: "eth0", peerNetns: name, master: "br0", mtu: 1450, peerAddresses: [`192.168.50.${i + 1}/24`] },
+        // Not "ve-…": systemd-networkd's own 80-container-ve.network matches those names.
+        { kind: "veth" as const, name: `veth-${name}`, peerName: "eth0", peerNetns: name, master: "br0", mtu: 1450, peerAddresses: [`192.168.50.${i + 1}/24`] },
       ]),
     ),
   },
   // A secret in config, by the device's key: kept secret in state, sent to the host only on stdin.
   privateKeys: { wg: config.requireSecret("wgPrivateKey") },
+  persist,
 });
 
 // Give this to the peers: derived from the private key on the host, and not secret.
