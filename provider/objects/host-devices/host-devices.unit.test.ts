@@ -566,6 +566,31 @@ describe("HostDevices persist, on a fake host", () => {
     expect(host.commands.join("\n")).not.toContain(privateKey);
   });
 
+  it('"networkmanager": a keyfile loaded for the bridge (units for its ports); delete unloads the profile while the bridge still exists, then deletes', async () => {
+    const { host, engine, inputs } = persisted("networkmanager");
+    host.support = { ...host.support, networkd: "disabled", networkdActive: "inactive", networkManager: "active" };
+    const { bridge: _bridge, ...ports } = overlayHost;
+    // A keyfile describes a bridge without an MTU (persist/networkmanager.ts keyfileCanDescribe).
+    const devices = { bridge: { kind: "bridge", name: "ndh-br" }, ...ports };
+    const { id, outs } = await engine.create(inputs(devices));
+    const keyfile = "/etc/NetworkManager/system-connections/pulumi-netdev-ndh-br.nmconnection";
+    expect(outs).toMatchObject({ persist: "networkmanager", persistVia: "networkmanager" });
+    expect(host.files.get(keyfile)).toMatchObject({ mode: "0600" });
+    expect([...host.nmProfiles]).toEqual([keyfile]);
+    expect((await engine.read(id, outs)).props.persist).toBe("networkmanager");
+    const order: string[] = [];
+    const original = host.applyAll.bind(host);
+    host.applyAll = async (...args: Parameters<FakeHost["applyAll"]>) => {
+      if (args[0].some((step) => step.args.includes("netdev-unpersist")))
+        order.push(`unpersist: ${host.nmProfiles.size} profile, bridge ${host.link(undefined, "ndh-br") ? "present" : "gone"}`);
+      return original(...args);
+    };
+    await engine.delete(id, outs);
+    expect(order).toEqual(["unpersist: 1 profile, bridge present", "unpersist: 0 profile, bridge gone"]);
+    expect(host.linkNames()).toEqual([]);
+    expect([...host.files.keys()]).toEqual([]);
+  });
+
   it("preview's check: persist needs systemd on the host, and networkd enabled where a device goes through its files", async () => {
     const { engine, inputs } = persisted("networkd");
     expect(await engine.preflight(inputs(overlayHost))).toEqual([]);
