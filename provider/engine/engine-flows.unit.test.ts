@@ -35,6 +35,22 @@ describe("create", () => {
     expect(host.roundTrips).toBe(2);
   });
 
+  it("warns, once and without a round trip of its own, that systemd-networkd running there claims a name like ve-*", async () => {
+    const { host, engine, inputs } = setup();
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    try {
+      await engine.create(inputs({ name: "ve-web" }));
+      expect(host.roundTrips).toBe(2);
+      expect(warnings).toEqual([expect.stringMatching(/ve-web on .*systemd-networkd runs there.*80-container-ve\.network/)]);
+      await engine.create(inputs({ name: "d1" }));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      console.warn = original;
+    }
+  });
+
   it("refuses a device tagged by another owner, and leaves it as it was", async () => {
     const { host, engine, inputs } = setup();
     host.addLink(undefined, "d0", "dummy", { ifalias: OTHER, addresses: ["10.9.0.1/24"] });

@@ -136,6 +136,10 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return deviceNeeds(this.kind, []);
   }
 
+  protected override hostNamespaceNames(inputs: ParsedInputs): string[] {
+    return inputs.netns === undefined ? [inputs.name] : [];
+  }
+
   /**
    * With persist on (`inputs.persist` a resolved mode): systemd, and networkd or NetworkManager
    * for the kinds persisted by their files; see persist/host-support.ts.

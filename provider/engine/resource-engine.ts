@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { type Connection, connectionOf } from "../ssh/connection";
 import { storedConnection, withTuningDefaults } from "../ssh/stored-connection";
 import { type Artifact, NETWORKMANAGER_DIR, removeStep, syncSteps, wasPersisted } from "../persist/files";
-import { persistFailures, persistViaOn } from "../persist/host-support";
+import { persistFailures, persistViaOn, warnNetworkdClaims } from "../persist/host-support";
 import { PERSIST_VIAS, type PersistVia } from "../persist/mode";
 import { sameValue } from "./compare";
 import { sshHosts } from "./host";
@@ -105,6 +105,10 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
   protected fixedNeeds(): Needs {
     return { resourceType: this.resourceType, tools: [] };
   }
+  /** Names it gives devices in the host's namespace (a device's own): checked against what systemd-networkd claims there. */
+  protected hostNamespaceNames(_inputs: Inputs): string[] {
+    return [];
+  }
   /** What the host must run for persistence to work, `inputs.persist` being a resolved mode (persist/host-support.ts). */
   protected persistNeeds(_inputs: Record<string, unknown>): { needs: "systemd" | "networkd" | "networkmanager"; routes?: boolean; deviceNames?: string[] } {
     return { needs: "systemd" };
@@ -162,6 +166,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const id = this.identify(inputs, host.endpoint, token);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
+    await warnNetworkdClaims(host, this.hostNamespaceNames(inputs));
     const via = await persistViaOn(host, inputs.persist);
     const outs = await this.createOn(host, inputs, id, { token, where, files: this.persistSteps(inputs, token, via) });
     return { id, outs: { ...withStoredConnection(withoutVia(outs)), ...(via ? { persistVia: via } : {}), schemaVersion: SCHEMA_VERSION } };
@@ -220,6 +225,7 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
     const token = ownerToken(id);
     const where = this.where(host, inputs);
     await requireCapabilities(host, this.needs(inputs, token), where);
+    await warnNetworkdClaims(host, this.hostNamespaceNames(inputs));
     const via = await persistViaOn(host, inputs.persist);
     const outs = await this.updateOn(host, id, inputs, previous, {
       token,

@@ -103,9 +103,24 @@ const SHIPPED_MATCHES: Array<[RegExp, string]> = [
   [/^host0$/, "80-container-host0.network (Name=host0)"],
 ];
 
+/**
+ * At a create or update, persisted or not: where systemd-networkd runs, a device in the host's
+ * namespace whose name its own container files match is configured by networkd as such a
+ * link, whatever netdev asked. Warns (once per host and name); no round trip of its own (the
+ * host's one probe says whether networkd runs).
+ */
+export async function warnNetworkdClaims(host: Host, names: readonly string[]): Promise<void> {
+  if (!names.some((name) => SHIPPED_MATCHES.some(([pattern]) => pattern.test(name)))) return;
+  if ((await persistSupport(host))?.networkdActive !== "active") return;
+  for (const name of names) warnShippedMatch(host, name);
+}
+
+const warnedNames = new Set<string>();
+
 function warnShippedMatch(host: Host, name: string): void {
   const match = SHIPPED_MATCHES.find(([pattern]) => pattern.test(name));
-  if (!match) return;
+  if (!match || warnedNames.has(`${host.endpoint}\0${name}`)) return;
+  warnedNames.add(`${host.endpoint}\0${name}`);
   console.warn(
     `netdev: ${name} on ${host.endpoint}: systemd-networkd runs there, and its own ${match[1]} matches this name: networkd will configure the device as a container's link ` +
       "(dropping its master, adding addresses and a DHCP server). Choose another name.",

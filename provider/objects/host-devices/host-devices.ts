@@ -36,7 +36,7 @@ import {
   wasPersisted,
   writeSteps,
 } from "../../persist/files";
-import { persistFailures, persistViaOn } from "../../persist/host-support";
+import { persistFailures, persistViaOn, warnNetworkdClaims } from "../../persist/host-support";
 import { PERSIST_VIAS, type PersistVia } from "../../persist/mode";
 
 /**
@@ -470,6 +470,8 @@ export class HostDevicesEngine implements AnyEngine {
         )
       : [];
     const devices = await this.apply(host, members, { files, persisted: via !== undefined });
+    // After the apply, whose capability check has probed the host already.
+    await warnNetworkdClaims(host, hostNamespaceNames(members));
     return { id, outs: this.state(inputs, devices, inputs.privateKeys, via) };
   }
 
@@ -584,6 +586,7 @@ export class HostDevicesEngine implements AnyEngine {
         persisted: via !== undefined,
       },
     );
+    await warnNetworkdClaims(host, hostNamespaceNames(after.filter((member) => changes[member.key] !== "none")));
     return { outs: this.state(inputs, { ...devices, ...made }, inputs.privateKeys, via) };
   }
 
@@ -909,6 +912,11 @@ export class HostDevicesEngine implements AnyEngine {
       ...(typeof props.ownerKey === "string" ? { ownerKey: props.ownerKey } : {}),
     };
   }
+}
+
+/** The devices' names in the host's namespace. */
+function hostNamespaceNames(members: Member[]): string[] {
+  return members.filter((member) => member.inputs.netns === undefined).map((member) => member.inputs.name);
 }
 
 /** A device's boot-time files, written for `via`, as its own resource would write them. */

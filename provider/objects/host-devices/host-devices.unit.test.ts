@@ -610,3 +610,23 @@ describe("HostDevices persist, on a fake host", () => {
     expect(await none.engine.preflight(none.inputs(overlayHost, "none"))).toEqual([]);
   });
 });
+
+describe("a name systemd-networkd claims", () => {
+  it("a device named ve-* in the host's namespace on a host running networkd is warned about once, persisted or not; nothing where networkd does not run", async () => {
+    const warnings: string[] = [];
+    const original = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    try {
+      const { create, host } = setup();
+      await create({ ve: { kind: "veth", name: "ve-app", peerName: "eth0", peerNetns: "app" }, other: { kind: "bridge", name: "ndh-br" } });
+      expect(host.roundTrips).toBe(2);
+      expect(warnings).toEqual([expect.stringMatching(/ve-app on .*80-container-ve\.network \(Name=ve-\*\) matches this name/)]);
+      const quiet = setup();
+      quiet.host.support = { ...quiet.host.support, networkdActive: "inactive" };
+      await quiet.create({ ve: { kind: "veth", name: "ve-db", peerName: "eth0", peerNetns: "db" } });
+      expect(warnings).toHaveLength(1);
+    } finally {
+      console.warn = original;
+    }
+  });
+});
