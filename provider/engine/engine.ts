@@ -9,7 +9,7 @@ import { linkNamed, type LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
-import { type Artifact, NETWORKD_DIR, NETWORKMANAGER_DIR, persistField, wasPersisted } from "../persist/files";
+import { type Artifact, neededFor, persistField, wasPersisted } from "../persist/files";
 import { deviceNeeds } from "./preflight";
 import type { Needs } from "./preflight-needs";
 import { networkdArtifacts, networkdPaths } from "../persist/networkd";
@@ -145,12 +145,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    * for the kinds persisted by their files; see persist/host-support.ts.
    */
   protected override persistNeeds(inputs: Record<string, unknown>): { needs: "systemd" | "networkd" | "networkmanager"; deviceNames: string[] } {
-    let needs: "systemd" | "networkd" | "networkmanager" = "systemd";
-    if (!containsUnknown(inputs)) {
-      const paths = this.persistence(this.parse(inputs), "000000000000").map((artifact) => artifact.path);
-      if (paths.some((path) => path.startsWith(`${NETWORKMANAGER_DIR}/`))) needs = "networkmanager";
-      else if (paths.some((path) => path.startsWith(`${NETWORKD_DIR}/`) && path.endsWith(".netdev"))) needs = "networkd";
-    }
+    const needs = containsUnknown(inputs) ? "systemd" : neededFor(this.persistence(this.parse(inputs), "000000000000"));
     // A device in the host's namespace only: networkd does not see the others.
     return { needs, deviceNames: inputs.netns === undefined && typeof inputs.name === "string" ? [inputs.name] : [] };
   }

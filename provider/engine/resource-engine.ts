@@ -8,7 +8,7 @@ import { sameValue } from "./compare";
 import { sshHosts } from "./host";
 import type { Host, HostFactory } from "./host-interface";
 import { hasOwnerToken, newOwnerToken, ownerToken } from "./ownership";
-import { persistedState } from "./persisted-state";
+import { autoVerdict, persistedState } from "./persisted-state";
 import { previewCapabilities, requireCapabilities } from "./preflight";
 import type { Needs } from "./preflight-needs";
 import type { Step } from "./steps";
@@ -198,15 +198,9 @@ export abstract class ResourceEngine<Inputs extends BaseInputs, Outputs extends 
       // wrote. The last verdict stands; the `up` that undoes the drift rewrites the files.
       const where = this.where(host, state);
       const files = this.bootFilesOf(state, persistVia, ownerToken(id));
-      let verdict = files ? await persistedState(host, where, files, String(state.persist)) : String(state.persist);
+      const found = files ? await persistedState(host, where, files, String(state.persist)) : String(state.persist);
       // "auto" on a host that now runs another network manager: the files are for the old one.
-      if (state.persist === "auto" && verdict !== "drifted") {
-        const now = await persistViaOn(host, "auto");
-        if (now !== persistVia) {
-          console.warn(`netdev: ${where}: persist "auto" wrote ${persistVia} files, but the host now calls for ${now}; the next \`pulumi up\` writes ${now}'s`);
-          verdict = "drifted";
-        }
-      }
+      const verdict = await autoVerdict(host, where, state.persist, persistVia, found);
       observed.inputs.persist = (observed.outs as Record<string, unknown>).persist = verdict;
     }
     // The connection as state holds it, not as parsed: a refresh changes nothing the host does not.

@@ -124,6 +124,13 @@ export function writeSteps(artifacts: Artifact[], { maxBytes = Number.POSITIVE_I
   ];
 }
 
+/** What the host must run for these files to work: NetworkManager for a keyfile, networkd for a `.netdev`, else systemd (units). */
+export function neededFor(artifacts: readonly Artifact[]): "systemd" | "networkd" | "networkmanager" {
+  if (artifacts.some((artifact) => artifact.path.startsWith(`${NETWORKMANAGER_DIR}/`))) return "networkmanager";
+  if (artifacts.some((artifact) => artifact.path.startsWith(`${NETWORKD_DIR}/`) && artifact.path.endsWith(".netdev"))) return "networkd";
+  return "systemd";
+}
+
 /** Whether state says persistence was on (it may say "drifted": files edited since). */
 export function wasPersisted(persist: unknown): boolean {
   return persist !== undefined && persist !== null && persist !== "none";

@@ -12,6 +12,7 @@ import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "
 import { observedOutputs } from "../../engine/observed";
 import { deviceNeeds, requireCapabilities } from "../../engine/preflight";
 import type { AnyEngine } from "../../engine/provider-boundary";
+import { autoVerdict, driftVerdict } from "../../engine/persisted-state";
 import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs, UNKNOWN } from "../../engine/validation";
@@ -30,6 +31,7 @@ import {
   expectedFingerprint,
   FINGERPRINT_ARGV,
   NETWORKMANAGER_DIR,
+  neededFor,
   parseFingerprints,
   persistField,
   removeSteps,
@@ -410,12 +412,7 @@ export class HostDevicesEngine implements AnyEngine {
         files.push(...engine.persistence(parsed, PREVIEW_TOKEN));
       } catch {}
     }
-    const needs = files.some((file) => file.path.startsWith(`${NETWORKMANAGER_DIR}/`))
-      ? "networkmanager"
-      : files.some((file) => file.path.endsWith(".netdev"))
-        ? "networkd"
-        : "systemd";
-    return persistFailures(host, String(inputs.persist), needs, { deviceNames });
+    return persistFailures(host, String(inputs.persist), neededFor(files), { deviceNames });
   }
 
   /**
@@ -542,18 +539,7 @@ export class HostDevicesEngine implements AnyEngine {
     const drift = present.flatMap((member) =>
       driftOf(member.engine.bootFilesOf(member.inputs, via, member.token) ?? [], found).map((file) => `devices.${member.key}: ${file}`),
     );
-    if (drift.length) {
-      console.warn(`netdev: ${where}: boot-time files differ from what \`pulumi up\` wrote: ${drift.join(", ")}; the next \`pulumi up\` rewrites them`);
-      return "drifted";
-    }
-    if (state.persist === "auto") {
-      const now = await persistViaOn(host, "auto");
-      if (now !== via) {
-        console.warn(`netdev: ${where}: persist "auto" wrote ${via} files, but the host now calls for ${now}; the next \`pulumi up\` writes ${now}'s`);
-        return "drifted";
-      }
-    }
-    return String(state.persist);
+    return autoVerdict(host, where, state.persist, via, driftVerdict(where, drift, String(state.persist)));
   }
 
   async update(id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<{ outs: Record<string, unknown> }> {
