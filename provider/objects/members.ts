@@ -96,3 +96,78 @@ export async function memberPersistState(
 ): Promise<MemberPersistState> {
   return wasPersisted(persist) ? ((await persistedState(host, where, unit() ?? [], String(persist))) as MemberPersistState) : persist;
 }
+
+/**
+ * How a resource's members form a mesh: each member's devices by `field` ("vteps"), the field
+ * by which a member enters the mesh (`meshField`: "address"), that entry being how every other
+ * mesh member lists it, and how entries are keyed (`keyOf`) and named in messages.
+ */
+export interface MeshShape<E> {
+  readonly field: string;
+  readonly meshField: string;
+  /** What a member's device is called in messages, e.g. "VTEP". */
+  readonly device: string;
+  /** What an entry's key is called in messages, e.g. "address". */
+  readonly keyName: string;
+  keyOf(entry: E): string;
+}
+
+/** A member as the lists see it: its device, its own `peers`, and its mesh entry under the shape's `meshField`. */
+export type ListMember<E> = MemberDevice & { peers?: E[] } & Record<string, unknown>;
+
+/** Entries sorted by key, one per key (the first given wins). */
+function byKey<E>(shape: MeshShape<E>, entries: readonly E[]): E[] {
+  const unique = new Map<string, E>();
+  for (const entry of entries) if (!unique.has(shape.keyOf(entry))) unique.set(shape.keyOf(entry), entry);
+  return [...unique.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+}
+
+/**
+ * Each member's list: its own `peers` and, a member in the mesh, every other mesh member's
+ * entry (sorted by key). As given: what refresh found on a host (`found`) is not applied here.
+ */
+export function meshLists<E>(shape: MeshShape<E>, members: Record<string, ListMember<E>>): Record<string, E[]> {
+  const meshEntry = (member: ListMember<E>) => member[shape.meshField] as E | undefined;
+  const mesh = Object.entries(members).filter(([, member]) => meshEntry(member) !== undefined);
+  return Object.fromEntries(
+    Object.entries(members).map(([name, member]) => {
+      const others = meshEntry(member) !== undefined ? mesh.filter(([other]) => other !== name).map(([, other]) => meshEntry(other)!) : [];
+      return [name, byKey(shape, [...(member.peers ?? []), ...others])];
+    }),
+  );
+}
+
+/** What each member's device has of the resource's, by state: what refresh found there, else its list. */
+export function appliedLists<E>(shape: MeshShape<E>, members: Record<string, ListMember<E> & { found?: E[] }>): Record<string, E[]> {
+  const lists = meshLists(shape, members);
+  return Object.fromEntries(Object.entries(members).map(([name, member]) => [name, member.found ?? lists[name]!]));
+}
+
+/** Refuses two members with one mesh key, and a member's own `peers` that name itself or, in the mesh, repeat it. */
+export function meshCheck<E>(shape: MeshShape<E>) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx): void => {
+    const members = Object.entries(value[shape.field] as Record<string, ListMember<E>>);
+    const where = (member: string, field: string) => `${shape.field}.${member}.${field}`;
+    const mesh = new Map<string, string>();
+    for (const [name, member] of members) {
+      const entry = member[shape.meshField] as E | undefined;
+      if (entry === undefined) continue;
+      const other = mesh.get(shape.keyOf(entry));
+      if (other !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [shape.field, name, shape.meshField],
+          message: `has the ${shape.keyName} of ${where(other, shape.meshField)} (one per member)`,
+        });
+      mesh.set(shape.keyOf(entry), name);
+    }
+    for (const [name, member] of members)
+      for (const peer of member.peers ?? []) {
+        const owner = mesh.get(shape.keyOf(peer));
+        const path = [shape.field, name, "peers"];
+        if (owner === name) ctx.addIssue({ code: "custom", path, message: `lists the ${shape.device}'s own ${shape.keyName} ${shape.keyOf(peer)}` });
+        else if (member[shape.meshField] !== undefined && owner !== undefined)
+          ctx.addIssue({ code: "custom", path, message: `lists ${shape.keyOf(peer)}, which the mesh lists already (${where(owner, shape.meshField)})` });
+      }
+  };
+}

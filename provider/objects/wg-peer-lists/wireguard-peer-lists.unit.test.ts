@@ -377,6 +377,6 @@ describe("WireguardPeerLists as a mesh (each member's asPeer)", () => {
     const repeated = engine.check({ ...inputs, interfaces: { ...inputs.interfaces, h1: { name: "wg0", asPeer: peer(1), peers: [peer(2)] } } }).failures;
     expect(repeated.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h1\.peers: lists .* which the mesh lists already \(interfaces\.h2\.asPeer\)/);
     const own = engine.check({ ...inputs, interfaces: { ...inputs.interfaces, h1: { name: "wg0", asPeer: peer(1), peers: [peer(1)] } } }).failures;
-    expect(own.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h1\.peers: lists the interface's own key/);
+    expect(own.map((f) => f.reason).join("\n")).toMatch(/interfaces\.h1\.peers: lists the interface's own public key/);
   });
 });
