@@ -15,8 +15,14 @@ export interface OverlayBenchOptions {
 
 export const CHECKPOINT_SETTINGS: readonly Checkpoints[] = ["saved", "skipped"];
 
-/** The overlay's two forms, and Pulumi's floor for the per-host one (bench/programs.ts OVERLAY_FLOOR_PROGRAM: the same resources, a provider that does nothing). */
-export const OVERLAY_FORMS = ["per-device", "per-host", "floor"] as const;
+/**
+ * The overlay's two forms, Pulumi's floor for the per-host one (bench/programs.ts
+ * OVERLAY_FLOOR_PROGRAM: the same resources, a provider that does nothing), and with
+ * `floor-one` (not run by default) that floor with every host's devices as one resource.
+ */
+export const OVERLAY_FORMS = ["per-device", "per-host", "floor", "floor-one"] as const;
+/** What runs when --forms is not given. */
+export const DEFAULT_OVERLAY_FORMS: readonly OverlayForm[] = ["per-device", "per-host", "floor"];
 export type OverlayForm = (typeof OVERLAY_FORMS)[number];
 
 /**
@@ -35,7 +41,7 @@ export function parseOverlayBenchOptions(
   });
   const runs = Number(values.runs ?? "3");
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got ${JSON.stringify(values.runs)}`);
-  const forms = (values.forms ?? OVERLAY_FORMS.join(",")).split(",").map((text) => {
+  const forms = (values.forms ?? DEFAULT_OVERLAY_FORMS.join(",")).split(",").map((text) => {
     const form = text.trim();
     if (!(OVERLAY_FORMS as readonly string[]).includes(form))
       throw new Error(`--forms: each must be one of ${OVERLAY_FORMS.join(", ")}, got ${JSON.stringify(text)}`);

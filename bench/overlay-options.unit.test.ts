@@ -13,6 +13,8 @@ describe("parseOverlayBenchOptions", () => {
 
   it("reads the forms to run, refusing one the overlay does not have", () => {
     expect(parseOverlayBenchOptions({ forms: "per-host" }, 80).forms).toEqual(["per-host"]);
+    // The one-resource floor runs only when named: it is a measurement, not a form of the overlay.
+    expect(parseOverlayBenchOptions({ forms: "floor,floor-one" }, 80).forms).toEqual(["floor", "floor-one"]);
     expect(() => parseOverlayBenchOptions({ forms: "per-host,per-rack" }, 80)).toThrow(/--forms.*"per-rack"/);
   });
 

@@ -12,7 +12,7 @@ import { type OverlayForm, parseOverlayBenchOptions } from "./overlay-options";
 import { pingOverlayPairs } from "./overlay-pings";
 import { type Checkpoints, type OverlayResults, type OverlayRow, type OverlayStep, overlayTable, type StepMeasure } from "./overlay-table";
 import { pairsToPing } from "./ping-pairs";
-import { OVERLAY_FLOOR_PROGRAM } from "./programs";
+import { OVERLAY_FLOOR_ONE_PROGRAM, OVERLAY_FLOOR_PROGRAM } from "./programs";
 import { timed } from "./results";
 
 /**
@@ -20,7 +20,8 @@ import { timed } from "./results";
  * [--checkpoints saved,skipped] [--parallel P]`: the
  * repository's root program (index.ts: a VxlanOverlay with a container wired by veth per host;
  * per device: an Attachment per host; per host: the container inside the host's one resource;
- * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost),
+ * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost;
+ * floor-one, asked for by name: the same with every host's devices as one resource),
  * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
  * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
  * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
@@ -57,11 +58,11 @@ async function overlayRun(
   form: OverlayForm,
   checkpoints: Checkpoints,
 ): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
-  const floor = form === "floor";
+  const floor = form === "floor" || form === "floor-one";
   const { home, workDir, env } = labProgram(repoRoot, floor ? ["Pulumi.yaml"] : ["Pulumi.yaml", "index.ts"], {
     // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
     "package.json": JSON.stringify({ name: "netdev-overlay-bench", private: true }),
-    ...(floor ? { "index.ts": OVERLAY_FLOOR_PROGRAM } : {}),
+    ...(floor ? { "index.ts": form === "floor" ? OVERLAY_FLOOR_PROGRAM : OVERLAY_FLOOR_ONE_PROGRAM } : {}),
   });
   // NETDEV_BENCH_ENV='{"K":"V"}' adds environment to the Pulumi CLI (a bench/preload profiler in NODE_OPTIONS).
   const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints], ...(JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>) };

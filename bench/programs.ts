@@ -161,3 +161,26 @@ for (const item of plan.items) {
   made[item.key] = new Noop(\`overlay-\${item.key}\`, inputs, { dependsOn: item.dependsOn.map((key) => made[key]!) });
 }
 `;
+
+/**
+ * Pulumi's own floor for the same overlay if every host's devices were ONE resource (a shape
+ * netdev does not offer): the per-host form's HostDevices inputs merged into one no-op resource
+ * keyed by host, the rest as in OVERLAY_FLOOR_PROGRAM. What it costs is what Pulumi alone would
+ * take for a join or a refresh that is one or two steps however many hosts there are.
+ */
+export const OVERLAY_FLOOR_ONE_PROGRAM = OVERLAY_FLOOR_PROGRAM.replace(
+  /const made: Record<string, Noop> = \{\};[\s\S]*$/,
+  `const inputsOf = (item: (typeof plan.items)[number]) => item.inputs as Record<string, unknown>;
+const hostItems = plan.items.filter((item) => typeof inputsOf(item).connection === "number");
+const devices = new Noop("overlay-devices", {
+  hosts: Object.fromEntries(hostItems.map((item) => [item.key, { ...inputsOf(item), connection: connectionOf(hosts[inputsOf(item).connection as number]!) }])),
+});
+const made: Record<string, Noop> = Object.fromEntries(hostItems.map((item) => [item.key, devices]));
+for (const item of plan.items) {
+  if (made[item.key]) continue;
+  const inputs: Record<string, unknown> = { ...item.inputs };
+  if (inputs.connections) inputs.connections = Object.fromEntries(Object.entries(inputs.connections as Record<string, number>).map(([name, i]) => [name, connectionOf(hosts[i]!)]));
+  made[item.key] = new Noop(\`overlay-\${item.key}\`, inputs, { dependsOn: [...new Set(item.dependsOn.map((key) => made[key]!))] });
+}
+`,
+);
