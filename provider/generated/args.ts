@@ -754,7 +754,7 @@ export interface HostDevicesArgs {
    */
   connection: pulumi.Input<ConnectionArgs>;
   /**
-   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard", ... }` with that kind's fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).
+   * The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard" | "dummy" | "vlan" | "ipvlan" | "bond" | "vrf" | "gre" | "geneve", ... }` with that kind's fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).
    *
    * Changes in place.
    */
@@ -1185,6 +1185,357 @@ export interface HostDevicesArgs {
        */
       persistentKeepalive?: pulumi.Input<number>;
     }>[]>;
+  } | {
+    /** "dummy": a Dummy (see its reference page for its fields). */
+    kind: pulumi.Input<"dummy">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+  } | {
+    /** "vlan": a Vlan (see its reference page for its fields). */
+    kind: pulumi.Input<"vlan">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /** The interface that carries the tagged frames, e.g. "eth0"; in the host's namespace. */
+    parent: pulumi.Input<string>;
+    /** The VLAN id (1-4094) of the frames this device sends and receives. */
+    vlanId: pulumi.Input<number>;
+    /**
+     * The tag's protocol: "802.1Q" (a customer VLAN) or "802.1ad" (an outer, service tag: QinQ).
+     *
+     * Default: `"802.1Q"`.
+     */
+    protocol?: pulumi.Input<"802.1Q" | "802.1ad">;
+  } | {
+    /** "ipvlan": a Ipvlan (see its reference page for its fields). */
+    kind: pulumi.Input<"ipvlan">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /** The interface the ipvlan shares (its MAC address included), e.g. "eth0"; in the host's namespace. */
+    parent: pulumi.Input<string>;
+    /**
+     * "l2": switches frames by MAC; "l3": routes by IP, no broadcast or multicast; "l3s": l3 with netfilter (conntrack) on the slave side.
+     *
+     * Default: `"l2"`.
+     */
+    mode?: pulumi.Input<"l2" | "l3" | "l3s">;
+    /**
+     * How slaves of one parent reach each other: "bridge" directly, "private" not at all, "vepa" through the external switch.
+     *
+     * Default: `"bridge"`.
+     */
+    flag?: pulumi.Input<"bridge" | "private" | "vepa">;
+  } | {
+    /** "bond": a Bond (see its reference page for its fields). */
+    kind: pulumi.Input<"bond">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /**
+     * How traffic is spread over the members (the bonding driver's mode), e.g. "active-backup" for failover or "802.3ad" for LACP.
+     *
+     * Default: `"balance-rr"`.
+     */
+    mode?: pulumi.Input<"balance-rr" | "active-backup" | "balance-xor" | "broadcast" | "802.3ad" | "balance-tlb" | "balance-alb">;
+    /**
+     * MII link monitoring interval in ms; 0 turns it off. The kernel defaults to 100 in 802.3ad, balance-tlb and balance-alb, else 0.
+     */
+    miimon?: pulumi.Input<number>;
+    /** ms a member's link must be up before it is used: a multiple of miimon. */
+    updelay?: pulumi.Input<number>;
+    /** ms a member's link must be down before it is dropped: a multiple of miimon. */
+    downdelay?: pulumi.Input<number>;
+    /** How balance-xor, 802.3ad and balance-tlb pick a member for a flow. */
+    xmitHashPolicy?: pulumi.Input<"layer2" | "layer2+3" | "layer3+4" | "encap2+3" | "encap3+4" | "vlan+srcmac">;
+  } | {
+    /** "vrf": a Vrf (see its reference page for its fields). */
+    kind: pulumi.Input<"vrf">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /** The routing table (1-4294967295) the VRF's members route by; one VRF per table. */
+    table: pulumi.Input<number>;
+  } | {
+    /** "gre": a Gre (see its reference page for its fields). */
+    kind: pulumi.Input<"gre">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /**
+     * "gre" carries IP packets (a layer-3 tunnel); "gretap" carries Ethernet frames (layer 2, can join a bridge).
+     *
+     * Default: `"gre"`.
+     */
+    mode?: pulumi.Input<"gre" | "gretap">;
+    /**
+     * The other end's underlay IPv4 address, e.g. "10.0.0.2". Required: a gre device without one is a different (NBMA) device, and the kernel refuses to switch between the two in place.
+     */
+    remote: pulumi.Input<string>;
+    /** This end's underlay IPv4 address; omitted, any. */
+    local?: pulumi.Input<string>;
+    /** GRE key (0-4294967295) for both directions (ikey and okey): both ends must use the same one. */
+    key?: pulumi.Input<number>;
+    /** Outer TTL (1-255); 0 inherits the inner packet's. */
+    ttl?: pulumi.Input<number>;
+  } | {
+    /** "geneve": a Geneve (see its reference page for its fields). */
+    kind: pulumi.Input<"geneve">;
+    /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
+    name: pulumi.Input<string>;
+    /**
+     * The network namespace the device lives in, e.g. "web"; omitted, the host's own. Created when missing, and then removed again with the last device in it.
+     */
+    netns?: pulumi.Input<string>;
+    /**
+     * The device's MTU in bytes (68-65535); omitted, the kernel's default for the kind. The `linkMtu` output is the MTU the device actually has.
+     */
+    mtu?: pulumi.Input<number>;
+    /**
+     * Whether the device is administratively up (`ip link set up`).
+     *
+     * Default: `true`.
+     */
+    up?: pulumi.Input<boolean>;
+    /**
+     * The device's MAC address, unicast, e.g. "02:00:00:aa:bb:cc"; omitted, the kernel picks one (the `hwAddress` output).
+     */
+    macAddress?: pulumi.Input<string>;
+    /**
+     * IPv4 and IPv6 addresses in CIDR form, e.g. ["10.0.0.1/24", "fd00::1/64"]: the device holds exactly these. Omitted, addresses are left as they are.
+     */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** A bridge, bond or VRF this device joins, by name, in the same namespace, e.g. "br0". */
+    master?: pulumi.Input<string>;
+    /**
+     * Free text stored as the device's alias (ifalias), after the owner tag netdev writes there; printable, at most 235 bytes in UTF-8.
+     */
+    alias?: pulumi.Input<string>;
+    /**
+     * Take over an existing device of this name and kind instead of failing (`pulumi import` does not work for dynamic providers).
+     *
+     * Default: `false`.
+     */
+    adopt?: pulumi.Input<boolean>;
+    /** The Geneve network identifier (0-16777215): both ends must use the same one. */
+    vni: pulumi.Input<number>;
+    /**
+     * The other endpoint's underlay address, e.g. "10.0.0.2"; iproute2 requires it (unless the device is external, which netdev does not model).
+     */
+    remote: pulumi.Input<string>;
+    /**
+     * UDP port of the tunnel on both ends (the IANA port is 6081).
+     *
+     * Default: `6081`.
+     */
+    dstPort?: pulumi.Input<number>;
+    /**
+     * Outer TTL: 1-255, 0 for the kernel's default hop limit ("ttl auto"), or "inherit" (from the inner packet).
+     */
+    ttl?: pulumi.Input<number | "inherit">;
+    /** Outer TOS byte; 1 means inherit from the inner packet, as `ip` takes it. */
+    tos?: pulumi.Input<number>;
+    /** The outer IPv4 header's don't-fragment bit: set, unset, or inherited from the inner packet. */
+    df?: pulumi.Input<"set" | "unset" | "inherit">;
   }>>>;
   /**
    * Each wireguard device's private key (`wg genkey`), by the device's key in `devices`. Always kept as a secret, and passed to the host only on stdin, never in a command line.

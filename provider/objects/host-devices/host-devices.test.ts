@@ -177,3 +177,84 @@ describe("HostDevices with a WireGuard interface on vm1", () => {
     for (const name of WG_LINKS) expect(await hostLink(VM, undefined, name), name).toBeUndefined();
   }, 120_000);
 });
+
+describe("HostDevices with the kinds only a full kernel has, on vm1", () => {
+  const VM = "vm1";
+  const KIND_LINKS = ["ndhk-d0", "ndhk-d1", "ndhk-vl", "ndhk-vl2", "ndhk-ipv", "ndhk-bond", "ndhk-m0", "ndhk-vrf", "ndhk-m1", "ndhk-gre", "ndhk-gnv"];
+  beforeAll(async () => removeLeftovers(VM, KIND_LINKS, []));
+  afterAll(async () => removeLeftovers(VM, KIND_LINKS, []));
+
+  /** Every such kind on one host as one resource: VLAN and ipvlan on dummies, a bond and a VRF with a dummy member each, GRE and Geneve tunnels. */
+  const kindDevices = (o: { bondMode: string; vlan: { name: string; id: number }; vlanMtu: number }) => ({
+    d0: { kind: "dummy", name: "ndhk-d0" },
+    d1: { kind: "dummy", name: "ndhk-d1" },
+    vlan: { kind: "vlan", name: o.vlan.name, parent: "ndhk-d0", vlanId: o.vlan.id, mtu: o.vlanMtu },
+    ipvlan: { kind: "ipvlan", name: "ndhk-ipv", parent: "ndhk-d1", mode: "l2" },
+    bond: { kind: "bond", name: "ndhk-bond", mode: o.bondMode, miimon: 100 },
+    m0: { kind: "dummy", name: "ndhk-m0", master: "ndhk-bond" },
+    vrf: { kind: "vrf", name: "ndhk-vrf", table: 4242 },
+    m1: { kind: "dummy", name: "ndhk-m1", master: "ndhk-vrf" },
+    gre: { kind: "gre", name: "ndhk-gre", mode: "gre", remote: "10.247.0.102", ttl: 64 },
+    geneve: { kind: "geneve", name: "ndhk-gnv", vni: 4245, remote: "10.247.0.102" },
+  });
+
+  it("create → read → bond mode and VLAN MTU in place, a new VLAN id replaced inside → drift → delete", async () => {
+    const check = (o: Parameters<typeof kindDevices>[0]) => {
+      const checked = engine.check({ connection: connectionInput(VM), devices: kindDevices(o) });
+      expect(checked.failures).toEqual([]);
+      return checked.inputs;
+    };
+    const first = check({ bondMode: "active-backup", vlan: { name: "ndhk-vl", id: 10 }, vlanMtu: 1400 });
+    const { id, outs } = await engine.create(first);
+    const kinds: Record<string, string> = {
+      "ndhk-d0": "dummy",
+      "ndhk-vl": "vlan",
+      "ndhk-ipv": "ipvlan",
+      "ndhk-bond": "bond",
+      "ndhk-vrf": "vrf",
+      "ndhk-gre": "gre",
+      "ndhk-gnv": "geneve",
+    };
+    for (const [name, kind] of Object.entries(kinds)) expect((await hostLink(VM, undefined, name))?.linkinfo.info_kind, name).toBe(kind);
+    const vlan = await hostLink(VM, undefined, "ndhk-vl");
+    expect(vlan).toMatchObject({ mtu: 1400, link: "ndhk-d0", linkinfo: { info_data: { id: 10 } } });
+    expect((await hostLink(VM, undefined, "ndhk-m0"))?.master).toBe("ndhk-bond");
+    expect((await hostLink(VM, undefined, "ndhk-m1"))?.master).toBe("ndhk-vrf");
+    const bond = await hostLink(VM, undefined, "ndhk-bond");
+    expect(bond.linkinfo.info_data.mode).toBe("active-backup");
+    const tags = await Promise.all(KIND_LINKS.filter((n) => n !== "ndhk-vl2").map(async (n) => (await hostLink(VM, undefined, n)).ifalias));
+    expect(new Set(tags).size).toBe(10);
+    expect((outs.devices as Record<string, Record<string, unknown>>).bond).toMatchObject({ kind: "bond", ifindex: bond.ifindex });
+
+    // Refresh: nothing changed.
+    const read = await engine.read(id, outs);
+    expect(engine.diff(read.props, first)).toMatchObject({ changes: false });
+
+    // The bond's mode in place (its member released and enslaved again), the VLAN's MTU in place; a new VLAN id replaces that device alone.
+    const second = check({ bondMode: "balance-rr", vlan: { name: "ndhk-vl", id: 10 }, vlanMtu: 1300 });
+    expect(engine.deviceChanges(read.props.devices, second.devices)).toMatchObject({ bond: "update", vlan: "update", m0: "none", gre: "none" });
+    const { outs: updated } = await engine.update(id, read.props, second);
+    expect(await hostLink(VM, undefined, "ndhk-bond")).toMatchObject({ ifindex: bond.ifindex, linkinfo: { info_data: { mode: "balance-rr" } } });
+    expect((await hostLink(VM, undefined, "ndhk-m0"))?.master).toBe("ndhk-bond");
+    expect(await hostLink(VM, undefined, "ndhk-vl")).toMatchObject({ ifindex: vlan.ifindex, mtu: 1300 });
+    const third = check({ bondMode: "balance-rr", vlan: { name: "ndhk-vl2", id: 20 }, vlanMtu: 1300 });
+    expect(engine.deviceChanges(updated.devices, third.devices)).toMatchObject({ vlan: "replace", d0: "none" });
+    const { outs: replaced } = await engine.update(id, updated, third);
+    expect(await hostLink(VM, undefined, "ndhk-vl")).toBeUndefined();
+    expect(await hostLink(VM, undefined, "ndhk-vl2")).toMatchObject({ link: "ndhk-d0", linkinfo: { info_data: { id: 20 } } });
+
+    // Drift: a tunnel deleted by hand and a member released by hand show on those devices; the next `up` puts both back.
+    await onHost(VM, ["ip", "link", "del", "dev", "ndhk-gre"]);
+    await onHost(VM, ["ip", "link", "set", "dev", "ndhk-m1", "nomaster"]);
+    const drifted = await engine.read(id, replaced);
+    expect((drifted.inputs!.devices as Record<string, unknown>).gre).toBeUndefined();
+    expect(engine.deviceChanges(drifted.props.devices, third.devices)).toMatchObject({ gre: "add", m1: "update", vrf: "none" });
+    const { outs: repaired } = await engine.update(id, drifted.props, third);
+    expect((await hostLink(VM, undefined, "ndhk-gre"))?.linkinfo.info_kind).toBe("gre");
+    expect((await hostLink(VM, undefined, "ndhk-m1"))?.master).toBe("ndhk-vrf");
+    expect(engine.diff((await engine.read(id, repaired)).props, third)).toMatchObject({ changes: false });
+
+    await engine.delete(id, repaired);
+    for (const name of KIND_LINKS) expect(await hostLink(VM, undefined, name), name).toBeUndefined();
+  }, 180_000);
+});

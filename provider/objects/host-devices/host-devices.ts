@@ -16,11 +16,18 @@ import { autoVerdict, driftVerdict } from "../../engine/persisted-state";
 import { refuseNewerState, SCHEMA_VERSION, withoutCheckOnly } from "../../engine/resource-engine";
 import type { Step } from "../../engine/steps";
 import { type CheckFailure, checkInputs, containsUnknown, hostMoved, parseInputs, UNKNOWN } from "../../engine/validation";
+import { bondKind } from "../../kinds/bond/bond";
 import { bridgeKind } from "../../kinds/bridge/bridge";
+import { dummyKind } from "../../kinds/dummy/dummy";
+import { geneveKind } from "../../kinds/geneve/geneve";
+import { greKind } from "../../kinds/gre/gre";
 import { ifbKind } from "../../kinds/ifb/ifb";
+import { ipvlanKind } from "../../kinds/ipvlan/ipvlan";
 import { macvlanKind } from "../../kinds/macvlan/macvlan";
 import { tunKind } from "../../kinds/tun/tun";
 import { vethKind } from "../../kinds/veth/veth";
+import { vlanKind } from "../../kinds/vlan/vlan";
+import { vrfKind } from "../../kinds/vrf/vrf";
 import { vxlanKind } from "../../kinds/vxlan/vxlan";
 import { isWireguardKey, wireguardKind, wireguardPrivateKey, wireguardPublicKey } from "../../kinds/wireguard/wireguard";
 import { type Connection, connectionOf } from "../../ssh/connection";
@@ -90,6 +97,13 @@ const KINDS = {
   tun: tunKind,
   ifb: ifbKind,
   wireguard: wireguardKind,
+  dummy: dummyKind,
+  vlan: vlanKind,
+  ipvlan: ipvlanKind,
+  bond: bondKind,
+  vrf: vrfKind,
+  gre: greKind,
+  geneve: geneveKind,
 } as const;
 
 type KindName = keyof typeof KINDS;
@@ -123,6 +137,13 @@ const memberUnion = z.discriminatedUnion("kind", [
   memberSchema("tun", KINDS.tun),
   memberSchema("ifb", KINDS.ifb),
   memberSchema("wireguard", { resourceType: wireguardKind.resourceType, fields: wireguardFields }),
+  memberSchema("dummy", KINDS.dummy),
+  memberSchema("vlan", KINDS.vlan),
+  memberSchema("ipvlan", KINDS.ipvlan),
+  memberSchema("bond", KINDS.bond),
+  memberSchema("vrf", KINDS.vrf),
+  memberSchema("gre", KINDS.gre),
+  memberSchema("geneve", KINDS.geneve),
 ]);
 
 /** What the host reports of every device: its own outputs (engine/observed.ts), but those of persistence and kindInfo, which a HostDevices does not offer. */
@@ -158,6 +179,13 @@ export const hostDevicesOutputShape = {
         memberOutput("tun", KINDS.tun.fields, {}),
         memberOutput("ifb", KINDS.ifb.fields, {}),
         memberOutput("wireguard", wireguardFields, wireguardKind.outputs!.fields),
+        memberOutput("dummy", KINDS.dummy.fields, {}),
+        memberOutput("vlan", KINDS.vlan.fields, {}),
+        memberOutput("ipvlan", KINDS.ipvlan.fields, {}),
+        memberOutput("bond", KINDS.bond.fields, {}),
+        memberOutput("vrf", KINDS.vrf.fields, {}),
+        memberOutput("gre", KINDS.gre.fields, {}),
+        memberOutput("geneve", KINDS.geneve.fields, {}),
       ]),
     )
     .describe(
@@ -174,7 +202,7 @@ export const hostDevicesSchema = z
     devices: z
       .record(deviceKey, memberUnion)
       .describe(
-        'The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard", ... }` with that kind\'s fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).',
+        'The devices, by a stable key: each `{ kind: "bridge" | "veth" | "vxlan" | "macvlan" | "tun" | "ifb" | "wireguard" | "dummy" | "vlan" | "ipvlan" | "bond" | "vrf" | "gre" | "geneve", ... }` with that kind\'s fields (as its own resource takes them, without `connection`; a wireguard device without `privateKey`, which `privateKeys` holds).',
       ),
     privateKeys: z
       .record(deviceKey, wireguardPrivateKey)

@@ -64,6 +64,43 @@ describe("HostDevices on a fake host", () => {
     expect(host.linkNames()).toEqual([]);
   });
 
+  it("hundreds of VLANs on one parent in a script per 48 kB; a new VLAN id replaces that VLAN alone", async () => {
+    const { host, engine, inputs, create } = setup();
+    const vlans = (idOf: (i: number) => number) => ({
+      uplink: { kind: "dummy", name: "ndh-up" },
+      ...Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`v${i}`, { kind: "vlan", name: `ndh-v${i}`, parent: "ndh-up", vlanId: idOf(i) }])),
+    });
+    const { id, outs } = await create(vlans((i) => i + 1));
+    // The probe, then two scripts (each at most 48 kB: one argument of `sh -c`), the parent in the first.
+    expect(host.roundTrips).toBe(3);
+    expect(host.commands.slice(1).every((command) => command.length <= 48_000)).toBe(true);
+    expect(host.commands[1]).toContain("ndh-up");
+    expect(host.link(undefined, "ndh-v199")).toMatchObject({ kind: "vlan", ifalias: tagOf("v199") });
+    const v7 = host.link(undefined, "ndh-v7")!.ifindex;
+    const v8 = host.link(undefined, "ndh-v8")!.ifindex;
+    const next = inputs(vlans((i) => (i === 7 ? 4000 : i + 1)));
+    expect(engine.deviceChanges(outs.devices, next.devices)).toMatchObject({ v7: "replace", v8: "none", uplink: "none" });
+    await engine.update(id, outs, next);
+    expect(host.link(undefined, "ndh-v7")!.ifindex).not.toBe(v7);
+    expect(host.link(undefined, "ndh-v8")!.ifindex).toBe(v8);
+  });
+
+  it("check takes every kind a device resource has, and names a bad field of any", () => {
+    const { engine } = setup();
+    const devices = {
+      d: { kind: "dummy", name: "ndh-d" },
+      vl: { kind: "vlan", name: "ndh-vl", parent: "ndh-d", vlanId: 10 },
+      ipv: { kind: "ipvlan", name: "ndh-ipv", parent: "ndh-d" },
+      bond: { kind: "bond", name: "ndh-bond", mode: "active-backup" },
+      vrf: { kind: "vrf", name: "ndh-vrf", table: 10 },
+      gre: { kind: "gre", name: "ndh-gre", remote: "10.0.0.2" },
+      gnv: { kind: "geneve", name: "ndh-gnv", vni: 5, remote: "10.0.0.2" },
+    };
+    expect(engine.check({ connection, ownerKey: KEY, devices }).failures).toEqual([]);
+    const bad = engine.check({ connection, ownerKey: KEY, devices: { ...devices, vl: { ...devices.vl, vlanId: 5000 } } }).failures;
+    expect(bad.map((f) => f.reason).join("\n")).toMatch(/^HostDevices devices\.vl\.vlanId: /);
+  });
+
   it("deletes an overlay host's devices and the container namespace they made in one round trip", async () => {
     const { host, engine, create } = setup();
     const { id, outs } = await create({
