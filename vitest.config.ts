@@ -3,7 +3,8 @@ import { RUN_ALONE } from "./vitest.faults.config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "lab/**/*.test.ts"],
+    // Every test of the repository: the unit tests of the benchmarks and of the reference generator too.
+    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "lab/**/*.test.ts", "bench/**/*.test.ts", "tools/**/*.test.ts"],
     // Run alone (vitest.faults.config.ts): they take lab hosts down, or count a host's connections.
     exclude: [...RUN_ALONE, "**/node_modules/**"],
     globalSetup: ["test/support/global-setup.ts"],
