@@ -760,7 +760,7 @@ export interface HostDevicesArgs {
    */
   devices: pulumi.Input<Record<string, pulumi.Input<{
     /** "bridge": a Bridge (see its reference page for its fields). */
-    kind: pulumi.Input<"bridge">;
+    kind: "bridge";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -819,7 +819,7 @@ export interface HostDevicesArgs {
     multicastSnooping?: pulumi.Input<boolean>;
   } | {
     /** "veth": a VethPair (see its reference page for its fields). */
-    kind: pulumi.Input<"veth">;
+    kind: "veth";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -878,7 +878,7 @@ export interface HostDevicesArgs {
     peerAnnounce?: pulumi.Input<boolean>;
   } | {
     /** "vxlan": a VxlanTunnel (see its reference page for its fields). */
-    kind: pulumi.Input<"vxlan">;
+    kind: "vxlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -958,7 +958,7 @@ export interface HostDevicesArgs {
     peers?: pulumi.Input<pulumi.Input<string>[]>;
   } | {
     /** "macvlan": a Macvlan (see its reference page for its fields). */
-    kind: pulumi.Input<"macvlan">;
+    kind: "macvlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1011,7 +1011,7 @@ export interface HostDevicesArgs {
     tap?: pulumi.Input<boolean>;
   } | {
     /** "tun": a TunDevice (see its reference page for its fields). */
-    kind: pulumi.Input<"tun">;
+    kind: "tun";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1076,7 +1076,7 @@ export interface HostDevicesArgs {
     packetInfo?: pulumi.Input<boolean>;
   } | {
     /** "ifb": a Ifb (see its reference page for its fields). */
-    kind: pulumi.Input<"ifb">;
+    kind: "ifb";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1123,7 +1123,7 @@ export interface HostDevicesArgs {
     txQueueLength?: pulumi.Input<number>;
   } | {
     /** "wireguard": a WireguardInterface (see its reference page for its fields). */
-    kind: pulumi.Input<"wireguard">;
+    kind: "wireguard";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1187,7 +1187,7 @@ export interface HostDevicesArgs {
     }>[]>;
   } | {
     /** "dummy": a Dummy (see its reference page for its fields). */
-    kind: pulumi.Input<"dummy">;
+    kind: "dummy";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1226,7 +1226,7 @@ export interface HostDevicesArgs {
     adopt?: pulumi.Input<boolean>;
   } | {
     /** "vlan": a Vlan (see its reference page for its fields). */
-    kind: pulumi.Input<"vlan">;
+    kind: "vlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1275,7 +1275,7 @@ export interface HostDevicesArgs {
     protocol?: pulumi.Input<"802.1Q" | "802.1ad">;
   } | {
     /** "ipvlan": a Ipvlan (see its reference page for its fields). */
-    kind: pulumi.Input<"ipvlan">;
+    kind: "ipvlan";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1328,7 +1328,7 @@ export interface HostDevicesArgs {
     flag?: pulumi.Input<"bridge" | "private" | "vepa">;
   } | {
     /** "bond": a Bond (see its reference page for its fields). */
-    kind: pulumi.Input<"bond">;
+    kind: "bond";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1383,7 +1383,7 @@ export interface HostDevicesArgs {
     xmitHashPolicy?: pulumi.Input<"layer2" | "layer2+3" | "layer3+4" | "encap2+3" | "encap3+4" | "vlan+srcmac">;
   } | {
     /** "vrf": a Vrf (see its reference page for its fields). */
-    kind: pulumi.Input<"vrf">;
+    kind: "vrf";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1424,7 +1424,7 @@ export interface HostDevicesArgs {
     table: pulumi.Input<number>;
   } | {
     /** "gre": a Gre (see its reference page for its fields). */
-    kind: pulumi.Input<"gre">;
+    kind: "gre";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**
@@ -1479,7 +1479,7 @@ export interface HostDevicesArgs {
     ttl?: pulumi.Input<number>;
   } | {
     /** "geneve": a Geneve (see its reference page for its fields). */
-    kind: pulumi.Input<"geneve">;
+    kind: "geneve";
     /** The device's name on the host: 1-15 characters, letters, digits and _ . @ + -, e.g. "br0". */
     name: pulumi.Input<string>;
     /**

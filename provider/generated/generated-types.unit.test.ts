@@ -16,8 +16,15 @@ import type * as outputs from "./outputs";
  */
 
 type Primitive = string | number | boolean | null | undefined;
-/** A value as resource arguments take it: a pulumi.Input at every depth. */
-type Deep<T> = T extends Primitive ? T : T extends ReadonlyArray<infer Item> ? Array<pulumi.Input<Deep<Item>>> : { [K in keyof T]: pulumi.Input<Deep<Exclude<T[K], undefined>>> };
+/**
+ * A value as resource arguments take it: a pulumi.Input at every depth, but the `kind` that tells
+ * a discriminated union's shapes apart (HostDevices' devices), which stays its plain literal.
+ */
+type Deep<T> = T extends Primitive
+  ? T
+  : T extends ReadonlyArray<infer Item>
+    ? Array<pulumi.Input<Deep<Item>>>
+    : { [K in keyof T]: K extends "kind" ? T[K] : pulumi.Input<Deep<Exclude<T[K], undefined>>> };
 type AsArgs<T> = Omit<{ [K in keyof T]: pulumi.Input<Deep<Exclude<T[K], undefined>>> }, "ownerKey">;
 /** Every field an Output; an optional one's may be undefined. */
 type AsOutputs<T> = { readonly [K in keyof T]-?: pulumi.Output<{} extends Pick<T, K> ? T[K] | undefined : T[K]> };

@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { engineFor } from "../../provider/registry";
 import { generatedFiles } from "./generate";
+import { inputTypeText } from "./render-types";
+import { typeOf } from "./zod-walk";
 import { commonDeviceInputs, commonDeviceOutputs, connectionFields, type InputDoc, repoRoot, resourceDocs, undescribed } from "./model";
 
 /**
@@ -39,6 +42,21 @@ describe("the generated reference", () => {
       if (current !== content) stale.push(relative);
     }
     expect(stale, "these generated files are out of date: run `npm run gen` and commit the result").toEqual([]);
+  });
+
+  it("writes a discriminated union's discriminator as its plain literal in arguments, every other field a pulumi.Input", () => {
+    const union = z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("vrf"), table: z.number() }),
+      z.object({ kind: z.literal("dummy"), mtu: z.number().optional() }),
+    ]);
+    const text = inputTypeText(typeOf(union, "input", new Map()));
+    expect(text).toContain('kind: "vrf";');
+    expect(text).toContain("table: pulumi.Input<number>;");
+    expect(text).toContain('kind: "dummy";');
+    // A plain union is no discriminated one: its members' fields stay Inputs.
+    expect(inputTypeText(typeOf(z.union([z.object({ kind: z.literal("a") }), z.object({ kind: z.literal("b") })]), "input", new Map()))).toContain(
+      'kind: pulumi.Input<"a">;',
+    );
   });
 
   it("links only to pages that exist (the components' are written by hand)", () => {

@@ -65,7 +65,7 @@ export function inputTypeText(type: TypeShape): string {
     case "literal":
       return type.values.map(literalText).join(" | ");
     case "union":
-      return type.options.map(inputTypeText).join(" | ");
+      return type.options.map((option) => (option.kind === "object" ? inputObjectText(option.fields, type.discriminator) : inputTypeText(option))).join(" | ");
     case "array":
       return `pulumi.Input<${inputTypeText(type.item)}>[]`;
     case "record":
@@ -73,12 +73,25 @@ export function inputTypeText(type: TypeShape): string {
     case "named":
       return type.name;
     case "object":
-      return `{\n${indent(type.fields.map((field) => inputMember(field)).join(""), "  ")}}`;
+      return inputObjectText(type.fields);
   }
+}
+
+/**
+ * An object's members as arguments take them. A discriminated union's `discriminator` is its
+ * plain literal, not a pulumi.Input: TypeScript then tells the shapes apart by it, and a missing
+ * field is named against its own shape rather than the union's last.
+ */
+function inputObjectText(fields: FieldShape[], discriminator?: string): string {
+  return `{\n${indent(fields.map((field) => (field.name === discriminator ? plainInputMember(field) : inputMember(field))).join(""), "  ")}}`;
 }
 
 function inputMember(field: FieldShape, extra?: string): string {
   return `${docComment(fieldDoc(field, extra), "")}${field.name}${field.optional ? "?" : ""}: pulumi.Input<${inputTypeText(field.type)}>;\n`;
+}
+
+function plainInputMember(field: FieldShape): string {
+  return `${docComment(fieldDoc(field), "")}${field.name}${field.optional ? "?" : ""}: ${inputTypeText(field.type)};\n`;
 }
 
 /** A type as outputs carry it, plain; `rename` maps a named type to the name it has here. */

@@ -14,7 +14,8 @@ import type { z } from "zod";
 export type TypeShape =
   | { kind: "string" | "number" | "boolean" | "unknown" }
   | { kind: "literal"; values: Array<string | number | boolean> }
-  | { kind: "union"; options: TypeShape[] }
+  /** With `discriminator`: a discriminated union, told apart by that field's literal. */
+  | { kind: "union"; options: TypeShape[]; discriminator?: string }
   | { kind: "array"; item: TypeShape }
   | { kind: "record"; value: TypeShape }
   | { kind: "object"; fields: FieldShape[] }
@@ -98,7 +99,11 @@ export function typeOf(schema: z.ZodType, mode: Mode, names: Names, expandNamed 
     case "literal":
       return { kind: "literal", values: def.values as Array<string | number | boolean> };
     case "union":
-      return { kind: "union", options: (def.options as z.ZodType[]).map((option) => typeOf(option, mode, names)) };
+      return {
+        kind: "union",
+        options: (def.options as z.ZodType[]).map((option) => typeOf(option, mode, names)),
+        ...(typeof def.discriminator === "string" ? { discriminator: def.discriminator } : {}),
+      };
     case "array":
       return { kind: "array", item: typeOf(def.element as z.ZodType, mode, names) };
     case "record":
