@@ -122,13 +122,11 @@ for (let i = 0; i < devices; i++) {
 }
 
 /**
- * Pulumi's own floor for the root program's overlay in the per-host form (index.ts with config
- * form=per-host): the very resources planVxlanOverlay plans, with the same inputs (connections
- * as secrets), dependencies and names, each a dynamic resource whose provider does nothing. What
- * an `up` of it costs is what any provider of that shape costs under the Pulumi CLI; it makes
- * no devices, so there is nothing to ping.
+ * What both floors below share: the per-host form's plan (planVxlanOverlay: the same inputs,
+ * dependencies and names as index.ts with config form=per-host), a dynamic resource whose
+ * provider does nothing, and `sealed`, an item's inputs with its connections as secrets.
  */
-export const OVERLAY_FLOOR_PROGRAM = `
+const OVERLAY_FLOOR_PLAN = `
 import * as pulumi from "@pulumi/pulumi";
 import { hostsFromConfig, planVxlanOverlay } from "pulumi-netdev";
 const config = new pulumi.Config();
@@ -153,13 +151,24 @@ const plan = planVxlanOverlay<number>({
     containers: [{ namespace: \`c-\${h.name}\`, address: \`192.168.100.\${i + 1}/24\` }],
   })),
 });
-const made: Record<string, Noop> = {};
-for (const item of plan.items) {
+type Item = (typeof plan.items)[number];
+const sealed = (item: Item): Record<string, unknown> => {
   const inputs: Record<string, unknown> = { ...item.inputs };
   if (typeof inputs.connection === "number") inputs.connection = connectionOf(hosts[inputs.connection]!);
   if (inputs.connections) inputs.connections = Object.fromEntries(Object.entries(inputs.connections as Record<string, number>).map(([name, i]) => [name, connectionOf(hosts[i]!)]));
-  made[item.key] = new Noop(\`overlay-\${item.key}\`, inputs, { dependsOn: item.dependsOn.map((key) => made[key]!) });
-}
+  return inputs;
+};
+`;
+
+/**
+ * Pulumi's own floor for the root program's overlay in the per-host form: the very resources
+ * planVxlanOverlay plans, each a dynamic resource whose provider does nothing. What an `up` of
+ * it costs is what any provider of that shape costs under the Pulumi CLI; it makes no devices,
+ * so there is nothing to ping.
+ */
+export const OVERLAY_FLOOR_PROGRAM = `${OVERLAY_FLOOR_PLAN}
+const made: Record<string, Noop> = {};
+for (const item of plan.items) made[item.key] = new Noop(\`overlay-\${item.key}\`, sealed(item), { dependsOn: item.dependsOn.map((key) => made[key]!) });
 `;
 
 /**
@@ -168,19 +177,12 @@ for (const item of plan.items) {
  * keyed by host, the rest as in OVERLAY_FLOOR_PROGRAM. What it costs is what Pulumi alone would
  * take for a join or a refresh that is one or two steps however many hosts there are.
  */
-export const OVERLAY_FLOOR_ONE_PROGRAM = OVERLAY_FLOOR_PROGRAM.replace(
-  /const made: Record<string, Noop> = \{\};[\s\S]*$/,
-  `const inputsOf = (item: (typeof plan.items)[number]) => item.inputs as Record<string, unknown>;
-const hostItems = plan.items.filter((item) => typeof inputsOf(item).connection === "number");
-const devices = new Noop("overlay-devices", {
-  hosts: Object.fromEntries(hostItems.map((item) => [item.key, { ...inputsOf(item), connection: connectionOf(hosts[inputsOf(item).connection as number]!) }])),
-});
+export const OVERLAY_FLOOR_ONE_PROGRAM = `${OVERLAY_FLOOR_PLAN}
+const hostItems = plan.items.filter((item) => typeof (item.inputs as Record<string, unknown>).connection === "number");
+const devices = new Noop("overlay-devices", { hosts: Object.fromEntries(hostItems.map((item) => [item.key, sealed(item)])) });
 const made: Record<string, Noop> = Object.fromEntries(hostItems.map((item) => [item.key, devices]));
 for (const item of plan.items) {
   if (made[item.key]) continue;
-  const inputs: Record<string, unknown> = { ...item.inputs };
-  if (inputs.connections) inputs.connections = Object.fromEntries(Object.entries(inputs.connections as Record<string, number>).map(([name, i]) => [name, connectionOf(hosts[i]!)]));
-  made[item.key] = new Noop(\`overlay-\${item.key}\`, inputs, { dependsOn: [...new Set(item.dependsOn.map((key) => made[key]!))] });
+  made[item.key] = new Noop(\`overlay-\${item.key}\`, sealed(item), { dependsOn: [...new Set(item.dependsOn.map((key) => made[key]!))] });
 }
-`,
-);
+`;
