@@ -21,6 +21,7 @@ import {
   type MemberOutcome,
   type MemberPersistState,
   type MeshShape,
+  meshEntryOf,
   meshLists,
   memberPersistFailures,
   memberPersistState,
@@ -162,7 +163,7 @@ export class MemberListsEngine<E> implements AnyEngine {
         const persist = await memberPersistState(host, where, () => this.bootUnit(member, { ...device, persist: "systemd" }, list, token), device.persist);
         const { found: _found, ...given } = device;
         // A member of its own list only: the list as found. A mesh member: as given, and what was found where it differs.
-        const inMesh = device[this.kind.meshField] !== undefined;
+        const inMesh = meshEntryOf(this.kind, device) !== undefined;
         const drift = inMesh ? (sameValue(entries, list) ? {} : { found: entries }) : { peers: entries };
         return [member, { ...given, ...drift, ...(persist !== undefined ? { persist } : {}) }];
       }),

@@ -115,6 +115,11 @@ export interface MeshShape<E> {
 /** A member as the lists see it: its device, its own `peers`, and its mesh entry under the shape's `meshField`. */
 export type ListMember<E> = MemberDevice & { peers?: E[] } & Record<string, unknown>;
 
+/** The member's mesh entry (how the other mesh members list it); undefined for a member outside the mesh. */
+export function meshEntryOf<E>(shape: MeshShape<E>, member: ListMember<E>): E | undefined {
+  return member[shape.meshField] as E | undefined;
+}
+
 /** Entries sorted by key, one per key (the first given wins). */
 function byKey<E>(shape: MeshShape<E>, entries: readonly E[]): E[] {
   const unique = new Map<string, E>();
@@ -127,11 +132,10 @@ function byKey<E>(shape: MeshShape<E>, entries: readonly E[]): E[] {
  * entry (sorted by key). As given: what refresh found on a host (`found`) is not applied here.
  */
 export function meshLists<E>(shape: MeshShape<E>, members: Record<string, ListMember<E>>): Record<string, E[]> {
-  const meshEntry = (member: ListMember<E>) => member[shape.meshField] as E | undefined;
-  const mesh = Object.entries(members).filter(([, member]) => meshEntry(member) !== undefined);
+  const mesh = Object.entries(members).filter(([, member]) => meshEntryOf(shape, member) !== undefined);
   return Object.fromEntries(
     Object.entries(members).map(([name, member]) => {
-      const others = meshEntry(member) !== undefined ? mesh.filter(([other]) => other !== name).map(([, other]) => meshEntry(other)!) : [];
+      const others = meshEntryOf(shape, member) !== undefined ? mesh.filter(([other]) => other !== name).map(([, other]) => meshEntryOf(shape, other)!) : [];
       return [name, byKey(shape, [...(member.peers ?? []), ...others])];
     }),
   );
@@ -150,7 +154,7 @@ export function meshCheck<E>(shape: MeshShape<E>) {
     const where = (member: string, field: string) => `${shape.field}.${member}.${field}`;
     const mesh = new Map<string, string>();
     for (const [name, member] of members) {
-      const entry = member[shape.meshField] as E | undefined;
+      const entry = meshEntryOf(shape, member);
       if (entry === undefined) continue;
       const other = mesh.get(shape.keyOf(entry));
       if (other !== undefined)
@@ -166,7 +170,7 @@ export function meshCheck<E>(shape: MeshShape<E>) {
         const owner = mesh.get(shape.keyOf(peer));
         const path = [shape.field, name, "peers"];
         if (owner === name) ctx.addIssue({ code: "custom", path, message: `lists the ${shape.device}'s own ${shape.keyName} ${shape.keyOf(peer)}` });
-        else if (member[shape.meshField] !== undefined && owner !== undefined)
+        else if (meshEntryOf(shape, member) !== undefined && owner !== undefined)
           ctx.addIssue({ code: "custom", path, message: `lists ${shape.keyOf(peer)}, which the mesh lists already (${where(owner, shape.meshField)})` });
       }
   };
