@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { execa } from "execa";
 import { hostsFile, readLabState, repoRoot, type LabHost } from "../lab/hosts";
-import { LAB_MAX_HOSTS, labDown, labStatus, labUp } from "../lab/lab";
+import { LAB_MAX_HOSTS, labDown, labForgetNeighbours, labStatus, labUp } from "../lab/lab";
 import { configureOverlay } from "../lab/overlay";
 import { labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
@@ -22,7 +22,8 @@ import { timed } from "./results";
  * per device: an Attachment per host; per host: the container inside the host's one resource;
  * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost;
  * floor-one, asked for by name: the same with every host's devices as one resource),
- * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts, host N joining, the same host
+ * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts (their neighbour
+ * caches emptied first, as on a freshly made lab), host N joining, the same host
  * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
  * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
  * the resources and bytes of `pulumi stack export`, and after up/join/leave every container
@@ -89,6 +90,8 @@ async function overlayRun(
   try {
     // The floor program reads no form: it is the per-host shape.
     await configureOverlay(stack, before, floor ? undefined : form);
+    // Every run's `up` as on a freshly made lab: no host knows another's underlay address yet.
+    await labForgetNeighbours();
     await step("up", () => stack.up(parallel), before);
     current = "join";
     await configureOverlay(stack, all);

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, sy
 import net from "node:net";
 import path from "node:path";
 import { hostsFile, type LabHost, type LabState, stateDir as defaultStateDir, underlayAddress6 } from "./hosts";
-import { restoreNeighbourTable, sizeNeighbourTable } from "./neighbour-table";
+import { restoreSharedKernel, sizeSharedKernel } from "./shared-kernel";
 import { claimLab, refuseForeignOwner, releaseLab } from "./owner";
 import { ipIn, run, waitFor } from "./run";
 import { labSudoInPlace, ROOT_REFUSED_PORT, rootRefusedSshdConfig, setUpLabSudo, tearDownLabSudo } from "./sudo-users";
@@ -137,7 +137,7 @@ export async function labDown(options: LabOptions = {}): Promise<void> {
   await ipIn(undefined, ["link", "del", names.rootLink], { allowFailure: true });
   await tearDownLabSudo(prefix);
   rmSync(authorizedKeysDir(prefix), { recursive: true, force: true });
-  restoreNeighbourTable(dir);
+  restoreSharedKernel(dir);
   // Emptied, not removed: other checkouts' state directories may be links to this one, the one
   // lab of the machine, and a link to nothing fails their next `lab up`.
   if (existsSync(dir)) for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
@@ -242,7 +242,7 @@ export async function labUp(options: LabOptions = {}): Promise<LabState> {
   const names = labNames(prefix);
   try {
     mkdirSync(dir, { recursive: true });
-    sizeNeighbourTable(hostCount, dir);
+    sizeSharedKernel(hostCount, dir);
     const clientKeyPath = path.join(dir, "client_ed25519");
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `${prefix}-client`, "-f", clientKeyPath]);
     const clientPublicKey = readFileSync(`${clientKeyPath}.pub`, "utf8").trim();
@@ -380,6 +380,17 @@ export async function labStatus(options: LabOptions = {}): Promise<string> {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * Empties the neighbour caches of the lab's namespaces, the root's link to them included, so
+ * that what runs next finds the lab as freshly made: no host yet knows any other's address
+ * (a benchmark's `up` then pays each host's first ARP, as on a new lab).
+ */
+export async function labForgetNeighbours(options: LabOptions = {}): Promise<void> {
+  const prefix = options.prefix ?? "ndlab";
+  for (const netns of await labNamespaces(prefix)) await ipIn(netns, ["neigh", "flush", "all"], { allowFailure: true });
+  await ipIn(undefined, ["neigh", "flush", "dev", labNames(prefix).rootLink], { allowFailure: true });
 }
 
 export { hostsFile };
