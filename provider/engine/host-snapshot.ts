@@ -161,6 +161,16 @@ export function dumpCommand(netns: string | undefined): Omit<Command, "idempoten
 }
 
 /**
+ * Whether a read's whole answer is one line, so that a script can return it framed by lines
+ * (Host.applyAllThenRead): `ip -json` and `bridge -json` print one line, and so does `sysctl -n`
+ * of one key.
+ */
+export function printsOneLine(read: Pick<Command, "tool" | "args">): boolean {
+  if (read.tool === "sysctl") return read.args.length === 2 && read.args[0] === "-n" && !read.args[1]!.startsWith("-");
+  return read.args.includes("-json");
+}
+
+/**
  * What a snapshot of these namespaces, with what `record` asks of a recording snapshot, reads:
  * the namespaces to dump ("" for the host's own) and the kinds' other reads. Asks nothing of the host.
  */

@@ -326,10 +326,25 @@ export class FakeHost implements Host {
       case "sh":
         return this.sh(rest.slice(1), stdin);
       case "sysctl":
-        return ok("0\n");
+        return this.sysctl(netns ?? ROOT, rest.slice(1));
       default:
         return fail(`fake host: ${rest[0]} is not modelled`, 127);
     }
+  }
+
+  /** Values written by `sysctl -w key=value`, per namespace and key; a key never written reads 0. */
+  private readonly sysctls = new Map<string, string>();
+
+  private sysctl(netns: string, args: string[]): ExecResult {
+    if (args.includes("-w")) {
+      for (const arg of args.filter((a) => a.includes("="))) {
+        const at = arg.indexOf("=");
+        this.sysctls.set(`${netns}\0${arg.slice(0, at)}`, arg.slice(at + 1));
+      }
+      return ok();
+    }
+    const key = args.find((a) => !a.startsWith("-"));
+    return ok(`${(key && this.sysctls.get(`${netns}\0${key}`)) ?? "0"}\n`);
   }
 
   private ip(netns: string, args: string[]): ExecResult {

@@ -5,7 +5,7 @@ import { commonShape, DeviceEngine, type DeviceOutputs, deviceSchema, type Parse
 import { connectionField } from "../../engine/fields";
 import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
-import { dumpCommand, type HostSnapshot, placeholderLink, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
+import { dumpCommand, type HostSnapshot, placeholderLink, printsOneLine, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
 import { isIpError } from "../../engine/ip-errors";
 import type { DeviceKind } from "../../engine/kind";
 import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "../../engine/ownership";
@@ -729,13 +729,13 @@ export class HostDevicesEngine implements AnyEngine {
     const madeIn = (entries: typeof plan) => entries.flatMap((entry) => (entry.member && !inPlace.has(entry.member) ? [entry.member] : []));
     const namespaces = [...new Set(creates.flatMap((member) => member.engine.namespacesOf(member.inputs)))];
     // What the read-back reads, in the script's own command, so that it costs no round trip of
-    // its own: the namespaces' dumps, and the kinds' JSON reads (one line each).
+    // its own: the namespaces' dumps, and the kinds' reads that print one line each.
     const wanted = await wantedBy(
       host,
       members.map((member) => member.inputs.netns),
       (recorder) => this.recordReads(recorder, members),
     );
-    const readBack = [...wanted.namespaces.map((netns) => dumpCommand(netns || undefined)), ...wanted.reads.filter((read) => read.args.includes("-json"))];
+    const readBack = [...wanted.namespaces.map((netns) => dumpCommand(netns || undefined)), ...wanted.reads.filter(printsOneLine)];
     const made: Member[] = [];
     const inHand = new Map<string, string>();
     try {

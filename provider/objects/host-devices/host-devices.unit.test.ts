@@ -43,11 +43,18 @@ describe("HostDevices on a fake host", () => {
     const { outs } = await create({
       bridge: { kind: "bridge", name: "ndh-br" },
       vtep: { kind: "vxlan", name: "ndh-vx", vni: 42, master: "ndh-br" },
-      veth: { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br", peerAddresses: ["192.168.100.1/24"] },
+      veth: { kind: "veth", name: "ndh-ve", peerName: "eth0", peerNetns: "c1", master: "ndh-br", peerAddresses: ["192.168.100.1/24"], peerAnnounce: true },
     });
+    // The peer's arp_notify, a sysctl inside the container, is read back in that script too.
     expect(host.roundTrips).toBe(2);
     const veth = (outs.devices as Record<string, Record<string, unknown>>).veth!;
-    expect(veth).toMatchObject({ peerName: "eth0", peerNetns: "c1", peerAddresses: ["192.168.100.1/24"], ifindex: host.link(undefined, "ndh-ve")!.ifindex });
+    expect(veth).toMatchObject({
+      peerName: "eth0",
+      peerNetns: "c1",
+      peerAddresses: ["192.168.100.1/24"],
+      peerAnnounce: true,
+      ifindex: host.link(undefined, "ndh-ve")!.ifindex,
+    });
     expect((outs.devices as Record<string, Record<string, unknown>>).vtep).toMatchObject({ vni: 42, ifindex: host.link(undefined, "ndh-vx")!.ifindex });
   });
 
