@@ -25,6 +25,8 @@ export interface StepMeasure {
   /** The length of `pulumi stack export`'s output after the step. */
   stateBytes: number;
   pings?: PingCounts;
+  /** CPU seconds spent during the step (bench/cpu.ts): by the lab hosts' sshd and all it started, and by the Pulumi side. */
+  cpu?: { hostsS: number; pulumiS: number };
 }
 
 /** One step at one overlay size and checkpoint setting, over every run that reached it. */
@@ -85,9 +87,13 @@ export function overlayTable(rows: OverlayRow[], hosts: number, pingRetrySeconds
     const times = row.runs.flatMap((run) => (run.pings?.slowestSeconds === undefined ? [] : [run.pings.slowestSeconds]));
     return times.length ? `${medianCell(times, seconds)} s in ${times.length} of ${row.runs.length}` : "–";
   };
+  const cpu = (row: OverlayRow, pick: (reading: { hostsS: number; pulumiS: number }) => number) => {
+    const values = row.runs.flatMap((run) => (run.cpu ? [pick(run.cpu)] : []));
+    return values.length ? medianCell(values, seconds) : "–";
+  };
   return [
-    `| ${hosts} hosts | form | checkpoints | seconds | resources | state (kB) | pairs pinged | first ping answered within 1 s | answered within ${pingRetrySeconds} s | last late answer |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| ${hosts} hosts | form | checkpoints | seconds | CPU s, lab hosts | CPU s, Pulumi side | resources | state (kB) | pairs pinged | first ping answered within 1 s | answered within ${pingRetrySeconds} s | last late answer |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...ordered
       .map((row) =>
         [
@@ -98,6 +104,8 @@ export function overlayTable(rows: OverlayRow[], hosts: number, pingRetrySeconds
             row.runs.map((run) => run.seconds),
             seconds,
           ),
+          cpu(row, (reading) => reading.hostsS),
+          cpu(row, (reading) => reading.pulumiS),
           medianCell(
             row.runs.map((run) => run.resources),
             whole,

@@ -35,20 +35,23 @@ describe("overlayTable", () => {
       form: "per-device",
       checkpoints: "saved",
       step: "join",
-      runs: [{ ...measure(7.1), pings: { pairs: 435, firstWithin1s: 430, eventually: 435, slowestSeconds: 6.8 } }, measure(7.3)],
+      runs: [
+        { ...measure(7.1), pings: { pairs: 435, firstWithin1s: 430, eventually: 435, slowestSeconds: 6.8 }, cpu: { hostsS: 2.04, pulumiS: 5.5 } },
+        { ...measure(7.3), cpu: { hostsS: 1.9, pulumiS: 6.1 } },
+      ],
     },
     { hosts: 80, form: "per-device", checkpoints: "saved", step: "up", runs: [measure(46)] },
   ];
 
   it("lists one size's steps in order, each checkpoint setting beside the other", () => {
     const lines = overlayTable(rows, 30, 30).split("\n");
-    expect(lines[0]).toContain("| 30 hosts | form | checkpoints | seconds |");
+    expect(lines[0]).toContain("| 30 hosts | form | checkpoints | seconds | CPU s, lab hosts | CPU s, Pulumi side |");
     expect(lines[0]).toContain("answered within 30 s");
     expect(lines.slice(2)).toEqual([
-      "| `up` of 29 hosts | per-device | saved | 9.5 (9.5, 9.1, 9.9) | 118 | 412 | 406 | 406 | 406 | – |",
-      "| `up` of 29 hosts | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 6.4 | 118 | 412 | 406 | 406 | 406 | – |",
-      "| h30 joins | per-device | saved | 7.2 (7.1, 7.3) | 118 | 412 | 421 (435, 406) | 418 (430, 406) | 421 (435, 406) | 6.8 s in 1 of 2 |",
-      "| `destroy` | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 5.0 | 118 | 412 | – | – | – | – |",
+      "| `up` of 29 hosts | per-device | saved | 9.5 (9.5, 9.1, 9.9) | – | – | 118 | 412 | 406 | 406 | 406 | – |",
+      "| `up` of 29 hosts | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 6.4 | – | – | 118 | 412 | 406 | 406 | 406 | – |",
+      "| h30 joins | per-device | saved | 7.2 (7.1, 7.3) | 2.0 (2.0, 1.9) | 5.8 (5.5, 6.1) | 118 | 412 | 421 (435, 406) | 418 (430, 406) | 421 (435, 406) | 6.8 s in 1 of 2 |",
+      "| `destroy` | per-device | skipped (`PULUMI_SKIP_CHECKPOINTS=true`) | 5.0 | – | – | 118 | 412 | – | – | – | – |",
     ]);
   });
 });

@@ -8,6 +8,7 @@ import { LAB_MAX_HOSTS, labDown, labForgetNeighbours, labStatus, labUp } from ".
 import { configureOverlay } from "../lab/overlay";
 import { labProgram } from "../lab/stack";
 import { sshPool } from "../provider/ssh/pool";
+import { CpuMeter } from "./cpu";
 import { type OverlayForm, parseOverlayBenchOptions } from "./overlay-options";
 import { pingOverlayPairs } from "./overlay-pings";
 import { type Checkpoints, type OverlayResults, type OverlayRow, type OverlayStep, overlayTable, type StepMeasure } from "./overlay-table";
@@ -26,7 +27,9 @@ import { timed } from "./results";
  * caches emptied first, as on a freshly made lab), host N joining, the same host
  * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
  * (`PULUMI_SKIP_CHECKPOINTS=true`), the runs of both settings alternating. Per step: seconds,
- * the resources and bytes of `pulumi stack export`, and after up/join/leave every container
+ * CPU seconds of the lab hosts and of the Pulumi side (bench/cpu.ts: this machine's two cores
+ * run both, where real hosts would each run their own share), the resources and bytes of
+ * `pulumi stack export`, and after up/join/leave every container
  * pair pinged (all pairs up to 30 hosts, 200 sampled above): how many answered their first
  * ping within 1 s, and how many within the retry window. Prints one table per N (medians, the
  * runs' values in brackets) and writes it as markdown and JSON to bench-results/. Brings a lab
@@ -58,6 +61,7 @@ async function overlayRun(
   n: number,
   form: OverlayForm,
   checkpoints: Checkpoints,
+  meter: CpuMeter | undefined,
 ): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
   const floor = form === "floor" || form === "floor-one";
   const { home, workDir, env } = labProgram(repoRoot, floor ? ["Pulumi.yaml"] : ["Pulumi.yaml", "index.ts"], {
@@ -73,7 +77,9 @@ async function overlayRun(
   const before = hosts.slice(0, n - 1);
   const all = hosts.slice(0, n);
   const step = async (name: OverlayStep, work: () => Promise<unknown>, members?: LabHost[]) => {
+    const cpuStart = meter?.now();
     const seconds = await timed(work);
+    const cpu = meter && cpuStart ? CpuMeter.since(cpuStart, meter.now()) : undefined;
     // Right after the step, before anything else: the overlay as a user finds it.
     const pings =
       members && !floor
@@ -83,7 +89,12 @@ async function overlayRun(
             PING_RETRY_SECONDS,
           )
         : undefined;
-    measures[name] = { seconds, ...(await exportedState(stack, stackEnv, `${form}-${n}-${checkpoints}-${name}`)), ...(pings ? { pings } : {}) };
+    measures[name] = {
+      seconds,
+      ...(cpu ? { cpu: { hostsS: cpu.hostsS, pulumiS: cpu.pulumiS } } : {}),
+      ...(await exportedState(stack, stackEnv, `${form}-${n}-${checkpoints}-${name}`)),
+      ...(pings ? { pings } : {}),
+    };
     console.log(`  ${n} hosts, ${form}, checkpoints ${checkpoints}, ${name}: ${JSON.stringify(measures[name])}`);
   };
   let current: OverlayStep = "up";
@@ -162,6 +173,8 @@ async function main(): Promise<void> {
     throw new Error("no dist/: run `npm run build` first (the overlay program imports the built package)");
   const benchStarted = performance.now();
   const lab = await labWith(Math.max(...options.hostCounts));
+  // Each step's CPU, the lab hosts' apart from the Pulumi side's (this process's children).
+  const meter = CpuMeter.open(lab.hosts.flatMap((host) => (host.pid === undefined ? [] : [host.pid])));
   const rows: OverlayRow[] = [];
   const failures: string[] = [];
   const rowOf = (hosts: number, form: OverlayForm, checkpoints: Checkpoints, step: OverlayStep) => {
@@ -176,7 +189,7 @@ async function main(): Promise<void> {
         for (const form of options.forms)
           for (const checkpoints of options.checkpoints) {
             console.log(`${n} hosts, run ${run} of ${options.runs}, ${form}, checkpoints ${checkpoints}`);
-            const outcome = await overlayRun(lab.hosts, n, form, checkpoints);
+            const outcome = await overlayRun(lab.hosts, n, form, checkpoints, meter);
             for (const [step, measure] of Object.entries(outcome.measures)) rowOf(n, form, checkpoints, step as OverlayStep).runs.push(measure);
             if (outcome.failure) failures.push(outcome.failure);
           }
@@ -185,6 +198,7 @@ async function main(): Promise<void> {
     }
   } finally {
     sshPool().closeAll();
+    meter?.close();
     await lab.putBack();
   }
   const minutes = (performance.now() - benchStarted) / 60_000;
