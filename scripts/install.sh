@@ -17,6 +17,10 @@ node_bin="$(scripts/ensure-node.sh)"
 export PATH="$node_bin:$PATH"
 node --version
 
+# Native addons (ssh2's ciphers, cpu-features) are compiled against the pinned Node's own headers:
+# Debian's npm points node-gyp at the system Node's (nodedir=/usr), whose build the pinned Node
+# refuses to load, and ssh2 then falls back, silently, to ciphers written in JavaScript.
+export npm_config_nodedir="${node_bin%/bin}"
 # Not `npm ci`: the registry reachable here answers 404 for other platforms' optional packages
 # (@rollup/rollup-android-*, …), so the lockfile cannot list them and `npm ci` refuses it as out
 # of sync. `npm install --no-save` installs the locked versions and leaves the lockfile alone.
@@ -27,6 +31,11 @@ else
   step "npm dependencies (locked versions)"
   npm install --no-save --no-audit --no-fund
   echo "$npm_stamp" > node_modules/.netdev-installed
+fi
+if ! node -e 'require("ssh2/lib/protocol/crypto/build/Release/sshcrypto.node")' 2>/dev/null; then
+  step "npm dependencies: native addons built for $(node --version)"
+  # Not fatal: without them ssh2 still works, on its slower ciphers.
+  npm rebuild --no-audit --no-fund ssh2 cpu-features || echo "install: ssh2's native ciphers could not be built; it uses its JavaScript ones"
 fi
 # The root program's dynamic providers load `pulumi-netdev/runtime` from node_modules, as in a
 # user's project; here the package is this directory itself.
