@@ -7,10 +7,12 @@ import { sudoLogin } from "../test/support/sudo-login";
 import { latencyProxy } from "./latency-proxy";
 
 /**
- * `npm run bench:round-trips -- [--devices 30] [--parallel 8] [--latency-ms 0] [--host h1]
+ * `npm run bench:round-trips -- [--devices 30] [--kind bridge] [--parallel 8] [--latency-ms 0] [--host h1]
  * [--batches 2] [--persist] [--baseline DIR] [--sudo]`: per device, the commands, the SSH execs (round trips:
  * commands for one host that overlap travel as one exec) and the wall time of create, refresh
- * (read), an in-place update and delete of bridges on one lab host, through the engines
+ * (read), an in-place update and delete of bridges on one lab host (`--kind veth`: veth pairs
+ * whose peers are in one namespace and announce themselves, as an overlay's containers' are),
+ * through the engines
  * directly, --parallel operations at a time (8 is Pulumi's default on 2 cores). --latency-ms
  * adds that much delay each way (a relay on loopback: this kernel has no netem). With
  * --baseline (a checkout of another commit, e.g. a `git worktree`), that checkout's engine
@@ -25,6 +27,7 @@ import { latencyProxy } from "./latency-proxy";
 const { values } = parseArgs({
   options: {
     devices: { type: "string", default: "30" },
+    kind: { type: "string", default: "bridge" },
     baseline: { type: "string" },
     host: { type: "string", default: "h1" },
     parallel: { type: "string", default: "8" },
@@ -36,6 +39,14 @@ const { values } = parseArgs({
 });
 const devices = Number(values.devices);
 const PARALLEL = Number(values.parallel);
+
+/** Per kind: its resource type, and each device's fields besides name and MTU. */
+const KINDS: Record<string, { resourceType: string; fields: (i: number) => Record<string, unknown> }> = {
+  bridge: { resourceType: "Bridge", fields: () => ({}) },
+  veth: { resourceType: "VethPair", fields: (i) => ({ peerName: `ndbp${i}`, peerNetns: "ndbenchpeers", peerAnnounce: true }) },
+};
+const kind = KINDS[values.kind!];
+if (!kind) throw new Error(`--kind is one of ${Object.keys(KINDS).join(", ")}`);
 
 type Engine = {
   check(news: Record<string, unknown>): { inputs: Record<string, unknown> };
@@ -72,7 +83,7 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
   };
   const made = new Map<string, { id: string; outs: Record<string, unknown> }>();
   const persist = values.persist ? { persist: "networkd" } : {};
-  const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu, ...persist }).inputs;
+  const inputs = (name: string, mtu: number) => engine.check({ connection, name, mtu, ...kind.fields(names.indexOf(name)), ...persist }).inputs;
   if (values.persist)
     await phase(() =>
       inBatches(names, async (name) => {
@@ -95,7 +106,7 @@ async function measure(label: string, { engine, pool }: { engine: Engine; pool: 
   return `| ${row.join(" | ")} |`;
 }
 
-/** The same bridges as ONE HostDevices resource (the per-host form): one call per phase, counted per device as above. */
+/** The same devices as ONE HostDevices resource (the per-host form): one call per phase, counted per device as above. */
 async function measureHostDevices(root: string, connection: unknown): Promise<string> {
   const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
   const { hostDevicesEngine: engine } = await import(path.join(root, "provider/objects/host-devices/host-devices.ts"));
@@ -113,7 +124,7 @@ async function measureHostDevices(root: string, connection: unknown): Promise<st
   const inputs = (mtu: number) =>
     engine.check({
       connection,
-      devices: Object.fromEntries(Array.from({ length: devices }, (_, i) => [`br${i}`, { kind: "bridge", name: `ndbench${i}`, mtu }])),
+      devices: Object.fromEntries(Array.from({ length: devices }, (_, i) => [`d${i}`, { kind: values.kind, name: `ndbench${i}`, mtu, ...kind.fields(i) }])),
     }).inputs;
   let made = { id: "", outs: {} as Record<string, unknown> };
   await phase(async () => void (made = await engine.create(inputs(1500))));
@@ -124,14 +135,14 @@ async function measureHostDevices(root: string, connection: unknown): Promise<st
   return `| ${row.join(" | ")} |`;
 }
 
-/** That checkout's Bridge engine, and its own process-wide pool (made by its own code). */
+/** That checkout's engine of the kind, and its own process-wide pool (made by its own code). */
 async function engineFrom(root: string): Promise<{ engine: Engine; pool: Pool }> {
   const { sshPool } = await import(path.join(root, "provider/ssh/pool.ts"));
   // provider/registry.ts since the one registry; a --baseline checkout from before it has engineFor in kinds/index.ts.
   const registry = path.join(root, "provider/registry.ts");
   const engine = existsSync(registry)
-    ? (await import(registry)).deviceEngine("Bridge")
-    : (await import(path.join(root, "provider/kinds/index.ts"))).engineFor("Bridge");
+    ? (await import(registry)).deviceEngine(kind.resourceType)
+    : (await import(path.join(root, "provider/kinds/index.ts"))).engineFor(kind.resourceType);
   return { engine: engine as Engine, pool: sshPool() as Pool };
 }
 
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
   const latency = oneWayMs > 0 ? `, ${2 * oneWayMs} ms added round-trip time` : "";
   console.log(
     [
-      `${devices} bridges${values.persist ? ' with persist: "networkd"' : ""} on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`,
+      `${devices} ${values.kind === "veth" ? "veth pairs (peers in a namespace, announcing)" : "bridges"}${values.persist ? ' with persist: "networkd"' : ""} on ${host.name}, ${PARALLEL} operations at a time${latency}; each cell per device: commands / SSH execs (round trips) / wall time`,
       "",
       `| engine |${values.persist ? " check |" : ""} create | refresh (read) | update (mtu) | delete |`,
       `| --- |${values.persist ? " --- |" : ""} --- | --- | --- | --- |`,

@@ -35,6 +35,29 @@ describe("create", () => {
     expect(host.roundTrips).toBe(2);
   });
 
+  it("reads back in the create's own script what the kind reads: a veth's peer in its namespace and its sysctl, a VTEP's FDB", async () => {
+    const veth = setup("VethPair");
+    const { outs } = await veth.engine.create(veth.inputs({ peerName: "eth0", peerNetns: "c1", peerAnnounce: true, peerAddresses: ["10.2.0.2/24"] }));
+    // The probe, then one script: the steps, the device, the peer and the peer's arp_notify.
+    expect(veth.host.roundTrips).toBe(2);
+    expect(outs).toMatchObject({ peerName: "eth0", peerNetns: "c1", peerAnnounce: true, peerAddresses: ["10.2.0.2/24"], peerUp: true });
+    const vtep = setup("VxlanTunnel");
+    await vtep.engine.create(vtep.inputs({ vni: 42 }));
+    expect(vtep.host.roundTrips).toBe(2);
+    // An update: the device and the two reads of its kind sent at once (through the pool they
+    // share one exec), then one script that reads back: 4 commands, where reading back apart took 6.
+    const trips = veth.host.roundTrips;
+    const state = outs as Record<string, unknown>;
+    const id = `${veth.host.endpoint}/-/d0#${KEY}`;
+    const updated = await veth.engine.update(
+      id,
+      state,
+      veth.inputs({ peerName: "eth0", peerNetns: "c1", peerAnnounce: false, peerAddresses: ["10.2.0.2/24"] }),
+    );
+    expect(updated.outs).toMatchObject({ peerAnnounce: false });
+    expect(veth.host.roundTrips - trips).toBe(4);
+  });
+
   it("warns, once and without a round trip of its own, that systemd-networkd running there claims a name like ve-*", async () => {
     const { host, engine, inputs } = setup();
     const warnings: string[] = [];

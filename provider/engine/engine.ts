@@ -2,10 +2,11 @@ import { z } from "zod";
 import type { Connection } from "../ssh/connection";
 import { aliasText, addressList, connectionField, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { sameValue } from "./compare";
-import { type Host, type HostFactory, StepError } from "./host-interface";
+import { type Command, type Host, type HostFactory, StepError } from "./host-interface";
+import { HostSnapshot, linkReadCommand, placeholderLink, printsOneLine, readKey, wantedBy } from "./host-snapshot";
 import { type Context, type PriorState, ResourceEngine } from "./resource-engine";
 import { isIpError } from "./ip-errors";
-import { linkNamed, type LinkState } from "./iplink";
+import type { LinkState } from "./iplink";
 import type { CommonFields, DeviceKind, Step } from "./kind";
 import { OWNER_PREFIX, ownerKeyField, ownerTag, splitAlias } from "./ownership";
 import { addressSteps } from "./steps";
@@ -16,6 +17,7 @@ import { networkdArtifacts, networkdPaths } from "../persist/networkd";
 import { keyfileCanDescribe, keyfilePath, networkManagerArtifacts } from "../persist/networkmanager";
 import { oneshotArtifacts, oneshotPaths } from "../persist/oneshot";
 import { containsUnknown, ownerToken } from "./validation";
+import type { ExecResult } from "../ssh/pool";
 
 export { sameValue };
 export { SCHEMA_VERSION } from "./resource-engine";
@@ -183,6 +185,12 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
       if (!outs) throw new Error(`${where} vanished right after it was created`);
       return outs.outs;
     };
+    const finishFrom = async (answers: ReadonlyArray<string | undefined>, reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>) => {
+      const snapshot = answeredBy(host, reads, answers);
+      const outs = await this.observeLink(snapshot, inputs, id, await snapshot.readLink(inputs.netns, inputs.name));
+      if (!outs) throw new Error(`${where} vanished right after it was created`);
+      return outs.outs;
+    };
     const custom = this.kind.createStep?.(inputs);
     // A device on a parent is made beside the parent and moved into its namespace under a
     // temporary name: older kernels refuse the move when the host has a device of that name.
@@ -199,12 +207,12 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     await this.kind.prepare?.(inputs, host);
     const temporaryName = `ndtmp${token.slice(0, 10)}`;
     const steps = this.createSteps(inputs, token);
-    // One round trip: every step, the persisted files and the read-back in one remote script (HostShell.applyAll).
-    const readBack = { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] };
+    // One round trip: every step, the persisted files and the read-back (the device, and what its
+    // kind reads of it) in one remote script (HostShell.applyAllThenRead).
+    const reads = oneLine(await this.readsOf(host, inputs));
     try {
       // Namespaces it needs are made (and locked against removal) in the same script.
-      const created = await this.applyWithFiles(host, steps, files, where, readBack, this.namespacesOf(inputs));
-      return await finish(linkNamed(created, inputs.name));
+      return await finishFrom(await this.applyWithFiles(host, steps, files, where, reads, this.namespacesOf(inputs)), reads);
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
         if (isIpError(error.stderr, "unknown-device-type")) {
@@ -298,12 +306,16 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
 
   protected async updateOn(host: Host, id: string, inputs: ParsedInputs, prior: PriorState, { token, where, files }: Context): Promise<DeviceOutputs> {
     const previous = prior as PriorState & CommonFields;
-    const link = await host.readLink(inputs.netns, inputs.name);
+    // The device and what its kind reads of it, at once: overlapping reads of a host travel as one exec.
+    const reads = await this.readsOf(host, inputs);
+    const now = answeredBy(host, reads, await Promise.all(reads.map((read) => host.exec({ ...read, idempotent: true }))));
+    const link = await now.readLink(inputs.netns, inputs.name);
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    const after = await this.converge(host, inputs, link, token, previous, { readBack: true, files });
-    const outs = await this.observeLink(host, inputs, id, after);
+    const answers = await this.converge(now, inputs, link, token, previous, { reads: oneLine(reads), files });
+    const snapshot = answeredBy(host, oneLine(reads), answers);
+    const outs = await this.observeLink(snapshot, inputs, id, await snapshot.readLink(inputs.netns, inputs.name));
     if (!outs) throw new Error(`${where} vanished during the update`);
     return outs.outs;
   }
@@ -444,24 +456,52 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     return [...Object.values(networkdPaths(String(state.name))), keyfilePath(String(state.name)), ...oneshotPaths(token)];
   }
 
-  /** Steps and the persisted files' writes in one round trip; two only when both need stdin (a WireGuard key kept for boot). */
+  /**
+   * What reading the device takes: the device itself, then each read its kind makes of it (a
+   * veth's peer and its sysctl, a VTEP's FDB), learnt by running the kind's read against a
+   * recording snapshot. Asks nothing of the host: an update reads them all in one round trip,
+   * and a create or an update reads back those that print one line in its own script.
+   */
+  private async readsOf(host: Host, inputs: ParsedInputs): Promise<Array<Omit<Command, "idempotent" | "stdin">>> {
+    const own = linkReadCommand(inputs.netns, inputs.name);
+    const wanted = await wantedBy(
+      host,
+      [],
+      async (recorder) => {
+        await this.kind.read(placeholderLink(inputs.name, this.kind.infoKinds[0]), recorder, inputs.netns, inputs).catch(() => undefined);
+      },
+      "links",
+    );
+    return [own, ...wanted.reads.filter((read) => readKey(read) !== readKey(own))];
+  }
+
+  /**
+   * Steps and the persisted files' writes in one round trip, then `reads` (each one line, or
+   * undefined where it failed) in the same command; two only when both need stdin (a WireGuard
+   * key kept for boot).
+   */
   private async applyWithFiles(
     host: Host,
     steps: Step[],
     files: Step[],
     where: string,
-    readBack?: Omit<Step, "field">,
+    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">> = [],
     namespaces: readonly string[] = [],
     filesFirst = false,
-  ): Promise<string> {
+  ): Promise<Array<string | undefined>> {
+    const run = async (these: Step[], withNamespaces: readonly string[]) => {
+      if (reads.length) return host.applyAllThenRead(these, where, reads, withNamespaces);
+      await host.applyAll(these, where, undefined, withNamespaces);
+      return [];
+    };
     const oneCommand = [...steps, ...files].filter((step) => step.stdin !== undefined).length <= 1;
     if (filesFirst) {
-      if (oneCommand) return host.applyAll([...files, ...steps], where, readBack, namespaces);
+      if (oneCommand) return run([...files, ...steps], namespaces);
       await host.applyAll(files, where);
-      return host.applyAll(steps, where, readBack, namespaces);
+      return run(steps, namespaces);
     }
-    if (oneCommand) return host.applyAll([...steps, ...files], where, readBack, namespaces);
-    const out = await host.applyAll(steps, where, readBack, namespaces);
+    if (oneCommand) return run([...steps, ...files], namespaces);
+    const out = await run(steps, namespaces);
     await host.applyAll(files, where).catch((error: unknown) => {
       // Numbered after the first command's steps, as in one command: to create, a failure at
       // step 0 means nothing was made, and a device made and tagged must not be kept.
@@ -505,15 +545,11 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     link: LinkState,
     token: string,
     previous: CommonFields | undefined,
-    options: { tagLast?: boolean; readBack?: boolean; files?: Step[]; filesFirst?: boolean } = {},
-  ): Promise<LinkState | undefined> {
+    options: { tagLast?: boolean; reads?: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>; files?: Step[]; filesFirst?: boolean } = {},
+  ): Promise<Array<string | undefined>> {
     const steps = await this.convergeSteps(host, inputs, link, token, previous, options);
     // One round trip for every step, and the read-back when asked for.
-    const readBack = options.readBack
-      ? { tool: "ip" as const, netns: inputs.netns, args: ["-json", "-details", "addr", "show", "dev", inputs.name] }
-      : undefined;
-    const out = await this.applyWithFiles(host, steps, options.files ?? [], this.where(host, inputs), readBack, [], options.filesFirst);
-    return readBack ? linkNamed(out, inputs.name) : undefined;
+    return this.applyWithFiles(host, steps, options.files ?? [], this.where(host, inputs), options.reads ?? [], [], options.filesFirst);
   }
 
   /**
@@ -607,4 +643,27 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
  */
 function withoutTimers(infoData: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(infoData).filter(([key]) => !key.endsWith("_timer")));
+}
+
+/** The reads a script can return framed by lines (printsOneLine). */
+function oneLine(reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Array<Omit<Command, "idempotent" | "stdin">> {
+  return reads.filter(printsOneLine);
+}
+
+/**
+ * The host as these reads found it: each of `reads` answered by `answers` (a result, or a
+ * script's stdout; undefined where a read's line failed, which then goes to the host), everything
+ * else asked of the host itself.
+ */
+function answeredBy(
+  host: Host,
+  reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+  answers: ReadonlyArray<string | ExecResult | undefined>,
+): HostSnapshot {
+  const known = new Map<string, ExecResult>();
+  for (const [i, answer] of answers.entries()) {
+    if (answer === undefined || !reads[i]) continue;
+    known.set(readKey(reads[i]), typeof answer === "string" ? { stdout: answer, stderr: "", exitCode: 0 } : answer);
+  }
+  return new HostSnapshot(host, new Map(), known);
 }

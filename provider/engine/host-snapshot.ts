@@ -5,7 +5,7 @@ import { parseRemoteJson } from "../ssh/scrub";
 import type { GroupedDevice } from "./grouped-delete";
 import type { Command, Host, OwnedDeletion } from "./host-interface";
 import { isIpError } from "./ip-errors";
-import { type LinkState, parseLinks } from "./iplink";
+import { type LinkState, linkNamed, parseLinks } from "./iplink";
 import type { Step } from "./steps";
 import { stepArgv } from "./steps";
 
@@ -20,6 +20,10 @@ import { stepArgv } from "./steps";
  * asked name, and notes the commands and namespaces asked for; those, with the namespaces'
  * dumps, are then fetched in one batch (snapshotOf). A kind whose reads depend on what the
  * host answers still gets right answers: a read not recorded goes to the host.
+ *
+ * A recording in "links" mode notes each link asked for as its own read (linkReadCommand)
+ * instead of its namespace's dump: what one device's create reads back, where a namespace may
+ * hold thousands of devices that are not its.
  */
 export class HostSnapshot implements Host {
   /** Reads the recording pass was asked for, by key. */
@@ -32,7 +36,7 @@ export class HostSnapshot implements Host {
     /** Each dumped namespace's links by name; null: the namespace does not exist. */
     private readonly links: ReadonlyMap<string, ReadonlyMap<string, LinkState> | null>,
     private readonly answers: ReadonlyMap<string, ExecResult>,
-    private readonly recording = false,
+    private readonly recording: false | "namespaces" | "links" = false,
   ) {}
 
   get endpoint(): string {
@@ -75,9 +79,14 @@ export class HostSnapshot implements Host {
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
     const links = this.namespace(netns);
     if (links !== undefined) return links?.get(name);
-    if (!this.recording) return this.host.readLink(netns, name);
-    this.wantedNamespaces.add(netns ?? "");
-    return placeholderLink(name);
+    if (this.recording === "namespaces") this.wantedNamespaces.add(netns ?? "");
+    if (this.recording === "links") this.answer(linkReadCommand(netns, name));
+    if (this.recording) return placeholderLink(name);
+    const read = this.answers.get(readKey(linkReadCommand(netns, name)));
+    if (read?.exitCode === 0) return linkNamed(read.stdout, name);
+    // As Host.readLink answers: no such device, or no such namespace.
+    if (read && (isIpError(read.stderr, "device-missing") || (netns && isIpError(read.stderr, "namespace-missing")))) return undefined;
+    return this.host.readLink(netns, name);
   }
 
   readLinkShared(netns: string | undefined, name: string): Promise<LinkState | undefined> {
@@ -155,6 +164,11 @@ export function placeholderLink(name: string, infoKind?: string): LinkState {
   return { ifname: name, ifindex: 0, mtu: 0, address: "", operstate: "UNKNOWN", up: false, infoKind, infoData: {}, addresses: [] };
 }
 
+/** The command that reads one link with its details and addresses (Host.readLink's). */
+export function linkReadCommand(netns: string | undefined, name: string): Omit<Command, "idempotent" | "stdin"> {
+  return { tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] };
+}
+
 /** The command that dumps a namespace's links with their details and addresses. */
 export function dumpCommand(netns: string | undefined): Omit<Command, "idempotent" | "stdin"> {
   return { tool: "ip", netns, args: ["-json", "-details", "addr", "show"] };
@@ -178,8 +192,9 @@ export async function wantedBy(
   host: Host,
   namespaces: Iterable<string | undefined>,
   record: (recorder: HostSnapshot) => Promise<void>,
+  mode: "namespaces" | "links" = "namespaces",
 ): Promise<{ namespaces: string[]; reads: Array<Omit<Command, "idempotent" | "stdin">> }> {
-  const recorder = new HostSnapshot(host, new Map(), new Map(), true);
+  const recorder = new HostSnapshot(host, new Map(), new Map(), mode);
   await record(recorder);
   return {
     namespaces: [...new Set([...[...namespaces].map((netns) => netns ?? ""), ...recorder.wantedNamespaces])],
