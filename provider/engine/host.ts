@@ -15,6 +15,7 @@ import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGE
 import { ownerTag } from "./ownership";
 import { type Step, stepArgv } from "./steps";
 import { type Command, type Host, type HostFactory, type OwnedDeletion, StepError } from "./host-interface";
+import { linkReadCommand } from "./host-snapshot";
 
 export { type Command, type OwnedDeletion, StepError };
 
@@ -340,7 +341,7 @@ export class HostShell implements Host {
 
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
-    const result = await this.exec({ tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name], idempotent: true });
+    const result = await this.exec({ ...linkReadCommand(netns, name), idempotent: true });
     if (result.exitCode !== 0) {
       if (isIpError(result.stderr, "device-missing")) return undefined;
       if (netns && isIpError(result.stderr, "namespace-missing")) return undefined;
