@@ -180,14 +180,9 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
   }
 
   async createOn(host: Host, inputs: ParsedInputs, id: string, { token, where, files }: Context): Promise<DeviceOutputs> {
-    const finish = async (link?: LinkState) => {
-      const outs = await this.observeLink(host, inputs, id, link);
-      if (!outs) throw new Error(`${where} vanished right after it was created`);
-      return outs.outs;
-    };
-    const finishFrom = async (answers: ReadonlyArray<string | undefined>, reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>) => {
-      const snapshot = answeredBy(host, reads, answers);
-      const outs = await this.observeLink(snapshot, inputs, id, await snapshot.readLink(inputs.netns, inputs.name));
+    // The device as `from` reads it: the host, or what the create's own script read back.
+    const finish = async (from: Host = host) => {
+      const outs = await this.observeLink(from, inputs, id);
       if (!outs) throw new Error(`${where} vanished right after it was created`);
       return outs.outs;
     };
@@ -212,7 +207,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     const reads = oneLine(await this.readsOf(host, inputs));
     try {
       // Namespaces it needs are made (and locked against removal) in the same script.
-      return await finishFrom(await this.applyWithFiles(host, steps, files, where, reads, this.namespacesOf(inputs)), reads);
+      return await finish(answeredBy(host, reads, await this.applyWithFiles(host, steps, files, where, reads, this.namespacesOf(inputs))));
     } catch (error) {
       if (error instanceof StepError && error.stepIndex === 0) {
         if (isIpError(error.stderr, "unknown-device-type")) {
@@ -313,9 +308,9 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     if (!link || (!ownedBy(link, id) && !(previous.tagLost === true && this.lostItsTag(link, previous)))) {
       throw new Error(`${where} is missing or no longer the device this resource created; run \`pulumi refresh\` so it is recreated`);
     }
-    const answers = await this.converge(now, inputs, link, token, previous, { reads: oneLine(reads), files });
-    const snapshot = answeredBy(host, oneLine(reads), answers);
-    const outs = await this.observeLink(snapshot, inputs, id, await snapshot.readLink(inputs.netns, inputs.name));
+    const readBack = oneLine(reads);
+    const answers = await this.converge(now, inputs, link, token, previous, { reads: readBack, files });
+    const outs = await this.observeLink(answeredBy(host, readBack, answers), inputs, id);
     if (!outs) throw new Error(`${where} vanished during the update`);
     return outs.outs;
   }
@@ -464,15 +459,13 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    */
   private async readsOf(host: Host, inputs: ParsedInputs): Promise<Array<Omit<Command, "idempotent" | "stdin">>> {
     const own = linkReadCommand(inputs.netns, inputs.name);
-    const wanted = await wantedBy(
-      host,
-      [],
-      async (recorder) => {
-        await this.kind.read(placeholderLink(inputs.name, this.kind.infoKinds[0]), recorder, inputs.netns, inputs).catch(() => undefined);
-      },
-      "links",
-    );
+    const wanted = await wantedBy(host, [], (recorder) => this.recordRead(recorder, inputs), "links");
     return [own, ...wanted.reads.filter((read) => readKey(read) !== readKey(own))];
+  }
+
+  /** The kind's read of this device against a recording snapshot: only to learn which commands it reads (what it makes of the empty answers is dropped). */
+  async recordRead(recorder: HostSnapshot, inputs: ParsedInputs): Promise<void> {
+    await this.kind.read(placeholderLink(inputs.name, this.kind.infoKinds[0]), recorder, inputs.netns, inputs).catch(() => undefined);
   }
 
   /**

@@ -4,7 +4,7 @@ import { quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import type { GroupedDevice } from "./grouped-delete";
 import type { Command, Host, OwnedDeletion } from "./host-interface";
-import { isIpError } from "./ip-errors";
+import { isIpError, linkAbsent } from "./ip-errors";
 import { type LinkState, linkNamed, parseLinks } from "./iplink";
 import type { Step } from "./steps";
 import { stepArgv } from "./steps";
@@ -85,7 +85,7 @@ export class HostSnapshot implements Host {
     const read = this.answers.get(readKey(linkReadCommand(netns, name)));
     if (read?.exitCode === 0) return linkNamed(read.stdout, name);
     // As Host.readLink answers: no such device, or no such namespace.
-    if (read && (isIpError(read.stderr, "device-missing") || (netns && isIpError(read.stderr, "namespace-missing")))) return undefined;
+    if (read && linkAbsent(read.stderr, netns)) return undefined;
     return this.host.readLink(netns, name);
   }
 

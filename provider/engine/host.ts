@@ -9,7 +9,7 @@ import { poolKey } from "../ssh/connection";
 import { DeleteLanes } from "./delete-lanes";
 import { type GroupedDevice, groupableName, groupDeleteOutcomes, groupDeleteScript, ownedDeleteScript, randomGroup } from "./grouped-delete";
 import { fusedScript } from "./ip-batch";
-import { isIpError } from "./ip-errors";
+import { isIpError, linkAbsent } from "./ip-errors";
 import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGED, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
 import { ownerTag } from "./ownership";
@@ -343,8 +343,7 @@ export class HostShell implements Host {
   async readLink(netns: string | undefined, name: string): Promise<LinkState | undefined> {
     const result = await this.exec({ ...linkReadCommand(netns, name), idempotent: true });
     if (result.exitCode !== 0) {
-      if (isIpError(result.stderr, "device-missing")) return undefined;
-      if (netns && isIpError(result.stderr, "namespace-missing")) return undefined;
+      if (linkAbsent(result.stderr, netns)) return undefined;
       throw new RemoteCommandError(
         this.endpoint,
         this.argv({ tool: "ip", netns, args: ["addr", "show", "dev", name] }).join(" "),

@@ -37,3 +37,8 @@ export function isIpError(stderr: string, ...kinds: IpErrorKind[]): boolean {
   const kind = classifyIpError(stderr);
   return kind !== undefined && kinds.includes(kind);
 }
+
+/** Whether a failed read of one link says it is not there: no such device, or no such (named) namespace. */
+export function linkAbsent(stderr: string, netns: string | undefined): boolean {
+  return isIpError(stderr, "device-missing") || (Boolean(netns) && isIpError(stderr, "namespace-missing"));
+}

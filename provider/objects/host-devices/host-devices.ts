@@ -5,7 +5,7 @@ import { commonShape, DeviceEngine, type DeviceOutputs, deviceSchema, type Parse
 import { connectionField } from "../../engine/fields";
 import { sshHosts } from "../../engine/host";
 import { type Host, type HostFactory, StepError } from "../../engine/host-interface";
-import { dumpCommand, type HostSnapshot, placeholderLink, printsOneLine, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
+import { dumpCommand, type HostSnapshot, printsOneLine, readKey, snapshotOf, wantedBy } from "../../engine/host-snapshot";
 import { isIpError } from "../../engine/ip-errors";
 import type { DeviceKind } from "../../engine/kind";
 import { newOwnerToken, ownerKeyField, ownerTag, ownerToken, splitAlias } from "../../engine/ownership";
@@ -664,12 +664,9 @@ export class HostDevicesEngine implements AnyEngine {
     );
   }
 
-  /** Each device's read against a recording snapshot: only to learn which commands it reads (what it makes of the empty answers is dropped). */
+  /** Each device's read against a recording snapshot (DeviceEngine.recordRead). */
   private async recordReads(recorder: HostSnapshot, members: Member[]): Promise<void> {
-    for (const member of members) {
-      const kind = member.engine.kind;
-      await kind.read(placeholderLink(member.inputs.name, kind.infoKinds[0]), recorder, member.inputs.netns, member.inputs).catch(() => undefined);
-    }
+    for (const member of members) await member.engine.recordRead(recorder, member.inputs);
   }
 
   /** Each in-place device's steps, from one read of the host: refused, as a device resource refuses, when it is not this resource's device. */
