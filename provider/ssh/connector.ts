@@ -14,7 +14,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class Connector {
   private readonly connections = new Map<string, PooledConnection>();
-  private readonly handshakeCounts = new Map<string, number>();
+  /** Completed SSH handshakes per endpoint (user@host:port) since the process started. */
+  readonly handshakeCounts = new Map<string, number>();
   /** Idle connections close after this long so `pulumi up` and test processes exit promptly. */
   idleCloseMs = Number(process.env.NETDEV_SSH_IDLE_MS ?? 2000);
 

@@ -4,6 +4,9 @@ import { type Connection, poolKey, secretsOf } from "./connection";
 import { Connector } from "./connector";
 import { type CommandFailure, describeEndpoint, RemoteCommandError } from "./errors";
 import { type ExecOptions, type ExecResult, MAX_OUTPUT_BYTES } from "./exec-options";
+import { KeeperLink } from "./keeper/link";
+import { persistMsFromEnv } from "./keeper/place";
+import type { KeeperStats } from "./keeper/protocol";
 import { errorMessage, isAmbiguousRefusal, isChannelOpenRefusal, isConnectionLoss } from "./failures";
 import { quoteArgv } from "./quote";
 import { scrubbedOutput, scrubSecrets } from "./scrub";
@@ -23,6 +26,12 @@ export interface SshPoolOptions {
   coalesceWindowMs?: number;
   /** Batches per host (and lane) in flight at once; more commands wait and join the next. */
   batchesInFlight?: number;
+  /**
+   * Logins are kept this long after their last command by the connection keeper, a process that
+   * outlives this one (see keeper/place.ts); each exec is sent there. Undefined: this process
+   * logs in itself.
+   */
+  persistMs?: number;
 }
 
 /**
@@ -39,6 +48,7 @@ export class SshPool {
   private readonly connector = new Connector();
   private readonly coalescer: Coalescer;
   private readonly lastWrites = new Map<string, number>();
+  private readonly keeper?: KeeperLink;
 
   /** Commands started through this pool (tests check that validation sends none). */
   commandsStarted = 0;
@@ -47,8 +57,9 @@ export class SshPool {
   execsSent = 0;
 
   constructor(options: SshPoolOptions = {}) {
+    if (options.persistMs !== undefined) this.keeper = new KeeperLink(options.persistMs);
     this.coalescer = new Coalescer(options.coalesceWindowMs, options.batchesInFlight ?? 2, (connection, argv, execOptions, output) =>
-      this.execAlone(connection, argv, execOptions, output),
+      this.execHereOrKept(connection, argv, execOptions, output),
     );
   }
 
@@ -77,6 +88,16 @@ export class SshPool {
   /** Completed SSH handshakes per endpoint (user@host:port) since the process started. */
   handshakes(endpoint?: string): number {
     return this.connector.handshakes(endpoint);
+  }
+
+  /** Completed SSH handshakes of this process, per endpoint. */
+  handshakeCounts(): ReadonlyMap<string, number> {
+    return this.connector.handshakeCounts;
+  }
+
+  /** What the connection keeper holds, when this pool sends its commands to one (see persistMs). */
+  keeperStats(): Promise<KeeperStats | undefined> {
+    return this.keeper ? this.keeper.stats() : Promise.resolve(undefined);
   }
 
   /**
@@ -130,19 +151,39 @@ export class SshPool {
    * does not wait for the handshake: see Connector.preconnect. Nothing runs on the host.
    */
   preconnect(connection: Connection): void {
-    this.connector.preconnect(connection);
+    if (!this.keeper) {
+      this.connector.preconnect(connection);
+      return;
+    }
+    void this.keeper.preconnect(connection).then((sent) => {
+      if (sent === "unavailable") this.connector.preconnect(connection);
+    });
   }
 
-  /** Closes every pooled connection now. */
+  /** Closes every pooled connection now (and the link to the keeper, whose logins stay). */
   closeAll(): void {
     this.connector.closeAll();
+    this.keeper?.close();
+  }
+
+  /** One exec, by the keeper when this pool has one, else here. */
+  private async execHereOrKept(connection: Connection, argv: readonly string[], options: ExecOptions, output?: "scrubbed" | "unscrubbed"): Promise<ExecResult> {
+    if (this.keeper) {
+      const kept = await this.keeper.exec(connection, argv, options, output ?? "scrubbed");
+      if (kept !== "unavailable") {
+        this.execsSent++;
+        return kept;
+      }
+    }
+    return this.execAlone(connection, argv, options, output);
   }
 
   /**
-   * One command as one exec: see exec() for the deadlines. Its output is scrubbed of the
-   * connection's secrets (scrubbedOutput) unless the caller scrubs the parts itself; errors always are.
+   * One command as one exec, on this process's own connections: see exec() for the deadlines.
+   * Its output is scrubbed of the connection's secrets (scrubbedOutput) unless the caller scrubs
+   * the parts itself; errors always are. The keeper runs each exec it is sent here.
    */
-  private async execAlone(
+  async execAlone(
     connection: Connection,
     argv: readonly string[],
     options: ExecOptions = {},
@@ -247,7 +288,7 @@ const POOL_KEY = Symbol.for("pulumi-netdev/ssh-pool/v1");
  */
 export function sshPool(): SshPool {
   const holder = globalThis as unknown as Record<symbol, SshPool | undefined>;
-  holder[POOL_KEY] ??= new SshPool({ coalesceWindowMs: coalesceWindowFromEnv() });
+  holder[POOL_KEY] ??= new SshPool({ coalesceWindowMs: coalesceWindowFromEnv(), persistMs: persistMsFromEnv() });
   return holder[POOL_KEY];
 }
 
