@@ -17,10 +17,11 @@ export const CHECKPOINT_SETTINGS: readonly Checkpoints[] = ["saved", "skipped"];
 
 /**
  * The overlay's two forms, Pulumi's floor for the per-host one (bench/programs.ts
- * OVERLAY_FLOOR_PROGRAM: the same resources, a provider that does nothing), and with
- * `floor-one` (not run by default) that floor with every host's devices as one resource.
+ * OVERLAY_FLOOR_PROGRAM: the same resources, a provider that does nothing), and, not run by
+ * default, `floor-one` (that floor with every host's devices as one resource) and
+ * `per-host-kept` (the per-host form with NETDEV_SSH_PERSIST: logins kept between commands).
  */
-export const OVERLAY_FORMS = ["per-device", "per-host", "floor", "floor-one"] as const;
+export const OVERLAY_FORMS = ["per-device", "per-host", "floor", "floor-one", "per-host-kept"] as const;
 /** What runs when --forms is not given. */
 export const DEFAULT_OVERLAY_FORMS: readonly OverlayForm[] = ["per-device", "per-host", "floor"];
 export type OverlayForm = (typeof OVERLAY_FORMS)[number];

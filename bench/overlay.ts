@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { execa } from "execa";
 import { hostsFile, readLabState, repoRoot, type LabHost } from "../lab/hosts";
+import { stopBuiltKeeper } from "../lab/keeper";
 import { LAB_MAX_HOSTS, labDown, labForgetNeighbours, labStatus, labUp } from "../lab/lab";
 import { configureOverlay } from "../lab/overlay";
 import { labProgram } from "../lab/stack";
@@ -22,7 +24,8 @@ import { timed } from "./results";
  * repository's root program (index.ts: a VxlanOverlay with a container wired by veth per host;
  * per device: an Attachment per host; per host: the container inside the host's one resource;
  * floor: the per-host form's resources with a provider that does nothing, Pulumi's own cost;
- * floor-one, asked for by name: the same with every host's devices as one resource),
+ * floor-one, asked for by name: the same with every host's devices as one resource;
+ * per-host-kept, asked for by name: the per-host form with logins kept between commands),
  * driven as a user drives it, at each overlay size N: `up` of N−1 lab hosts (their neighbour
  * caches emptied first, as on a freshly made lab), host N joining, the same host
  * leaving, `refresh`, `destroy`; in each form, each with checkpoints saved and skipped
@@ -45,6 +48,14 @@ const PING_RETRY_SECONDS = 30;
 const ALL_PAIRS_UP_TO = 30;
 const SAMPLED_PAIRS = 200;
 const CHECKPOINT_ENV: Record<Checkpoints, Record<string, string>> = { saved: {}, skipped: { PULUMI_SKIP_CHECKPOINTS: "true" } };
+/**
+ * `per-host-kept`: one keeper for the whole benchmark, in a runtime directory of its own, ended
+ * at the end. Its logins outlive each run: a run's `up` finds the hosts the previous run's
+ * commands logged in to, as a user's next command within the persistence time does.
+ */
+const KEPT_LOGINS_DIR = mkdtempSync(path.join(os.tmpdir(), "netdev-bench-keeper-"));
+const KEPT_LOGINS_MS = 600_000;
+const KEPT_LOGINS_ENV = { NETDEV_SSH_PERSIST: String(KEPT_LOGINS_MS / 1000), XDG_RUNTIME_DIR: KEPT_LOGINS_DIR };
 
 /** The state as `pulumi stack export` prints it (secrets stay encrypted): its length and its resources. */
 async function exportedState(stack: Stack, env: Record<string, string>, saveAs: string): Promise<{ resources: number; stateBytes: number }> {
@@ -64,13 +75,19 @@ async function overlayRun(
   meter: CpuMeter | undefined,
 ): Promise<{ measures: Partial<Record<OverlayStep, StepMeasure>>; failure?: string }> {
   const floor = form === "floor" || form === "floor-one";
+  const overlayForm = form === "per-host-kept" || form === "per-host" ? "per-host" : "per-device";
   const { home, workDir, env } = labProgram(repoRoot, floor ? ["Pulumi.yaml"] : ["Pulumi.yaml", "index.ts"], {
     // Not the repo's package.json: its name would make `pulumi-netdev` resolve to the copy itself.
     "package.json": JSON.stringify({ name: "netdev-overlay-bench", private: true }),
     ...(floor ? { "index.ts": form === "floor" ? OVERLAY_FLOOR_PROGRAM : OVERLAY_FLOOR_ONE_PROGRAM } : {}),
   });
   // NETDEV_BENCH_ENV='{"K":"V"}' adds environment to the Pulumi CLI (a bench/preload profiler in NODE_OPTIONS).
-  const stackEnv = { ...env, ...CHECKPOINT_ENV[checkpoints], ...(JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>) };
+  const stackEnv = {
+    ...env,
+    ...CHECKPOINT_ENV[checkpoints],
+    ...(form === "per-host-kept" ? KEPT_LOGINS_ENV : {}),
+    ...(JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>),
+  };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: stackEnv });
   const measures: Partial<Record<OverlayStep, StepMeasure>> = {};
   const parallel = options.parallel !== undefined ? { parallel: options.parallel } : {};
@@ -100,7 +117,7 @@ async function overlayRun(
   let current: OverlayStep = "up";
   try {
     // The floor program reads no form: it is the per-host shape.
-    await configureOverlay(stack, before, floor ? undefined : form);
+    await configureOverlay(stack, before, floor ? undefined : overlayForm);
     // Every run's `up` as on a freshly made lab: no host knows another's underlay address yet.
     await labForgetNeighbours();
     await step("up", () => stack.up(parallel), before);
@@ -198,6 +215,8 @@ async function main(): Promise<void> {
     }
   } finally {
     sshPool().closeAll();
+    await stopBuiltKeeper(KEPT_LOGINS_DIR, KEPT_LOGINS_MS).catch(() => undefined);
+    rmSync(KEPT_LOGINS_DIR, { recursive: true, force: true });
     meter?.close();
     await lab.putBack();
   }
