@@ -115,10 +115,12 @@ Module._load = function (request, ...rest) {
   if (!poolPatched && /(^|\/)pool(\.js)?$/.test(request) && typeof m.sshPool === "function") {
     poolPatched = true;
     const pool = m.sshPool();
-    const execAlone = pool.execAlone.bind(pool);
-    pool.execAlone = (connection, argv, options) => {
+    // Every exec the pool sends, whether this process runs it or its connection keeper does.
+    const method = typeof pool.execHereOrKept === "function" ? "execHereOrKept" : "execAlone";
+    const send = pool[method].bind(pool);
+    pool[method] = (connection, argv, ...rest) => {
       const t0 = now();
-      return execAlone(connection, argv, options).finally(() =>
+      return send(connection, argv, ...rest).finally(() =>
         lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length })),
       );
     };
