@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import path from "node:path";
-import type { KeeperStats } from "../provider/ssh/keeper/protocol";
+import { type KeeperStats, lineReader } from "../provider/ssh/keeper/protocol";
 import { repoRoot } from "./hosts";
 
 /**
@@ -22,15 +22,19 @@ export async function builtKeeper(runtimeDir: string, persistMs: number): Promis
       clearTimeout(timer);
       resolve(undefined);
     });
-    socket.once("connect", () => socket.write(`${JSON.stringify({ id: 1, op: "stats" })}\n`));
-    let text = "";
-    socket.on("data", (chunk) => {
-      text += chunk;
-      if (!text.endsWith("\n")) return;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve((JSON.parse(text) as { stats: KeeperStats }).stats);
-    });
+    // Its hello first, then the answer to the one request, sent once the hello came.
+    socket.on(
+      "data",
+      lineReader(
+        (message) => {
+          if ("hello" in message) return void socket.write(`${JSON.stringify({ id: 1, op: "stats" })}\n`);
+          clearTimeout(timer);
+          socket.destroy();
+          resolve((message as { stats?: KeeperStats }).stats);
+        },
+        () => socket.destroy(),
+      ),
+    );
   });
 }
 

@@ -188,6 +188,8 @@ export class SshPool {
     argv: readonly string[],
     options: ExecOptions = {},
     output: "scrubbed" | "unscrubbed" = "scrubbed",
+    /** Asked right before the command is sent, each attempt: false and it is not (the keeper's requester gave up). */
+    stillWanted?: () => boolean,
   ): Promise<ExecResult> {
     const command = quoteArgv(argv);
     // The one place where argv (or a batch's script) becomes the remote command line and its stdin.
@@ -224,6 +226,11 @@ export class SshPool {
       if (slot === "expired") {
         // Only a read is retried after a refusal that leaves open whether it ran.
         throw failure(sent ? { kind: "not-accepted", timeoutMs } : { kind: "no-session", timeoutMs, maxChannels: pooled.slots.limit });
+      }
+      if (stillWanted && !stillWanted()) {
+        if (typeof shell === "object") pooled.rootShells.release(shell);
+        else pooled.releaseSlot();
+        throw failure({ kind: "refused", detail: "whoever asked for it stopped waiting before it was sent" });
       }
       let outcome: ChannelOutcome;
       sent = true;

@@ -1,10 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connection } from "../../../test/support/lab-hosts";
 import { privatePools } from "../../../test/support/pools";
 import { describeEndpoint, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "../errors";
+import { keeperSocket } from "./place";
+import { lineReader } from "./protocol";
 
 const newPool = privatePools();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -103,4 +106,49 @@ describe("logins kept between provider processes (the connection keeper)", () =>
     expect(alive(pid)).toBe(false);
     expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
   });
+
+  it("a line that is no request closes only its own connection; a command sent after its requester stopped waiting never runs", async () => {
+    const pool = newPool({ persistMs: 30_000 });
+    await pool.run(connection("h1"), ["true"]);
+    const pid = await keeperPid(pool);
+    const place = keeperSocket(30_000);
+    if (!("path" in place)) throw new Error(place.refused);
+
+    const junk = await rawLink(place.path);
+    junk.socket.write("null\n");
+    await junk.closed;
+    expect(alive(pid)).toBe(true);
+
+    const marker = `/tmp/netdev-keeper-late-${process.pid}`;
+    const raw = await rawLink(place.path);
+    const late = { id: 7, op: "exec", connection: connection("h1"), argv: ["touch", marker], options: {}, output: "scrubbed", startBy: Date.now() - 1 };
+    raw.socket.write(`${JSON.stringify(late)}\n`);
+    const answer = (await raw.next()) as { id: number; ok: boolean; error: { cause: { kind: string } } };
+    expect(answer).toMatchObject({ id: 7, ok: false, error: { type: "command", cause: { kind: "refused" } } });
+    raw.socket.destroy();
+    expect((await pool.exec(connection("h1"), ["test", "-e", marker])).exitCode).toBe(1);
+    expect((await keeperPid(pool)) === pid).toBe(true);
+  });
 });
+
+/** The keeper's socket spoken to directly: its hello read, then each line it sends. */
+async function rawLink(socketPath: string): Promise<{ socket: Socket; next: () => Promise<unknown>; closed: Promise<void> }> {
+  const socket = connect(socketPath);
+  const lines: unknown[] = [];
+  const waiting: Array<(message: unknown) => void> = [];
+  socket.on(
+    "data",
+    lineReader(
+      (message) => {
+        const taker = waiting.shift();
+        if (taker) taker(message);
+        else lines.push(message);
+      },
+      () => socket.destroy(),
+    ),
+  );
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  const next = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise<unknown>((resolve) => waiting.push(resolve)));
+  expect(await next()).toMatchObject({ hello: { pid: expect.any(Number) } });
+  return { socket, next, closed };
+}

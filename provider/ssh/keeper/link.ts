@@ -6,12 +6,14 @@ import { describeEndpoint, RemoteCommandError } from "../errors";
 import type { ExecOptions, ExecResult } from "../exec-options";
 import { quoteArgv } from "../quote";
 import { keeperSocket } from "./place";
-import { type KeeperAnswer, type KeeperRequest, type KeeperStats, line, lineReader, receivedError } from "./protocol";
+import { type KeeperAnswer, type KeeperHello, type KeeperRequest, type KeeperStats, line, lineReader, receivedError } from "./protocol";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long a provider waits for a keeper it started to listen. */
 const KEEPER_START_MS = 5000;
+/** How long a keeper that accepted a connection may take to say hello. */
+const HELLO_MS = 2000;
 
 interface Pending {
   /** The link it was sent on: only that one's end loses it. */
@@ -45,7 +47,8 @@ export class KeeperLink {
 
   async exec(connection: Connection, argv: readonly string[], options: ExecOptions, output: "scrubbed" | "unscrubbed"): Promise<ExecResult | "unavailable"> {
     for (let attempt = 0; ; attempt++) {
-      const answer = await this.ask({ id: 0, op: "exec", connection, argv, options, output }, answerBound(connection, options) + this.slackMs);
+      const boundMs = answerBound(connection, options);
+      const answer = await this.ask({ id: 0, op: "exec", connection, argv, options, output, startBy: Date.now() + boundMs }, boundMs + this.slackMs);
       if (answer === "unavailable") return answer;
       if (answer === "keeper-lost") {
         // A read may run again; anything else may have changed the host, or not.
@@ -97,9 +100,10 @@ export class KeeperLink {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
+        // Its answer, should it come, is dropped; the keeper sends nothing it had not started by
+        // then (startBy), and the link stays for the others.
         this.pending.delete(id);
-        // A keeper that does not answer within the command's own bounds is not trusted further.
-        socket.destroy();
+        this.unrefWhenIdle(socket);
         resolve("unanswered");
       }, boundMs);
       this.pending.set(id, { socket, resolve, timer });
@@ -114,14 +118,18 @@ export class KeeperLink {
     if ("refused" in place) return this.giveUp(place.refused);
     const first = await connectTo(place.path);
     if (first) return this.adopt(first);
+    let failedToStart: string | undefined;
     try {
-      startKeeper(place.path, this.persistMs);
+      startKeeper(place.path, this.persistMs, (error) => {
+        failedToStart = error.message;
+      });
     } catch (error) {
       return this.giveUp(`cannot start it: ${(error as Error).message}`);
     }
     const until = Date.now() + KEEPER_START_MS;
     while (Date.now() < until) {
       await sleep(20);
+      if (failedToStart) return this.giveUp(`cannot start it: ${failedToStart}`);
       const socket = await connectTo(place.path);
       if (socket) return this.adopt(socket);
     }
@@ -140,7 +148,7 @@ export class KeeperLink {
           this.pending.delete(answer.id);
           clearTimeout(waiting.timer);
           waiting.resolve(answer);
-          if (![...this.pending.values()].some((other) => other.socket === socket)) socket.unref();
+          this.unrefWhenIdle(socket);
         },
         () => socket.destroy(),
       ),
@@ -159,6 +167,11 @@ export class KeeperLink {
     return socket;
   }
 
+  /** Lets this process exit while the link has nothing in flight. */
+  private unrefWhenIdle(socket: Socket): void {
+    if (![...this.pending.values()].some((other) => other.socket === socket)) socket.unref();
+  }
+
   private giveUp(reason: string): undefined {
     this.unavailable = reason;
     process.stderr.write(`netdev: NETDEV_SSH_PERSIST is set, but logins are not kept between runs: the connection keeper is unavailable (${reason})\n`);
@@ -166,25 +179,83 @@ export class KeeperLink {
   }
 }
 
+/**
+ * A connection to the keeper at the path once it said hello (nothing is sent before, so a keeper
+ * that closes a connection it had not yet served ran nothing of it); undefined when none answers.
+ */
 function connectTo(path: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const socket = connect(path);
-    socket.once("connect", () => {
+    let received = "";
+    const done = (connected: Socket | undefined) => {
+      clearTimeout(timer);
+      socket.removeAllListeners("data");
       socket.removeAllListeners("error");
-      resolve(socket);
+      socket.removeAllListeners("close");
+      if (!connected) socket.destroy();
+      resolve(connected);
+    };
+    const timer = setTimeout(() => done(undefined), HELLO_MS);
+    socket.on("error", () => done(undefined));
+    socket.on("close", () => done(undefined));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("utf8");
+      const newline = received.indexOf("\n");
+      if (newline === -1) return;
+      // Only the hello comes before the first request, so nothing after it is lost here.
+      const hello = (() => {
+        try {
+          return JSON.parse(received.slice(0, newline)) as Partial<KeeperHello>;
+        } catch {
+          return undefined;
+        }
+      })();
+      done(typeof hello?.hello?.pid === "number" ? socket : undefined);
     });
-    socket.once("error", () => resolve(undefined));
   });
 }
 
 /** Starts the keeper detached, so that it outlives this process; it ends itself when idle. */
-function startKeeper(socketPath: string, persistMs: number): void {
+function startKeeper(socketPath: string, persistMs: number, failed: (error: Error) => void): void {
   const main = join(__dirname, `main${extname(__filename)}`);
   // Run from source (this package's own tests) the keeper needs tsx, as the test runner does.
   const loader = extname(__filename) === ".ts" ? ["--import", require.resolve("tsx")] : [];
-  const child = spawn(process.execPath, [...loader, main, socketPath, String(persistMs)], { detached: true, stdio: "ignore", cwd: "/" });
+  const child = spawn(process.execPath, [...loader, main, socketPath, String(persistMs)], {
+    detached: true,
+    stdio: "ignore",
+    cwd: "/",
+    env: keeperEnvironment(),
+  });
+  // spawn reports a missing or unrunnable executable as an event, not a throw.
+  child.once("error", failed);
   child.unref();
 }
+
+/**
+ * What the keeper keeps of this process's environment: what locates things and netdev's own
+ * settings, not the rest (a cloud provider's credentials, Pulumi's passphrase), which it would
+ * otherwise hold for as long as it lives.
+ */
+export function keeperEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (KEPT_VARIABLES.has(name) || name.startsWith("NETDEV_") || name.startsWith("LC_")) kept[name] = value;
+  }
+  return kept;
+}
+
+const KEPT_VARIABLES = new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "TMPDIR",
+  "XDG_RUNTIME_DIR",
+  "SSH_AUTH_SOCK",
+  "NODE_OPTIONS",
+  "NODE_EXTRA_CA_CERTS",
+]);
 
 /** The longest the keeper's pool may take over an exec: every hop's connect attempts (see SshPool.exec) and the command's own deadline. */
 function answerBound(connection: Connection, options: ExecOptions): number {

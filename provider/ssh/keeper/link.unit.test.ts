@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Connection } from "../connection";
 import { RemoteCommandError } from "../errors";
-import { KeeperLink } from "./link";
+import { KeeperLink, keeperEnvironment } from "./link";
 import { keeperSocket } from "./place";
 import { type KeeperRequest, line, lineReader } from "./protocol";
 
@@ -34,6 +34,7 @@ function fakeKeeper(socketPath: string, serve: (request: KeeperRequest, socket: 
       ),
     );
     socket.on("error", () => undefined);
+    socket.write(line({ hello: { pid: 4242 } }));
   });
   return new Promise((resolve) => server.listen(socketPath, () => resolve(server)));
 }
@@ -93,16 +94,24 @@ describe("a provider's link to the connection keeper", () => {
     link.close();
   });
 
-  it("a keeper that does not answer within the command's bounds: the command is reported unanswered, the link dropped", async () => {
-    const sockets: Socket[] = [];
-    servers.push(await fakeKeeper(socketPath, (_request, socket) => sockets.push(socket)));
+  it("a command the keeper does not answer within its bounds is reported unanswered; the keeper was told when to stop trying, and the link serves the next", async () => {
+    const requests: KeeperRequest[] = [];
+    servers.push(
+      await fakeKeeper(socketPath, (request, socket) => {
+        requests.push(request);
+        if (request.op === "exec" && request.argv[0] === "false") socket.write(answered(request, "next"));
+      }),
+    );
     const link = new KeeperLink(PERSIST_MS, 50);
-    const started = Date.now();
+    const sent = Date.now();
     const failure = await link.exec(connection, ["true"], {}, "scrubbed").catch((error: unknown) => error);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - sent).toBeLessThan(5000);
     expect((failure as RemoteCommandError).cause).toEqual({ kind: "unanswered", timeoutMs: 100, mayHaveRun: true });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sockets[0]?.destroyed).toBe(true);
+    // Not sent by then, never sent: the bound the link waited for, less the slack.
+    const startBy = (requests[0] as { startBy: number }).startBy;
+    expect(startBy).toBeGreaterThan(sent);
+    expect(startBy).toBeLessThanOrEqual(Date.now() - 50);
+    expect(await link.exec(connection, ["false"], {}, "scrubbed")).toMatchObject({ stdout: "next" });
     link.close();
   });
 
@@ -114,5 +123,19 @@ describe("a provider's link to the connection keeper", () => {
     expect(await link.exec(connection, ["true"], {}, "scrubbed")).toBe("unavailable");
     expect(link.unavailableReason).toMatch(/open to other users/);
     expect(await link.stats()).toBeUndefined();
+  });
+
+  it("the keeper is started with netdev's settings and what locates things, not the rest of the environment", () => {
+    const kept = keeperEnvironment({
+      PATH: "/usr/bin",
+      HOME: "/root",
+      SSH_AUTH_SOCK: "/run/agent",
+      NETDEV_SUDO_SHELL: "off",
+      LC_ALL: "C.UTF-8",
+      PULUMI_CONFIG_PASSPHRASE: "secret",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      PULUMI_ACCESS_TOKEN: "secret",
+    });
+    expect(kept).toEqual({ PATH: "/usr/bin", HOME: "/root", SSH_AUTH_SOCK: "/run/agent", NETDEV_SUDO_SHELL: "off", LC_ALL: "C.UTF-8" });
   });
 });

@@ -36,19 +36,32 @@ export function keeperSocket(persistMs: number, base = process.env.XDG_RUNTIME_D
   if (!stat.isDirectory()) return { refused: `${dir} is not a directory` };
   if (stat.uid !== uid) return { refused: `${dir} belongs to uid ${stat.uid}, not to this user (${uid})` };
   if ((stat.mode & 0o077) !== 0) return { refused: `${dir} is open to other users (mode ${(stat.mode & 0o777).toString(8)}); it must be 700` };
-  return { path: join(dir, `${codeIdentity()}-${persistMs}.sock`) };
+  const path = join(dir, `${codeIdentity()}-${persistMs}.sock`);
+  // Longer, and Linux would cut the path short, to a place outside the directory checked above.
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES)
+    return {
+      refused: `its socket's path would be ${Buffer.byteLength(path)} bytes, more than a Unix socket's ${MAX_SOCKET_PATH_BYTES} (set XDG_RUNTIME_DIR to a shorter directory)`,
+    };
+  return { path };
 }
+
+/** sun_path holds 108 bytes on Linux, 104 on macOS, the terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 103;
 
 let identity: string | undefined;
 
 /**
  * A keeper runs the transport code of the package that started it; a provider of another version
- * (another stack's, or this one after an upgrade) gets a keeper of its own.
+ * (another stack's, or this one after an upgrade), or one that wants sudo run otherwise, gets a
+ * keeper of its own.
  */
 function codeIdentity(): string {
   if (identity) return identity;
   const sshDir = dirname(__dirname);
-  const hash = createHash("sha256").update(process.version);
+  // The one setting that changes how the keeper's pool runs a command (see pool.ts).
+  const hash = createHash("sha256")
+    .update(process.version)
+    .update(process.env.NETDEV_SUDO_SHELL === "off" ? "sudo per exec" : "");
   for (const dir of [sshDir, __dirname]) {
     for (const name of readdirSync(dir).sort()) {
       if (extname(name) !== extname(__filename)) continue;

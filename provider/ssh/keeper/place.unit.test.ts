@@ -34,6 +34,13 @@ describe("the keeper's socket", () => {
     expect(keeperSocket(30_000)).not.toEqual(place);
   });
 
+  it("is refused where its path would be longer than a Unix socket's, which Linux would silently cut short", () => {
+    const base = runtimeDir();
+    const deep = path.join(base, "d".repeat(60));
+    mkdirSync(deep);
+    expect(keeperSocket(60_000, deep)).toEqual({ refused: expect.stringMatching(/path would be 1\d\d bytes, more than a Unix socket's 103/) });
+  });
+
   it("is refused in a directory others may enter, or one that is a link, and the directory is left as it is", () => {
     const base = runtimeDir();
     const dir = path.join(base, `netdev-ssh-${uid}`);

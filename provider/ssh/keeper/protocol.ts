@@ -1,12 +1,14 @@
 import type { Connection } from "../connection";
 import { type CommandFailure, type ConnectFailure, HostKeyMismatchError, RemoteCommandError, SshConnectError } from "../errors";
 import type { ExecOptions, ExecResult } from "../exec-options";
+import { SudoError } from "../sudo";
 
 // What a provider process and the connection keeper say to each other over the keeper's Unix
 // socket: one JSON object per line, requests answered by `id`, in any order.
 
 export type KeeperRequest =
-  | { id: number; op: "exec"; connection: Connection; argv: readonly string[]; options: ExecOptions; output: "scrubbed" | "unscrubbed" }
+  /** `startBy` (ms since the epoch): the requester stops waiting then; what has not been sent by then never is. */
+  | { id: number; op: "exec"; connection: Connection; argv: readonly string[]; options: ExecOptions; output: "scrubbed" | "unscrubbed"; startBy: number }
   | { id: number; op: "preconnect"; connection: Connection }
   | { id: number; op: "stats" };
 
@@ -14,6 +16,11 @@ export interface KeeperStats {
   pid: number;
   /** Completed SSH handshakes per endpoint (user@host:port) since the keeper started. */
   handshakes: Record<string, number>;
+}
+
+/** The keeper's first line on each connection: a provider sends nothing before it. */
+export interface KeeperHello {
+  hello: { pid: number };
 }
 
 export type KeeperAnswer = { id: number; ok: true; result?: ExecResult; stats?: KeeperStats } | { id: number; ok: false; error: SentError };
@@ -36,6 +43,7 @@ export function sendableError(error: unknown): SentError {
 export function receivedError(sent: SentError): Error {
   switch (sent.type) {
     case "command":
+      if (sent.cause.kind === "sudo") return new SudoError(sent.endpoint, sent.command, sent.cause.exitCode, sent.cause.advice, sent.cause.problem);
       return new RemoteCommandError(sent.endpoint, sent.command, sent.cause, sent.stderr, sent.batchedWith);
     case "connect":
       return sent.cause.kind === "host-key"
@@ -53,10 +61,10 @@ export function receivedError(sent: SentError): Error {
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Splits a byte stream into lines and hands each parsed object on; a line over MAX_LINE_BYTES or
- * one that is not JSON ends the stream (`broken`), since the peer is not speaking this protocol.
+ * Splits a byte stream into lines and hands each parsed object on; a line over MAX_LINE_BYTES, or
+ * one that is not a JSON object, ends the stream (`broken`): the peer is not speaking this protocol.
  */
-export function lineReader(onMessage: (message: unknown) => void, broken: (why: string) => void): (chunk: Buffer) => void {
+export function lineReader(onMessage: (message: Record<string, unknown>) => void, broken: (why: string) => void): (chunk: Buffer) => void {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let failed = false;
@@ -76,7 +84,11 @@ export function lineReader(onMessage: (message: unknown) => void, broken: (why: 
         failed = true;
         return broken("a line that is not JSON");
       }
-      onMessage(message);
+      if (message === null || typeof message !== "object" || Array.isArray(message)) {
+        failed = true;
+        return broken("a line that is not a JSON object");
+      }
+      onMessage(message as Record<string, unknown>);
     }
     if (start < chunk.length) {
       pending.push(chunk.subarray(start));
@@ -89,6 +101,6 @@ export function lineReader(onMessage: (message: unknown) => void, broken: (why: 
   };
 }
 
-export function line(message: KeeperRequest | KeeperAnswer): string {
+export function line(message: KeeperRequest | KeeperAnswer | KeeperHello): string {
   return `${JSON.stringify(message)}\n`;
 }

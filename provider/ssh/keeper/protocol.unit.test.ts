@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostKeyMismatchError, RemoteCommandError, SshConnectError } from "../errors";
+import { SudoError } from "../sudo";
 import { lineReader, receivedError, sendableError } from "./protocol";
 
 /** What a keeper's error becomes in the provider process: the same class, fields and message. */
@@ -12,6 +13,7 @@ describe("the keeper's protocol", () => {
       new RemoteCommandError("root@h:22", "false", 1, ""),
       new SshConnectError("root@h:22", { kind: "auth", user: "root", detail: "All configured authentication methods failed" }),
       new HostKeyMismatchError("root@h:22", ["SHA256:a"], "SHA256:b"),
+      new SudoError("deploy@h:22", "ip link", 1, "sudo on h asks deploy for a password", "no-password"),
     ];
     for (const error of errors) {
       const received = roundTrip(error);
@@ -37,5 +39,17 @@ describe("the keeper's protocol", () => {
     read(Buffer.from("not json\n{}\n"));
     expect(broken).toEqual(["a line that is not JSON"]);
     expect(seen).toHaveLength(2);
+  });
+
+  it("takes only JSON objects: null, a number or a list ends the stream", () => {
+    for (const text of ["null", "5", "[1]", '"text"']) {
+      const broken: string[] = [];
+      const seen: unknown[] = [];
+      lineReader(
+        (message) => seen.push(message),
+        (why) => broken.push(why),
+      )(Buffer.from(`${text}\n{"id":1}\n`));
+      expect([seen, broken]).toEqual([[], ["a line that is not a JSON object"]]);
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { chmodSync, rmSync, statSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { connectionSchema } from "../connection";
 import { SshPool } from "../pool";
-import { type KeeperAnswer, type KeeperRequest, line, lineReader, sendableError } from "./protocol";
+import { type KeeperAnswer, type KeeperHello, type KeeperRequest, line, lineReader, sendableError } from "./protocol";
 
 /**
  * The connection keeper: one process per user (and code version) holding SSH logins for the
@@ -20,6 +20,8 @@ export async function runKeeper(socketPath: string, persistMs: number): Promise<
   const server = createServer((socket) => {
     clients++;
     lastActive = Date.now();
+    // Its requests not sent by the time it goes never are: nobody would read their outcome.
+    let gone = false;
     const answer = (message: KeeperAnswer) => {
       lastActive = Date.now();
       if (!socket.destroyed) socket.write(line(message));
@@ -27,23 +29,33 @@ export async function runKeeper(socketPath: string, persistMs: number): Promise<
     socket.on(
       "data",
       lineReader(
-        (message) => serve(message as KeeperRequest, answer),
+        (message) => serve(message as KeeperRequest, answer, () => !gone),
         () => socket.destroy(),
       ),
     );
     socket.on("error", () => undefined);
     socket.on("close", () => {
+      gone = true;
       clients--;
       lastActive = Date.now();
     });
+    socket.write(line({ hello: { pid: process.pid } } satisfies KeeperHello));
   });
 
-  const serve = (request: KeeperRequest, answer: (message: KeeperAnswer) => void) => {
+  const serve = (request: KeeperRequest, answer: (message: KeeperAnswer) => void, connected: () => boolean) => {
     lastActive = Date.now();
+    if (typeof request.id !== "number") return;
     if (request.op === "stats") {
       const handshakes: Record<string, number> = {};
       for (const [endpoint, count] of pool.handshakeCounts()) handshakes[endpoint] = count;
       return answer({ id: request.id, ok: true, stats: { pid: process.pid, handshakes } });
+    }
+    if (request.op !== "exec" && request.op !== "preconnect") {
+      return answer({
+        id: (request as { id: number }).id,
+        ok: false,
+        error: { type: "other", name: "Error", message: "the keeper does not know this request" },
+      });
     }
     const parsed = connectionSchema.safeParse(request.connection);
     if (!parsed.success)
@@ -52,9 +64,17 @@ export async function runKeeper(socketPath: string, persistMs: number): Promise<
       pool.preconnect(parsed.data);
       return answer({ id: request.id, ok: true });
     }
+    if (!Array.isArray(request.argv) || !request.argv.every((arg) => typeof arg === "string")) {
+      return answer({
+        id: request.id,
+        ok: false,
+        error: { type: "other", name: "Error", message: "the keeper was sent a command that is not a list of strings" },
+      });
+    }
     running++;
+    const startBy = typeof request.startBy === "number" ? request.startBy : 0;
     pool
-      .execAlone(parsed.data, request.argv, request.options, request.output)
+      .execAlone(parsed.data, request.argv, request.options ?? {}, request.output, () => connected() && Date.now() < startBy)
       .then(
         (result) => answer({ id: request.id, ok: true, result }),
         (error) => answer({ id: request.id, ok: false, error: sendableError(error) }),
@@ -63,6 +83,8 @@ export async function runKeeper(socketPath: string, persistMs: number): Promise<
   };
 
   await listen(server, socketPath);
+  // Two keepers that found the same stale socket at once: the one whose file went is not reached at the path.
+  if ((await pidAt(socketPath)) !== process.pid) process.exit(0);
   chmodSync(socketPath, 0o600);
   const ours = statSync(socketPath).ino;
 
@@ -106,19 +128,29 @@ async function listen(server: Server, socketPath: string): Promise<void> {
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > 0) throw error;
-      if (await answers(socketPath)) process.exit(0);
+      if ((await pidAt(socketPath)) !== undefined) process.exit(0);
       rmSync(socketPath, { force: true });
     }
   }
 }
 
-function answers(socketPath: string): Promise<boolean> {
+/** The pid in the hello of the keeper listening at the path; undefined when none answers within 2 s. */
+function pidAt(socketPath: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const probe: Socket = connect(socketPath);
-    probe.once("connect", () => {
+    const probe = connect(socketPath);
+    const done = (pid: number | undefined) => {
+      clearTimeout(timer);
       probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(undefined), 2000);
+    probe.on("error", () => done(undefined));
+    probe.on(
+      "data",
+      lineReader(
+        (message) => done((message as Partial<KeeperHello>).hello?.pid),
+        () => done(undefined),
+      ),
+    );
   });
 }
