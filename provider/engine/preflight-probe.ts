@@ -84,7 +84,8 @@ const BASE_PROBE = [
   ...PROBED_TOOLS.map((tool) => `if command -v ${tool} >/dev/null 2>&1; then echo "tool ${tool} ok"; else echo "tool ${tool} no"; fi`),
   'echo "uid $(id -u 2>/dev/null)"',
   'echo "capeff $(sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status 2>/dev/null)"',
-  // sudo: the "sudo works" fact goes here (its own line, e.g. "sudo ok"), parsed in parseProbe and required in preflight-needs.ts.
+  // With `sudo: true` this script runs through sudo like any command, so `uid` is the uid commands
+  // run as, and a sudo that refuses fails the probe itself with its advice (SudoError).
   ...PERSIST_PROBE_LINES,
 ];
 
