@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -31,6 +31,8 @@ describe("ssh credentials besides a plain private key", () => {
     pool.closeAll();
     writeFileSync(authorizedKeys, originalAuthorized);
     if (agent) await execa("kill", [agent.pid]);
+    // The test's encrypted key pair (ssh-agent removes its own socket when killed).
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("connects with an encrypted private key and its passphrase", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -45,6 +45,7 @@ describe("logins kept between pulumi commands (NETDEV_SSH_PERSIST)", () => {
   afterAll(async () => {
     await stack?.destroy({}).catch(() => undefined);
     await stopBuiltKeeper(runtimeDir, PERSIST_MS);
+    rmSync(runtimeDir, { recursive: true, force: true });
     for (const h of ["h1", "h2"]) await onHost(h, ["ip", "link", "del", NAME]).catch(() => undefined);
   }, 300_000);
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -39,6 +39,7 @@ describe("logins kept between provider processes (the connection keeper)", () =>
     if (savedRuntimeDir === undefined) delete process.env.XDG_RUNTIME_DIR;
     else process.env.XDG_RUNTIME_DIR = savedRuntimeDir;
     for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid);
+    rmSync(runtimeDir, { recursive: true, force: true });
   });
 
   async function keeperPid(pool: ReturnType<typeof newPool>): Promise<number> {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -52,9 +52,11 @@ describe("a provider's link to the connection keeper", () => {
     socketPath = place.path;
   });
   afterEach(() => {
+    const runtimeDir = process.env.XDG_RUNTIME_DIR;
     if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
     else process.env.XDG_RUNTIME_DIR = saved;
     for (const server of servers.splice(0)) server.close();
+    if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
   });
 
   it("matches answers to commands by id, whatever their order", async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,14 +14,17 @@ describe("NETDEV_SSH_PERSIST", () => {
 
 describe("the keeper's socket", () => {
   const saved = process.env.XDG_RUNTIME_DIR;
+  const made: string[] = [];
   afterEach(() => {
     if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
     else process.env.XDG_RUNTIME_DIR = saved;
+    for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   const uid = process.getuid?.();
 
   function runtimeDir(): string {
     const dir = mkdtempSync(path.join(os.tmpdir(), "netdev-place-"));
+    made.push(dir);
     process.env.XDG_RUNTIME_DIR = dir;
     return dir;
   }
@@ -50,6 +53,7 @@ describe("the keeper's socket", () => {
 
     const other = runtimeDir();
     const elsewhere = mkdtempSync(path.join(os.tmpdir(), "netdev-place-target-"));
+    made.push(elsewhere);
     chmodSync(elsewhere, 0o700);
     symlinkSync(elsewhere, path.join(other, `netdev-ssh-${uid}`));
     expect(keeperSocket(60_000)).toEqual({ refused: expect.stringContaining("is not a directory") });
