@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -66,5 +66,25 @@ describe("logins kept between pulumi commands (NETDEV_SSH_PERSIST)", () => {
     // The program logs in as the lab host's own user (index.js), whatever login the tests use.
     const endpoint = (name: string) => describeEndpoint({ user: host(name).username, host: host(name).address, port: host(name).port });
     expect(stats.handshakes).toEqual({ [endpoint("h1")]: 1, [endpoint("h2")]: 1 });
+  }, 300_000);
+
+  it("where the keeper's directory is open to others, `pulumi up` says so and works without one", async () => {
+    const unsafe = mkdtempSync(path.join(os.tmpdir(), "netdev-kept-"));
+    const dir = path.join(unsafe, `netdev-ssh-${process.getuid?.()}`);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    stack.workspace.envVars.XDG_RUNTIME_DIR = unsafe;
+    try {
+      setSpec(1400);
+      const up = await stack.up();
+      expect(up.summary.result).toBe("succeeded");
+      expect(up.stdout + up.stderr).toMatch(/NETDEV_SSH_PERSIST is set, but logins are not kept between runs: .*open to other users \(mode 777\)/);
+      expect((await hostLink("h1", undefined, NAME))?.mtu).toBe(1400);
+      expect(readdirSync(dir)).toEqual([]);
+      await stack.destroy();
+    } finally {
+      stack.workspace.envVars.XDG_RUNTIME_DIR = runtimeDir;
+      rmSync(unsafe, { recursive: true, force: true });
+    }
   }, 300_000);
 });
