@@ -53,9 +53,13 @@ const CHECKPOINT_ENV: Record<Checkpoints, Record<string, string>> = { saved: {},
  * at the end. Its logins outlive each run: a run's `up` finds the hosts the previous run's
  * commands logged in to, as a user's next command within the persistence time does.
  */
-const KEPT_LOGINS_DIR = mkdtempSync(path.join(os.tmpdir(), "netdev-bench-keeper-"));
 const KEPT_LOGINS_MS = 600_000;
-const KEPT_LOGINS_ENV = { NETDEV_SSH_PERSIST: String(KEPT_LOGINS_MS / 1000), XDG_RUNTIME_DIR: KEPT_LOGINS_DIR };
+/** That keeper's runtime directory, made by the form's first run. */
+let keptLoginsDir: string | undefined;
+function keptLoginsEnv(): Record<string, string> {
+  keptLoginsDir ??= mkdtempSync(path.join(os.tmpdir(), "netdev-bench-keeper-"));
+  return { NETDEV_SSH_PERSIST: String(KEPT_LOGINS_MS / 1000), XDG_RUNTIME_DIR: keptLoginsDir };
+}
 
 /** The state as `pulumi stack export` prints it (secrets stay encrypted): its length and its resources. */
 async function exportedState(stack: Stack, env: Record<string, string>, saveAs: string): Promise<{ resources: number; stateBytes: number }> {
@@ -85,7 +89,7 @@ async function overlayRun(
   const stackEnv = {
     ...env,
     ...CHECKPOINT_ENV[checkpoints],
-    ...(form === "per-host-kept" ? KEPT_LOGINS_ENV : {}),
+    ...(form === "per-host-kept" ? keptLoginsEnv() : {}),
     ...(JSON.parse(process.env.NETDEV_BENCH_ENV ?? "{}") as Record<string, string>),
   };
   const stack = await LocalWorkspace.createOrSelectStack({ stackName: "bench", workDir }, { envVars: stackEnv });
@@ -215,8 +219,10 @@ async function main(): Promise<void> {
     }
   } finally {
     sshPool().closeAll();
-    await stopBuiltKeeper(KEPT_LOGINS_DIR, KEPT_LOGINS_MS).catch(() => undefined);
-    rmSync(KEPT_LOGINS_DIR, { recursive: true, force: true });
+    if (keptLoginsDir) {
+      await stopBuiltKeeper(keptLoginsDir, KEPT_LOGINS_MS).catch(() => undefined);
+      rmSync(keptLoginsDir, { recursive: true, force: true });
+    }
     meter?.close();
     await lab.putBack();
   }

@@ -1,5 +1,5 @@
-import { connect } from "node:net";
 import path from "node:path";
+import { greetedConnection } from "../provider/ssh/keeper/hello";
 import { type KeeperStats, lineReader } from "../provider/ssh/keeper/protocol";
 import { repoRoot } from "./hosts";
 
@@ -12,22 +12,19 @@ export async function builtKeeper(runtimeDir: string, persistMs: number): Promis
   const { keeperSocket } = require(path.join(repoRoot, "dist/provider/ssh/keeper/place.js")) as typeof import("../provider/ssh/keeper/place");
   const place = keeperSocket(persistMs, runtimeDir);
   if (!("path" in place)) throw new Error(place.refused);
+  const greeted = await greetedConnection(place.path, 5000);
+  if (!greeted) return undefined;
+  const { socket } = greeted;
   return new Promise((resolve) => {
-    const socket = connect(place.path);
     const timer = setTimeout(() => {
       socket.destroy();
       resolve(undefined);
     }, 5000);
-    socket.once("error", () => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-    // Its hello first, then the answer to the one request, sent once the hello came.
+    socket.on("error", () => undefined);
     socket.on(
       "data",
       lineReader(
         (message) => {
-          if ("hello" in message) return void socket.write(`${JSON.stringify({ id: 1, op: "stats" })}\n`);
           clearTimeout(timer);
           socket.destroy();
           resolve((message as { stats?: KeeperStats }).stats);
@@ -35,6 +32,7 @@ export async function builtKeeper(runtimeDir: string, persistMs: number): Promis
         () => socket.destroy(),
       ),
     );
+    socket.write(`${JSON.stringify({ id: 1, op: "stats" })}\n`);
   });
 }
 

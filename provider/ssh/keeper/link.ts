@@ -1,18 +1,19 @@
 import { spawn } from "node:child_process";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { extname, join } from "node:path";
 import type { Connection } from "../connection";
 import { describeEndpoint, RemoteCommandError } from "../errors";
 import type { ExecOptions, ExecResult } from "../exec-options";
 import { quoteArgv } from "../quote";
+import { greetedConnection } from "./hello";
 import { keeperSocket } from "./place";
-import { type KeeperAnswer, type KeeperHello, type KeeperRequest, type KeeperStats, line, lineReader, receivedError } from "./protocol";
+import { type KeeperAnswer, type KeeperRequest, type KeeperStats, line, lineReader, receivedError } from "./protocol";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long a provider waits for a keeper it started to listen. */
 const KEEPER_START_MS = 5000;
-/** How long a keeper that accepted a connection may take to say hello. */
+/** How long a keeper that accepted a connection may take to say hello (nothing is sent before it). */
 const HELLO_MS = 2000;
 
 interface Pending {
@@ -116,8 +117,8 @@ export class KeeperLink {
     if (this.unavailable) return undefined;
     const place = keeperSocket(this.persistMs);
     if ("refused" in place) return this.giveUp(place.refused);
-    const first = await connectTo(place.path);
-    if (first) return this.adopt(first);
+    const first = await greetedConnection(place.path, HELLO_MS);
+    if (first) return this.adopt(first.socket);
     let failedToStart: string | undefined;
     try {
       startKeeper(place.path, this.persistMs, (error) => {
@@ -130,8 +131,8 @@ export class KeeperLink {
     while (Date.now() < until) {
       await sleep(20);
       if (failedToStart) return this.giveUp(`cannot start it: ${failedToStart}`);
-      const socket = await connectTo(place.path);
-      if (socket) return this.adopt(socket);
+      const greeted = await greetedConnection(place.path, HELLO_MS);
+      if (greeted) return this.adopt(greeted.socket);
     }
     return this.giveUp(`it did not listen on ${place.path} within ${KEEPER_START_MS} ms`);
   }
@@ -177,42 +178,6 @@ export class KeeperLink {
     process.stderr.write(`netdev: NETDEV_SSH_PERSIST is set, but logins are not kept between runs: the connection keeper is unavailable (${reason})\n`);
     return undefined;
   }
-}
-
-/**
- * A connection to the keeper at the path once it said hello (nothing is sent before, so a keeper
- * that closes a connection it had not yet served ran nothing of it); undefined when none answers.
- */
-function connectTo(path: string): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    let received = "";
-    const done = (connected: Socket | undefined) => {
-      clearTimeout(timer);
-      socket.removeAllListeners("data");
-      socket.removeAllListeners("error");
-      socket.removeAllListeners("close");
-      if (!connected) socket.destroy();
-      resolve(connected);
-    };
-    const timer = setTimeout(() => done(undefined), HELLO_MS);
-    socket.on("error", () => done(undefined));
-    socket.on("close", () => done(undefined));
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString("utf8");
-      const newline = received.indexOf("\n");
-      if (newline === -1) return;
-      // Only the hello comes before the first request, so nothing after it is lost here.
-      const hello = (() => {
-        try {
-          return JSON.parse(received.slice(0, newline)) as Partial<KeeperHello>;
-        } catch {
-          return undefined;
-        }
-      })();
-      done(typeof hello?.hello?.pid === "number" ? socket : undefined);
-    });
-  });
 }
 
 /** Starts the keeper detached, so that it outlives this process; it ends itself when idle. */

@@ -1,7 +1,8 @@
 import { chmodSync, rmSync, statSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import { connectionSchema } from "../connection";
 import { SshPool } from "../pool";
+import { greetedConnection } from "./hello";
 import { type KeeperAnswer, type KeeperHello, type KeeperRequest, line, lineReader, sendableError } from "./protocol";
 
 /**
@@ -46,9 +47,7 @@ export async function runKeeper(socketPath: string, persistMs: number): Promise<
     lastActive = Date.now();
     if (typeof request.id !== "number") return;
     if (request.op === "stats") {
-      const handshakes: Record<string, number> = {};
-      for (const [endpoint, count] of pool.handshakeCounts()) handshakes[endpoint] = count;
-      return answer({ id: request.id, ok: true, stats: { pid: process.pid, handshakes } });
+      return answer({ id: request.id, ok: true, stats: { pid: process.pid, handshakes: Object.fromEntries(pool.handshakeCounts()) } });
     }
     if (request.op !== "exec" && request.op !== "preconnect") {
       return answer({
@@ -135,22 +134,8 @@ async function listen(server: Server, socketPath: string): Promise<void> {
 }
 
 /** The pid in the hello of the keeper listening at the path; undefined when none answers within 2 s. */
-function pidAt(socketPath: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const probe = connect(socketPath);
-    const done = (pid: number | undefined) => {
-      clearTimeout(timer);
-      probe.destroy();
-      resolve(pid);
-    };
-    const timer = setTimeout(() => done(undefined), 2000);
-    probe.on("error", () => done(undefined));
-    probe.on(
-      "data",
-      lineReader(
-        (message) => done((message as Partial<KeeperHello>).hello?.pid),
-        () => done(undefined),
-      ),
-    );
-  });
+async function pidAt(socketPath: string): Promise<number | undefined> {
+  const greeted = await greetedConnection(socketPath, 2000);
+  greeted?.socket.destroy();
+  return greeted?.pid;
 }
