@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { interfaceName, ipAddress, isMulticastIp, isUnspecifiedIp } from "../../engine/fields";
+import type { Host } from "../../engine/host-interface";
 import { defineKind } from "../../engine/kind";
 import { ALL_ZERO_MAC, floodSteps } from "../../objects/flood-lists/flood-entries";
 
@@ -134,16 +135,11 @@ export const vxlanKind = defineKind({
     if (desired.peers === undefined) return [];
     return floodSteps(desired, (actual.peers as string[] | undefined) ?? [], desired.peers);
   },
-  async read(link, host, netns) {
+  async read(link, host, netns, inputs) {
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
-    const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>(
-      { tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", link.ifname] },
-      "bridge -json fdb show",
-    );
-    const peers = fdb
-      .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
-      .map((entry) => entry.dst!)
-      .sort();
+    // Unmanaged peers (an overlay's VTEP, whose VxlanFloodLists reads them) are neither compared
+    // nor kept in state, so their FDB, one entry per peer, is not fetched at all.
+    const peers = inputs.peers === undefined ? undefined : await floodEntries(host, netns, link.ifname);
     return {
       vni: data.id,
       dstPort: data.port,
@@ -160,3 +156,15 @@ export const vxlanKind = defineKind({
     };
   },
 });
+
+/** The all-zero (flood) entries' destinations in a VTEP's FDB, sorted. */
+async function floodEntries(host: Host, netns: string | undefined, dev: string): Promise<string[]> {
+  const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>(
+    { tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", dev] },
+    "bridge -json fdb show",
+  );
+  return fdb
+    .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
+    .map((entry) => entry.dst!)
+    .sort();
+}

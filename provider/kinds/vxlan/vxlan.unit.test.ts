@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { placeholderLink } from "../../engine/host-snapshot";
+import { FakeHost } from "../../../test/support/fake-host";
 import { vxlanKind } from "./vxlan";
 
 const desired = { name: "vx0", up: true, vni: 42, dstPort: 4789, learning: true } as const;
@@ -28,5 +30,31 @@ describe("VXLAN create arguments", () => {
   it("passes tos in hex, as ip reads it (16 is 0x10, not 0x16)", () => {
     const args = vxlanKind.createArgs!({ ...desired, tos: 16 });
     expect(args.slice(args.indexOf("tos"), args.indexOf("tos") + 2)).toEqual(["tos", "0x10"]);
+  });
+});
+
+describe("VXLAN read", () => {
+  const vtep = (host: FakeHost) => {
+    host.addLink(undefined, "vx0", "vxlan", {
+      fdb: [
+        { mac: "00:00:00:00:00:00", dst: "10.0.0.3" },
+        { mac: "00:00:00:00:00:00", dst: "10.0.0.2" },
+      ],
+    });
+    return { ...placeholderLink("vx0", "vxlan"), infoData: { id: 42, port: 4789 } };
+  };
+
+  it("reads the flood list when peers are managed", async () => {
+    const host = new FakeHost();
+    const actual = await vxlanKind.read(vtep(host), host, undefined, { ...desired, peers: ["10.0.0.2"] });
+    expect(actual.peers).toEqual(["10.0.0.2", "10.0.0.3"]);
+    expect(host.commands.filter((command) => command.includes("fdb show"))).toHaveLength(1);
+  });
+
+  it("asks the host nothing for peers that are not managed (an overlay's VTEP: its VxlanFloodLists reads them)", async () => {
+    const host = new FakeHost();
+    const actual = await vxlanKind.read(vtep(host), host, undefined, { ...desired });
+    expect(actual).toMatchObject({ vni: 42, dstPort: 4789, peers: undefined });
+    expect(host.commands).toEqual([]);
   });
 });
