@@ -121,7 +121,7 @@ Module._load = function (request, ...rest) {
     pool[method] = (connection, argv, ...rest) => {
       const t0 = now();
       return send(connection, argv, ...rest).finally(() =>
-        lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length })),
+        lines.push(JSON.stringify({ op: "exec", host: connection.host, t0, t1: now(), bytes: argv.join(" ").length, head: argv.join(" ").slice(0, 160) })),
       );
     };
   }
