@@ -65,7 +65,11 @@ function keptLoginsEnv(): Record<string, string> {
 async function exportedState(stack: Stack, env: Record<string, string>, saveAs: string): Promise<{ resources: number; stateBytes: number }> {
   const result = await execa("pulumi", ["stack", "export", "--stack", stack.name, "--cwd", stack.workspace.workDir], { env: { ...process.env, ...env } });
   // NETDEV_BENCH_STATE_DIR keeps each step's export, for `npm run bench:state-size -- --from FILE`.
-  if (process.env.NETDEV_BENCH_STATE_DIR) writeFileSync(path.join(process.env.NETDEV_BENCH_STATE_DIR, `${saveAs}.json`), result.stdout);
+  const stateDir = process.env.NETDEV_BENCH_STATE_DIR;
+  if (stateDir) {
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(path.join(stateDir, `${saveAs}.json`), result.stdout);
+  }
   const exported = JSON.parse(result.stdout) as { deployment?: { resources?: unknown[] } };
   return { resources: exported.deployment?.resources?.length ?? 0, stateBytes: Buffer.byteLength(result.stdout) };
 }
