@@ -52,10 +52,11 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "
 if [ $# -eq 0 ]; then
   step "files that run alone: the fault suite (it blackholes a lab host and kills SSH sessions), and those counting a host's SSH connections"
   NETDEV_TEST_DEBIAN_VMS=0 npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile.json="${results%.json}.faults.json" || status=$?
-  step "device lifecycles, namespaces, routes, grouped deletes and an overlay, logged in as a sudo user where root is refused"
+  step "device lifecycles, namespaces, routes, grouped deletes, an overlay and kept logins, logged in as a sudo user where root is refused"
   NETDEV_TEST_DEBIAN_VMS=0 NETDEV_TEST_LOGIN=nopasswd npx vitest run --reporter=default --reporter=json --outputFile.json="${results%.json}.sudo.json" \
     provider/kinds/bridge provider/kinds/veth provider/kinds/tun provider/kinds/macvlan provider/kinds/vxlan provider/objects \
-    provider/engine/grouped-delete.test.ts provider/components/vxlan-overlay.test.ts || status=$?
+    provider/engine/grouped-delete.test.ts provider/components/vxlan-overlay.test.ts \
+    provider/ssh/keeper/keeper.test.ts test/e2e/kept-logins.test.ts || status=$?
 fi
 
 # A lab that a developer had up before is reused and left up; otherwise nothing may remain.
@@ -63,7 +64,7 @@ if [ "$lab_was_up" = 0 ] || [ "${CI:-}" = true ]; then
   step "leak check"
   # Zombies (state Z) are dead already: a killed qemu waits there until PID 1 reaps it.
   leftovers="$(ip netns list | grep -E '^nd(lab|lt|lc)-' || true; ip -br link | grep -E '^ndlab' || true
-    ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state|pulumi-language-nodejs|dynamic-provider' | grep -v -e '^Z' -e 'grep -E' || true)"
+    ps -eo stat=,pid=,args= | grep -E 'qemu-system|lab/\.state|pulumi-language-nodejs|dynamic-provider|netdev-ssh-keeper' | grep -v -e '^Z' -e 'grep -E' || true)"
   if [ -n "$leftovers" ]; then
     echo "left behind by the tests: $leftovers" >&2
     status=1
