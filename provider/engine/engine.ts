@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Connection } from "../ssh/connection";
 import { aliasText, addressList, connectionField, interfaceName, macAddress, mtu, namespaceName } from "./fields";
 import { sameValue } from "./compare";
-import { type Command, type Host, type HostFactory, StepError } from "./host-interface";
+import { type Host, type HostFactory, type ReadCommand, StepError } from "./host-interface";
 import { HostSnapshot, linkReadCommand, placeholderLink, printsOneLine, readKey, wantedBy } from "./host-snapshot";
 import { type Context, type PriorState, ResourceEngine } from "./resource-engine";
 import { isIpError } from "./ip-errors";
@@ -457,7 +457,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
    * recording snapshot. Asks nothing of the host: an update reads them all in one round trip,
    * and a create or an update reads back those that print one line in its own script.
    */
-  private async readsOf(host: Host, inputs: ParsedInputs): Promise<Array<Omit<Command, "idempotent" | "stdin">>> {
+  private async readsOf(host: Host, inputs: ParsedInputs): Promise<Array<ReadCommand>> {
     const own = linkReadCommand(inputs.netns, inputs.name);
     const wanted = await wantedBy(host, [], (recorder) => this.recordRead(recorder, inputs), "links");
     return [own, ...wanted.reads.filter((read) => readKey(read) !== readKey(own))];
@@ -478,7 +478,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     steps: Step[],
     files: Step[],
     where: string,
-    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">> = [],
+    reads: ReadonlyArray<ReadCommand> = [],
     namespaces: readonly string[] = [],
     filesFirst = false,
   ): Promise<Array<string | undefined>> {
@@ -538,7 +538,7 @@ export class DeviceEngine extends ResourceEngine<ParsedInputs, DeviceOutputs> {
     link: LinkState,
     token: string,
     previous: CommonFields | undefined,
-    options: { tagLast?: boolean; reads?: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>; files?: Step[]; filesFirst?: boolean } = {},
+    options: { tagLast?: boolean; reads?: ReadonlyArray<ReadCommand>; files?: Step[]; filesFirst?: boolean } = {},
   ): Promise<Array<string | undefined>> {
     const steps = await this.convergeSteps(host, inputs, link, token, previous, options);
     // One round trip for every step, and the read-back when asked for.
@@ -639,7 +639,7 @@ function withoutTimers(infoData: Record<string, unknown>): Record<string, unknow
 }
 
 /** The reads a script can return framed by lines (printsOneLine). */
-function oneLine(reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Array<Omit<Command, "idempotent" | "stdin">> {
+function oneLine(reads: ReadonlyArray<ReadCommand>): Array<ReadCommand> {
   return reads.filter(printsOneLine);
 }
 
@@ -648,11 +648,7 @@ function oneLine(reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): A
  * script's stdout; undefined where a read's line failed, which then goes to the host), everything
  * else asked of the host itself.
  */
-function answeredBy(
-  host: Host,
-  reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
-  answers: ReadonlyArray<string | ExecResult | undefined>,
-): HostSnapshot {
+function answeredBy(host: Host, reads: ReadonlyArray<ReadCommand>, answers: ReadonlyArray<string | ExecResult | undefined>): HostSnapshot {
   const known = new Map<string, ExecResult>();
   for (const [i, answer] of answers.entries()) {
     if (answer === undefined || !reads[i]) continue;

@@ -10,6 +10,9 @@ export type Command = Omit<Step, "field"> & {
   idempotent?: boolean;
 };
 
+/** A read that can share one script with other reads: no stdin of its own, idempotent by nature. */
+export type ReadCommand = Omit<Command, "idempotent" | "stdin">;
+
 /** A failed step: says which input it was applying, on which host, and what `ip` answered. */
 export class StepError extends Error {
   override name = "StepError";
@@ -58,12 +61,7 @@ export interface Host {
    * stdout, in order, or undefined where it failed (a namespace that is not there), which the
    * caller asks again on its own.
    */
-  applyAllThenRead(
-    steps: Step[],
-    device: string,
-    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
-    namespaces?: readonly string[],
-  ): Promise<Array<string | undefined>>;
+  applyAllThenRead(steps: Step[], device: string, reads: ReadonlyArray<ReadCommand>, namespaces?: readonly string[]): Promise<Array<string | undefined>>;
   /** Deletes the device if its alias carries this owner token; anything else is reported, not touched. */
   deleteOwned(netns: string | undefined, name: string, token: string, device: string): Promise<OwnedDeletion>;
   /** Deletes the device if it is still as checked: its tag (undefined: none at all) and, with `ifindex`, that very device. */
@@ -81,7 +79,7 @@ export interface Host {
     namespaces: readonly string[],
   ): Promise<{ outcomes: OwnedDeletion[][]; namespaceErrors: unknown[] }>;
   /** Commands that only read, run together in ONE round trip (ssh/batch.ts): each one's result, in order, whatever its exit status. */
-  readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]>;
+  readAll(commands: ReadonlyArray<ReadCommand>): Promise<ExecResult[]>;
   /** The link named `name` in `netns` (undefined: the host's own namespace), or undefined if absent. */
   readLink(netns: string | undefined, name: string): Promise<LinkState | undefined>;
   /** readLink for a refresh, answered from one dump of the namespace that overlapping refreshes share. */

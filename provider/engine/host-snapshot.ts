@@ -3,7 +3,7 @@ import type { ExecResult } from "../ssh/pool";
 import { quoteArgv } from "../ssh/quote";
 import { parseRemoteJson } from "../ssh/scrub";
 import type { GroupedDevice } from "./grouped-delete";
-import type { Command, Host, OwnedDeletion } from "./host-interface";
+import type { Command, Host, OwnedDeletion, ReadCommand } from "./host-interface";
 import { isIpError, linkAbsent } from "./ip-errors";
 import { type LinkState, linkNamed, parseLinks } from "./iplink";
 import type { Step } from "./steps";
@@ -27,7 +27,7 @@ import { stepArgv } from "./steps";
  */
 export class HostSnapshot implements Host {
   /** Reads the recording pass was asked for, by key. */
-  readonly wanted = new Map<string, Omit<Command, "idempotent" | "stdin">>();
+  readonly wanted = new Map<string, ReadCommand>();
   /** Namespaces whose links the recording pass was asked for ("" for the host's own). */
   readonly wantedNamespaces = new Set<string>();
 
@@ -113,12 +113,7 @@ export class HostSnapshot implements Host {
     return this.host.applyAll(steps, device, thenRead, namespaces);
   }
 
-  applyAllThenRead(
-    steps: Step[],
-    device: string,
-    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
-    namespaces?: readonly string[],
-  ): Promise<Array<string | undefined>> {
+  applyAllThenRead(steps: Step[], device: string, reads: ReadonlyArray<ReadCommand>, namespaces?: readonly string[]): Promise<Array<string | undefined>> {
     return this.host.applyAllThenRead(steps, device, reads, namespaces);
   }
 
@@ -134,7 +129,7 @@ export class HostSnapshot implements Host {
     return this.host.deleteAllChecked(netns, expected, devices);
   }
 
-  readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
+  readAll(commands: ReadonlyArray<ReadCommand>): Promise<ExecResult[]> {
     return this.host.readAll(commands);
   }
 
@@ -155,7 +150,7 @@ export class HostSnapshot implements Host {
 }
 
 /** How a snapshot keys a read: its argv. */
-export function readKey(command: Omit<Command, "idempotent" | "stdin">): string {
+export function readKey(command: ReadCommand): string {
   return JSON.stringify(stepArgv(command));
 }
 
@@ -165,12 +160,12 @@ export function placeholderLink(name: string, infoKind?: string): LinkState {
 }
 
 /** The command that reads one link with its details and addresses (Host.readLink's). */
-export function linkReadCommand(netns: string | undefined, name: string): Omit<Command, "idempotent" | "stdin"> {
+export function linkReadCommand(netns: string | undefined, name: string): ReadCommand {
   return { tool: "ip", netns, args: ["-json", "-details", "addr", "show", "dev", name] };
 }
 
 /** The command that dumps a namespace's links with their details and addresses. */
-export function dumpCommand(netns: string | undefined): Omit<Command, "idempotent" | "stdin"> {
+export function dumpCommand(netns: string | undefined): ReadCommand {
   return { tool: "ip", netns, args: ["-json", "-details", "addr", "show"] };
 }
 
@@ -193,7 +188,7 @@ export async function wantedBy(
   namespaces: Iterable<string | undefined>,
   record: (recorder: HostSnapshot) => Promise<void>,
   mode: "namespaces" | "links" = "namespaces",
-): Promise<{ namespaces: string[]; reads: Array<Omit<Command, "idempotent" | "stdin">> }> {
+): Promise<{ namespaces: string[]; reads: Array<ReadCommand> }> {
   const recorder = new HostSnapshot(host, new Map(), new Map(), mode);
   await record(recorder);
   return {

@@ -14,7 +14,7 @@ import { linkNamed, parseLinks, type LinkState } from "./iplink";
 import { deleteIfStillScript, ensureNamespaces, lockNamespaces, NAMESPACE_CHANGED, NAMESPACE_FAILED, removeIfImplicitAndEmptyScript } from "./namespace-lock";
 import { ownerTag } from "./ownership";
 import { type Step, stepArgv } from "./steps";
-import { type Command, type Host, type HostFactory, type OwnedDeletion, StepError } from "./host-interface";
+import { type Command, type Host, type HostFactory, type OwnedDeletion, type ReadCommand, StepError } from "./host-interface";
 import { linkReadCommand } from "./host-snapshot";
 
 export { type Command, type OwnedDeletion, StepError };
@@ -143,7 +143,7 @@ export class HostShell implements Host {
   async applyAllThenRead(
     steps: Step[],
     device: string,
-    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    reads: ReadonlyArray<ReadCommand>,
     namespaces: readonly string[] = [],
   ): Promise<Array<string | undefined>> {
     // A line per read frames them (each prints one line): "null" where it failed.
@@ -210,7 +210,7 @@ export class HostShell implements Host {
    * Reads in ONE round trip: the host runs them together (ssh/batch.ts) and each result comes
    * back on its own. A batch whose output is not whole fails as one read.
    */
-  async readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
+  async readAll(commands: ReadonlyArray<ReadCommand>): Promise<ExecResult[]> {
     if (commands.length === 0) return [];
     if (commands.length === 1) return [await this.exec({ ...commands[0]!, idempotent: true })];
     const argvs = commands.map((command) => this.argv(command));

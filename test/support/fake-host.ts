@@ -4,7 +4,7 @@ import { RemoteCommandError } from "../../provider/ssh/errors";
 import type { ExecResult } from "../../provider/ssh/pool";
 import { quoteArgv } from "../../provider/ssh/quote";
 import type { GroupedDevice } from "../../provider/engine/grouped-delete";
-import { type Command, type Host, type OwnedDeletion, StepError } from "../../provider/engine/host-interface";
+import { type Command, type Host, type OwnedDeletion, type ReadCommand, StepError } from "../../provider/engine/host-interface";
 import { type LinkState, parseLinks } from "../../provider/engine/iplink";
 import { type Step, stepArgv } from "../../provider/engine/steps";
 import { IMPLICIT_NAMESPACE_MARK, OWNER_PREFIX, ownerTag } from "../../provider/engine/ownership";
@@ -190,7 +190,7 @@ export class FakeHost implements Host {
   async applyAllThenRead(
     steps: Step[],
     device: string,
-    reads: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>,
+    reads: ReadonlyArray<ReadCommand>,
     namespaces: readonly string[] = [],
   ): Promise<Array<string | undefined>> {
     // One command, as on a real host, with steps or without.
@@ -244,7 +244,7 @@ export class FakeHost implements Host {
     return { outcomes, namespaceErrors };
   }
 
-  async readAll(commands: ReadonlyArray<Omit<Command, "idempotent" | "stdin">>): Promise<ExecResult[]> {
+  async readAll(commands: ReadonlyArray<ReadCommand>): Promise<ExecResult[]> {
     if (commands.length === 0) return [];
     this.roundTrips++;
     return commands.map((command) => this.execArgv(stepArgv(command)));
