@@ -1,17 +1,19 @@
-// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/cpu-profile.cjs","PROF_DIR":"/tmp/prof"}' npm run bench:overhead
+// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/cpu-profile.cjs","NETDEV_PROF_DIR":"/tmp/prof"}' npm run bench:overhead
 // A CPU profile per node process (program and dynamic provider), written even when Pulumi ends the provider
 // with a signal (node --cpu-prof writes nothing then). Open in Chrome DevTools or speedscope.
 // Starts a CPU profile at startup and writes it on SIGINT/SIGTERM/exit (dynamic provider processes get killed).
 const inspector = require("node:inspector");
 const fs = require("node:fs");
-const dir = process.env.PROF_DIR || "/tmp/prof";
+// NETDEV_*: the SSH connection keeper (NETDEV_SSH_PERSIST) is started with those and few others.
+const dir = process.env.NETDEV_PROF_DIR || process.env.PROF_DIR || "/tmp/prof";
 fs.mkdirSync(dir, { recursive: true });
 const session = new inspector.Session();
 session.connect();
 session.post("Profiler.enable");
 session.post("Profiler.setSamplingInterval", { interval: 500 });
 session.post("Profiler.start");
-const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
+const args = process.argv.slice(1).join(" ");
+const role = args.includes("dynamic-provider") ? "provider" : /keeper\/main\.[jt]s/.test(args) ? "keeper" : "program";
 let written = false;
 function write() {
   if (written) return;

@@ -1,13 +1,15 @@
-// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/cpu-usage.cjs","PROF_DIR":"/tmp/cpu"}' npm run bench:overhead -- --lab
-// Appends one line per node process (the program, each dynamic provider) to <PROF_DIR>/cpu.jsonl at exit:
+// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/cpu-usage.cjs","NETDEV_PROF_DIR":"/tmp/cpu"}' npm run bench:overhead -- --lab
+// Appends one line per node process (the program, each dynamic provider) to <NETDEV_PROF_DIR>/cpu.jsonl at exit:
 // its role and CPU ms (user, system), so the Pulumi side's CPU splits into CLI (the rest), program and providers;
 // and its garbage collections by kind (count, main-thread pause ms) and heap used at exit: how much of a
 // process's CPU its heap costs (under ts-node's type check, the checker's heap stays alive).
 const fs = require("node:fs");
 const { PerformanceObserver, constants } = require("node:perf_hooks");
-const dir = process.env.PROF_DIR || "/tmp/prof";
+// NETDEV_*: the SSH connection keeper (NETDEV_SSH_PERSIST) is started with those and few others.
+const dir = process.env.NETDEV_PROF_DIR || process.env.PROF_DIR || "/tmp/prof";
 fs.mkdirSync(dir, { recursive: true });
-const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
+const args = process.argv.slice(1).join(" ");
+const role = args.includes("dynamic-provider") ? "provider" : /keeper\/main\.[jt]s/.test(args) ? "keeper" : "program";
 const gcKinds = {
   [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
   [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",

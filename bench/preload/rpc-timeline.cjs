@@ -1,12 +1,14 @@
-// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/rpc-timeline.cjs","PROF_DIR":"/tmp/tl"}' npm run bench:overhead
+// Usage: NETDEV_BENCH_ENV='{"NODE_OPTIONS":"--require /abs/path/bench/preload/rpc-timeline.cjs","NETDEV_PROF_DIR":"/tmp/tl"}' npm run bench:overhead
 // Writes <role>.<pid>.jsonl per node process: the program's RegisterResource calls (sent, answered), the
 // provider's served RPCs (check, diff, create, ...) and netdev's SSH execs, each with absolute ms times.
 // Logs every gRPC call the provider serves (check, diff, create, ...) and each netdev SSH exec, with absolute ms timestamps.
 const Module = require("node:module");
 const fs = require("node:fs");
-const dir = process.env.PROF_DIR || "/tmp/prof";
+// NETDEV_*: the SSH connection keeper (NETDEV_SSH_PERSIST) is started with those and few others.
+const dir = process.env.NETDEV_PROF_DIR || process.env.PROF_DIR || "/tmp/prof";
 fs.mkdirSync(dir, { recursive: true });
-const role = process.argv.slice(1).join(" ").includes("dynamic-provider") ? "provider" : "program";
+const args = process.argv.slice(1).join(" ");
+const role = args.includes("dynamic-provider") ? "provider" : /keeper\/main\.[jt]s/.test(args) ? "keeper" : "program";
 const out = `${dir}/${role}.${process.pid}.jsonl`;
 const lines = [];
 const now = () => performance.timeOrigin + performance.now();
