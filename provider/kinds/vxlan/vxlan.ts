@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { interfaceName, ipAddress, isMulticastIp, isUnspecifiedIp } from "../../engine/fields";
-import type { Host } from "../../engine/host-interface";
 import { defineKind } from "../../engine/kind";
-import { ALL_ZERO_MAC, floodSteps } from "../../objects/flood-lists/flood-entries";
+import { ALL_ZERO_MAC, fdbReadCommand, floodDestinations, floodSteps } from "../../objects/flood-lists/flood-entries";
 
 /**
  * A VXLAN tunnel endpoint (VTEP). dstPort defaults to 4789, the IANA port; Linux's own
@@ -139,7 +138,11 @@ export const vxlanKind = defineKind({
     const data = link.infoData as Record<string, unknown> & { port_range?: { low: number; high: number } };
     // Unmanaged peers (an overlay's VTEP, whose VxlanFloodLists reads them) are neither compared
     // nor kept in state, so their FDB, one entry per peer, is not fetched at all.
-    const peers = inputs.peers === undefined ? undefined : await floodEntries(host, netns, link.ifname);
+    let peers: string[] | undefined;
+    if (inputs.peers !== undefined) {
+      const fdb = await host.readJson<Array<{ mac?: string; dst?: string }>>(fdbReadCommand({ name: link.ifname, netns }), "bridge -json fdb show");
+      peers = floodDestinations(fdb).sort();
+    }
     return {
       vni: data.id,
       dstPort: data.port,
@@ -156,15 +159,3 @@ export const vxlanKind = defineKind({
     };
   },
 });
-
-/** The all-zero (flood) entries' destinations in a VTEP's FDB, sorted. */
-async function floodEntries(host: Host, netns: string | undefined, dev: string): Promise<string[]> {
-  const fdb = await host.readJson<Array<{ mac: string; dst?: string }>>(
-    { tool: "bridge", netns, args: ["-json", "fdb", "show", "dev", dev] },
-    "bridge -json fdb show",
-  );
-  return fdb
-    .filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst)
-    .map((entry) => entry.dst!)
-    .sort();
-}

@@ -1,4 +1,4 @@
-import type { Host } from "../../engine/host-interface";
+import type { Host, ReadCommand } from "../../engine/host-interface";
 import { isIpError } from "../../engine/ip-errors";
 import type { Step } from "../../engine/steps";
 import { parseRemoteJson } from "../../ssh/scrub";
@@ -33,16 +33,26 @@ export function floodSteps(vtep: VtepRef, before: readonly string[], after: read
   ];
 }
 
+/** The read of a VTEP's FDB, one JSON line. */
+export function fdbReadCommand(vtep: VtepRef): ReadCommand {
+  return { tool: "bridge", netns: vtep.netns, args: ["-json", "fdb", "show", "dev", vtep.name] };
+}
+
+/** The destinations of the all-zero entries in an FDB as `bridge -json fdb show` lists it, in its order. */
+export function floodDestinations(entries: ReadonlyArray<{ mac?: string; dst?: string }>): string[] {
+  return entries.filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst).map((entry) => entry.dst!);
+}
+
 /**
  * The destinations of the VTEP's all-zero entries as the host has them, sorted; undefined when
  * the VTEP (or its namespace) is not there.
  */
 export async function floodEntriesOn(host: Host, vtep: VtepRef): Promise<string[] | undefined> {
-  const result = await host.exec({ tool: "bridge", netns: vtep.netns, args: ["-json", "fdb", "show", "dev", vtep.name], idempotent: true });
+  const result = await host.exec({ ...fdbReadCommand(vtep), idempotent: true });
   if (result.exitCode !== 0) {
     if (isIpError(result.stderr, "device-missing", "namespace-missing")) return undefined;
     throw new Error(`reading the FDB of ${vtep.name} on ${host.endpoint}: ${result.stderr.trim()}`);
   }
   const entries = parseRemoteJson<Array<{ mac?: string; dst?: string }>>(result.stdout.trim() || "[]", "bridge -json fdb show");
-  return [...new Set(entries.filter((entry) => entry.mac === ALL_ZERO_MAC && entry.dst).map((entry) => entry.dst!))].sort();
+  return [...new Set(floodDestinations(entries))].sort();
 }
