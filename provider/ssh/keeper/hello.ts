@@ -1,6 +1,9 @@
 import { connect, type Socket } from "node:net";
 import { type KeeperHello, lineReader } from "./protocol";
 
+/** How long a keeper that accepted a connection may take to say hello (nothing is sent before it). */
+export const HELLO_MS = 2000;
+
 /**
  * A connection to the keeper listening at `path`, once it said hello, and the pid it gave;
  * undefined when nothing listens there, or what does says no hello within `waitMs`. The keeper

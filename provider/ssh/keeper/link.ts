@@ -5,7 +5,7 @@ import type { Connection } from "../connection";
 import { describeEndpoint, RemoteCommandError } from "../errors";
 import type { ExecOptions, ExecResult } from "../exec-options";
 import { quoteArgv } from "../quote";
-import { greetedConnection } from "./hello";
+import { greetedConnection, HELLO_MS } from "./hello";
 import { keeperSocket } from "./place";
 import { type KeeperAnswer, type KeeperRequest, type KeeperStats, line, lineReader, receivedError } from "./protocol";
 
@@ -13,8 +13,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long a provider waits for a keeper it started to listen. */
 const KEEPER_START_MS = 5000;
-/** How long a keeper that accepted a connection may take to say hello (nothing is sent before it). */
-const HELLO_MS = 2000;
 
 interface Pending {
   /** The link it was sent on: only that one's end loses it. */

@@ -2,7 +2,7 @@ import { chmodSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { connectionSchema } from "../connection";
 import { SshPool } from "../pool";
-import { greetedConnection } from "./hello";
+import { greetedConnection, HELLO_MS } from "./hello";
 import { type KeeperAnswer, type KeeperHello, type KeeperRequest, line, lineReader, sendableError } from "./protocol";
 
 /**
@@ -133,9 +133,9 @@ async function listen(server: Server, socketPath: string): Promise<void> {
   }
 }
 
-/** The pid in the hello of the keeper listening at the path; undefined when none answers within 2 s. */
+/** The pid in the hello of the keeper listening at the path; undefined when none answers within HELLO_MS. */
 async function pidAt(socketPath: string): Promise<number | undefined> {
-  const greeted = await greetedConnection(socketPath, 2000);
+  const greeted = await greetedConnection(socketPath, HELLO_MS);
   greeted?.socket.destroy();
   return greeted?.pid;
 }
